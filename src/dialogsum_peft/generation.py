@@ -1,0 +1,79 @@
+"""Batched, length-sorted, deterministic summary generation.
+
+Why: the original tutorial generated one dialogue at a time, which leaves a GPU mostly idle
+(about 1.5 dialogues/s for flan-t5-base). Batching inputs of similar length (sorted, so little
+padding) is one to two orders of magnitude faster and gives the same greedy summaries. Results
+come back in input order whatever the internal order was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .data import build_prompt
+
+
+def _check_dialogues(dialogues) -> list[str]:
+    if isinstance(dialogues, str):
+        raise ValueError("summarize expects a list of dialogues, got a single string; wrap it: [dialogue]")
+    if not isinstance(dialogues, Sequence) and not hasattr(dialogues, "__iter__"):
+        raise ValueError(f"summarize expects a list of dialogue strings, got {type(dialogues).__name__}")
+    dialogues = list(dialogues)
+    if not dialogues:
+        raise ValueError("summarize got no dialogues (empty list)")
+    for i, d in enumerate(dialogues):
+        if not isinstance(d, str):
+            raise ValueError(f"dialogue {i} is a {type(d).__name__}, not a string")
+        if not d.strip():
+            raise ValueError(f"dialogue {i} is empty")
+    return dialogues
+
+
+def model_device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.inference_mode()
+def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
+              max_new_tokens: int = 128, num_beams: int = 1, progress: bool = True,
+              max_source_length: int = 512, min_new_tokens: int | None = None,
+              use_prompt: bool = True, desc: str = "summarizing") -> list[str]:
+    """Summaries of ``dialogues`` (greedy by default, or beam search), in input order.
+
+    Inputs are the instruction prompt (:func:`dialogsum_peft.data.build_prompt`), truncated to
+    ``max_source_length`` tokens, sorted longest first and batched. Works for a base model and a
+    peft model, on CPU and CUDA (the model's own device is used). ``min_new_tokens`` forces a
+    length (benchmarks use it so random weights do not stop early).
+    """
+    from tqdm.auto import tqdm
+
+    dialogues = _check_dialogues(dialogues)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    texts = [build_prompt(d) for d in dialogues] if use_prompt else dialogues
+    encoded = tokenizer(texts, truncation=True, max_length=max_source_length)["input_ids"]
+    order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
+    device = model_device(model)
+    was_training = model.training
+    model.eval()
+    results: list[str | None] = [None] * len(texts)
+    gen_kwargs = dict(max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=False)
+    if min_new_tokens is not None:
+        gen_kwargs["min_new_tokens"] = min_new_tokens
+    try:
+        bar = tqdm(total=len(texts), desc=desc, disable=not progress, unit="dialogue")
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
+            batch = {k: v.to(device) for k, v in batch.items()}
+            out = model.generate(input_ids=batch["input_ids"],
+                                 attention_mask=batch["attention_mask"], **gen_kwargs)
+            for i, text in zip(idx, tokenizer.batch_decode(out, skip_special_tokens=True)):
+                results[i] = text.strip()
+            bar.update(len(idx))
+        bar.close()
+    finally:
+        model.train(was_training)
+    return results  # type: ignore[return-value]

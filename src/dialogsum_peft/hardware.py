@@ -1,0 +1,72 @@
+"""What accelerator we run on, and the training settings that suit it.
+
+Why: the same tutorial runs on a free Colab T4 (16 GB, no bf16: fp32 and a small batch), on an
+A100/H100 (bf16, batches of 64+) and on a laptop CPU. Presets derive precision and batch sizes
+from a :class:`DeviceInfo`, which tests can fake, instead of hard-coding one GPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """The facts about a device that training settings depend on."""
+
+    kind: str = "cpu"  # "cuda" or "cpu"
+    name: str = "cpu"
+    total_memory_gib: float = 0.0
+    bf16: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.kind == "cpu":
+            return "CPU"
+        return f"{self.name} ({self.total_memory_gib:.0f} GiB, {'bf16' if self.bf16 else 'no bf16'})"
+
+
+def describe_device(index: int = 0) -> DeviceInfo:
+    """The current CUDA device (or the CPU) as a :class:`DeviceInfo`."""
+    if not torch.cuda.is_available():
+        return DeviceInfo()
+    props = torch.cuda.get_device_properties(index)
+    return DeviceInfo(
+        kind="cuda", name=props.name, total_memory_gib=props.total_memory / 2**30,
+        bf16=torch.cuda.is_bf16_supported(),
+    )
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    precision: str  # "bf16" or "fp32"
+    train_batch_size: int
+    eval_batch_size: int
+    optim: str
+    reason: str
+
+
+# (minimum GiB, train batch, eval batch) for bf16-capable GPUs, largest first. At max source
+# length 512 a flan-t5-base LoRA step in bf16 needs roughly 0.4-0.8 GiB per example in a batch
+# of the longest dialogues; these sizes leave a margin (benchmarks/README.md has the figures).
+_BF16_TIERS = ((100, 128, 256), (60, 64, 192), (32, 32, 128), (20, 16, 64), (0, 8, 32))
+# fp32 GPUs (T4, V100, P100): twice the memory per example, and no bf16 tensor cores.
+_FP32_TIERS = ((30, 16, 64), (0, 8, 32))
+
+
+def recommend(info: DeviceInfo) -> Recommendation:
+    """Precision, batch sizes and optimizer for a device (never fp16: T5 overflows in it)."""
+    if info.kind != "cuda":
+        return Recommendation("fp32", 8, 8, "adamw_torch",
+                              "CPU: fp32, small batches (training is slow: use a GPU runtime)")
+    tiers = _BF16_TIERS if info.bf16 else _FP32_TIERS
+    for min_gib, train_bs, eval_bs in tiers:
+        if info.total_memory_gib >= min_gib:
+            precision = "bf16" if info.bf16 else "fp32"
+            return Recommendation(
+                precision, train_bs, eval_bs, "adamw_torch_fused",
+                f"{info.label}: {precision}, batch {train_bs} for >= {min_gib} GiB",
+            )
+    raise AssertionError("unreachable: the last tier starts at 0 GiB")  # pragma: no cover

@@ -1,0 +1,136 @@
+"""Model loading, parameter counting, LoRA, and the choice of precision.
+
+Why: the numbers a PEFT tutorial teaches (247,577,856 parameters, 3,538,944 of them trainable
+with LoRA r=32 on q/v, about 1.4%) come from these few functions, and T5 must never run in fp16
+(its activations overflow to inf/NaN): bf16 where the GPU supports it, fp32 everywhere else.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+BASE_MODEL = "google/flan-t5-base"
+
+
+def pick_dtype(device: str | torch.device | None = None) -> torch.dtype:
+    """bf16 on a CUDA device that supports it (Ampere or newer), fp32 otherwise. Never fp16."""
+    device = torch.device(device) if device is not None else default_device()
+    if device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_model_and_tokenizer(name: str = BASE_MODEL, dtype: torch.dtype | None = None,
+                             device: str | torch.device | None = None):
+    """Load a seq2seq model and its tokenizer (Hub id or local folder), on ``device``.
+
+    ``dtype=None`` picks with :func:`pick_dtype`. ``trust_remote_code`` is never enabled.
+    Hub failures raise :class:`dialogsum_peft.hub.HubUnavailableError` with one clear message.
+    """
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from .hub import hub_call
+
+    device = torch.device(device) if device is not None else default_device()
+    if dtype is torch.float16:
+        raise ValueError("T5 overflows in fp16 (NaN loss); use torch.bfloat16 or torch.float32")
+    dtype = dtype or pick_dtype(device)
+    tokenizer = hub_call(lambda: AutoTokenizer.from_pretrained(name), what=f"tokenizer '{name}'")
+    model = hub_call(
+        lambda: AutoModelForSeq2SeqLM.from_pretrained(name, dtype=dtype, use_safetensors=True),
+        what=f"model '{name}'",
+    )
+    return model.to(device), tokenizer
+
+
+def flan_t5_base_config(vocab_size: int = 32128):
+    """A ``T5Config`` with google/flan-t5-base's shape, for tests and benchmarks without the Hub."""
+    from transformers import T5Config
+
+    return T5Config(
+        vocab_size=vocab_size, d_model=768, d_kv=64, d_ff=2048, num_layers=12,
+        num_decoder_layers=12, num_heads=12, relative_attention_num_buckets=32,
+        relative_attention_max_distance=128, dropout_rate=0.1, feed_forward_proj="gated-gelu",
+        tie_word_embeddings=False, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
+    )
+
+
+def untie_lm_head(model):
+    """Give ``model`` its own ``lm_head`` weight, as Flan-T5 checkpoints have.
+
+    transformers 5 builds every T5 from a config with the output head tied to the input
+    embeddings; loading google/flan-t5-base unties them again because its checkpoint holds two
+    different matrices. Models built from a config for tests and benchmarks call this to get the
+    same shape (247,577,856 parameters for flan-t5-base).
+    """
+    if model.lm_head.weight is model.shared.weight:
+        model.lm_head.weight = torch.nn.Parameter(model.shared.weight.detach().clone())
+        tied = getattr(model, "all_tied_weights_keys", None)
+        if isinstance(tied, dict):
+            tied.pop("lm_head.weight", None)
+    return model
+
+
+def flan_t5_base_shaped_model(device: str | torch.device | None = None,
+                              dtype: torch.dtype = torch.float32):
+    """A randomly initialised model with flan-t5-base's exact shape (same FLOPs, no download).
+
+    ``device="meta"`` allocates nothing, for counting parameters.
+    """
+    from transformers import T5ForConditionalGeneration
+
+    with torch.device(device or "cpu"):
+        model = T5ForConditionalGeneration(flan_t5_base_config())
+    return untie_lm_head(model).to(dtype)
+
+
+class ParameterCount(NamedTuple):
+    trainable: int
+    total: int
+    percent: float
+
+    def __str__(self) -> str:
+        return (f"trainable model parameters: {self.trainable:,}\n"
+                f"all model parameters: {self.total:,}\n"
+                f"percentage of trainable model parameters: {self.percent:.2f}%")
+
+
+def count_parameters(model: torch.nn.Module, verbose: bool = True) -> ParameterCount:
+    """Trainable and total parameters (shared tensors counted once) and the trainable share."""
+    seen: set[int] = set()
+    trainable = total = 0
+    for p in model.parameters():  # parameters() already yields a shared tensor once
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        total += p.numel()
+        if p.requires_grad:
+            trainable += p.numel()
+    count = ParameterCount(trainable, total, 100.0 * trainable / total if total else 0.0)
+    if verbose:
+        print(count)
+    return count
+
+
+def lora_config(r: int = 32, alpha: int = 32, target_modules=("q", "v"), dropout: float = 0.05):
+    """The ``peft.LoraConfig`` of the tutorial (task SEQ_2_SEQ_LM, no bias training)."""
+    from peft import LoraConfig, TaskType
+
+    return LoraConfig(
+        r=r, lora_alpha=alpha, target_modules=list(target_modules), lora_dropout=dropout,
+        bias="none", task_type=TaskType.SEQ_2_SEQ_LM,
+    )
+
+
+def add_lora(model, r: int = 32, alpha: int = 32, target_modules=("q", "v"),
+             dropout: float = 0.05):
+    """Wrap ``model`` with fresh LoRA adapters; only the adapters are trainable afterwards."""
+    from peft import get_peft_model
+
+    return get_peft_model(model, lora_config(r, alpha, target_modules, dropout))

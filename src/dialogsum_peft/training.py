@@ -1,0 +1,369 @@
+"""LoRA training: one config dataclass with presets, the Trainer, and adapter save/reload.
+
+Why: a tutorial's hyper-parameters end up scattered over notebook cells. Here one
+:class:`TrainConfig` holds them, with presets for the offline smoke path, a free Colab T4 and
+whatever GPU is present; :func:`make_trainer` turns it into a ``Seq2SeqTrainer`` with dynamic
+padding, length-grouped batches, the right precision and a guard that stops on NaN loss.
+Adapters are saved atomically as safetensors and reload to the very same outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .data import HUB_DATASET, tokenize_split
+from .hardware import DeviceInfo, describe_device, recommend
+from .modeling import BASE_MODEL, add_lora
+
+TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a run. Start from a preset: ``TrainConfig.smoke()``, ``.colab()``, ``.auto()``."""
+
+    preset: str = "custom"
+    model_name: str = BASE_MODEL
+    dataset_source: str = HUB_DATASET
+    output_dir: str = "outputs/dialogsum-lora"
+    # LoRA
+    lora_r: int = 32
+    lora_alpha: int = 32
+    lora_target_modules: tuple[str, ...] = ("q", "v")
+    lora_dropout: float = 0.05
+    # optimisation
+    learning_rate: float = 1e-3
+    max_steps: int = 1000  # -1: train num_train_epochs instead
+    num_train_epochs: float = 1.0
+    per_device_train_batch_size: int = 8
+    gradient_accumulation_steps: int = 1
+    warmup_steps: int = 0
+    weight_decay: float = 0.0
+    optim: str = "adamw_torch"
+    precision: str = "fp32"  # "bf16" or "fp32" (fp16 is refused: T5 overflows)
+    gradient_checkpointing: bool = False
+    train_sampling_strategy: str = "group_by_length"
+    seed: int = 42
+    # data
+    max_source_length: int = 512
+    max_target_length: int = 128
+    train_limit: int | None = None  # use only the first N training dialogues
+    # evaluation / generation
+    eval_batch_size: int = 32
+    eval_limit: int | None = None  # number of test dialogues to score (None: all)
+    max_new_tokens: int = 128
+    num_beams: int = 1
+    # logging / checkpoints
+    logging_steps: int = 10
+    save_steps: int = 200
+    save_total_limit: int = 2
+
+    def __post_init__(self):
+        self.lora_target_modules = tuple(self.lora_target_modules)
+        if self.precision not in ("bf16", "fp32"):
+            raise ValueError(
+                f"precision must be 'bf16' or 'fp32', got {self.precision!r}"
+                + (" (T5 overflows in fp16: loss becomes NaN)" if self.precision == "fp16" else "")
+            )
+
+    # ---------------------------------------------------------------- presets
+    @classmethod
+    def smoke(cls, **overrides) -> TrainConfig:
+        """Offline: the shipped sample and a tiny random T5. Seconds on a CPU; outputs are gibberish."""
+        from .offline import TINY_MODEL_NAME, sample_data_dir
+
+        base = dict(
+            preset="smoke", model_name=TINY_MODEL_NAME, dataset_source=str(sample_data_dir()),
+            output_dir="outputs/smoke", learning_rate=3e-3, max_steps=30,
+            per_device_train_batch_size=8, eval_batch_size=16, max_new_tokens=24,
+            logging_steps=5, save_steps=10, precision="fp32", optim="adamw_torch",
+        )
+        return cls(**{**base, **overrides})
+
+    @classmethod
+    def colab(cls, **overrides) -> TrainConfig:
+        """Free Colab T4 (16 GB, no bf16): fp32, batch 8, sized to finish in about half an hour."""
+        return cls.for_device(DeviceInfo("cuda", "Tesla T4", 15.0, bf16=False), preset="colab",
+                              **overrides)
+
+    @classmethod
+    def for_device(cls, info: DeviceInfo, preset: str = "full", **overrides) -> TrainConfig:
+        """Flan-T5-base on DialogSum with precision and batch size chosen for ``info``."""
+        rec = recommend(info)
+        # Keep about the same number of training examples whatever the batch size.
+        examples = 8000
+        base = dict(
+            preset=preset, precision=rec.precision, per_device_train_batch_size=rec.train_batch_size,
+            eval_batch_size=rec.eval_batch_size, optim=rec.optim,
+            max_steps=max(50, examples // rec.train_batch_size),
+            learning_rate=1e-3 if rec.train_batch_size <= 16 else 2e-3,
+            logging_steps=max(5, 80 // rec.train_batch_size),
+        )
+        return cls(**{**base, **overrides})
+
+    @classmethod
+    def auto(cls, **overrides) -> TrainConfig:
+        """Flan-T5-base sized for the device this process sees."""
+        return cls.for_device(describe_device(), **overrides)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> TrainConfig:
+        presets = {"smoke": cls.smoke, "colab": cls.colab, "full": cls.auto, "auto": cls.auto}
+        if name not in presets:
+            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(presets)}")
+        return presets[name](**overrides)
+
+    # ---------------------------------------------------------------- (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["lora_target_modules"] = list(self.lora_target_modules)
+        return d
+
+    def save(self, path: str | os.PathLike) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return torch.bfloat16 if self.precision == "bf16" else torch.float32
+
+    @property
+    def is_smoke(self) -> bool:
+        from .offline import TINY_MODEL_NAME
+
+        return self.model_name == TINY_MODEL_NAME
+
+
+# -------------------------------------------------------------------------------- model
+def load_base_model(config: TrainConfig, dataset_dict=None, device=None):
+    """The base model and tokenizer a config names: Flan-T5 from the Hub, or the tiny offline T5.
+
+    The tiny T5's tokenizer is trained on ``dataset_dict`` (the smoke sample) and cached in
+    ``<output_dir>/tiny-base`` so every step of a run uses the same one.
+    """
+    from .modeling import default_device, load_model_and_tokenizer
+
+    device = torch.device(device) if device is not None else default_device()
+    if config.is_smoke:
+        from transformers import AutoTokenizer, T5ForConditionalGeneration
+
+        from .offline import sample_texts, tiny_model_and_tokenizer
+
+        cache = Path(config.output_dir) / "tiny-base"
+        if (cache / "config.json").is_file() and (cache / "tokenizer.json").is_file():
+            model = T5ForConditionalGeneration.from_pretrained(cache)
+            tokenizer = AutoTokenizer.from_pretrained(cache)
+        else:
+            if dataset_dict is None:
+                raise ValueError("the tiny smoke model needs the dataset to train its tokenizer on")
+            model, tokenizer = tiny_model_and_tokenizer(sample_texts(dataset_dict), save_dir=cache,
+                                                        seed=config.seed)
+        return model.to(device), tokenizer
+    return load_model_and_tokenizer(config.model_name, dtype=config.torch_dtype, device=device)
+
+
+def add_lora_from_config(model, config: TrainConfig):
+    return add_lora(model, r=config.lora_r, alpha=config.lora_alpha,
+                    target_modules=config.lora_target_modules, dropout=config.lora_dropout)
+
+
+# -------------------------------------------------------------------------------- trainer
+class NonFiniteLossError(RuntimeError):
+    """Training loss became NaN or inf."""
+
+
+def _nan_guard_callback():
+    from transformers import TrainerCallback
+
+    class NaNGuard(TrainerCallback):
+        """Stop at the first logged NaN/inf loss or gradient norm, saying why and what to do."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            for key in ("loss", "grad_norm"):
+                value = (logs or {}).get(key)
+                if value is not None and not math.isfinite(float(value)):
+                    precision = "fp16" if args.fp16 else ("bf16" if args.bf16 else "fp32")
+                    raise NonFiniteLossError(
+                        f"training {key} became {value} at step {state.global_step} "
+                        f"(precision {precision}, learning rate {args.learning_rate}). "
+                        "T5 overflows in fp16: use precision 'bf16' on an Ampere-or-newer GPU or "
+                        "'fp32' elsewhere (Colab T4), and/or lower the learning rate. "
+                        "Training was stopped so no NaN weights are saved."
+                    )
+
+    return NaNGuard()
+
+
+def _supported(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Drop arguments this transformers version does not know (and map renamed ones)."""
+    params = inspect.signature(cls.__init__).parameters
+    out = dict(kwargs)
+    if "train_sampling_strategy" not in params and "train_sampling_strategy" in out:
+        strategy = out.pop("train_sampling_strategy")
+        if "group_by_length" in params:
+            out["group_by_length"] = strategy == "group_by_length"
+    return {k: v for k, v in out.items() if k in params}
+
+
+def training_arguments(config: TrainConfig, **overrides):
+    """``Seq2SeqTrainingArguments`` for ``config`` (no per-step evaluation, checkpoints kept)."""
+    from transformers import Seq2SeqTrainingArguments
+
+    kwargs = dict(
+        output_dir=str(Path(config.output_dir) / "checkpoints"),
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        learning_rate=config.learning_rate,
+        max_steps=config.max_steps,
+        num_train_epochs=config.num_train_epochs,
+        warmup_steps=config.warmup_steps,
+        weight_decay=config.weight_decay,
+        optim=config.optim,
+        bf16=config.precision == "bf16",
+        fp16=False,
+        gradient_checkpointing=config.gradient_checkpointing,
+        train_sampling_strategy=config.train_sampling_strategy,
+        eval_strategy="no",
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        logging_nan_inf_filter=False,  # a NaN must reach the guard, not be averaged away
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        save_only_model=False,
+        seed=config.seed,
+        data_seed=config.seed,
+        report_to="none",
+        remove_unused_columns=False,
+        predict_with_generate=False,
+        dataloader_num_workers=0,
+        use_cpu=not torch.cuda.is_available(),
+    )
+    kwargs.update(overrides)
+    return Seq2SeqTrainingArguments(**_supported(Seq2SeqTrainingArguments, kwargs))
+
+
+def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig):
+    """Tokenized train (and validation, if present) splits with only the model's columns."""
+    out = {}
+    for split in ("train", "validation"):
+        if split not in dataset_dict:
+            continue
+        ds = dataset_dict[split]
+        if split == "train" and config.train_limit:
+            ds = ds.select(range(min(config.train_limit, len(ds))))
+        tokenized = tokenize_split(ds, tokenizer, config.max_source_length, config.max_target_length,
+                                   desc=f"tokenizing {split}")
+        out[split] = tokenized.select_columns(list(TRAIN_COLUMNS))
+    if "train" not in out:
+        from .data import require_split
+
+        require_split(dataset_dict, "train")
+    return out
+
+
+def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None, **arg_overrides):
+    """A ``Seq2SeqTrainer`` for LoRA training of ``model`` on ``datasets['train']``.
+
+    ``datasets`` is the raw DatasetDict from :func:`dialogsum_peft.data.load_dialogsum` (it is
+    tokenized here with the training prompt) or already tokenized splits. Batches are padded
+    per batch (``DataCollatorForSeq2Seq``, labels padded with -100) and grouped by length.
+    """
+    from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer
+
+    if "input_ids" not in datasets["train"].column_names:
+        datasets = prepare_datasets(datasets, tokenizer, config)
+    collator = DataCollatorForSeq2Seq(
+        tokenizer, model=model, label_pad_token_id=-100,
+        pad_to_multiple_of=8 if torch.cuda.is_available() else None,
+    )
+    args = training_arguments(config, **arg_overrides)
+    return Seq2SeqTrainer(
+        model=model, args=args, data_collator=collator, train_dataset=datasets["train"],
+        eval_dataset=datasets.get("validation"), processing_class=tokenizer,
+        callbacks=[_nan_guard_callback(), *(callbacks or [])],
+    )
+
+
+def loss_history(trainer_or_state) -> list[tuple[int, float]]:
+    """(step, training loss) pairs logged during training, for the loss curve."""
+    state = getattr(trainer_or_state, "state", trainer_or_state)
+    return [(int(e["step"]), float(e["loss"])) for e in state.log_history if "loss" in e]
+
+
+# -------------------------------------------------------------------------------- adapters
+def _is_adapter_dir(path: Path) -> bool:
+    return (path / "adapter_config.json").is_file() and any(
+        (path / n).is_file() for n in ("adapter_model.safetensors", "adapter_model.bin")
+    )
+
+
+def save_adapter(model, path: str | os.PathLike, tokenizer=None) -> Path:
+    """Save the LoRA adapter (safetensors) atomically: written to a temporary folder, then renamed.
+
+    A crash while saving leaves either the previous adapter or none, never a half-written one.
+    Returns the adapter folder.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+        if not _is_adapter_dir(tmp):
+            raise RuntimeError(f"saving produced no adapter files in {tmp}")
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            path.rename(old)
+        tmp.rename(path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def load_adapter(base_model, path: str | os.PathLike, is_trainable: bool = False):
+    """Attach a saved LoRA adapter to ``base_model`` (a fresh copy of the same base)."""
+    from peft import PeftModel
+
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"adapter folder not found: {path}")
+    if not _is_adapter_dir(path):
+        raise ValueError(f"{path} is not a peft adapter folder (no adapter_config.json and "
+                         "adapter_model.safetensors)")
+    return PeftModel.from_pretrained(base_model, path, is_trainable=is_trainable)
+
+
+def merge_adapter(peft_model):
+    """Fold the LoRA weights into the base weights and return a plain transformers model."""
+    return peft_model.merge_and_unload()
+
+
+def adapter_size_mb(path: str | os.PathLike) -> float:
+    """Size of the adapter's weight file(s) in MB."""
+    path = Path(path)
+    return sum(f.stat().st_size for f in path.glob("adapter_model.*")) / 1e6

@@ -1,0 +1,46 @@
+"""Shared fixtures: the shipped sample and one tiny T5 per test session (offline, CPU)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+
+
+@pytest.fixture(scope="session")
+def sample():
+    from dialogsum_peft.data import load_dialogsum
+    from dialogsum_peft.offline import sample_data_dir
+
+    return load_dialogsum(sample_data_dir())
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(sample, tmp_path_factory):
+    """A saved tiny T5 + tokenizer checkpoint folder (built once)."""
+    from dialogsum_peft.offline import sample_texts, tiny_model_and_tokenizer
+
+    path = tmp_path_factory.mktemp("tiny-t5")
+    tiny_model_and_tokenizer(sample_texts(sample), save_dir=path, seed=0)
+    return path
+
+
+@pytest.fixture()
+def tiny(tiny_dir):
+    """A fresh (model, tokenizer) pair loaded from the tiny checkpoint, in eval mode."""
+    from transformers import AutoTokenizer, T5ForConditionalGeneration
+
+    model = T5ForConditionalGeneration.from_pretrained(tiny_dir).eval()
+    return model, AutoTokenizer.from_pretrained(tiny_dir)
+
+
+@pytest.fixture()
+def smoke_config(tmp_path):
+    from dialogsum_peft.training import TrainConfig
+
+    return TrainConfig.smoke(output_dir=str(tmp_path / "run"))

@@ -1,0 +1,125 @@
+import json
+
+import pytest
+
+from dialogsum_peft.data import (
+    COLUMNS, DataError, LoadReport, build_prompt, load_dialogsum, require_split,
+    tokenize_for_training, tokenize_split, truncation_counts,
+)
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_prompt_wraps_dialogue_with_instruction():
+    prompt = build_prompt("#Person1#: Hi.\n#Person2#: Hello.")
+    assert prompt.startswith("Summarize the following conversation.")
+    assert "#Person1#: Hi.\n#Person2#: Hello." in prompt
+    assert prompt.rstrip().endswith("Summary:")
+    with pytest.raises(TypeError):
+        build_prompt(None)
+
+
+def test_shipped_sample_has_all_splits_and_columns(sample):
+    assert set(sample) == {"train", "validation", "test"}
+    assert (len(sample["train"]), len(sample["validation"]), len(sample["test"])) == (40, 10, 10)
+    for split in sample.values():
+        assert tuple(split.column_names) == COLUMNS
+        for row in split:
+            assert row["summary"] == row["references"][0]
+    # the Hub-format test file repeats dialogues once per reference: grouped here
+    assert sorted(len(r) for r in sample["test"]["references"]) == [2, 2, 2] + [3] * 7
+    assert sample["test"][0]["id"] == "test_0"
+
+
+def test_hub_export_format_groups_repeated_test_dialogues(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", [
+        {"id": "train_0", "dialogue": "#Person1#: A", "summary": "s0", "topic": "t"},
+        {"id": "train_1", "dialogue": "#Person1#: A", "summary": "s1", "topic": "t"},
+    ])
+    write_jsonl(tmp_path / "test.jsonl", [
+        {"id": "test_0_1", "dialogue": "#Person1#: X", "summary": "x1", "topic": "a"},
+        {"id": "test_1_1", "dialogue": "#Person1#: Y", "summary": "y1", "topic": "b"},
+        {"id": "test_0_2", "dialogue": "#Person1#: X", "summary": "x2", "topic": "a2"},
+        {"id": "test_0_3", "dialogue": "#Person1#: X", "summary": "x3", "topic": "a3"},
+    ])
+    ds = load_dialogsum(tmp_path)
+    assert set(ds) == {"train", "test"}  # absent validation file: absent split
+    assert len(ds["train"]) == 2  # training pairs are never merged
+    assert ds["test"]["id"] == ["test_0", "test_1"]
+    assert ds["test"]["references"] == [["x1", "x2", "x3"], ["y1"]]
+    assert ds["test"]["summary"] == ["x1", "y1"]
+    assert ds["test"]["topic"] == ["a", "b"]
+
+
+def test_original_format_with_numbered_summaries(tmp_path):
+    write_jsonl(tmp_path / "dialogsum.dev.jsonl", [
+        {"fname": "dev_1", "dialogue": "#Person1#: D", "summary": "d", "topic": "x"},
+    ])
+    write_jsonl(tmp_path / "dialogsum.test.jsonl", [
+        {"fname": "test_1", "dialogue": "#Person1#: T", "summary1": "a", "summary2": "b",
+         "summary3": "c", "topic1": "t1", "topic2": "t2", "topic3": "t3"},
+    ])
+    ds = load_dialogsum(tmp_path)
+    assert set(ds) == {"validation", "test"}
+    assert ds["validation"][0] == {"id": "dev_1", "dialogue": "#Person1#: D", "summary": "d",
+                                   "references": ["d"], "topic": "x"}
+    assert ds["test"][0]["references"] == ["a", "b", "c"]
+    assert ds["test"][0]["topic"] == "t1"
+
+
+@pytest.mark.parametrize("row, field, words", [
+    ({"id": "r1", "dialogue": "", "summary": "s"}, "dialogue", "empty"),
+    ({"id": "r1", "summary": "s"}, "dialogue", "missing"),
+    ({"id": "r1", "dialogue": "d", "summary": 3}, "summary", "must be a string"),
+    ({"id": "r1", "dialogue": "d", "summary": "   "}, "summary", "empty"),
+])
+def test_bad_rows_raise_naming_split_row_and_field(tmp_path, row, field, words):
+    write_jsonl(tmp_path / "train.jsonl", [{"id": "ok", "dialogue": "d", "summary": "s"}, row])
+    with pytest.raises(DataError) as err:
+        load_dialogsum(tmp_path)
+    msg = str(err.value)
+    assert "'train'" in msg and "'r1'" in msg and f"'{field}'" in msg and words in msg
+
+
+def test_bad_rows_can_be_skipped_and_counted(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", [
+        {"id": "ok", "dialogue": "d", "summary": "s"},
+        {"id": "bad", "dialogue": None, "summary": "s"},
+    ])
+    report = LoadReport()
+    ds = load_dialogsum(tmp_path, skip_invalid=True, report=report)
+    assert ds["train"]["id"] == ["ok"]
+    assert report.n_skipped == 1 and "'bad'" in report.skipped["train"][0]
+
+
+def test_missing_folder_and_missing_split_are_clear(tmp_path, sample):
+    with pytest.raises(FileNotFoundError, match="no DialogSum files"):
+        load_dialogsum(tmp_path)
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_dialogsum(tmp_path / "nope")
+    with pytest.raises(DataError, match="no 'dev' split .*train, validation, test"):
+        require_split(sample, "dev")
+
+
+def test_tokenize_uses_prompt_and_text_target_labels(tiny):
+    _, tok = tiny
+    batch = {"dialogue": ["#Person1#: Hi there.\n#Person2#: Hello."], "summary": ["They greet."]}
+    out = tokenize_for_training(batch, tok)
+    assert out["input_ids"][0] == tok(build_prompt(batch["dialogue"][0]))["input_ids"]
+    assert out["labels"][0] == tok(text_target="They greet.")["input_ids"]
+    assert out["labels"][0][-1] == tok.eos_token_id
+    assert out["source_truncated"] == [False] and out["target_truncated"] == [False]
+
+
+def test_truncation_is_counted_and_keeps_eos(tiny, sample):
+    _, tok = tiny
+    tokenized = tokenize_split(sample["train"], tok, max_source_length=256, max_target_length=16)
+    counts = truncation_counts(tokenized)
+    full = [len(tok(build_prompt(d))["input_ids"]) for d in sample["train"]["dialogue"]]
+    assert counts["source"] == sum(n > 256 for n in full) >= 2  # the long sample dialogues
+    assert counts["target"] > 0 and counts["total"] == 40
+    assert max(len(x) for x in tokenized["input_ids"]) == 256
+    assert all(x[-1] == tok.eos_token_id for x in tokenized["input_ids"])
+    assert all(len(x) <= 16 and x[-1] == tok.eos_token_id for x in tokenized["labels"])

@@ -1,0 +1,81 @@
+import pytest
+import torch
+
+from dialogsum_peft.data import build_prompt
+from dialogsum_peft.generation import summarize
+from dialogsum_peft.modeling import add_lora
+
+
+def one_at_a_time(model, tok, dialogues, max_new_tokens):
+    """The original tutorial's loop: one prompt, one generate call."""
+    out = []
+    for d in dialogues:
+        ids = tok(build_prompt(d), return_tensors="pt", truncation=True, max_length=512).input_ids
+        gen = model.generate(input_ids=ids, max_new_tokens=max_new_tokens, do_sample=False)
+        out.append(tok.decode(gen[0], skip_special_tokens=True).strip())
+    return out
+
+
+def test_batched_equals_one_at_a_time_and_keeps_order(tiny, sample):
+    model, tok = tiny
+    dialogues = list(sample["test"]["dialogue"]) + list(sample["validation"]["dialogue"][:3])
+    expected = one_at_a_time(model, tok, dialogues, max_new_tokens=12)
+    assert len(set(expected)) > 1  # distinct outputs, so order mistakes would show
+    batched = summarize(model, tok, dialogues, batch_size=4, max_new_tokens=12, progress=False)
+    assert batched == expected
+    # a different batch size (different padding groups) and a reversed input give the same map
+    assert summarize(model, tok, dialogues, batch_size=13, max_new_tokens=12, progress=False) == expected
+    assert summarize(model, tok, dialogues[::-1], batch_size=5, max_new_tokens=12,
+                     progress=False) == expected[::-1]
+
+
+def test_deterministic_and_model_state_restored(tiny, sample):
+    model, tok = tiny
+    model.train()
+    dialogues = list(sample["validation"]["dialogue"][:4])
+    first = summarize(model, tok, dialogues, batch_size=2, max_new_tokens=8, progress=False)
+    assert model.training  # summarize switches to eval for generation, then back
+    assert summarize(model, tok, dialogues, batch_size=3, max_new_tokens=8, progress=False) == first
+
+
+def test_works_on_peft_model_and_beam_search(tiny, sample):
+    model, tok = tiny
+    peft_model = add_lora(model, r=4, alpha=8)
+    dialogues = list(sample["validation"]["dialogue"][:3])
+    # freshly initialised LoRA (B = 0) changes nothing
+    base_out = summarize(peft_model.get_base_model(), tok, dialogues, max_new_tokens=8, progress=False)
+    peft_out = summarize(peft_model, tok, dialogues, max_new_tokens=8, progress=False)
+    assert peft_out == base_out
+    beams = summarize(peft_model, tok, dialogues, max_new_tokens=8, num_beams=3, progress=False)
+    assert len(beams) == 3 and all(isinstance(s, str) for s in beams)
+
+
+def test_forced_length_for_benchmarks(tiny, sample):
+    model, tok = tiny
+    dialogues = list(sample["validation"]["dialogue"][:2])
+    out = summarize(model, tok, dialogues, max_new_tokens=6, min_new_tokens=6, progress=False)
+    for d, s in zip(dialogues, out):
+        ids = tok(build_prompt(d), return_tensors="pt").input_ids
+        gen = model.generate(input_ids=ids, min_new_tokens=6, max_new_tokens=6, do_sample=False)
+        assert gen.shape[1] == 1 + 6  # decoder start token + exactly 6 new tokens
+        assert s == tok.decode(gen[0], skip_special_tokens=True).strip()
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("one dialogue", "single string"),
+    ([], "no dialogues"),
+    (["ok", ""], "dialogue 1 is empty"),
+    (["ok", 3], "dialogue 1 is a int"),
+])
+def test_rejects_bad_input(tiny, bad, message):
+    model, tok = tiny
+    with pytest.raises(ValueError, match=message):
+        summarize(model, tok, bad, progress=False)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_matches_cpu(tiny, sample):  # pragma: no cover - GPU machines only
+    model, tok = tiny
+    dialogues = list(sample["validation"]["dialogue"][:4])
+    cpu = summarize(model, tok, dialogues, max_new_tokens=8, progress=False)
+    assert summarize(model.cuda(), tok, dialogues, max_new_tokens=8, progress=False) == cpu

@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from dialogsum_peft.hardware import DeviceInfo, recommend
+from dialogsum_peft.modeling import (
+    add_lora, count_parameters, flan_t5_base_shaped_model, load_model_and_tokenizer, pick_dtype,
+)
+
+
+def test_flan_t5_base_shape_counts_without_download(capsys):
+    model = flan_t5_base_shaped_model(device="meta")
+    full = count_parameters(model)
+    assert full.total == 247_577_856 and full.trainable == full.total and full.percent == 100.0
+    lora = count_parameters(add_lora(model, r=32, alpha=32, target_modules=("q", "v"), dropout=0.05))
+    assert lora.trainable == 3_538_944  # 72 q/v projections x r x (768 + 768)
+    assert lora.total == 247_577_856 + 3_538_944
+    assert round(lora.percent, 2) == round(100 * 3_538_944 / (247_577_856 + 3_538_944), 2)
+    out = capsys.readouterr().out
+    assert "trainable model parameters: 3,538,944" in out
+    assert "all model parameters: 251,116,800" in out and "percentage" in out
+
+
+def test_lora_freezes_base_and_targets_only_q_v(tiny):
+    model, _ = tiny
+    peft_model = add_lora(model, r=4, alpha=8)
+    trainable = [n for n, p in peft_model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    assert {n.split(".")[-4] for n in trainable} == {"q", "v"}
+    assert peft_model.peft_config["default"].task_type == "SEQ_2_SEQ_LM"
+
+
+def test_pick_dtype_never_fp16():
+    assert pick_dtype("cpu") is torch.float32
+    if torch.cuda.is_available():  # pragma: no cover - GPU machines only
+        assert pick_dtype("cuda") in (torch.bfloat16, torch.float32)
+
+
+def test_fp16_is_refused_with_reason():
+    with pytest.raises(ValueError, match="fp16"):
+        load_model_and_tokenizer("google/flan-t5-base", dtype=torch.float16)
+
+
+@pytest.mark.parametrize("info, precision, batch", [
+    (DeviceInfo(), "fp32", 8),
+    (DeviceInfo("cuda", "Tesla T4", 14.7, bf16=False), "fp32", 8),
+    (DeviceInfo("cuda", "Tesla V100-SXM2-32GB", 31.7, bf16=False), "fp32", 16),
+    (DeviceInfo("cuda", "NVIDIA L4", 22.0, bf16=True), "bf16", 16),
+    (DeviceInfo("cuda", "NVIDIA A100-SXM4-40GB", 39.4, bf16=True), "bf16", 32),
+    (DeviceInfo("cuda", "NVIDIA H100 80GB HBM3", 79.2, bf16=True), "bf16", 64),
+    (DeviceInfo("cuda", "NVIDIA H200", 139.8, bf16=True), "bf16", 128),
+])
+def test_recommendation_by_device(info, precision, batch):
+    rec = recommend(info)
+    assert (rec.precision, rec.train_batch_size) == (precision, batch)
+    assert rec.eval_batch_size >= rec.train_batch_size
+    assert rec.optim == ("adamw_torch_fused" if info.kind == "cuda" else "adamw_torch")

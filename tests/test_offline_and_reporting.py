@@ -1,0 +1,84 @@
+import matplotlib
+import pytest
+import torch
+
+from dialogsum_peft.evaluation import evaluate_model, limit_split
+from dialogsum_peft.hub import HubUnavailableError, hub_call, hub_reachable
+from dialogsum_peft.metrics import compute_rouge
+from dialogsum_peft.offline import sample_texts, tiny_model_and_tokenizer
+from dialogsum_peft.reporting import (
+    format_example, plot_loss_curve, plot_rouge_comparison, rouge_table, show_random_elements,
+    side_by_side,
+)
+
+matplotlib.use("Agg")
+
+
+def test_tiny_tokenizer_has_t5_special_ids(tiny):
+    model, tok = tiny
+    assert (tok.pad_token_id, tok.eos_token_id, tok.unk_token_id) == (0, 1, 2)
+    ids = tok("#Person1#: Hello, how are you?")["input_ids"]
+    assert ids[-1] == 1 and 2 not in ids  # EOS appended, sample words known
+    assert tok.decode(ids, skip_special_tokens=True) == "#Person1#: Hello, how are you?"
+    assert model.config.decoder_start_token_id == 0 and model.config.vocab_size == len(tok)
+    assert model.config.d_model <= 64 and model.config.num_layers <= 4
+
+
+def test_tiny_model_is_reproducible(sample, tmp_path):
+    texts = sample_texts(sample)
+    a, _ = tiny_model_and_tokenizer(texts, save_dir=tmp_path / "a", seed=3)
+    b, _ = tiny_model_and_tokenizer(texts, save_dir=tmp_path / "b", seed=3)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert (tmp_path / "a" / "model.safetensors").is_file()
+
+
+def test_evaluate_model_scores_against_all_references(tiny, sample):
+    model, tok = tiny
+    test = limit_split(sample["test"], 4)
+    result = evaluate_model(model, tok, test, batch_size=2, max_new_tokens=8, progress=False)
+    assert len(result.predictions) == 4 and len(result.per_example) == 4
+    assert result.scores == pytest.approx(compute_rouge(result.predictions, test["references"]))
+    with pytest.raises(ValueError, match="at least 1"):
+        limit_split(sample["test"], 0)
+
+
+def test_tables_and_plots():
+    zero = {"rouge1": 0.23, "rouge2": 0.07, "rougeL": 0.20, "rougeLsum": 0.20}
+    lora = {"rouge1": 0.41, "rouge2": 0.17, "rougeL": 0.33, "rougeLsum": 0.33}
+    table = rouge_table({"zero-shot": zero, "LoRA": lora}, baseline="zero-shot", improved="LoRA")
+    assert list(table.index) == ["zero-shot", "LoRA", "LoRA - zero-shot"]
+    assert table.loc["LoRA - zero-shot", "rouge1"] == pytest.approx(0.18)
+    fig = plot_rouge_comparison({"zero-shot": zero, "LoRA": lora})
+    ax = fig.axes[0]
+    assert len(ax.patches) == 8  # 4 metrics x 2 models
+    assert "+0.180" in [t.get_text() for t in ax.texts]
+    fig2 = plot_loss_curve([(1, 3.0), (2, 2.5), (3, 2.0)])
+    assert list(fig2.axes[0].lines[0].get_ydata()) == [3.0, 2.5, 2.0]
+    with pytest.raises(ValueError):
+        plot_loss_curve([])
+
+
+def test_peeks_and_side_by_side(sample):
+    df = show_random_elements(sample["train"], 3, seed=1)
+    assert len(df) == 3 and list(df.columns) == ["id", "topic", "dialogue", "summary"]
+    assert df.equals(show_random_elements(sample["train"], 3, seed=1))
+    sbs = side_by_side(sample["test"], {"zero-shot": ["a"] * 10, "LoRA": ["b"] * 10}, [0, 2])
+    assert list(sbs["human summary"]) == [sample["test"][0]["summary"], sample["test"][2]["summary"]]
+    text = format_example("d", "h", {"lora": "x"}, {"lora": {"rouge1": 0.5, "rouge2": 0, "rougeL": 0.5}})
+    assert "HUMAN SUMMARY" in text and "ROUGE-1 0.500" in text
+
+
+def test_hub_failure_is_one_clear_message():
+    def offline():
+        raise OSError("We couldn't connect to 'https://huggingface.co'")
+
+    with pytest.raises(HubUnavailableError) as err:
+        hub_call(offline, what="model 'google/flan-t5-base'")
+    msg = str(err.value)
+    assert "google/flan-t5-base" in msg and "DIALOGSUM_MODE=smoke" in msg
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_hub_reachable_respects_offline_flag(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hub_reachable() is False

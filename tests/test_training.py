@@ -1,0 +1,148 @@
+import json
+import math
+
+import pytest
+import torch
+
+from dialogsum_peft.generation import summarize
+from dialogsum_peft.hardware import DeviceInfo
+from dialogsum_peft.modeling import add_lora
+from dialogsum_peft.training import (
+    NonFiniteLossError, TrainConfig, adapter_size_mb, load_adapter, load_base_model, loss_history,
+    make_trainer, merge_adapter, save_adapter,
+)
+
+
+@pytest.fixture(scope="module")
+def trained(sample, tmp_path_factory):
+    """A tiny T5 with a LoRA adapter trained for real on the sample (shared by several tests)."""
+    out = tmp_path_factory.mktemp("trained")
+    config = TrainConfig.smoke(output_dir=str(out), max_steps=24, logging_steps=4, save_steps=100)
+    model, tok = load_base_model(config, sample)
+    peft_model = add_lora(model, r=8, alpha=16)
+    trainer = make_trainer(peft_model, tok, sample, config)
+    trainer.train()
+    return config, peft_model.eval(), tok, trainer
+
+
+def test_trainer_setup_matches_recipe(trained):
+    config, _, tok, trainer = trained
+    args = trainer.args
+    assert args.eval_strategy == "no"  # no per-step generation over the validation set
+    assert getattr(args, "train_sampling_strategy", "group_by_length") == "group_by_length"
+    assert not args.fp16 and not args.bf16  # CPU: fp32
+    assert trainer.processing_class is tok
+    assert set(trainer.train_dataset.column_names) == {"input_ids", "attention_mask", "labels"}
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(3)])
+    assert batch["input_ids"].shape == batch["attention_mask"].shape
+    lengths = [len(trainer.train_dataset[i]["labels"]) for i in range(3)]
+    assert batch["labels"].shape[1] == max(lengths)  # dynamic padding to the longest
+    assert (batch["labels"] == -100).sum() == sum(max(lengths) - n for n in lengths)
+
+
+def test_loss_goes_down(trained):
+    *_, trainer = trained
+    history = loss_history(trainer)
+    assert [s for s, _ in history] == [4, 8, 12, 16, 20, 24]
+    losses = [loss for _, loss in history]
+    assert all(math.isfinite(x) for x in losses)
+    assert losses[-1] < losses[0] * 0.97
+
+
+def test_only_adapter_weights_changed(trained):
+    config, peft_model, _, _ = trained
+    fresh, _ = load_base_model(config)  # the run's cached tiny base, untouched by training
+    base = peft_model.get_base_model()
+    for name, p in fresh.named_parameters():
+        assert torch.equal(p, base.get_parameter(name.replace("q.weight", "q.base_layer.weight")
+                                                 .replace("v.weight", "v.base_layer.weight")))
+    assert any(n.endswith("lora_B.default.weight") and p.abs().sum() > 0
+               for n, p in peft_model.named_parameters())
+
+
+def test_adapter_save_reload_identical_outputs(trained, sample, tmp_path):
+    config, peft_model, tok, _ = trained
+    dialogues = list(sample["test"]["dialogue"])
+    before = summarize(peft_model, tok, dialogues, max_new_tokens=10, progress=False)
+    path = save_adapter(peft_model, tmp_path / "adapter", tokenizer=tok)
+    assert (path / "adapter_model.safetensors").is_file()
+    assert not (path / "adapter_model.bin").exists()
+    assert json.loads((path / "adapter_config.json").read_text())["r"] == 8
+    fresh_base, _ = load_base_model(config)  # cached tiny base of this run
+    reloaded = load_adapter(fresh_base, path)
+    assert summarize(reloaded, tok, dialogues, max_new_tokens=10, progress=False) == before
+    # the adapter is a small fraction of the model it adapts
+    model_mb = sum(p.numel() * p.element_size() for p in fresh_base.parameters()) / 1e6
+    assert 0 < adapter_size_mb(path) < 0.5 * model_mb
+
+
+def test_merge_equals_unmerged(trained, sample, tmp_path):
+    config, peft_model, tok, _ = trained
+    path = save_adapter(peft_model, tmp_path / "adapter")
+    base, _ = load_base_model(config)
+    unmerged = load_adapter(base, path)
+    dialogues = list(sample["validation"]["dialogue"])
+    expected = summarize(unmerged, tok, dialogues, max_new_tokens=10, progress=False)
+    merged = merge_adapter(unmerged)
+    assert not any("lora_" in n for n, _ in merged.named_parameters())
+    assert summarize(merged, tok, dialogues, max_new_tokens=10, progress=False) == expected
+
+
+def test_save_is_atomic(trained, tmp_path, monkeypatch):
+    _, peft_model, _, _ = trained
+    target = tmp_path / "adapter"
+    save_adapter(peft_model, target)
+    good = (target / "adapter_model.safetensors").read_bytes()
+
+    def crash(path, **kwargs):
+        (path / "adapter_model.safetensors").write_bytes(b"half-written")
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(peft_model, "save_pretrained", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_adapter(peft_model, target)
+    assert (target / "adapter_model.safetensors").read_bytes() == good  # old adapter intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]  # no temp leftovers
+    with pytest.raises(KeyboardInterrupt):
+        save_adapter(peft_model, tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+
+
+def test_load_adapter_rejects_non_adapter_dir(tiny, tmp_path):
+    model, _ = tiny
+    with pytest.raises(FileNotFoundError):
+        load_adapter(model, tmp_path / "missing")
+    (tmp_path / "junk").mkdir()
+    with pytest.raises(ValueError, match="not a peft adapter"):
+        load_adapter(model, tmp_path / "junk")
+
+
+def test_nan_loss_stops_training_with_advice(sample, tmp_path):
+    config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=6, logging_steps=1,
+                               save_steps=100)
+    model, tok = load_base_model(config, sample)
+    with torch.no_grad():
+        model.encoder.final_layer_norm.weight.fill_(float("nan"))  # what an fp16 overflow does
+    trainer = make_trainer(add_lora(model, r=4, alpha=8), tok, sample, config)
+    with pytest.raises(NonFiniteLossError, match=r"became nan at step 1 .*fp16.*bf16.*fp32"):
+        trainer.train()
+
+
+def test_presets_and_roundtrip(tmp_path):
+    smoke = TrainConfig.smoke()
+    assert smoke.is_smoke and smoke.precision == "fp32" and smoke.max_steps <= 50
+    colab = TrainConfig.colab()
+    assert (colab.precision, colab.per_device_train_batch_size) == ("fp32", 8)
+    h100 = TrainConfig.for_device(DeviceInfo("cuda", "NVIDIA H100", 79.0, bf16=True))
+    assert (h100.precision, h100.per_device_train_batch_size) == ("bf16", 64)
+    assert h100.max_steps * 64 == pytest.approx(colab.max_steps * 8, rel=0.05)
+    assert TrainConfig.from_preset("colab", max_steps=5).max_steps == 5
+    with pytest.raises(ValueError, match="unknown preset"):
+        TrainConfig.from_preset("huge")
+    with pytest.raises(ValueError, match="fp16"):
+        TrainConfig(precision="fp16")
+    colab.save(tmp_path / "c.json")
+    again = TrainConfig.from_dict(json.loads((tmp_path / "c.json").read_text()))
+    assert again == colab
+    with pytest.raises(ValueError, match="unknown TrainConfig field"):
+        TrainConfig.from_dict({"lr": 1})
