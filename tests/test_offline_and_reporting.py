@@ -82,3 +82,26 @@ def test_hub_failure_is_one_clear_message():
 def test_hub_reachable_respects_offline_flag(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert hub_reachable() is False
+
+
+def test_mode_resolution(monkeypatch):
+    from dialogsum_peft.offline import resolve_mode
+
+    monkeypatch.delenv("DIALOGSUM_MODE", raising=False)
+    assert resolve_mode("auto", reachable=lambda: True) == "full"
+    assert resolve_mode("auto", reachable=lambda: False) == "smoke"
+    assert resolve_mode("full", reachable=lambda: False) == "full"
+    monkeypatch.setenv("DIALOGSUM_MODE", "smoke")  # the environment overrides the notebook knob
+    assert resolve_mode("full", reachable=lambda: True) == "smoke"
+    monkeypatch.setenv("DIALOGSUM_MODE", "fast")
+    with pytest.raises(ValueError, match="auto, full, smoke"):
+        resolve_mode()
+
+
+def test_cpu_warning_only_for_full_runs_on_cpu():
+    from dialogsum_peft.hardware import DeviceInfo, cpu_warning
+
+    msg = cpu_warning(DeviceInfo(), 8000, smoke=False)
+    assert "no GPU" in msg and "hours" in msg and "DIALOGSUM_MODE=smoke" in msg
+    assert cpu_warning(DeviceInfo(), 8000, smoke=True) is None
+    assert cpu_warning(DeviceInfo("cuda", "T4", 15, False), 8000, smoke=False) is None

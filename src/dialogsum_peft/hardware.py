@@ -70,3 +70,22 @@ def recommend(info: DeviceInfo) -> Recommendation:
                 f"{info.label}: {precision}, batch {train_bs} for >= {min_gib} GiB",
             )
     raise AssertionError("unreachable: the last tier starts at 0 GiB")  # pragma: no cover
+
+
+def estimated_minutes(n_examples: int, samples_per_second: float) -> float:
+    return n_examples / max(samples_per_second, 1e-9) / 60
+
+
+# Rough flan-t5-base LoRA training speed on a CPU, examples per second (2 cores, see
+# benchmarks/README.md); used only to warn people before an hours-long CPU run.
+CPU_TRAIN_SAMPLES_PER_S = 0.5
+
+
+def cpu_warning(info: DeviceInfo, n_examples: int, smoke: bool) -> str | None:
+    """A clear warning (with an estimate) when a full run is about to train on a CPU."""
+    if info.kind == "cuda" or smoke:
+        return None
+    minutes = estimated_minutes(n_examples, CPU_TRAIN_SAMPLES_PER_S)
+    return (f"WARNING: no GPU found. Training flan-t5-base on {n_examples:,} examples on this CPU "
+            f"would take roughly {minutes / 60:.0f} hours. In Colab choose Runtime -> Change "
+            "runtime type -> GPU (T4), or set DIALOGSUM_MODE=smoke to check the pipeline only.")

@@ -103,3 +103,31 @@ def sample_texts(dataset_dict) -> list[str]:
         texts += [build_prompt(d) for d in split["dialogue"]]
         texts += [r for refs in split["references"] for r in refs]
     return texts
+
+
+MODES = ("auto", "full", "smoke")
+
+
+def resolve_mode(requested: str | None = None, env: str = "DIALOGSUM_MODE",
+                 reachable=None) -> str:
+    """``"full"`` or ``"smoke"``: the environment variable wins, then ``requested``, then auto.
+
+    ``auto`` means full when the Hugging Face Hub answers, smoke otherwise.
+    """
+    from .hub import hub_reachable
+
+    mode = (os.environ.get(env) or requested or "auto").strip().lower()
+    if mode not in MODES:
+        raise ValueError(f"{env}/mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "auto":
+        return "full" if (reachable or hub_reachable)() else "smoke"
+    return mode
+
+
+def smoke_banner(width: int = 96) -> str:
+    """The loud banner printed wherever smoke-mode results are shown."""
+    import textwrap
+
+    bar = "!" * width
+    body = "\n".join(f"!! {line}" for line in textwrap.wrap(SMOKE_BANNER, width - 3))
+    return f"{bar}\n{body}\n{bar}"

@@ -310,6 +310,16 @@ def loss_history(trainer_or_state) -> list[tuple[int, float]]:
     return [(int(e["step"]), float(e["loss"])) for e in state.log_history if "loss" in e]
 
 
+def find_last_checkpoint(output_dir: str | os.PathLike) -> str | None:
+    """The newest ``checkpoint-N`` folder of a run (to resume from), or ``None``."""
+    ckpt_root = Path(output_dir) / "checkpoints"
+    if not ckpt_root.is_dir():
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(ckpt_root))
+
+
 # -------------------------------------------------------------------------------- adapters
 def _is_adapter_dir(path: Path) -> bool:
     return (path / "adapter_config.json").is_file() and any(
