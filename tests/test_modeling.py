@@ -54,3 +54,35 @@ def test_recommendation_by_device(info, precision, batch):
     assert (rec.precision, rec.train_batch_size) == (precision, batch)
     assert rec.eval_batch_size >= rec.train_batch_size
     assert rec.optim == ("adamw_torch_fused" if info.kind == "cuda" else "adamw_torch")
+
+
+@pytest.mark.parametrize("lora_r", [0, 4])
+def test_forward_flops_match_torch_flop_counter(lora_r):
+    """The FLOP formula the benchmarks use for MFU agrees with PyTorch's own counter."""
+    from torch.utils.flop_counter import FlopCounterMode
+    from transformers import T5ForConditionalGeneration
+
+    from dialogsum_peft.modeling import t5_forward_flops
+    from dialogsum_peft.offline import tiny_t5_config
+
+    config = tiny_t5_config(500)
+    config._attn_implementation = "eager"  # plain matmuls, which the counter sees one by one
+    model = T5ForConditionalGeneration(config).eval()
+    if lora_r:
+        model = add_lora(model, r=lora_r, alpha=8)
+    src, tgt = torch.randint(3, 500, (1, 37)), torch.randint(3, 500, (1, 11))
+    with FlopCounterMode(display=False) as counter:
+        model(input_ids=src, labels=tgt)
+    assert counter.get_total_flops() == t5_forward_flops(config, 37, 11, lora_r=lora_r)
+
+
+def test_every_tier_fits_its_smallest_card_in_the_worst_case():
+    """Batch tiers stay within the measured worst-case memory per example, with headroom."""
+    from dialogsum_peft.hardware import (
+        _BF16_TIERS, _FP32_TIERS, MEMORY_HEADROOM, WORST_CASE_GIB_PER_EXAMPLE,
+    )
+
+    for precision, tiers in (("bf16", _BF16_TIERS), ("fp32", _FP32_TIERS)):
+        for min_gib, batch, _ in tiers:
+            card = max(min_gib, 15.0)  # the smallest card a tier can get is a 16 GB one
+            assert batch * WORST_CASE_GIB_PER_EXAMPLE[precision] <= MEMORY_HEADROOM * card, (precision, batch)

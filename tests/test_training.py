@@ -36,8 +36,10 @@ def test_trainer_setup_matches_recipe(trained):
     batch = trainer.data_collator([trainer.train_dataset[i] for i in range(3)])
     assert batch["input_ids"].shape == batch["attention_mask"].shape
     lengths = [len(trainer.train_dataset[i]["labels"]) for i in range(3)]
-    assert batch["labels"].shape[1] == max(lengths)  # dynamic padding to the longest
-    assert (batch["labels"] == -100).sum() == sum(max(lengths) - n for n in lengths)
+    multiple = config.pad_to_multiple_of if torch.cuda.is_available() else 1
+    padded = -(-max(lengths) // multiple) * multiple
+    assert batch["labels"].shape[1] == padded  # dynamic padding to the longest (GPU: multiple of 8)
+    assert (batch["labels"] == -100).sum() == sum(padded - n for n in lengths)
 
 
 def test_loss_goes_down(trained):
@@ -146,3 +148,18 @@ def test_presets_and_roundtrip(tmp_path):
     assert again == colab
     with pytest.raises(ValueError, match="unknown TrainConfig field"):
         TrainConfig.from_dict({"lr": 1})
+
+
+@pytest.mark.skipif(not (torch.cuda.is_available() and torch.cuda.is_bf16_supported()),
+                    reason="needs a bf16-capable CUDA GPU")
+def test_bf16_training_on_gpu(sample, tmp_path):  # pragma: no cover - GPU machines only
+    config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=12, logging_steps=4,
+                               precision="bf16", save_steps=100)
+    model, tok = load_base_model(config, sample, device="cuda")
+    model = model.to(torch.bfloat16)
+    trainer = make_trainer(add_lora(model, r=8, alpha=16), tok, sample, config)
+    assert trainer.args.bf16 and not trainer.args.fp16
+    trainer.train()
+    losses = [loss for _, loss in loss_history(trainer)]
+    assert len(losses) == 3 and all(math.isfinite(x) for x in losses)
+    assert losses[-1] < losses[0]

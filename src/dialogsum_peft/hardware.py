@@ -48,12 +48,17 @@ class Recommendation:
     reason: str
 
 
-# (minimum GiB, train batch, eval batch) for bf16-capable GPUs, largest first. At max source
-# length 512 a flan-t5-base LoRA step in bf16 needs roughly 0.4-0.8 GiB per example in a batch
-# of the longest dialogues; these sizes leave a margin (benchmarks/README.md has the figures).
-_BF16_TIERS = ((100, 128, 256), (60, 64, 192), (32, 32, 128), (20, 16, 64), (0, 8, 32))
-# fp32 GPUs (T4, V100, P100): twice the memory per example, and no bf16 tensor cores.
-_FP32_TIERS = ((30, 16, 64), (0, 8, 32))
+# (minimum GiB, train batch, eval batch) for bf16-capable GPUs, largest first. Peak memory of a
+# flan-t5-base LoRA step (bf16, eager attention) measured on an H200 with every example at the
+# 512/128-token limits (the worst case): batch 128 -> 111.4 GiB, batch 64 -> 56.0 GiB, so about
+# 0.87 GiB per example; each tier keeps that worst case under ~85% of the card
+# (benchmarks/README.md).
+WORST_CASE_GIB_PER_EXAMPLE = {"bf16": 111.4 / 128, "fp32": 9.1 / 8}  # measured, see above
+MEMORY_HEADROOM = 0.85  # use at most this share of a card's memory in the worst case
+_BF16_TIERS = ((132, 128, 256), (70, 64, 192), (36, 32, 128), (18, 16, 64), (0, 8, 32))
+# fp32 GPUs (T4, V100, P100): no bf16 tensor cores. Colab T4 preset (fp32, batch 8) worst case
+# measured at 9.1 GiB peak, inside the T4's 15 GiB with margin.
+_FP32_TIERS = ((24, 16, 64), (0, 8, 32))
 
 
 def recommend(info: DeviceInfo) -> Recommendation:

@@ -53,7 +53,12 @@ class TrainConfig:
     optim: str = "adamw_torch"
     precision: str = "fp32"  # "bf16" or "fp32" (fp16 is refused: T5 overflows)
     gradient_checkpointing: bool = False
-    train_sampling_strategy: str = "group_by_length"
+    train_sampling_strategy: str = "group_by_length"  # or "random" (the seed tutorial's order)
+    pad_to_multiple_of: int | None = 8  # on GPUs: tensor-core friendly shapes; None on CPU
+    # T5's attention adds a learned position bias; PyTorch's fused SDPA kernels cannot take a
+    # bias that needs gradients, so "sdpa" falls back to a slow path. Measured on an H200 (LoRA,
+    # bf16, batch 128): eager 349 samples/s and 106 GiB vs sdpa 235 samples/s and 115 GiB.
+    attn_implementation: str = "eager"
     seed: int = 42
     # data
     max_source_length: int = 512
@@ -169,15 +174,17 @@ def load_base_model(config: TrainConfig, dataset_dict=None, device=None):
 
         cache = Path(config.output_dir) / "tiny-base"
         if (cache / "config.json").is_file() and (cache / "tokenizer.json").is_file():
-            model = T5ForConditionalGeneration.from_pretrained(cache)
+            model = T5ForConditionalGeneration.from_pretrained(
+                cache, attn_implementation=config.attn_implementation)
             tokenizer = AutoTokenizer.from_pretrained(cache)
         else:
             if dataset_dict is None:
                 raise ValueError("the tiny smoke model needs the dataset to train its tokenizer on")
-            model, tokenizer = tiny_model_and_tokenizer(sample_texts(dataset_dict), save_dir=cache,
-                                                        seed=config.seed)
+            tiny_model_and_tokenizer(sample_texts(dataset_dict), save_dir=cache, seed=config.seed)
+            return load_base_model(config, device=device)
         return model.to(device), tokenizer
-    return load_model_and_tokenizer(config.model_name, dtype=config.torch_dtype, device=device)
+    return load_model_and_tokenizer(config.model_name, dtype=config.torch_dtype, device=device,
+                                    attn_implementation=config.attn_implementation)
 
 
 def add_lora_from_config(model, config: TrainConfig):
@@ -285,16 +292,18 @@ def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None
     """A ``Seq2SeqTrainer`` for LoRA training of ``model`` on ``datasets['train']``.
 
     ``datasets`` is the raw DatasetDict from :func:`dialogsum_peft.data.load_dialogsum` (it is
-    tokenized here with the training prompt) or already tokenized splits. Batches are padded
+    tokenized here with the training prompt) or a dict of already tokenized splits (datasets or
+    plain sequences of ``{"input_ids", "attention_mask", "labels"}`` dicts). Batches are padded
     per batch (``DataCollatorForSeq2Seq``, labels padded with -100) and grouped by length.
     """
     from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer
 
-    if "input_ids" not in datasets["train"].column_names:
+    train = datasets["train"]
+    if "input_ids" not in getattr(train, "column_names", ["input_ids"]):
         datasets = prepare_datasets(datasets, tokenizer, config)
     collator = DataCollatorForSeq2Seq(
         tokenizer, model=model, label_pad_token_id=-100,
-        pad_to_multiple_of=8 if torch.cuda.is_available() else None,
+        pad_to_multiple_of=config.pad_to_multiple_of if torch.cuda.is_available() else None,
     )
     args = training_arguments(config, **arg_overrides)
     return Seq2SeqTrainer(
