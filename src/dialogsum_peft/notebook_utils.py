@@ -1,0 +1,152 @@
+"""The little bits of logic behind the tutorial notebook's cells, kept here so they are tested.
+
+Why: a notebook cell is hard to test and easy to get subtly wrong. The classic slip of a LoRA
+tutorial is comparing against a "zero-shot" model that is no longer zero-shot: ``get_peft_model``
+injects the LoRA layers *into the base model object in place*, so after wrapping, the original
+``model`` variable runs with the adapter. Here the zero-shot outputs always come from
+``peft_model.disable_adapter()``, which runs the untouched base weights. The notebook calls
+these helpers and only displays what they return.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .hardware import DeviceInfo, describe_device
+
+ZERO_SHOT = "zero-shot"
+LORA = "LoRA"
+OUTPUT_DIR_ENV = "DIALOGSUM_OUTPUT_DIR"
+RUNTIME_HINT = "Runtime -> Change runtime type -> GPU"
+
+
+def in_colab() -> bool:
+    """True inside Google Colab (its module is imported in every Colab kernel)."""
+    return "google.colab" in sys.modules
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries the tutorial depends on."""
+    import datasets
+    import peft
+    import torch
+    import transformers
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__,
+            "peft": peft.__version__, "datasets": datasets.__version__}
+
+
+def environment_report(info: DeviceInfo | None = None) -> str:
+    """Library versions and the device, with a clear warning on a CPU-only runtime."""
+    info = info or describe_device()
+    lines = [f"{name:<13}{version}" for name, version in library_versions().items()]
+    lines.append(f"python       {sys.version.split()[0]}")
+    if info.kind == "cuda":
+        lines.append(f"device       GPU: {info.name}, {info.total_memory_gib:.1f} GiB, "
+                     f"{'bf16 supported' if info.bf16 else 'no bf16 (fp32 will be used)'}")
+    else:
+        lines.append("device       CPU only")
+        lines.append(f"WARNING: no GPU. Full training would take hours here. In Colab: {RUNTIME_HINT} "
+                     "(T4 is free), then run the notebook again from the top. The offline smoke "
+                     "mode (DIALOGSUM_MODE=smoke) runs on a CPU in a few minutes.")
+    return "\n".join(lines)
+
+
+def repo_root() -> Path | None:
+    """The repository this package was loaded from (a clone with ``pyproject.toml``), if any."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def resolve_output_dir(output_dir: str | os.PathLike, drive_dir: str | os.PathLike | None = None,
+                       env: str = OUTPUT_DIR_ENV) -> Path:
+    """Where a run writes checkpoints and adapters.
+
+    The environment variable ``DIALOGSUM_OUTPUT_DIR`` wins (tests and scripts use it); then
+    ``drive_dir`` (a mounted Google Drive folder: the run's folder name goes inside it, so a
+    disconnected Colab keeps its checkpoints); then ``output_dir`` itself, a relative one taken
+    from the repository root so the notebook writes to the same ``outputs/`` whatever folder it
+    runs from.
+    """
+    override = os.environ.get(env)
+    if override:
+        return Path(override).expanduser().resolve()
+    if drive_dir is not None:
+        return Path(drive_dir) / Path(output_dir).name
+    path = Path(output_dir).expanduser()
+    if path.is_absolute():
+        return path
+    return (repo_root() or Path.cwd()) / path
+
+
+def model_size_mb(model) -> float:
+    """Size of a model's weights in memory, MB (shared tensors counted once)."""
+    seen: set[int] = set()
+    total = 0
+    for tensor in list(model.parameters()) + list(model.buffers()):
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        total += tensor.numel() * tensor.element_size()
+    return total / 1e6
+
+
+def generation_kwargs(config) -> dict:
+    """The generation settings of a :class:`~dialogsum_peft.training.TrainConfig`."""
+    return dict(batch_size=config.eval_batch_size, max_new_tokens=config.max_new_tokens,
+                num_beams=config.num_beams, max_source_length=config.max_source_length)
+
+
+def zero_shot_and_lora_summaries(peft_model, tokenizer, dialogues: Sequence[str],
+                                 progress: bool = False, **gen_kwargs) -> dict[str, list[str]]:
+    """Summaries of ``dialogues`` by the base model (adapter disabled) and by the LoRA model."""
+    from .generation import summarize
+
+    with peft_model.disable_adapter():
+        zero_shot = summarize(peft_model, tokenizer, dialogues, progress=progress,
+                              desc=ZERO_SHOT, **gen_kwargs)
+    lora = summarize(peft_model, tokenizer, dialogues, progress=progress, desc=LORA, **gen_kwargs)
+    return {ZERO_SHOT: zero_shot, LORA: lora}
+
+
+def evaluate_zero_shot_and_lora(peft_model, tokenizer, dataset, config, progress: bool = True):
+    """ROUGE of the base model (adapter disabled) and of the LoRA model on the same dialogues.
+
+    Returns ``{"zero-shot": EvalResult, "LoRA": EvalResult}``.
+    """
+    from .evaluation import evaluate_model
+
+    kwargs = generation_kwargs(config)
+    with peft_model.disable_adapter():
+        zero_shot = evaluate_model(peft_model, tokenizer, dataset, progress=progress,
+                                   desc=f"{ZERO_SHOT} summaries", **kwargs)
+    lora = evaluate_model(peft_model, tokenizer, dataset, progress=progress,
+                          desc=f"{LORA} summaries", **kwargs)
+    return {ZERO_SHOT: zero_shot, LORA: lora}
+
+
+def example_report(dataset, index: int, summaries: Mapping[str, str], smoke: bool = False,
+                   show_prompt: bool = False) -> str:
+    """One test dialogue: its text (or the full prompt), the human summary, each model's summary
+    with its own ROUGE against all the dialogue's references; the smoke banner on top in smoke mode.
+    """
+    from .data import build_prompt
+    from .metrics import rouge_per_example
+    from .offline import smoke_banner
+    from .reporting import format_example
+
+    if not 0 <= index < len(dataset):
+        raise IndexError(f"index {index} is outside the split (0 to {len(dataset) - 1})")
+    row = dataset[index]
+    names = list(summaries)
+    scores = rouge_per_example([summaries[n] for n in names], [row["references"]] * len(names))
+    text = build_prompt(row["dialogue"]) if show_prompt else row["dialogue"]
+    header = f"test dialogue #{index} (id {row['id']}, {len(row['references'])} human reference(s))"
+    body = format_example(text, row["summary"], summaries, dict(zip(names, scores)))
+    if show_prompt:
+        body = body.replace("DIALOGUE:", "PROMPT (what the model reads):", 1)
+    parts = [smoke_banner()] if smoke else []
+    return "\n".join(parts + [header, body])

@@ -1,0 +1,109 @@
+"""The notebook's helpers: environment report, output folder, and a correct zero-shot baseline."""
+
+import pytest
+import torch
+
+from dialogsum_peft.evaluation import evaluate_model, limit_split
+from dialogsum_peft.generation import summarize
+from dialogsum_peft.hardware import DeviceInfo
+from dialogsum_peft.modeling import add_lora
+from dialogsum_peft.notebook_utils import (
+    LORA, ZERO_SHOT, environment_report, evaluate_zero_shot_and_lora, example_report,
+    generation_kwargs, in_colab, library_versions, model_size_mb, repo_root, resolve_output_dir,
+    zero_shot_and_lora_summaries,
+)
+from dialogsum_peft.offline import SMOKE_BANNER
+from dialogsum_peft.training import TrainConfig
+
+GEN = dict(max_new_tokens=8, min_new_tokens=8, batch_size=4)
+
+
+def _perturb_lora(peft_model, seed=0):
+    """Give the fresh adapter (B = 0, a no-op) random weights, as training would."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * 2.0)
+
+
+def test_environment_report_cpu_and_gpu():
+    import transformers
+
+    cpu = environment_report(DeviceInfo())
+    assert f"transformers {transformers.__version__}" in " ".join(cpu.split())
+    assert set(library_versions()) == {"torch", "transformers", "peft", "datasets"}
+    assert "CPU only" in cpu and "WARNING" in cpu and "Change runtime type -> GPU" in cpu
+    gpu = environment_report(DeviceInfo("cuda", "Tesla T4", 14.7, bf16=False))
+    assert "Tesla T4, 14.7 GiB" in gpu and "fp32" in gpu and "WARNING" not in gpu
+    assert in_colab() is False
+
+
+def test_resolve_output_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("DIALOGSUM_OUTPUT_DIR", raising=False)
+    root = repo_root()
+    assert root is not None and (root / "src" / "dialogsum_peft").is_dir()
+    assert resolve_output_dir("outputs/smoke") == root / "outputs" / "smoke"
+    assert resolve_output_dir(tmp_path / "abs") == tmp_path / "abs"
+    drive = tmp_path / "MyDrive" / "dialogsum_peft"
+    assert resolve_output_dir("outputs/dialogsum-lora", drive_dir=drive) == drive / "dialogsum-lora"
+    monkeypatch.setenv("DIALOGSUM_OUTPUT_DIR", str(tmp_path / "env"))
+    assert resolve_output_dir("outputs/smoke", drive_dir=drive) == tmp_path / "env"
+
+
+def test_model_size_mb(tiny):
+    model, _ = tiny
+    n = sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers())
+    assert model_size_mb(model) == pytest.approx(n * 4 / 1e6)
+    assert model_size_mb(model.to(torch.bfloat16)) == pytest.approx(n * 2 / 1e6)
+
+
+def test_zero_shot_is_the_untouched_base_model(tiny, sample):
+    model, tok = tiny
+    dialogues = list(sample["test"]["dialogue"][:4])
+    before = summarize(model, tok, dialogues, progress=False, **GEN)
+    peft_model = add_lora(model)
+    _perturb_lora(peft_model)
+    out = zero_shot_and_lora_summaries(peft_model, tok, dialogues, **GEN)
+    assert list(out) == [ZERO_SHOT, LORA]
+    assert out[ZERO_SHOT] == before
+    assert out[LORA] == summarize(peft_model, tok, dialogues, progress=False, **GEN)
+    assert out[LORA] != before
+    # The pitfall the helper avoids: get_peft_model changed `model` in place, so the old
+    # variable now generates with the adapter, not zero-shot.
+    assert summarize(model, tok, dialogues, progress=False, **GEN) == out[LORA]
+
+
+def test_evaluate_zero_shot_and_lora(tiny, sample, tmp_path):
+    model, tok = tiny
+    config = TrainConfig.smoke(output_dir=str(tmp_path), max_new_tokens=8, eval_batch_size=4)
+    test = limit_split(sample["test"], 5)
+    kwargs = generation_kwargs(config)
+    base = evaluate_model(model, tok, test, progress=False, **kwargs)
+    peft_model = add_lora(model)
+    _perturb_lora(peft_model, seed=1)
+    results = evaluate_zero_shot_and_lora(peft_model, tok, test, config, progress=False)
+    assert list(results) == [ZERO_SHOT, LORA]
+    assert results[ZERO_SHOT].predictions == base.predictions
+    assert results[ZERO_SHOT].scores == pytest.approx(base.scores)
+    lora = evaluate_model(peft_model, tok, test, progress=False, **kwargs)
+    assert results[LORA].predictions == lora.predictions
+    for r in results.values():
+        assert len(r.predictions) == 5 and all(0 <= v <= 1 for v in r.scores.values())
+
+
+def test_example_report(sample):
+    test = sample["test"]
+    row = test[3]
+    perfect = row["references"][-1]
+    text = example_report(test, 3, {ZERO_SHOT: "nothing alike here", LORA: perfect})
+    flat = " ".join(text.split())  # summaries are wrapped to the line width
+    assert f"#3 (id {row['id']}" in text and " ".join(row["summary"].split()) in flat
+    assert "ZERO-SHOT:" in text and "LORA:" in text
+    assert "ROUGE-1 1.000" in text  # matches one of the references exactly
+    assert row["dialogue"] in text and "SMOKE" not in text
+    prompted = example_report(test, 3, {LORA: perfect}, smoke=True, show_prompt=True)
+    assert "Summarize the following conversation." in prompted and "PROMPT" in prompted
+    assert SMOKE_BANNER.split(":")[0] in prompted
+    with pytest.raises(IndexError, match="outside the split"):
+        example_report(test, len(test), {LORA: "x"})
