@@ -176,7 +176,7 @@ def _use_agg() -> None:
 
 # ------------------------------------------------------------------------------------ train
 def cmd_train(args: argparse.Namespace) -> int:
-    from .distributed import process_state
+    from .distributed import finish, process_state
 
     config = resolve_config(args)
     out = Path(config.output_dir)
@@ -226,7 +226,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if trainer.is_world_process_zero():
         _write_training_outputs(trainer, peft_model, tokenizer, config, result, state)
-    state.wait_for_everyone()
+    finish(state)
     return 0
 
 
@@ -277,7 +277,7 @@ def _write_training_outputs(trainer, peft_model, tokenizer, config, result, stat
 
 # ------------------------------------------------------------------------------------ evaluate
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .distributed import distributed_evaluate, process_state
+    from .distributed import distributed_evaluate, finish, process_state
 
     config = resolve_config(args)
     adapter = _check_adapter_dir(args.adapter)
@@ -315,7 +315,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if state.is_main_process:
         _write_evaluation_outputs(results, split, config, args, adapter, results_dir)
         _banner(state, config)
-    state.wait_for_everyone()
+    finish(state)
     return 0
 
 
@@ -386,7 +386,7 @@ def read_dialogues(text: str) -> tuple[list[dict[str, Any]], bool]:
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from .distributed import distributed_summarize, process_state
+    from .distributed import distributed_summarize, finish, process_state
 
     config = resolve_config(args)
     adapter = _check_adapter_dir(args.adapter)
@@ -432,7 +432,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
             sys.stdout.write(body)
             sys.stdout.flush()
     _banner(state, config, file=sys.stderr)
-    state.wait_for_everyone()
+    finish(state)
     return 0
 
 

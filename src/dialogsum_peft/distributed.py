@@ -27,6 +27,18 @@ def process_state():
     return PartialState(cpu=not torch.cuda.is_available())
 
 
+def finish(state=None) -> None:
+    """Wait for every process, then shut the process group down cleanly (under a launcher).
+
+    Call it at the end of a successful run: a process that exits while its peers still talk
+    to it makes torch.distributed abort them.
+    """
+    state = state or process_state()
+    if state.num_processes > 1:
+        state.wait_for_everyone()
+        state.destroy_process_group()
+
+
 def shard_indices(n: int, rank: int, world_size: int) -> list[int]:
     """The indices of ``n`` items that process ``rank`` of ``world_size`` handles: rank::world_size.
 
