@@ -1,0 +1,307 @@
+"""The command line, end to end on the shipped sample with the tiny T5 (offline, CPU).
+
+Commands run in-process through ``main([...])`` (fast); a few run as real
+``python -m dialogsum_peft`` subprocesses to prove the entry point and the exit codes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dialogsum_peft.cli import build_parser, main, read_dialogues, resolve_config
+from dialogsum_peft.generation import summarize
+from dialogsum_peft.metrics import ROUGE_TYPES, compute_rouge
+from dialogsum_peft.offline import SMOKE_BANNER, sample_data_dir
+from dialogsum_peft.training import TrainConfig, load_adapter, load_base_model
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+GEN = ["--max-new-tokens", "8", "--batch-size", "16"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _env():
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg")
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def run_cli(*args, stdin: str | None = None, timeout: int = 240):
+    """A real ``python -m dialogsum_peft`` process."""
+    return subprocess.run([sys.executable, "-m", "dialogsum_peft", *map(str, args)], input=stdin,
+                          capture_output=True, text=True, env=_env(), timeout=timeout)
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """One smoke training run through the command line (8 steps, loss logged every 2)."""
+    out = tmp_path_factory.mktemp("cli-run") / "run"
+    rc = main(["train", "--preset", "smoke", "--output-dir", str(out), "--max-steps", "8",
+               "--logging-steps", "2", "--save-steps", "4", "--lora-r", "4", "--lora-alpha", "8",
+               "--learning-rate", "1e-2"])
+    assert rc == 0
+    return out
+
+
+# ------------------------------------------------------------------------------------ train
+def test_train_writes_adapter_config_and_training_log(run_dir):
+    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    assert config == TrainConfig.smoke(output_dir=str(run_dir), max_steps=8, logging_steps=2,
+                                       save_steps=4, lora_r=4, lora_alpha=8, learning_rate=1e-2)
+
+    with open(run_dir / "loss_history.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    steps = [int(r["step"]) for r in rows]
+    losses = [float(r["loss"]) for r in rows]
+    assert steps == [2, 4, 6, 8]
+    assert all(math.isfinite(x) and x > 0 for x in losses)
+    assert losses[-1] < losses[0]
+    assert read_jsonl_or_json(run_dir / "loss_history.json") == [
+        {"step": s, "loss": pytest.approx(x)} for s, x in zip(steps, losses)]
+    assert (run_dir / "loss_curve.png").read_bytes()[:8] == PNG_MAGIC
+
+    metrics = json.loads((run_dir / "train_metrics.json").read_text())
+    assert metrics["global_step"] == 8 and metrics["world_size"] == 1 and metrics["smoke"] is True
+    assert metrics["train_loss"] == pytest.approx(sum(losses) / len(losses), rel=1e-4)
+
+    adapter = run_dir / "adapter"
+    assert json.loads((adapter / "adapter_config.json").read_text())["r"] == 4
+    assert (adapter / "adapter_model.safetensors").is_file()
+    assert (adapter / "tokenizer.json").is_file()
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["checkpoint-4",
+                                                                           "checkpoint-8"]
+
+
+def read_jsonl_or_json(path):
+    return json.loads(Path(path).read_text())
+
+
+def test_train_prints_smoke_banner(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "smoke", "--output-dir", str(out), "--max-steps", "1",
+                 "--logging-steps", "1", "--save-steps", "100", "--train-limit", "8"]) == 0
+    printed = capsys.readouterr().out
+    assert "SMOKE MODE" in printed and "gibberish" in printed
+    assert [r["step"] for r in read_jsonl_or_json(out / "loss_history.json")] == [1]
+
+
+def test_resume_continues_from_last_checkpoint(run_dir, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    before = read_jsonl_or_json(run / "loss_history.json")
+    rc = main(["train", "--config", str(run / "config.json"), "--output-dir", str(run),
+               "--max-steps", "10", "--resume"])
+    assert rc == 0
+    after = read_jsonl_or_json(run / "loss_history.json")
+    assert [r["step"] for r in after] == [2, 4, 6, 8, 10]  # the old log is kept, then step 10
+    assert after[:4] == before
+    assert json.loads((run / "train_metrics.json").read_text())["global_step"] == 10
+    assert (run / "checkpoints" / "checkpoint-10").is_dir()
+
+
+# ------------------------------------------------------------------------------------ evaluate
+@pytest.fixture(scope="module")
+def evaluated(run_dir):
+    rc = main(["evaluate", "--preset", "smoke", "--output-dir", str(run_dir),
+               "--adapter", str(run_dir / "adapter"), *GEN])
+    assert rc == 0
+    return run_dir / "evaluation"
+
+
+def test_evaluate_writes_scores_predictions_and_chart(evaluated, sample):
+    test = sample["test"]
+    summary = json.loads((evaluated / "scores.json").read_text())
+    assert summary["split"] == "test" and summary["num_dialogues"] == len(test) == 10
+    assert summary["smoke"] is True and summary["adapter"].endswith("adapter")
+    assert list(summary["scores"]) == ["base", "lora"]
+    for name in ("base", "lora"):
+        rows = read_jsonl(evaluated / f"predictions-{name}.jsonl")
+        assert [r["id"] for r in rows] == list(test["id"])
+        assert [r["dialogue"] for r in rows] == list(test["dialogue"])
+        assert [r["references"] for r in rows] == list(test["references"])
+        assert all(isinstance(r["prediction"], str) for r in rows)
+        scores = summary["scores"][name]
+        assert list(scores) == list(ROUGE_TYPES)
+        assert all(0.0 <= v <= 1.0 for v in scores.values())
+        assert scores == pytest.approx(compute_rouge([r["prediction"] for r in rows],
+                                                     [r["references"] for r in rows]))
+        with open(evaluated / f"predictions-{name}.csv", newline="", encoding="utf-8") as fh:
+            csv_rows = list(csv.DictReader(fh))
+        assert [{**r, "references": json.loads(r["references"])} for r in csv_rows] == rows
+    assert (evaluated / "rouge.png").read_bytes()[:8] == PNG_MAGIC
+    assert TrainConfig.from_dict(json.loads((evaluated / "config.json").read_text())).max_new_tokens == 8
+
+
+def test_evaluate_scores_the_adapter_and_the_untouched_base(evaluated, run_dir, sample, tmp_path):
+    """'lora' is the saved adapter; 'base' (adapter switched off) equals a run without adapter."""
+    config = TrainConfig.smoke(output_dir=str(run_dir))
+    dialogues = list(sample["test"]["dialogue"])
+    base, tok = load_base_model(config)
+    expected_base = summarize(base, tok, dialogues, max_new_tokens=8, batch_size=16, progress=False)
+    expected_lora = summarize(load_adapter(base, run_dir / "adapter"), tok, dialogues,
+                              max_new_tokens=8, batch_size=16, progress=False)
+    assert [r["prediction"] for r in read_jsonl(evaluated / "predictions-lora.jsonl")] == expected_lora
+    assert [r["prediction"] for r in read_jsonl(evaluated / "predictions-base.jsonl")] == expected_base
+
+    alone = tmp_path / "base-only"
+    assert main(["evaluate", "--preset", "smoke", "--output-dir", str(run_dir), "--results-dir",
+                 str(alone), "--limit", "4", "--predictions-format", "jsonl", *GEN]) == 0
+    rows = read_jsonl(alone / "predictions-base.jsonl")
+    assert [r["prediction"] for r in rows] == expected_base[:4]
+    assert not (alone / "predictions-base.csv").exists()
+    assert list(json.loads((alone / "scores.json").read_text())["scores"]) == ["base"]
+
+
+# ------------------------------------------------------------------------------------ summarize
+def test_summarize_jsonl_file_to_jsonl(run_dir, evaluated, tmp_path):
+    source = sample_data_dir() / "test.jsonl"  # 27 rows: each test dialogue once per reference
+    out = tmp_path / "out.jsonl"
+    assert main(["summarize", "--preset", "smoke", "--output-dir", str(run_dir), "--adapter",
+                 str(run_dir / "adapter"), "--input", str(source), "--output", str(out), *GEN]) == 0
+    inputs = read_jsonl(source)
+    rows = read_jsonl(out)
+    assert len(rows) == len(inputs) == 27
+    assert [r["id"] for r in rows] == [r["id"] for r in inputs]
+    by_dialogue = {r["dialogue"]: r["prediction"]
+                   for r in read_jsonl(evaluated / "predictions-lora.jsonl")}
+    assert [r["prediction"] for r in rows] == [by_dialogue[r["dialogue"].strip()] for r in inputs]
+
+
+def test_summarize_text_blocks_from_stdin(run_dir, monkeypatch, capsys):
+    text = ("#Person1#: Where is the station?\n#Person2#: Turn left at the bank.\n\n\n"
+            "#Person1#: Are you free tonight?\n#Person2#: Yes, let's eat out.\n  \n"
+            "#Person1#: The printer is broken.\n#Person2#: I'll call IT.\n")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert main(["summarize", "--preset", "smoke", "--output-dir", str(run_dir), *GEN]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) == 3
+    records, is_jsonl = read_dialogues(text)
+    base, tok = load_base_model(TrainConfig.smoke(output_dir=str(run_dir)))
+    assert lines == summarize(base, tok, [r["dialogue"] for r in records], max_new_tokens=8,
+                              progress=False)
+    assert "SMOKE MODE" in captured.err  # banner on stderr, stdout is the summaries alone
+
+
+def test_read_dialogues_formats():
+    records, is_jsonl = read_dialogues('{"id": "a", "dialogue": "x: hi"}\n\n{"dialogue": "y: yo"}\n')
+    assert is_jsonl and [r["dialogue"] for r in records] == ["x: hi", "y: yo"]
+    records, is_jsonl = read_dialogues("a: 1\nb: 2\r\n\r\nc: 3\n")
+    assert not is_jsonl and [r["dialogue"] for r in records] == ["a: 1\nb: 2", "c: 3"]
+
+
+def test_subprocess_summarize_and_help(run_dir):
+    """The real entry point: stdin in, one summary per dialogue out, banner on stderr."""
+    proc = run_cli("summarize", "--preset", "smoke", "--output-dir", run_dir, "--adapter",
+                   run_dir / "adapter", *GEN, "--format", "jsonl",
+                   stdin="#Person1#: Hi.\n#Person2#: Hello.\n\n#Person1#: Bye.\n#Person2#: See you.\n")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["dialogue"] for r in rows] == ["#Person1#: Hi.\n#Person2#: Hello.",
+                                            "#Person1#: Bye.\n#Person2#: See you."]
+    assert all(isinstance(r["prediction"], str) for r in rows)
+    assert SMOKE_BANNER.split()[0] in proc.stderr and "Traceback" not in proc.stderr
+
+    helped = run_cli("evaluate", "--help")
+    assert helped.returncode == 0
+    assert "--adapter" in helped.stdout and "examples:" in helped.stdout
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "summarize"])
+def test_help_has_examples(command, capsys):
+    assert main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "examples:" in text and f"dialogsum_peft {command}" in text and "--preset" in text
+
+
+# ------------------------------------------------------------------------------------ config
+def test_config_resolution_preset_file_flags(tmp_path):
+    yaml_file = tmp_path / "run.yaml"
+    yaml_file.write_text("learning_rate: 0.0005\nlora_r: 8\nlora_target_modules: [q, k, v]\n")
+    parser = build_parser()
+    args = parser.parse_args(["train", "--preset", "smoke", "--config", str(yaml_file),
+                              "--lora-r", "16", "--epochs", "2"])
+    config = resolve_config(args)
+    assert config.model_name == TrainConfig.smoke().model_name  # from the preset
+    assert config.learning_rate == 0.0005 and config.lora_target_modules == ("q", "k", "v")  # file
+    assert config.lora_r == 16  # flags win
+    assert config.num_train_epochs == 2 and config.max_steps == -1
+
+    saved = tmp_path / "config.json"
+    TrainConfig.smoke(max_steps=7, output_dir="x").save(saved)
+    config = resolve_config(parser.parse_args(["evaluate", "--config", str(saved), "--limit", "3"]))
+    assert config == TrainConfig.smoke(max_steps=7, output_dir="x", eval_limit=3)
+    # no preset and no file: flan-t5-base sized for this device
+    assert resolve_config(parser.parse_args(["train", "--lora-targets", "q,v,o"])) == \
+        TrainConfig.auto(lora_target_modules=("q", "v", "o"))
+
+
+# ------------------------------------------------------------------------------------ errors
+def _not_an_adapter(tmp_path):
+    path = tmp_path / "not-adapter"
+    path.mkdir()
+    (path / "config.json").write_text("{}")
+    return path
+
+
+ERROR_CASES = {
+    "missing dataset folder": (lambda t: ["train", "--preset", "smoke", "--output-dir", t / "o",
+                                          "--dataset", t / "no-such-folder"],
+                               "dataset folder not found"),
+    "unknown preset": (lambda t: ["train", "--preset", "huge"], "invalid choice: 'huge'"),
+    "non-adapter dir": (lambda t: ["evaluate", "--preset", "smoke", "--output-dir", t / "o",
+                                   "--adapter", _not_an_adapter(t)], "is not a peft adapter folder"),
+    "fp16": (lambda t: ["train", "--preset", "smoke", "--precision", "fp16"], "T5 overflows in fp16"),
+    "missing adapter": (lambda t: ["summarize", "--preset", "smoke", "--adapter", t / "nope"],
+                        "adapter folder not found"),
+    "missing input": (lambda t: ["summarize", "--preset", "smoke", "--input", t / "nope.txt"],
+                      "input file not found"),
+    "missing config": (lambda t: ["train", "--config", t / "nope.json"], "config file not found"),
+    "unknown config field": (lambda t: ["train", "--config", _bad_config(t)],
+                             "unknown TrainConfig field(s): lora_rank"),
+    "nothing to resume": (lambda t: ["train", "--preset", "smoke", "--output-dir", t / "o",
+                                     "--resume"], "no checkpoint-N folder"),
+    "both steps and epochs": (lambda t: ["train", "--max-steps", "3", "--epochs", "1"],
+                              "not both"),
+    "bad number": (lambda t: ["train", "--lora-r", "many"], "invalid int value"),
+    "no command": (lambda t: [], "required"),
+}
+
+
+def _bad_config(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"lora_rank": 8}))
+    return path
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+def test_bad_arguments_exit_2_with_one_line(case, tmp_path, capsys):
+    make_args, expected = ERROR_CASES[case]
+    rc = main([str(a) for a in make_args(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], err
+    assert not (tmp_path / "o" / "config.json").exists()  # failed before writing anything
+
+
+def test_subprocess_errors_have_no_traceback(tmp_path):
+    proc = run_cli("evaluate", "--preset", "smoke", "--output-dir", tmp_path / "o",
+                   "--dataset", tmp_path / "missing")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: dataset folder not found: {tmp_path / 'missing'} (nor is it a Hub id 'owner/name')"]
+    assert proc.stdout == ""
