@@ -61,13 +61,16 @@ dialogues summarized by both models):
 
 | runtime | precision, batch × steps (preset) | training | evaluation (2 × 500 dialogues) | whole notebook |
 |---|---|---|---|---|
-| T4 (fp32) — free Colab | fp32, 8 × 1000 | ≈ 25 min *(estimate)* | ≈ 5 min *(estimate)* | ≈ 35 min *(estimate)* |
-| A100/L4 (bf16) | bf16, 32 × 250 (A100 40 GB), 16 × 500 (L4) | ≈ 5 min (A100) / ≈ 12 min (L4) *(estimate)* | ≈ 2 min *(estimate)* | ≈ 10–20 min *(estimate)* |
-| H100/H200 (bf16) | bf16, 64 × 125 (H100), 128 × 62 (H200) | ≈ 3 min *(estimate)* | ≈ 1 min *(estimate)* | ≈ 8 min *(estimate)* |
+| T4 (fp32) — free Colab | fp32, 8 × 1000 | ≈ 9–15 min *(estimate)* | ≈ 3–5 min *(estimate)* | ≈ 15–25 min *(estimate)* |
+| A100/L4 (bf16) | bf16, 32 × 250 (A100 40 GB), 16 × 500 (L4) | ≈ 1–4 min *(estimate)* | ≈ 1 min *(estimate)* | ≈ 5–10 min *(estimate)* |
+| H100 (bf16) | bf16, 64 × 125 | ≈ 30 s *(from 268 examples/s measured at batch 64 on an H200)* | ≈ 10 s | ≈ 3 min |
+| H200 (bf16) | bf16, 128 × 62 | **21 s** (369.6 examples/s, measured) | **≈ 8 s** (136 dialogues/s, measured) | ≈ 2–3 min |
 | CPU, smoke mode | tiny random model, 8 × 30 | seconds | seconds | ≈ 1–2 min |
 
-*The GPU figures are **estimates**, not measurements; measured figures will replace them.
-Downloads (about 1 GB of model, a few MB of data) come on top.*
+*H200 figures were measured with `benchmarks/` on a flan-t5-base-shaped model (see
+benchmarks/README.md); the T4 and A100/L4 rows are **estimates** from the measured FLOPs per
+example and each card's peak. Model loading, tokenization and display add a minute or two;
+downloads (about 1 GB of model, a few MB of data) come on top.*
 """)
 
 # ------------------------------------------------------------------------------------ 2. setup

@@ -163,3 +163,17 @@ def test_bf16_training_on_gpu(sample, tmp_path):  # pragma: no cover - GPU machi
     losses = [loss for _, loss in loss_history(trainer)]
     assert len(losses) == 3 and all(math.isfinite(x) for x in losses)
     assert losses[-1] < losses[0]
+
+
+def test_gradient_accumulation_keeps_loss_scale(sample, tmp_path):
+    """T5 returns a per-batch mean: with accumulation the logged loss must not double."""
+    first = {}
+    for accum, batch in ((1, 8), (2, 4)):
+        config = TrainConfig.smoke(output_dir=str(tmp_path / f"ga{accum}"), max_steps=1,
+                                   logging_steps=1, save_steps=100,
+                                   per_device_train_batch_size=batch, gradient_accumulation_steps=accum)
+        model, tok = load_base_model(config, sample)
+        trainer = make_trainer(add_lora(model, r=4, alpha=8), tok, sample, config)
+        trainer.train()
+        first[accum] = loss_history(trainer)[0][1]
+    assert 0.75 < first[2] / first[1] < 1.33  # without the fix the ratio is about 2

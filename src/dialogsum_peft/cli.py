@@ -221,25 +221,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"resuming from {checkpoint}")
     # LoRA layers are used in every forward pass: no need for DDP's search for unused ones.
     trainer = make_trainer(peft_model, tokenizer, dataset, config, ddp_find_unused_parameters=False)
-    _average_loss_per_batch(trainer)
     result = trainer.train(resume_from_checkpoint=checkpoint)
 
     if trainer.is_world_process_zero():
         _write_training_outputs(trainer, peft_model, tokenizer, config, result, state)
     finish(state)
     return 0
-
-
-def _average_loss_per_batch(trainer) -> None:
-    """Make the Trainer treat T5's loss as the per-batch mean it is.
-
-    T5's ``forward`` accepts ``**kwargs`` but ignores ``num_items_in_batch`` and returns the mean
-    over its own batch. Seeing ``**kwargs``, the Trainer assumes the loss was normalised over
-    the whole accumulated, all-process batch: it multiplies it by the number of processes and
-    skips the division by the gradient-accumulation steps, so under ``torchrun``/``accelerate``
-    (or with ``--grad-accum``) the logged loss and the gradients come out N times too large.
-    """
-    trainer.model_accepts_loss_kwargs = False
 
 
 def _write_training_outputs(trainer, peft_model, tokenizer, config, result, state) -> None:

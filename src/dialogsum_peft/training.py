@@ -306,11 +306,17 @@ def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None
         pad_to_multiple_of=config.pad_to_multiple_of if torch.cuda.is_available() else None,
     )
     args = training_arguments(config, **arg_overrides)
-    return Seq2SeqTrainer(
+    trainer = Seq2SeqTrainer(
         model=model, args=args, data_collator=collator, train_dataset=datasets["train"],
         eval_dataset=datasets.get("validation"), processing_class=tokenizer,
         callbacks=[_nan_guard_callback(), *(callbacks or [])],
     )
+    # T5's forward accepts **kwargs but ignores num_items_in_batch and returns the mean over its
+    # own batch. Seeing **kwargs, the Trainer would assume a loss normalised over the whole
+    # accumulated, all-process batch: it would multiply it by the number of processes and skip
+    # the division by the accumulation steps (loss and gradients N times too large).
+    trainer.model_accepts_loss_kwargs = False
+    return trainer
 
 
 def loss_history(trainer_or_state) -> list[tuple[int, float]]:
