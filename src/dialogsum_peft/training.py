@@ -14,6 +14,7 @@ import inspect
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -188,32 +189,67 @@ def load_base_model(config: TrainConfig, dataset_dict=None, device=None):
 
 
 def add_lora_from_config(model, config: TrainConfig):
+    """Wrap ``model`` with LoRA as ``config`` says; the adapter init is seeded with ``config.seed``.
+
+    Without the seed, LoRA's random ``lora_A`` init depends on whatever used the global RNG
+    before (e.g. whether the tiny base was built or loaded from cache), so two runs with the
+    same config would train different adapters and a resumed run could not be compared.
+    """
+    from transformers import set_seed
+
+    set_seed(config.seed)
     return add_lora(model, r=config.lora_r, alpha=config.lora_alpha,
                     target_modules=config.lora_target_modules, dropout=config.lora_dropout)
 
 
 # -------------------------------------------------------------------------------- trainer
 class NonFiniteLossError(RuntimeError):
-    """Training loss became NaN or inf."""
+    """Training loss (or the trained weights) became NaN or inf."""
+
+
+def non_finite_parameters(model, trainable_only: bool = True) -> list[str]:
+    """Names of (trainable) parameters holding a NaN or inf: empty when the weights are sound."""
+    return [name for name, p in model.named_parameters()
+            if (p.requires_grad or not trainable_only) and not torch.isfinite(p).all()]
+
+
+def _precision_advice(args) -> str:
+    precision = "fp16" if args.fp16 else ("bf16" if args.bf16 else "fp32")
+    return (f"(precision {precision}, learning rate {args.learning_rate}). "
+            "T5 overflows in fp16: use precision 'bf16' on an Ampere-or-newer GPU or "
+            "'fp32' elsewhere (Colab T4), and/or lower the learning rate. ")
 
 
 def _nan_guard_callback():
     from transformers import TrainerCallback
 
     class NaNGuard(TrainerCallback):
-        """Stop at the first logged NaN/inf loss or gradient norm, saying why and what to do."""
+        """Stop at the first NaN/inf loss or gradient norm, saying why and what to do.
+
+        The logged loss is checked in ``on_log``. A checkpoint can be due before the next log
+        (``save_steps`` smaller than ``logging_steps``), so before every save ``on_step_end``
+        also checks the trainable weights: a checkpoint with NaN weights is never written.
+        """
+
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            if control.should_save and model is not None:
+                bad = non_finite_parameters(model)
+                if bad:
+                    raise NonFiniteLossError(
+                        f"trainable weights became NaN/inf at step {state.global_step} "
+                        f"({len(bad)} tensors, e.g. {bad[0]}) " + _precision_advice(args)
+                        + f"Training was stopped before checkpoint-{state.global_step} was "
+                        "saved, so no NaN weights are on disk."
+                    )
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             for key in ("loss", "grad_norm"):
                 value = (logs or {}).get(key)
                 if value is not None and not math.isfinite(float(value)):
-                    precision = "fp16" if args.fp16 else ("bf16" if args.bf16 else "fp32")
                     raise NonFiniteLossError(
                         f"training {key} became {value} at step {state.global_step} "
-                        f"(precision {precision}, learning rate {args.learning_rate}). "
-                        "T5 overflows in fp16: use precision 'bf16' on an Ampere-or-newer GPU or "
-                        "'fp32' elsewhere (Colab T4), and/or lower the learning rate. "
-                        "Training was stopped so no NaN weights are saved."
+                        + _precision_advice(args)
+                        + "Training was stopped so no NaN weights are saved."
                     )
 
     return NaNGuard()
@@ -265,6 +301,11 @@ def training_arguments(config: TrainConfig, **overrides):
         dataloader_num_workers=0,
         use_cpu=not torch.cuda.is_available(),
     )
+    for key in ("fp16", "fp16_full_eval", "half_precision_backend"):
+        if key in overrides and overrides[key] not in (False, None, "auto"):
+            raise ValueError(f"{key}={overrides[key]!r} refused: T5 overflows in fp16 (the loss "
+                             "becomes NaN). Use TrainConfig(precision='bf16') on an Ampere-or-newer "
+                             "GPU, or 'fp32' elsewhere.")
     kwargs.update(overrides)
     return Seq2SeqTrainingArguments(**_supported(Seq2SeqTrainingArguments, kwargs))
 
@@ -288,6 +329,43 @@ def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig):
     return out
 
 
+def _resumable_trainer_class():
+    """``Seq2SeqTrainer`` whose length-grouped batch order depends only on (data_seed, epoch).
+
+    transformers builds the training ``LengthGroupedSampler`` without a generator, so each
+    epoch's shuffle comes from the global torch RNG at the moment the epoch starts. A run resumed
+    in the middle of a later epoch starts that epoch from a different RNG state (the checkpoint's
+    RNG is restored only after the dataloader was created) and sees other batches than the
+    uninterrupted run would have. Seeding the sampler with ``data_seed + epoch`` (the way
+    accelerate's ``SeedableRandomSampler`` does for plain shuffling) makes resume exact.
+    """
+    from transformers import Seq2SeqTrainer
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
+        def __init__(self, batch_size: int, lengths: list[int], seed: int):
+            super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
+            self.seed = seed
+            self.epoch = 0
+
+        def set_epoch(self, epoch: int) -> None:  # called by accelerate's DataLoaderShard
+            self.epoch = epoch
+
+        def __iter__(self):
+            self.generator.manual_seed(self.seed + self.epoch)
+            return super().__iter__()
+
+    class ResumableSeq2SeqTrainer(Seq2SeqTrainer):
+        def _get_train_sampler(self, *args, **kwargs):  # signature differs across versions
+            sampler = super()._get_train_sampler(*args, **kwargs)
+            if type(sampler) is LengthGroupedSampler:
+                seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+                return EpochSeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed)
+            return sampler
+
+    return ResumableSeq2SeqTrainer
+
+
 def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None, **arg_overrides):
     """A ``Seq2SeqTrainer`` for LoRA training of ``model`` on ``datasets['train']``.
 
@@ -295,10 +373,15 @@ def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None
     tokenized here with the training prompt) or a dict of already tokenized splits (datasets or
     plain sequences of ``{"input_ids", "attention_mask", "labels"}`` dicts). Batches are padded
     per batch (``DataCollatorForSeq2Seq``, labels padded with -100) and grouped by length.
+    Checkpoints every ``config.save_steps`` hold adapter, optimizer, scheduler and RNG state;
+    ``trainer.train(resume_from_checkpoint=find_last_checkpoint(config.output_dir))`` continues
+    a killed run to exactly the weights and losses of an uninterrupted one.
     """
-    from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer
+    from transformers import DataCollatorForSeq2Seq
 
-    train = datasets["train"]
+    from .data import require_split
+
+    train = require_split(datasets, "train")
     if "input_ids" not in getattr(train, "column_names", ["input_ids"]):
         datasets = prepare_datasets(datasets, tokenizer, config)
     collator = DataCollatorForSeq2Seq(
@@ -306,7 +389,7 @@ def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None
         pad_to_multiple_of=config.pad_to_multiple_of if torch.cuda.is_available() else None,
     )
     args = training_arguments(config, **arg_overrides)
-    trainer = Seq2SeqTrainer(
+    trainer = _resumable_trainer_class()(
         model=model, args=args, data_collator=collator, train_dataset=datasets["train"],
         eval_dataset=datasets.get("validation"), processing_class=tokenizer,
         callbacks=[_nan_guard_callback(), *(callbacks or [])],
@@ -325,14 +408,88 @@ def loss_history(trainer_or_state) -> list[tuple[int, float]]:
     return [(int(e["step"]), float(e["loss"])) for e in state.log_history if "loss" in e]
 
 
+CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt", "rng_state.pth")
+
+
+def is_complete_checkpoint(path: str | os.PathLike) -> bool:
+    """True when a ``checkpoint-N`` folder holds everything an exact resume needs.
+
+    The Trainer writes a checkpoint file by file (weights, optimizer, scheduler, RNG state,
+    ``trainer_state.json`` last) straight into its final folder, so a run killed while saving
+    leaves a folder that looks like a checkpoint but cannot be resumed from.
+    """
+    path = Path(path)
+    has_weights = _is_adapter_dir(path) or any(
+        (path / n).is_file() for n in ("model.safetensors", "model.safetensors.index.json"))
+    return has_weights and all((path / n).is_file() for n in CHECKPOINT_STATE_FILES)
+
+
 def find_last_checkpoint(output_dir: str | os.PathLike) -> str | None:
-    """The newest ``checkpoint-N`` folder of a run (to resume from), or ``None``."""
+    """The newest complete ``checkpoint-N`` folder of a run (to resume from), or ``None``.
+
+    Incomplete folders (a run killed while saving) are skipped with a warning.
+    """
+    import logging
+
     ckpt_root = Path(output_dir) / "checkpoints"
     if not ckpt_root.is_dir():
         return None
-    from transformers.trainer_utils import get_last_checkpoint
+    found = sorted(
+        (int(m.group(1)), p) for p in ckpt_root.iterdir()
+        if p.is_dir() and (m := re.fullmatch(r"checkpoint-(\d+)", p.name))
+    )
+    for _, path in reversed(found):
+        if is_complete_checkpoint(path):
+            return str(path)
+        logging.getLogger(__name__).warning(
+            "skipping incomplete checkpoint %s (interrupted while saving?)", path)
+    return None
 
-    return get_last_checkpoint(str(ckpt_root))
+
+DRIVE_MOUNT_POINT = "/content/drive"
+
+
+def in_colab() -> bool:
+    """True inside a Google Colab runtime."""
+    import importlib.util
+    import sys
+
+    if "google.colab" in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec("google.colab") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def drive_output_dir(run_name: str, mount: bool = True, mount_point: str = DRIVE_MOUNT_POINT,
+                     project: str = "dialogsum_peft") -> str:
+    """``<mount_point>/MyDrive/<project>/<run_name>``: a Google Drive folder for a run's outputs.
+
+    Checkpoints written there survive a Colab runtime reset, so a later session resumes with
+    ``find_last_checkpoint``. With ``mount=True`` Drive is mounted when it is not yet (Colab
+    only: elsewhere a clear ``RuntimeError`` says to use a local ``output_dir``). With
+    ``mount=False`` the Drive must already be mounted at ``mount_point``.
+    """
+    if not isinstance(run_name, str) or not re.fullmatch(r"[\w.-]+", run_name) or run_name in (".", ".."):
+        raise ValueError(f"run_name must be a plain folder name (letters, digits, '_', '-', '.'), "
+                         f"got {run_name!r}")
+    my_drive = Path(mount_point) / "MyDrive"
+    if not my_drive.is_dir():
+        if not mount:
+            raise RuntimeError(f"Google Drive is not mounted at {mount_point}: mount it first "
+                               "(drive_output_dir(..., mount=True) in Colab) or save locally.")
+        if not in_colab():
+            raise RuntimeError(
+                "Saving checkpoints to Google Drive works only inside Google Colab (this is not a "
+                "Colab runtime). Set SAVE_TO_DRIVE = False to keep checkpoints in the local "
+                "output_dir instead.")
+        from google.colab import drive  # pragma: no cover - Colab only
+
+        drive.mount(mount_point)  # pragma: no cover - Colab only
+    path = my_drive / project / run_name
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)
 
 
 # -------------------------------------------------------------------------------- adapters
@@ -349,6 +506,10 @@ def save_adapter(model, path: str | os.PathLike, tokenizer=None) -> Path:
     Returns the adapter folder.
     """
     path = Path(path)
+    bad = non_finite_parameters(model)
+    if bad:
+        raise NonFiniteLossError(f"refusing to save an adapter with NaN/inf weights ({len(bad)} "
+                                 f"tensors, e.g. {bad[0]}); nothing was written to {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
