@@ -81,7 +81,7 @@ def test_notebook_story_and_settings():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert builder.COLAB_URL in readme and builder.REPO_URL in readme
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    for row in ("T4 (fp32)", "A100/L4 (bf16)", "H100/H200 (bf16)"):
+    for row in ("T4 (fp32)", "A100/L4 (bf16)", "H100 (bf16)", "H200 (bf16)", "measured"):
         assert row in markdown
     assert "estimate" in markdown and "python -m dialogsum_peft train --help" in markdown
     # The zero-shot baseline is taken before get_peft_model, later through disable_adapter().
