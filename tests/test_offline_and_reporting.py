@@ -105,3 +105,23 @@ def test_cpu_warning_only_for_full_runs_on_cpu():
     assert "no GPU" in msg and "hours" in msg and "DIALOGSUM_MODE=smoke" in msg
     assert cpu_warning(DeviceInfo(), 8000, smoke=True) is None
     assert cpu_warning(DeviceInfo("cuda", "T4", 15, False), 8000, smoke=False) is None
+
+
+def test_unreachable_hub_switches_libraries_offline(monkeypatch):
+    """No minute of retries: when the Hub does not answer, loads run in offline mode."""
+    from huggingface_hub import constants
+    from transformers import AutoTokenizer
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    seen = []
+
+    def probe():
+        seen.append(constants.HF_HUB_OFFLINE)
+        return "loaded"
+
+    assert hub_call(probe, "x", reachable=lambda: False) == "loaded"
+    assert hub_call(probe, "x", reachable=lambda: True) == "loaded"
+    assert seen == [True, False] and constants.HF_HUB_OFFLINE is False  # restored
+    with pytest.raises(HubUnavailableError, match="tokenizer 'google/flan-t5-base'.*DIALOGSUM_MODE"):
+        hub_call(lambda: AutoTokenizer.from_pretrained("google/flan-t5-base"),
+                 "tokenizer 'google/flan-t5-base'", reachable=lambda: False)
