@@ -171,20 +171,17 @@ RESUME = True          # continue from the last checkpoint in the output folder,
 from dialogsum_peft.hardware import cpu_warning
 from dialogsum_peft.notebook_utils import resolve_output_dir
 from dialogsum_peft.offline import resolve_mode, smoke_banner
-from dialogsum_peft.training import TrainConfig
+from dialogsum_peft.training import TrainConfig, drive_output_dir
 
 mode = resolve_mode(MODE)
 SMOKE = mode == "smoke"
 preset = TrainConfig.smoke if SMOKE else TrainConfig.auto
 config = preset(eval_limit=EVAL_SIZE, seed=SEED)
 
-drive_dir = None
-if SAVE_TO_DRIVE and IN_COLAB:
-    from google.colab import drive
-
-    drive.mount("/content/drive")
-    drive_dir = "/content/drive/MyDrive/dialogsum_peft"
-config.output_dir = str(resolve_output_dir(config.output_dir, drive_dir=drive_dir))
+if SAVE_TO_DRIVE:  # mounts Google Drive (Colab only; elsewhere a clear error says to switch it off)
+    config.output_dir = drive_output_dir(Path(config.output_dir).name)
+else:
+    config.output_dir = str(resolve_output_dir(config.output_dir))
 
 print(f"MODE={MODE!r} -> running in {mode.upper()} mode (preset {config.preset!r})")
 if SMOKE:

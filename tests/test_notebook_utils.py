@@ -45,10 +45,8 @@ def test_resolve_output_dir(tmp_path, monkeypatch):
     assert root is not None and (root / "src" / "dialogsum_peft").is_dir()
     assert resolve_output_dir("outputs/smoke") == root / "outputs" / "smoke"
     assert resolve_output_dir(tmp_path / "abs") == tmp_path / "abs"
-    drive = tmp_path / "MyDrive" / "dialogsum_peft"
-    assert resolve_output_dir("outputs/dialogsum-lora", drive_dir=drive) == drive / "dialogsum-lora"
     monkeypatch.setenv("DIALOGSUM_OUTPUT_DIR", str(tmp_path / "env"))
-    assert resolve_output_dir("outputs/smoke", drive_dir=drive) == tmp_path / "env"
+    assert resolve_output_dir("outputs/smoke") == tmp_path / "env"
 
 
 def test_model_size_mb(tiny):

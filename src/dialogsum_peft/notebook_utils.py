@@ -61,21 +61,17 @@ def repo_root() -> Path | None:
     return root if (root / "pyproject.toml").is_file() else None
 
 
-def resolve_output_dir(output_dir: str | os.PathLike, drive_dir: str | os.PathLike | None = None,
-                       env: str = OUTPUT_DIR_ENV) -> Path:
+def resolve_output_dir(output_dir: str | os.PathLike, env: str = OUTPUT_DIR_ENV) -> Path:
     """Where a run writes checkpoints and adapters.
 
-    The environment variable ``DIALOGSUM_OUTPUT_DIR`` wins (tests and scripts use it); then
-    ``drive_dir`` (a mounted Google Drive folder: the run's folder name goes inside it, so a
-    disconnected Colab keeps its checkpoints); then ``output_dir`` itself, a relative one taken
-    from the repository root so the notebook writes to the same ``outputs/`` whatever folder it
-    runs from.
+    The environment variable ``DIALOGSUM_OUTPUT_DIR`` wins (tests and scripts use it); otherwise
+    ``output_dir`` itself, a relative one taken from the repository root so the notebook writes
+    to the same ``outputs/`` whatever folder it runs from. (Google Drive: see
+    :func:`dialogsum_peft.training.drive_output_dir`.)
     """
     override = os.environ.get(env)
     if override:
         return Path(override).expanduser().resolve()
-    if drive_dir is not None:
-        return Path(drive_dir) / Path(output_dir).name
     path = Path(output_dir).expanduser()
     if path.is_absolute():
         return path
