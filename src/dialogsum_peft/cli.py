@@ -140,15 +140,12 @@ def _load_base(config, state, dataset_dict=None):
 def _check_adapter_dir(path: str | None) -> Path | None:
     if path is None:
         return None
-    from .training import _is_adapter_dir
+    from .training import check_adapter_dir
 
-    path = Path(path)
-    if not path.is_dir():
-        raise CliError(f"adapter folder not found: {path}")
-    if not _is_adapter_dir(path):
-        raise CliError(f"{path} is not a peft adapter folder (it needs adapter_config.json and "
-                       "adapter_model.safetensors, as 'train' writes into <output-dir>/adapter)")
-    return path
+    try:
+        return check_adapter_dir(path)
+    except (FileNotFoundError, ValueError) as err:
+        raise CliError(str(err)) from None
 
 
 def _attach_adapter(model, path: Path):

@@ -535,13 +535,18 @@ def load_adapter(base_model, path: str | os.PathLike, is_trainable: bool = False
     """Attach a saved LoRA adapter to ``base_model`` (a fresh copy of the same base)."""
     from peft import PeftModel
 
+    return PeftModel.from_pretrained(base_model, check_adapter_dir(path), is_trainable=is_trainable)
+
+
+def check_adapter_dir(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if it holds a saved peft adapter; a clear error otherwise."""
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"adapter folder not found: {path}")
     if not _is_adapter_dir(path):
-        raise ValueError(f"{path} is not a peft adapter folder (no adapter_config.json and "
-                         "adapter_model.safetensors)")
-    return PeftModel.from_pretrained(base_model, path, is_trainable=is_trainable)
+        raise ValueError(f"{path} is not a peft adapter folder (it needs adapter_config.json and "
+                         "adapter_model.safetensors, as training writes into <output-dir>/adapter)")
+    return path
 
 
 def merge_adapter(peft_model):
