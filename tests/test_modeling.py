@@ -86,3 +86,20 @@ def test_every_tier_fits_its_smallest_card_in_the_worst_case():
         for min_gib, batch, _ in tiers:
             card = max(min_gib, 15.0)  # the smallest card a tier can get is a 16 GB one
             assert batch * WORST_CASE_GIB_PER_EXAMPLE[precision] <= MEMORY_HEADROOM * card, (precision, batch)
+
+
+def test_full_mode_loading_path_on_a_local_checkpoint(tiny_dir, sample):
+    """The notebook's full-mode branch (load_model_and_tokenizer via from_pretrained) on a
+    local checkpoint folder: the same code that loads google/flan-t5-base from the Hub."""
+    from dialogsum_peft.generation import summarize
+    from dialogsum_peft.training import TrainConfig, load_base_model
+
+    model, tok = load_model_and_tokenizer(str(tiny_dir), device="cpu")
+    assert next(model.parameters()).dtype is torch.float32  # pick_dtype on a CPU
+    assert model.config._attn_implementation == "eager"
+    config = TrainConfig.auto(model_name=str(tiny_dir))
+    assert not config.is_smoke and config.precision == "fp32"  # CPU: for_device picks fp32
+    model2, tok2 = load_base_model(config, device="cpu")
+    dialogues = list(sample["validation"]["dialogue"][:2])
+    assert summarize(model, tok, dialogues, max_new_tokens=6, progress=False) == \
+        summarize(model2, tok2, dialogues, max_new_tokens=6, progress=False)
