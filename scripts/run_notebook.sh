@@ -18,9 +18,22 @@ export MPLBACKEND="${MPLBACKEND:-Agg}" TOKENIZERS_PARALLELISM=false
 # The notebook runs from notebooks/; make sure it imports this checkout's helpers.
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p outputs
+# Say up front, loudly, whether this run is the real thing or the offline smoke path.
+# auto is resolved once here (is the Hub reachable?) and the notebook gets the answer.
+DIALOGSUM_MODE=$(python3 -c 'import sys
+from dialogsum_peft.offline import resolve_mode
+try:
+    print(resolve_mode())
+except ValueError as err:
+    sys.exit(f"error: {err}")')
+banner=""
+[[ "$DIALOGSUM_MODE" == "smoke" ]] && banner=$(python3 -c 'from dialogsum_peft.offline import smoke_banner; print(smoke_banner())')
+[[ -n "$banner" ]] && echo "$banner"
 echo "running notebooks/dialogsum_lora.ipynb (DIALOGSUM_MODE=$DIALOGSUM_MODE) ..."
 start=$SECONDS
 python3 -m jupyter nbconvert --to notebook --execute notebooks/dialogsum_lora.ipynb \
     --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=-1 \
     --output-dir outputs --output dialogsum_lora.executed.ipynb
 echo "notebook finished in $((SECONDS - start)) s: outputs/dialogsum_lora.executed.ipynb"
+[[ -n "$banner" ]] && echo "$banner"
+exit 0
