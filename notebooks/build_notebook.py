@@ -86,7 +86,6 @@ runtime, do so (*Runtime → Restart session*) and run the notebook again from t
 """)
 
 code(f"""
-import os
 import sys
 from pathlib import Path
 

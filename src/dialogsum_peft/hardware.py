@@ -28,6 +28,19 @@ class DeviceInfo:
         return f"{self.name} ({self.total_memory_gib:.0f} GiB, {'bf16' if self.bf16 else 'no bf16'})"
 
 
+def in_colab() -> bool:
+    """True inside a Google Colab runtime."""
+    import importlib.util
+    import sys
+
+    if "google.colab" in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec("google.colab") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def describe_device(index: int = 0) -> DeviceInfo:
     """The current CUDA device (or the CPU) as a :class:`DeviceInfo`."""
     if not torch.cuda.is_available():

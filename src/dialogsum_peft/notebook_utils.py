@@ -15,17 +15,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .hardware import DeviceInfo, describe_device
+from .hardware import DeviceInfo, describe_device, in_colab  # noqa: F401 - re-exported
 
 ZERO_SHOT = "zero-shot"
 LORA = "LoRA"
 OUTPUT_DIR_ENV = "DIALOGSUM_OUTPUT_DIR"
 RUNTIME_HINT = "Runtime -> Change runtime type -> GPU"
-
-
-def in_colab() -> bool:
-    """True inside Google Colab (its module is imported in every Colab kernel)."""
-    return "google.colab" in sys.modules
 
 
 def library_versions() -> dict[str, str]:

@@ -17,14 +17,14 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .data import HUB_DATASET, tokenize_split
-from .hardware import DeviceInfo, describe_device, recommend
+from .hardware import DeviceInfo, describe_device, in_colab, recommend
 from .modeling import BASE_MODEL, add_lora
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
@@ -447,19 +447,6 @@ def find_last_checkpoint(output_dir: str | os.PathLike) -> str | None:
 
 
 DRIVE_MOUNT_POINT = "/content/drive"
-
-
-def in_colab() -> bool:
-    """True inside a Google Colab runtime."""
-    import importlib.util
-    import sys
-
-    if "google.colab" in sys.modules:
-        return True
-    try:
-        return importlib.util.find_spec("google.colab") is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def drive_output_dir(run_name: str, mount: bool = True, mount_point: str = DRIVE_MOUNT_POINT,
