@@ -32,7 +32,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def data_dir() -> Path:
     env = os.environ.get("DIALOGSUM_BENCH_DATA")
-    for path in ([Path(env)] if env else []) + [ROOT / ".bench", ROOT.parent / "shared" / "dialogsum"]:
+    if env:  # either format: original DialogSum files or the Hub export (like our sample)
+        return Path(env)
+    for path in (ROOT / ".bench", ROOT.parent / "shared" / "dialogsum"):
         if (path / ORIGINAL_FILES["test"]).is_file():
             return path
     return sample_data_dir()
