@@ -6,8 +6,8 @@ the package's own loader (no ``datasets`` needed, so the scripts run on a bare G
 
 Model: on a GPU, a randomly initialised model with flan-t5-base's exact shape (same FLOPs as
 the real one, no download); on a CPU, the tiny smoke T5. The tokenizer is trained on the
-benchmark dialogues themselves (8k Unigram vocabulary), so token counts are close to what
-Flan-T5's own 32k SentencePiece vocabulary gives on English dialogue.
+benchmark dialogues themselves (8k Unigram vocabulary): lengths are those of real dialogue
+text, though not checked against Flan-T5's own 32k SentencePiece counts (no Hub here).
 """
 
 from __future__ import annotations
