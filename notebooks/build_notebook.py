@@ -250,9 +250,9 @@ pairs and the longest common word sequence with the human summaries (0 = nothing
 
 code("""
 from dialogsum_peft.generation import summarize
-from dialogsum_peft.notebook_utils import ZERO_SHOT, example_report, generation_kwargs
+from dialogsum_peft.notebook_utils import ZERO_SHOT, example_report
 
-gen = generation_kwargs(config)
+gen = config.generation_kwargs()
 index = random.randrange(len(test))  # or pick one yourself, e.g. index = 200
 zero_shot_before = summarize(model, tokenizer, [test[index]["dialogue"]], progress=False, **gen)[0]
 print(example_report(test, index, {ZERO_SHOT: zero_shot_before}, smoke=SMOKE, show_prompt=True))

@@ -9,7 +9,7 @@ from dialogsum_peft.hardware import DeviceInfo
 from dialogsum_peft.modeling import add_lora
 from dialogsum_peft.notebook_utils import (
     LORA, ZERO_SHOT, environment_report, evaluate_zero_shot_and_lora, example_report,
-    generation_kwargs, in_colab, library_versions, model_size_mb, repo_root, resolve_output_dir,
+    in_colab, library_versions, model_size_mb, repo_root, resolve_output_dir,
     zero_shot_and_lora_summaries,
 )
 from dialogsum_peft.offline import SMOKE_BANNER
@@ -76,7 +76,7 @@ def test_evaluate_zero_shot_and_lora(tiny, sample, tmp_path):
     model, tok = tiny
     config = TrainConfig.smoke(output_dir=str(tmp_path), max_new_tokens=8, eval_batch_size=4)
     test = limit_split(sample["test"], 5)
-    kwargs = generation_kwargs(config)
+    kwargs = config.generation_kwargs()
     base = evaluate_model(model, tok, test, progress=False, **kwargs)
     peft_model = add_lora(model)
     _perturb_lora(peft_model, seed=1)

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import sys
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +41,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ------------------------------------------------------------------------------------ config
-def _config_fields() -> set[str]:
-    from .training import TrainConfig
-
-    return {f.name for f in fields(TrainConfig)}
-
-
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     """The fields stored in a JSON or YAML config file (e.g. a previous run's config.json)."""
     path = Path(path)
@@ -78,7 +71,7 @@ def resolve_config(args: argparse.Namespace):
     from .training import TrainConfig
 
     file_values = load_config_file(args.config) if getattr(args, "config", None) else {}
-    flags = {name: getattr(args, name) for name in _config_fields() - {"preset"}
+    flags = {name: getattr(args, name) for name in TrainConfig.field_names() - {"preset"}
              if hasattr(args, name)}
     if getattr(args, "epochs", None) is not None:
         if "max_steps" in flags:
@@ -280,8 +273,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise CliError(_one_line(err)) from None
     model, tokenizer = _load_base(config, state, dataset)
-    gen = dict(batch_size=config.eval_batch_size, max_new_tokens=config.max_new_tokens,
-               num_beams=config.num_beams, max_source_length=config.max_source_length)
+    gen = config.generation_kwargs()
 
     results = {}
     if adapter is None:
@@ -397,9 +389,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         model = _attach_adapter(model, adapter)
     summaries = distributed_summarize(
         model, tokenizer, [r["dialogue"] for r in records], state,
-        batch_size=config.eval_batch_size, max_new_tokens=config.max_new_tokens,
-        num_beams=config.num_beams, max_source_length=config.max_source_length,
-        progress=args.output is not None,
+        progress=args.output is not None, **config.generation_kwargs(),
     )
     if state.is_main_process:
         if fmt == "jsonl":

@@ -85,12 +85,6 @@ def model_size_mb(model) -> float:
     return total / 1e6
 
 
-def generation_kwargs(config) -> dict:
-    """The generation settings of a :class:`~dialogsum_peft.training.TrainConfig`."""
-    return dict(batch_size=config.eval_batch_size, max_new_tokens=config.max_new_tokens,
-                num_beams=config.num_beams, max_source_length=config.max_source_length)
-
-
 def zero_shot_and_lora_summaries(peft_model, tokenizer, dialogues: Sequence[str],
                                  progress: bool = False, **gen_kwargs) -> dict[str, list[str]]:
     """Summaries of ``dialogues`` by the base model (adapter disabled) and by the LoRA model."""
@@ -110,7 +104,7 @@ def evaluate_zero_shot_and_lora(peft_model, tokenizer, dataset, config, progress
     """
     from .evaluation import evaluate_model
 
-    kwargs = generation_kwargs(config)
+    kwargs = config.generation_kwargs()
     with peft_model.disable_adapter():
         zero_shot = evaluate_model(peft_model, tokenizer, dataset, progress=progress,
                                    desc=f"{ZERO_SHOT} summaries", **kwargs)

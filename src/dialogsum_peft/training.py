@@ -140,12 +140,20 @@ class TrainConfig:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
+    def field_names(cls) -> set[str]:
+        return {f.name for f in dataclasses.fields(cls)}
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(data) - cls.field_names())
         if unknown:
             raise ValueError(f"unknown TrainConfig field(s): {', '.join(unknown)}")
         return cls(**data)
+
+    def generation_kwargs(self) -> dict[str, Any]:
+        """The :func:`dialogsum_peft.generation.summarize` settings of this config."""
+        return dict(batch_size=self.eval_batch_size, max_new_tokens=self.max_new_tokens,
+                    num_beams=self.num_beams, max_source_length=self.max_source_length)
 
     @property
     def torch_dtype(self) -> torch.dtype:
