@@ -7,12 +7,12 @@ training and inference, and the loader groups repeated test dialogues into one r
 reference summaries, so every dialogue is generated once and scored against every reference.
 
 Every split returned by :func:`load_dialogsum` has the columns
-``id, dialogue, summary, references, topic``.
+``id, dialogue, summary, references, topic``. Reading the files themselves (decoding, JSON Lines,
+the :class:`DataError` every bad input raises) is :mod:`dialogsum_peft.inputs`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .inputs import DataError, json_lines, read_text
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +45,6 @@ def build_prompt(dialogue: str) -> str:
     if not isinstance(dialogue, str):
         raise TypeError(f"build_prompt expects a dialogue string, got {type(dialogue).__name__}")
     return PROMPT_TEMPLATE.format(dialogue=dialogue.strip())
-
-
-class DataError(ValueError):
-    """A dataset row or split is unusable; the message names split, row id and field."""
 
 
 @dataclass
@@ -141,15 +139,10 @@ def normalize_rows(
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}: line {lineno} is not valid JSON ({err.msg})") from None
+    """The objects of one split file; bad bytes, bad lines or no lines at all are a DataError."""
+    rows = [row for _, row in json_lines(read_text(path), path, '"dialogue" and "summary" fields')]
+    if not rows:
+        raise DataError(f"{path}: no JSON lines (the file is empty; expected one object per line)")
     return rows
 
 
@@ -186,7 +179,8 @@ def load_dialogsum(
     path = Path(source)
     if path.is_dir():
         for names in (HUB_EXPORT_FILES, ORIGINAL_FILES):
-            found = {s: path / f for s, f in names.items() if (path / f).is_file()}
+            # exists(), not is_file(): a folder named train.jsonl is an error, not a missing split
+            found = {s: path / f for s, f in names.items() if (path / f).exists()}
             if found:
                 splits = {s: _read_jsonl(p) for s, p in found.items()}
                 break

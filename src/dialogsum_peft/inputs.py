@@ -1,0 +1,114 @@
+"""Reading local input files: text decoding, JSON Lines, and the ``summarize`` input format.
+
+Why this module exists: a stray Latin-1 byte, a BOM written by a Windows editor, a JSON array on
+one line or a folder given where a file was expected used to end in a traceback from deep inside
+``codecs``, ``json`` or ``datasets``. Every reader here raises :class:`DataError` with one line
+that names the file and the place (byte offset or line number), before anything is loaded.
+The ``summarize`` parser lives here, not in the CLI, so the command line and the Python API
+accept exactly the same inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+STDIN = "-"
+
+# How JSON calls the Python types json.loads returns, for "line 3 is a JSON array".
+_JSON_KINDS = {dict: "object", list: "array", str: "string", int: "number", float: "number",
+               bool: "boolean", type(None): "null"}
+
+
+class DataError(ValueError):
+    """A local input (file, line, row or split) is unusable; the message names it and the place."""
+
+
+def decode_utf8(data: bytes, source: str | os.PathLike) -> str:
+    """``data`` as UTF-8 text, a leading BOM dropped; a bad byte names its offset in the file."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        # utf-8-sig reports positions after the BOM it stripped; count from the file's start.
+        offset = err.start + len(data) - len(err.object)
+        raise DataError(f"{source}: not UTF-8 text (byte 0x{data[offset]:02x} at offset {offset}); "
+                        f"save the file as UTF-8") from None
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """The UTF-8 text of ``path`` (``"-"``: standard input); any failure is one DataError line."""
+    if str(path) == STDIN:
+        buffer = getattr(sys.stdin, "buffer", None)  # a StringIO stdin (tests, notebooks) has none
+        if buffer is None:
+            return sys.stdin.read().removeprefix("\ufeff")
+        return decode_utf8(buffer.read(), "<stdin>")
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a file")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied (the file cannot be read)") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror or err})") from None
+    return decode_utf8(data, path)
+
+
+def json_lines(text: str, source: str | os.PathLike, expected: str) -> list[tuple[int, dict]]:
+    """``(line number, object)`` for every non-blank line of JSON Lines ``text``.
+
+    ``expected`` completes the message for a line that is valid JSON but not an object, e.g.
+    ``'"dialogue" and "summary" fields'``. Lines are split on ``\\n`` only: JSON strings may hold
+    raw U+2028 and friends, which ``str.splitlines`` would wrongly break on.
+    """
+    out = []
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{source}: line {lineno} is not valid JSON ({err.msg})") from None
+        if not isinstance(value, dict):
+            kind = _JSON_KINDS.get(type(value), type(value).__name__)
+            raise DataError(f"{source}: line {lineno} is a JSON {kind}, not an object with {expected}")
+        out.append((lineno, value))
+    return out
+
+
+def read_dialogues(text: str, source: str = "input") -> tuple[list[dict[str, Any]], bool]:
+    """Dialogues to summarize, from JSON Lines or from blank-line-separated plain text.
+
+    The input is JSON Lines when its first non-blank line starts with ``{``; then every line must
+    be an object with a non-empty ``"dialogue"`` string (a stray array or plain line is an error,
+    not silently summarized as text). Otherwise each blank-line-separated block is one dialogue.
+    Returns the records (each with a ``"dialogue"``, other fields kept) and whether the input was
+    JSON Lines. ``source`` names the input in messages. No dialogue at all is a DataError.
+    """
+    text = text.removeprefix("\ufeff")
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    if first.lstrip().startswith("{"):
+        records = []
+        for lineno, record in json_lines(text, source, 'a "dialogue" field'):
+            dialogue = record.get("dialogue")
+            if not isinstance(dialogue, str) or not dialogue.strip():
+                raise DataError(f"{source}: line {lineno} has no non-empty \"dialogue\" string field")
+            records.append(record)
+        return records, True
+    blocks = [b.strip() for b in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n")) if b.strip()]
+    if not blocks:
+        raise DataError(f"{source}: no dialogues (give JSON Lines with a \"dialogue\" field, or "
+                        f"plain-text dialogues separated by blank lines)")
+    return [{"dialogue": b} for b in blocks], False
+
+
+def read_dialogue_file(path: str | os.PathLike) -> tuple[list[dict[str, Any]], bool]:
+    """:func:`read_dialogues` on a file (``"-"``: standard input), decoded by :func:`read_text`."""
+    source = "<stdin>" if str(path) == STDIN else str(path)
+    return read_dialogues(read_text(path), source=source)
