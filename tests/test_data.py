@@ -1,10 +1,11 @@
 import json
+import logging
 
 import pytest
 
 from dialogsum_peft.data import (
     COLUMNS, DataError, LoadReport, build_prompt, load_dialogsum, require_split,
-    tokenize_for_training, tokenize_split, truncation_counts,
+    tokenize_for_training, tokenize_split, truncation_counts, truncation_warning,
 )
 
 
@@ -123,3 +124,24 @@ def test_truncation_is_counted_and_keeps_eos(tiny, sample):
     assert max(len(x) for x in tokenized["input_ids"]) == 256
     assert all(x[-1] == tok.eos_token_id for x in tokenized["input_ids"])
     assert all(len(x) <= 16 and x[-1] == tok.eos_token_id for x in tokenized["labels"])
+
+
+def test_truncation_warning_says_what_was_cut():
+    counts = {"source": 3, "target": 1, "total": 40}
+    assert truncation_warning(counts, 512, 128, "train") == (
+        "warning: 3 of 40 train dialogues (longer than 512 tokens) and 1 of 40 train summaries "
+        "(longer than 128 tokens) were truncated; raise max_source_length / max_target_length "
+        "to keep them whole")
+    assert truncation_warning({**counts, "source": 0}, 512, 128, "validation") == (
+        "warning: 1 of 40 validation summaries (longer than 128 tokens) were truncated; "
+        "raise max_target_length to keep them whole")
+    assert truncation_warning({"source": 0, "target": 0, "total": 40}, 512, 128) is None
+
+
+def test_truncation_is_logged_as_warning_only_when_something_was_cut(tiny, sample, caplog):
+    _, tok = tiny
+    with caplog.at_level(logging.INFO, logger="dialogsum_peft.data"):
+        tokenize_split(sample["train"], tok, max_source_length=256, max_target_length=16)
+        tokenize_split(sample["train"], tok, max_source_length=4096, max_target_length=512)
+    levels = [r.levelno for r in caplog.records if "truncated" in r.getMessage()]
+    assert levels == [logging.WARNING, logging.INFO]

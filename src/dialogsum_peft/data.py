@@ -272,9 +272,32 @@ def truncation_counts(tokenized) -> dict[str, int]:
     }
 
 
+def truncation_warning(counts: Mapping[str, int], max_source_length: int, max_target_length: int,
+                       split: str = "train") -> str | None:
+    """One line saying what truncation cut (``None`` when nothing was), for the CLI and notebook.
+
+    Why: a cut dialogue loses its end, so the model trains on (or is scored on) conversations
+    without their conclusion; a log line at INFO went unseen. The counts come from
+    :func:`truncation_counts`.
+    """
+    cut = [(counts["source"], "dialogues", max_source_length, "max_source_length"),
+           (counts["target"], "summaries", max_target_length, "max_target_length")]
+    cut = [c for c in cut if c[0]]
+    if not cut:
+        return None
+    what = " and ".join(f"{n} of {counts['total']} {split} {kind} (longer than {limit} tokens)"
+                        for n, kind, limit, _ in cut)
+    knobs = " / ".join(knob for *_, knob in cut)
+    return f"warning: {what} were truncated; raise {knobs} to keep them whole"
+
+
 def tokenize_split(dataset, tokenizer, max_source_length: int = 512, max_target_length: int = 128,
                    desc: str = "tokenizing"):
-    """Tokenize a whole split and log how many examples were truncated."""
+    """Tokenize a whole split; log how many examples were truncated (WARNING if any were).
+
+    The result keeps the ``source_truncated``/``target_truncated`` columns, so callers get the
+    numbers with :func:`truncation_counts` and a line to print with :func:`truncation_warning`.
+    """
     tokenized = dataset.map(
         tokenize_for_training,
         batched=True,
@@ -287,7 +310,8 @@ def tokenize_split(dataset, tokenizer, max_source_length: int = 512, max_target_
         desc=desc,
     )
     counts = truncation_counts(tokenized)
-    logger.info(
+    logger.log(
+        logging.WARNING if counts["source"] or counts["target"] else logging.INFO,
         "%s: %d of %d dialogues truncated to %d tokens, %d of %d summaries to %d tokens",
         desc, counts["source"], counts["total"], max_source_length,
         counts["target"], counts["total"], max_target_length,
