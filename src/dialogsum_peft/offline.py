@@ -37,17 +37,23 @@ def sample_data_dir() -> Path:
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000):
-    """A Unigram tokenizer with T5's special tokens (pad 0, eos 1, unk 2), EOS appended."""
+    """A BPE tokenizer with T5's special tokens (pad 0, eos 1, unk 2), EOS appended.
+
+    BPE, not T5's Unigram: the ``tokenizers`` Unigram trainer's scores differ in the last float
+    digits on every run, even single-threaded on sorted input (its EM sums follow the iteration
+    order of Rust hash maps, which are seeded randomly per process), so every tiny base was a
+    different tokenizer. BPE training counts integers and breaks ties by token id: the same
+    texts always give byte-identical tokenizer files.
+    """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.Unigram())
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>",
-        show_progress=False,
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], show_progress=False,
     )
     tok.train_from_iterator(list(texts), trainer)
     tok.post_processor = processors.TemplateProcessing(
@@ -79,7 +85,8 @@ def tiny_model_and_tokenizer(texts: Iterable[str], save_dir: str | os.PathLike |
 
     The pair goes through ``save_pretrained``/``from_pretrained`` like a real checkpoint, so
     the rest of the pipeline treats it exactly like Flan-T5. ``save_dir`` defaults to a new
-    temporary folder. Same texts and seed give the same weights.
+    temporary folder. Same texts and seed give byte-identical files, in any process, so
+    :func:`tiny_base_fingerprint` identifies the base an adapter was trained on.
     """
     from transformers import AutoTokenizer, T5ForConditionalGeneration
 
@@ -92,6 +99,33 @@ def tiny_model_and_tokenizer(texts: Iterable[str], save_dir: str | os.PathLike |
     tokenizer.save_pretrained(save_dir)
     model = T5ForConditionalGeneration.from_pretrained(save_dir)
     return model, AutoTokenizer.from_pretrained(save_dir)
+
+
+def tiny_base_fingerprint(path: str | os.PathLike) -> str:
+    """A short sha256 of a tiny base's ``tokenizer.json`` and ``config.json``.
+
+    Why: a LoRA adapter only makes sense on the exact base it was trained on, and two smoke runs
+    in different folders each build their own tiny base. Store this with an adapter and compare
+    it before loading. The JSON is hashed canonically (sorted keys) without config.json's
+    ``transformers_version``, so re-saving with another transformers release keeps the identity.
+    """
+    import hashlib
+    import json
+
+    path = Path(path)
+    digest = hashlib.sha256()
+    for name in ("tokenizer.json", "config.json"):
+        file = path / name
+        if not file.is_file():
+            raise FileNotFoundError(f"{path}: not a tiny base (no {name})")
+        try:
+            content = json.loads(file.read_text(encoding="utf-8"))
+        except ValueError:  # bad JSON or bad UTF-8
+            raise ValueError(f"{file}: not a valid JSON file") from None
+        if name == "config.json":
+            content.pop("transformers_version", None)
+        digest.update(json.dumps(content, sort_keys=True, ensure_ascii=False).encode())
+    return digest.hexdigest()[:16]
 
 
 def sample_texts(dataset_dict) -> list[str]:

@@ -1,0 +1,69 @@
+"""The tiny smoke base is byte-identical on every build, so an adapter can be matched to its base."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import dialogsum_peft
+from dialogsum_peft.offline import sample_texts, tiny_base_fingerprint, tiny_model_and_tokenizer
+
+# Builds the tiny base in a fresh interpreter and prints {file name: sha256} of what it saved.
+CHILD = """
+import hashlib, json, sys
+from pathlib import Path
+from dialogsum_peft.data import load_dialogsum
+from dialogsum_peft.offline import sample_data_dir, sample_texts, tiny_model_and_tokenizer
+out = Path(sys.argv[1])
+tiny_model_and_tokenizer(sample_texts(load_dialogsum(sample_data_dir())), save_dir=out, seed=0)
+print(json.dumps({f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in out.iterdir()}))
+"""
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in folder.iterdir()}
+
+
+def test_two_builds_in_one_process_are_byte_identical(sample, tmp_path):
+    texts = sample_texts(sample)
+    tiny_model_and_tokenizer(texts, save_dir=tmp_path / "a", seed=0)
+    tiny_model_and_tokenizer(texts, save_dir=tmp_path / "b", seed=0)
+    a = file_hashes(tmp_path / "a")
+    assert {"tokenizer.json", "tokenizer_config.json", "config.json", "model.safetensors"} <= set(a)
+    assert a == file_hashes(tmp_path / "b")
+    assert tiny_base_fingerprint(tmp_path / "a") == tiny_base_fingerprint(tmp_path / "b")
+
+
+def test_builds_in_separate_processes_are_byte_identical(tiny_dir, tmp_path):
+    """Fresh interpreters differ in hash seeds and thread settings; the files must not."""
+    src = str(Path(dialogsum_peft.__file__).resolve().parents[1])
+    runs = []
+    for i, (hash_seed, parallel) in enumerate([("1", "false"), ("2", "true")]):
+        env = {**os.environ, "PYTHONPATH": src, "PYTHONHASHSEED": hash_seed,
+               "TOKENIZERS_PARALLELISM": parallel, "HF_HUB_OFFLINE": "1"}
+        proc = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / str(i))], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert runs[0] == runs[1] == file_hashes(tiny_dir)  # and equal to this session's build
+
+
+def test_fingerprint_tells_bases_apart(tiny_dir, sample, tmp_path):
+    fingerprint = tiny_base_fingerprint(tiny_dir)
+    assert len(fingerprint) == 16 and int(fingerprint, 16) >= 0
+    other = tmp_path / "other"
+    tiny_model_and_tokenizer(sample_texts(sample)[:40], save_dir=other, seed=0)
+    assert tiny_base_fingerprint(other) != fingerprint
+    # re-saving under another transformers release must not change the identity
+    config = json.loads((other / "config.json").read_text())
+    config["transformers_version"] = "0.0.0"
+    before = tiny_base_fingerprint(other)
+    (other / "config.json").write_text(json.dumps(config, indent=4))
+    assert tiny_base_fingerprint(other) == before
+    (other / "tokenizer.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"not a tiny base \(no tokenizer.json\)"):
+        tiny_base_fingerprint(other)
