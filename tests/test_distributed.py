@@ -59,7 +59,7 @@ def test_single_process_wrappers_equal_plain_calls(tiny, sample):
         summarize(model, tok, dialogues, max_new_tokens=6, progress=False)
     a = distributed_evaluate(model, tok, test, state, max_new_tokens=6, progress=False)
     b = evaluate_model(model, tok, test, max_new_tokens=6, progress=False)
-    assert (a.predictions, a.scores, a.per_example) == (b.predictions, b.scores, b.per_example)
+    assert (a.predictions, a.pair_scores, a.by_protocol) == (b.predictions, b.pair_scores, b.by_protocol)
 
 
 # ------------------------------------------------------------------------------ real processes

@@ -4,7 +4,7 @@ import torch
 
 from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.hub import HubUnavailableError, hub_call, hub_reachable
-from dialogsum_peft.metrics import compute_rouge
+from dialogsum_peft.metrics import compute_rouge, rouge_by_protocol
 from dialogsum_peft.offline import sample_texts, tiny_model_and_tokenizer
 from dialogsum_peft.reporting import (
     format_example, plot_loss_curve, plot_rouge_comparison, rouge_table, show_random_elements,
@@ -36,8 +36,10 @@ def test_evaluate_model_scores_against_all_references(tiny, sample):
     model, tok = tiny
     test = limit_split(sample["test"], 4)
     result = evaluate_model(model, tok, test, batch_size=2, max_new_tokens=8, progress=False)
-    assert len(result.predictions) == 4 and len(result.per_example) == 4
-    assert result.scores == pytest.approx(compute_rouge(result.predictions, test["references"]))
+    assert len(result.predictions) == 4 and len(result.per_example("best")) == 4
+    assert [len(p) for p in result.pair_scores] == [len(r) for r in test["references"]]
+    assert result.scores == compute_rouge(result.predictions, test["references"], multi_ref="mean")
+    assert result.by_protocol == rouge_by_protocol(result.predictions, test["references"])
     with pytest.raises(ValueError, match="at least 1"):
         limit_split(sample["test"], 0)
 

@@ -112,22 +112,20 @@ def distributed_evaluate(model, tokenizer, dataset, state=None, **kwargs):
     """:func:`dialogsum_peft.evaluation.evaluate_model` with generation split across processes.
 
     Each process evaluates its share (``rank::world_size``) of ``dataset``; predictions and
-    per-example ROUGE are gathered in the original order and averaged over all examples, so the
-    result equals a single-process evaluation. Returned on every process.
+    their pair scores are gathered in the original order, so every ROUGE protocol equals a
+    single-process evaluation. Returned on every process.
     """
     from .evaluation import EvalResult, evaluate_model
-    from .metrics import mean_rouge
 
     state = state or process_state()
     if state.num_processes == 1:
         return evaluate_model(model, tokenizer, dataset, **kwargs)
     kwargs["progress"] = kwargs.get("progress", True) and state.is_main_process
     mine = shard_indices(len(dataset), state.process_index, state.num_processes)
-    local: list[tuple[int, tuple[str, dict[str, float]]]] = []
+    local: list[tuple[int, tuple[str, list[dict[str, float]]]]] = []
     if mine:
         result = evaluate_model(model, tokenizer, dataset.select(mine), **kwargs)
-        local = list(zip(mine, zip(result.predictions, result.per_example)))
+        local = list(zip(mine, zip(result.predictions, result.pair_scores)))
     gathered = gather_in_order(local, len(dataset), state)
     predictions = [p for p, _ in gathered]
-    per_example = [s for _, s in gathered]
-    return EvalResult(predictions, mean_rouge(per_example), per_example)
+    return EvalResult(predictions, [s for _, s in gathered])
