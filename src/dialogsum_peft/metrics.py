@@ -63,7 +63,8 @@ def _normalize_references(references) -> list[list[str]]:
     return out
 
 
-def _check_protocol(multi_ref: str) -> None:
+def check_protocol(multi_ref: str) -> None:
+    """Raise ValueError, listing the choices, for a name not in ``MULTI_REF_PROTOCOLS``."""
     if multi_ref not in MULTI_REF_PROTOCOLS:
         raise ValueError(f"unknown multi_ref {multi_ref!r}; choose one of: "
                          f"{', '.join(MULTI_REF_PROTOCOLS)}")
@@ -98,7 +99,7 @@ def score_pairs(predictions, references, use_stemmer: bool = True) -> list[list[
 def per_example(pair_scores: Sequence[Sequence[dict[str, float]]],
                 multi_ref: str = "mean") -> list[dict[str, float]]:
     """One score per example from its pair scores: the mean, best or first reference's."""
-    _check_protocol(multi_ref)
+    check_protocol(multi_ref)
     if multi_ref == "first":
         return [dict(pairs[0]) for pairs in pair_scores]
     combine = max if multi_ref == "best" else (lambda xs: math.fsum(xs) / len(xs))
@@ -113,7 +114,7 @@ def aggregate(pair_scores: Sequence[Sequence[dict[str, float]]],
     a split with one row per reference. Sums are exact (``math.fsum``), so the result does not
     depend on the order the pairs come in, e.g. after gathering from several processes.
     """
-    _check_protocol(multi_ref)
+    check_protocol(multi_ref)
     if not pair_scores:
         raise ValueError("no scores to aggregate")
     if multi_ref == "mean":
@@ -126,7 +127,7 @@ def aggregate(pair_scores: Sequence[Sequence[dict[str, float]]],
 def rouge_per_example(predictions, references, multi_ref: str = "mean",
                       use_stemmer: bool = True) -> list[dict[str, float]]:
     """ROUGE F-measures of each example under one protocol, as fractions in [0, 1]."""
-    _check_protocol(multi_ref)
+    check_protocol(multi_ref)
     return per_example(score_pairs(predictions, references, use_stemmer), multi_ref)
 
 
@@ -137,7 +138,7 @@ def compute_rouge(predictions, references, multi_ref: str = "mean",
     ``references`` is a list of strings (one per prediction) or a list of lists of strings
     (several references per example, combined as ``multi_ref`` says).
     """
-    _check_protocol(multi_ref)
+    check_protocol(multi_ref)
     return aggregate(score_pairs(predictions, references, use_stemmer), multi_ref)
 
 
