@@ -1,4 +1,4 @@
-"""Several processes: sharding and in-order gathering, and real 2-process CPU runs (torchrun, gloo).
+"""Several processes: contiguous shares gathered in order, and real 2-process CPU runs (torchrun, gloo).
 
 On a CPU machine ``accelerate launch --cpu --num_processes 2`` starts a single process unless
 MPI is set up, so the multi-process runs here use ``torchrun`` (what ``accelerate launch
@@ -18,7 +18,7 @@ import pytest
 
 from dialogsum_peft.cli import main
 from dialogsum_peft.distributed import (
-    distributed_evaluate, distributed_summarize, process_state, reassemble, shard_indices,
+    distributed_evaluate, distributed_summarize, map_in_order, process_state,
 )
 from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.generation import summarize
@@ -26,27 +26,16 @@ from dialogsum_peft.generation import summarize
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
-@pytest.mark.parametrize("n", [0, 1, 2, 7, 10])
-@pytest.mark.parametrize("world", [1, 2, 3])
-def test_shards_partition_the_indices(n, world):
-    shards = [shard_indices(n, rank, world) for rank in range(world)]
-    flat = sorted(i for s in shards for i in s)
-    assert flat == list(range(n))  # every example exactly once
-    assert max(map(len, shards)) - min(map(len, shards)) <= 1  # balanced
+def test_single_process_map_keeps_order_and_counts():
+    state = process_state()
+    assert map_in_order(lambda part: [x * 10 for x in part], [3, 1, 2], state) == [30, 10, 20]
 
+    def refuse_empty(part):
+        raise AssertionError("called with an empty share")
 
-def test_shard_and_reassemble_reject_mistakes():
-    with pytest.raises(ValueError):
-        shard_indices(5, 2, 2)
-    with pytest.raises(ValueError):
-        shard_indices(5, 0, 0)
-    assert reassemble([(1, "b"), (0, "a"), (2, "c")], 3) == ["a", "b", "c"]
-    with pytest.raises(RuntimeError, match="more than one process"):
-        reassemble([(0, "a"), (0, "a"), (1, "b")], 2)
-    with pytest.raises(RuntimeError, match="lost"):
-        reassemble([(0, "a")], 2)
-    with pytest.raises(RuntimeError, match="outside"):
-        reassemble([(0, "a"), (2, "c")], 2)
+    assert map_in_order(refuse_empty, [], state) == []
+    with pytest.raises(RuntimeError, match="gathered 2 results for 3 inputs"):
+        map_in_order(lambda part: part[:2], [1, 2, 3], state)
 
 
 def test_single_process_wrappers_equal_plain_calls(tiny, sample):
@@ -59,7 +48,7 @@ def test_single_process_wrappers_equal_plain_calls(tiny, sample):
         summarize(model, tok, dialogues, max_new_tokens=6, progress=False)
     a = distributed_evaluate(model, tok, test, state, max_new_tokens=6, progress=False)
     b = evaluate_model(model, tok, test, max_new_tokens=6, progress=False)
-    assert (a.predictions, a.scores, a.per_example) == (b.predictions, b.scores, b.per_example)
+    assert (a.predictions, a.pair_scores, a.by_protocol) == (b.predictions, b.pair_scores, b.by_protocol)
 
 
 # ------------------------------------------------------------------------------ real processes
@@ -79,28 +68,40 @@ def torchrun(*args, nproc: int = 2, timeout: int = 300):
 
 
 @pytest.mark.slow
-def test_gather_in_order_across_two_processes(tmp_path):
-    """Each rank produces values for its own share; every rank gets them all back, in order."""
+def test_map_in_order_across_two_processes(tmp_path):
+    """Each rank maps its own contiguous share; every rank gets all results back, in order.
+
+    With one item the second rank's share is empty: it must not call ``fn`` (``summarize``
+    refuses an empty list) and must still take part in the gather.
+    """
     script = tmp_path / "gather.py"
     script.write_text(textwrap.dedent("""
         import json, sys
-        from dialogsum_peft.distributed import finish, gather_in_order, process_state, shard_indices
+        from datasets import Dataset
+        from dialogsum_peft.distributed import finish, map_in_order, process_state
         state = process_state()
-        out = {}
-        for n in (1, 2, 7):  # with n=1 the second process has nothing to contribute
-            mine = shard_indices(n, state.process_index, state.num_processes)
-            local = [(i, f"item{i}-by-rank{state.process_index}") for i in mine]
-            out[n] = gather_in_order(local, n, state)
+
+        def tag(part):
+            assert len(part) > 0, "fn called with an empty share"
+            return [f"item{i}-by-rank{state.process_index}" for i in part]
+
+        out = {n: map_in_order(tag, list(range(n)), state) for n in (1, 2, 7)}
+        rows = Dataset.from_list([{"i": i} for i in range(3)])
+        out["dataset"] = map_in_order(lambda part: tag(part["i"]), rows, state)
         with open(f"{sys.argv[1]}-{state.process_index}.json", "w") as fh:
             json.dump({"world": state.num_processes, "out": out}, fh)
         finish(state)
     """))
     torchrun(script, tmp_path / "result")
+
+    def expected(n):  # contiguous shares, the first rank takes the extra item
+        first = (n + 1) // 2
+        return [f"item{i}-by-rank{0 if i < first else 1}" for i in range(n)]
+
     for rank in (0, 1):
         result = json.loads((tmp_path / f"result-{rank}.json").read_text())
         assert result["world"] == 2
-        assert result["out"] == {
-            str(n): [f"item{i}-by-rank{i % 2}" for i in range(n)] for n in (1, 2, 7)}
+        assert result["out"] == {**{str(n): expected(n) for n in (1, 2, 7)}, "dataset": expected(3)}
 
 
 @pytest.mark.slow

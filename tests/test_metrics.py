@@ -1,7 +1,19 @@
+"""ROUGE checked against rouge_score itself, under every multi-reference protocol."""
+
+import json
+from pathlib import Path
+
 import pytest
 from rouge_score import rouge_scorer
 
-from dialogsum_peft.metrics import ROUGE_TYPES, compute_rouge, rouge_per_example, split_sentences
+from dialogsum_peft.data import load_dialogsum
+from dialogsum_peft.metrics import (
+    MULTI_REF_PROTOCOLS, ROUGE_TYPES, aggregate, compute_rouge, per_example, rouge_by_protocol,
+    rouge_per_example, score_pairs, split_sentences,
+)
+from dialogsum_peft.offline import sample_data_dir
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "dialogsum"
 
 PREDS = [
     "Person1 asks for the way to the station. Person2 says take bus 12.",
@@ -13,27 +25,120 @@ REFS = [
     "#Person1# and #Person2# are planning Sam's birthday party on Friday evening.",
     "#Person1# wants to return a pair of shoes because they are too small.",
 ]
+MULTI = [[REFS[0], "Someone asks where the station is; the answer is bus 12."], [REFS[1]],
+         ["A shop assistant helps with a refund.", REFS[2], "#Person1# returns shoes."]]
+
+SCORER = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
 
 
-def reference_scores(preds, refs):
-    """Mean F-measure straight from rouge_score, sentences newline-split for rougeLsum."""
-    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
-    rows = [scorer.score(split_sentences(r), split_sentences(p)) for p, r in zip(preds, refs)]
-    return {k: sum(r[k].fmeasure for r in rows) / len(rows) for k in ROUGE_TYPES}
+def direct(ref: str, pred: str) -> dict[str, float]:
+    """rouge_score's own F-measures, sentences newline-split for rougeLsum."""
+    scores = SCORER.score(split_sentences(ref), split_sentences(pred))
+    return {k: scores[k].fmeasure for k in ROUGE_TYPES}
 
 
-def test_matches_rouge_score_directly():
-    ours = compute_rouge(PREDS, REFS)
-    expected = reference_scores(PREDS, REFS)
+def average(rows) -> dict[str, float]:
+    rows = list(rows)
+    return {k: sum(r[k] for r in rows) / len(rows) for k in ROUGE_TYPES}
+
+
+def assert_close(ours, expected, tol=1e-12):
     assert set(ours) == set(ROUGE_TYPES)
     for k in ROUGE_TYPES:
-        assert ours[k] == pytest.approx(expected[k], abs=1e-12)
-        assert 0.0 < ours[k] < 1.0
+        assert ours[k] == pytest.approx(expected[k], abs=tol), k
 
 
-def test_identical_texts_score_one_and_disjoint_zero():
-    assert all(v == pytest.approx(1.0) for v in compute_rouge(REFS, REFS).values())
+def first_utterance(dialogue: str) -> str:
+    """A real-ish prediction: the dialogue's first line without its speaker tag."""
+    return dialogue.strip().split("\n")[0].split(": ", 1)[-1]
+
+
+@pytest.mark.parametrize("multi_ref", MULTI_REF_PROTOCOLS)
+def test_single_reference_matches_rouge_score_under_every_protocol(multi_ref):
+    ours = compute_rouge(PREDS, REFS, multi_ref=multi_ref)
+    assert_close(ours, average(direct(r, p) for p, r in zip(PREDS, REFS)))
+    assert all(0.0 < v < 1.0 for v in ours.values())
+
+
+def test_each_multi_reference_protocol_matches_rouge_score():
+    pairs = [[direct(r, p) for r in group] for p, group in zip(PREDS, MULTI)]
+    by_protocol = rouge_by_protocol(PREDS, MULTI)
+    assert list(by_protocol) == list(MULTI_REF_PROTOCOLS)
+    assert_close(by_protocol["mean"], average(s for group in pairs for s in group))
+    assert_close(by_protocol["first"], average(group[0] for group in pairs))
+    multi = [SCORER.score_multi([split_sentences(r) for r in group], split_sentences(p))
+             for p, group in zip(PREDS, MULTI)]
+    assert_close(by_protocol["best"], average({k: m[k].fmeasure for k in ROUGE_TYPES} for m in multi))
+    for protocol, scores in by_protocol.items():
+        assert_close(compute_rouge(PREDS, MULTI, multi_ref=protocol), scores)
+    assert by_protocol["best"]["rouge1"] > by_protocol["mean"]["rouge1"]
+    # Per example: "best" is score_multi, "first" the first reference, "mean" the dialogue's mean.
+    best = rouge_per_example(PREDS, MULTI, multi_ref="best")
+    assert [b["rouge1"] for b in best] == [m["rouge1"].fmeasure for m in multi]
+    assert rouge_per_example(PREDS, MULTI, multi_ref="first") == [g[0] for g in pairs]
+    assert_close(rouge_per_example(PREDS, MULTI)[2], average(pairs[2]))
+
+
+def test_pair_scores_are_scored_once_and_aggregate_to_every_protocol():
+    pairs = score_pairs(PREDS, MULTI)
+    assert [len(g) for g in pairs] == [2, 1, 3]
+    assert_close(pairs[2][1], direct(MULTI[2][1], PREDS[2]))
+    for protocol in MULTI_REF_PROTOCOLS:
+        assert aggregate(pairs, protocol) == compute_rouge(PREDS, MULTI, multi_ref=protocol)
+        assert per_example(pairs, protocol) == rouge_per_example(PREDS, MULTI, multi_ref=protocol)
+    # Unequal reference counts: the pair mean weighs dialogues by their number of references.
+    assert aggregate(pairs)["rouge1"] != pytest.approx(average(per_example(pairs))["rouge1"])
+
+
+def hub_rows_mean(rows, prediction_of) -> dict[str, float]:
+    """The course lab's method: score each Hub-format row (one per reference) alone, average."""
+    return average(direct(row["summary"], prediction_of[row["dialogue"].strip()]) for row in rows)
+
+
+def check_row_by_row_equals_mean(hub_rows, grouped):
+    preds = [first_utterance(d) for d in grouped["dialogue"]]
+    prediction_of = dict(zip(grouped["dialogue"], preds))
+    assert len(prediction_of) == len(grouped)  # no two grouped rows share a dialogue
+    assert sum(map(len, grouped["references"])) == len(hub_rows)
+    pairs = score_pairs(preds, grouped["references"])
+    assert_close(aggregate(pairs, "mean"), hub_rows_mean(hub_rows, prediction_of))
+    assert_close(compute_rouge(preds, grouped["references"], multi_ref="mean"),
+                 hub_rows_mean(hub_rows, prediction_of))
+    return pairs
+
+
+def test_mean_protocol_equals_scoring_the_hub_test_split_row_by_row(sample):
+    raw = [json.loads(line) for line in (sample_data_dir() / "test.jsonl").read_text().splitlines()
+           if line.strip()]
+    assert len(raw) == 27 and raw[0]["id"] == "test_0_1"  # Hub format: one row per reference
+    assert len(sample["test"]) == 10
+    check_row_by_row_equals_mean(raw, sample["test"])
+
+
+@pytest.mark.skipif(not (SHARED / "dialogsum.test.jsonl").is_file(),
+                    reason=f"the full DialogSum test file is not at {SHARED}")
+def test_mean_protocol_equals_row_by_row_on_the_full_test_split():
+    original = [json.loads(line) for line in
+                (SHARED / "dialogsum.test.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    hub_rows = [{"id": f"{row['fname']}_{j}", "dialogue": row["dialogue"], "summary": row[f"summary{j}"]}
+                for row in original for j in (1, 2, 3)]
+    test = load_dialogsum(SHARED)["test"]
+    assert (len(hub_rows), len(test)) == (1500, 500)
+    pairs = check_row_by_row_equals_mean(hub_rows, test)
+    # Three references for every dialogue: the pair mean is also the mean of per-dialogue means.
+    assert_close(aggregate(pairs, "mean"), average(per_example(pairs, "mean")))
+
+
+def test_prediction_equal_to_reference_scores_one_under_every_protocol():
+    for protocol in MULTI_REF_PROTOCOLS:
+        assert all(v == pytest.approx(1.0) for v in compute_rouge(REFS, REFS, protocol).values())
+        assert all(v == pytest.approx(1.0)
+                   for v in compute_rouge(REFS, [[r, r] for r in REFS], protocol).values())
     assert all(v == 0.0 for v in compute_rouge(["alpha beta"], ["gamma delta"]).values())
+    # Equal to one of two references: "best" is perfect, "first" and "mean" are not.
+    scores = rouge_by_protocol(["the cat sat on the mat"], [["a dog barked", "the cat sat on the mat"]])
+    assert scores["best"]["rouge1"] == pytest.approx(1.0)
+    assert scores["first"]["rouge1"] == 0.0 and scores["mean"]["rouge1"] == pytest.approx(0.5)
 
 
 def test_word_level_not_character_level():
@@ -49,15 +154,14 @@ def test_rougelsum_uses_sentence_split():
     assert scores["rougeL"] < 1.0  # summary-level LCS differs from plain LCS here
 
 
-def test_multi_reference_takes_best_per_example():
-    refs = [[REFS[0], "completely unrelated words here"], [REFS[1]], ["nothing alike", REFS[2]]]
-    multi = compute_rouge(PREDS, refs)
-    single = compute_rouge(PREDS, REFS)
-    for k in ROUGE_TYPES:
-        assert multi[k] == pytest.approx(single[k])
-    scorer = rouge_scorer.RougeScorer(["rouge1"], use_stemmer=True)
-    best = scorer.score_multi(refs[0], PREDS[0])["rouge1"].fmeasure
-    assert rouge_per_example(PREDS[:1], refs[:1])[0]["rouge1"] == pytest.approx(best)
+@pytest.mark.parametrize("call", [
+    lambda: compute_rouge(PREDS, REFS, multi_ref="max"),
+    lambda: rouge_per_example(PREDS, REFS, multi_ref="avg"),
+    lambda: aggregate(score_pairs(PREDS, REFS), "all"),
+])
+def test_unknown_protocol_lists_the_choices(call):
+    with pytest.raises(ValueError, match="mean, best, first"):
+        call()
 
 
 @pytest.mark.parametrize("preds, refs, message", [

@@ -3,15 +3,16 @@
 Why: training is data-parallel through the Trainer, which sets DDP up by itself when the
 command is started by a launcher. Generation is not: ``model.generate`` runs wherever it is
 called, so without care every process would summarize every dialogue (N times the work) and
-write the same files. Here each process takes a share of the dialogues, the shares are gathered
-back in their original order, and only the main process writes files or prints.
+write the same files. Here each process takes a contiguous share of the dialogues (accelerate's
+``split_between_processes``), the shares are gathered back in their original order
+(``gather_object``), and only the main process writes files or prints.
 
 Everything also works in a plain single process (world size 1), where it is a no-op wrapper.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 
 def process_state():
@@ -39,54 +40,27 @@ def finish(state=None) -> None:
         state.destroy_process_group()
 
 
-def shard_indices(n: int, rank: int, world_size: int) -> list[int]:
-    """The indices of ``n`` items that process ``rank`` of ``world_size`` handles: rank::world_size.
+def map_in_order(fn: Callable[[Sequence], Iterable], items: Sequence, state=None) -> list:
+    """``fn`` applied to this process's share of ``items``, every share gathered back in order.
 
-    Every index in ``range(n)`` belongs to exactly one process; a process may get none when
-    there are fewer items than processes.
+    accelerate's ``split_between_processes`` gives each process a contiguous slice (a list slice,
+    or a ``datasets.Dataset`` selection) and ``gather_object`` concatenates the results in rank
+    order, so the output lines up with ``items``. ``fn`` gets a slice and returns one value per
+    item; it is not called for an empty slice (fewer items than processes), since e.g.
+    ``summarize`` refuses an empty list. Every process gets the full list back. Raises
+    RuntimeError when the gathered count differs from the input count, so an example can never
+    be silently dropped or duplicated.
     """
-    if world_size < 1:
-        raise ValueError(f"world_size must be at least 1, got {world_size}")
-    if not 0 <= rank < world_size:
-        raise ValueError(f"rank must be in [0, {world_size}), got {rank}")
-    if n < 0:
-        raise ValueError(f"n must be non-negative, got {n}")
-    return list(range(rank, n, world_size))
+    from accelerate.utils import gather_object
 
-
-def reassemble(pieces: Sequence[tuple[int, object]], n: int) -> list:
-    """Put gathered ``(index, value)`` pairs back into a list of length ``n`` in index order.
-
-    Raises if an index is missing, repeated or out of range, so a sharding bug can never
-    silently drop or duplicate an example.
-    """
-    out: list = [None] * n
-    seen: set[int] = set()
-    for index, value in pieces:
-        if not 0 <= index < n:
-            raise RuntimeError(f"gathered index {index} is outside 0..{n - 1}")
-        if index in seen:
-            raise RuntimeError(f"example {index} was produced by more than one process")
-        seen.add(index)
-        out[index] = value
-    if len(seen) != n:
-        missing = sorted(set(range(n)) - seen)
-        raise RuntimeError(f"{len(missing)} example(s) were lost while gathering: {missing[:10]}")
-    return out
-
-
-def gather_in_order(local: Sequence[tuple[int, object]], n: int, state=None) -> list:
-    """Gather every process's ``(index, value)`` pairs and return all ``n`` values in order.
-
-    Every process gets the full list back.
-    """
     state = state or process_state()
-    pieces = list(local)
-    if state.num_processes > 1:
-        from accelerate.utils import gather_object
-
-        pieces = gather_object(pieces)
-    return reassemble(pieces, n)
+    with state.split_between_processes(items) as mine:
+        local = list(fn(mine)) if len(mine) else []
+    gathered = gather_object(local) if state.num_processes > 1 else local
+    if len(gathered) != len(items):
+        raise RuntimeError(f"gathered {len(gathered)} results for {len(items)} inputs across "
+                           f"{state.num_processes} processes; examples were lost or duplicated")
+    return gathered
 
 
 def distributed_summarize(model, tokenizer, dialogues: Sequence[str], state=None, **kwargs) -> list[str]:
@@ -98,36 +72,25 @@ def distributed_summarize(model, tokenizer, dialogues: Sequence[str], state=None
     from .generation import summarize
 
     state = state or process_state()
-    dialogues = list(dialogues)
-    mine = shard_indices(len(dialogues), state.process_index, state.num_processes)
     kwargs["progress"] = kwargs.get("progress", True) and state.is_main_process
-    local: list[tuple[int, str]] = []
-    if mine:
-        preds = summarize(model, tokenizer, [dialogues[i] for i in mine], **kwargs)
-        local = list(zip(mine, preds))
-    return gather_in_order(local, len(dialogues), state)
+    return map_in_order(lambda part: summarize(model, tokenizer, part, **kwargs),
+                        list(dialogues), state)
 
 
 def distributed_evaluate(model, tokenizer, dataset, state=None, **kwargs):
     """:func:`dialogsum_peft.evaluation.evaluate_model` with generation split across processes.
 
-    Each process evaluates its share (``rank::world_size``) of ``dataset``; predictions and
-    per-example ROUGE are gathered in the original order and averaged over all examples, so the
-    result equals a single-process evaluation. Returned on every process.
+    Each process evaluates a contiguous share of ``dataset``; predictions and their pair scores
+    are gathered in the original order, so every ROUGE protocol equals a single-process
+    evaluation. Returned on every process.
     """
     from .evaluation import EvalResult, evaluate_model
-    from .metrics import mean_rouge
+
+    def evaluate_share(part):
+        result = evaluate_model(model, tokenizer, part, **kwargs)
+        return zip(result.predictions, result.pair_scores)
 
     state = state or process_state()
-    if state.num_processes == 1:
-        return evaluate_model(model, tokenizer, dataset, **kwargs)
     kwargs["progress"] = kwargs.get("progress", True) and state.is_main_process
-    mine = shard_indices(len(dataset), state.process_index, state.num_processes)
-    local: list[tuple[int, tuple[str, dict[str, float]]]] = []
-    if mine:
-        result = evaluate_model(model, tokenizer, dataset.select(mine), **kwargs)
-        local = list(zip(mine, zip(result.predictions, result.per_example)))
-    gathered = gather_in_order(local, len(dataset), state)
-    predictions = [p for p, _ in gathered]
-    per_example = [s for _, s in gathered]
-    return EvalResult(predictions, mean_rouge(per_example), per_example)
+    gathered = map_in_order(evaluate_share, dataset, state)
+    return EvalResult([p for p, _ in gathered], [s for _, s in gathered])

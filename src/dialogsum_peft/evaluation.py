@@ -2,6 +2,8 @@
 
 Why: the notebook, the command line and the benchmarks all evaluate the same way (same prompt,
 same batching, same ROUGE), so the comparison of zero-shot and LoRA models is apples to apples.
+The result keeps every (prediction, reference) pair score, so the ROUGE of any multi-reference
+protocol (see :data:`dialogsum_peft.metrics.MULTI_REF_PROTOCOLS`) is exact without rescoring.
 """
 
 from __future__ import annotations
@@ -9,14 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .generation import summarize
-from .metrics import mean_rouge, rouge_per_example
+from .metrics import MULTI_REF_PROTOCOLS, aggregate, per_example, score_pairs
 
 
 @dataclass
 class EvalResult:
+    """Predictions and their pair scores (one list per dialogue, one dict per reference)."""
+
     predictions: list[str]
-    scores: dict[str, float]
-    per_example: list[dict[str, float]]
+    pair_scores: list[list[dict[str, float]]]
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """Corpus ROUGE under the default "mean" protocol (what existing callers expect)."""
+        return aggregate(self.pair_scores, "mean")
+
+    @property
+    def by_protocol(self) -> dict[str, dict[str, float]]:
+        """Corpus ROUGE under every protocol: ``{"mean": {...}, "best": {...}, "first": {...}}``."""
+        return {p: aggregate(self.pair_scores, p) for p in MULTI_REF_PROTOCOLS}
+
+    def per_example(self, multi_ref: str = "mean") -> list[dict[str, float]]:
+        """ROUGE of each dialogue under one protocol."""
+        return per_example(self.pair_scores, multi_ref)
 
 
 def limit_split(dataset, limit: int | None):
@@ -35,6 +52,4 @@ def evaluate_model(model, tokenizer, dataset, batch_size: int = 32, max_new_toke
     predictions = summarize(model, tokenizer, list(dataset["dialogue"]), batch_size=batch_size,
                             max_new_tokens=max_new_tokens, num_beams=num_beams,
                             max_source_length=max_source_length, progress=progress, desc=desc)
-    references = list(dataset["references"])
-    per_example = rouge_per_example(predictions, references)
-    return EvalResult(predictions, mean_rouge(per_example), per_example)
+    return EvalResult(predictions, score_pairs(predictions, list(dataset["references"])))

@@ -1,16 +1,63 @@
-"""Tables and plots the notebook and the command line show.
+"""Tables and plots the notebook and the command line show, each carrying its own labels.
 
 Why: people would rather look than read. A ROUGE table with the absolute improvement, a bar chart
 of the same, a loss curve, and side-by-side summaries say more than printed dicts, and both the
 notebook and ``python -m dialogsum_peft evaluate`` draw them with the same code.
+
+A number travels without the sentence around it, so each table and figure says itself which
+multi-reference protocol its scores use (see :data:`dialogsum_peft.metrics.MULTI_REF_PROTOCOLS`)
+and, in smoke mode, that its numbers are meaningless. Published figures are kept apart from ours
+in :data:`PUBLISHED`, with their source and protocol, so they are only compared like for like.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from .metrics import ROUGE_TYPES
+from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, check_protocol
+
+SMOKE_NOTE = "SMOKE MODE: tiny random model, numbers are meaningless"
+
+
+@dataclass(frozen=True)
+class PublishedFigure:
+    """A ROUGE figure from someone else's work: where from, for what setup, under which protocol.
+
+    ``scores`` holds only the metrics the source reports (fractions); the rest stay unknown.
+    """
+
+    source: str
+    setup: str
+    protocol: str
+    scores: Mapping[str, float]
+
+    def __post_init__(self):
+        check_protocol(self.protocol)
+
+
+_LAB = "course lab 2 (Generative AI with LLMs)"
+
+# Only ROUGE-1 is known for these sources: the other metrics stay absent (NaN), never invented.
+PUBLISHED = (
+    # The lab (flan-t5-base on DialogSum) scores the Hub's 1,500-row test split row by row: "mean".
+    PublishedFigure(_LAB, "flan-t5-base zero-shot", "mean", {"rouge1": 0.2334}),
+    PublishedFigure(_LAB, "flan-t5-base full fine-tuning", "mean", {"rouge1": 0.4216}),
+    PublishedFigure(_LAB, "flan-t5-base LoRA", "mean", {"rouge1": 0.4081}),
+    # The same lab's published LoRA summaries, re-scored by this project under each protocol.
+    *(PublishedFigure("lab 2 LoRA outputs, re-scored here", "flan-t5-base LoRA", protocol,
+                      {"rouge1": value})
+      for protocol, value in (("mean", 0.408), ("first", 0.415), ("best", 0.479))),
+    PublishedFigure("a Colab notebook", "LoRA r=8 on q,v, lr 1e-3, 2 epochs, T4", "best",
+                    {"rouge1": 0.484}),
+)
+
+
+def _title(title: str, note: str | None, smoke: bool) -> str:
+    """The title with the caller's note and, in smoke mode, the smoke note under it."""
+    lines = [title, note, SMOKE_NOTE if smoke else None]
+    return "\n".join(dict.fromkeys(line for line in lines if line))
 
 
 def show_random_elements(dataset, num_examples: int = 3, seed: int | None = None,
@@ -27,22 +74,63 @@ def show_random_elements(dataset, num_examples: int = 3, seed: int | None = None
 
 
 def rouge_table(scores: Mapping[str, Mapping[str, float]], baseline: str | None = None,
-                improved: str | None = None):
-    """ROUGE scores per model as a DataFrame (rows: models), plus the absolute improvement row."""
+                improved: str | None = None, protocol: str = "mean", smoke: bool = False):
+    """ROUGE scores per model as a DataFrame (rows: models), plus the absolute improvement row.
+
+    The row header names the protocol the scores were computed under; in smoke mode the column
+    header carries :data:`SMOKE_NOTE` (pandas never shortens that label, while it cuts long cells
+    and row labels at ``display.max_colwidth``). Both show in the text and the HTML display.
+    """
     import pandas as pd
 
+    check_protocol(protocol)
     table = pd.DataFrame({name: {k: s[k] for k in ROUGE_TYPES} for name, s in scores.items()}).T
     if baseline and improved:
         table.loc[f"{improved} - {baseline}"] = table.loc[improved] - table.loc[baseline]
-    return table.round(4)
+    table = table.round(4)
+    table.index.name = f"ROUGE F-measure, protocol: {protocol}"
+    table.columns.name = SMOKE_NOTE if smoke else None
+    return table
+
+
+def protocol_table(results: Mapping, published: Sequence[PublishedFigure] = PUBLISHED,
+                   smoke: bool = False):
+    """Our models under every protocol, each published figure beside the rows of its protocol.
+
+    ``results`` maps a model name to an :class:`~dialogsum_peft.evaluation.EvalResult` or to its
+    ``by_protocol`` dict. Rows are indexed by (protocol, model); the ``source`` column says "ours"
+    or "published: <source>". Metrics a source does not report are NaN, never filled in. In smoke
+    mode the column header carries :data:`SMOKE_NOTE`.
+    """
+    import pandas as pd
+
+    ours = {name: getattr(result, "by_protocol", result) for name, result in results.items()}
+    index, rows = [], []
+    for protocol in MULTI_REF_PROTOCOLS:
+        for name, by_protocol in ours.items():
+            index.append((protocol, name))
+            rows.append({"source": "ours", **{k: by_protocol[protocol][k] for k in ROUGE_TYPES}})
+        for figure in published:
+            if figure.protocol == protocol:
+                index.append((protocol, figure.setup))
+                rows.append({"source": f"published: {figure.source}", **figure.scores})
+    table = pd.DataFrame(rows, columns=[*ROUGE_TYPES, "source"],
+                         index=pd.MultiIndex.from_tuples(index, names=["protocol", "model"]))
+    table = table.round(4)
+    table.columns.name = SMOKE_NOTE if smoke else "ROUGE F-measure"
+    return table
 
 
 def plot_rouge_comparison(scores: Mapping[str, Mapping[str, float]], title: str = "ROUGE on DialogSum",
-                          note: str | None = None):
-    """Grouped bars of rouge1/2/L/Lsum per model, the improvement of the last over the first on top."""
+                          note: str | None = None, protocol: str = "mean", smoke: bool = False):
+    """Grouped bars of rouge1/2/L/Lsum per model, the improvement of the last over the first on top.
+
+    The y axis names the protocol; the title carries ``note`` and, in smoke mode, the smoke note.
+    """
     import matplotlib.pyplot as plt
     import numpy as np
 
+    check_protocol(protocol)
     names = list(scores)
     x = np.arange(len(ROUGE_TYPES))
     width = 0.8 / max(1, len(names))
@@ -60,18 +148,19 @@ def plot_rouge_comparison(scores: Mapping[str, Mapping[str, float]], title: str 
                         ha="center", fontsize=9, fontweight="bold",
                         color="tab:green" if delta >= 0 else "tab:red")
     ax.set_xticks(x, ROUGE_TYPES)
-    ax.set_ylabel("F-measure")
+    ax.set_ylabel(f"ROUGE F-measure (protocol: {protocol})")
     ymax = max(max(s[k] for k in ROUGE_TYPES) for s in scores.values())
     ax.set_ylim(0, max(0.1, ymax * 1.3))
-    ax.set_title(title if not note else f"{title}\n{note}")
+    ax.set_title(_title(title, note, smoke))
     ax.legend(loc="upper right")
     fig.tight_layout()
     return fig
 
 
 def plot_loss_curve(history: Sequence[tuple[int, float]], title: str = "LoRA training loss",
-                    note: str | None = None):
-    """Training loss against step, from :func:`dialogsum_peft.training.loss_history`."""
+                    note: str | None = None, smoke: bool = False):
+    """Training loss against step, from :func:`dialogsum_peft.training.loss_history`; the title
+    carries ``note`` and, in smoke mode, the smoke note."""
     import matplotlib.pyplot as plt
 
     if not history:
@@ -81,7 +170,7 @@ def plot_loss_curve(history: Sequence[tuple[int, float]], title: str = "LoRA tra
     ax.plot(steps, losses, marker="o", markersize=3)
     ax.set_xlabel("step")
     ax.set_ylabel("training loss")
-    ax.set_title(title if not note else f"{title}\n{note}")
+    ax.set_title(_title(title, note, smoke))
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -101,8 +190,10 @@ def side_by_side(dataset, predictions: Mapping[str, Sequence[str]], indices: Seq
 
 
 def format_example(dialogue: str, human: str, summaries: Mapping[str, str],
-                   rouge: Mapping[str, Mapping[str, float]] | None = None, width: int = 100) -> str:
-    """A printable block: dialogue, human summary, each model's summary with its ROUGE-1/L."""
+                   rouge: Mapping[str, Mapping[str, float]] | None = None, width: int = 100,
+                   protocol: str = "mean") -> str:
+    """A printable block: dialogue, human summary, each model's summary with its ROUGE-1/2/L
+    (computed under ``protocol``, which the line names)."""
     import textwrap
 
     line = "-" * width
@@ -112,6 +203,6 @@ def format_example(dialogue: str, human: str, summaries: Mapping[str, str],
         if rouge and name in rouge:
             r = rouge[name]
             out.append(f"  ROUGE-1 {r['rouge1']:.3f} | ROUGE-2 {r['rouge2']:.3f} | "
-                       f"ROUGE-L {r['rougeL']:.3f}")
+                       f"ROUGE-L {r['rougeL']:.3f} (protocol: {protocol})")
     out.append(line)
     return "\n".join(out)
