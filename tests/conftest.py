@@ -21,13 +21,11 @@ def sample():
 
 
 @pytest.fixture(scope="session")
-def tiny_dir(sample, tmp_path_factory):
-    """A saved tiny T5 + tokenizer checkpoint folder (built once)."""
-    from dialogsum_peft.offline import sample_texts, tiny_model_and_tokenizer
+def tiny_dir():
+    """The smoke path's tiny T5 + tokenizer checkpoint folder (built once, then shared)."""
+    from dialogsum_peft.offline import tiny_base_dir
 
-    path = tmp_path_factory.mktemp("tiny-t5")
-    tiny_model_and_tokenizer(sample_texts(sample), save_dir=path, seed=0)
-    return path
+    return tiny_base_dir()
 
 
 @pytest.fixture()
@@ -41,6 +39,14 @@ def tiny(tiny_dir):
 
 @pytest.fixture()
 def smoke_config(tmp_path):
-    from dialogsum_peft.training import TrainConfig
+    from dialogsum_peft.config import TrainConfig
 
     return TrainConfig.smoke(output_dir=str(tmp_path / "run"))
+
+
+def lora(model, **settings):
+    """``add_lora`` with smoke-config LoRA settings (``lora_r=4, lora_alpha=8`` ...)."""
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.modeling import add_lora
+
+    return add_lora(model, TrainConfig.smoke(**settings))

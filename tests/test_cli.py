@@ -18,11 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from dialogsum_peft.cli import build_parser, main, read_dialogues, resolve_config
+from dialogsum_peft.adapters import load_adapter
+from dialogsum_peft.cli import build_parser, main, resolve_config
+from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.generation import summarize
-from dialogsum_peft.metrics import ROUGE_TYPES, compute_rouge
+from dialogsum_peft.inputs import read_dialogues
+from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, compute_rouge
+from dialogsum_peft.modeling import load_base_model
 from dialogsum_peft.offline import SMOKE_BANNER, sample_data_dir
-from dialogsum_peft.training import TrainConfig, load_adapter, load_base_model
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 GEN = ["--max-new-tokens", "8", "--batch-size", "16"]
@@ -51,7 +54,7 @@ def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli-run") / "run"
     rc = main(["train", "--preset", "smoke", "--output-dir", str(out), "--max-steps", "8",
                "--logging-steps", "2", "--save-steps", "4", "--lora-r", "4", "--lora-alpha", "8",
-               "--learning-rate", "1e-2"])
+               "--lr", "1e-2"])
     assert rc == 0
     return out
 
@@ -81,8 +84,9 @@ def test_train_writes_adapter_config_and_training_log(run_dir):
     assert json.loads((adapter / "adapter_config.json").read_text())["r"] == 4
     assert (adapter / "adapter_model.safetensors").is_file()
     assert (adapter / "tokenizer.json").is_file()
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["checkpoint-4",
-                                                                           "checkpoint-8"]
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [
+        "checkpoint-4", "checkpoint-8", "run.json"]  # run.json: the identity of the run
+    assert json.loads((run_dir / "checkpoints" / "run.json").read_text()) == config.identity()
 
 
 def read_jsonl_or_json(path):
@@ -98,18 +102,23 @@ def test_train_prints_smoke_banner(tmp_path, capsys):
     assert [r["step"] for r in read_jsonl_or_json(out / "loss_history.json")] == [1]
 
 
-def test_resume_continues_from_last_checkpoint(run_dir, tmp_path):
+def test_resume_continues_the_same_run_exactly(run_dir, tmp_path):
+    """Lose the end of a run (last checkpoint and adapter), resume: the same losses and weights."""
+    from safetensors.torch import load_file
+
     run = tmp_path / "run"
     shutil.copytree(run_dir, run)
-    before = read_jsonl_or_json(run / "loss_history.json")
-    rc = main(["train", "--config", str(run / "config.json"), "--output-dir", str(run),
-               "--max-steps", "10", "--resume"])
+    shutil.rmtree(run / "checkpoints" / "checkpoint-8")
+    shutil.rmtree(run / "adapter")
+    rc = main(["train", "--config", str(run / "config.json"), "--output-dir", str(run), "--resume"])
     assert rc == 0
-    after = read_jsonl_or_json(run / "loss_history.json")
-    assert [r["step"] for r in after] == [2, 4, 6, 8, 10]  # the old log is kept, then step 10
-    assert after[:4] == before
-    assert json.loads((run / "train_metrics.json").read_text())["global_step"] == 10
-    assert (run / "checkpoints" / "checkpoint-10").is_dir()
+    assert read_jsonl_or_json(run / "loss_history.json") == \
+        read_jsonl_or_json(run_dir / "loss_history.json")
+    assert json.loads((run / "train_metrics.json").read_text())["global_step"] == 8
+    resumed = load_file(run / "adapter" / "adapter_model.safetensors")
+    straight = load_file(run_dir / "adapter" / "adapter_model.safetensors")
+    assert resumed.keys() == straight.keys()
+    assert all((resumed[k] == straight[k]).all() for k in resumed)
 
 
 # ------------------------------------------------------------------------------------ evaluate
@@ -133,11 +142,14 @@ def test_evaluate_writes_scores_predictions_and_chart(evaluated, sample):
         assert [r["dialogue"] for r in rows] == list(test["dialogue"])
         assert [r["references"] for r in rows] == list(test["references"])
         assert all(isinstance(r["prediction"], str) for r in rows)
-        scores = summary["scores"][name]
-        assert list(scores) == list(ROUGE_TYPES)
-        assert all(0.0 <= v <= 1.0 for v in scores.values())
-        assert scores == pytest.approx(compute_rouge([r["prediction"] for r in rows],
-                                                     [r["references"] for r in rows]))
+        by_protocol = summary["scores"][name]
+        assert list(by_protocol) == list(MULTI_REF_PROTOCOLS)  # mean, best, first
+        for protocol, scores in by_protocol.items():
+            assert list(scores) == list(ROUGE_TYPES)
+            assert all(0.0 <= v <= 1.0 for v in scores.values())
+            assert scores == pytest.approx(compute_rouge([r["prediction"] for r in rows],
+                                                         [r["references"] for r in rows],
+                                                         multi_ref=protocol))
         with open(evaluated / f"predictions-{name}.csv", newline="", encoding="utf-8") as fh:
             csv_rows = list(csv.DictReader(fh))
         assert [{**r, "references": json.loads(r["references"])} for r in csv_rows] == rows
@@ -268,12 +280,12 @@ ERROR_CASES = {
     "missing adapter": (lambda t: ["summarize", "--preset", "smoke", "--adapter", t / "nope"],
                         "adapter folder not found"),
     "missing input": (lambda t: ["summarize", "--preset", "smoke", "--input", t / "nope.txt"],
-                      "input file not found"),
+                      "nope.txt: file not found"),
     "missing config": (lambda t: ["train", "--config", t / "nope.json"], "config file not found"),
     "unknown config field": (lambda t: ["train", "--config", _bad_config(t)],
                              "unknown TrainConfig field(s): lora_rank"),
     "nothing to resume": (lambda t: ["train", "--preset", "smoke", "--output-dir", t / "o",
-                                     "--resume"], "no checkpoint-N folder"),
+                                     "--resume"], "no complete checkpoint-N folder"),
     "both steps and epochs": (lambda t: ["train", "--max-steps", "3", "--epochs", "1"],
                               "not both"),
     "bad number": (lambda t: ["train", "--lora-r", "many"], "invalid int value"),

@@ -96,9 +96,9 @@ def test_bad_rows_can_be_skipped_and_counted(tmp_path):
 
 
 def test_missing_folder_and_missing_split_are_clear(tmp_path, sample):
-    with pytest.raises(FileNotFoundError, match="no DialogSum files"):
+    with pytest.raises(DataError, match="no DialogSum files"):
         load_dialogsum(tmp_path)
-    with pytest.raises(FileNotFoundError, match="not found"):
+    with pytest.raises(DataError, match="not found"):
         load_dialogsum(tmp_path / "nope")
     with pytest.raises(DataError, match="no 'dev' split .*train, validation, test"):
         require_split(sample, "dev")

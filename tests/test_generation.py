@@ -3,7 +3,7 @@ import torch
 
 from dialogsum_peft.data import build_prompt
 from dialogsum_peft.generation import summarize
-from dialogsum_peft.modeling import add_lora
+from conftest import lora
 
 
 def one_at_a_time(model, tok, dialogues, max_new_tokens):
@@ -40,7 +40,7 @@ def test_deterministic_and_model_state_restored(tiny, sample):
 
 def test_works_on_peft_model_and_beam_search(tiny, sample):
     model, tok = tiny
-    peft_model = add_lora(model, r=4, alpha=8)
+    peft_model = lora(model, lora_r=4, lora_alpha=8)
     dialogues = list(sample["validation"]["dialogue"][:3])
     # freshly initialised LoRA (B = 0) changes nothing
     base_out = summarize(peft_model.get_base_model(), tok, dialogues, max_new_tokens=8, progress=False)

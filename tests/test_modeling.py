@@ -1,6 +1,8 @@
 import pytest
 import torch
 
+from conftest import lora
+from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.hardware import DeviceInfo, recommend
 from dialogsum_peft.modeling import (
     add_lora, count_parameters, flan_t5_base_shaped_model, load_model_and_tokenizer, pick_dtype,
@@ -11,18 +13,19 @@ def test_flan_t5_base_shape_counts_without_download(capsys):
     model = flan_t5_base_shaped_model(device="meta")
     full = count_parameters(model)
     assert full.total == 247_577_856 and full.trainable == full.total and full.percent == 100.0
-    lora = count_parameters(add_lora(model, r=32, alpha=32, target_modules=("q", "v"), dropout=0.05))
-    assert lora.trainable == 3_538_944  # 72 q/v projections x r x (768 + 768)
-    assert lora.total == 247_577_856 + 3_538_944
-    assert round(lora.percent, 2) == round(100 * 3_538_944 / (247_577_856 + 3_538_944), 2)
-    out = capsys.readouterr().out
-    assert "trainable model parameters: 3,538,944" in out
-    assert "all model parameters: 251,116,800" in out and "percentage" in out
+    peft_model = add_lora(model, TrainConfig())  # the tutorial's r=32, alpha=32 on q and v
+    counted = count_parameters(peft_model)
+    assert counted.trainable == 3_538_944  # 72 q/v projections x r x (768 + 768)
+    assert counted.total == 247_577_856 + 3_538_944
+    assert counted.percent == pytest.approx(100 * 3_538_944 / (247_577_856 + 3_538_944))
+    peft_model.print_trainable_parameters()  # peft's own count and format
+    assert str(counted) in capsys.readouterr().out
+    assert "trainable params: 3,538,944 || all params: 251,116,800" in str(counted)
 
 
 def test_lora_freezes_base_and_targets_only_q_v(tiny):
     model, _ = tiny
-    peft_model = add_lora(model, r=4, alpha=8)
+    peft_model = lora(model, lora_r=4, lora_alpha=8)
     trainable = [n for n, p in peft_model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n for n in trainable)
     assert {n.split(".")[-4] for n in trainable} == {"q", "v"}
@@ -69,7 +72,7 @@ def test_forward_flops_match_torch_flop_counter(lora_r):
     config._attn_implementation = "eager"  # plain matmuls, which the counter sees one by one
     model = T5ForConditionalGeneration(config).eval()
     if lora_r:
-        model = add_lora(model, r=lora_r, alpha=8)
+        model = lora(model, lora_r=lora_r, lora_alpha=8)
     src, tgt = torch.randint(3, 500, (1, 37)), torch.randint(3, 500, (1, 11))
     with FlopCounterMode(display=False) as counter:
         model(input_ids=src, labels=tgt)
@@ -92,7 +95,7 @@ def test_full_mode_loading_path_on_a_local_checkpoint(tiny_dir, sample):
     """The notebook's full-mode branch (load_model_and_tokenizer via from_pretrained) on a
     local checkpoint folder: the same code that loads google/flan-t5-base from the Hub."""
     from dialogsum_peft.generation import summarize
-    from dialogsum_peft.training import TrainConfig, load_base_model
+    from dialogsum_peft.modeling import load_base_model
 
     model, tok = load_model_and_tokenizer(str(tiny_dir), device="cpu")
     assert next(model.parameters()).dtype is torch.float32  # pick_dtype on a CPU

@@ -1,3 +1,6 @@
+import os
+import time
+
 import pytest
 import torch
 
@@ -38,7 +41,7 @@ def test_evaluate_model_scores_against_all_references(tiny, sample):
 
 
 def test_hub_failure_is_one_clear_message():
-    def offline():
+    def offline(local_files_only):
         raise OSError("We couldn't connect to 'https://huggingface.co'")
 
     with pytest.raises(HubUnavailableError) as err:
@@ -76,21 +79,31 @@ def test_cpu_warning_only_for_full_runs_on_cpu():
     assert cpu_warning(DeviceInfo("cuda", "T4", 15, False), 8000, smoke=False) is None
 
 
-def test_unreachable_hub_switches_libraries_offline(monkeypatch):
-    """No minute of retries: when the Hub does not answer, loads run in offline mode."""
-    from huggingface_hub import constants
+def test_unreachable_hub_uses_the_documented_offline_switches(monkeypatch):
+    """No minute of retries: when the Hub does not answer, loads are local-files-only."""
     from transformers import AutoTokenizer
 
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    from dialogsum_peft.hub import go_offline_if_unreachable, load_hub_dataset
+
     seen = []
-
-    def probe():
-        seen.append(constants.HF_HUB_OFFLINE)
-        return "loaded"
-
-    assert hub_call(probe, "x", reachable=lambda: False) == "loaded"
-    assert hub_call(probe, "x", reachable=lambda: True) == "loaded"
-    assert seen == [True, False] and constants.HF_HUB_OFFLINE is False  # restored
+    assert hub_call(lambda offline: seen.append(offline) or "loaded", "x",
+                    reachable=lambda: False) == "loaded"
+    assert hub_call(lambda offline: seen.append(offline) or "loaded", "x",
+                    reachable=lambda: True) == "loaded"
+    assert seen == [True, False]
+    start = time.monotonic()
     with pytest.raises(HubUnavailableError, match="tokenizer 'google/flan-t5-base'.*DIALOGSUM_MODE"):
-        hub_call(lambda: AutoTokenizer.from_pretrained("google/flan-t5-base"),
+        hub_call(lambda offline: AutoTokenizer.from_pretrained("google/flan-t5-base",
+                                                               local_files_only=offline),
                  "tokenizer 'google/flan-t5-base'", reachable=lambda: False)
+    assert time.monotonic() - start < 10
+    # datasets has no per-call switch: without its import-time offline mode we stop at once
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+    with pytest.raises(HubUnavailableError, match="dataset 'knkarthick/dialogsum'.*HF_HUB_OFFLINE=1"):
+        load_hub_dataset("knkarthick/dialogsum", reachable=lambda: False)
+    # the command line sets the variable before the libraries are imported
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr("dialogsum_peft.hub.hub_reachable", lambda: False)
+    assert go_offline_if_unreachable() and os.environ["HF_HUB_OFFLINE"] == "1"

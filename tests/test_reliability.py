@@ -24,13 +24,14 @@ import pytest
 import torch
 
 from dialogsum_peft.data import DataError, LoadReport, build_prompt, load_dialogsum, tokenize_split
-from dialogsum_peft.hub import HubUnavailableError
+from dialogsum_peft.adapters import save_adapter
+from dialogsum_peft.checkpoints import CHECKPOINT_STATE_FILES, drive_output_dir, find_last_checkpoint
+from dialogsum_peft.config import TrainConfig
+from dialogsum_peft.errors import ConfigError, HubUnavailableError, RunFolderError, TrainingError
+from dialogsum_peft.hardware import in_colab
+from dialogsum_peft.modeling import add_lora, load_base_model
 from dialogsum_peft.safety import redact, scan_for_secrets
-from dialogsum_peft.training import (
-    CHECKPOINT_STATE_FILES, NonFiniteLossError, TrainConfig, add_lora_from_config,
-    drive_output_dir, find_last_checkpoint, in_colab, load_base_model, loss_history, make_trainer,
-    save_adapter, training_arguments,
-)
+from dialogsum_peft.trainer import loss_history, make_trainer, training_arguments
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "dialogsum_peft"
 
@@ -59,8 +60,8 @@ def straight_run(sample, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HF_TOKEN", token)
         config.save(out / "config.json")
-        model, tok = load_base_model(config, sample)
-        peft_model = add_lora_from_config(model, config)
+        model, tok = load_base_model(config)
+        peft_model = add_lora(model, config)
         trainer = make_trainer(peft_model, tok, sample, config)
         trainer.train()
         save_adapter(peft_model, out / "adapter", tokenizer=tok)
@@ -74,7 +75,9 @@ CHILD = textwrap.dedent("""
     from transformers import TrainerCallback
     from dialogsum_peft.data import load_dialogsum
     from dialogsum_peft.offline import sample_data_dir
-    from dialogsum_peft.training import TrainConfig, add_lora_from_config, load_base_model, make_trainer
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.modeling import add_lora, load_base_model
+    from dialogsum_peft.trainer import make_trainer
 
     out, marker, threads, kill_after = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
@@ -88,17 +91,13 @@ CHILD = textwrap.dedent("""
     sample = load_dialogsum(sample_data_dir())
     config = TrainConfig.smoke(output_dir=out, max_steps=12, logging_steps=1, save_steps=3,
                                save_total_limit=2)
-    model, tok = load_base_model(config, sample)
-    make_trainer(add_lora_from_config(model, config), tok, sample, config, callbacks=[Hang()]).train()
+    model, tok = load_base_model(config)
+    make_trainer(add_lora(model, config), tok, sample, config, callbacks=[Hang()]).train()
 """)
 
 
 def test_killed_run_resumes_to_identical_weights_and_losses(straight_run, sample, tmp_path):
     out = tmp_path / "run"
-    # Same tiny base as the straight run: the tiny tokenizer's Unigram scores differ in the last
-    # float digits between two builds, which changes some tokenizations; a real run resumes from
-    # its own output_dir, where this cache already is.
-    shutil.copytree(straight_run["out"] / "tiny-base", out / "tiny-base")
     marker = tmp_path / "at-step"
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(out), str(marker), str(torch.get_num_threads()), "7"],
@@ -124,8 +123,8 @@ def test_killed_run_resumes_to_identical_weights_and_losses(straight_run, sample
     assert not (out / "adapter").exists()  # killed before the end: no final adapter
 
     config = run_config(out)
-    model, tok = load_base_model(config)  # the run's cached tiny base
-    peft_model = add_lora_from_config(model, config)
+    model, tok = load_base_model(config)
+    peft_model = add_lora(model, config)
     trainer = make_trainer(peft_model, tok, sample, config)
     trainer.train(resume_from_checkpoint=last)
 
@@ -163,7 +162,7 @@ def test_half_written_checkpoint_is_skipped(straight_run, tmp_path, caplog):
     partial.mkdir()  # weights written, optimizer/RNG/trainer_state not yet
     shutil.copy(out / "checkpoints" / "checkpoint-12" / "adapter_model.safetensors", partial)
     shutil.copy(out / "checkpoints" / "checkpoint-12" / "adapter_config.json", partial)
-    with caplog.at_level(logging.WARNING, logger="dialogsum_peft.training"):
+    with caplog.at_level(logging.WARNING, logger="dialogsum_peft.checkpoints"):
         last = find_last_checkpoint(out)
     assert Path(last).name == "checkpoint-12"
     assert "skipping incomplete checkpoint" in caplog.text and "checkpoint-15" in caplog.text
@@ -173,10 +172,10 @@ def test_half_written_checkpoint_is_skipped(straight_run, tmp_path, caplog):
 # ------------------------------------------------------------------ 2. Google Drive
 @pytest.mark.skipif(in_colab(), reason="tests the non-Colab path")
 def test_drive_output_dir_outside_colab(tmp_path):
-    with pytest.raises(RuntimeError, match=r"only inside Google Colab.*SAVE_TO_DRIVE = False"):
+    with pytest.raises(RunFolderError, match=r"only inside Google Colab.*SAVE_TO_DRIVE = False"):
         drive_output_dir("run1", mount=True, mount_point=str(tmp_path / "drive"))
     assert not (tmp_path / "drive").exists()  # nothing created on the way out
-    with pytest.raises(RuntimeError, match="not mounted"):
+    with pytest.raises(RunFolderError, match="not mounted"):
         drive_output_dir("run1", mount=False, mount_point=str(tmp_path / "drive"))
     # an already-mounted Drive (here a folder laid out like one) gets the run folder
     (tmp_path / "drive" / "MyDrive").mkdir(parents=True)
@@ -184,7 +183,7 @@ def test_drive_output_dir_outside_colab(tmp_path):
     assert path == str(tmp_path / "drive" / "MyDrive" / "dialogsum_peft" / "run1")
     assert Path(path).is_dir()
     for bad in ("", "../escape", "a/b", ".."):
-        with pytest.raises(ValueError, match="plain folder name"):
+        with pytest.raises(RunFolderError, match="plain folder name"):
             drive_output_dir(bad, mount=False, mount_point=str(tmp_path / "drive"))
 
 
@@ -232,7 +231,7 @@ def test_missing_train_split_is_clear_in_make_trainer(sample, tiny, tmp_path):
     no_train = sample.copy()
     del no_train["train"]
     with pytest.raises(DataError, match=r"no 'train' split \(available: validation, test\)"):
-        make_trainer(add_lora_from_config(model, config), tok, no_train, config)
+        make_trainer(add_lora(model, config), tok, no_train, config)
     assert not (tmp_path / "checkpoints").exists()
 
 
@@ -266,10 +265,10 @@ def test_nan_between_logs_never_reaches_a_checkpoint(sample, tmp_path):
     # a checkpoint every step but a log only every 5: the loss check alone would come too late
     config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=8, logging_steps=5,
                                save_steps=1, save_total_limit=5)
-    model, tok = load_base_model(config, sample)
-    peft_model = add_lora_from_config(model, config)
+    model, tok = load_base_model(config)
+    peft_model = add_lora(model, config)
     trainer = make_trainer(peft_model, tok, sample, config, callbacks=[Overflow()])
-    with pytest.raises(NonFiniteLossError,
+    with pytest.raises(TrainingError,
                        match=r"weights became NaN/inf at step 3 .*fp16.*before checkpoint-3"):
         trainer.train()
     ckpts = tmp_path / "checkpoints"
@@ -281,18 +280,18 @@ def test_nan_between_logs_never_reaches_a_checkpoint(sample, tmp_path):
         assert weights and all(torch.isfinite(t).all() for t in weights.values())
     assert Path(find_last_checkpoint(tmp_path)).name == "checkpoint-2"  # resumable, sound
     # and the broken model cannot be saved as an adapter either
-    with pytest.raises(NonFiniteLossError, match="refusing to save an adapter with NaN"):
+    with pytest.raises(TrainingError, match="refusing to save an adapter with NaN"):
         save_adapter(peft_model, tmp_path / "adapter")
     assert not (tmp_path / "adapter").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".adapter")] == []
 
 
 def test_fp16_refused_at_config_time(tmp_path):
-    with pytest.raises(ValueError, match="T5 overflows in fp16"):
+    with pytest.raises(ConfigError, match="T5 overflows in fp16"):
         TrainConfig(precision="fp16")
     config = TrainConfig.smoke(output_dir=str(tmp_path))
     for override in ({"fp16": True}, {"fp16_full_eval": True}):
-        with pytest.raises(ValueError, match=r"refused: T5 overflows in fp16"):
+        with pytest.raises(ConfigError, match=r"refused: T5 overflows in fp16"):
             training_arguments(config, **override)
     assert training_arguments(config, fp16=False).fp16 is False
 
@@ -394,7 +393,7 @@ def test_batch_order_depends_only_on_seed_and_epoch(sample, tiny, tmp_path):
     """What makes a mid-epoch resume exact: the global RNG (dropout draws) cannot move batches."""
     model, tok = tiny
     config = TrainConfig.smoke(output_dir=str(tmp_path))
-    trainer = make_trainer(add_lora_from_config(model, config), tok, sample, config)
+    trainer = make_trainer(add_lora(model, config), tok, sample, config)
     loader = trainer.get_train_dataloader()
 
     def order(epoch, noise_seed):

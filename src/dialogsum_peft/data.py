@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .inputs import DataError, json_lines, read_text
+from .config import HUB_DATASET
+from .errors import DataError
+from .inputs import json_lines, read_text
 
 logger = logging.getLogger(__name__)
 
-HUB_DATASET = "knkarthick/dialogsum"
 SPLITS = ("train", "validation", "test")
 COLUMNS = ("id", "dialogue", "summary", "references", "topic")
 
@@ -186,13 +187,13 @@ def load_dialogsum(
                 break
         else:
             expected = ", ".join(list(HUB_EXPORT_FILES.values()) + list(ORIGINAL_FILES.values()))
-            raise FileNotFoundError(f"no DialogSum files in {path} (expected some of: {expected})")
+            raise DataError(f"no DialogSum files in {path} (expected some of: {expected})")
     elif path.exists() or not _looks_like_hub_id(str(source)):
-        raise FileNotFoundError(f"dataset folder not found: {source} (nor is it a Hub id 'owner/name')")
+        raise DataError(f"dataset folder not found: {source} (nor is it a Hub id 'owner/name')")
     else:
-        from .hub import hub_call
+        from .hub import load_hub_dataset
 
-        raw = hub_call(lambda: datasets.load_dataset(str(source)), what=f"dataset '{source}'")
+        raw = load_hub_dataset(str(source))
         splits = {s: list(raw[s]) for s in SPLITS if s in raw}
 
     out = {}

@@ -1,37 +1,55 @@
 """Talking to the Hugging Face Hub, with one clear message when it cannot be reached.
 
-Why: offline, `from_pretrained` and `load_dataset` fail after retries with a chain of
-tracebacks. The tutorial turns that into one sentence that says what failed, that an offline
-smoke mode exists, and how to pick it (``DIALOGSUM_MODE=smoke``).
+Why: offline, ``from_pretrained`` and ``load_dataset`` fail after a minute of retries with a
+chain of tracebacks. Here a quick probe decides first; when the Hub does not answer, loads use
+the libraries' documented offline switches (``local_files_only=True`` for models and tokenizers,
+``HF_HUB_OFFLINE=1`` set before the libraries are imported for datasets), so a cached copy still
+loads and anything else fails in seconds with one sentence that points to the smoke mode.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TypeVar
+
+from .errors import HubUnavailableError
 
 T = TypeVar("T")
 
 HUB_HOST = "huggingface.co"
+SMOKE_HINT = ("Without the Hub, run the offline smoke path: set DIALOGSUM_MODE=smoke (notebook) "
+              "or use --preset smoke (command line).")
 
 
-class HubUnavailableError(RuntimeError):
-    """The Hub could not give us a model or dataset (offline, or the id does not exist)."""
+def offline_forced() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() in ("1", "true", "yes", "on")
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
     """True when huggingface.co answers on port 443 and offline mode is not forced."""
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+    if offline_forced():
         return False
     try:
         with socket.create_connection((HUB_HOST, 443), timeout=timeout):
             return True
     except OSError:
         return False
+
+
+def go_offline_if_unreachable() -> bool:
+    """Set ``HF_HUB_OFFLINE=1`` when the Hub does not answer; call before importing HF libraries.
+
+    The libraries read the variable once, at import; the command line calls this first thing.
+    Returns True when offline mode is (now) on.
+    """
+    if offline_forced():
+        return True
+    if not hub_reachable():
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        return True
+    return False
 
 
 def _hub_error_types() -> tuple[type[BaseException], ...]:
@@ -52,43 +70,36 @@ def _hub_error_types() -> tuple[type[BaseException], ...]:
     return tuple(types)
 
 
-@contextlib.contextmanager
-def offline_libraries() -> Iterator[None]:
-    """Switch huggingface_hub (and datasets, if loaded) to offline mode for a moment.
-
-    Offline they answer from the local cache at once instead of retrying an unreachable Hub
-    for about a minute; anything already downloaded still loads.
-    """
-    from huggingface_hub import constants
-
-    patched = [(constants, "HF_HUB_OFFLINE")]
-    if "datasets.config" in sys.modules:
-        patched.append((sys.modules["datasets.config"], "HF_HUB_OFFLINE"))
-    saved = [(mod, name, getattr(mod, name)) for mod, name in patched]
-    try:
-        for mod, name in patched:
-            setattr(mod, name, True)
-        yield
-    finally:
-        for mod, name, value in saved:
-            setattr(mod, name, value)
+def _unavailable(what: str, reason: str) -> HubUnavailableError:
+    return HubUnavailableError(f"Could not load {what} from the Hugging Face Hub ({reason}). "
+                               f"Check the name and your internet connection. {SMOKE_HINT}")
 
 
-def hub_call(fn: Callable[[], T], what: str, reachable: Callable[[], bool] = hub_reachable) -> T:
-    """Run ``fn`` (a Hub download); turn any Hub failure into one :class:`HubUnavailableError`.
+def hub_call(fn: Callable[[bool], T], what: str,
+             reachable: Callable[[], bool] = hub_reachable) -> T:
+    """Run ``fn(local_files_only)``, a Hub load; any Hub failure becomes one HubUnavailableError.
 
-    When the Hub does not answer, ``fn`` runs in offline mode: a cached model or dataset loads,
-    anything else fails in seconds rather than after a minute of retries.
+    ``local_files_only`` is True when the Hub does not answer: the load then uses the local cache
+    only (``from_pretrained``'s documented switch) and fails at once when nothing is cached.
     """
     try:
-        if reachable():
-            return fn()
-        with offline_libraries():
-            return fn()
+        return fn(not reachable())
     except _hub_error_types() as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise HubUnavailableError(
-            f"Could not load {what} from the Hugging Face Hub ({reason}). "
-            "Check the name and your internet connection. Without the Hub, run the offline "
-            "smoke path: set DIALOGSUM_MODE=smoke (notebook) or use --preset smoke (command line)."
-        ) from None
+        raise _unavailable(what, reason) from None
+
+
+def load_hub_dataset(name: str, reachable: Callable[[], bool] = hub_reachable):
+    """``datasets.load_dataset(name)``, failing fast with one message when the Hub is away.
+
+    ``load_dataset`` has no per-call offline switch: its offline mode is ``HF_HUB_OFFLINE=1``
+    read at import. Without the Hub and without that mode it would retry for about a minute, so
+    we stop at once instead (a cached copy loads when the variable was set before the import).
+    """
+    import datasets
+
+    if not datasets.config.HF_HUB_OFFLINE and not reachable():
+        raise _unavailable(f"dataset '{name}'", "the Hub did not answer; to use a cached copy, "
+                           "set HF_HUB_OFFLINE=1 before starting Python")
+    return hub_call(lambda _offline: datasets.load_dataset(name), what=f"dataset '{name}'",
+                    reachable=lambda: True)

@@ -17,15 +17,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .errors import DataError
+
 STDIN = "-"
 
 # How JSON calls the Python types json.loads returns, for "line 3 is a JSON array".
 _JSON_KINDS = {dict: "object", list: "array", str: "string", int: "number", float: "number",
                bool: "boolean", type(None): "null"}
-
-
-class DataError(ValueError):
-    """A local input (file, line, row or split) is unusable; the message names it and the place."""
 
 
 def decode_utf8(data: bytes, source: str | os.PathLike) -> str:

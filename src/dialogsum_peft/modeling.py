@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import torch
 
-BASE_MODEL = "google/flan-t5-base"
+from .config import BASE_MODEL
 
 
 def pick_dtype(device: str | torch.device | None = None) -> torch.dtype:
@@ -31,26 +31,49 @@ def load_model_and_tokenizer(name: str = BASE_MODEL, dtype: torch.dtype | None =
                              attn_implementation: str | None = "eager"):
     """Load a seq2seq model and its tokenizer (Hub id or local folder), on ``device``.
 
-    ``dtype=None`` picks with :func:`pick_dtype`. ``trust_remote_code`` is never enabled.
-    Attention defaults to "eager": for T5 (learned position bias) it is faster than "sdpa" in
-    training (see ``TrainConfig.attn_implementation``).
-    Hub failures raise :class:`dialogsum_peft.hub.HubUnavailableError` with one clear message.
+    ``dtype=None`` picks with :func:`pick_dtype`. Weights are read only from safetensors and
+    ``trust_remote_code`` is never enabled. A local folder is read without asking the Hub;
+    Hub failures raise :class:`dialogsum_peft.errors.HubUnavailableError` with one message.
     """
+    from pathlib import Path
+
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+    from .errors import ConfigError
     from .hub import hub_call
 
     device = torch.device(device) if device is not None else default_device()
     if dtype is torch.float16:
-        raise ValueError("T5 overflows in fp16 (NaN loss); use torch.bfloat16 or torch.float32")
+        raise ConfigError("T5 overflows in fp16 (NaN loss); use torch.bfloat16 or torch.float32")
     dtype = dtype or pick_dtype(device)
-    tokenizer = hub_call(lambda: AutoTokenizer.from_pretrained(name), what=f"tokenizer '{name}'")
-    model = hub_call(
-        lambda: AutoModelForSeq2SeqLM.from_pretrained(
-            name, dtype=dtype, use_safetensors=True, attn_implementation=attn_implementation),
-        what=f"model '{name}'",
-    )
-    return model.to(device), tokenizer
+
+    def load(local_files_only: bool):
+        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
+        model = AutoModelForSeq2SeqLM.from_pretrained(
+            name, dtype=dtype, use_safetensors=True, attn_implementation=attn_implementation,
+            local_files_only=local_files_only)
+        return model.to(device), tokenizer
+
+    folder = Path(name)
+    if folder.is_dir():
+        if not any(folder.glob("*.safetensors")) and not (folder / "model.safetensors.index.json").is_file():
+            raise ConfigError(f"{folder} holds no model.safetensors: this project loads weights "
+                              "only from safetensors (convert the checkpoint with "
+                              "save_pretrained(..., safe_serialization=True))")
+        return load(local_files_only=True)
+    return hub_call(load, what=f"model '{name}'")
+
+
+def load_base_model(config, device: str | torch.device | None = None):
+    """The base model and tokenizer ``config`` names, in its precision and attention kernel.
+
+    In smoke mode that is the tiny T5 of :func:`dialogsum_peft.offline.tiny_base_dir`, loaded
+    through the same ``from_pretrained`` path as Flan-T5.
+    """
+    from .offline import resolve_model_path
+
+    return load_model_and_tokenizer(resolve_model_path(config.model_name), dtype=config.torch_dtype,
+                                    device=device, attn_implementation=config.attn_implementation)
 
 
 def flan_t5_base_config(vocab_size: int = 32128):
@@ -128,41 +151,55 @@ class ParameterCount(NamedTuple):
     percent: float
 
     def __str__(self) -> str:
-        return (f"trainable model parameters: {self.trainable:,}\n"
-                f"all model parameters: {self.total:,}\n"
-                f"percentage of trainable model parameters: {self.percent:.2f}%")
+        return (f"trainable params: {self.trainable:,} || all params: {self.total:,} || "
+                f"trainable%: {self.percent:.4f}")
 
 
-def count_parameters(model: torch.nn.Module, verbose: bool = True) -> ParameterCount:
-    """Trainable and total parameters (shared tensors counted once) and the trainable share."""
-    seen: set[int] = set()
-    trainable = total = 0
-    for p in model.parameters():  # parameters() already yields a shared tensor once
-        if id(p) in seen:
-            continue
-        seen.add(id(p))
-        total += p.numel()
-        if p.requires_grad:
-            trainable += p.numel()
-    count = ParameterCount(trainable, total, 100.0 * trainable / total if total else 0.0)
-    if verbose:
-        print(count)
-    return count
+def count_parameters(model: torch.nn.Module) -> ParameterCount:
+    """Trainable and total parameters and the trainable share, as peft counts them.
+
+    A peft model answers with its own ``get_nb_trainable_parameters``; any other model (the
+    zero-shot base, a fully fine-tuned one) is counted the same way here, shared tensors once.
+    """
+    if hasattr(model, "get_nb_trainable_parameters"):
+        trainable, total = model.get_nb_trainable_parameters()
+    else:
+        params = list(model.parameters())  # parameters() yields a shared tensor once
+        trainable = sum(p.numel() for p in params if p.requires_grad)
+        total = sum(p.numel() for p in params)
+    return ParameterCount(trainable, total, 100.0 * trainable / total if total else 0.0)
 
 
-def lora_config(r: int = 32, alpha: int = 32, target_modules=("q", "v"), dropout: float = 0.05):
-    """The ``peft.LoraConfig`` of the tutorial (task SEQ_2_SEQ_LM, no bias training)."""
+def non_finite_parameters(model: torch.nn.Module, trainable_only: bool = True) -> list[str]:
+    """Names of (trainable) parameters holding a NaN or inf: empty when the weights are sound."""
+    return [name for name, p in model.named_parameters()
+            if (p.requires_grad or not trainable_only) and not torch.isfinite(p).all()]
+
+
+def lora_config(config):
+    """The ``peft.LoraConfig`` a :class:`~dialogsum_peft.config.TrainConfig` describes."""
     from peft import LoraConfig, TaskType
 
-    return LoraConfig(
-        r=r, lora_alpha=alpha, target_modules=list(target_modules), lora_dropout=dropout,
-        bias="none", task_type=TaskType.SEQ_2_SEQ_LM,
-    )
+    return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
+                      target_modules=list(config.lora_target_modules),
+                      lora_dropout=config.lora_dropout, bias="none",
+                      task_type=TaskType.SEQ_2_SEQ_LM)
 
 
-def add_lora(model, r: int = 32, alpha: int = 32, target_modules=("q", "v"),
-             dropout: float = 0.05):
-    """Wrap ``model`` with fresh LoRA adapters; only the adapters are trainable afterwards."""
+def add_lora(model, config):
+    """``get_peft_model(model, lora_config(config))`` with the adapter's init seeded.
+
+    Without the seed, LoRA's random ``lora_A`` init depends on whatever used the global RNG
+    before, so two runs with the same config would train different adapters and a resumed run
+    could not be compared. A target module the model lacks is a ConfigError naming it.
+    """
     from peft import get_peft_model
+    from transformers import set_seed
 
-    return get_peft_model(model, lora_config(r, alpha, target_modules, dropout))
+    from .errors import ConfigError, one_line
+
+    set_seed(config.seed)
+    try:
+        return get_peft_model(model, lora_config(config))
+    except ValueError as err:
+        raise ConfigError(f"cannot add LoRA to {type(model).__name__}: {one_line(err)[:300]}") from None

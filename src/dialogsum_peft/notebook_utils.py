@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .hardware import DeviceInfo, describe_device, in_colab  # noqa: F401 - re-exported
+from .hardware import DeviceInfo, describe_device
 
 ZERO_SHOT = "zero-shot"
 LORA = "LoRA"
@@ -62,7 +62,7 @@ def resolve_output_dir(output_dir: str | os.PathLike, env: str = OUTPUT_DIR_ENV)
     The environment variable ``DIALOGSUM_OUTPUT_DIR`` wins (tests and scripts use it); otherwise
     ``output_dir`` itself, a relative one taken from the repository root so the notebook writes
     to the same ``outputs/`` whatever folder it runs from. (Google Drive: see
-    :func:`dialogsum_peft.training.drive_output_dir`.)
+    :func:`dialogsum_peft.checkpoints.drive_output_dir`.)
     """
     override = os.environ.get(env)
     if override:

@@ -101,33 +101,6 @@ def tiny_model_and_tokenizer(texts: Iterable[str], save_dir: str | os.PathLike |
     return model, AutoTokenizer.from_pretrained(save_dir)
 
 
-def tiny_base_fingerprint(path: str | os.PathLike) -> str:
-    """A short sha256 of a tiny base's ``tokenizer.json`` and ``config.json``.
-
-    Why: a LoRA adapter only makes sense on the exact base it was trained on, and two smoke runs
-    in different folders each build their own tiny base. Store this with an adapter and compare
-    it before loading. The JSON is hashed canonically (sorted keys) without config.json's
-    ``transformers_version``, so re-saving with another transformers release keeps the identity.
-    """
-    import hashlib
-    import json
-
-    path = Path(path)
-    digest = hashlib.sha256()
-    for name in ("tokenizer.json", "config.json"):
-        file = path / name
-        if not file.is_file():
-            raise FileNotFoundError(f"{path}: not a tiny base (no {name})")
-        try:
-            content = json.loads(file.read_text(encoding="utf-8"))
-        except ValueError:  # bad JSON or bad UTF-8
-            raise ValueError(f"{file}: not a valid JSON file") from None
-        if name == "config.json":
-            content.pop("transformers_version", None)
-        digest.update(json.dumps(content, sort_keys=True, ensure_ascii=False).encode())
-    return digest.hexdigest()[:16]
-
-
 def sample_texts(dataset_dict) -> list[str]:
     """Texts to train the tiny tokenizer on: prompts and summaries of every split."""
     from .data import build_prompt
@@ -165,3 +138,40 @@ def smoke_banner(width: int = 96) -> str:
     bar = "!" * width
     body = "\n".join(f"!! {line}" for line in textwrap.wrap(SMOKE_BANNER, width - 3))
     return f"{bar}\n{body}\n{bar}"
+
+
+def tiny_base_dir() -> Path:
+    """The folder of the smoke path's tiny T5 (built on first use, then reused).
+
+    It is built from the shipped sample with seed 0, so every run, folder and command gets the
+    same base model and tokenizer. The cache key hashes the sample files and this module's
+    source: a change to either builds a new base instead of reusing a stale one.
+    """
+    import hashlib
+    import shutil
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    data_dir = sample_data_dir()
+    for path in sorted(data_dir.glob("*.jsonl")):
+        digest.update(path.name.encode() + path.read_bytes())
+    target = Path(tempfile.gettempdir()) / f"dialogsum_peft-tiny-t5-{digest.hexdigest()[:16]}"
+    if (target / "config.json").is_file() and (target / "tokenizer.json").is_file():
+        return target
+    from .data import load_dialogsum
+
+    build = Path(tempfile.mkdtemp(prefix=f"{target.name}.build-", dir=target.parent))
+    try:
+        tiny_model_and_tokenizer(sample_texts(load_dialogsum(data_dir)), save_dir=build, seed=0)
+        try:
+            build.rename(target)
+        except OSError:  # another process finished the same build first: use theirs
+            shutil.rmtree(build, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    return target
+
+
+def resolve_model_path(name: str) -> str:
+    """What to pass to ``from_pretrained``: ``name`` itself, or the tiny T5's folder in smoke mode."""
+    return str(tiny_base_dir()) if name == TINY_MODEL_NAME else name

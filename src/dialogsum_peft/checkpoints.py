@@ -1,0 +1,265 @@
+"""A run folder that belongs to one run: checkpoints to resume from, the run's identity, a lock.
+
+Why: a Colab session disconnects, a laptop sleeps, someone starts the same command twice. The
+Trainer writes ``checkpoint-N`` folders file by file and will happily resume from a checkpoint
+of *another* run that used the same folder. Here a folder records the identity of the run that
+owns it (``checkpoints/run.json``); resuming with a config that would compute something else is
+refused with the differing fields named; a half-written checkpoint (it must parse, not just
+exist) is skipped; a lock file stops two trainings from writing into one folder at once; and
+Google Drive can hold the folder so it survives a runtime reset.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import RunFolderError
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt", "rng_state.pth")
+RUN_FILE = "run.json"  # in <output_dir>/checkpoints: the identity of the run that owns them
+LOCK_FILE = ".train.lock"
+# What ``train`` writes into a run folder (``--overwrite`` removes exactly these).
+RUN_OUTPUTS = ("checkpoints", "adapter", "model", "config.json", "loss_history.csv",
+               "loss_history.json", "loss_curve.png", "train_metrics.json")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ------------------------------------------------------------------------------- checkpoints
+def _weights_file(path: Path) -> Path | None:
+    for name in ("adapter_model.safetensors", "model.safetensors"):
+        if (path / name).is_file():
+            return path / name
+    return None
+
+
+def is_complete_checkpoint(path: str | os.PathLike) -> bool:
+    """True when a ``checkpoint-N`` folder holds everything an exact resume needs, and it parses.
+
+    A run killed while saving leaves files that exist but are cut short, so each one is opened:
+    ``trainer_state.json`` loads as JSON, the weights' safetensors header reads, the optimizer,
+    scheduler and RNG states load (``weights_only``, as the Trainer loads them).
+    """
+    import torch
+    from safetensors import safe_open
+    from transformers.trainer_pt_utils import safe_globals  # numpy RNG state, as the Trainer loads it
+
+    path = Path(path)
+    weights = _weights_file(path)
+    if weights is None or not all((path / n).is_file() for n in CHECKPOINT_STATE_FILES):
+        return False
+    try:
+        json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        with safe_open(str(weights), framework="pt") as fh:
+            fh.keys()
+        with safe_globals():
+            for name in ("optimizer.pt", "scheduler.pt", "rng_state.pth"):
+                torch.load(path / name, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure to read means "not resumable"
+        logger.warning("checkpoint %s does not load (%s)", path, " ".join(str(err).split())[:200])
+        return False
+    return True
+
+
+def find_last_checkpoint(output_dir: str | os.PathLike) -> str | None:
+    """The newest complete ``checkpoint-N`` of a run folder (to resume from), or ``None``.
+
+    transformers' ``get_last_checkpoint`` names the newest folder; ours adds the completeness
+    check and falls back to older checkpoints, with a warning, when the newest is broken.
+    """
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
+
+    root = Path(output_dir) / "checkpoints"
+    if not root.is_dir():
+        return None
+    newest = get_last_checkpoint(str(root))
+    if newest is None:
+        return None
+    pattern = re.compile(rf"{PREFIX_CHECKPOINT_DIR}-(\d+)")
+    found = sorted((int(m.group(1)), p) for p in root.iterdir()
+                   if p.is_dir() and (m := pattern.fullmatch(p.name)))
+    for _, path in reversed(found):
+        if is_complete_checkpoint(path):
+            return str(path)
+        logger.warning("skipping incomplete checkpoint %s (interrupted while saving?)", path)
+    return None
+
+
+# ------------------------------------------------------------------------------- identity
+def write_run_identity(output_dir: str | os.PathLike, identity: dict[str, Any]) -> None:
+    write_text_atomic(Path(output_dir) / "checkpoints" / RUN_FILE,
+                      json.dumps(identity, indent=2, sort_keys=True) + "\n")
+
+
+def read_run_identity(output_dir: str | os.PathLike) -> dict[str, Any] | None:
+    path = Path(output_dir) / "checkpoints" / RUN_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise RunFolderError(f"{path} is unreadable ({err}); the checkpoints beside it cannot be "
+                             "attributed to a run: train afresh with --overwrite") from None
+    if not isinstance(data, dict):
+        raise RunFolderError(f"{path} does not describe a run; train afresh with --overwrite")
+    return data
+
+
+def identity_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """``field: stored -> current`` for every identity field that differs."""
+    keys = sorted(set(stored) | set(current))
+    return [f"{k}: {stored.get(k)!r} -> {current.get(k)!r}" for k in keys
+            if stored.get(k) != current.get(k)]
+
+
+def check_resume_identity(output_dir: str | os.PathLike, identity: dict[str, Any]) -> None:
+    """Refuse to resume checkpoints that another configuration (another run) wrote."""
+    stored = read_run_identity(output_dir)
+    if stored is None:
+        raise RunFolderError(
+            f"{Path(output_dir) / 'checkpoints'} has no {RUN_FILE}, so nothing says which run wrote "
+            "its checkpoints; train afresh with --overwrite")
+    diff = identity_differences(stored, identity)
+    if diff:
+        raise RunFolderError(
+            f"cannot resume: the checkpoints in {output_dir} belong to a run with other settings "
+            f"({'; '.join(diff)}). Resume with the run's own config (--config "
+            f"{Path(output_dir) / 'config.json'}) or start afresh with --overwrite")
+
+
+def run_outputs_present(output_dir: str | os.PathLike) -> list[str]:
+    """The names of training outputs (checkpoints, adapter, model) already in ``output_dir``."""
+    out = Path(output_dir)
+    names = []
+    ckpt = out / "checkpoints"
+    if ckpt.is_dir() and any(p.name.startswith("checkpoint-") for p in ckpt.iterdir()):
+        names.append("checkpoints")
+    names += [n for n in ("adapter", "model") if (out / n).exists()]
+    return names
+
+
+def check_writable(output_dir: str | os.PathLike) -> Path:
+    """``output_dir`` (which may not exist yet) if this process can create and write it."""
+    out = Path(output_dir).expanduser()
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise RunFolderError(f"{probe} is a file, not a folder: choose another output folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise RunFolderError(f"cannot write to {probe}: choose an output folder you can write to")
+    return out
+
+
+# ------------------------------------------------------------------------------- lock
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunLock:
+    """``<output_dir>/.train.lock`` holding the owner's pid: one training per folder at a time.
+
+    A lock left by a dead process (a killed run) is taken over with a warning.
+    """
+
+    def __init__(self, output_dir: str | os.PathLike):
+        self.path = Path(output_dir) / LOCK_FILE
+        self.held = False
+
+    def acquire(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        me = f"{os.getpid()} {socket.gethostname()}\n"
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = self.path.read_text(encoding="utf-8", errors="replace").split()
+                pid = int(owner[0]) if owner and owner[0].isdigit() else -1
+                host = owner[1] if len(owner) > 1 else socket.gethostname()
+                if host == socket.gethostname() and pid > 0 and not _pid_alive(pid):
+                    logger.warning("taking over the stale lock %s of process %d, which is gone",
+                                   self.path, pid)
+                    self.path.unlink(missing_ok=True)
+                    continue
+                raise RunFolderError(
+                    f"another training (process {pid} on {host}) is writing to "
+                    f"{self.path.parent}; wait for it, or use another --output-dir") from None
+            with os.fdopen(fd, "w") as fh:
+                fh.write(me)
+            self.held = True
+            return self
+        raise RunFolderError(f"could not take the lock {self.path}")  # pragma: no cover
+
+    def release(self) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# ------------------------------------------------------------------------------- Google Drive
+DRIVE_MOUNT_POINT = "/content/drive"
+
+
+def drive_output_dir(run_name: str, mount: bool = True, mount_point: str = DRIVE_MOUNT_POINT,
+                     project: str = "dialogsum_peft") -> str:
+    """``<mount_point>/MyDrive/<project>/<run_name>``: a Google Drive folder for a run's outputs.
+
+    Checkpoints written there survive a Colab runtime reset, so a later session resumes with
+    ``find_last_checkpoint``. With ``mount=True`` Drive is mounted when it is not yet (Colab
+    only: elsewhere a clear error says to use a local ``output_dir``).
+    """
+    from .hardware import in_colab
+
+    if not isinstance(run_name, str) or not re.fullmatch(r"[\w.-]+", run_name) or run_name in (".", ".."):
+        raise RunFolderError(f"run_name must be a plain folder name (letters, digits, '_', '-', "
+                             f"'.'), got {run_name!r}")
+    my_drive = Path(mount_point) / "MyDrive"
+    if not my_drive.is_dir():
+        if not mount:
+            raise RunFolderError(f"Google Drive is not mounted at {mount_point}: mount it first "
+                                 "(drive_output_dir(..., mount=True) in Colab) or save locally.")
+        if not in_colab():
+            raise RunFolderError(
+                "Saving checkpoints to Google Drive works only inside Google Colab (this is not a "
+                "Colab runtime). Set SAVE_TO_DRIVE = False to keep checkpoints in the local "
+                "output_dir instead.")
+        from google.colab import drive  # pragma: no cover - Colab only
+
+        drive.mount(mount_point)  # pragma: no cover - Colab only
+    path = my_drive / project / run_name
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)

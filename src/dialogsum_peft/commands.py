@@ -1,0 +1,355 @@
+"""What ``train``, ``evaluate`` and ``summarize`` do, in the order that keeps a run safe.
+
+Why: every check that can fail runs before anything is loaded or written (settings, input and
+adapter files, the output folder and who owns it); a run folder belongs to one run (``--resume``
+continues it only with the same settings, ``--overwrite`` replaces it, a lock stops a second
+training); results are written complete or not at all. Only the main process writes or prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .checkpoints import (RUN_OUTPUTS, RunLock, check_resume_identity, check_writable,
+                          find_last_checkpoint, is_complete_checkpoint, run_outputs_present,
+                          write_run_identity, write_text_atomic)
+from .cli import CliError, resolve_config
+from .errors import RunFolderError
+
+TRAIN_EPILOG = """\
+examples:
+  # offline smoke run (tiny random T5 on the shipped sample; seconds on a CPU, gibberish output)
+  python -m dialogsum_peft train --preset smoke --output-dir runs/smoke
+  # Flan-T5-base on DialogSum, the thorough recipe (2 epochs), split for this GPU
+  python -m dialogsum_peft train --recipe thorough --output-dir runs/base
+  # continue an interrupted run from its last checkpoint (same settings: its config.json)
+  python -m dialogsum_peft train --config runs/base/config.json --resume
+  # 4 GPUs, data parallel (either launcher)
+  accelerate launch --multi_gpu --num_processes 4 -m dialogsum_peft train --output-dir runs/ddp
+  torchrun --nproc_per_node 4 -m dialogsum_peft train --output-dir runs/ddp
+
+writes into --output-dir: config.json, adapter/ (LoRA weights + tokenizer), loss_history.csv,
+loss_history.json, loss_curve.png, train_metrics.json, checkpoints/ (with run.json, the run's
+identity). A folder that already holds a run needs --resume (same settings) or --overwrite.
+"""
+
+EVALUATE_EPILOG = """\
+examples:
+  python -m dialogsum_peft evaluate --preset smoke --output-dir runs/smoke --adapter runs/smoke/adapter
+  python -m dialogsum_peft evaluate --limit 200 --output-dir runs/zero-shot
+  python -m dialogsum_peft evaluate --config runs/base/config.json --adapter runs/base/adapter
+
+writes (complete, replacing an earlier evaluation) into --results-dir (default
+<output-dir>/evaluation): scores.json (per model: ROUGE under the "mean", "best" and "first"
+reference protocols), predictions-<base|lora>.csv/.jsonl, rouge.png, config.json
+"""
+
+SUMMARIZE_EPILOG = """\
+input: JSON Lines with a "dialogue" field per line, or plain-text dialogues separated by a blank
+line (UTF-8; a byte-order mark is fine). output: one summary per dialogue, in order: one line
+each (text), or the input records with a "prediction" field (jsonl; the default for JSON Lines
+input or a .jsonl --output).
+
+examples:
+  python -m dialogsum_peft summarize --adapter runs/base/adapter --input dialogues.txt
+  python -m dialogsum_peft summarize --preset smoke --adapter runs/smoke/adapter \\
+      --input data/dialogsum_sample/test.jsonl --output runs/smoke/summaries.jsonl
+"""
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _prepare_hub(config) -> None:
+    """Decide before the HF libraries are imported whether they may use the network."""
+    from .hub import go_offline_if_unreachable
+
+    local = Path(config.model_name).is_dir() and Path(config.dataset_source).is_dir()
+    if config.is_smoke or local:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    else:
+        go_offline_if_unreachable()
+
+
+def _say(state, *lines: str, file=None) -> None:
+    if state.is_main_process:
+        for line in lines:
+            print(line, file=file or sys.stdout, flush=True)
+
+
+def _banner(state, config, file=None) -> None:
+    if config.is_smoke:
+        from .offline import smoke_banner
+
+        _say(state, smoke_banner(), file=file)
+
+
+def _load_dataset(config, state):
+    from .data import load_dialogsum
+
+    with state.main_process_first():  # one Hub download, not one per process
+        return load_dialogsum(config.dataset_source)
+
+
+def _load_base(config, state):
+    from .modeling import load_base_model
+
+    with state.main_process_first():
+        return load_base_model(config, device=state.device)
+
+
+def _warn_secrets(state, *paths: Path) -> None:
+    """Warn (never fail) when a Hub token landed in files a run wrote."""
+    from .safety import scan_for_secrets
+
+    if state.is_main_process:
+        findings = scan_for_secrets([p for p in paths if p.exists()])
+        for f in findings:
+            print(f"warning: a Hub token was written to {f}: remove it before sharing the folder",
+                  file=sys.stderr)
+
+
+def _save_figure(fig, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no window, works headless
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------ train
+def _checkpoint_to_resume(args, out: Path, config) -> str | None:
+    present = run_outputs_present(out)
+    if args.resume is None:
+        if present and not args.overwrite:
+            raise RunFolderError(f"{out} already holds a run ({', '.join(present)}): add --resume "
+                                 "to continue it with the same settings, or --overwrite to replace it")
+        return None
+    if args.overwrite:
+        raise CliError("give --resume or --overwrite, not both")
+    if args.resume == "last":
+        checkpoint = find_last_checkpoint(out)
+        if checkpoint is None:
+            raise RunFolderError(f"--resume: no complete checkpoint-N folder in {out / 'checkpoints'}")
+    else:
+        checkpoint = args.resume
+        if Path(checkpoint).resolve().parent != (out / "checkpoints").resolve():
+            raise CliError(f"--resume: {checkpoint} is not a checkpoint of {out}/checkpoints")
+        if not is_complete_checkpoint(checkpoint):
+            raise RunFolderError(f"--resume: {checkpoint} is not a complete Trainer checkpoint")
+    check_resume_identity(out, config.identity())
+    return checkpoint
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config = resolve_config(args)
+    out = check_writable(config.output_dir)
+    checkpoint = _checkpoint_to_resume(args, out, config)
+    _prepare_hub(config)
+    from .data import require_split
+    from .distributed import finish, process_state
+    from .modeling import add_lora, count_parameters
+    from .trainer import make_trainer
+
+    state = process_state()
+    # Everything that can fail on the user's input happens before the first write.
+    dataset = _load_dataset(config, state)
+    _banner(state, config)
+    require_split(dataset, "train")
+    model, tokenizer = _load_base(config, state)
+    peft_model = add_lora(model, config)
+    # LoRA layers are used in every forward pass: no need for DDP's search for unused ones.
+    trainer = make_trainer(peft_model, tokenizer, dataset, config, ddp_find_unused_parameters=False)
+    lock = RunLock(out).acquire() if state.is_main_process else None
+    try:
+        if lock is not None:
+            _checkpoint_to_resume(args, out, config)  # again, now that no other run can write
+        state.wait_for_everyone()
+        if state.is_main_process:
+            if args.overwrite:
+                for name in RUN_OUTPUTS:
+                    path = out / name
+                    shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            if checkpoint is None:
+                write_run_identity(out, config.identity())
+            config.save(out / "config.json")
+            print(f"run folder: {out}  (world size {state.num_processes}, device {state.device})")
+            print(count_parameters(peft_model))
+            if checkpoint:
+                print(f"resuming from {checkpoint}")
+        result = trainer.train(resume_from_checkpoint=checkpoint)
+        if trainer.is_world_process_zero():
+            _write_training_outputs(trainer, peft_model, tokenizer, config, result, state)
+        _warn_secrets(state, out)
+    finally:
+        if lock is not None:
+            lock.release()
+    finish(state)
+    return 0
+
+
+def _write_training_outputs(trainer, peft_model, tokenizer, config, result, state) -> None:
+    from .adapters import adapter_size_mb, save_adapter
+    from .reporting import plot_loss_curve
+    from .trainer import loss_history
+
+    out = Path(config.output_dir)
+    adapter = save_adapter(peft_model, out / "adapter", tokenizer=tokenizer)
+    history = loss_history(trainer)
+    with open(out / "loss_history.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["step", "loss"])
+        writer.writerows(history)
+    write_text_atomic(out / "loss_history.json", json.dumps(
+        [{"step": s, "loss": loss} for s, loss in history], indent=1) + "\n")
+    metrics = dict(result.metrics)
+    metrics.update(global_step=trainer.state.global_step, world_size=state.num_processes,
+                   adapter_mb=round(adapter_size_mb(adapter), 3), smoke=config.is_smoke)
+    write_text_atomic(out / "train_metrics.json", json.dumps(metrics, indent=2) + "\n")
+    if history:
+        _save_figure(plot_loss_curve(history, smoke=config.is_smoke), out / "loss_curve.png")
+        print(f"loss: {history[0][1]:.4f} at step {history[0][0]} -> "
+              f"{history[-1][1]:.4f} at step {history[-1][0]}")
+    else:
+        print(f"no loss was logged (fewer than logging_steps={config.logging_steps} steps): "
+              "no loss curve")
+    print(f"adapter: {adapter} ({adapter_size_mb(adapter):.2f} MB)")
+    print(f"training log: {out / 'loss_history.csv'}, {out / 'loss_history.json'}"
+          + (f", plot {out / 'loss_curve.png'}" if history else ""))
+    _banner(state, config)
+
+
+# ------------------------------------------------------------------------------------ evaluate
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .adapters import check_adapter_dir
+
+    config = resolve_config(args)
+    adapter = check_adapter_dir(args.adapter) if args.adapter else None
+    if args.no_base and adapter is None:
+        raise CliError("--no-base needs --adapter (otherwise there is nothing to evaluate)")
+    results_dir = check_writable(args.results_dir or Path(config.output_dir) / "evaluation")
+    _prepare_hub(config)
+    from .data import require_split
+    from .distributed import distributed_evaluate, finish, process_state
+    from .evaluation import limit_split
+
+    state = process_state()
+    dataset = _load_dataset(config, state)
+    _banner(state, config)
+    split = limit_split(require_split(dataset, args.split), config.eval_limit)
+    model, tokenizer = _load_base(config, state)
+    gen = config.generation_kwargs()
+    results = {}
+    if adapter is None:
+        results["base"] = distributed_evaluate(model, tokenizer, split, state, desc="base", **gen)
+    else:
+        from .adapters import load_adapter
+
+        # PeftModel.from_pretrained injects LoRA layers into ``model`` in place, so the zero-shot
+        # numbers come from the same object with the adapter switched off.
+        model = load_adapter(model, adapter, tokenizer)
+        if not args.no_base:
+            with model.disable_adapter():
+                results["base"] = distributed_evaluate(model, tokenizer, split, state,
+                                                       desc="base (adapter off)", **gen)
+        results["lora"] = distributed_evaluate(model, tokenizer, split, state, desc="lora", **gen)
+    if state.is_main_process:
+        _write_evaluation_outputs(results, split, config, args, adapter, results_dir)
+        _warn_secrets(state, results_dir)
+        _banner(state, config)
+    finish(state)
+    return 0
+
+
+def _write_evaluation_outputs(results, split, config, args, adapter, results_dir: Path) -> None:
+    """Write every result file into a fresh folder, then swap it in: no stale file survives."""
+    from .adapters import replace_dir
+    from .reporting import plot_rouge_comparison, rouge_table
+
+    results_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{results_dir.name}.tmp-", dir=results_dir.parent))
+    try:
+        config.save(tmp / "config.json")
+        summary = {
+            "split": args.split, "num_dialogues": len(split), "model": config.model_name,
+            "adapter": str(adapter) if adapter else None, "smoke": config.is_smoke,
+            "scores": {name: r.by_protocol for name, r in results.items()},
+        }
+        (tmp / "scores.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        formats = ("csv", "jsonl") if args.predictions_format == "both" else (args.predictions_format,)
+        ids, dialogues, refs = list(split["id"]), list(split["dialogue"]), list(split["references"])
+        for name, result in results.items():
+            rows = [{"id": i, "dialogue": d, "references": r, "prediction": p}
+                    for i, d, r, p in zip(ids, dialogues, refs, result.predictions)]
+            if "jsonl" in formats:
+                with open(tmp / f"predictions-{name}.jsonl", "w", encoding="utf-8") as fh:
+                    fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+            if "csv" in formats:
+                with open(tmp / f"predictions-{name}.csv", "w", newline="", encoding="utf-8") as fh:
+                    writer = csv.DictWriter(fh, fieldnames=["id", "dialogue", "references", "prediction"])
+                    writer.writeheader()
+                    writer.writerows({**row, "references": json.dumps(row["references"],
+                                                                      ensure_ascii=False)}
+                                     for row in rows)
+        scores = {name: r.scores for name, r in results.items()}
+        _save_figure(plot_rouge_comparison(
+            scores, title=f"ROUGE on DialogSum {args.split} ({len(split)} dialogues)",
+            smoke=config.is_smoke), tmp / "rouge.png")
+        replace_dir(tmp, results_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    both = len(results) == 2
+    print(rouge_table(scores, baseline="base" if both else None, improved="lora" if both else None,
+                      smoke=config.is_smoke).to_string())
+    print(f"results: {results_dir} (scores.json with every ROUGE protocol, predictions, rouge.png)")
+
+
+# ------------------------------------------------------------------------------------ summarize
+def cmd_summarize(args: argparse.Namespace) -> int:
+    from .adapters import check_adapter_dir
+    from .inputs import read_dialogue_file
+
+    config = resolve_config(args)
+    adapter = check_adapter_dir(args.adapter) if args.adapter else None
+    records, is_jsonl = read_dialogue_file(args.input)
+    if args.output:
+        if Path(args.output).is_dir():
+            raise CliError(f"--output {args.output} is a folder; give a file name")
+        check_writable(Path(args.output).parent)
+    fmt = args.format or ("jsonl" if is_jsonl or (args.output or "").endswith(".jsonl") else "text")
+    _prepare_hub(config)
+    from .distributed import distributed_summarize, finish, process_state
+
+    state = process_state()
+    _banner(state, config, file=sys.stderr)  # stdout stays the summaries alone
+    model, tokenizer = _load_base(config, state)
+    if adapter is not None:
+        from .adapters import load_adapter
+
+        model = load_adapter(model, adapter, tokenizer)
+    summaries = distributed_summarize(model, tokenizer, [r["dialogue"] for r in records], state,
+                                      progress=args.output is not None, **config.generation_kwargs())
+    if state.is_main_process:
+        if fmt == "jsonl":
+            lines = [json.dumps({**r, "prediction": s}, ensure_ascii=False)
+                     for r, s in zip(records, summaries)]
+        else:
+            lines = [" ".join(s.split()) for s in summaries]
+        body = "\n".join(lines) + "\n"
+        if args.output:
+            write_text_atomic(Path(args.output), body)
+            print(f"{len(lines)} summaries written to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(body)
+            sys.stdout.flush()
+    _banner(state, config, file=sys.stderr)
+    finish(state)
+    return 0

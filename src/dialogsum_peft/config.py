@@ -1,0 +1,335 @@
+"""Every setting of a run in one dataclass, the recipes, and their validation.
+
+Why: a tutorial's hyper-parameters end up scattered over notebook cells, command-line flags and
+presets that drift apart. Here :class:`TrainConfig` is the one source: presets fill it, the
+notebook reads it, the command line generates its flags from its fields (help text included),
+and :meth:`TrainConfig.validate` checks every value before a model is loaded or a file written.
+
+One recipe on every card: a full-mode run is defined by its *recipe* (effective batch, learning
+rate, schedule with warm-up, number of training examples); a GPU only decides the precision and
+how the effective batch is split into per-device batch x gradient accumulation. So ROUGE measured
+on an H100 says something about a T4 run of the same recipe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+BASE_MODEL = "google/flan-t5-base"
+HUB_DATASET = "knkarthick/dialogsum"
+MAX_NEW_TOKENS_LIMIT = 512  # DialogSum summaries are at most ~120 Flan-T5 tokens
+MAX_BEAMS = 16
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a full-mode run trains, whatever the card.
+
+    Learning rate: LoRA on T5 is trained with rates around 1e-3, 10-100x a full fine-tuning rate
+    (peft's ``examples/conditional_generation`` seq2seq LoRA notebooks use 1e-3; the course lab
+    and a published flan-t5-base DialogSum LoRA notebook (r=8, 2 epochs, T4) used 1e-3 with
+    batch 8). We use 1e-3 at an effective batch of 32 (enough examples per step for a stable
+    gradient, small enough for a T4 to reach it with 4 accumulation steps), linear decay and 6%
+    linear warm-up (the adapter starts at B=0, a short warm-up avoids a first-step jump).
+    Not yet measured on a GPU here: ``pytest -m full`` checks what the quick recipe scores.
+    """
+
+    name: str
+    effective_batch: int
+    learning_rate: float
+    warmup_steps: float  # < 1: a fraction of the training steps (transformers 5 semantics)
+    lr_scheduler_type: str
+    max_steps: int  # -1: train num_train_epochs instead
+    num_train_epochs: float
+    description: str
+
+    @property
+    def training_examples(self) -> int | None:
+        return self.max_steps * self.effective_batch if self.max_steps > 0 else None
+
+
+RECIPES = {
+    "quick": Recipe("quick", 32, 1e-3, 0.06, "linear", max_steps=250, num_train_epochs=1.0,
+                    description="250 steps x 32 = 8,000 examples (about 2/3 of an epoch)"),
+    "thorough": Recipe("thorough", 32, 1e-3, 0.06, "linear", max_steps=-1, num_train_epochs=2.0,
+                       description="2 epochs of DialogSum's 12,460 training dialogues"),
+}
+DEFAULT_RECIPE = "quick"
+
+
+def _f(default, help: str, *, cli: str | None = None, flag: str | None = None,
+       choices: tuple | None = None, resume_safe: bool = False, metavar: str | None = None):
+    """A dataclass field with its command-line help (``cli``: which commands get the flag)."""
+    meta = {"help": help, "cli": cli, "flag": flag, "choices": choices, "resume_safe": resume_safe,
+            "metavar": metavar}
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("use tuples for defaults")  # pragma: no cover - a programming slip
+    return field(default=default, metadata=meta)
+
+
+# ``cli`` groups: "common" = every command; "train" = train only; "generate" = evaluate/summarize
+@dataclass
+class TrainConfig:
+    """Every knob of a run. Start from a preset: ``TrainConfig.smoke()``, ``.colab()``, ``.auto()``."""
+
+    preset: str = _f("custom", "where the values came from (smoke, colab, auto)", resume_safe=True)
+    recipe: str = _f(DEFAULT_RECIPE, "full-mode training recipe (the same on every card): "
+                     + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()),
+                     resume_safe=True)
+    model_name: str = _f(BASE_MODEL, "base model: a Hub id (google/flan-t5-base) or a local folder",
+                         cli="common", flag="--model", metavar="NAME_OR_PATH")
+    dataset_source: str = _f(HUB_DATASET, "knkarthick/dialogsum (Hub) or a folder of DialogSum "
+                             ".jsonl files", cli="common", flag="--dataset", metavar="ID_OR_DIR")
+    output_dir: str = _f("outputs/dialogsum-lora", "the run folder", cli="common",
+                         resume_safe=True, metavar="DIR")
+    seed: int = _f(42, "seed of the adapter's initialisation and of the batch order", cli="common")
+    precision: str = _f("fp32", "bf16 (Ampere or newer GPUs) or fp32; fp16 is refused: T5 "
+                        "overflows in it", cli="common", choices=("bf16", "fp32"))
+    attn_implementation: str = _f("eager", "attention kernel; eager is the faster one for T5's "
+                                  "learned position bias (benchmarks/README.md)", cli="common",
+                                  choices=("eager", "sdpa"))
+    max_source_length: int = _f(512, "dialogue prompts are truncated to this many tokens",
+                                cli="common", metavar="TOKENS")
+    # LoRA
+    lora_r: int = _f(32, "LoRA rank", cli="train", metavar="R")
+    lora_alpha: int = _f(32, "LoRA scale (the update is multiplied by alpha/r)", cli="train",
+                         metavar="ALPHA")
+    lora_target_modules: tuple[str, ...] = _f(("q", "v"), "comma-separated module names (T5: "
+                                              "q,k,v,o,wi_0,wi_1,wo)", cli="train",
+                                              flag="--lora-targets", metavar="q,v")
+    lora_dropout: float = _f(0.05, "dropout on the adapter's input", cli="train", metavar="P")
+    # optimisation
+    learning_rate: float = _f(1e-3, "peak learning rate", cli="train", flag="--lr", metavar="LR")
+    max_steps: int = _f(250, "optimizer steps; -1: train --epochs instead", cli="train",
+                        metavar="N")
+    num_train_epochs: float = _f(1.0, "epochs (used when max_steps is -1)", cli="train",
+                                 flag="--epochs", metavar="E")
+    per_device_train_batch_size: int = _f(8, "per device (effective batch = this x processes x "
+                                          "--grad-accum)", cli="train", flag="--batch-size",
+                                          metavar="N")
+    gradient_accumulation_steps: int = _f(1, "batches summed per optimizer step", cli="train",
+                                          flag="--grad-accum", metavar="N")
+    warmup_steps: float = _f(0.0, "linear warm-up: steps, or a fraction of them when below 1",
+                             cli="train", metavar="N")
+    lr_scheduler_type: str = _f("linear", "learning-rate schedule after warm-up", cli="train",
+                                flag="--lr-scheduler", choices=("linear", "cosine", "constant"))
+    weight_decay: float = _f(0.0, "AdamW weight decay", cli="train")
+    optim: str = _f("adamw_torch", "Trainer optimizer name (adamw_torch, adamw_torch_fused, "
+                    "adafactor)", cli="train")
+    gradient_checkpointing: bool = _f(False, "trade compute for memory", cli="train")
+    train_sampling_strategy: str = _f("group_by_length", "batch order: length-grouped (less "
+                                      "padding) or random", cli="train",
+                                      choices=("group_by_length", "random"))
+    pad_to_multiple_of: int | None = _f(8, "pad batches to a multiple of this on GPUs", cli="train")
+    max_target_length: int = _f(128, "summaries are truncated to this many tokens", cli="train",
+                                metavar="TOKENS")
+    train_limit: int | None = _f(None, "use only the first N training dialogues", cli="train",
+                                 metavar="N")
+    # evaluation / generation
+    eval_batch_size: int = _f(32, "dialogues per generation batch", cli="generate",
+                              flag="--batch-size", resume_safe=True, metavar="N")
+    eval_limit: int | None = _f(None, "score only the first N dialogues of the split",
+                                cli="generate", flag="--limit", resume_safe=True, metavar="N")
+    max_new_tokens: int = _f(128, f"longest summary, 1 to {MAX_NEW_TOKENS_LIMIT} tokens",
+                             cli="generate", resume_safe=True, metavar="TOKENS")
+    num_beams: int = _f(1, "1: greedy; more: beam search", cli="generate", resume_safe=True)
+    # logging / checkpoints
+    logging_steps: int = _f(10, "log the loss every N steps", cli="train", resume_safe=True,
+                            metavar="N")
+    save_steps: int = _f(50, "write a checkpoint every N steps", cli="train", resume_safe=True,
+                         metavar="N")
+    save_total_limit: int = _f(2, "checkpoints kept", cli="train", resume_safe=True, metavar="N")
+
+    def __post_init__(self):
+        if isinstance(self.lora_target_modules, (list, tuple)):
+            self.lora_target_modules = tuple(self.lora_target_modules)
+        self.validate()
+
+    # ---------------------------------------------------------------- presets
+    @classmethod
+    def smoke(cls, **overrides) -> TrainConfig:
+        """Offline: the shipped sample and a tiny random T5. Seconds on a CPU; outputs are gibberish."""
+        from .offline import TINY_MODEL_NAME, sample_data_dir
+
+        base = dict(
+            preset="smoke", recipe="smoke", model_name=TINY_MODEL_NAME,
+            dataset_source=str(sample_data_dir()), output_dir="outputs/smoke", learning_rate=3e-3,
+            max_steps=30, per_device_train_batch_size=8, eval_batch_size=16, max_new_tokens=24,
+            logging_steps=5, save_steps=10, warmup_steps=0.0,
+        )
+        return cls(**{**base, **overrides})
+
+    @classmethod
+    def for_device(cls, info, preset: str = "auto", recipe: str = DEFAULT_RECIPE,
+                   **overrides) -> TrainConfig:
+        """Flan-T5-base on DialogSum: ``recipe`` as it is, precision and batch split for ``info``."""
+        from .hardware import recommend
+
+        if recipe not in RECIPES:
+            raise ConfigError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+        rec, card = RECIPES[recipe], recommend(info)
+        per_device = min(card.train_batch_size, rec.effective_batch)
+        base = dict(
+            preset=preset, recipe=recipe, precision=card.precision, optim=card.optim,
+            per_device_train_batch_size=per_device,
+            gradient_accumulation_steps=rec.effective_batch // per_device,
+            eval_batch_size=card.eval_batch_size, learning_rate=rec.learning_rate,
+            warmup_steps=rec.warmup_steps, lr_scheduler_type=rec.lr_scheduler_type,
+            max_steps=rec.max_steps, num_train_epochs=rec.num_train_epochs,
+        )
+        return cls(**{**base, **overrides})
+
+    @classmethod
+    def colab(cls, recipe: str = DEFAULT_RECIPE, **overrides) -> TrainConfig:
+        """Free Colab T4 (16 GB, no bf16): fp32, the effective batch as 8 x 4 accumulation steps."""
+        from .hardware import DeviceInfo
+
+        t4 = DeviceInfo("cuda", "Tesla T4", 15.0, bf16=False)
+        return cls.for_device(t4, preset="colab", recipe=recipe, **overrides)
+
+    @classmethod
+    def auto(cls, recipe: str = DEFAULT_RECIPE, **overrides) -> TrainConfig:
+        """Flan-T5-base sized for the device this process sees."""
+        from .hardware import describe_device
+
+        return cls.for_device(describe_device(), preset="auto", recipe=recipe, **overrides)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> TrainConfig:
+        presets = {"smoke": cls.smoke, "colab": cls.colab, "auto": cls.auto, "full": cls.auto}
+        if name not in presets:
+            raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(presets)}")
+        if name == "smoke":
+            overrides.pop("recipe", None)
+        return presets[name](**overrides)
+
+    # ---------------------------------------------------------------- validation
+    def validate(self) -> TrainConfig:
+        """Check every value's type and range; raise :class:`ConfigError` naming the first bad one."""
+        for f in dataclasses.fields(self):
+            _check_type(f.name, getattr(self, f.name), f.type)
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                extra = " (T5 overflows in fp16: the loss becomes NaN)" if getattr(
+                    self, f.name) == "fp16" else ""
+                raise ConfigError(f"{f.name} must be one of {', '.join(choices)}, got "
+                                  f"{getattr(self, f.name)!r}{extra}")
+        checks = [
+            ("learning_rate", 0 < self.learning_rate <= 1 and math.isfinite(self.learning_rate),
+             "in (0, 1]"),
+            ("per_device_train_batch_size", self.per_device_train_batch_size >= 1, "at least 1"),
+            ("gradient_accumulation_steps", self.gradient_accumulation_steps >= 1, "at least 1"),
+            ("eval_batch_size", self.eval_batch_size >= 1, "at least 1"),
+            ("logging_steps", self.logging_steps >= 1, "at least 1"),
+            ("save_steps", self.save_steps >= 1, "at least 1"),
+            ("save_total_limit", self.save_total_limit >= 1, "at least 1"),
+            ("num_train_epochs", 0 < self.num_train_epochs <= 100, "in (0, 100]"),
+            ("max_steps", self.max_steps == -1 or self.max_steps >= 1, "-1 (use epochs) or >= 1"),
+            ("warmup_steps", self.warmup_steps >= 0, "at least 0"),
+            ("weight_decay", 0 <= self.weight_decay < 1, "in [0, 1)"),
+            ("train_limit", self.train_limit is None or self.train_limit >= 1, "None or >= 1"),
+            ("eval_limit", self.eval_limit is None or self.eval_limit >= 1, "None or >= 1"),
+            ("max_new_tokens", 1 <= self.max_new_tokens <= MAX_NEW_TOKENS_LIMIT,
+             f"between 1 and {MAX_NEW_TOKENS_LIMIT}"),
+            ("num_beams", 1 <= self.num_beams <= MAX_BEAMS, f"between 1 and {MAX_BEAMS}"),
+            ("max_source_length", 8 <= self.max_source_length <= 4096, "between 8 and 4096"),
+            ("max_target_length", 1 <= self.max_target_length <= 1024, "between 1 and 1024"),
+            ("lora_r", self.lora_r >= 1, "at least 1"),
+            ("lora_alpha", self.lora_alpha >= 1, "at least 1"),
+            ("lora_dropout", 0 <= self.lora_dropout < 1, "in [0, 1)"),
+            ("lora_target_modules", len(self.lora_target_modules) > 0, "at least one module name"),
+            ("pad_to_multiple_of", self.pad_to_multiple_of is None or self.pad_to_multiple_of >= 1,
+             "None or >= 1"),
+            ("seed", self.seed >= 0, "at least 0"),
+        ]
+        for name, ok, rule in checks:
+            if not ok:
+                raise ConfigError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+        return self
+
+    # ---------------------------------------------------------------- (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["lora_target_modules"] = list(self.lora_target_modules)
+        return d
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the config as JSON atomically (a temporary file renamed into place)."""
+        from .checkpoints import write_text_atomic
+
+        write_text_atomic(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def field_names(cls) -> set[str]:
+        return {f.name for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        unknown = sorted(set(data) - cls.field_names())
+        if unknown:
+            raise ConfigError(f"unknown TrainConfig field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    def generation_kwargs(self) -> dict[str, Any]:
+        """The :func:`dialogsum_peft.generation.summarize` settings of this config."""
+        return dict(batch_size=self.eval_batch_size, max_new_tokens=self.max_new_tokens,
+                    num_beams=self.num_beams, max_source_length=self.max_source_length)
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that define what a training run computes (everything not resume-safe).
+
+        A checkpoint may only be resumed by a config with the same identity; logging, checkpoint
+        interval, evaluation and generation settings (``resume_safe`` fields) may change.
+        """
+        d = self.to_dict()
+        return {f.name: d[f.name] for f in dataclasses.fields(self)
+                if not f.metadata.get("resume_safe")}
+
+    @property
+    def effective_batch(self) -> int:
+        """Examples per optimizer step on one process (times the number of processes)."""
+        return self.per_device_train_batch_size * self.gradient_accumulation_steps
+
+    @property
+    def torch_dtype(self):
+        import torch
+
+        return torch.bfloat16 if self.precision == "bf16" else torch.float32
+
+    @property
+    def is_smoke(self) -> bool:
+        from .offline import TINY_MODEL_NAME
+
+        return self.model_name == TINY_MODEL_NAME
+
+
+def _check_type(name: str, value: Any, annotation: str) -> None:
+    """Raise :class:`ConfigError` when ``value`` does not fit the field's annotation."""
+    optional = annotation.endswith("| None")
+    base = annotation.replace("| None", "").strip()
+    if value is None:
+        if optional:
+            return
+        raise ConfigError(f"{name} must not be empty (null)")
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+        "bool": isinstance(value, bool),
+        "tuple[str, ...]": isinstance(value, tuple) and all(isinstance(v, str) and v for v in value),
+    }.get(base)
+    if ok is None:  # pragma: no cover - a field with a type this check does not know
+        raise TypeError(f"no type check for {name}: {annotation}")
+    if not ok:
+        wanted = {"int": "a whole number", "float": "a number", "str": "a string",
+                  "bool": "true or false", "tuple[str, ...]": "a list of names"}[base]
+        raise ConfigError(f"{name} must be {wanted}, got {value!r} ({type(value).__name__})")

@@ -1,0 +1,214 @@
+"""The Trainer setup shared by the notebook, the command line and the benchmarks.
+
+Why: ``Seq2SeqTrainer`` does the training; three things it gets wrong for this tutorial are
+fixed in :class:`DialogSumTrainer`, so the notebook cell that builds a trainer shows plain
+Hugging Face arguments and names this one class:
+
+* T5 returns the mean loss of its own batch but accepts ``**kwargs``; seeing them, the Trainer
+  assumes a loss summed over the accumulated, all-process batch and scales loss and gradients by
+  the number of processes and accumulation steps. We tell it the loss is a per-batch mean.
+* the length-grouped sampler shuffles with the global RNG, so a run resumed mid-epoch sees other
+  batches; ours is seeded by ``(data_seed, epoch)`` and resumes exactly.
+* guards stop a run whose loss becomes NaN/inf, explodes, or whose gradient norm is zero or
+  inf, before any checkpoint or adapter with broken weights is written.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import Seq2SeqTrainer, TrainerCallback
+from transformers.trainer_pt_utils import LengthGroupedSampler
+
+from .config import TrainConfig
+from .errors import ConfigError, TrainingError
+from .modeling import non_finite_parameters
+
+TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
+DIVERGENCE_FACTOR = 3.0  # a logged loss this many times the first logged loss means divergence
+# New argument names that older transformers 5.x releases spell differently (explicit, not a
+# silent drop: any other unknown argument is an error).
+_RENAMED = {"activation_checkpointing": "gradient_checkpointing"}
+# Without a GPU the DataLoader warns on every epoch that memory pinning is unavailable: harmless
+# (pinning is for GPU copies) and noise in every CPU smoke run.
+warnings.filterwarnings("ignore", message=r".*'pin_memory' argument is set as true but no accelerator")
+
+
+def training_arguments(config: TrainConfig, **overrides):
+    """``Seq2SeqTrainingArguments`` for ``config``: the same values the notebook's cell shows."""
+    import transformers
+    from transformers import Seq2SeqTrainingArguments
+
+    for key in ("fp16", "fp16_full_eval"):
+        if overrides.get(key):
+            raise ConfigError(f"{key}=True refused: T5 overflows in fp16 (the loss becomes NaN). "
+                              "Use precision 'bf16' on an Ampere-or-newer GPU, or 'fp32'.")
+    kwargs: dict[str, Any] = dict(
+        output_dir=str(Path(config.output_dir) / "checkpoints"),
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler_type,
+        warmup_steps=config.warmup_steps,
+        max_steps=config.max_steps,
+        num_train_epochs=config.num_train_epochs,
+        weight_decay=config.weight_decay,
+        optim=config.optim,
+        bf16=config.precision == "bf16",
+        train_sampling_strategy=config.train_sampling_strategy,
+        logging_steps=config.logging_steps,
+        logging_nan_inf_filter=False,  # a NaN must reach the guard, not be averaged away
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        seed=config.seed,
+        data_seed=config.seed,
+        report_to="none",
+    )
+    if config.gradient_checkpointing:
+        kwargs["activation_checkpointing"] = True
+    kwargs.update(overrides)
+    params = inspect.signature(Seq2SeqTrainingArguments.__init__).parameters
+    for new, old in _RENAMED.items():
+        if new in kwargs and new not in params and old in params:
+            kwargs[old] = kwargs.pop(new)
+    unknown = sorted(k for k in kwargs if k not in params)
+    if unknown:
+        raise ConfigError(f"Seq2SeqTrainingArguments of transformers {transformers.__version__} "
+                          f"has no argument(s) {', '.join(unknown)}")
+    try:
+        return Seq2SeqTrainingArguments(**kwargs)
+    except ValueError as err:  # e.g. an optimizer name this version does not know
+        raise ConfigError(" ".join(str(err).split())[:300]) from None
+
+
+def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
+    """Tokenized train (and validation, if present) splits with only the model's columns."""
+    from .data import require_split, tokenize_split
+
+    require_split(dataset_dict, "train")
+    out = {}
+    for split in ("train", "validation"):
+        if split not in dataset_dict:
+            continue
+        ds = dataset_dict[split]
+        if split == "train" and config.train_limit:
+            ds = ds.select(range(min(config.train_limit, len(ds))))
+        tokenized = tokenize_split(ds, tokenizer, config.max_source_length,
+                                   config.max_target_length, desc=f"tokenizing {split}")
+        out[split] = tokenized.select_columns(list(TRAIN_COLUMNS))
+    return out
+
+
+# -------------------------------------------------------------------------------- guards
+def _advice(args) -> str:
+    precision = "bf16" if args.bf16 else ("fp16" if args.fp16 else "fp32")
+    return (f"(precision {precision}, learning rate {args.learning_rate}). Lower the learning "
+            "rate; T5 overflows in fp16: use 'bf16' on an Ampere-or-newer GPU or 'fp32'.")
+
+
+class DivergenceGuard(TrainerCallback):
+    """Stop at a NaN/inf or exploding loss, a zero/inf gradient norm, or NaN weights.
+
+    The logged loss and gradient norm are checked in ``on_log``. A checkpoint can be due
+    before the next log, so before every save the trainable weights are checked too: a
+    checkpoint with NaN weights is never written.
+    """
+
+    def __init__(self):
+        self.first_loss = None
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if control.should_save and model is not None:
+            bad = non_finite_parameters(model)
+            if bad:
+                raise TrainingError(
+                    f"trainable weights became NaN/inf at step {state.global_step} "
+                    f"({len(bad)} tensors, e.g. {bad[0]}) {_advice(args)} Training stopped "
+                    f"before checkpoint-{state.global_step}: no NaN weights are on disk.")
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        loss, grad = logs.get("loss"), logs.get("grad_norm")
+        problem = None
+        if loss is not None and not math.isfinite(float(loss)):
+            problem = f"training loss became {loss}"
+        elif grad is not None and (not math.isfinite(float(grad)) or float(grad) == 0.0):
+            problem = f"gradient norm became {grad}"
+        elif loss is not None:
+            if self.first_loss is None:
+                self.first_loss = float(loss)
+            elif float(loss) > DIVERGENCE_FACTOR * self.first_loss:
+                problem = (f"training loss diverged: {float(loss):.4g}, more than "
+                           f"{DIVERGENCE_FACTOR:g}x the first logged loss {self.first_loss:.4g}")
+        if problem:
+            raise TrainingError(f"{problem} at step {state.global_step} {_advice(args)} "
+                                "Training stopped before any adapter was written.")
+
+
+# -------------------------------------------------------------------------------- trainer
+class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
+    """Length-grouped batches whose order depends only on ``seed + epoch``."""
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int):
+        super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:  # called by accelerate's DataLoaderShard
+        self.epoch = epoch
+
+    def __iter__(self):
+        self.generator.manual_seed(self.seed + self.epoch)
+        return super().__iter__()
+
+
+class DialogSumTrainer(Seq2SeqTrainer):
+    """``Seq2SeqTrainer`` + per-batch-mean loss scaling, exact resume, divergence guards."""
+
+    def __init__(self, *args, callbacks=None, **kwargs):
+        super().__init__(*args, callbacks=[DivergenceGuard(), *(callbacks or [])], **kwargs)
+        self.model_accepts_loss_kwargs = False  # T5's loss is already a per-batch mean
+
+    def _get_train_sampler(self, *args, **kwargs):  # signature differs across versions
+        sampler = super()._get_train_sampler(*args, **kwargs)
+        if type(sampler) is LengthGroupedSampler:
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            return EpochSeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed)
+        return sampler
+
+
+def data_collator(tokenizer, model, config: TrainConfig):
+    """``DataCollatorForSeq2Seq``: pads each batch (labels with -100, which the loss ignores)."""
+    from transformers import DataCollatorForSeq2Seq
+
+    multiple = config.pad_to_multiple_of if torch.cuda.is_available() else None
+    return DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100,
+                                  pad_to_multiple_of=multiple)
+
+
+def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None, **arg_overrides):
+    """A :class:`DialogSumTrainer` for ``model`` on ``datasets['train']`` (the CLI's trainer).
+
+    ``datasets`` is the DatasetDict of :func:`dialogsum_peft.data.load_dialogsum` (tokenized
+    here with the training prompt) or a dict of already tokenized splits.
+    """
+    from .data import require_split
+
+    train = require_split(datasets, "train")
+    if "input_ids" not in getattr(train, "column_names", ["input_ids"]):
+        datasets = prepare_datasets(datasets, tokenizer, config)
+    return DialogSumTrainer(
+        model=model, args=training_arguments(config, **arg_overrides),
+        data_collator=data_collator(tokenizer, model, config), train_dataset=datasets["train"],
+        eval_dataset=datasets.get("validation"), processing_class=tokenizer, callbacks=callbacks,
+    )
+
+
+def loss_history(trainer_or_state) -> list[tuple[int, float]]:
+    """(step, training loss) pairs logged during training, for the loss curve."""
+    state = getattr(trainer_or_state, "state", trainer_or_state)
+    return [(int(e["step"]), float(e["loss"])) for e in state.log_history if "loss" in e]
