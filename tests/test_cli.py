@@ -317,3 +317,13 @@ def test_subprocess_errors_have_no_traceback(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         f"error: dataset folder not found: {tmp_path / 'missing'} (nor is it a Hub id 'owner/name')"]
     assert proc.stdout == ""
+
+
+def test_smoke_train_prints_no_warnings(tmp_path):
+    """A normal run shows progress and results, not library deprecation notices."""
+    proc = run_cli("train", "--preset", "smoke", "--output-dir", tmp_path / "run", "--max-steps", "2",
+                   "--logging-steps", "1", "--save-steps", "2", "--train-limit", "8")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    noise = [line for line in (proc.stdout + proc.stderr).splitlines()
+             if "Warning" in line or "deprecat" in line.lower()]
+    assert noise == []

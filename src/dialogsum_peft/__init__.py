@@ -1,9 +1,23 @@
 """Helpers for the tutorial: Flan-T5 learns to summarize DialogSum dialogues with LoRA (peft).
 
-Modules: ``data`` (loading, prompt, tokenization), ``modeling`` (model, LoRA, parameter counts,
-precision), ``generation`` (batched summaries), ``metrics`` (ROUGE), ``config`` (settings, presets, recipes), ``trainer`` (the Trainer), ``checkpoints`` and ``adapters`` (run folders), ``commands``/``cli`` (the command line), (config,
-Trainer, adapters), ``offline`` (smoke path), ``hardware`` (device-aware settings),
-``reporting`` (tables and plots). Submodules import heavy libraries lazily.
+One job per module: ``config`` (settings, presets, recipes, validation), ``data`` and ``inputs``
+(DialogSum, the prompt, tokenization, reading files), ``modeling`` (loading, LoRA, parameter
+counts, precision), ``trainer`` (the Trainer setup and its guards), ``checkpoints`` (run folders:
+resume, identity, lock, Drive), ``adapters`` (save, check, load), ``generation`` (batched
+summaries), ``metrics`` and ``evaluation`` (ROUGE under each protocol), ``reporting`` (tables,
+plots, published figures), ``distributed`` (several processes), ``hub``, ``offline``,
+``hardware``, ``safety``, ``errors``, ``notebook_utils``; ``cli``/``commands`` (the command line).
+Submodules import heavy libraries lazily.
 """
 
-__version__ = "0.1.0"
+import warnings
+
+__version__ = "0.2.0"
+
+# Two warnings every run would show that no user can act on (library interplay, not their code):
+# peft 0.21's get_peft_model reads model.is_gradient_checkpointing, which transformers 5.2x
+# deprecated; and without a GPU the DataLoader says on every epoch that it cannot pin memory
+# (pinning only matters for copies to a GPU). Filtered by their exact message, nothing else.
+warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated",
+                        category=FutureWarning)
+warnings.filterwarnings("ignore", message=r".*'pin_memory' argument is set as true but no accelerator")

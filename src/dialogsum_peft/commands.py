@@ -156,7 +156,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .data import require_split
     from .distributed import finish, process_state
     from .modeling import add_lora, count_parameters
-    from .trainer import make_trainer
+    from .trainer import make_trainer, prepare_datasets, training_arguments
 
     state = process_state()
     # Everything that can fail on the user's input happens before the first write.
@@ -165,13 +165,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     require_split(dataset, "train")
     model, tokenizer = _load_base(config, state)
     peft_model = add_lora(model, config)
+    tokenized = prepare_datasets(dataset, tokenizer, config)
     # LoRA layers are used in every forward pass: no need for DDP's search for unused ones.
-    trainer = make_trainer(peft_model, tokenizer, dataset, config, ddp_find_unused_parameters=False)
+    extra = dict(ddp_find_unused_parameters=False)
+    training_arguments(config, **extra)  # refuses bad settings before the folder is touched
     lock = RunLock(out).acquire() if state.is_main_process else None
     try:
         if lock is not None:
             _checkpoint_to_resume(args, out, config)  # again, now that no other run can write
         state.wait_for_everyone()
+        trainer = make_trainer(peft_model, tokenizer, tokenized, config, **extra)
         if state.is_main_process:
             if args.overwrite:
                 for name in RUN_OUTPUTS:

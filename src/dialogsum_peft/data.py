@@ -311,8 +311,7 @@ def tokenize_split(dataset, tokenizer, max_source_length: int = 512, max_target_
         desc=desc,
     )
     counts = truncation_counts(tokenized)
-    logger.log(
-        logging.WARNING if counts["source"] or counts["target"] else logging.INFO,
+    logger.info(
         "%s: %d of %d dialogues truncated to %d tokens, %d of %d summaries to %d tokens",
         desc, counts["source"], counts["total"], max_source_length,
         counts["target"], counts["total"], max_target_length,

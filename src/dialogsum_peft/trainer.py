@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import math
-import warnings
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,6 @@ DIVERGENCE_FACTOR = 3.0  # a logged loss this many times the first logged loss m
 # New argument names that older transformers 5.x releases spell differently (explicit, not a
 # silent drop: any other unknown argument is an error).
 _RENAMED = {"activation_checkpointing": "gradient_checkpointing"}
-# Without a GPU the DataLoader warns on every epoch that memory pinning is unavailable: harmless
-# (pinning is for GPU copies) and noise in every CPU smoke run.
-warnings.filterwarnings("ignore", message=r".*'pin_memory' argument is set as true but no accelerator")
 
 
 def training_arguments(config: TrainConfig, **overrides):
@@ -87,8 +84,11 @@ def training_arguments(config: TrainConfig, **overrides):
 
 
 def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
-    """Tokenized train (and validation, if present) splits with only the model's columns."""
-    from .data import require_split, tokenize_split
+    """Tokenized train (and validation, if present) splits with only the model's columns.
+
+    Prints one warning line per split when truncation cut dialogues or summaries.
+    """
+    from .data import require_split, tokenize_split, truncation_counts, truncation_warning
 
     require_split(dataset_dict, "train")
     out = {}
@@ -100,6 +100,10 @@ def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
             ds = ds.select(range(min(config.train_limit, len(ds))))
         tokenized = tokenize_split(ds, tokenizer, config.max_source_length,
                                    config.max_target_length, desc=f"tokenizing {split}")
+        warning = truncation_warning(truncation_counts(tokenized), config.max_source_length,
+                                     config.max_target_length, split)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
         out[split] = tokenized.select_columns(list(TRAIN_COLUMNS))
     return out
 

@@ -1,0 +1,319 @@
+"""The attack list on the command line: every bad input is one ``error:`` line and exit 2, no
+traceback, and nothing already on disk changes; a run folder belongs to one run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from dialogsum_peft.checkpoints import RunLock, find_last_checkpoint
+from dialogsum_peft.cli import main
+from dialogsum_peft.errors import RunFolderError, TrainingError
+from dialogsum_peft.offline import sample_data_dir
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+SMOKE = ["--preset", "smoke"]
+TINY_RUN = ["--max-steps", "4", "--logging-steps", "2", "--save-steps", "2", "--train-limit", "16"]
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder`` (what a refused command must leave untouched)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A finished smoke run (4 steps, checkpoints at 2 and 4)."""
+    out = tmp_path_factory.mktemp("hardening") / "run"
+    assert main(["train", *SMOKE, "--output-dir", str(out), *TINY_RUN]) == 0
+    return out
+
+
+def one_error(capsys, rc: int) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert rc == 2, err
+    assert "Traceback" not in err
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1, err
+    return errors[0]
+
+
+# ------------------------------------------------------------------ a run owns its folder
+def test_second_run_into_a_used_folder_is_refused(run, capsys):
+    before = snapshot(run)
+    line = one_error(capsys, main(["train", *SMOKE, "--output-dir", str(run), *TINY_RUN,
+                                   "--seed", "7"]))
+    assert str(run) in line and "--resume" in line and "--overwrite" in line
+    assert snapshot(run) == before
+
+
+@pytest.mark.parametrize("flags, field", [
+    (["--seed", "7"], "seed: 42 -> 7"),
+    (["--lr", "0.5"], "learning_rate: 0.003 -> 0.5"),
+    (["--lora-r", "4"], "lora_r: 32 -> 4"),
+    (["--max-steps", "6"], "max_steps: 4 -> 6"),
+])
+def test_resume_with_other_settings_is_refused_naming_them(run, capsys, flags, field):
+    before = snapshot(run)
+    line = one_error(capsys, main(["train", *SMOKE, "--output-dir", str(run), *TINY_RUN, *flags,
+                                   "--resume"]))
+    assert "cannot resume" in line and field in line
+    assert snapshot(run) == before  # config.json untouched
+
+
+def test_resume_may_change_logging_and_checkpoint_interval(run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    shutil.rmtree(copy / "checkpoints" / "checkpoint-4")
+    assert main(["train", "--config", str(copy / "config.json"), "--output-dir", str(copy),
+                 "--logging-steps", "1", "--save-steps", "3", "--resume"]) == 0
+    saved = json.loads((copy / "config.json").read_text())
+    assert saved["logging_steps"] == 1 and saved["save_steps"] == 3
+    assert json.loads((copy / "train_metrics.json").read_text())["global_step"] == 4
+
+
+def test_overwrite_replaces_the_run(run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    (copy / "notes.txt").write_text("mine")  # not a training output: kept
+    assert main(["train", *SMOKE, "--output-dir", str(copy), *TINY_RUN, "--seed", "7",
+                 "--overwrite"]) == 0
+    assert json.loads((copy / "checkpoints" / "run.json").read_text())["seed"] == 7
+    assert json.loads((copy / "config.json").read_text())["seed"] == 7
+    assert (copy / "notes.txt").read_text() == "mine"
+    assert not (copy / ".train.lock").exists()
+
+
+def test_a_live_lock_stops_a_second_training(tmp_path, capsys):
+    out = tmp_path / "run"
+    with RunLock(out):  # this process is alive and holds the folder
+        with pytest.raises(RunFolderError, match="another training"):
+            RunLock(out).acquire()
+        line = one_error(capsys, main(["train", *SMOKE, "--output-dir", str(out), *TINY_RUN]))
+        assert "another training" in line and str(os.getpid()) in line
+    assert not (out / ".train.lock").exists()
+    assert not (out / "checkpoints").exists()
+
+
+def test_a_stale_lock_is_taken_over(tmp_path, caplog):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    out = tmp_path / "run"
+    out.mkdir()
+    import socket
+
+    (out / ".train.lock").write_text(f"{dead} {socket.gethostname()}\n")
+    with RunLock(out) as lock:
+        assert lock.held and (out / ".train.lock").read_text().split()[0] == str(os.getpid())
+    assert "stale lock" in caplog.text
+
+
+# ------------------------------------------------------------------ checkpoints must parse
+@pytest.mark.parametrize("damage", ["trainer_state.json", "optimizer.pt", "adapter_model.safetensors"])
+def test_a_checkpoint_that_does_not_parse_is_skipped(run, tmp_path, damage, caplog):
+    copy = tmp_path / "run"
+    shutil.copytree(run / "checkpoints", copy / "checkpoints")
+    victim = copy / "checkpoints" / "checkpoint-4" / damage
+    victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])  # cut short
+    assert Path(find_last_checkpoint(copy)).name == "checkpoint-2"
+    assert "checkpoint-4" in caplog.text
+
+
+# ------------------------------------------------------------------ one line, exit 2
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _dataset_with(tmp: Path, train: bytes) -> Path:
+    folder = tmp / "data"
+    shutil.copytree(sample_data_dir(), folder)
+    _write(folder / "train.jsonl", train)
+    return folder
+
+
+def _damaged_adapter(run: Path, tmp: Path, content: bytes | None) -> Path:
+    adapter = tmp / "adapter"
+    shutil.copytree(run / "adapter", adapter)
+    weights = adapter / "adapter_model.safetensors"
+    if content is None:  # NaN weights in a well-formed file
+        from safetensors.torch import load_file, save_file
+
+        tensors = load_file(weights)
+        name = next(iter(tensors))
+        tensors[name] = torch.full_like(tensors[name], float("nan"))
+        save_file(tensors, weights)
+    else:
+        weights.write_bytes(content(weights.read_bytes()) if callable(content) else content)
+    return adapter
+
+
+CASES = {
+    # settings, checked before anything loads
+    "negative lr": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--lr", "-0.01"],
+                    "learning_rate must be in (0, 1]"),
+    "huge lr": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--lr", "1e6"],
+                "learning_rate must be in (0, 1]"),
+    "batch 0": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--batch-size", "0"],
+                "per_device_train_batch_size must be at least 1"),
+    "grad accum 0": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--grad-accum", "0"],
+                     "gradient_accumulation_steps must be at least 1"),
+    "logging 0": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--logging-steps", "0"],
+                  "logging_steps must be at least 1"),
+    "train limit -5": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--train-limit", "-5"],
+                       "train_limit must be None or >= 1"),
+    "train limit 0": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--train-limit", "0"],
+                      "train_limit must be None or >= 1"),
+    "epochs -1": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--epochs", "-1"],
+                  "num_train_epochs must be in (0, 100]"),
+    "max steps 0": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--max-steps", "0"],
+                    "max_steps must be -1 (use epochs) or >= 1"),
+    "yaml string lr": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--config",
+                                     _write(t / "c.yaml", b'learning_rate: "fast"\n')],
+                       "learning_rate must be a number, got 'fast'"),
+    "unknown optimizer": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--optim",
+                                        "adamw_typo"], "adamw_typo"),
+    "max new tokens 0": (lambda r, t: ["summarize", *SMOKE, "--max-new-tokens", "0"],
+                         "max_new_tokens must be between 1 and 512"),
+    "max new tokens 100000": (lambda r, t: ["summarize", *SMOKE, "--max-new-tokens", "100000"],
+                              "max_new_tokens must be between 1 and 512"),
+    "beams 0": (lambda r, t: ["summarize", *SMOKE, "--num-beams", "0"],
+                "num_beams must be between 1 and"),
+    "generation batch 0": (lambda r, t: ["summarize", *SMOKE, "--batch-size", "0"],
+                           "eval_batch_size must be at least 1"),
+    # files
+    "non-UTF-8 data": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--dataset",
+                                     _dataset_with(t, b'{"id": "a", "dialogue": "caf\xe9", '
+                                                      b'"summary": "s"}\n')],
+                       "not UTF-8 text (byte 0xe9 at offset 28)"),
+    "JSON array line": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--dataset",
+                                      _dataset_with(t, b'["a", "b"]\n')],
+                        "line 1 is a JSON array, not an object"),
+    "empty adapter": (lambda r, t: ["evaluate", *SMOKE, "--output-dir", t / "o", "--adapter",
+                                    _damaged_adapter(r, t, b"")], "is damaged and cannot be read"),
+    "truncated adapter": (lambda r, t: ["evaluate", *SMOKE, "--output-dir", t / "o", "--adapter",
+                                        _damaged_adapter(r, t, lambda b: b[: len(b) // 2])],
+                          "is damaged and cannot be read"),
+    "random adapter": (lambda r, t: ["summarize", *SMOKE, "--adapter",
+                                     _damaged_adapter(r, t, os.urandom(4096))],
+                       "is damaged and cannot be read"),
+    "NaN adapter": (lambda r, t: ["summarize", *SMOKE, "--adapter", _damaged_adapter(r, t, None)],
+                    "holds NaN/inf weights"),
+    "output dir under a file": (lambda r, t: ["train", *SMOKE, "--output-dir",
+                                              _write(t / "afile", b"x") / "run"],
+                                "is a file, not a folder"),
+    "output is a folder": (lambda r, t: ["summarize", *SMOKE, "--input",
+                                         sample_data_dir() / "test.jsonl", "--output", t],
+                           "is a folder; give a file name"),
+    "non-UTF-8 input": (lambda r, t: ["summarize", *SMOKE, "--input",
+                                      _write(t / "in.txt", b"#Person1#: \xff\xfe hi\n")],
+                        "not UTF-8 text (byte 0xff at offset 11)"),
+    "pickle-only model folder": (lambda r, t: ["summarize", "--model",
+                                               _write(t / "m" / "pytorch_model.bin", b"x").parent,
+                                               "--input", sample_data_dir() / "test.jsonl"],
+                                 "holds no model.safetensors"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_bad_input_is_one_error_line(case, run, tmp_path, capsys):
+    make_args, expected = CASES[case]
+    before = snapshot(run)
+    line = one_error(capsys, main([str(a) for a in make_args(run, tmp_path)]))
+    assert expected in line, line
+    assert snapshot(run) == before
+    assert not (tmp_path / "o").exists()  # refused before anything was written
+
+
+def test_pickle_only_model_message_does_not_blame_the_hub(tmp_path, capsys):
+    folder = _write(tmp_path / "m" / "pytorch_model.bin", b"x").parent
+    line = one_error(capsys, main(["summarize", "--model", str(folder), "--input",
+                                   str(sample_data_dir() / "test.jsonl")]))
+    assert "Hub" not in line and "internet" not in line
+
+
+def test_subprocess_failures_print_no_traceback(run, tmp_path):
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(SRC))
+    for args in (["train", *SMOKE, "--output-dir", str(tmp_path / "o"), "--lr", "-1"],
+                 ["summarize", *SMOKE, "--adapter", str(_damaged_adapter(run, tmp_path, b""))]):
+        proc = subprocess.run([sys.executable, "-m", "dialogsum_peft", *args], capture_output=True,
+                              text=True, env=env, timeout=300)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+# ------------------------------------------------------------------ inputs and outputs
+def test_bom_jsonl_input_is_read_as_json_lines(run, tmp_path, capsys):
+    source = _write(tmp_path / "in.jsonl", b"\xef\xbb\xbf" + json.dumps(
+        {"id": "x", "dialogue": "#Person1#: Hi.\n#Person2#: Hello."}).encode() + b"\n")
+    assert main(["summarize", *SMOKE, "--adapter", str(run / "adapter"), "--input", str(source),
+                 "--max-new-tokens", "4"]) == 0
+    row = json.loads(capsys.readouterr().out.strip())
+    assert row["id"] == "x" and isinstance(row["prediction"], str)
+
+
+def test_truncation_is_reported_on_the_command_line(tmp_path, capsys):
+    assert main(["train", *SMOKE, "--output-dir", str(tmp_path / "o"), "--max-steps", "1",
+                 "--save-steps", "100", "--max-source-length", "64"]) == 0
+    err = capsys.readouterr().err
+    assert "train dialogues (longer than 64 tokens) were truncated" in err
+
+
+def test_evaluation_folder_holds_only_the_latest_results(run, tmp_path):
+    results = tmp_path / "eval"
+    common = ["evaluate", *SMOKE, "--output-dir", str(run), "--results-dir", str(results),
+              "--limit", "3", "--max-new-tokens", "4", "--adapter", str(run / "adapter")]
+    assert main(common) == 0
+    assert (results / "predictions-base.jsonl").is_file()
+    assert main([*common, "--no-base"]) == 0
+    assert not (results / "predictions-base.jsonl").exists()  # no stale base beside new scores
+    assert list(json.loads((results / "scores.json").read_text())["scores"]) == ["lora"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+# ------------------------------------------------------------------ divergence guard
+def test_exploding_loss_stops_training_before_anything_is_saved(sample, tmp_path):
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.modeling import add_lora, load_base_model
+    from dialogsum_peft.trainer import DIVERGENCE_FACTOR, DivergenceGuard, make_trainer
+
+    guard = DivergenceGuard()
+    args = type("Args", (), {"bf16": False, "fp16": False, "learning_rate": 1.0})()
+    state = type("State", (), {"global_step": 3})()
+    guard.on_log(args, state, None, logs={"loss": 2.0, "grad_norm": 1.0})
+    guard.on_log(args, state, None, logs={"loss": 2.0 * DIVERGENCE_FACTOR * 0.99, "grad_norm": 1.0})
+    with pytest.raises(TrainingError, match=r"diverged.*at step 3.*learning rate 1.0"):
+        guard.on_log(args, state, None, logs={"loss": 2.0 * DIVERGENCE_FACTOR * 1.01})
+    with pytest.raises(TrainingError, match="gradient norm became 0.0"):
+        DivergenceGuard().on_log(args, state, None, logs={"loss": 2.0, "grad_norm": 0.0})
+    with pytest.raises(TrainingError, match="gradient norm became inf"):
+        DivergenceGuard().on_log(args, state, None, logs={"loss": 2.0, "grad_norm": float("inf")})
+
+    # and in a real run: after step 3 the logits blow up (what a far too high learning rate does
+    # to a model); the log at step 4 stops training before checkpoint-4 is written
+    from transformers import TrainerCallback
+
+    class BlowUp(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            if state.global_step == 3:
+                with torch.no_grad():
+                    model.get_base_model().decoder.final_layer_norm.weight.mul_(1e3)
+
+    config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=8, logging_steps=2,
+                               save_steps=4)
+    model, tok = load_base_model(config)
+    trainer = make_trainer(add_lora(model, config), tok, sample, config, callbacks=[BlowUp()])
+    with pytest.raises(TrainingError, match=r"diverged.*at step 4 .*learning rate 0.003"):
+        trainer.train()
+    assert not (tmp_path / "checkpoints" / "checkpoint-4").exists()
