@@ -45,8 +45,8 @@ def smoke_config(tmp_path):
 
 
 def lora(model, **settings):
-    """``add_lora`` with smoke-config LoRA settings (``lora_r=4, lora_alpha=8`` ...)."""
+    """``apply_method`` with smoke-config LoRA settings (``lora_r=4, lora_alpha=8`` ...)."""
     from dialogsum_peft.config import TrainConfig
-    from dialogsum_peft.modeling import add_lora
+    from dialogsum_peft.methods import apply_method
 
-    return add_lora(model, TrainConfig.smoke(**settings))
+    return apply_method(model, TrainConfig.smoke(**settings))

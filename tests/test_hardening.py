@@ -285,7 +285,8 @@ def test_evaluation_folder_holds_only_the_latest_results(run, tmp_path):
 # ------------------------------------------------------------------ divergence guard
 def test_exploding_loss_stops_training_before_anything_is_saved(sample, tmp_path):
     from dialogsum_peft.config import TrainConfig
-    from dialogsum_peft.modeling import add_lora, load_base_model
+    from dialogsum_peft.methods import apply_method
+from dialogsum_peft.modeling import load_base_model
     from dialogsum_peft.trainer import DIVERGENCE_FACTOR, DivergenceGuard, make_trainer
 
     guard = DivergenceGuard()
@@ -313,7 +314,7 @@ def test_exploding_loss_stops_training_before_anything_is_saved(sample, tmp_path
     config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=8, logging_steps=2,
                                save_steps=4)
     model, tok = load_base_model(config)
-    trainer = make_trainer(add_lora(model, config), tok, sample, config, callbacks=[BlowUp()])
+    trainer = make_trainer(apply_method(model, config), tok, sample, config, callbacks=[BlowUp()])
     with pytest.raises(TrainingError, match=r"diverged.*at step 4 .*learning rate 0.003"):
         trainer.train()
     assert not (tmp_path / "checkpoints" / "checkpoint-4").exists()

@@ -4,8 +4,9 @@ import torch
 from conftest import lora
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.hardware import DeviceInfo, recommend
+from dialogsum_peft.methods import apply_method
 from dialogsum_peft.modeling import (
-    add_lora, count_parameters, flan_t5_base_shaped_model, load_model_and_tokenizer, pick_dtype,
+    count_parameters, flan_t5_base_shaped_model, load_model_and_tokenizer, pick_dtype,
 )
 
 
@@ -13,7 +14,7 @@ def test_flan_t5_base_shape_counts_without_download(capsys):
     model = flan_t5_base_shaped_model(device="meta")
     full = count_parameters(model)
     assert full.total == 247_577_856 and full.trainable == full.total and full.percent == 100.0
-    peft_model = add_lora(model, TrainConfig())  # the tutorial's r=32, alpha=32 on q and v
+    peft_model = apply_method(model, TrainConfig())  # the tutorial's r=32, alpha=32 on q and v
     counted = count_parameters(peft_model)
     assert counted.trainable == 3_538_944  # 72 q/v projections x r x (768 + 768)
     assert counted.total == 247_577_856 + 3_538_944

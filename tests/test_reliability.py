@@ -29,7 +29,8 @@ from dialogsum_peft.checkpoints import CHECKPOINT_STATE_FILES, drive_output_dir,
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import ConfigError, HubUnavailableError, RunFolderError, TrainingError
 from dialogsum_peft.hardware import in_colab
-from dialogsum_peft.modeling import add_lora, load_base_model
+from dialogsum_peft.methods import apply_method
+from dialogsum_peft.modeling import load_base_model
 from dialogsum_peft.safety import redact, scan_for_secrets
 from dialogsum_peft.trainer import loss_history, make_trainer, training_arguments
 
@@ -61,7 +62,7 @@ def straight_run(sample, tmp_path_factory):
         mp.setenv("HF_TOKEN", token)
         config.save(out / "config.json")
         model, tok = load_base_model(config)
-        peft_model = add_lora(model, config)
+        peft_model = apply_method(model, config)
         trainer = make_trainer(peft_model, tok, sample, config)
         trainer.train()
         save_adapter(peft_model, out / "adapter", tokenizer=tok)
@@ -76,7 +77,8 @@ CHILD = textwrap.dedent("""
     from dialogsum_peft.data import load_dialogsum
     from dialogsum_peft.offline import sample_data_dir
     from dialogsum_peft.config import TrainConfig
-    from dialogsum_peft.modeling import add_lora, load_base_model
+    from dialogsum_peft.methods import apply_method
+from dialogsum_peft.modeling import load_base_model
     from dialogsum_peft.trainer import make_trainer
 
     out, marker, threads, kill_after = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -92,7 +94,7 @@ CHILD = textwrap.dedent("""
     config = TrainConfig.smoke(output_dir=out, max_steps=12, logging_steps=1, save_steps=3,
                                save_total_limit=2)
     model, tok = load_base_model(config)
-    make_trainer(add_lora(model, config), tok, sample, config, callbacks=[Hang()]).train()
+    make_trainer(apply_method(model, config), tok, sample, config, callbacks=[Hang()]).train()
 """)
 
 
@@ -124,7 +126,7 @@ def test_killed_run_resumes_to_identical_weights_and_losses(straight_run, sample
 
     config = run_config(out)
     model, tok = load_base_model(config)
-    peft_model = add_lora(model, config)
+    peft_model = apply_method(model, config)
     trainer = make_trainer(peft_model, tok, sample, config)
     trainer.train(resume_from_checkpoint=last)
 
@@ -231,7 +233,7 @@ def test_missing_train_split_is_clear_in_make_trainer(sample, tiny, tmp_path):
     no_train = sample.copy()
     del no_train["train"]
     with pytest.raises(DataError, match=r"no 'train' split \(available: validation, test\)"):
-        make_trainer(add_lora(model, config), tok, no_train, config)
+        make_trainer(apply_method(model, config), tok, no_train, config)
     assert not (tmp_path / "checkpoints").exists()
 
 
@@ -266,7 +268,7 @@ def test_nan_between_logs_never_reaches_a_checkpoint(sample, tmp_path):
     config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=8, logging_steps=5,
                                save_steps=1, save_total_limit=5)
     model, tok = load_base_model(config)
-    peft_model = add_lora(model, config)
+    peft_model = apply_method(model, config)
     trainer = make_trainer(peft_model, tok, sample, config, callbacks=[Overflow()])
     with pytest.raises(TrainingError,
                        match=r"weights became NaN/inf at step 3 .*fp16.*before checkpoint-3"):
@@ -280,7 +282,7 @@ def test_nan_between_logs_never_reaches_a_checkpoint(sample, tmp_path):
         assert weights and all(torch.isfinite(t).all() for t in weights.values())
     assert Path(find_last_checkpoint(tmp_path)).name == "checkpoint-2"  # resumable, sound
     # and the broken model cannot be saved as an adapter either
-    with pytest.raises(TrainingError, match="refusing to save an adapter with NaN"):
+    with pytest.raises(TrainingError, match="refusing to save weights with NaN"):
         save_adapter(peft_model, tmp_path / "adapter")
     assert not (tmp_path / "adapter").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".adapter")] == []
@@ -393,7 +395,7 @@ def test_batch_order_depends_only_on_seed_and_epoch(sample, tiny, tmp_path):
     """What makes a mid-epoch resume exact: the global RNG (dropout draws) cannot move batches."""
     model, tok = tiny
     config = TrainConfig.smoke(output_dir=str(tmp_path))
-    trainer = make_trainer(add_lora(model, config), tok, sample, config)
+    trainer = make_trainer(apply_method(model, config), tok, sample, config)
     loader = trainer.get_train_dataloader()
 
     def order(epoch, noise_seed):

@@ -8,7 +8,8 @@ from dialogsum_peft.generation import summarize
 from dialogsum_peft.adapters import adapter_size_mb, load_adapter, save_adapter
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import AdapterError, ConfigError, TrainingError
-from dialogsum_peft.modeling import add_lora, load_base_model
+from dialogsum_peft.methods import apply_method
+from dialogsum_peft.modeling import load_base_model
 from dialogsum_peft.trainer import loss_history, make_trainer
 
 
@@ -19,7 +20,7 @@ def trained(sample, tmp_path_factory):
     config = TrainConfig.smoke(output_dir=str(out), max_steps=24, logging_steps=4, save_steps=100,
                                lora_r=8, lora_alpha=16)
     model, tok = load_base_model(config)
-    peft_model = add_lora(model, config)
+    peft_model = apply_method(model, config)
     trainer = make_trainer(peft_model, tok, sample, config)
     trainer.train()
     return config, peft_model.eval(), tok, trainer
@@ -125,7 +126,7 @@ def test_nan_loss_stops_training_with_advice(sample, tmp_path):
     model, tok = load_base_model(config)
     with torch.no_grad():
         model.encoder.final_layer_norm.weight.fill_(float("nan"))  # what an fp16 overflow does
-    trainer = make_trainer(add_lora(model, config), tok, sample, config)
+    trainer = make_trainer(apply_method(model, config), tok, sample, config)
     with pytest.raises(TrainingError, match=r"became nan at step 1 .*fp16.*bf16.*fp32"):
         trainer.train()
 
@@ -154,7 +155,7 @@ def test_bf16_training_on_gpu(sample, tmp_path):  # pragma: no cover - GPU machi
                                precision="bf16", save_steps=100)
     model, tok = load_base_model(config, device="cuda")
     assert model.dtype == torch.bfloat16
-    trainer = make_trainer(add_lora(model, config), tok, sample, config)
+    trainer = make_trainer(apply_method(model, config), tok, sample, config)
     assert trainer.args.bf16 and not trainer.args.fp16
     trainer.train()
     losses = [loss for _, loss in loss_history(trainer)]
@@ -170,7 +171,7 @@ def test_gradient_accumulation_keeps_loss_scale(sample, tmp_path):
                                    logging_steps=1, save_steps=100,
                                    per_device_train_batch_size=batch, gradient_accumulation_steps=accum)
         model, tok = load_base_model(config)
-        trainer = make_trainer(add_lora(model, config), tok, sample, config)
+        trainer = make_trainer(apply_method(model, config), tok, sample, config)
         trainer.train()
         first[accum] = loss_history(trainer)[0][1]
     assert 0.75 < first[2] / first[1] < 1.33  # without the fix the ratio is about 2

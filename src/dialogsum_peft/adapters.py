@@ -1,4 +1,5 @@
-"""Saving a trained adapter so that nothing half-written or broken is ever loaded.
+"""Saving what training produced (an adapter, or a whole fine-tuned model) so that nothing
+half-written or broken is ever loaded.
 
 Why: an adapter folder is what people keep, share and load months later. It is written
 atomically (a crash leaves the previous adapter or none), only as safetensors, never with NaN
@@ -17,23 +18,20 @@ from pathlib import Path
 from .errors import AdapterError, one_line
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
+MODEL_WEIGHTS = "model.safetensors"
 
 
 def _is_adapter_dir(path: Path) -> bool:
     return (path / "adapter_config.json").is_file() and (path / ADAPTER_WEIGHTS).is_file()
 
 
-def check_adapter_dir(path: str | os.PathLike) -> Path:
-    """``path`` as a Path if it holds a saved peft adapter whose weights read and are finite."""
+def _is_model_dir(path: Path) -> bool:
+    return (path / "config.json").is_file() and (path / MODEL_WEIGHTS).is_file()
+
+
+def _check_weights(weights: Path) -> None:
     from safetensors import SafetensorError, safe_open
 
-    path = Path(path)
-    if not path.is_dir():
-        raise AdapterError(f"adapter folder not found: {path}")
-    if not _is_adapter_dir(path):
-        raise AdapterError(f"{path} is not a peft adapter folder (it needs adapter_config.json and "
-                           f"{ADAPTER_WEIGHTS}, as training writes into <output-dir>/adapter)")
-    weights = path / ADAPTER_WEIGHTS
     try:
         with safe_open(str(weights), framework="pt") as fh:
             bad = [k for k in fh.keys() if not fh.get_tensor(k).isfinite().all()]
@@ -43,13 +41,43 @@ def check_adapter_dir(path: str | os.PathLike) -> Path:
     if bad:
         raise AdapterError(f"{weights} holds NaN/inf weights ({len(bad)} tensors, e.g. {bad[0]}): "
                            "the training that wrote it diverged; train again (lower learning rate)")
+
+
+def check_adapter_dir(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if it holds a saved peft adapter whose weights read and are finite."""
+    path = Path(path)
+    if not path.is_dir():
+        raise AdapterError(f"adapter folder not found: {path}")
+    if not _is_adapter_dir(path):
+        raise AdapterError(f"{path} is not a peft adapter folder (it needs adapter_config.json and "
+                           f"{ADAPTER_WEIGHTS}, as training writes into <output-dir>/adapter)")
+    _check_weights(path / ADAPTER_WEIGHTS)
     return path
 
 
-def save_adapter(model, path: str | os.PathLike, tokenizer=None) -> Path:
-    """Save the adapter (safetensors) atomically: written to a temporary folder, then renamed.
+def check_trained_dir(path: str | os.PathLike) -> tuple[Path, str]:
+    """What ``train`` wrote: (folder, method) for an adapter folder or a fully fine-tuned model.
 
-    Refuses NaN/inf weights. Returns the adapter folder.
+    The weights are read and checked for NaN/inf either way.
+    """
+    from .methods import saved_method
+
+    path = Path(path)
+    if path.is_dir() and not _is_adapter_dir(path) and _is_model_dir(path):
+        _check_weights(path / MODEL_WEIGHTS)
+        return path, "full"
+    if path.is_dir() and not _is_adapter_dir(path):
+        raise AdapterError(f"{path} is neither a peft adapter folder (adapter_config.json + "
+                           f"{ADAPTER_WEIGHTS}) nor a fine-tuned model folder (config.json + "
+                           f"{MODEL_WEIGHTS}), as training writes into <output-dir>/adapter or /model")
+    return check_adapter_dir(path), saved_method(path)
+
+
+def _save_atomic(model, path: str | os.PathLike, tokenizer, complete) -> Path:
+    """``model.save_pretrained`` (safetensors) into a temporary folder, checked, then renamed in.
+
+    A crash while saving leaves the previous folder or none, never a half-written one; NaN/inf
+    weights are refused before anything is written.
     """
     from .errors import TrainingError
     from .modeling import non_finite_parameters
@@ -57,21 +85,31 @@ def save_adapter(model, path: str | os.PathLike, tokenizer=None) -> Path:
     path = Path(path)
     bad = non_finite_parameters(model)
     if bad:
-        raise TrainingError(f"refusing to save an adapter with NaN/inf weights ({len(bad)} "
-                            f"tensors, e.g. {bad[0]}); nothing was written to {path}")
+        raise TrainingError(f"refusing to save weights with NaN/inf ({len(bad)} tensors, e.g. "
+                            f"{bad[0]}); nothing was written to {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         if tokenizer is not None:
             tokenizer.save_pretrained(tmp)
-        if not _is_adapter_dir(tmp):
-            raise RuntimeError(f"saving produced no adapter files in {tmp}")
+        if not complete(tmp):
+            raise RuntimeError(f"saving produced no weights file in {tmp}")
         replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def save_adapter(model, path: str | os.PathLike, tokenizer=None) -> Path:
+    """Save a peft model's adapter (and the tokenizer) atomically; returns the folder."""
+    return _save_atomic(model, path, tokenizer, _is_adapter_dir)
+
+
+def save_model(model, path: str | os.PathLike, tokenizer=None) -> Path:
+    """Save a fully fine-tuned model (and the tokenizer) atomically; returns the folder."""
+    return _save_atomic(model, path, tokenizer, _is_model_dir)
 
 
 def replace_dir(new: Path, target: Path) -> None:
@@ -123,5 +161,7 @@ def load_adapter(base_model, path: str | os.PathLike, tokenizer=None, is_trainab
 
 
 def adapter_size_mb(path: str | os.PathLike) -> float:
-    """Size of the adapter's weight file in MB."""
-    return (Path(path) / ADAPTER_WEIGHTS).stat().st_size / 1e6
+    """Size in MB of the weights a folder written by ``train`` holds (adapter or whole model)."""
+    path = Path(path)
+    return sum(f.stat().st_size for f in (path / ADAPTER_WEIGHTS, path / MODEL_WEIGHTS)
+               if f.is_file()) / 1e6

@@ -155,7 +155,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     _prepare_hub(config)
     from .data import require_split
     from .distributed import finish, process_state
-    from .modeling import add_lora, count_parameters
+    from .methods import apply_method
+    from .modeling import count_parameters
+    from .offline import resolve_model_path
     from .trainer import make_trainer, prepare_datasets, training_arguments
 
     state = process_state()
@@ -164,9 +166,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     _banner(state, config)
     require_split(dataset, "train")
     model, tokenizer = _load_base(config, state)
-    peft_model = add_lora(model, config)
+    peft_model = apply_method(model, config, resolve_model_path(config.model_name))
     tokenized = prepare_datasets(dataset, tokenizer, config)
-    # LoRA layers are used in every forward pass: no need for DDP's search for unused ones.
+    # Every trained weight is used in every forward pass: no need for DDP's unused-weight search.
     extra = dict(ddp_find_unused_parameters=False)
     training_arguments(config, **extra)  # refuses bad settings before the folder is touched
     lock = RunLock(out).acquire() if state.is_main_process else None
@@ -183,7 +185,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             if checkpoint is None:
                 write_run_identity(out, config.identity())
             config.save(out / "config.json")
-            print(f"run folder: {out}  (world size {state.num_processes}, device {state.device})")
+            print(f"run folder: {out}  (method {config.method}, world size "
+                  f"{state.num_processes}, device {state.device})")
             print(count_parameters(peft_model))
             if checkpoint:
                 print(f"resuming from {checkpoint}")
@@ -199,12 +202,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _write_training_outputs(trainer, peft_model, tokenizer, config, result, state) -> None:
-    from .adapters import adapter_size_mb, save_adapter
+    from .adapters import adapter_size_mb, save_adapter, save_model
+    from .methods import is_peft
     from .reporting import plot_loss_curve
     from .trainer import loss_history
 
     out = Path(config.output_dir)
-    adapter = save_adapter(peft_model, out / "adapter", tokenizer=tokenizer)
+    if is_peft(config.method):
+        adapter = save_adapter(peft_model, out / "adapter", tokenizer=tokenizer)
+    else:
+        adapter = save_model(peft_model, out / "model", tokenizer=tokenizer)
     history = loss_history(trainer)
     with open(out / "loss_history.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -223,19 +230,34 @@ def _write_training_outputs(trainer, peft_model, tokenizer, config, result, stat
     else:
         print(f"no loss was logged (fewer than logging_steps={config.logging_steps} steps): "
               "no loss curve")
-    print(f"adapter: {adapter} ({adapter_size_mb(adapter):.2f} MB)")
+    print(f"{'adapter' if is_peft(config.method) else 'model'}: {adapter} "
+          f"({adapter_size_mb(adapter):.2f} MB)")
     print(f"training log: {out / 'loss_history.csv'}, {out / 'loss_history.json'}"
           + (f", plot {out / 'loss_curve.png'}" if history else ""))
     _banner(state, config)
 
 
 # ------------------------------------------------------------------------------------ evaluate
+def _load_trained(config, state, trained: tuple[Path, str], base=None):
+    """The model ``train`` wrote: an adapter attached to the base (PeftModel.from_pretrained
+    injects its layers into ``base`` in place), or a fully fine-tuned model from its folder."""
+    from .adapters import load_adapter
+
+    path, method = trained
+    if method != "full":
+        model, tokenizer = base or _load_base(config, state)
+        return load_adapter(model, path, tokenizer), tokenizer
+    from dataclasses import replace
+
+    return _load_base(replace(config, model_name=str(path)), state)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .adapters import check_adapter_dir
+    from .adapters import check_trained_dir
 
     config = resolve_config(args)
-    adapter = check_adapter_dir(args.adapter) if args.adapter else None
-    if args.no_base and adapter is None:
+    trained = check_trained_dir(args.adapter) if args.adapter else None
+    if args.no_base and trained is None:
         raise CliError("--no-base needs --adapter (otherwise there is nothing to evaluate)")
     results_dir = check_writable(args.results_dir or Path(config.output_dir) / "evaluation")
     _prepare_hub(config)
@@ -247,31 +269,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     dataset = _load_dataset(config, state)
     _banner(state, config)
     split = limit_split(require_split(dataset, args.split), config.eval_limit)
-    model, tokenizer = _load_base(config, state)
     gen = config.generation_kwargs()
     results = {}
-    if adapter is None:
-        results["base"] = distributed_evaluate(model, tokenizer, split, state, desc="base", **gen)
-    else:
-        from .adapters import load_adapter
-
-        # PeftModel.from_pretrained injects LoRA layers into ``model`` in place, so the zero-shot
-        # numbers come from the same object with the adapter switched off.
-        model = load_adapter(model, adapter, tokenizer)
+    if trained is None or trained[1] == "full":
         if not args.no_base:
+            model, tokenizer = _load_base(config, state)
+            results["base"] = distributed_evaluate(model, tokenizer, split, state, desc="base", **gen)
+            del model
+        if trained is not None:
+            model, tokenizer = _load_trained(config, state, trained)
+            results["full"] = distributed_evaluate(model, tokenizer, split, state, desc="full", **gen)
+    else:
+        model, tokenizer = _load_trained(config, state, trained)
+        if not args.no_base:  # the same object with the adapter switched off: the zero-shot base
             with model.disable_adapter():
                 results["base"] = distributed_evaluate(model, tokenizer, split, state,
                                                        desc="base (adapter off)", **gen)
-        results["lora"] = distributed_evaluate(model, tokenizer, split, state, desc="lora", **gen)
+        results[trained[1]] = distributed_evaluate(model, tokenizer, split, state,
+                                                   desc=trained[1], **gen)
     if state.is_main_process:
-        _write_evaluation_outputs(results, split, config, args, adapter, results_dir)
+        _write_evaluation_outputs(results, split, config, args, trained, results_dir)
         _warn_secrets(state, results_dir)
         _banner(state, config)
     finish(state)
     return 0
 
 
-def _write_evaluation_outputs(results, split, config, args, adapter, results_dir: Path) -> None:
+def _write_evaluation_outputs(results, split, config, args, trained, results_dir: Path) -> None:
     """Write every result file into a fresh folder, then swap it in: no stale file survives."""
     from .adapters import replace_dir
     from .reporting import plot_rouge_comparison, rouge_table
@@ -282,7 +306,8 @@ def _write_evaluation_outputs(results, split, config, args, adapter, results_dir
         config.save(tmp / "config.json")
         summary = {
             "split": args.split, "num_dialogues": len(split), "model": config.model_name,
-            "adapter": str(adapter) if adapter else None, "smoke": config.is_smoke,
+            "adapter": str(trained[0]) if trained else None,
+            "method": trained[1] if trained else None, "smoke": config.is_smoke,
             "scores": {name: r.by_protocol for name, r in results.items()},
         }
         (tmp / "scores.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -309,19 +334,20 @@ def _write_evaluation_outputs(results, split, config, args, adapter, results_dir
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    both = len(results) == 2
-    print(rouge_table(scores, baseline="base" if both else None, improved="lora" if both else None,
+    tuned = [name for name in results if name != "base"]
+    both = "base" in results and tuned
+    print(rouge_table(scores, baseline="base" if both else None, improved=tuned[0] if both else None,
                       smoke=config.is_smoke).to_string())
     print(f"results: {results_dir} (scores.json with every ROUGE protocol, predictions, rouge.png)")
 
 
 # ------------------------------------------------------------------------------------ summarize
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from .adapters import check_adapter_dir
+    from .adapters import check_trained_dir
     from .inputs import read_dialogue_file
 
     config = resolve_config(args)
-    adapter = check_adapter_dir(args.adapter) if args.adapter else None
+    trained = check_trained_dir(args.adapter) if args.adapter else None
     records, is_jsonl = read_dialogue_file(args.input)
     if args.output:
         if Path(args.output).is_dir():
@@ -333,11 +359,10 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
     state = process_state()
     _banner(state, config, file=sys.stderr)  # stdout stays the summaries alone
-    model, tokenizer = _load_base(config, state)
-    if adapter is not None:
-        from .adapters import load_adapter
-
-        model = load_adapter(model, adapter, tokenizer)
+    if trained is None:
+        model, tokenizer = _load_base(config, state)
+    else:
+        model, tokenizer = _load_trained(config, state, trained)
     summaries = distributed_summarize(model, tokenizer, [r["dialogue"] for r in records], state,
                                       progress=args.output is not None, **config.generation_kwargs())
     if state.is_main_process:

@@ -98,6 +98,16 @@ class TrainConfig:
                                   choices=("eager", "sdpa"))
     max_source_length: int = _f(512, "dialogue prompts are truncated to this many tokens",
                                 cli="common", metavar="TOKENS")
+    # what is trained (dialogsum_peft.methods)
+    method: str = _f("lora", "lora (r=32 on q,v), lora-all (r=16 on every linear layer), ia3, "
+                     "prompt-tuning, or full fine-tuning; a preset applies the method's learning "
+                     "rate and settings", cli="train", choices=("lora", "lora-all", "ia3",
+                                                                "prompt-tuning", "full"))
+    num_virtual_tokens: int = _f(20, "prompt tuning: trained input embeddings", cli="train",
+                                 metavar="N")
+    prompt_init_text: str = _f("Summarize the following conversation.", "prompt tuning: the "
+                               "text whose embeddings initialise the virtual tokens", cli="train",
+                               metavar="TEXT")
     # LoRA
     lora_r: int = _f(32, "LoRA rank", cli="train", metavar="R")
     lora_alpha: int = _f(32, "LoRA scale (the update is multiplied by alpha/r)", cli="train",
@@ -155,22 +165,28 @@ class TrainConfig:
 
     # ---------------------------------------------------------------- presets
     @classmethod
-    def smoke(cls, **overrides) -> TrainConfig:
-        """Offline: the shipped sample and a tiny random T5. Seconds on a CPU; outputs are gibberish."""
+    def smoke(cls, method: str = "lora", **overrides) -> TrainConfig:
+        """Offline: the shipped sample and a tiny random T5. Seconds on a CPU; outputs are gibberish.
+
+        30 steps instead of hundreds, so the method's learning rate is tripled.
+        """
         from .offline import TINY_MODEL_NAME, sample_data_dir
 
+        settings = _method_settings(method)
+        settings["learning_rate"] *= 3
         base = dict(
             preset="smoke", recipe="smoke", model_name=TINY_MODEL_NAME,
-            dataset_source=str(sample_data_dir()), output_dir="outputs/smoke", learning_rate=3e-3,
-            max_steps=30, per_device_train_batch_size=8, eval_batch_size=16, max_new_tokens=24,
+            dataset_source=str(sample_data_dir()), output_dir="outputs/smoke", max_steps=30,
+            per_device_train_batch_size=8, eval_batch_size=16, max_new_tokens=24,
             logging_steps=5, save_steps=10, warmup_steps=0.0,
         )
-        return cls(**{**base, **overrides})
+        return cls(**{**base, **settings, **overrides})
 
     @classmethod
     def for_device(cls, info, preset: str = "auto", recipe: str = DEFAULT_RECIPE,
-                   **overrides) -> TrainConfig:
-        """Flan-T5-base on DialogSum: ``recipe`` as it is, precision and batch split for ``info``."""
+                   method: str = "lora", **overrides) -> TrainConfig:
+        """Flan-T5-base on DialogSum: ``recipe`` and ``method`` as they are, precision and batch
+        split for ``info``."""
         from .hardware import recommend
 
         if recipe not in RECIPES:
@@ -185,7 +201,8 @@ class TrainConfig:
             warmup_steps=rec.warmup_steps, lr_scheduler_type=rec.lr_scheduler_type,
             max_steps=rec.max_steps, num_train_epochs=rec.num_train_epochs,
         )
-        return cls(**{**base, **overrides})
+        # the method's own learning rate (and settings) replace the recipe's LoRA defaults
+        return cls(**{**base, **_method_settings(method), **overrides})
 
     @classmethod
     def colab(cls, recipe: str = DEFAULT_RECIPE, **overrides) -> TrainConfig:
@@ -250,6 +267,8 @@ class TrainConfig:
             ("pad_to_multiple_of", self.pad_to_multiple_of is None or self.pad_to_multiple_of >= 1,
              "None or >= 1"),
             ("seed", self.seed >= 0, "at least 0"),
+            ("num_virtual_tokens", 1 <= self.num_virtual_tokens <= 100, "between 1 and 100"),
+            ("prompt_init_text", bool(self.prompt_init_text.strip()), "some text"),
         ]
         for name, ok, rule in checks:
             if not ok:
@@ -310,6 +329,14 @@ class TrainConfig:
         from .offline import TINY_MODEL_NAME
 
         return self.model_name == TINY_MODEL_NAME
+
+
+def _method_settings(method: str) -> dict[str, Any]:
+    from .methods import METHOD_SETTINGS
+
+    if method not in METHOD_SETTINGS:
+        raise ConfigError(f"method must be one of {', '.join(METHOD_SETTINGS)}, got {method!r}")
+    return {"method": method, **METHOD_SETTINGS[method]}
 
 
 def _check_type(name: str, value: Any, annotation: str) -> None:

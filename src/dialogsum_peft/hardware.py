@@ -95,7 +95,7 @@ def estimated_minutes(n_examples: int, samples_per_second: float) -> float:
 
 
 # Rough flan-t5-base LoRA training speed on a CPU, examples per second; used only to warn people
-# before an hours-long CPU run. Measured: flan_t5_base_shaped_model + add_lora (r=32, q/v), fp32,
+# before an hours-long CPU run. Measured: flan_t5_base_shaped_model + LoRA (r=32, q/v), fp32,
 # AdamW, batches of 8 with 200-token inputs and 32-token labels, 1 warm-up then 3 timed steps:
 # 5.9-6.0 s/step = 1.34-1.35 examples/s on a 2-core Intel Xeon VM (torch 2.13 CPU, 2 threads,
 # otherwise idle; the same run took 82 s/step while other jobs shared the cores). Longer real

@@ -184,22 +184,3 @@ def lora_config(config):
                       target_modules=list(config.lora_target_modules),
                       lora_dropout=config.lora_dropout, bias="none",
                       task_type=TaskType.SEQ_2_SEQ_LM)
-
-
-def add_lora(model, config):
-    """``get_peft_model(model, lora_config(config))`` with the adapter's init seeded.
-
-    Without the seed, LoRA's random ``lora_A`` init depends on whatever used the global RNG
-    before, so two runs with the same config would train different adapters and a resumed run
-    could not be compared. A target module the model lacks is a ConfigError naming it.
-    """
-    from peft import get_peft_model
-    from transformers import set_seed
-
-    from .errors import ConfigError, one_line
-
-    set_seed(config.seed)
-    try:
-        return get_peft_model(model, lora_config(config))
-    except ValueError as err:
-        raise ConfigError(f"cannot add LoRA to {type(model).__name__}: {one_line(err)[:300]}") from None
