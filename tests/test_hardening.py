@@ -286,7 +286,7 @@ def test_evaluation_folder_holds_only_the_latest_results(run, tmp_path):
 def test_exploding_loss_stops_training_before_anything_is_saved(sample, tmp_path):
     from dialogsum_peft.config import TrainConfig
     from dialogsum_peft.methods import apply_method
-from dialogsum_peft.modeling import load_base_model
+    from dialogsum_peft.modeling import load_base_model
     from dialogsum_peft.trainer import DIVERGENCE_FACTOR, DivergenceGuard, make_trainer
 
     guard = DivergenceGuard()

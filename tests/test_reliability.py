@@ -78,7 +78,7 @@ CHILD = textwrap.dedent("""
     from dialogsum_peft.offline import sample_data_dir
     from dialogsum_peft.config import TrainConfig
     from dialogsum_peft.methods import apply_method
-from dialogsum_peft.modeling import load_base_model
+    from dialogsum_peft.modeling import load_base_model
     from dialogsum_peft.trainer import make_trainer
 
     out, marker, threads, kill_after = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])

@@ -29,6 +29,47 @@ DEFAULT_PRESET = "auto"
 PRESETS = ("smoke", "colab", "auto", "full")
 
 
+TRAIN_EPILOG = """\
+examples:
+  # offline smoke run (tiny random T5 on the shipped sample; seconds on a CPU, gibberish output)
+  python -m dialogsum_peft train --preset smoke --output-dir runs/smoke
+  # Flan-T5-base on DialogSum, the thorough recipe (2 epochs), split for this GPU
+  python -m dialogsum_peft train --recipe thorough --output-dir runs/base
+  # continue an interrupted run from its last checkpoint (same settings: its config.json)
+  python -m dialogsum_peft train --config runs/base/config.json --resume
+  # 4 GPUs, data parallel (either launcher)
+  accelerate launch --multi_gpu --num_processes 4 -m dialogsum_peft train --output-dir runs/ddp
+  torchrun --nproc_per_node 4 -m dialogsum_peft train --output-dir runs/ddp
+
+writes into --output-dir: config.json, adapter/ (LoRA weights + tokenizer), loss_history.csv,
+loss_history.json, loss_curve.png, train_metrics.json, checkpoints/ (with run.json, the run's
+identity). A folder that already holds a run needs --resume (same settings) or --overwrite.
+"""
+
+EVALUATE_EPILOG = """\
+examples:
+  python -m dialogsum_peft evaluate --preset smoke --output-dir runs/smoke --adapter runs/smoke/adapter
+  python -m dialogsum_peft evaluate --limit 200 --output-dir runs/zero-shot
+  python -m dialogsum_peft evaluate --config runs/base/config.json --adapter runs/base/adapter
+
+writes (complete, replacing an earlier evaluation) into --results-dir (default
+<output-dir>/evaluation): scores.json (per model: ROUGE under the "mean", "best" and "first"
+reference protocols), predictions-<base|lora>.csv/.jsonl, rouge.png, config.json
+"""
+
+SUMMARIZE_EPILOG = """\
+input: JSON Lines with a "dialogue" field per line, or plain-text dialogues separated by a blank
+line (UTF-8; a byte-order mark is fine). output: one summary per dialogue, in order: one line
+each (text), or the input records with a "prediction" field (jsonl; the default for JSON Lines
+input or a .jsonl --output).
+
+examples:
+  python -m dialogsum_peft summarize --adapter runs/base/adapter --input dialogues.txt
+  python -m dialogsum_peft summarize --preset smoke --adapter runs/smoke/adapter \\
+      --input data/dialogsum_sample/test.jsonl --output runs/smoke/summaries.jsonl
+"""
+
+
 class CliError(DialogSumError):
     """A problem with the command line itself: reported in one line, exit status 2."""
 
@@ -133,8 +174,7 @@ def add_config_flags(parser: argparse.ArgumentParser, groups: tuple[str, ...],
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .commands import (EVALUATE_EPILOG, SUMMARIZE_EPILOG, TRAIN_EPILOG, cmd_evaluate,
-                           cmd_summarize, cmd_train)
+    from .commands import cmd_evaluate, cmd_summarize, cmd_train
 
     parser = _Parser(
         prog=PROG,

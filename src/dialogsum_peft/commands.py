@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from .checkpoints import (RUN_OUTPUTS, RunLock, check_resume_identity, check_writable,
@@ -22,47 +21,6 @@ from .checkpoints import (RUN_OUTPUTS, RunLock, check_resume_identity, check_wri
                           write_run_identity, write_text_atomic)
 from .cli import CliError, resolve_config
 from .errors import RunFolderError
-
-TRAIN_EPILOG = """\
-examples:
-  # offline smoke run (tiny random T5 on the shipped sample; seconds on a CPU, gibberish output)
-  python -m dialogsum_peft train --preset smoke --output-dir runs/smoke
-  # Flan-T5-base on DialogSum, the thorough recipe (2 epochs), split for this GPU
-  python -m dialogsum_peft train --recipe thorough --output-dir runs/base
-  # continue an interrupted run from its last checkpoint (same settings: its config.json)
-  python -m dialogsum_peft train --config runs/base/config.json --resume
-  # 4 GPUs, data parallel (either launcher)
-  accelerate launch --multi_gpu --num_processes 4 -m dialogsum_peft train --output-dir runs/ddp
-  torchrun --nproc_per_node 4 -m dialogsum_peft train --output-dir runs/ddp
-
-writes into --output-dir: config.json, adapter/ (LoRA weights + tokenizer), loss_history.csv,
-loss_history.json, loss_curve.png, train_metrics.json, checkpoints/ (with run.json, the run's
-identity). A folder that already holds a run needs --resume (same settings) or --overwrite.
-"""
-
-EVALUATE_EPILOG = """\
-examples:
-  python -m dialogsum_peft evaluate --preset smoke --output-dir runs/smoke --adapter runs/smoke/adapter
-  python -m dialogsum_peft evaluate --limit 200 --output-dir runs/zero-shot
-  python -m dialogsum_peft evaluate --config runs/base/config.json --adapter runs/base/adapter
-
-writes (complete, replacing an earlier evaluation) into --results-dir (default
-<output-dir>/evaluation): scores.json (per model: ROUGE under the "mean", "best" and "first"
-reference protocols), predictions-<base|lora>.csv/.jsonl, rouge.png, config.json
-"""
-
-SUMMARIZE_EPILOG = """\
-input: JSON Lines with a "dialogue" field per line, or plain-text dialogues separated by a blank
-line (UTF-8; a byte-order mark is fine). output: one summary per dialogue, in order: one line
-each (text), or the input records with a "prediction" field (jsonl; the default for JSON Lines
-input or a .jsonl --output).
-
-examples:
-  python -m dialogsum_peft summarize --adapter runs/base/adapter --input dialogues.txt
-  python -m dialogsum_peft summarize --preset smoke --adapter runs/smoke/adapter \\
-      --input data/dialogsum_sample/test.jsonl --output runs/smoke/summaries.jsonl
-"""
-
 
 # ------------------------------------------------------------------------------------ helpers
 def _prepare_hub(config) -> None:
@@ -296,46 +254,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _write_evaluation_outputs(results, split, config, args, trained, results_dir: Path) -> None:
-    """Write every result file into a fresh folder, then swap it in: no stale file survives."""
-    from .adapters import replace_dir
-    from .reporting import plot_rouge_comparison, rouge_table
+    from .evaluation import write_evaluation
+    from .reporting import rouge_table
 
-    results_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{results_dir.name}.tmp-", dir=results_dir.parent))
-    try:
-        config.save(tmp / "config.json")
-        summary = {
-            "split": args.split, "num_dialogues": len(split), "model": config.model_name,
+    info = {"split": args.split, "num_dialogues": len(split), "model": config.model_name,
             "adapter": str(trained[0]) if trained else None,
-            "method": trained[1] if trained else None, "smoke": config.is_smoke,
-            "scores": {name: r.by_protocol for name, r in results.items()},
-        }
-        (tmp / "scores.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        formats = ("csv", "jsonl") if args.predictions_format == "both" else (args.predictions_format,)
-        ids, dialogues, refs = list(split["id"]), list(split["dialogue"]), list(split["references"])
-        for name, result in results.items():
-            rows = [{"id": i, "dialogue": d, "references": r, "prediction": p}
-                    for i, d, r, p in zip(ids, dialogues, refs, result.predictions)]
-            if "jsonl" in formats:
-                with open(tmp / f"predictions-{name}.jsonl", "w", encoding="utf-8") as fh:
-                    fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-            if "csv" in formats:
-                with open(tmp / f"predictions-{name}.csv", "w", newline="", encoding="utf-8") as fh:
-                    writer = csv.DictWriter(fh, fieldnames=["id", "dialogue", "references", "prediction"])
-                    writer.writeheader()
-                    writer.writerows({**row, "references": json.dumps(row["references"],
-                                                                      ensure_ascii=False)}
-                                     for row in rows)
-        scores = {name: r.scores for name, r in results.items()}
-        _save_figure(plot_rouge_comparison(
-            scores, title=f"ROUGE on DialogSum {args.split} ({len(split)} dialogues)",
-            smoke=config.is_smoke), tmp / "rouge.png")
-        replace_dir(tmp, results_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            "method": trained[1] if trained else None, "smoke": config.is_smoke}
+    formats = ("csv", "jsonl") if args.predictions_format == "both" else (args.predictions_format,)
+    write_evaluation(results_dir, results, split, info, config, formats)
     tuned = [name for name in results if name != "base"]
     both = "base" in results and tuned
+    scores = {name: r.scores for name, r in results.items()}
     print(rouge_table(scores, baseline="base" if both else None, improved=tuned[0] if both else None,
                       smoke=config.is_smoke).to_string())
     print(f"results: {results_dir} (scores.json with every ROUGE protocol, predictions, rouge.png)")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .recipes import DEFAULT_RECIPE, RECIPES
 
 BASE_MODEL = "google/flan-t5-base"
 HUB_DATASET = "knkarthick/dialogsum"
@@ -29,40 +30,6 @@ MAX_NEW_TOKENS_LIMIT = 512  # DialogSum summaries are at most ~120 Flan-T5 token
 MAX_BEAMS = 16
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """What a full-mode run trains, whatever the card.
-
-    Learning rate: LoRA on T5 is trained with rates around 1e-3, 10-100x a full fine-tuning rate
-    (peft's ``examples/conditional_generation`` seq2seq LoRA notebooks use 1e-3; the course lab
-    and a published flan-t5-base DialogSum LoRA notebook (r=8, 2 epochs, T4) used 1e-3 with
-    batch 8). We use 1e-3 at an effective batch of 32 (enough examples per step for a stable
-    gradient, small enough for a T4 to reach it with 4 accumulation steps), linear decay and 6%
-    linear warm-up (the adapter starts at B=0, a short warm-up avoids a first-step jump).
-    Not yet measured on a GPU here: ``pytest -m full`` checks what the quick recipe scores.
-    """
-
-    name: str
-    effective_batch: int
-    learning_rate: float
-    warmup_steps: float  # < 1: a fraction of the training steps (transformers 5 semantics)
-    lr_scheduler_type: str
-    max_steps: int  # -1: train num_train_epochs instead
-    num_train_epochs: float
-    description: str
-
-    @property
-    def training_examples(self) -> int | None:
-        return self.max_steps * self.effective_batch if self.max_steps > 0 else None
-
-
-RECIPES = {
-    "quick": Recipe("quick", 32, 1e-3, 0.06, "linear", max_steps=250, num_train_epochs=1.0,
-                    description="250 steps x 32 = 8,000 examples (about 2/3 of an epoch)"),
-    "thorough": Recipe("thorough", 32, 1e-3, 0.06, "linear", max_steps=-1, num_train_epochs=2.0,
-                       description="2 epochs of DialogSum's 12,460 training dialogues"),
-}
-DEFAULT_RECIPE = "quick"
 
 
 def _f(default, help: str, *, cli: str | None = None, flag: str | None = None,

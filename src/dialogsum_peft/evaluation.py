@@ -9,6 +9,7 @@ protocol (see :data:`dialogsum_peft.metrics.MULTI_REF_PROTOCOLS`) is exact witho
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from .generation import summarize
 from .metrics import MULTI_REF_PROTOCOLS, aggregate, per_example, score_pairs
@@ -53,3 +54,57 @@ def evaluate_model(model, tokenizer, dataset, batch_size: int = 32, max_new_toke
                             max_new_tokens=max_new_tokens, num_beams=num_beams,
                             max_source_length=max_source_length, progress=progress, desc=desc)
     return EvalResult(predictions, score_pairs(predictions, list(dataset["references"])))
+
+
+def write_evaluation(results_dir: Path, results: dict[str, EvalResult], split, info: dict,
+                     config, formats=("csv", "jsonl")) -> Path:
+    """Write an evaluation's files into a fresh folder, then swap it in: no stale file survives.
+
+    ``scores.json`` holds ``info`` and every model's ROUGE under every protocol;
+    ``predictions-<model>.csv/.jsonl`` the id, dialogue, references and prediction of each row;
+    ``rouge.png`` the chart; ``config.json`` the settings.
+    """
+    import csv
+    import json
+    import shutil
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no window, works headless
+    import matplotlib.pyplot as plt
+
+    from .adapters import replace_dir
+    from .reporting import plot_rouge_comparison
+
+    results_dir = Path(results_dir)
+    results_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{results_dir.name}.tmp-", dir=results_dir.parent))
+    try:
+        config.save(tmp / "config.json")
+        summary = {**info, "scores": {name: r.by_protocol for name, r in results.items()}}
+        (tmp / "scores.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        ids, dialogues, refs = list(split["id"]), list(split["dialogue"]), list(split["references"])
+        for name, result in results.items():
+            rows = [{"id": i, "dialogue": d, "references": r, "prediction": p}
+                    for i, d, r, p in zip(ids, dialogues, refs, result.predictions)]
+            if "jsonl" in formats:
+                with open(tmp / f"predictions-{name}.jsonl", "w", encoding="utf-8") as fh:
+                    fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+            if "csv" in formats:  # references as a JSON list, so every reference survives
+                with open(tmp / f"predictions-{name}.csv", "w", newline="", encoding="utf-8") as fh:
+                    writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+                    writer.writeheader()
+                    writer.writerows({**row, "references": json.dumps(row["references"],
+                                                                      ensure_ascii=False)}
+                                     for row in rows)
+        fig = plot_rouge_comparison({name: r.scores for name, r in results.items()},
+                                    title=f"ROUGE on DialogSum {info.get('split', '')} "
+                                          f"({len(split)} dialogues)", smoke=config.is_smoke)
+        fig.savefig(tmp / "rouge.png", dpi=120)
+        plt.close(fig)
+        replace_dir(tmp, results_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return results_dir
