@@ -318,3 +318,26 @@ def test_exploding_loss_stops_training_before_anything_is_saved(sample, tmp_path
     with pytest.raises(TrainingError, match=r"diverged.*at step 4 .*learning rate 0.003"):
         trainer.train()
     assert not (tmp_path / "checkpoints" / "checkpoint-4").exists()
+
+
+def test_an_adapter_saved_with_another_vocabulary_is_refused(run, tmp_path, sample, capsys):
+    from dialogsum_peft.offline import sample_texts, train_tokenizer
+
+    adapter = tmp_path / "adapter"
+    shutil.copytree(run / "adapter", adapter)
+    other = train_tokenizer(sample_texts(sample)[:30], vocab_size=500)  # another base's tokenizer
+    other.save_pretrained(adapter)
+    line = one_error(capsys, main(["summarize", *SMOKE, "--adapter", str(adapter), "--input",
+                                   str(sample_data_dir() / "test.jsonl")]))
+    assert "was trained with another tokenizer" in line
+
+
+def test_a_token_written_into_a_run_folder_is_reported(run, tmp_path, capsys):
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    token = "hf_" + "Ab3" * 12
+    (copy / "notes.txt").write_text(f"my token is {token}\n")
+    assert main(["train", *SMOKE, "--output-dir", str(copy), *TINY_RUN, "--overwrite"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: a Hub token was written to" in err and "notes.txt" in err
+    assert token not in err  # reported redacted
