@@ -160,6 +160,21 @@ def load_adapter(base_model, path: str | os.PathLike, tokenizer=None, is_trainab
                            f"({type(base_model).__name__}): {one_line(err)[:300]}") from None
 
 
+def merged_copy(peft_model):
+    """A plain model with the adapter folded into a copy of the weights (``merge_and_unload``).
+
+    Generation then runs without the adapter's extra matrix products; ``peft_model`` itself is
+    left as it was (its ``disable_adapter()`` still gives the zero-shot base). LoRA and IA3 merge;
+    prompt tuning has nothing to merge.
+    """
+    import copy
+
+    if peft_model.peft_config[peft_model.active_adapter].is_prompt_learning:
+        raise AdapterError("merge_for_generation: a prompt-tuning adapter has no weights to merge "
+                           "(only LoRA and IA3 adapters do); leave it off")
+    return copy.deepcopy(peft_model).merge_and_unload()
+
+
 def adapter_size_mb(path: str | os.PathLike) -> float:
     """Size in MB of the weights a folder written by ``train`` holds (adapter or whole model)."""
     path = Path(path)

@@ -243,6 +243,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             with model.disable_adapter():
                 results["base"] = distributed_evaluate(model, tokenizer, split, state,
                                                        desc="base (adapter off)", **gen)
+        if config.merge_for_generation:
+            from .adapters import merged_copy
+
+            model = merged_copy(model)
         results[trained[1]] = distributed_evaluate(model, tokenizer, split, state,
                                                    desc=trained[1], **gen)
     if state.is_main_process:
@@ -292,6 +296,10 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         model, tokenizer = _load_base(config, state)
     else:
         model, tokenizer = _load_trained(config, state, trained)
+        if config.merge_for_generation and trained[1] != "full":
+            from .adapters import merged_copy
+
+            model = merged_copy(model)
     summaries = distributed_summarize(model, tokenizer, [r["dialogue"] for r in records], state,
                                       progress=args.output is not None, **config.generation_kwargs())
     if state.is_main_process:

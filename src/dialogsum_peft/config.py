@@ -60,9 +60,10 @@ class TrainConfig:
     seed: int = _f(42, "seed of the adapter's initialisation and of the batch order", cli="common")
     precision: str = _f("fp32", "bf16 (Ampere or newer GPUs) or fp32; fp16 is refused: T5 "
                         "overflows in it", cli="common", choices=("bf16", "fp32"))
-    attn_implementation: str = _f("eager", "attention kernel; eager is the faster one for T5's "
-                                  "learned position bias (benchmarks/README.md)", cli="common",
-                                  choices=("eager", "sdpa"))
+    attn_implementation: str = _f("eager", "attention kernel; eager is the measured default for "
+                                  "T5's learned position bias (benchmarks/README.md); "
+                                  "flex_attention needs a GPU", cli="common",
+                                  choices=("eager", "sdpa", "flex_attention"))
     max_source_length: int = _f(512, "dialogue prompts are truncated to this many tokens",
                                 cli="common", metavar="TOKENS")
     # what is trained (dialogsum_peft.methods)
@@ -102,6 +103,11 @@ class TrainConfig:
     optim: str = _f("adamw_torch", "Trainer optimizer name (adamw_torch, adamw_torch_fused, "
                     "adafactor)", cli="train")
     gradient_checkpointing: bool = _f(False, "trade compute for memory", cli="train")
+    torch_compile: bool = _f(False, "compile the model (torch.compile); with pad_to_multiple_of "
+                             "64 or more only a few shapes compile. Not yet measured to help: off",
+                             cli="train")
+    dataloader_num_workers: int = _f(0, "processes preparing batches beside training",
+                                     cli="train", resume_safe=True, metavar="N")
     train_sampling_strategy: str = _f("group_by_length", "batch order: length-grouped (less "
                                       "padding) or random", cli="train",
                                       choices=("group_by_length", "random"))
@@ -118,6 +124,10 @@ class TrainConfig:
     max_new_tokens: int = _f(128, f"longest summary, 1 to {MAX_NEW_TOKENS_LIMIT} tokens",
                              cli="generate", resume_safe=True, metavar="TOKENS")
     num_beams: int = _f(1, "1: greedy; more: beam search", cli="generate", resume_safe=True)
+    merge_for_generation: bool = _f(False, "generate with the LoRA weights merged into a copy of "
+                                    "the model (same summaries, no adapter overhead; the copy "
+                                    "costs the model's memory once more)", cli="generate",
+                                    resume_safe=True)
     # logging / checkpoints
     logging_steps: int = _f(10, "log the loss every N steps", cli="train", resume_safe=True,
                             metavar="N")
@@ -234,6 +244,7 @@ class TrainConfig:
             ("pad_to_multiple_of", self.pad_to_multiple_of is None or self.pad_to_multiple_of >= 1,
              "None or >= 1"),
             ("seed", self.seed >= 0, "at least 0"),
+            ("dataloader_num_workers", 0 <= self.dataloader_num_workers <= 64, "between 0 and 64"),
             ("num_virtual_tokens", 1 <= self.num_virtual_tokens <= 100, "between 1 and 100"),
             ("prompt_init_text", bool(self.prompt_init_text.strip()), "some text"),
         ]

@@ -66,8 +66,13 @@ def training_arguments(config: TrainConfig, **overrides):
         data_seed=config.seed,
         report_to="none",
     )
+    # Off by default: passed only when set, so the notebook's cell shows the plain recipe.
     if config.gradient_checkpointing:
         kwargs["activation_checkpointing"] = True
+    if config.torch_compile:
+        kwargs["torch_compile"] = True
+    if config.dataloader_num_workers:
+        kwargs["dataloader_num_workers"] = config.dataloader_num_workers
     kwargs.update(overrides)
     params = inspect.signature(Seq2SeqTrainingArguments.__init__).parameters
     for new, old in _RENAMED.items():
