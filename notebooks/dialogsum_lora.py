@@ -57,7 +57,7 @@
 # | T4 (free Colab) | fp32, 8 × 4 | not measured yet (estimate: 10–25 min, see below) | not measured yet |
 # | L4 | bf16, 16 × 2 | not measured yet | not measured yet |
 # | A100 / H100 / H200 | bf16, 32 × 1 | not measured yet | not measured yet |
-# | CPU, smoke mode (tiny random T5) | fp32, 8 × 1, 30 steps | whole notebook: 20–50 s, measured on 2 shared CPU cores | (included) |
+# | CPU, smoke mode (tiny random T5) | fp32, 8 × 1, 30 steps | whole notebook: 20 s to 2 min, measured on 2 CPU cores (the slow runs shared them with other jobs) | (included) |
 #
 # *No GPU run of this recipe has been timed yet. The T4 figure is an **estimate**, not a
 # measurement: about 190 GFLOP per training example (forward and backward, assuming about 250
