@@ -1,4 +1,4 @@
-"""The notebook's helpers: environment report, output folder, and a correct zero-shot baseline."""
+"""The notebook's helpers: environment report, the run's config and folder, a correct zero-shot baseline."""
 
 import pytest
 import torch
@@ -10,11 +10,12 @@ from dialogsum_peft.metrics import compute_rouge
 from conftest import lora
 from dialogsum_peft.notebook_utils import (
     LORA, ZERO_SHOT, environment_report, evaluate_zero_shot_and_lora, example_report,
-    library_versions, model_size_mb, repo_root, resolve_output_dir,
+    library_versions, model_size_mb, notebook_config, repo_root, resolve_output_dir,
     zero_shot_and_lora_summaries,
 )
 from dialogsum_peft.offline import SMOKE_BANNER
 from dialogsum_peft.config import TrainConfig
+from dialogsum_peft.errors import ConfigError, RunFolderError
 
 GEN = dict(max_new_tokens=8, min_new_tokens=8, batch_size=4)
 
@@ -48,6 +49,38 @@ def test_resolve_output_dir(tmp_path, monkeypatch):
     assert resolve_output_dir(tmp_path / "abs") == tmp_path / "abs"
     monkeypatch.setenv("DIALOGSUM_OUTPUT_DIR", str(tmp_path / "env"))
     assert resolve_output_dir("outputs/smoke") == tmp_path / "env"
+
+
+def test_notebook_config_smoke(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DIALOGSUM_MODE", "smoke")  # wins over the MODE argument
+    monkeypatch.setenv("DIALOGSUM_OUTPUT_DIR", str(tmp_path / "run"))
+    config = notebook_config("full", "thorough", eval_size=5, seed=7)
+    assert config == TrainConfig.smoke(eval_limit=5, seed=7, output_dir=str(tmp_path / "run"))
+    out = capsys.readouterr().out
+    assert "MODE='full' -> running in SMOKE mode" in out and str(tmp_path / "run") in out
+    assert out.count("!! SMOKE MODE") == 1 and "WARNING" not in out
+
+
+def test_notebook_config_full_without_gpu(monkeypatch, capsys):
+    monkeypatch.setenv("DIALOGSUM_MODE", "full")
+    monkeypatch.delenv("DIALOGSUM_OUTPUT_DIR", raising=False)
+    config = notebook_config("auto", "thorough")
+    # The recipe as it is, in a folder of its own: switching recipes never mixes checkpoints.
+    folder = repo_root() / "outputs" / "dialogsum-lora-thorough"
+    assert config == TrainConfig.auto(recipe="thorough", output_dir=str(folder))
+    out = capsys.readouterr().out
+    assert "running in FULL mode" in out and "SMOKE" not in out
+    assert "WARNING: no GPU found" in out and "24,920 examples" in out  # 2 epochs x 12,460
+    notebook_config("full", "quick")
+    assert "8,000 examples" in capsys.readouterr().out  # 250 steps x 32
+    with pytest.raises(ConfigError, match="unknown recipe 'fast'"):
+        notebook_config("full", "fast")
+
+
+def test_notebook_config_drive_outside_colab(monkeypatch):
+    monkeypatch.setenv("DIALOGSUM_MODE", "smoke")
+    with pytest.raises(RunFolderError, match="SAVE_TO_DRIVE = False"):
+        notebook_config(save_to_drive=True)
 
 
 def test_model_size_mb(tiny):

@@ -1,26 +1,37 @@
 """The little bits of logic behind the tutorial notebook's cells, kept here so they are tested.
 
-Why: a notebook cell is hard to test and easy to get subtly wrong. The classic slip of a LoRA
-tutorial is comparing against a "zero-shot" model that is no longer zero-shot: ``get_peft_model``
-injects the LoRA layers *into the base model object in place*, so after wrapping, the original
-``model`` variable runs with the adapter. Here the zero-shot outputs always come from
-``peft_model.disable_adapter()``, which runs the untouched base weights. The notebook calls
-these helpers and only displays what they return.
+Why: the notebook shows the lesson itself as plain Hugging Face and peft code (``LoraConfig``,
+``get_peft_model``, ``Seq2SeqTrainingArguments``, ``generate``, ``PeftModel.from_pretrained``);
+what is left here is what would only be plumbing in a cell (choosing the settings, formatting a
+report) or easy to get subtly wrong. The classic slip of a LoRA tutorial is comparing against a
+"zero-shot" model that is no longer zero-shot: ``get_peft_model`` injects the LoRA layers *into
+the base model object in place*, so after wrapping, the original ``model`` variable runs with the
+adapter. Here the zero-shot outputs always come from ``peft_model.disable_adapter()``, which runs
+the untouched base weights.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .config import DEFAULT_RECIPE, TrainConfig
 from .hardware import DeviceInfo, describe_device
 
 ZERO_SHOT = "zero-shot"
 LORA = "LoRA"
 OUTPUT_DIR_ENV = "DIALOGSUM_OUTPUT_DIR"
 RUNTIME_HINT = "Runtime -> Change runtime type -> GPU"
+DIALOGSUM_TRAIN_DIALOGUES = 12_460  # for the CPU warning of an epoch-based recipe
+
+# peft 0.21 reads ``model.is_gradient_checkpointing``, which transformers 5.2x deprecates with a
+# FutureWarning in every get_peft_model and PeftModel.from_pretrained: a library-to-library
+# notice a learner can do nothing about, shown in the middle of the LoRA lesson.
+warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated",
+                        category=FutureWarning)
 
 
 def library_versions() -> dict[str, str]:
@@ -71,6 +82,45 @@ def resolve_output_dir(output_dir: str | os.PathLike, env: str = OUTPUT_DIR_ENV)
     if path.is_absolute():
         return path
     return (repo_root() or Path.cwd()) / path
+
+
+def notebook_config(mode: str = "auto", recipe: str = DEFAULT_RECIPE, eval_size: int | None = None,
+                    seed: int = 42, save_to_drive: bool = False) -> TrainConfig:
+    """The run's :class:`TrainConfig` from the notebook's knob cell, announced in a few lines.
+
+    Why here: choosing the preset, the output folder and the warnings is plumbing, not the
+    lesson, and the configuration cell must stay a short list of knobs. ``mode`` is resolved by
+    :func:`dialogsum_peft.offline.resolve_mode` (``DIALOGSUM_MODE`` wins). Smoke mode is
+    ``TrainConfig.smoke`` (the tiny model's own short schedule; ``recipe`` does not apply); full
+    mode is ``TrainConfig.auto(recipe=...)``: the recipe as it is, precision and batch split for
+    this GPU, in a folder named after the recipe so switching recipes never mixes checkpoints.
+    The folder is on Google Drive with ``save_to_drive``, otherwise :func:`resolve_output_dir`.
+    Prints the mode line, then the smoke banner (the one place the notebook prints it) or, for a
+    full run without a GPU, the warning with a time estimate.
+    """
+    from .checkpoints import drive_output_dir
+    from .hardware import cpu_warning
+    from .offline import resolve_mode, smoke_banner
+
+    resolved = resolve_mode(mode)
+    if resolved == "smoke":
+        config = TrainConfig.smoke(eval_limit=eval_size, seed=seed)
+    else:
+        config = TrainConfig.auto(recipe=recipe, eval_limit=eval_size, seed=seed,
+                                  output_dir=f"outputs/dialogsum-lora-{recipe}")
+    run_name = Path(config.output_dir).name
+    config.output_dir = (drive_output_dir(run_name) if save_to_drive
+                         else str(resolve_output_dir(config.output_dir)))
+    print(f"MODE={mode!r} -> running in {resolved.upper()} mode (preset {config.preset!r}, "
+          f"recipe {config.recipe!r}), writing to {config.output_dir}")
+    if config.is_smoke:
+        print(smoke_banner())
+    examples = (config.max_steps * config.effective_batch if config.max_steps > 0
+                else round(config.num_train_epochs * DIALOGSUM_TRAIN_DIALOGUES))
+    warning = cpu_warning(describe_device(), examples, smoke=config.is_smoke)
+    if warning:
+        print(warning)
+    return config
 
 
 def model_size_mb(model) -> float:
