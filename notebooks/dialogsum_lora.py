@@ -321,6 +321,8 @@ args = Seq2SeqTrainingArguments(
     optim=config.optim,
     bf16=config.precision == "bf16",                # otherwise fp32; never fp16 with T5
     activation_checkpointing=config.gradient_checkpointing,  # trades compute for memory; off
+    torch_compile=config.torch_compile,             # off until a GPU measurement says it helps
+    dataloader_num_workers=config.dataloader_num_workers,
     train_sampling_strategy=config.train_sampling_strategy,  # similar lengths: less padding
     logging_steps=config.logging_steps,
     logging_nan_inf_filter=False,                   # a NaN loss must reach the guard, not be hidden
@@ -479,7 +481,8 @@ print("zero-shot baseline identical:", now[ZERO_SHOT][0] == zero_shot_before)
 from dialogsum_peft.reporting import side_by_side
 
 picks = random.Random(SEED).sample(range(len(eval_set)), k=min(3, len(eval_set)))
-side_by_side(eval_set, {name: result.predictions for name, result in results.items()}, picks)
+side_by_side(eval_set, {name: result.predictions for name, result in results.items()}, picks,
+             smoke=config.is_smoke)
 
 # %% [markdown]
 # ## 9. Explore: run this cell again and again

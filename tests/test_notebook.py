@@ -237,12 +237,12 @@ def test_notebook_ran_cleanly(executed):
 def test_notebook_trains_like_the_command_line(executed):
     """The notebook writes Seq2SeqTrainingArguments, DataCollatorForSeq2Seq and LoraConfig out in
     its cells; the CLI builds them with trainer.training_arguments, trainer.data_collator and
-    modeling.add_lora. Same config, same objects: notebook and CLI train alike."""
+    methods.apply_method. Same config, same objects: notebook and CLI train alike."""
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
     from dialogsum_peft import trainer as trainer_module
     from dialogsum_peft.config import TrainConfig
-    from dialogsum_peft.modeling import add_lora
+    from dialogsum_peft.methods import apply_method
 
     _, _, state = executed
     config = TrainConfig.from_dict(state["config"])
@@ -256,7 +256,7 @@ def test_notebook_trains_like_the_command_line(executed):
     collator = trainer_module.data_collator(tokenizer, base, config)
     assert state["collator"] == {"label_pad_token_id": collator.label_pad_token_id,
                                  "pad_to_multiple_of": collator.pad_to_multiple_of}
-    cli_lora = add_lora(base, config).peft_config["default"].to_dict()
+    cli_lora = apply_method(base, config).peft_config["default"].to_dict()
     plain = json.loads(json.dumps(cli_lora, default=lambda v: sorted(v) if isinstance(
         v, (set, frozenset)) else str(v)))
     assert state["lora_config"] == plain

@@ -113,6 +113,9 @@ def test_peeks_and_side_by_side(sample):
     assert len(df) == 3 and list(df.columns) == ["id", "topic", "dialogue", "summary"]
     assert df.equals(show_random_elements(sample["train"], 3, seed=1))
     sbs = side_by_side(sample["test"], {"zero-shot": ["a"] * 10, "LoRA": ["b"] * 10}, [0, 2])
+    assert SMOKE_NOTE not in sbs.to_string()
+    marked = side_by_side(sample["test"], {"LoRA": ["b"] * 10}, [0], smoke=True)
+    assert SMOKE_NOTE in marked.to_string() and SMOKE_NOTE in marked.to_html()
     assert list(sbs["human summary"]) == [sample["test"][0]["summary"], sample["test"][2]["summary"]]
     text = format_example("d", "h", {"lora": "x"}, {"lora": {"rouge1": 0.5, "rouge2": 0, "rougeL": 0.5}})
     assert "HUMAN SUMMARY" in text and "ROUGE-1 0.500" in text and "(protocol: mean)" in text

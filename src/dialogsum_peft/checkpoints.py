@@ -138,13 +138,14 @@ def check_resume_identity(output_dir: str | os.PathLike, identity: dict[str, Any
     if stored is None:
         raise RunFolderError(
             f"{Path(output_dir) / 'checkpoints'} has no {RUN_FILE}, so nothing says which run wrote "
-            "its checkpoints; train afresh with --overwrite")
+            "its checkpoints; train afresh (command line: --overwrite; notebook: RESUME = False)")
     diff = identity_differences(stored, identity)
     if diff:
         raise RunFolderError(
             f"cannot resume: the checkpoints in {output_dir} belong to a run with other settings "
-            f"({'; '.join(diff)}). Resume with the run's own config (--config "
-            f"{Path(output_dir) / 'config.json'}) or start afresh with --overwrite")
+            f"({'; '.join(diff)}). Resume with the run's own settings (command line: --config "
+            f"{Path(output_dir) / 'config.json'}; notebook: the knobs it ran with) or start "
+            "afresh (command line: --overwrite; notebook: RESUME = False)")
 
 
 def run_outputs_present(output_dir: str | os.PathLike) -> list[str]:

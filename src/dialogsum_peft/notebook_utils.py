@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,13 +25,6 @@ LORA = "LoRA"
 OUTPUT_DIR_ENV = "DIALOGSUM_OUTPUT_DIR"
 RUNTIME_HINT = "Runtime -> Change runtime type -> GPU"
 DIALOGSUM_TRAIN_DIALOGUES = 12_460  # for the CPU warning of an epoch-based recipe
-
-# peft 0.21 reads ``model.is_gradient_checkpointing``, which transformers 5.2x deprecates with a
-# FutureWarning in every get_peft_model and PeftModel.from_pretrained: a library-to-library
-# notice a learner can do nothing about, shown in the middle of the LoRA lesson.
-warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated",
-                        category=FutureWarning)
-
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries the tutorial depends on."""

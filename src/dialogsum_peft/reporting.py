@@ -176,8 +176,12 @@ def plot_loss_curve(history: Sequence[tuple[int, float]], title: str = "LoRA tra
     return fig
 
 
-def side_by_side(dataset, predictions: Mapping[str, Sequence[str]], indices: Sequence[int]):
-    """DataFrame of dialogue, human summary and each model's summary for the given rows."""
+def side_by_side(dataset, predictions: Mapping[str, Sequence[str]], indices: Sequence[int],
+                 smoke: bool = False):
+    """DataFrame of dialogue, human summary and each model's summary for the given rows.
+
+    In smoke mode the column header carries :data:`SMOKE_NOTE` (the summaries are gibberish).
+    """
     import pandas as pd
 
     rows = []
@@ -186,7 +190,9 @@ def side_by_side(dataset, predictions: Mapping[str, Sequence[str]], indices: Seq
                "human summary": dataset[i]["summary"]}
         row.update({name: preds[i] for name, preds in predictions.items()})
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.columns.name = SMOKE_NOTE if smoke else None
+    return table
 
 
 def format_example(dialogue: str, human: str, summaries: Mapping[str, str],

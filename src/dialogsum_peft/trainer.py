@@ -31,9 +31,6 @@ from .modeling import non_finite_parameters
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
 DIVERGENCE_FACTOR = 3.0  # a logged loss this many times the first logged loss means divergence
-# New argument names that older transformers 5.x releases spell differently (explicit, not a
-# silent drop: any other unknown argument is an error).
-_RENAMED = {"activation_checkpointing": "gradient_checkpointing"}
 
 
 def training_arguments(config: TrainConfig, **overrides):
@@ -57,6 +54,9 @@ def training_arguments(config: TrainConfig, **overrides):
         weight_decay=config.weight_decay,
         optim=config.optim,
         bf16=config.precision == "bf16",
+        activation_checkpointing=config.gradient_checkpointing,
+        torch_compile=config.torch_compile,
+        dataloader_num_workers=config.dataloader_num_workers,
         train_sampling_strategy=config.train_sampling_strategy,
         logging_steps=config.logging_steps,
         logging_nan_inf_filter=False,  # a NaN must reach the guard, not be averaged away
@@ -66,18 +66,8 @@ def training_arguments(config: TrainConfig, **overrides):
         data_seed=config.seed,
         report_to="none",
     )
-    # Off by default: passed only when set, so the notebook's cell shows the plain recipe.
-    if config.gradient_checkpointing:
-        kwargs["activation_checkpointing"] = True
-    if config.torch_compile:
-        kwargs["torch_compile"] = True
-    if config.dataloader_num_workers:
-        kwargs["dataloader_num_workers"] = config.dataloader_num_workers
     kwargs.update(overrides)
     params = inspect.signature(Seq2SeqTrainingArguments.__init__).parameters
-    for new, old in _RENAMED.items():
-        if new in kwargs and new not in params and old in params:
-            kwargs[old] = kwargs.pop(new)
     unknown = sorted(k for k in kwargs if k not in params)
     if unknown:
         raise ConfigError(f"Seq2SeqTrainingArguments of transformers {transformers.__version__} "
