@@ -5,7 +5,7 @@ Data: the real DialogSum validation and test files when ``../shared/dialogsum`` 
 the package's own loader (no ``datasets`` needed, so the scripts run on a bare GPU image).
 
 Model: on a GPU, a randomly initialised model with flan-t5-base's exact shape (same FLOPs as
-the real one, no download); on a CPU, the tiny smoke T5. The tokenizer is trained on the
+the real one, no download: the package's own builder); on a CPU, the tiny smoke T5. The tokenizer is trained on the
 benchmark dialogues themselves (8k Unigram vocabulary): lengths are those of real dialogue
 text, though not checked against Flan-T5's own 32k SentencePiece counts (no Hub here).
 """
@@ -67,11 +67,13 @@ def make_model(kind: str, tokenizer, dtype: torch.dtype, device: torch.device, a
     """A fresh random model: 'base' = flan-t5-base shape, 'tiny' = the smoke T5."""
     from transformers import T5ForConditionalGeneration
 
-    from dialogsum_peft.modeling import flan_t5_base_config, untie_lm_head
+    from dialogsum_peft.modeling import flan_t5_base_shaped_model, untie_lm_head
     from dialogsum_peft.offline import tiny_t5_config
 
     torch.manual_seed(0)
-    config = flan_t5_base_config() if kind == "base" else tiny_t5_config(len(tokenizer))
+    if kind == "base":
+        return flan_t5_base_shaped_model(device=device, dtype=dtype, attn_implementation=attn)
+    config = tiny_t5_config(len(tokenizer))
     if attn:
         config._attn_implementation = attn
     with torch.device(device):
