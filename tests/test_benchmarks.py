@@ -18,7 +18,7 @@ SAMPLE = ROOT / "data" / "dialogsum_sample"
 def bench(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    for name in ("common", "train_throughput", "eval_throughput"):
+    for name in ("common", "train_throughput", "eval_throughput", "token_lengths"):
         sys.modules.pop(name, None)
 
 
@@ -74,6 +74,15 @@ def test_eval_throughput_runs_and_reports(no_shared, tmp_path):
     assert not result["tokenizer"]["real_flan_t5"]
     written = json.loads(next(tmp_path.glob("eval_throughput-*.json")).read_text())
     assert written["tokens"] == result["tokens"] and written["device"] == result["device"]
+
+
+def test_token_lengths_reports_what_each_benchmark_measures(no_shared):
+    import token_lengths
+
+    result = token_lengths.main(["--data", str(SAMPLE)])
+    assert result["every_dialogue_and_reference"]["source"]["n"] == 60  # 40 + 10 + 10 dialogues
+    assert result["train_throughput_pairs"]["target"]["n"] == 77  # one pair per reference
+    assert result["eval_throughput_test"]["source"]["n"] == 10
 
 
 @pytest.mark.skipif(not SHARED_TOKENIZER.is_dir(),
