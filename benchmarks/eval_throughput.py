@@ -41,7 +41,7 @@ def main(argv=None):
     parser.add_argument("--model", choices=("base", "tiny"), default=None)
     parser.add_argument("--new-tokens", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=None, help="default: 128 on GPU, 16 on CPU")
-    parser.add_argument("--loop-examples", type=int, default=None, help="default: 40 on GPU, 10 on CPU")
+    parser.add_argument("--loop-examples", type=int, default=None, help="default: 40 on GPU, 4 on CPU")
     parser.add_argument("--attn", default="eager",
                         help="attention implementation(s), comma-separated; the loop uses the first")
     common.add_common_arguments(parser)
@@ -56,7 +56,7 @@ def main(argv=None):
     dtype = pick_dtype(device)
     attns = [a for a in args.attn.split(",") if a]
     model = common.make_model(args.model, tokenizer, dtype, device, attn=attns[0]).eval()
-    loop_n = min(len(dialogues), args.loop_examples or (40 if on_gpu else 10))
+    loop_n = min(len(dialogues), args.loop_examples or (40 if on_gpu else 4))
     subset = random.Random(0).sample(dialogues, loop_n)
 
     one_at_a_time(model, tokenizer, subset[:2], args.new_tokens, device)  # warm-up
