@@ -1,20 +1,25 @@
-"""Shared pieces of the benchmarks: data with DialogSum's real lengths, the model, reporting.
+"""Shared pieces of the benchmarks: data, tokenizer, model, token statistics, reporting.
 
-Data: the real DialogSum validation and test files when ``../shared/dialogsum`` (or
-``$DIALOGSUM_BENCH_DATA``) holds them, otherwise the project's own sample. They are read with
-the package's own loader (no ``datasets`` needed, so the scripts run on a bare GPU image).
+Why: samples/s, FLOPs and MFU only mean something at the sequence lengths users train on, and
+those are set by Flan-T5's own tokenizer on real DialogSum text. So both scripts read the same
+data, tokenize with the real tokenizer whenever one is at hand, and write into every result
+which tokenizer and which lengths the figures were measured with (benchmarks/README.md).
 
-Model: on a GPU, a randomly initialised model with flan-t5-base's exact shape (same FLOPs as
-the real one, no download); on a CPU, the tiny smoke T5. The tokenizer is trained on the
-benchmark dialogues themselves (8k Unigram vocabulary): lengths are those of real dialogue
-text, though not checked against Flan-T5's own 32k SentencePiece counts (no Hub here).
+Data: ``--data DIR``, else the real DialogSum files in ``.bench/`` or ``../shared/dialogsum``
+(next to the repository), else the project's sample; read with the package's own loader.
+Tokenizer: ``--tokenizer DIR``, else ``../shared/flan-t5-tokenizer``, else a stand-in trained on
+the benchmark dialogues, announced loudly because its sequences are shorter than Flan-T5's.
+Model: on a GPU, flan-t5-base's exact shape with random weights (the package's builder, same
+FLOPs, no download); on a CPU, the tiny smoke T5.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import math
 import platform
+import shlex
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,54 +29,122 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import torch  # noqa: E402
 
-from dialogsum_peft.data import ORIGINAL_FILES, _read_jsonl, normalize_rows  # noqa: E402
+from dialogsum_peft.data import ORIGINAL_FILES, build_prompt, load_dialogsum, require_split  # noqa: E402
 from dialogsum_peft.offline import sample_data_dir, train_tokenizer  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
+SHARED = ROOT.parent / "shared"
+# The truncation limits the project trains and generates with.
+MAX_SOURCE_TOKENS, MAX_TARGET_TOKENS = 512, 128
+# Flan-T5's tokenizer has 32,100 tokens and splits this probe into exactly these ids; a
+# tokenizer that agrees on both is taken to be the real one, wherever its folder lives.
+FLAN_T5_VOCAB = 32100
+FLAN_T5_PROBE = ("Summarize the following conversation.", [12198, 1635, 1737, 8, 826, 3634, 5, 1])
 
 
-def data_dir() -> Path:
-    env = os.environ.get("DIALOGSUM_BENCH_DATA")
-    if env:  # either format: original DialogSum files or the Hub export (like our sample)
-        return Path(env)
-    for path in (ROOT / ".bench", ROOT.parent / "shared" / "dialogsum"):
+def add_common_arguments(parser) -> None:
+    parser.add_argument("--data", default=None, help="DialogSum folder, either file format (default: "
+                        ".bench/ or ../shared/dialogsum with the real files, else the project sample)")
+    parser.add_argument("--tokenizer", default=None, help="local tokenizer folder (default: "
+                        "../shared/flan-t5-tokenizer, else a stand-in trained on the data)")
+    parser.add_argument("--out", default=None, help="results folder (default benchmarks/results)")
+
+
+def data_dir(requested: str | None = None) -> Path:
+    if requested:
+        return Path(requested)
+    for path in (ROOT / ".bench", SHARED / "dialogsum"):
         if (path / ORIGINAL_FILES["test"]).is_file():
             return path
     return sample_data_dir()
 
 
-def load_rows() -> tuple[list[dict], list[dict], str]:
-    """(training pairs, evaluation dialogues with references, description of the source)."""
-    path = data_dir()
-    if (path / ORIGINAL_FILES["test"]).is_file():
-        files = {"validation": ORIGINAL_FILES["validation"], "test": ORIGINAL_FILES["test"]}
-        source = "DialogSum validation+test (real lengths)"
-    else:
-        files = {"train": "train.jsonl", "test": "test.jsonl"}
-        source = "project sample (data/dialogsum_sample)"
-    raw = {s: _read_jsonl(path / f) for s, f in files.items() if (path / f).is_file()}
-    eval_rows = normalize_rows(raw["test"], "test", group=True)
-    pairs = []
-    for split, rows in raw.items():
-        for row in normalize_rows(rows, split, group=True):
-            pairs += [{"dialogue": row["dialogue"], "summary": r} for r in row["references"]]
+def load_rows(requested: str | None = None) -> tuple[list[dict], list[dict], dict]:
+    """(training pairs, test dialogues with their references, description of the data).
+
+    Training pairs are every (dialogue, reference) of every split present, so a test dialogue
+    with three references trains three times, as it would in DialogSum's training split.
+    """
+    path = data_dir(requested)
+    splits = load_dialogsum(path)
+    eval_rows = list(require_split(splits, "test"))
+    pairs = [{"dialogue": row["dialogue"], "summary": ref}
+             for split in splits.values() for row in split for ref in row["references"]]
+    sample = path.resolve() == sample_data_dir().resolve()
+    source = {
+        "name": "project sample (data/dialogsum_sample)" if sample else f"DialogSum {'+'.join(splits)}",
+        "path": str(path), "dialogues_by_split": {s: len(d) for s, d in splits.items()},
+    }
     return pairs, eval_rows, source
 
 
-def bench_tokenizer(rows: list[dict]):
-    texts = [r["dialogue"] for r in rows] + [r["summary"] for r in rows]
-    return train_tokenizer(texts, vocab_size=8000 if len(rows) > 200 else 2000)
+def is_flan_t5_tokenizer(tokenizer) -> bool:
+    text, ids = FLAN_T5_PROBE
+    return len(tokenizer) == FLAN_T5_VOCAB and tokenizer(text).input_ids == ids
+
+
+def load_tokenizer(requested: str | None, pairs: list[dict]):
+    """(tokenizer, description): the real Flan-T5 tokenizer whenever one is found.
+
+    An explicit ``requested`` folder that does not exist is an error, never a silent fallback.
+    """
+    from transformers import AutoTokenizer
+
+    path = Path(requested) if requested else SHARED / "flan-t5-tokenizer"
+    if requested and not path.is_dir():
+        raise SystemExit(f"--tokenizer {requested}: no such folder")
+    if path.is_dir():
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        info = {"name": str(path.resolve()), "real_flan_t5": is_flan_t5_tokenizer(tokenizer)}
+    else:
+        texts = [p["dialogue"] for p in pairs] + [p["summary"] for p in pairs]
+        tokenizer = train_tokenizer(texts, vocab_size=8000 if len(pairs) > 200 else 2000)
+        info = {"name": "stand-in (Unigram trained on the benchmark dialogues)", "real_flan_t5": False}
+    info["vocab_size"] = len(tokenizer)
+    announce_tokenizer(info)
+    return tokenizer, info
+
+
+def announce_tokenizer(info: dict) -> None:
+    if info["real_flan_t5"]:
+        print(f"TOKENIZER: the real Flan-T5 tokenizer ({info['name']}): real token lengths.",
+              file=sys.stderr, flush=True)
+        return
+    bar = "!" * 96
+    print(f"{bar}\n!! TOKENIZER: {info['name']} is NOT Flan-T5's tokenizer.\n"
+          "!! Token counts, samples/s, FLOPs and MFU are not those of Flan-T5 on this data (its\n"
+          "!! sequences are shorter; see benchmarks/README.md). Pass --tokenizer DIR with the\n"
+          f"!! Flan-T5 tokenizer, or put it in {SHARED / 'flan-t5-tokenizer'}.\n{bar}",
+          file=sys.stderr, flush=True)
+
+
+def length_stats(lengths: list[int], limit: int) -> dict:
+    """Mean, 95th percentile (nearest rank), max, and how many exceed ``limit``."""
+    ordered = sorted(lengths)
+    return {"n": len(ordered), "mean": round(statistics.mean(ordered), 1),
+            "p95": ordered[math.ceil(0.95 * len(ordered)) - 1], "max": ordered[-1],
+            "limit": limit, "over_limit": sum(n > limit for n in ordered)}
+
+
+def token_stats(tokenizer, dialogues: list[str], summaries: list[str]) -> dict:
+    """Untruncated lengths: prompts as the model is trained on them, summaries as labels."""
+    source = tokenizer([build_prompt(d) for d in dialogues], verbose=False).input_ids
+    target = tokenizer(text_target=list(summaries), verbose=False).input_ids
+    return {"source": length_stats([len(ids) for ids in source], MAX_SOURCE_TOKENS),
+            "target": length_stats([len(ids) for ids in target], MAX_TARGET_TOKENS)}
 
 
 def make_model(kind: str, tokenizer, dtype: torch.dtype, device: torch.device, attn: str | None = None):
     """A fresh random model: 'base' = flan-t5-base shape, 'tiny' = the smoke T5."""
     from transformers import T5ForConditionalGeneration
 
-    from dialogsum_peft.modeling import flan_t5_base_config, untie_lm_head
+    from dialogsum_peft.modeling import flan_t5_base_shaped_model, untie_lm_head
     from dialogsum_peft.offline import tiny_t5_config
 
     torch.manual_seed(0)
-    config = flan_t5_base_config() if kind == "base" else tiny_t5_config(len(tokenizer))
+    if kind == "base":
+        return flan_t5_base_shaped_model(device=device, dtype=dtype, attn_implementation=attn)
+    config = tiny_t5_config(len(tokenizer))
     if attn:
         config._attn_implementation = attn
     with torch.device(device):
@@ -86,11 +159,14 @@ def device_name(device: torch.device) -> str:
 
 
 def versions() -> dict[str, str]:
+    import datasets
     import peft
+    import tokenizers
     import transformers
 
     return {"python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "peft": peft.__version__}
+            "transformers": transformers.__version__, "peft": peft.__version__,
+            "tokenizers": tokenizers.__version__, "datasets": datasets.__version__}
 
 
 def sync(device: torch.device) -> None:
@@ -108,6 +184,12 @@ def reset_peak(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
+
+
+def command_line(script: str, argv: list[str] | None) -> str:
+    """The command that produced a result, so a figure can be reproduced exactly."""
+    args = sys.argv[1:] if argv is None else argv
+    return " ".join(["python", f"benchmarks/{script}", *([shlex.join(args)] if args else [])])
 
 
 def write_result(name: str, result: dict, out_dir: Path | None = None) -> Path:

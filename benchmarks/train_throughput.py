@@ -2,14 +2,17 @@
 
     python benchmarks/train_throughput.py                       # GPU: flan-t5-base shape
     python benchmarks/train_throughput.py --model tiny          # CPU smoke check
-    python benchmarks/train_throughput.py --variants default-bs128,default-eager,colab-peak
+    python benchmarks/train_throughput.py --variants default-bs128,default-sdpa,colab-peak
+    python benchmarks/train_throughput.py --tokenizer DIR --data DIR
 
 Recipes run one after another in one process, each on a fresh random model with LoRA r=32 on
 q/v, through the project's own ``make_trainer``. Warm-up steps are excluded from the timing;
 the timed steps cover about one epoch of the benchmark data, so both recipes see the same
-length distribution. Reports samples/s, peak GPU memory, and model FLOPs utilisation (MFU:
-3x forward FLOPs per example, from the model shape and real token counts, over the GPU's dense
-bf16 peak). Writes a JSON result to benchmarks/results/ and prints Markdown rows.
+length distribution. Token counts come from Flan-T5's own tokenizer when one is found (see
+common.py; a stand-in is announced loudly and recorded). Reports samples/s, peak GPU memory,
+and model FLOPs utilisation (MFU: 3x forward FLOPs per example, from the model shape and the
+token counts, over the GPU's dense bf16 peak). Writes a JSON result to benchmarks/results/
+(with the tokenizer and the length statistics of the data) and prints Markdown rows.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import common
 import torch
@@ -148,20 +153,21 @@ def main(argv=None):
                         "peak-bs64, peak-bs128")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--min-steps", type=int, default=10)
-    parser.add_argument("--max-pairs", type=int, default=None, help="use only the first N training pairs")
+    parser.add_argument("--max-pairs", type=int, default=None,
+                        help="use only the first N training pairs (default: all on GPU, 64 on CPU)")
     parser.add_argument("--deadline", type=float, default=None,
                         help="seconds from start after which no further recipe is started")
-    parser.add_argument("--out", default=None, help="results folder (default benchmarks/results)")
+    common.add_common_arguments(parser)
     args = parser.parse_args(argv)
     t_start = time.time()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    args.model = args.model or ("base" if device.type == "cuda" else "tiny")
-    pairs, _, source = common.load_rows()
+    on_gpu = device.type == "cuda"
+    args.model = args.model or ("base" if on_gpu else "tiny")
+    # a CPU run only shows the script works; a few batches keep it within a couple of minutes
+    args.max_pairs = args.max_pairs or (None if on_gpu else 64)
+    pairs, _, source = common.load_rows(args.data)
     pairs = pairs[: args.max_pairs] if args.max_pairs else pairs
-    tokenizer = common.bench_tokenizer(pairs)
-    import tempfile
-    from pathlib import Path
-
+    tokenizer, tokenizer_info = common.load_tokenizer(args.tokenizer, pairs)
     out_dir = Path(tempfile.mkdtemp(prefix="bench-train-"))
     all_recipes = recipes(device)
     names = ["seed", "default"] + [v for v in args.variants.split(",") if v]
@@ -170,8 +176,11 @@ def main(argv=None):
         "benchmark": "train_throughput", "date": time.strftime("%Y-%m-%d"), "device": dev,
         "device_slug": common.slug(dev), "device_memory_gib": round(describe_device().total_memory_gib, 1),
         "versions": common.versions(), "model": args.model, "data": source, "pairs": len(pairs),
+        "tokenizer": tokenizer_info,
+        "tokens": common.token_stats(tokenizer, [p["dialogue"] for p in pairs],
+                                     [p["summary"] for p in pairs]),
         "warmup_steps": args.warmup, "rows": [], "default_over_seed": None, "skipped": [],
-        "command": "python benchmarks/train_throughput.py" + (f" --variants {args.variants}" if args.variants else ""),
+        "command": common.command_line("train_throughput.py", argv),
     }
     rows, path = result["rows"], None
     for name in names:
@@ -194,7 +203,8 @@ def main(argv=None):
             path.unlink(missing_ok=True)
         path = common.write_result("train_throughput", result, args.out)
     ratio = result["default_over_seed"]
-    print(f"\n{dev} | {source} | {args.model} model | default/seed = {ratio}x | {path}")
+    print(f"\n{dev} | {source['name']} | tokenizer {tokenizer_info['name']} | {args.model} model | "
+          f"default/seed = {ratio}x | {path}")
     print("| recipe | precision | batch | sampling | samples/s | peak GiB | MFU % |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:

@@ -105,15 +105,21 @@ def untie_lm_head(model):
 
 
 def flan_t5_base_shaped_model(device: str | torch.device | None = None,
-                              dtype: torch.dtype = torch.float32):
+                              dtype: torch.dtype = torch.float32,
+                              attn_implementation: str | None = None):
     """A randomly initialised model with flan-t5-base's exact shape (same FLOPs, no download).
 
-    ``device="meta"`` allocates nothing, for counting parameters.
+    ``device="meta"`` allocates nothing, for counting parameters. ``attn_implementation``
+    ("eager", "sdpa", ...) lets benchmarks compare attention kernels on the very model tests
+    count; ``None`` keeps transformers' default, as a config-built model gets it.
     """
     from transformers import T5ForConditionalGeneration
 
+    config = flan_t5_base_config()
+    if attn_implementation:
+        config._attn_implementation = attn_implementation
     with torch.device(device or "cpu"):
-        model = T5ForConditionalGeneration(flan_t5_base_config())
+        model = T5ForConditionalGeneration(config)
     return untie_lm_head(model).to(dtype)
 
 
