@@ -159,26 +159,20 @@ def _damaged_adapter(run: Path, tmp: Path, content: bytes | None) -> Path:
     return adapter
 
 
-CASES = {
-    # settings, checked before anything loads
-    "negative lr": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--lr", "-0.01"],
-                    "learning_rate must be in (0, 1]"),
-    "huge lr": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--lr", "1e6"],
-                "learning_rate must be in (0, 1]"),
-    "batch 0": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--batch-size", "0"],
-                "per_device_train_batch_size must be at least 1"),
-    "grad accum 0": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--grad-accum", "0"],
-                     "gradient_accumulation_steps must be at least 1"),
-    "logging 0": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--logging-steps", "0"],
-                  "logging_steps must be at least 1"),
-    "train limit -5": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--train-limit", "-5"],
-                       "train_limit must be None or >= 1"),
-    "train limit 0": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--train-limit", "0"],
-                      "train_limit must be None or >= 1"),
-    "epochs -1": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--epochs", "-1"],
-                  "num_train_epochs must be in (0, 100]"),
-    "max steps 0": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--max-steps", "0"],
-                    "max_steps must be -1 (use epochs) or >= 1"),
+TRAIN_FLAG_CASES = {  # settings, checked before anything loads
+    "negative lr": (["--lr", "-0.01"], "learning_rate must be in (0, 1]"),
+    "huge lr": (["--lr", "1e6"], "learning_rate must be in (0, 1]"),
+    "batch 0": (["--batch-size", "0"], "per_device_train_batch_size must be at least 1"),
+    "grad accum 0": (["--grad-accum", "0"], "gradient_accumulation_steps must be at least 1"),
+    "logging 0": (["--logging-steps", "0"], "logging_steps must be at least 1"),
+    "train limit -5": (["--train-limit", "-5"], "train_limit must be None or >= 1"),
+    "train limit 0": (["--train-limit", "0"], "train_limit must be None or >= 1"),
+    "epochs -1": (["--epochs", "-1"], "num_train_epochs must be in (0, 100]"),
+    "max steps 0": (["--max-steps", "0"], "max_steps must be -1 (use epochs) or >= 1"),
+}
+CASES = {name: (lambda r, t, flags=flags: ["train", *SMOKE, "--output-dir", t / "o", *flags], message)
+         for name, (flags, message) in TRAIN_FLAG_CASES.items()}
+CASES |= {
     "yaml string lr": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--config",
                                      _write(t / "c.yaml", b'learning_rate: "fast"\n')],
                        "learning_rate must be a number, got 'fast'"),
