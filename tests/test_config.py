@@ -98,3 +98,15 @@ def test_identity_is_what_a_run_computes():
 def test_every_field_has_help_text():
     for f in dataclasses.fields(TrainConfig):
         assert f.metadata.get("help"), f.name
+
+
+def test_an_unknown_training_argument_is_an_error_not_a_silent_drop(tmp_path):
+    import transformers
+
+    from dialogsum_peft.trainer import training_arguments
+
+    config = TrainConfig.smoke(output_dir=str(tmp_path))
+    with pytest.raises(ConfigError) as err:
+        training_arguments(config, group_by_lenght=True)
+    assert "group_by_lenght" in str(err.value) and transformers.__version__ in str(err.value)
+    assert training_arguments(config).train_sampling_strategy == "group_by_length"

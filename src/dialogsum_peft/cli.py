@@ -21,12 +21,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .config import DEFAULT_RECIPE, RECIPES, TrainConfig
+from .config import DEFAULT_RECIPE, PRESETS, RECIPES, TrainConfig
 from .errors import ConfigError, DialogSumError, one_line
 
 PROG = "python -m dialogsum_peft"
 DEFAULT_PRESET = "auto"
-PRESETS = ("smoke", "colab", "auto", "full")
 
 
 TRAIN_EPILOG = """\

@@ -26,6 +26,7 @@ from .recipes import DEFAULT_RECIPE, RECIPES
 
 BASE_MODEL = "google/flan-t5-base"
 HUB_DATASET = "knkarthick/dialogsum"
+PRESETS = ("smoke", "colab", "auto", "full")  # full: an alias of auto
 MAX_NEW_TOKENS_LIMIT = 512  # DialogSum summaries are at most ~120 Flan-T5 tokens
 MAX_BEAMS = 16
 
@@ -198,9 +199,9 @@ class TrainConfig:
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> TrainConfig:
-        presets = {"smoke": cls.smoke, "colab": cls.colab, "auto": cls.auto, "full": cls.auto}
+        presets = dict(zip(PRESETS, (cls.smoke, cls.colab, cls.auto, cls.auto)))
         if name not in presets:
-            raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(presets)}")
+            raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
         if name == "smoke":
             overrides.pop("recipe", None)
         return presets[name](**overrides)
