@@ -129,7 +129,7 @@ def plot_rouge_vs_parameters(runs: Mapping[str, MethodRun] | Sequence[MethodRun]
 
     check_protocol(protocol)
     runs = list(runs.values()) if isinstance(runs, Mapping) else list(runs)
-    fig, ax = plt.subplots(figsize=(8, 4.8))
+    fig, ax = plt.subplots(figsize=(8, 6), layout="constrained")
     trained = [r for r in runs if r.trained]
     for run in trained:
         x, y = run.parameters.trainable, run.evaluation.by_protocol[protocol][metric]
@@ -145,7 +145,10 @@ def plot_rouge_vs_parameters(runs: Mapping[str, MethodRun] | Sequence[MethodRun]
             y = figure.scores[metric]
             ax.axhline(y, color="grey", linestyle="--", linewidth=1,
                        label=f"published, {figure.source}: {figure.setup} {y:.3f}")
+            ax.annotate(f"published: {figure.setup}", (0.01, y), xycoords=("axes fraction", "data"),
+                        xytext=(0, 2), textcoords="offset points", fontsize=7, color="grey")
     ax.set_xscale("log")
+    ax.margins(y=0.15)  # room for the labels of the highest point
     if trained:
         xs = [r.parameters.trainable for r in trained]
         ax.set_xlim(min(xs) / 3, max(xs) * 5)
@@ -153,9 +156,8 @@ def plot_rouge_vs_parameters(runs: Mapping[str, MethodRun] | Sequence[MethodRun]
     ax.set_ylabel(f"{metric} F-measure (protocol: {protocol})")
     ax.set_title(_title(f"{metric} against trainable parameters", note, smoke))
     ax.grid(alpha=0.3, which="both")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
+    if ax.get_legend_handles_labels()[0]:  # below the axes: never over a point
+        ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12), fontsize=8, frameon=False)
     return fig
 
 
