@@ -55,10 +55,19 @@ def test_methods_benchmark_on_cpu_leaves_speed_null_with_a_reason(methods_bench,
         assert row["saved"] == "adapter" and row["saved_weights_mb"] > 0
 
 
-def test_committed_methods_result_is_flan_t5_base():
-    """The JSON the READMEs quote: flan-t5-base's exact counts (tests/test_methods.py)."""
+def test_readmes_quote_the_committed_result():
+    """The JSON is flan-t5-base's (exact counts, as tests/test_methods.py checks), and both
+    READMEs' method tables quote its counts and sizes."""
     (path,) = sorted(BENCH.glob("results/methods-cpu-*.json"))[-1:]
     rows = {r["method"]: r for r in json.loads(path.read_text())["methods"]}
+    assert set(rows) == {"lora", "lora-all", "ia3", "prompt-tuning", "full"}
     assert rows["lora"]["trainable_parameters"] == 3_538_944
     assert rows["full"]["trainable_parameters"] == 247_577_856
-    assert set(rows) == {"lora", "lora-all", "ia3", "prompt-tuning", "full"}
+    readme = (BENCH.parent / "README.md").read_text(encoding="utf-8")
+    sections = [readme.split("## Choosing a method")[1].split("\n## ")[0],
+                (BENCH / "README.md").read_text(encoding="utf-8").split("\n## Methods")[1]]
+    for section in sections:
+        assert path.name in section
+        for row in rows.values():
+            assert f"{row['trainable_parameters']:,}" in section, row["method"]
+            assert f"{row['saved_weights_mb']:.2f} MB" in section, row["method"]
