@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import json
 import platform
 import sys
@@ -72,8 +73,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def base_model(kind: str, device: torch.device, dtype: torch.dtype):
-    """A fresh model: flan-t5-base's exact shape (random init) or the smoke path's tiny T5."""
+def base_model(kind: str, dtype: torch.dtype):
+    """A fresh model on the CPU: flan-t5-base's exact shape (random init) or the smoke T5.
+
+    It stays on the CPU: each method trains a copy moved to the device, so the device's peak
+    memory holds one model, the one being trained.
+    """
     from transformers import T5ForConditionalGeneration
 
     from dialogsum_peft.modeling import flan_t5_base_shaped_model
@@ -85,7 +90,7 @@ def base_model(kind: str, device: torch.device, dtype: torch.dtype):
     else:
         model = flan_t5_base_shaped_model(dtype=dtype)
     model.set_attn_implementation("eager")  # the project's kernel for T5 (benchmarks/README.md)
-    return model.to(device)
+    return model
 
 
 def speed_data(args, tokenizer_dir: Path, config: TrainConfig):
@@ -137,6 +142,7 @@ def measure_speed(model, tokenizer, train_dataset, config: TrainConfig, args,
             data_collator=data_collator(tokenizer, model, config), train_dataset=train_dataset,
             processing_class=tokenizer, callbacks=[Timer()])
         if device.type == "cuda":
+            gc.collect()  # the previous method's model and optimizer
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(device)
         trainer.train()
@@ -151,7 +157,7 @@ def measure_speed(model, tokenizer, train_dataset, config: TrainConfig, args,
 def run_method(method: str, base, args, device: torch.device, speed, tokenizer_dir: Path) -> dict:
     """One method's row: counts and saved size, then (if ``speed``) samples/s and peak memory."""
     config = TrainConfig.auto(method=method)
-    model = apply_method(copy.deepcopy(base), config, str(tokenizer_dir))
+    model = apply_method(copy.deepcopy(base).to(device), config, str(tokenizer_dir))
     counted = count_parameters(model)
     with tempfile.TemporaryDirectory() as tmp:
         saved = (save_adapter if is_peft(method) else save_model)(model, Path(tmp) / method)
@@ -196,11 +202,12 @@ def main(argv=None) -> dict:
         else tiny_base_dir())
     # the quick recipe's settings for this device (precision, per-device batch)
     dtype = TrainConfig.auto().torch_dtype
-    base = base_model(args.model, device, dtype)
+    base = base_model(args.model, dtype)
     name, slug = device_description(device)
     result = {
         "benchmark": "methods", "date": time.strftime("%Y-%m-%d"), "device": name,
-        "device_slug": slug, "versions": {"python": platform.python_version(), **library_versions()},
+        "device_slug": slug,
+        "versions": {"python": platform.python_version(), **library_versions()},
         "model": ("flan-t5-base shape, random init" if args.model == "base"
                   else "tiny smoke T5 (a check of the script)"),
         "recipe": "quick", "speed_measured": timed,

@@ -7,8 +7,15 @@ import matplotlib
 import pytest
 
 from dialogsum_peft.comparison import (
-    NOT_MEASURED, NOT_TRAINED, MethodRun, comparison_table, describe, memory_estimate,
-    plot_peak_memory, plot_rouge_vs_parameters, zero_shot_run,
+    NOT_MEASURED,
+    NOT_TRAINED,
+    MethodRun,
+    comparison_table,
+    describe,
+    memory_estimate,
+    plot_peak_memory,
+    plot_rouge_vs_parameters,
+    zero_shot_run,
 )
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.evaluation import EvalResult

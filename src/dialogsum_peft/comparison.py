@@ -19,15 +19,15 @@ from dataclasses import dataclass
 
 from .evaluation import EvalResult
 from .metrics import check_protocol
-from .modeling import ParameterCount
+from .modeling import ParameterCount, count_parameters
+from .notebook_utils import ZERO_SHOT
 from .reporting import SMOKE_NOTE, PublishedFigure, _title
 
-ZERO_SHOT = "zero-shot"
 NOT_TRAINED = "n/a"  # the zero-shot row: nothing was trained, saved or timed
 NOT_MEASURED = "not measured"  # e.g. peak GPU memory of a run on the CPU
 COLUMNS = ("trains", "trainable params", "trainable %", "saved MB", "peak GPU GiB",
            "train samples/s", "train time s", "rouge1", "rouge2", "rougeL")
-T4_MEMORY_GIB = 15.0  # what a free Colab T4 offers (its 16 GB, less the driver's share)
+T4_MEMORY_GIB = 15.0  # a free Colab T4's memory as Colab reports it (16 GB = 15 GiB)
 WEIGHT_BYTES = {"fp32": 4, "bf16": 2}
 # Optimizer moments kept per trainable weight, each the size of its gradient: AdamW keeps two;
 # transformers' Adafactor with the Trainer's defaults keeps no first moment and factors the
@@ -59,7 +59,7 @@ class MethodRun:
 
 def zero_shot_run(model, evaluation: EvalResult) -> MethodRun:
     """The baseline row: the pre-trained ``model`` as it is, nothing trained (0 trainable)."""
-    total = sum(p.numel() for p in model.parameters())
+    total = count_parameters(model).total
     return MethodRun(ZERO_SHOT, "nothing (the pre-trained model)", ParameterCount(0, total, 0.0),
                      evaluation)
 
@@ -83,14 +83,20 @@ def describe(method_config) -> str:
     return type(method_config).__name__
 
 
+Runs = Mapping[str, MethodRun] | Sequence[MethodRun]
+
+
+def _as_list(runs: Runs) -> list[MethodRun]:
+    return list(runs.values()) if isinstance(runs, Mapping) else list(runs)
+
+
 def _measured(run: MethodRun, value, digits: int):
     if not run.trained:
         return NOT_TRAINED
     return NOT_MEASURED if value is None else round(value, digits)
 
 
-def comparison_table(runs: Mapping[str, MethodRun] | Sequence[MethodRun], protocol: str = "mean",
-                     smoke: bool = False):
+def comparison_table(runs: Runs, protocol: str = "mean", smoke: bool = False):
     """One row per method: trainable parameters, saved size, peak GPU memory, speed, ROUGE.
 
     ROUGE-1/2/L are corpus F-measures under ``protocol`` (the row header names it; the other
@@ -101,7 +107,7 @@ def comparison_table(runs: Mapping[str, MethodRun] | Sequence[MethodRun], protoc
     import pandas as pd
 
     check_protocol(protocol)
-    runs = list(runs.values()) if isinstance(runs, Mapping) else list(runs)
+    runs = _as_list(runs)
     rows = {}
     for run in runs:
         scores = run.evaluation.by_protocol[protocol]
@@ -116,9 +122,9 @@ def comparison_table(runs: Mapping[str, MethodRun] | Sequence[MethodRun], protoc
     return table
 
 
-def plot_rouge_vs_parameters(runs: Mapping[str, MethodRun] | Sequence[MethodRun],
-                             published: Sequence[PublishedFigure] = (), metric: str = "rouge1",
-                             protocol: str = "mean", note: str | None = None, smoke: bool = False):
+def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] = (),
+                             metric: str = "rouge1", protocol: str = "mean",
+                             note: str | None = None, smoke: bool = False):
     """ROUGE against trainable parameters (log x axis): one point per trained method.
 
     The zero-shot model (0 trainable parameters, off a log axis) is a solid horizontal line;
@@ -128,7 +134,7 @@ def plot_rouge_vs_parameters(runs: Mapping[str, MethodRun] | Sequence[MethodRun]
     import matplotlib.pyplot as plt
 
     check_protocol(protocol)
-    runs = list(runs.values()) if isinstance(runs, Mapping) else list(runs)
+    runs = _as_list(runs)
     fig, ax = plt.subplots(figsize=(8, 6), layout="constrained")
     trained = [r for r in runs if r.trained]
     for run in trained:
@@ -161,8 +167,7 @@ def plot_rouge_vs_parameters(runs: Mapping[str, MethodRun] | Sequence[MethodRun]
     return fig
 
 
-def plot_peak_memory(runs: Mapping[str, MethodRun] | Sequence[MethodRun], note: str | None = None,
-                     smoke: bool = False):
+def plot_peak_memory(runs: Runs, note: str | None = None, smoke: bool = False):
     """Peak GPU memory of each trained method's training, as bars.
 
     A method whose peak was not measured (a run on the CPU) gets no bar but the words
@@ -170,13 +175,13 @@ def plot_peak_memory(runs: Mapping[str, MethodRun] | Sequence[MethodRun], note: 
     """
     import matplotlib.pyplot as plt
 
-    runs = [r for r in (runs.values() if isinstance(runs, Mapping) else runs) if r.trained]
+    runs = [r for r in _as_list(runs) if r.trained]
     fig, ax = plt.subplots(figsize=(8, 4))
     names = [r.method for r in runs]
     values = [r.peak_memory_gib or 0.0 for r in runs]
     bars = ax.bar(names, values, color="tab:blue")
-    ax.bar_label(bars, labels=[NOT_MEASURED if r.peak_memory_gib is None else f"{r.peak_memory_gib:.1f}"
-                               for r in runs], fontsize=9)
+    labels = [NOT_MEASURED if r.peak_memory_gib is None else f"{r.peak_memory_gib:.1f}" for r in runs]
+    ax.bar_label(bars, labels=labels, fontsize=9)
     measured = [r.peak_memory_gib for r in runs if r.peak_memory_gib is not None]
     ax.set_ylim(0, max(measured) * 1.2 if measured else 1)
     ax.set_ylabel("peak GPU memory while training (GiB)")
@@ -211,7 +216,8 @@ def memory_estimate(setups: Mapping[str, tuple[int, int, str, str]],
         weights_gib, state_gib = total * weight / 2**30, trainable * per_trainable / 2**30
         row = {"bytes per weight": weight,
                "bytes per trainable weight (gradient + optimizer)": per_trainable,
-               "weights GiB": round(weights_gib, 2), "gradients + optimizer GiB": round(state_gib, 2),
+               "weights GiB": round(weights_gib, 2),
+               "gradients + optimizer GiB": round(state_gib, 2),
                "before activations GiB": round(weights_gib + state_gib, 2)}
         if activations_gib is not None:
             with_activations = weights_gib + state_gib + activations_gib
