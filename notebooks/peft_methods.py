@@ -59,7 +59,7 @@
 # |---|---|
 # | T4 (free Colab), fp32 | not measured yet (estimate: 1–2.5 h, about five times the first notebook's estimated 10–25 min for one LoRA run; `EVAL_SIZE = 100` saves a good part of it) |
 # | A100 / L4 / H100, bf16 | not measured yet |
-# | CPU, smoke mode (tiny random T5, 4 steps per method) | whole notebook: 15 s, measured on 2 shared CPU cores (longer while other jobs use them) |
+# | CPU, smoke mode (tiny random T5, 4 steps per method) | whole notebook: 15–55 s, measured on 2 CPU cores shared with other jobs |
 #
 # *No GPU run of this notebook has been timed yet; the T4 figure is an **estimate** built on the
 # first notebook's own estimate, not a measurement.*

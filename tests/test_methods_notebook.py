@@ -159,9 +159,11 @@ def executed(tmp_path_factory):
                 cells.append(nbformat.v4.new_code_cell(f"_record({method!r}, {name})"))
     nb.cells = cells + [nbformat.v4.new_code_cell(STATE_CELL.strip())]
     with pytest.MonkeyPatch.context() as mp:
+        # One torch thread: the tiny model gains nothing from two, and two threads competing with
+        # other jobs for a shared 2-core machine made the run 3x slower (17 s against 53 s).
         for key, value in {"DIALOGSUM_MODE": "smoke", "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg",
                            "TOKENIZERS_PARALLELISM": "false", "DIALOGSUM_OUTPUT_DIR": str(run_dir),
-                           "NOTEBOOK_TEST_STATE": str(state_file)}.items():
+                           "NOTEBOOK_TEST_STATE": str(state_file), "OMP_NUM_THREADS": "1"}.items():
             mp.setenv(key, value)
         mp.setenv("PYTHONPATH", os.pathsep.join(
             p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p))
