@@ -1,0 +1,560 @@
+# ---
+# jupyter:
+#   accelerator: GPU
+#   colab:
+#     gpuType: T4
+#     provenance: []
+#     toc_visible: true
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: accelerator,colab,kernelspec,language_info
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   language_info:
+#     name: python
+# ---
+
+# %% [markdown]
+# # Which fine-tuning method? LoRA against full fine-tuning, IA3 and prompt tuning
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dialogsum-peft/dialogsum_peft/blob/main/notebooks/peft_methods.ipynb)
+#
+# The first notebook (`dialogsum_lora.ipynb`) taught **google/flan-t5-base** to summarize
+# **DialogSum** dialogues with LoRA. Was LoRA the right choice? Here the same model learns the same
+# task five ways, on the same training data, with the same prompt, the same recipe and the same
+# test dialogues, and each is compared with the zero-shot model and with the others:
+#
+# | method | what is trained | trainable parameters on flan-t5-base | saved file |
+# |---|---|---|---|
+# | LoRA r=32 on `q`, `v` (the first notebook) | two rank-32 matrices beside each attention query and value projection | 3,538,944 (1.41%) | 14.2 MB adapter |
+# | LoRA r=16 on every linear layer | rank-16 matrices beside `q`, `k`, `v`, `o`, `wi_0`, `wi_1`, `wo` | 6,782,976 (2.67%) | 27.2 MB adapter |
+# | IA3 | one vector per layer that rescales keys, values and feed-forward activations | 104,448 (0.04%) | 0.43 MB adapter |
+# | prompt tuning | 20 "virtual token" embeddings put before the input | 30,720 (0.01%) | 0.12 MB adapter |
+# | full fine-tuning | every weight | 247,577,856 (100%) | 990 MB model (fp32; 495 MB in bf16) |
+#
+# *Counts and sizes are measured on flan-t5-base's exact shape with `benchmarks/methods.py`
+# (`benchmarks/results/methods-cpu-20261127.json`); this notebook measures them again for the
+# model it trains, together with training speed, peak GPU memory and ROUGE.*
+#
+# **What you will learn**
+#
+# * how `LoraConfig`, `IA3Config` and `PromptTuningConfig` describe three different ways of
+#   training a few parameters, and how one call, `get_peft_model`, applies any of them;
+# * why each method gets its own learning rate;
+# * what full fine-tuning costs in memory, estimated from bytes per parameter, and what fits a
+#   free Colab T4;
+# * how to compare methods fairly: one table of cost (trainable parameters, size on disk, GPU
+#   memory, time) and quality (ROUGE under one named protocol), and two plots.
+#
+# **Expected runtime** (full mode, `"quick"` recipe: each method trains 250 steps of 32 examples):
+#
+# | runtime | five trainings + six evaluations |
+# |---|---|
+# | T4 (free Colab), fp32 | not measured yet (estimate: 1–2.5 h, about five times the first notebook's estimated 10–25 min for one LoRA run; `EVAL_SIZE = 100` saves a good part of it) |
+# | A100 / L4 / H100, bf16 | not measured yet |
+# | CPU, smoke mode (tiny random T5, 4 steps per method) | whole notebook: 15–55 s, measured on 2 CPU cores shared with other jobs |
+#
+# *No GPU run of this notebook has been timed yet; the T4 figure is an **estimate** built on the
+# first notebook's own estimate, not a measurement.*
+
+# %% [markdown]
+# ## 1. Setup
+#
+# In **Colab** the next cell downloads the repository (for its helper package and
+# `requirements.txt`) and installs the requirements. **Locally**, from a clone where you ran
+# `pip install -r requirements.txt`, it has nothing to install. Either way it imports the helpers
+# from the clone's `src/` folder (a package installed a moment ago becomes importable only after
+# a restart).
+
+# %%
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_URL = "https://github.com/dialogsum-peft/dialogsum_peft"  # where the tutorial's code lives
+
+if "google.colab" in sys.modules:
+    repo = Path("/content/dialogsum_peft")
+    if not repo.exists():
+        clone = subprocess.run(["git", "clone", "-q", "--depth", "1", REPO_URL, str(repo)],
+                               capture_output=True, text=True, check=False)
+        if clone.returncode != 0:
+            from IPython.core.error import UsageError  # shown as its message alone, no traceback
+
+            reason = (clone.stderr.strip().splitlines() or ["git clone failed"])[-1]
+            raise UsageError(f"Could not clone {REPO_URL} ({reason}). Set REPO_URL at the top of "
+                             "this cell to the address of the tutorial's repository (your copy of "
+                             "it), then run this cell again.")
+    os.chdir(repo)
+    # %pip install -q -r requirements.txt
+else:
+    repo = Path.cwd().resolve().parent  # locally this notebook sits in the clone's notebooks/
+sys.path.insert(0, str(repo / "src"))
+
+# %% [markdown]
+# Which libraries and which accelerator do we have? Five trainings of flan-t5-base need a
+# **GPU**: in Colab choose **Runtime → Change runtime type → GPU** (a T4 is free).
+
+# %%
+# %matplotlib inline
+import matplotlib.pyplot as plt
+import pandas as pd
+import torch
+
+from dialogsum_peft.notebook_utils import environment_report
+
+pd.set_option("display.max_colwidth", None)  # show whole summaries in tables
+print(environment_report())
+
+# %% [markdown]
+# ## 2. Configuration: the only cell with knobs
+#
+# * `MODE`: `"full"` trains google/flan-t5-base on DialogSum from the Hugging Face Hub;
+#   `"smoke"` runs offline with a **tiny randomly initialised T5** on the sample shipped with the
+#   repository, a few steps per method: it proves every cell runs, but its summaries are
+#   gibberish and its scores meaningless (every table and plot says so); `"auto"` (default) is
+#   full when the Hub answers, smoke otherwise. The environment variable `DIALOGSUM_MODE` wins.
+# * `RECIPE`: `"quick"` (250 steps of 32 examples) or `"thorough"` (2 epochs), **the same for
+#   every method**: only the method's own settings (which weights train, the learning rate,
+#   full fine-tuning's optimizer) differ.
+# * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500); every method is scored on
+#   the same ones.
+
+# %%
+MODE = "auto"      # "full" | "smoke" | "auto" (the environment variable DIALOGSUM_MODE wins)
+RECIPE = "quick"   # "quick" (250 steps x 32 examples) | "thorough" (2 epochs), for every method
+EVAL_SIZE = None   # test dialogues to score; None = all of them (500 in full mode)
+SEED = 42
+
+# %% [markdown]
+# One `TrainConfig` per method, from the package's presets: `TrainConfig.auto(recipe=...,
+# method=...)` takes the recipe as it is, chooses the precision and the split of the batch for
+# this GPU, and applies the method's settings (`dialogsum_peft.methods.METHOD_SETTINGS`). The
+# table shows the settings that differ between methods; everything else is shared. This cell is
+# the only one that deals with the mode: results carry their own smoke marks.
+
+# %%
+from dialogsum_peft.config import TrainConfig
+from dialogsum_peft.methods import METHODS
+from dialogsum_peft.notebook_utils import resolve_output_dir
+from dialogsum_peft.offline import resolve_mode, smoke_banner
+
+mode = resolve_mode(MODE)
+run_root = resolve_output_dir(f"outputs/peft-methods-{RECIPE if mode == 'full' else 'smoke'}")
+
+
+def method_config(method):
+    """The run's settings for one method, writing to its own folder."""
+    common = dict(method=method, seed=SEED, output_dir=str(run_root / method))
+    if mode == "smoke":  # the tiny T5: 4 steps of 4 examples, 4 test dialogues: seconds per method
+        return TrainConfig.smoke(max_steps=4, per_device_train_batch_size=4, logging_steps=2,
+                                 eval_limit=EVAL_SIZE or 4, **common)
+    return TrainConfig.auto(recipe=RECIPE, eval_limit=EVAL_SIZE, **common)
+
+
+configs = {method: method_config(method) for method in METHODS}
+smoke = configs["lora"].is_smoke
+print(f"MODE={MODE!r} -> running in {mode.upper()} mode (recipe {configs['lora'].recipe!r}), "
+      f"writing to {run_root}")
+if smoke:
+    print(smoke_banner())
+settings = pd.DataFrame({method: c.to_dict() for method, c in configs.items()})
+settings[settings.astype(str).nunique(axis=1) > 1].drop(index="output_dir")  # lora_*: LoRA only
+
+# %% [markdown]
+# ## 3. The data, the tokenizer and a loader for fresh base models
+#
+# DialogSum's test dialogues each have three human summaries; the loader groups them into one row
+# with all its `references`. Every method trains on the same tokenized training split (the
+# instruction prompt + dialogue as input, the summary as labels) and is scored on the same
+# `eval_set`.
+#
+# Each method must start from the **untouched pre-trained weights**: `get_peft_model` changes the
+# model it gets in place, and full fine-tuning changes every weight. So `load_base()` loads a fresh
+# copy for each method (from the local cache after the first download), in bf16 on GPUs that
+# support it and fp32 otherwise, never fp16 (T5 overflows in it).
+
+# %%
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+from dialogsum_peft.data import build_prompt, load_dialogsum
+from dialogsum_peft.evaluation import limit_split
+from dialogsum_peft.offline import resolve_model_path
+from dialogsum_peft.trainer import prepare_datasets
+
+shared = configs["lora"]  # data, prompt, lengths and generation settings are the same for all
+device = "cuda" if torch.cuda.is_available() else "cpu"
+model_path = resolve_model_path(shared.model_name)  # the Hub id; smoke: the tiny T5's folder
+tokenizer = AutoTokenizer.from_pretrained(model_path)
+ds = load_dialogsum(shared.dataset_source)
+eval_set = limit_split(ds["test"], shared.eval_limit)
+tokenized = prepare_datasets(ds, tokenizer, shared)
+
+
+def load_base(config):
+    """A fresh copy of the pre-trained model, in the run's precision, on the GPU if there is one."""
+    return AutoModelForSeq2SeqLM.from_pretrained(
+        model_path, dtype=config.torch_dtype, attn_implementation=config.attn_implementation,
+        use_safetensors=True,
+    ).to(device)
+
+
+print(f"{len(tokenized['train'])} training examples, {len(eval_set)} test dialogues to score")
+print("every model reads prompts like this:\n" + build_prompt(ds["train"][0]["dialogue"])[:300], "…")
+
+# %% [markdown]
+# ## 4. The baseline: zero-shot
+#
+# The pre-trained model as it is, scored on the test dialogues: each method has to beat this.
+# `evaluate_model` writes the summaries in batches (greedy, the same generation settings for
+# every model) and scores each one against all of its dialogue's human summaries.
+
+# %%
+from dialogsum_peft.comparison import zero_shot_run
+from dialogsum_peft.evaluation import evaluate_model
+
+base = load_base(shared)
+runs = {"zero-shot": zero_shot_run(base, evaluate_model(
+    base, tokenizer, eval_set, desc="zero-shot", **shared.generation_kwargs()))}
+del base
+scores = runs["zero-shot"].evaluation.scores
+print("zero-shot ROUGE (protocol mean):", {k: round(v, 4) for k, v in scores.items()})
+
+# %% [markdown]
+# ## 5. One training function for every method
+#
+# Whatever the method, training is the same: a fresh base model, the method applied with
+# **`get_peft_model(model, method_config)`** (for full fine-tuning: no peft config, every weight
+# stays trainable), then the same `DialogSumTrainer` (the first notebook's `Seq2SeqTrainer` with
+# its three fixes) with `Seq2SeqTrainingArguments` from `training_arguments(config)`: exactly the
+# arguments the first notebook writes out, from the method's config. Then the function saves what
+# the method needs to keep (the adapter, or the whole model) and measures that file, and scores
+# the model on the same test dialogues.
+#
+# What is measured, per method:
+#
+# * trainable parameters and their share of the total (`count_parameters`: peft's own count);
+# * the size of the saved weights file, in MB;
+# * the peak GPU memory of training (`torch.cuda.max_memory_allocated`, from the loaded model
+#   onwards): `None` on a CPU, where it is not measured;
+# * the Trainer's training samples/s and wall time (the whole run, first steps included);
+# * ROUGE of the summaries (the `EvalResult` keeps every protocol).
+#
+# Checkpoints are switched off here (`save_strategy="no"`): writing a 1 GB full model (and its
+# optimizer state) every 50 steps would count in full fine-tuning's time for a reason that has
+# nothing to do with training. The command line trains any method with checkpoints and resume:
+# `python -m dialogsum_peft train --method ia3` (`--help` lists the methods).
+
+# %%
+import gc
+
+from peft import get_peft_model
+from transformers import set_seed
+
+from dialogsum_peft.adapters import adapter_size_mb, save_adapter, save_model
+from dialogsum_peft.comparison import MethodRun, describe
+from dialogsum_peft.modeling import count_parameters
+from dialogsum_peft.trainer import DialogSumTrainer, data_collator, training_arguments
+
+
+def train_and_evaluate(method, method_config):
+    """Train ``method`` (its peft config, or None for full fine-tuning) and measure it."""
+    config = configs[method]
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.empty_cache()  # free the previous method's model and optimizer
+    model = load_base(config)
+    set_seed(config.seed)  # the same initialisation of the new weights on every run
+    if method_config is None:
+        tuned = model.requires_grad_(True)  # full fine-tuning: every weight trains
+    else:
+        tuned = get_peft_model(model, method_config)
+    print(f"{method}: {count_parameters(tuned)}")
+    trainer = DialogSumTrainer(
+        model=tuned,
+        args=training_arguments(config, save_strategy="no"),  # no checkpoints: see above
+        data_collator=data_collator(tokenizer, tuned, config),
+        train_dataset=tokenized["train"],
+        processing_class=tokenizer,
+    )
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    metrics = trainer.train().metrics
+    peak_gib = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None
+    folder = Path(config.output_dir)
+    saved = (save_model(tuned, folder / "model", tokenizer) if method_config is None
+             else save_adapter(tuned, folder / "adapter", tokenizer))
+    evaluation = evaluate_model(tuned, tokenizer, eval_set, desc=method, **config.generation_kwargs())
+    print(f"saved {saved.name}/ ({adapter_size_mb(saved):.2f} MB of weights); "
+          f"ROUGE-1 (protocol mean) {evaluation.scores['rouge1']:.4f}")
+    return MethodRun(method, describe(method_config), count_parameters(tuned), evaluation,
+                     saved_mb=adapter_size_mb(saved), peak_memory_gib=peak_gib,
+                     samples_per_s=metrics["train_samples_per_second"],
+                     train_seconds=metrics["train_runtime"])
+
+
+# %% [markdown]
+# ## 6. LoRA r=32 on `q` and `v` (the first notebook's method)
+#
+# LoRA freezes every weight `W` and adds beside some of them two small matrices `B·A` of rank
+# `r`; the layer computes `W·x + (alpha/r)·B·A·x`, and only `A` and `B` train. `B` starts at zero,
+# so training starts from the zero-shot model. Learning rate **1e-3** (peft's seq2seq LoRA
+# examples): the adapter starts as a no-op and has to grow, which takes a rate 10-100 times a
+# full fine-tuning rate.
+#
+# | `LoraConfig` argument | value | meaning |
+# |---|---|---|
+# | `r` | 32 | rank of the update: its size and capacity |
+# | `lora_alpha` | 32 | scale of the update (`alpha/r` = 1) |
+# | `target_modules` | `q`, `v` | the attention's query and value projections, in every layer |
+# | `lora_dropout` | 0.05 | dropout on the adapter's input |
+# | `task_type` | `SEQ_2_SEQ_LM` | wrap the model as an encoder-decoder that generates |
+
+# %%
+from peft import LoraConfig, TaskType
+
+lora = configs["lora"]
+lora_config = LoraConfig(
+    r=lora.lora_r,
+    lora_alpha=lora.lora_alpha,
+    target_modules=list(lora.lora_target_modules),
+    lora_dropout=lora.lora_dropout,
+    bias="none",
+    task_type=TaskType.SEQ_2_SEQ_LM,
+)
+
+# %%
+runs["lora"] = train_and_evaluate("lora", lora_config)
+
+# %% [markdown]
+# ## 7. LoRA r=16 on every linear layer
+#
+# The same `LoraConfig`, but adapters beside **all seven** linear layers of each T5 block: the
+# attention's `q`, `k`, `v`, `o` and the feed-forward's `wi_0`, `wi_1`, `wo`. At half the rank
+# that is still about twice the trainable parameters of r=32 on `q`, `v`. The LoRA paper found
+# it better to adapt more kinds of weight matrices at a lower rank than one kind at a higher
+# rank, and QLoRA needed adapters on every linear layer to match full fine-tuning; here you see
+# what it does on DialogSum. Same learning rate (1e-3), `lora_alpha` = `r`.
+
+# %%
+lora_all = configs["lora-all"]
+lora_all_config = LoraConfig(
+    r=lora_all.lora_r,
+    lora_alpha=lora_all.lora_alpha,
+    target_modules=list(lora_all.lora_target_modules),  # q, k, v, o, wi_0, wi_1, wo
+    lora_dropout=lora_all.lora_dropout,
+    bias="none",
+    task_type=TaskType.SEQ_2_SEQ_LM,
+)
+
+# %%
+runs["lora-all"] = train_and_evaluate("lora-all", lora_all_config)
+
+# %% [markdown]
+# ## 8. IA3: rescale, don't add
+#
+# IA3 ("Infused Adapter by Inhibiting and Amplifying Inner Activations", Liu et al. 2022) trains
+# one **vector** per targeted layer and multiplies activations by it element-wise: the attention's
+# keys (`k`) and values (`v`), and the input of the feed-forward's output layer (`wo`). The
+# vectors start at 1, so training starts from the zero-shot model, as with LoRA. That is
+# 104,448 parameters on flan-t5-base, 34 times fewer than LoRA r=32. Learning rate **3e-3**
+# (the IA3 paper's): a few scale factors need a larger step than LoRA's matrices.
+#
+# | `IA3Config` argument | value | meaning |
+# |---|---|---|
+# | `target_modules` | `k`, `v`, `wo` | the layers whose activations get a learned scale |
+# | `feedforward_modules` | `wo` | for these, scale the layer's **input** (the feed-forward's hidden activations), not its output |
+# | `task_type` | `SEQ_2_SEQ_LM` | as for LoRA |
+
+# %%
+from peft import IA3Config
+
+ia3_config = IA3Config(
+    task_type=TaskType.SEQ_2_SEQ_LM,
+    target_modules=["k", "v", "wo"],  # peft's default for T5
+    feedforward_modules=["wo"],
+)
+
+# %%
+runs["ia3"] = train_and_evaluate("ia3", ia3_config)
+
+# %% [markdown]
+# ## 9. Prompt tuning: train the prompt, not the model
+#
+# Prompt tuning (Lester et al. 2021) leaves every weight of the model alone and trains
+# `num_virtual_tokens` **input embeddings** that are put before the embedded prompt ("soft
+# prompt"); for an encoder-decoder peft puts a set before the encoder's and the decoder's input,
+# so 2 × 20 × 768 = 30,720 parameters on flan-t5-base. They start as the embeddings of the
+# instruction's own words (`PromptTuningInit.TEXT` with `prompt_tuning_init_text`), a better start
+# than random vectors.
+#
+# **Learning rate 3e-2**, 30 times LoRA's: the 20 vectors must move far from the word embeddings
+# they start as, and only their gradient moves them (peft's prompt-tuning example uses 3e-2;
+# Lester et al. used 0.3 with Adafactor). Expect it to trail LoRA here: Lester et al. found that
+# prompt tuning catches up with full fine-tuning only for models of about 10B parameters, 40
+# times flan-t5-base.
+#
+# | `PromptTuningConfig` argument | value | meaning |
+# |---|---|---|
+# | `num_virtual_tokens` | 20 | trained input embeddings (per encoder and decoder) |
+# | `prompt_tuning_init` | `TEXT` | start from the embeddings of a text… |
+# | `prompt_tuning_init_text` | "Summarize the following conversation." | …this one, the instruction |
+# | `tokenizer_name_or_path` | the base model | the tokenizer that turns that text into embeddings |
+
+# %%
+from peft import PromptTuningConfig, PromptTuningInit
+
+prompt_tuning = configs["prompt-tuning"]
+prompt_tuning_config = PromptTuningConfig(
+    task_type=TaskType.SEQ_2_SEQ_LM,
+    num_virtual_tokens=prompt_tuning.num_virtual_tokens,
+    prompt_tuning_init=PromptTuningInit.TEXT,
+    prompt_tuning_init_text=prompt_tuning.prompt_init_text,
+    tokenizer_name_or_path=model_path,
+)
+
+# %%
+runs["prompt-tuning"] = train_and_evaluate("prompt-tuning", prompt_tuning_config)
+
+# %% [markdown]
+# ## 10. Full fine-tuning: every weight
+#
+# No peft config: all 247,577,856 weights train, and what must be kept is a whole new model
+# (990 MB in fp32, 495 MB in bf16) per task instead of a small adapter beside one shared base.
+# Learning rate **3e-4**: every pre-trained weight moves a little, so a tenth of LoRA's rate. The
+# optimizer is **Adafactor**: AdamW keeps two extra numbers per trained weight, Adafactor (as the
+# Trainer sets it up) none, only a row and a column vector per matrix. Precision: **bf16** on GPUs
+# that support it (A100, L4, H100), **fp32** on a T4.
+#
+# **Does it fit a free T4?** An **estimate** from bytes per parameter, not a measurement: every
+# weight costs 4 bytes in fp32 (2 in bf16); every trained weight also its gradient and the
+# optimizer's moments. Activations come on top and depend on batch and lengths far more than on
+# the method: for them the estimate takes the one peak measured for this project on the T4's
+# settings, LoRA in fp32 at batch 8 with every example at the 512/128-token limits (9.1 GiB,
+# measured on an H200: `benchmarks/README.md`), less LoRA's own weights and states.
+
+# %%
+from dialogsum_peft.comparison import memory_estimate
+from dialogsum_peft.methods import apply_method
+from dialogsum_peft.modeling import flan_t5_base_shaped_model
+
+total = count_parameters(flan_t5_base_shaped_model(device="meta")).total  # allocates nothing
+lora_trainable = count_parameters(apply_method(flan_t5_base_shaped_model(device="meta"),
+                                               configs["lora"])).trainable
+lora_setup = (total + lora_trainable, lora_trainable, "fp32", "adamw")
+LORA_T4_PEAK_GIB = 9.1  # measured: Colab T4 settings, worst-case lengths (benchmarks/README.md)
+activations_gib = (LORA_T4_PEAK_GIB
+                   - memory_estimate({"LoRA": lora_setup}).loc["LoRA", "before activations GiB"])
+memory_estimate({
+    "full fine-tuning, fp32, AdamW": (total, total, "fp32", "adamw"),
+    "full fine-tuning, fp32, Adafactor (this notebook on a T4)": (total, total, "fp32", "adafactor"),
+    "full fine-tuning, bf16, Adafactor (this notebook on A100/L4/H100)": (total, total, "bf16", "adafactor"),
+    "LoRA r=32 on q, v, fp32, AdamW (the first notebook on a T4)": lora_setup,
+}, activations_gib=activations_gib)
+
+# %% [markdown]
+# So by this estimate full fine-tuning of flan-t5-base **fits** a T4 (15 GiB) at the notebook's
+# batch of 8, in fp32, even with AdamW; Adafactor leaves about 2 GiB more room. What does **not**
+# fit, by the same arithmetic: full fine-tuning of **flan-t5-large** (783,150,080 parameters) in
+# fp32 with AdamW needs 11.7 GiB for weights, gradients and moments before a single activation,
+# and its activations are larger than base's; **flan-t5-xl** (2,849,757,184 parameters) needs
+# 10.6 GiB for its fp32 weights alone, so on a T4 even LoRA would need a smaller batch or
+# gradient checkpointing, and full fine-tuning is out of reach (42 GiB with AdamW).
+
+# %%
+runs["full"] = train_and_evaluate("full", None)  # no peft config: every weight trains
+
+# %% [markdown]
+# ## 11. Side by side
+#
+# One row per method, all on the same test dialogues. ROUGE is the corpus F-measure under the
+# **mean** protocol (every summary against each of its dialogue's references, averaged: the
+# course lab's way); "n/a" marks what does not apply to the zero-shot model, "not measured" what
+# this runtime cannot measure (GPU memory on a CPU).
+
+# %%
+from dialogsum_peft.comparison import comparison_table
+
+comparison_table(runs, protocol="mean", smoke=smoke)
+
+# %% [markdown]
+# The same summaries under the other multi-reference protocols ("best": the best-matching
+# reference, "first": the first one), with published figures beside the rows of their own
+# protocol only, labelled as published: the course lab reports ROUGE-1 **0.4216** for full
+# fine-tuning and **0.4081** for LoRA under "mean". They come from another training run, and the
+# lab's recipe is not ours.
+
+# %%
+from dialogsum_peft.reporting import protocol_table
+
+protocol_table({name: run.evaluation for name, run in runs.items()}, smoke=smoke)
+
+# %% [markdown]
+# **Quality against size.** ROUGE-1 against the number of trainable parameters, on a log scale
+# (they span four orders of magnitude). The solid line is our zero-shot model; dashed lines are
+# the course lab's published figures (same protocol), not ours.
+
+# %%
+from dialogsum_peft.comparison import plot_peak_memory, plot_rouge_vs_parameters
+from dialogsum_peft.reporting import PUBLISHED
+
+course_lab = [figure for figure in PUBLISHED if figure.source.startswith("course lab")]
+note = f"{len(eval_set)} test dialogues, recipe {shared.recipe!r}"
+plot_rouge_vs_parameters(runs, published=course_lab, protocol="mean", note=note, smoke=smoke)
+plt.show()
+
+# %% [markdown]
+# **Memory.** The peak GPU memory of each training run, at this card's batch. It is measured on a
+# GPU only; on a CPU the plot says so instead of showing bars.
+
+# %%
+plot_peak_memory(runs, note=f"per-device batch {shared.per_device_train_batch_size}, "
+                 f"precision {shared.precision}", smoke=smoke)
+plt.show()
+
+# %% [markdown]
+# Reading summaries says more than a score. A few test dialogues, with every model's summary:
+
+# %%
+import random
+
+from dialogsum_peft.reporting import side_by_side
+
+picks = random.Random(SEED).sample(range(len(eval_set)), k=min(2, len(eval_set)))
+side_by_side(eval_set, {name: run.evaluation.predictions for name, run in runs.items()}, picks)
+
+# %% [markdown]
+# ## 12. Choosing a method
+#
+# Read your table with these questions:
+#
+# * **How much better than zero-shot is each method**, and how far apart are the methods? On a
+#   few hundred test dialogues, differences of a fraction of a ROUGE point are within noise.
+# * **What does each point cost?** Full fine-tuning must store a 1 GB model per task and moves
+#   every weight; LoRA's 14 MB adapter sits beside one shared base model, can be switched off
+#   (`disable_adapter()`), merged (`merge_and_unload()`) or swapped per request. The course lab's
+#   published figures put full fine-tuning 1.4 ROUGE-1 points above LoRA (0.4216 against 0.4081,
+#   "mean" protocol); the files to keep differ 70-fold (990 MB against 14 MB in fp32).
+# * **IA3 and prompt tuning** train 34 and 115 times fewer parameters than LoRA and save files of
+#   a few hundred kB: worth it when you keep very many task adapters, if their ROUGE holds up.
+# * **Memory and speed**: the frozen methods need no gradients or optimizer state for the base
+#   weights, but every method stores the activations of a full forward pass, which made up most
+#   of the one peak measured so far (LoRA, 9.1 GiB at batch 8 with 512-token inputs). Measure on
+#   your card: this notebook in full mode, or `python benchmarks/methods.py` on a GPU for speed
+#   and memory alone.
+#
+# ## 13. What next
+#
+# * `RECIPE = "thorough"` (2 epochs) for every method, and compare again.
+# * Any method from the command line, with checkpoints and resume:
+#   `python -m dialogsum_peft train --method lora-all`, then `python -m dialogsum_peft evaluate`.
+# * Change one method's settings at the end of the configuration cell, e.g.
+#   `configs["lora"].lora_r = 8`, and run the notebook again from there.

@@ -1,0 +1,230 @@
+"""The method comparison's table and plots: what each fine-tuning method costs and what it scores.
+
+Why: "which method?" is answered by a few numbers side by side (how many weights train, how big
+the saved file is, how much GPU memory and time training takes, what ROUGE it reaches) and by
+two pictures of them. The comparison notebook trains each method and hands the numbers to these
+functions, so the table and the plots are tested here rather than written in cells.
+
+The labels travel with the numbers, as in :mod:`dialogsum_peft.reporting`: the ROUGE protocol
+is in the table and the axis, smoke results carry :data:`~dialogsum_peft.reporting.SMOKE_NOTE`,
+a figure that was not measured says "not measured" instead of showing 0, and published figures
+are drawn only as labelled reference lines. :func:`memory_estimate` is arithmetic from bytes per
+parameter, and its table says "estimate" in its header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .evaluation import EvalResult
+from .metrics import check_protocol
+from .modeling import ParameterCount, count_parameters
+from .notebook_utils import ZERO_SHOT
+from .reporting import SMOKE_NOTE, PublishedFigure, _title
+
+NOT_TRAINED = "n/a"  # the zero-shot row: nothing was trained, saved or timed
+NOT_MEASURED = "not measured"  # e.g. peak GPU memory of a run on the CPU
+COLUMNS = ("trains", "trainable params", "trainable %", "saved MB", "peak GPU GiB",
+           "train samples/s", "train time s", "rouge1", "rouge2", "rougeL")
+T4_MEMORY_GIB = 15.0  # a free Colab T4's memory as Colab reports it (16 GB = 15 GiB)
+WEIGHT_BYTES = {"fp32": 4, "bf16": 2}
+# Optimizer moments kept per trainable weight, each the size of its gradient: AdamW keeps two;
+# transformers' Adafactor with the Trainer's defaults keeps no first moment and factors the
+# second into a row and a column vector per matrix (a fraction of a percent of the weights: 0).
+OPTIMIZER_MOMENTS = {"adamw": 2, "adafactor": 0}
+
+
+@dataclass
+class MethodRun:
+    """One row of the comparison: what was trained, what that cost, and what it scored.
+
+    ``saved_mb``, ``peak_memory_gib``, ``samples_per_s`` and ``train_seconds`` are ``None`` when
+    there is nothing to measure (the zero-shot model) or it was not measured (GPU memory on a CPU).
+    """
+
+    method: str
+    trains: str
+    parameters: ParameterCount
+    evaluation: EvalResult
+    saved_mb: float | None = None
+    peak_memory_gib: float | None = None
+    samples_per_s: float | None = None
+    train_seconds: float | None = None
+
+    @property
+    def trained(self) -> bool:
+        return self.parameters.trainable > 0
+
+
+def zero_shot_run(model, evaluation: EvalResult) -> MethodRun:
+    """The baseline row: the pre-trained ``model`` as it is, nothing trained (0 trainable)."""
+    total = count_parameters(model).total
+    return MethodRun(ZERO_SHOT, "nothing (the pre-trained model)", ParameterCount(0, total, 0.0),
+                     evaluation)
+
+
+def describe(method_config) -> str:
+    """What a method trains, in words, from its peft config object (``None``: full fine-tuning)."""
+    from peft import IA3Config, LoraConfig, PromptTuningConfig
+
+    def names(modules) -> str:
+        return ", ".join(sorted(modules)) if not isinstance(modules, str) else modules
+
+    if method_config is None:
+        return "every weight (full fine-tuning)"
+    if isinstance(method_config, LoraConfig):
+        return (f"LoRA r={method_config.r}, alpha={method_config.lora_alpha} on "
+                f"{names(method_config.target_modules)}")
+    if isinstance(method_config, IA3Config):
+        return f"IA3 scaling vectors on {names(method_config.target_modules)}"
+    if isinstance(method_config, PromptTuningConfig):
+        return f"{method_config.num_virtual_tokens} virtual input tokens (prompt tuning)"
+    return type(method_config).__name__
+
+
+Runs = Mapping[str, MethodRun] | Sequence[MethodRun]
+
+
+def _as_list(runs: Runs) -> list[MethodRun]:
+    return list(runs.values()) if isinstance(runs, Mapping) else list(runs)
+
+
+def _measured(run: MethodRun, value, digits: int):
+    if not run.trained:
+        return NOT_TRAINED
+    return NOT_MEASURED if value is None else round(value, digits)
+
+
+def comparison_table(runs: Runs, protocol: str = "mean", smoke: bool = False):
+    """One row per method: trainable parameters, saved size, peak GPU memory, speed, ROUGE.
+
+    ROUGE-1/2/L are corpus F-measures under ``protocol`` (the row header names it; the other
+    protocols are in each run's ``evaluation.by_protocol``). Values not measured read
+    "not measured", those that do not apply (the zero-shot row's training) "n/a". In smoke mode
+    the column header carries the smoke note, in the text and the HTML display alike.
+    """
+    import pandas as pd
+
+    check_protocol(protocol)
+    runs = _as_list(runs)
+    rows = {}
+    for run in runs:
+        scores = run.evaluation.by_protocol[protocol]
+        rows[run.method] = dict(zip(COLUMNS, (
+            run.trains, run.parameters.trainable, round(run.parameters.percent, 4),
+            _measured(run, run.saved_mb, 2), _measured(run, run.peak_memory_gib, 2),
+            _measured(run, run.samples_per_s, 2), _measured(run, run.train_seconds, 1),
+            *(round(scores[k], 4) for k in ("rouge1", "rouge2", "rougeL")))))
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
+    table.index.name = f"method (ROUGE F-measure, protocol: {protocol})"
+    table.columns.name = SMOKE_NOTE if smoke else None
+    return table
+
+
+def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] = (),
+                             metric: str = "rouge1", protocol: str = "mean",
+                             note: str | None = None, smoke: bool = False):
+    """ROUGE against trainable parameters (log x axis): one point per trained method.
+
+    The zero-shot model (0 trainable parameters, off a log axis) is a solid horizontal line;
+    each ``published`` figure of the same protocol that reports ``metric`` is a dashed line
+    labelled "published", its source and protocol. Figures of other protocols are left out.
+    """
+    import matplotlib.pyplot as plt
+
+    check_protocol(protocol)
+    runs = _as_list(runs)
+    fig, ax = plt.subplots(figsize=(8, 6), layout="constrained")
+    trained = [r for r in runs if r.trained]
+    for run in trained:
+        x, y = run.parameters.trainable, run.evaluation.by_protocol[protocol][metric]
+        ax.scatter([x], [y], s=60, zorder=3)
+        ax.annotate(f"{run.method}\n{y:.3f}", (x, y), xytext=(6, 6), textcoords="offset points",
+                    fontsize=9)
+    for run in runs:
+        if not run.trained:
+            y = run.evaluation.by_protocol[protocol][metric]
+            ax.axhline(y, color="black", linewidth=1, label=f"{run.method} (ours): {y:.3f}")
+    for figure in published:
+        if figure.protocol == protocol and metric in figure.scores:
+            y = figure.scores[metric]
+            ax.axhline(y, color="grey", linestyle="--", linewidth=1,
+                       label=f"published, {figure.source}: {figure.setup} {y:.3f}")
+            ax.annotate(f"published: {figure.setup}", (0.01, y), xycoords=("axes fraction", "data"),
+                        xytext=(0, 2), textcoords="offset points", fontsize=7, color="grey")
+    ax.set_xscale("log")
+    ax.margins(y=0.15)  # room for the labels of the highest point
+    if trained:
+        xs = [r.parameters.trainable for r in trained]
+        ax.set_xlim(min(xs) / 3, max(xs) * 5)
+    ax.set_xlabel("trainable parameters (log scale)")
+    ax.set_ylabel(f"{metric} F-measure (protocol: {protocol})")
+    ax.set_title(_title(f"{metric} against trainable parameters", note, smoke))
+    ax.grid(alpha=0.3, which="both")
+    if ax.get_legend_handles_labels()[0]:  # below the axes: never over a point
+        ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12), fontsize=8, frameon=False)
+    return fig
+
+
+def plot_peak_memory(runs: Runs, note: str | None = None, smoke: bool = False):
+    """Peak GPU memory of each trained method's training, as bars.
+
+    A method whose peak was not measured (a run on the CPU) gets no bar but the words
+    "not measured" in its place; when none was measured the title says so.
+    """
+    import matplotlib.pyplot as plt
+
+    runs = [r for r in _as_list(runs) if r.trained]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    names = [r.method for r in runs]
+    values = [r.peak_memory_gib or 0.0 for r in runs]
+    bars = ax.bar(names, values, color="tab:blue")
+    labels = [NOT_MEASURED if r.peak_memory_gib is None else f"{r.peak_memory_gib:.1f}" for r in runs]
+    ax.bar_label(bars, labels=labels, fontsize=9)
+    measured = [r.peak_memory_gib for r in runs if r.peak_memory_gib is not None]
+    ax.set_ylim(0, max(measured) * 1.2 if measured else 1)
+    ax.set_ylabel("peak GPU memory while training (GiB)")
+    title = "Peak GPU memory per method"
+    if not measured:
+        title += ": not measured (no GPU, training ran on the CPU)"
+        ax.set_yticks([])
+    ax.set_title(_title(title, note, smoke))
+    fig.tight_layout()
+    return fig
+
+
+def memory_estimate(setups: Mapping[str, tuple[int, int, str, str]],
+                    activations_gib: float | None = None, card_gib: float = T4_MEMORY_GIB):
+    """ESTIMATED training memory from bytes per parameter, one row per setup.
+
+    ``setups`` maps a label to (total parameters, trainable parameters, weight precision "fp32"
+    or "bf16", optimizer "adamw" or "adafactor"). Every weight costs 4 or 2 bytes. Every
+    trainable one also costs its gradient and the optimizer's moments (:data:`OPTIMIZER_MOMENTS`),
+    each the size of the trainable weight: the model's precision for full fine-tuning, fp32 for
+    an adapter (peft keeps adapter weights in fp32). ``activations_gib``, when given, is added
+    alike to every setup (activations depend on batch and lengths, far less on the method) and
+    the last column says whether the sum fits ``card_gib``. Nothing here is measured: the
+    header says "estimate".
+    """
+    import pandas as pd
+
+    rows = {}
+    for label, (total, trainable, precision, optimizer) in setups.items():
+        weight = WEIGHT_BYTES[precision]
+        per_trainable = (weight if trainable >= total else 4) * (1 + OPTIMIZER_MOMENTS[optimizer])
+        weights_gib, state_gib = total * weight / 2**30, trainable * per_trainable / 2**30
+        row = {"bytes per weight": weight,
+               "bytes per trainable weight (gradient + optimizer)": per_trainable,
+               "weights GiB": round(weights_gib, 2),
+               "gradients + optimizer GiB": round(state_gib, 2),
+               "before activations GiB": round(weights_gib + state_gib, 2)}
+        if activations_gib is not None:
+            with_activations = weights_gib + state_gib + activations_gib
+            row["with activations GiB"] = round(with_activations, 1)
+            row[f"fits {card_gib:g} GiB?"] = "yes" if with_activations <= card_gib else "no"
+        rows[label] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "setup"
+    table.columns.name = "ESTIMATE from bytes per parameter, not a measurement"
+    return table

@@ -1,0 +1,143 @@
+"""The method comparison's table and plots: every row and label, nothing unmeasured shown as a
+number, published figures only as labelled lines, and the memory estimate's arithmetic."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+
+from dialogsum_peft.comparison import (
+    NOT_MEASURED,
+    NOT_TRAINED,
+    MethodRun,
+    comparison_table,
+    describe,
+    memory_estimate,
+    plot_peak_memory,
+    plot_rouge_vs_parameters,
+    zero_shot_run,
+)
+from dialogsum_peft.config import TrainConfig
+from dialogsum_peft.evaluation import EvalResult
+from dialogsum_peft.methods import METHODS, peft_config
+from dialogsum_peft.metrics import score_pairs
+from dialogsum_peft.modeling import ParameterCount
+from dialogsum_peft.reporting import PUBLISHED, SMOKE_NOTE
+
+matplotlib.use("Agg")
+BASE = 247_577_856  # flan-t5-base
+TRAINABLE = {"lora": 3_538_944, "ia3": 104_448, "full": BASE}
+
+
+def evaluation(sample, shift: int) -> EvalResult:
+    """A real EvalResult without a model: each dialogue "summarized" by another's summary."""
+    test = sample["test"]
+    preds = [test["summary"][(i + shift) % len(test)] for i in range(len(test))]
+    return EvalResult(preds, score_pairs(preds, list(test["references"])))
+
+
+@pytest.fixture(scope="module")
+def runs(sample):
+    zero = MethodRun("zero-shot", "nothing", ParameterCount(0, BASE, 0.0), evaluation(sample, 1))
+    trained = [MethodRun(m, m, ParameterCount(t, BASE + (t if m != "full" else 0),
+                                              100 * t / (BASE + (t if m != "full" else 0))),
+                         evaluation(sample, 0), saved_mb=t * 4 / 1e6, samples_per_s=12.345,
+                         train_seconds=60.06)
+               for m, t in TRAINABLE.items()]
+    return {r.method: r for r in [zero, *trained]}
+
+
+def texts(table) -> list[str]:
+    return [repr(table), table._repr_html_(), table.to_string()]
+
+
+def test_table_has_a_row_per_method_and_says_what_was_not_measured(runs):
+    table = comparison_table(runs)
+    assert list(table.index) == ["zero-shot", "lora", "ia3", "full"]
+    assert table.loc["lora", "trainable params"] == 3_538_944
+    assert table.loc["lora", "trainable %"] == pytest.approx(1.4093, abs=1e-4)
+    assert table.loc["lora", "saved MB"] == pytest.approx(14.16, abs=0.01)
+    assert table.loc["lora", "train samples/s"] == 12.35 and table.loc["full", "train time s"] == 60.1
+    assert table.loc["lora", "peak GPU GiB"] == NOT_MEASURED  # None is never shown as a number
+    assert (table.loc["zero-shot", ["saved MB", "peak GPU GiB", "train samples/s"]] == NOT_TRAINED).all()
+    assert table.loc["zero-shot", "trainable params"] == 0
+    lora = runs["lora"].evaluation.by_protocol
+    assert table.loc["lora", "rouge1"] == round(lora["mean"]["rouge1"], 4)
+    assert comparison_table(runs, protocol="best").loc["lora", "rouge1"] == round(lora["best"]["rouge1"], 4)
+    for text in texts(table):
+        assert "protocol: mean" in text and SMOKE_NOTE not in text
+    assert all(SMOKE_NOTE in text for text in texts(comparison_table(runs, smoke=True)))
+    with pytest.raises(ValueError, match="mean, best, first"):
+        comparison_table(runs, protocol="max")
+
+
+def test_measured_peak_memory_is_shown(runs):
+    measured = {**runs, "lora": MethodRun(**{**vars(runs["lora"]), "peak_memory_gib": 9.126})}
+    assert comparison_table(measured).loc["lora", "peak GPU GiB"] == 9.13
+
+
+def test_zero_shot_run_counts_the_model_and_trains_nothing(tiny, sample):
+    model, _ = tiny
+    run = zero_shot_run(model, evaluation(sample, 0))
+    assert run.parameters == ParameterCount(0, sum(p.numel() for p in model.parameters()), 0.0)
+    assert not run.trained and run.method == "zero-shot"
+
+
+def test_describe_says_what_each_method_trains(tiny_dir):
+    words = {m: describe(peft_config(TrainConfig.smoke(method=m), str(tiny_dir))) for m in METHODS}
+    assert words == {
+        "lora": "LoRA r=32, alpha=32 on q, v",
+        "lora-all": "LoRA r=16, alpha=16 on k, o, q, v, wi_0, wi_1, wo",
+        "ia3": "IA3 scaling vectors on k, v, wo",
+        "prompt-tuning": "20 virtual input tokens (prompt tuning)",
+        "full": "every weight (full fine-tuning)",
+    }
+
+
+def test_rouge_against_parameters_plot(runs):
+    fig = plot_rouge_vs_parameters(runs, published=PUBLISHED, smoke=True)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and "protocol: mean" in ax.get_ylabel()
+    assert SMOKE_NOTE in ax.get_title()
+    points = [c.get_offsets()[0] for c in ax.collections]
+    assert sorted(int(x) for x, _ in points) == sorted(TRAINABLE.values())  # no zero-shot point
+    labels = ax.get_legend_handles_labels()[1]
+    assert any(label.startswith("zero-shot (ours)") for label in labels)
+    published = [label for label in labels if label.startswith("published")]
+    mean_figures = [f for f in PUBLISHED if f.protocol == "mean" and "rouge1" in f.scores]
+    assert len(published) == len(mean_figures) > 0  # other protocols are left out
+    assert any("full fine-tuning 0.422" in label for label in published)
+    assert SMOKE_NOTE not in plot_rouge_vs_parameters(runs).axes[0].get_title()
+    matplotlib.pyplot.close("all")
+
+
+def test_peak_memory_plot_says_not_measured(runs):
+    title = plot_peak_memory(runs, smoke=True).axes[0].get_title()
+    assert "not measured" in title and SMOKE_NOTE in title
+    measured = {m: MethodRun(**{**vars(r), "peak_memory_gib": 4.0 if r.trained else None})
+                for m, r in runs.items()}
+    ax = plot_peak_memory(measured).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["lora", "ia3", "full"]
+    assert "not measured" not in ax.get_title() and [t.get_text() for t in ax.texts] == ["4.0"] * 3
+    matplotlib.pyplot.close("all")
+
+
+def test_memory_estimate_from_bytes_per_parameter():
+    lora = TRAINABLE["lora"]
+    table = memory_estimate({
+        "full fp32 AdamW": (BASE, BASE, "fp32", "adamw"),
+        "full fp32 Adafactor": (BASE, BASE, "fp32", "adafactor"),
+        "full bf16 Adafactor": (BASE, BASE, "bf16", "adafactor"),
+        "LoRA fp32 AdamW": (BASE + lora, lora, "fp32", "adamw"),
+    }, activations_gib=8.0)
+    gib = 2**30
+    assert table.loc["full fp32 AdamW", "before activations GiB"] == round(16 * BASE / gib, 2)  # 3.69
+    assert table.loc["full fp32 Adafactor", "before activations GiB"] == round(8 * BASE / gib, 2)
+    assert table.loc["full bf16 Adafactor", "before activations GiB"] == round(4 * BASE / gib, 2)
+    # adapters train in fp32 whatever the base: 4 bytes of gradient + 8 of AdamW moments
+    assert table.loc["LoRA fp32 AdamW", "bytes per trainable weight (gradient + optimizer)"] == 12
+    assert table.loc["full fp32 AdamW", "fits 15 GiB?"] == "yes"
+    assert "ESTIMATE" in repr(table) and "ESTIMATE" in table._repr_html_()
+    tight = memory_estimate({"full fp32 AdamW": (BASE, BASE, "fp32", "adamw")}, activations_gib=12)
+    assert tight.loc["full fp32 AdamW", "fits 15 GiB?"] == "no"
+    assert "fits 15 GiB?" not in memory_estimate({"x": (BASE, BASE, "fp32", "adamw")}).columns
