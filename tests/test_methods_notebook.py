@@ -4,12 +4,14 @@ method's peft config object in a cell, and executed once, top to bottom, in smok
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from notebook_checks import (assert_clean, assert_in_sync, assert_shows, code_cells,
+                             execute_in_smoke_mode, find_cell, outputs_text)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "peft_methods.ipynb"
@@ -27,73 +29,18 @@ ROWS = ("zero-shot", "lora", "lora-all", "ia3", "prompt-tuning", "full")
 TABLE_CELL, PLOT_CELLS = "comparison_table(runs", ("plot_rouge_vs_parameters(runs", "plot_peak_memory(runs")
 
 
-def _committed():
-    return nbformat.read(NOTEBOOK, as_version=4)
-
-
-def _code_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code"]
-
-
-def _cell(nb, marker: str):
-    matches = [c for c in _code_cells(nb) if marker in c.source]
-    assert len(matches) == 1, f"expected one code cell containing {marker!r}, found {len(matches)}"
-    return matches[0]
-
-
-def _outputs_text(cell) -> str:
-    parts = []
-    for out in cell.get("outputs", []):
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type in ("execute_result", "display_data"):
-            parts += [str(out.data.get("text/plain", "")), str(out.data.get("text/html", ""))]
-        elif out.output_type == "error":
-            parts.append("\n".join(out.traceback))
-    return "\n".join(parts)
-
-
 # ------------------------------------------------------------------------------ static checks
-def test_committed_notebook_is_clean():
-    raw = NOTEBOOK.read_text(encoding="utf-8")
-    nb = nbformat.reads(raw, as_version=4)
-    nbformat.validate(nb)
-    assert (nb.nbformat, nb.nbformat_minor) >= (4, 5)
-    ids = [c.id for c in nb.cells]
-    assert len(set(ids)) == len(ids), "cell ids must be unique"
-    for cell in _code_cells(nb):
-        assert cell.outputs == [] and cell.execution_count is None, f"cell {cell.id}: strip outputs"
-    for text in (raw, SOURCE.read_text(encoding="utf-8")):
-        assert not re.search(r"hf_[A-Za-z0-9]{20,}", text), "a Hugging Face token is in the notebook"
-        assert not re.search(r"(?<![\w.])/(work|root|home|tmp)\b", text), "an absolute local path"
-    meta = nb.metadata
-    assert meta["accelerator"] == "GPU" and meta["colab"]["gpuType"] == "T4"
-    assert meta["kernelspec"]["name"] == "python3"
-
-
-def test_notebook_is_in_sync_with_its_source():
-    """The .ipynb is what ``jupytext --sync notebooks/peft_methods.py`` makes of the .py."""
-    jupytext = pytest.importorskip("jupytext")
-    source = jupytext.read(SOURCE)
-    committed = _committed()
-    assert ([(c.cell_type, c.source) for c in source.cells]
-            == [(c.cell_type, c.source) for c in committed.cells]), (
-        "notebooks/peft_methods.ipynb differs from peft_methods.py: edit the .py, then run "
-        "jupytext --sync notebooks/peft_methods.py")
-    for key in ("accelerator", "colab", "kernelspec"):
-        assert source.metadata[key] == committed.metadata[key], key
-    compile(SOURCE.read_text(encoding="utf-8"), str(SOURCE), "exec")
+def _committed():
+    return assert_clean(NOTEBOOK, SOURCE)  # output-free, Colab metadata, no tokens or paths
 
 
 def test_notebook_shows_each_method_config_in_its_cells():
     nb = _committed()
-    code = "\n".join(c.source for c in _code_cells(nb))
-    for call in LESSON_CALLS:
-        assert call in code, f"no code cell shows {call}"
+    code = assert_shows(nb, LESSON_CALLS)
     for marker in CONFIG_CELLS.values():
-        _cell(nb, marker)  # one cell per config object, before the cell that trains it
+        find_cell(nb, marker)  # one cell per config object, before the cell that trains it
     assert 'train_and_evaluate("full", None)' in code and "fp16=True" not in code
-    knobs = _cell(nb, 'MODE = "auto"')
+    knobs = find_cell(nb, 'MODE = "auto"')
     for name in ("MODE", "RECIPE", "EVAL_SIZE", "SEED"):
         assert re.search(rf"^{name} = ", knobs.source, re.M), name
     assert code.count("REPO_URL = ") == 1
@@ -106,13 +53,18 @@ def test_notebook_shows_each_method_config_in_its_cells():
     assert "**estimate**" in nb.cells[0].source
 
 
+def test_committed_notebook_is_clean_and_in_sync_with_its_source():
+    _committed()
+    assert_in_sync(NOTEBOOK, SOURCE)
+
+
 def test_setup_cell_is_the_tutorials():
     """Until notebook_utils has a setup helper, both notebooks carry the same setup cell."""
     jupytext = pytest.importorskip("jupytext")
     if not TUTORIAL_SOURCE.is_file():
         pytest.skip("notebooks/dialogsum_lora.py is not on this branch yet")
-    tutorial = _cell(jupytext.read(TUTORIAL_SOURCE), "REPO_URL = ")
-    assert _cell(_committed(), "REPO_URL = ").source == tutorial.source
+    tutorial = find_cell(jupytext.read(TUTORIAL_SOURCE), "REPO_URL = ")
+    assert find_cell(_committed(), "REPO_URL = ").source == tutorial.source
 
 
 # ------------------------------------------------------------------------------ one execution
@@ -143,12 +95,8 @@ with open(_os.environ["NOTEBOOK_TEST_STATE"], "w") as _fh:
 def executed(tmp_path_factory):
     """The notebook run once in smoke mode, with cells added that record each config object as
     the notebook built it; returns the executed notebook, the run folder and that record."""
-    from nbclient import NotebookClient
-
     tmp = tmp_path_factory.mktemp("methods-notebook")
     run_dir, state_file = tmp / "run", tmp / "state.json"
-    notebooks_before = sorted(p.name for p in NOTEBOOK.parent.iterdir())
-    committed = NOTEBOOK.read_bytes()
     nb = _committed()
     cells = [nbformat.v4.new_code_cell(RECORDER.strip())]
     for cell in nb.cells:
@@ -158,23 +106,7 @@ def executed(tmp_path_factory):
                 name = marker.split(" = ")[0]
                 cells.append(nbformat.v4.new_code_cell(f"_record({method!r}, {name})"))
     nb.cells = cells + [nbformat.v4.new_code_cell(STATE_CELL.strip())]
-    with pytest.MonkeyPatch.context() as mp:
-        # One torch thread: the tiny model gains nothing from two, and two threads competing with
-        # other jobs for a shared 2-core machine made the run 3x slower (17 s against 53 s).
-        for key, value in {"DIALOGSUM_MODE": "smoke", "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg",
-                           "TOKENIZERS_PARALLELISM": "false", "DIALOGSUM_OUTPUT_DIR": str(run_dir),
-                           "NOTEBOOK_TEST_STATE": str(state_file), "OMP_NUM_THREADS": "1"}.items():
-            mp.setenv(key, value)
-        mp.setenv("PYTHONPATH", os.pathsep.join(
-            p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p))
-        client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-        try:
-            client.execute()
-        finally:
-            nbformat.write(nb, tmp / "executed.ipynb")
-    assert sorted(p.name for p in NOTEBOOK.parent.iterdir()) == notebooks_before
-    assert NOTEBOOK.read_bytes() == committed
+    execute_in_smoke_mode(nb, NOTEBOOK, tmp, {"NOTEBOOK_TEST_STATE": str(state_file)})
     return nb, run_dir, json.loads(state_file.read_text())
 
 
@@ -185,25 +117,25 @@ def test_methods_notebook_runs_and_compares_all_methods(executed):
     from dialogsum_peft.reporting import SMOKE_NOTE
 
     nb, run_dir, state = executed
-    for cell in _code_cells(nb):
+    for cell in code_cells(nb):
         assert cell.execution_count is not None
         assert not [o for o in cell.outputs if o.output_type == "error"]
-        assert "Traceback" not in _outputs_text(cell), cell.source[:200]
-    announced = _outputs_text(_cell(nb, "configs = {method: method_config"))
+        assert "Traceback" not in outputs_text(cell), cell.source[:200]
+    announced = outputs_text(find_cell(nb, "configs = {method: method_config"))
     assert "running in SMOKE mode" in announced and "!! SMOKE MODE" in announced
 
     # One table: all six rows, its protocol, the smoke note; "not measured" GPU memory on a CPU.
-    table = _outputs_text(_cell(nb, TABLE_CELL))
+    table = outputs_text(find_cell(nb, TABLE_CELL))
     for row in ROWS:
         assert re.search(rf"^{re.escape(row)}\s", table, re.M), row
     assert SMOKE_NOTE in table and "protocol: mean" in table and "not measured" in table
-    protocols = _outputs_text(_cell(nb, "protocol_table("))
+    protocols = outputs_text(find_cell(nb, "protocol_table("))
     assert SMOKE_NOTE in protocols and "published: " in protocols
-    assert "ESTIMATE" in _outputs_text(_cell(nb, "memory_estimate({"))
+    assert "ESTIMATE" in outputs_text(find_cell(nb, "memory_estimate({"))
 
     # Two plots, each an image, each told it shows smoke results.
     for marker in PLOT_CELLS:
-        cell = _cell(nb, marker)
+        cell = find_cell(nb, marker)
         assert len([o for o in cell.outputs if "image/png" in o.get("data", {})]) == 1, marker
         assert "smoke=smoke" in cell.source
     assert state["smoke"] is True

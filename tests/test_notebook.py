@@ -12,6 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from notebook_checks import (assert_clean, assert_in_sync, assert_shows, code_cells,
+                             execute_in_smoke_mode, find_cell, outputs_text)
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "dialogsum_lora.ipynb"
 SOURCE = ROOT / "notebooks" / "dialogsum_lora.py"
@@ -26,71 +29,19 @@ LESSON_CALLS = ("LoraConfig(", "get_peft_model(", "print_trainable_parameters()"
 STATE_FILE_ENV = "NOTEBOOK_TEST_STATE"  # where the appended cell writes what the notebook built
 
 
-def _committed():
-    return nbformat.read(NOTEBOOK, as_version=4)
-
-
-def _code_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code"]
-
-
-def _cell(nb, marker: str):
-    matches = [c for c in _code_cells(nb) if marker in c.source]
-    assert len(matches) == 1, f"expected one code cell containing {marker!r}, found {len(matches)}"
-    return matches[0]
-
-
-def _outputs_text(cell) -> str:
-    parts = []
-    for out in cell.get("outputs", []):
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type in ("execute_result", "display_data"):
-            parts.append(str(out.data.get("text/plain", "")))
-            parts.append(str(out.data.get("text/html", "")))
-        elif out.output_type == "error":
-            parts.append("\n".join(out.traceback))
-    return "\n".join(parts)
-
-
 # ------------------------------------------------------------------------------ static checks
-def test_committed_notebook_is_clean():
-    raw = NOTEBOOK.read_text(encoding="utf-8")
-    nb = nbformat.reads(raw, as_version=4)
-    nbformat.validate(nb)
-    assert (nb.nbformat, nb.nbformat_minor) >= (4, 5)  # cell ids exist from 4.5 on
-    ids = [c.id for c in nb.cells]
-    assert len(set(ids)) == len(ids), "cell ids must be unique"
-    for cell in _code_cells(nb):
-        assert cell.outputs == [], f"cell {cell.id} has outputs: strip them"
-        assert cell.execution_count is None, f"cell {cell.id} has an execution count"
-    for text in (raw, SOURCE.read_text(encoding="utf-8")):
-        assert not re.search(r"hf_[A-Za-z0-9]{20,}", text), "a Hugging Face token is in the notebook"
-        assert not re.search(r"(?<![\w.])/(work|root|home|tmp)\b", text), "an absolute local path"
-    meta = nb.metadata
-    assert meta["accelerator"] == "GPU" and meta["colab"]["gpuType"] == "T4"
-    assert meta["kernelspec"]["name"] == "python3"
+def _committed():
+    return assert_clean(NOTEBOOK, SOURCE)  # output-free, Colab metadata, no tokens or paths
 
 
-def test_notebook_is_in_sync_with_its_source():
-    """The .ipynb is what ``jupytext --sync notebooks/dialogsum_lora.py`` makes of the .py."""
-    jupytext = pytest.importorskip("jupytext")
-    source = jupytext.read(SOURCE)
-    committed = _committed()
-    assert ([(c.cell_type, c.source) for c in source.cells]
-            == [(c.cell_type, c.source) for c in committed.cells]), (
-        "notebooks/dialogsum_lora.ipynb differs from dialogsum_lora.py: edit the .py, then run "
-        "jupytext --sync notebooks/dialogsum_lora.py (notebooks/README.md)")
-    for key in ("accelerator", "colab", "kernelspec"):
-        assert source.metadata[key] == committed.metadata[key], key
-    compile(SOURCE.read_text(encoding="utf-8"), str(SOURCE), "exec")  # plain, lintable Python
+def test_committed_notebook_is_clean_and_in_sync_with_its_source():
+    _committed()
+    assert_in_sync(NOTEBOOK, SOURCE)
 
 
 def test_notebook_shows_the_lesson_in_its_cells():
     nb = _committed()
-    code = "\n".join(c.source for c in _code_cells(nb))
-    for call in LESSON_CALLS:
-        assert call in code, f"no code cell shows {call}"
+    code = assert_shows(nb, LESSON_CALLS)
     assert code.count(".generate(") == 1  # the zero-shot cell; later cells reuse `summarize`
     # The zero-shot baseline is taken before get_peft_model, later through disable_adapter().
     assert code.index(".generate(") < code.index("get_peft_model(")
@@ -98,7 +49,7 @@ def test_notebook_shows_the_lesson_in_its_cells():
     assert "fp16=True" not in code and "DialogSumTrainer(" in code
     # The knob cell is short, and is the only place that deals with smoke mode: results carry
     # their own marks through smoke= arguments.
-    knobs = _cell(nb, CONFIG_MARKER)
+    knobs = find_cell(nb, CONFIG_MARKER)
     assert len([line for line in knobs.source.splitlines() if line.strip()]) <= 12
     for name in ("MODE", "RECIPE", "EVAL_SIZE", "SEED", "SAVE_TO_DRIVE", "RESUME"):
         assert re.search(rf"^{name} = ", knobs.source, re.M), name
@@ -109,7 +60,7 @@ def test_notebook_shows_the_lesson_in_its_cells():
     assert COLAB_URL in readme and REPO_URL in readme
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert COLAB_URL in markdown and "python -m dialogsum_peft train --help" in markdown
-    push = _cell(nb, "push_to_hub")
+    push = find_cell(nb, "push_to_hub")
     assert all(line.startswith("#") for line in push.source.splitlines() if line.strip())
 
 
@@ -144,12 +95,12 @@ def test_colab_clone_failure_is_one_message(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
     fake_colab = nbformat.v4.new_code_cell(
         'import sys, types\nsys.modules["google.colab"] = types.ModuleType("google.colab")')
-    setup = _cell(_committed(), "REPO_URL = ")
+    setup = find_cell(_committed(), "REPO_URL = ")
     nb = nbformat.v4.new_notebook(cells=[fake_colab, setup])
     with pytest.raises(CellExecutionError):  # so "Run all" stops here
         NotebookClient(nb, timeout=120, kernel_name="python3",
                        resources={"metadata": {"path": str(tmp_path)}}).execute()
-    text = _outputs_text(nb.cells[1])
+    text = outputs_text(nb.cells[1])
     assert text.strip().splitlines() == [text.strip()], f"more than one line: {text!r}"
     assert text.startswith("UsageError: Could not clone " + REPO_URL)
     assert "repository 'x' not found" in text and "Set REPO_URL at the top of this cell" in text
@@ -192,45 +143,26 @@ with open(_os.environ["NOTEBOOK_TEST_STATE"], "w") as _fh:
 def executed(tmp_path_factory):
     """The notebook executed once in smoke mode (with one appended cell that records what it
     built), the run folder, and that record. Every slow test below reads this one execution."""
-    from nbclient import NotebookClient
-
     tmp = tmp_path_factory.mktemp("notebook")
     run_dir, state_file = tmp / "run", tmp / "state.json"
-    notebooks_before = sorted(p.name for p in NOTEBOOK.parent.iterdir())
-    committed_bytes = NOTEBOOK.read_bytes()
     nb = _committed()
     nb.cells.append(nbformat.v4.new_code_cell(STATE_CELL.strip()))
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"DIALOGSUM_MODE": "smoke", "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg",
-                           "TOKENIZERS_PARALLELISM": "false", "DIALOGSUM_OUTPUT_DIR": str(run_dir),
-                           STATE_FILE_ENV: str(state_file)}.items():
-            mp.setenv(key, value)
-        # The kernel must import this checkout's helpers, whatever copy is pip-installed.
-        mp.setenv("PYTHONPATH", os.pathsep.join(
-            p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p))
-        client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-        try:
-            client.execute()  # raises CellExecutionError on the first failing cell
-        finally:
-            nbformat.write(nb, tmp / "executed.ipynb")
+    execute_in_smoke_mode(nb, NOTEBOOK, tmp, {STATE_FILE_ENV: str(state_file)})
     nb.cells.pop()  # the recording cell
-    assert sorted(p.name for p in NOTEBOOK.parent.iterdir()) == notebooks_before
-    assert NOTEBOOK.read_bytes() == committed_bytes
     return nb, run_dir, json.loads(state_file.read_text())
 
 
 @pytest.mark.slow
 def test_notebook_ran_cleanly(executed):
     nb, _, _ = executed
-    cells = _code_cells(nb)
+    cells = code_cells(nb)
     assert all(c.execution_count is not None for c in cells)
     assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
     for cell in cells:
-        text = _outputs_text(cell)
+        text = outputs_text(cell)
         for noise in ("Traceback", "FutureWarning", "DeprecationWarning"):
             assert noise not in text, f"{noise} in the outputs of:\n{cell.source[:200]}\n{text}"
-    assert "CPU only" in _outputs_text(_cell(nb, "print(environment_report())"))
+    assert "CPU only" in outputs_text(find_cell(nb, "print(environment_report())"))
 
 
 @pytest.mark.slow
@@ -267,38 +199,38 @@ def test_notebook_shows_tables_charts_and_smoke_marks(executed):
     from dialogsum_peft.reporting import SMOKE_NOTE
 
     nb, _, _ = executed
-    assert "running in SMOKE mode" in _outputs_text(_cell(nb, CONFIG_MARKER))
-    assert "!! SMOKE MODE" in _outputs_text(_cell(nb, CONFIG_MARKER))
-    assert "trainable params:" in _outputs_text(_cell(nb, "print_trainable_parameters()"))
-    assert "peft.tuners.lora" in _outputs_text(_cell(nb, "print_trainable_parameters()"))
-    assert "trained to step 30 of 30" in _outputs_text(_cell(nb, "trainer.train("))
+    assert "running in SMOKE mode" in outputs_text(find_cell(nb, CONFIG_MARKER))
+    assert "!! SMOKE MODE" in outputs_text(find_cell(nb, CONFIG_MARKER))
+    assert "trainable params:" in outputs_text(find_cell(nb, "print_trainable_parameters()"))
+    assert "peft.tuners.lora" in outputs_text(find_cell(nb, "print_trainable_parameters()"))
+    assert "trained to step 30 of 30" in outputs_text(find_cell(nb, "trainer.train("))
 
-    headline = _outputs_text(_cell(nb, "rouge_table(scores"))
+    headline = outputs_text(find_cell(nb, "rouge_table(scores"))
     assert "protocol: mean" in headline and "rougeLsum" in headline and SMOKE_NOTE in headline
     assert re.search(r"^zero-shot\s+\d", headline, re.M) and re.search(r"^LoRA\s+\d", headline, re.M)
     assert re.search(r"^LoRA - zero-shot\s+-?\d", headline, re.M)
-    protocols = _outputs_text(_cell(nb, "protocol_table(results"))
+    protocols = outputs_text(find_cell(nb, "protocol_table(results"))
     assert "protocol" in protocols and "published: " in protocols and SMOKE_NOTE in protocols
     for name in ("mean", "best", "first"):
         assert re.search(rf"^{name}\s+zero-shot", protocols, re.M), name
 
     for marker in ("plot_loss_curve(", "plot_rouge_comparison(scores"):
-        images = [o for o in _cell(nb, marker).outputs if "image/png" in o.get("data", {})]
+        images = [o for o in find_cell(nb, marker).outputs if "image/png" in o.get("data", {})]
         assert len(images) == 1, marker
     for marker in (".generate(", "example_report(test, index, {name"):  # example reports
-        assert "!! SMOKE MODE" in _outputs_text(_cell(nb, marker)), marker
+        assert "!! SMOKE MODE" in outputs_text(find_cell(nb, marker)), marker
 
-    sanity = _outputs_text(_cell(nb, "compute_rouge([reference]"))
+    sanity = outputs_text(find_cell(nb, "compute_rouge([reference]"))
     assert "'rouge1': 1.0" in sanity and "a string is refused" in sanity
-    assert "evaluate cross-check skipped" in _outputs_text(_cell(nb, 'evaluate.load("rouge")'))
+    assert "evaluate cross-check skipped" in outputs_text(find_cell(nb, 'evaluate.load("rouge")'))
 
 
 @pytest.mark.slow
 def test_notebook_comparison_is_fair_and_adapter_round_trips(executed):
     nb, run_dir, state = executed
-    assert "zero-shot baseline identical: True" in _outputs_text(_cell(nb, "zero-shot before LoRA"))
-    assert "reloaded adapter identical: True" in _outputs_text(_cell(nb, "PeftModel.from_pretrained("))
-    merged = _outputs_text(_cell(nb, "merge_and_unload()"))
+    assert "zero-shot baseline identical: True" in outputs_text(find_cell(nb, "zero-shot before LoRA"))
+    assert "reloaded adapter identical: True" in outputs_text(find_cell(nb, "PeftModel.from_pretrained("))
+    merged = outputs_text(find_cell(nb, "merge_and_unload()"))
     assert "merged model identical: True" in merged and "T5ForConditionalGeneration" in merged
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
     adapter = json.loads((run_dir / "adapter" / "adapter_config.json").read_text())

@@ -1,0 +1,111 @@
+"""Checks both notebooks' tests share: a committed notebook is clean and in sync with its
+jupytext source, and helpers to find a code cell and read its outputs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def find_cell(nb, marker: str):
+    """The one code cell whose source contains ``marker``."""
+    matches = [c for c in code_cells(nb) if marker in c.source]
+    assert len(matches) == 1, f"expected one code cell containing {marker!r}, found {len(matches)}"
+    return matches[0]
+
+
+def outputs_text(cell) -> str:
+    """Everything a cell showed as text: streams, plain and HTML results, error tracebacks."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type in ("execute_result", "display_data"):
+            parts += [str(out.data.get("text/plain", "")), str(out.data.get("text/html", ""))]
+        elif out.output_type == "error":
+            parts.append("\n".join(out.traceback))
+    return "\n".join(parts)
+
+
+def assert_clean(notebook: Path, source: Path):
+    """Valid nbformat 4.5+, unique cell ids, no outputs or counts, no tokens or local paths,
+    Colab metadata for a T4 GPU runtime. Returns the notebook."""
+    raw = notebook.read_text(encoding="utf-8")
+    nb = nbformat.reads(raw, as_version=4)
+    nbformat.validate(nb)
+    assert (nb.nbformat, nb.nbformat_minor) >= (4, 5)  # cell ids exist from 4.5 on
+    ids = [c.id for c in nb.cells]
+    assert len(set(ids)) == len(ids), "cell ids must be unique"
+    for cell in code_cells(nb):
+        assert cell.outputs == [] and cell.execution_count is None, f"cell {cell.id}: strip outputs"
+    for text in (raw, source.read_text(encoding="utf-8")):
+        assert not re.search(r"hf_[A-Za-z0-9]{20,}", text), "a Hugging Face token is in the notebook"
+        assert not re.search(r"(?<![\w.])/(work|root|home|tmp)\b", text), "an absolute local path"
+    meta = nb.metadata
+    assert meta["accelerator"] == "GPU" and meta["colab"]["gpuType"] == "T4"
+    assert meta["kernelspec"]["name"] == "python3"
+    return nb
+
+
+def assert_in_sync(notebook: Path, source: Path) -> None:
+    """The .ipynb is what ``jupytext --sync`` makes of the .py (cells and Colab metadata)."""
+    jupytext = pytest.importorskip("jupytext")
+    py = jupytext.read(source)
+    committed = nbformat.read(notebook, as_version=4)
+    assert ([(c.cell_type, c.source) for c in py.cells]
+            == [(c.cell_type, c.source) for c in committed.cells]), (
+        f"{notebook.name} differs from {source.name}: edit the .py, then run "
+        f"jupytext --sync notebooks/{source.name} (notebooks/README.md)")
+    for key in ("accelerator", "colab", "kernelspec"):
+        assert py.metadata[key] == committed.metadata[key], key
+    compile(source.read_text(encoding="utf-8"), str(source), "exec")  # plain, lintable Python
+
+
+def assert_shows(nb, calls) -> str:
+    """Every one of ``calls`` is written in a code cell (the lesson is not hidden in a helper).
+
+    Returns the code of all code cells."""
+    code = "\n".join(c.source for c in code_cells(nb))
+    missing = [call for call in calls if call not in code]
+    assert not missing, f"no code cell shows {missing}"
+    return code
+
+
+def execute_in_smoke_mode(nb, notebook: Path, tmp: Path, env: dict[str, str] | None = None):
+    """Run ``nb`` (the committed ``notebook``, perhaps with test cells added) top to bottom in
+    smoke mode, writing into ``tmp/run``; the executed copy is saved as ``tmp/executed.ipynb``.
+
+    The kernel imports this checkout's package, uses one torch thread (the tiny model gains
+    nothing from two, and two threads fighting other jobs for a 2-core machine ran 3x slower),
+    and must leave the notebooks folder and the committed file untouched.
+    """
+    import os
+
+    from nbclient import NotebookClient
+
+    root = notebook.parents[1]
+    before = sorted(p.name for p in notebook.parent.iterdir())
+    committed = notebook.read_bytes()
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {"DIALOGSUM_MODE": "smoke", "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg",
+                           "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1",
+                           "DIALOGSUM_OUTPUT_DIR": str(tmp / "run"), **(env or {})}.items():
+            mp.setenv(key, value)
+        mp.setenv("PYTHONPATH", os.pathsep.join(
+            p for p in (str(root / "src"), os.environ.get("PYTHONPATH", "")) if p))
+        client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(notebook.parent)}})
+        try:
+            client.execute()  # raises CellExecutionError on the first failing cell
+        finally:
+            nbformat.write(nb, tmp / "executed.ipynb")
+    assert sorted(p.name for p in notebook.parent.iterdir()) == before
+    assert notebook.read_bytes() == committed
+    return nb
