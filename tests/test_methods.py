@@ -80,3 +80,16 @@ def test_train_then_evaluate_each_method(method, tmp_path):
     name = saved_method(folder)
     assert list(scores["scores"]) == ["base", name] and scores["method"] == name
     assert 0 <= scores["scores"][name]["mean"]["rouge1"] <= 1
+
+
+def test_full_fine_tuning_keeps_fp32_master_weights_under_bf16():
+    """A bf16 weight rounds small updates away: full fine-tuning loads fp32 weights and lets the
+    Trainer's bf16 autocast do the maths; the frozen bases of peft methods load in bf16."""
+    from dialogsum_peft.hardware import DeviceInfo
+    from dialogsum_peft.trainer import training_arguments
+
+    h100 = DeviceInfo("cuda", "NVIDIA H100", 79.0, bf16=True)
+    full, lora = (TrainConfig.for_device(h100, method=m, output_dir="x") for m in ("full", "lora"))
+    assert full.precision == lora.precision == "bf16"
+    assert full.torch_dtype is torch.float32 and lora.torch_dtype is torch.bfloat16
+    assert training_arguments(full, use_cpu=True).bf16  # mixed precision all the same

@@ -21,7 +21,7 @@ from .evaluation import EvalResult
 from .metrics import check_protocol
 from .modeling import ParameterCount, count_parameters
 from .notebook_utils import ZERO_SHOT
-from .reporting import SMOKE_NOTE, PublishedFigure, _title
+from .reporting import SMOKE_NOTE, PublishedFigure, title_with_notes
 
 NOT_TRAINED = "n/a"  # the zero-shot row: nothing was trained, saved or timed
 NOT_MEASURED = "not measured"  # e.g. peak GPU memory of a run on the CPU
@@ -160,7 +160,7 @@ def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] = 
         ax.set_xlim(min(xs) / 3, max(xs) * 5)
     ax.set_xlabel("trainable parameters (log scale)")
     ax.set_ylabel(f"{metric} F-measure (protocol: {protocol})")
-    ax.set_title(_title(f"{metric} against trainable parameters", note, smoke))
+    ax.set_title(title_with_notes(f"{metric} against trainable parameters", note, smoke))
     ax.grid(alpha=0.3, which="both")
     if ax.get_legend_handles_labels()[0]:  # below the axes: never over a point
         ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12), fontsize=8, frameon=False)
@@ -189,7 +189,7 @@ def plot_peak_memory(runs: Runs, note: str | None = None, smoke: bool = False):
     if not measured:
         title += ": not measured (no GPU, training ran on the CPU)"
         ax.set_yticks([])
-    ax.set_title(_title(title, note, smoke))
+    ax.set_title(title_with_notes(title, note, smoke))
     fig.tight_layout()
     return fig
 

@@ -299,9 +299,18 @@ class TrainConfig:
 
     @property
     def torch_dtype(self):
+        """The dtype the model's weights are loaded in.
+
+        bf16 precision loads LoRA, IA3 and prompt-tuning bases in bf16 (their frozen weights
+        never change; peft keeps the adapter itself in fp32). Full fine-tuning updates every
+        weight, and a bf16 weight rounds small updates away, so it loads fp32 master weights and
+        the Trainer's ``bf16=True`` runs the maths in bf16 (mixed precision).
+        """
         import torch
 
-        return torch.bfloat16 if self.precision == "bf16" else torch.float32
+        if self.precision == "bf16" and self.method != "full":
+            return torch.bfloat16
+        return torch.float32
 
     @property
     def is_smoke(self) -> bool:

@@ -54,7 +54,7 @@ PUBLISHED = (
 )
 
 
-def _title(title: str, note: str | None, smoke: bool) -> str:
+def title_with_notes(title: str, note: str | None, smoke: bool) -> str:
     """The title with the caller's note and, in smoke mode, the smoke note under it."""
     lines = [title, note, SMOKE_NOTE if smoke else None]
     return "\n".join(dict.fromkeys(line for line in lines if line))
@@ -151,7 +151,7 @@ def plot_rouge_comparison(scores: Mapping[str, Mapping[str, float]], title: str 
     ax.set_ylabel(f"ROUGE F-measure (protocol: {protocol})")
     ymax = max(max(s[k] for k in ROUGE_TYPES) for s in scores.values())
     ax.set_ylim(0, max(0.1, ymax * 1.3))
-    ax.set_title(_title(title, note, smoke))
+    ax.set_title(title_with_notes(title, note, smoke))
     ax.legend(loc="upper right")
     fig.tight_layout()
     return fig
@@ -170,7 +170,7 @@ def plot_loss_curve(history: Sequence[tuple[int, float]], title: str = "LoRA tra
     ax.plot(steps, losses, marker="o", markersize=3)
     ax.set_xlabel("step")
     ax.set_ylabel("training loss")
-    ax.set_title(_title(title, note, smoke))
+    ax.set_title(title_with_notes(title, note, smoke))
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
