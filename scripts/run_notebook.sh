@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The main job: install the requirements, then run the tutorial notebook top to bottom, headless.
 #   bash scripts/run_notebook.sh                       # DIALOGSUM_MODE=auto (the default)
+#   bash scripts/run_notebook.sh notebooks/peft_methods.ipynb   # the method comparison instead
 #   DIALOGSUM_MODE=full  bash scripts/run_notebook.sh  # flan-t5-base + DialogSum from the Hub (GPU)
 #   DIALOGSUM_MODE=smoke bash scripts/run_notebook.sh  # offline tiny model: checks the pipeline only
 # auto = full when the Hugging Face Hub is reachable, otherwise the smoke path, announced by a loud
 # banner in the notebook's outputs (smoke numbers are meaningless).
-# The executed copy, with all outputs, is written to outputs/dialogsum_lora.executed.ipynb
-# (git-ignored); the committed notebook is never modified. Exits non-zero if any cell fails.
+# The executed copy, with all outputs, is written to outputs/<name>.executed.ipynb (git-ignored);
+# the committed notebook is never modified. Exits non-zero if any cell fails.
 # DIALOGSUM_SKIP_INSTALL=1 skips the pip step (requirements already installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+notebook="${1:-notebooks/dialogsum_lora.ipynb}"
+[[ -f "$notebook" ]] || { echo "error: no notebook at $notebook" >&2; exit 2; }
+name="$(basename "$notebook" .ipynb)"
 if [[ "${DIALOGSUM_SKIP_INSTALL:-0}" != "1" ]]; then
     python3 -m pip install -q -r requirements.txt
 fi
@@ -29,11 +33,11 @@ except ValueError as err:
 banner=""
 [[ "$DIALOGSUM_MODE" == "smoke" ]] && banner=$(python3 -c 'from dialogsum_peft.offline import smoke_banner; print(smoke_banner())')
 [[ -n "$banner" ]] && echo "$banner"
-echo "running notebooks/dialogsum_lora.ipynb (DIALOGSUM_MODE=$DIALOGSUM_MODE) ..."
+echo "running $notebook (DIALOGSUM_MODE=$DIALOGSUM_MODE) ..."
 start=$SECONDS
-python3 -m jupyter nbconvert --to notebook --execute notebooks/dialogsum_lora.ipynb \
+python3 -m jupyter nbconvert --to notebook --execute "$notebook" \
     --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=-1 \
-    --output-dir outputs --output dialogsum_lora.executed.ipynb
-echo "notebook finished in $((SECONDS - start)) s: outputs/dialogsum_lora.executed.ipynb"
+    --output-dir outputs --output "$name.executed.ipynb"
+echo "notebook finished in $((SECONDS - start)) s: outputs/$name.executed.ipynb"
 [[ -n "$banner" ]] && echo "$banner"
 exit 0
