@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import shlex
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,11 +34,17 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import torch  # noqa: E402
 
-from dialogsum_peft.data import ORIGINAL_FILES, build_prompt, load_dialogsum, require_split  # noqa: E402
+from dialogsum_peft.data import (  # noqa: E402
+    ORIGINAL_FILES,
+    build_prompt,
+    load_dialogsum,
+    require_split,
+)
 from dialogsum_peft.offline import sample_data_dir, train_tokenizer  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHARED = ROOT.parent / "shared"
+BENCH_COPY = ROOT / ".bench"  # data and tokenizer staged for a GPU machine (git-ignored)
 # The truncation limits the project trains and generates with.
 MAX_SOURCE_TOKENS, MAX_TARGET_TOKENS = 512, 128
 # Flan-T5's tokenizer has 32,100 tokens and splits this probe into exactly these ids; a
@@ -53,7 +64,7 @@ def add_common_arguments(parser) -> None:
 def data_dir(requested: str | None = None) -> Path:
     if requested:
         return Path(requested)
-    for path in (ROOT / ".bench", SHARED / "dialogsum"):
+    for path in (BENCH_COPY, SHARED / "dialogsum"):
         if (path / ORIGINAL_FILES["test"]).is_file():
             return path
     return sample_data_dir()
@@ -90,7 +101,9 @@ def load_tokenizer(requested: str | None, pairs: list[dict]):
     """
     from transformers import AutoTokenizer
 
-    path = Path(requested) if requested else SHARED / "flan-t5-tokenizer"
+    path = Path(requested) if requested else next(
+        (p for p in (SHARED / "flan-t5-tokenizer", BENCH_COPY / "flan-t5-tokenizer")
+         if p.is_dir()), SHARED / "flan-t5-tokenizer")
     if requested and not path.is_dir():
         raise SystemExit(f"--tokenizer {requested}: no such folder")
     if path.is_dir():
@@ -103,6 +116,35 @@ def load_tokenizer(requested: str | None, pairs: list[dict]):
     info["vocab_size"] = len(tokenizer)
     announce_tokenizer(info)
     return tokenizer, info
+
+
+def tokenizer_for_children(tokenizer, info: dict, tmp: Path) -> str:
+    """A folder the variant processes load the parent's tokenizer from (the stand-in is saved)."""
+    if Path(info["name"]).is_dir():
+        return info["name"]
+    tokenizer.save_pretrained(tmp / "stand-in-tokenizer")
+    return str(tmp / "stand-in-tokenizer")
+
+
+def select(items: list, n: int | None) -> list:
+    """The first ``n`` of a seeded shuffle (all of them, in order, when ``n`` is None or larger):
+    a subset with the length mix of the whole set, the same in every process."""
+    import random
+
+    if n is None or n >= len(items):
+        return list(items)
+    return random.Random(0).sample(list(items), n)
+
+
+# Dense bf16 tensor-core peaks (TFLOP/s, NVIDIA data sheets), most specific name first; MFU is
+# reported for bf16 runs on these cards only.
+BF16_PEAK_TFLOPS = (("H100 PCIe", 756.5), ("H100 NVL", 835.5), ("H200 NVL", 835.5),
+                    ("H100", 989.5), ("H200", 989.5), ("A100", 312.0), ("L4", 121.0),
+                    ("A10", 125.0))
+
+
+def peak_tflops(device: str) -> float | None:
+    return next((v for k, v in BF16_PEAK_TFLOPS if k in device), None)
 
 
 def announce_tokenizer(info: dict) -> None:
@@ -192,14 +234,241 @@ def command_line(script: str, argv: list[str] | None) -> str:
     return " ".join(["python", f"benchmarks/{script}", *([shlex.join(args)] if args else [])])
 
 
-def write_result(name: str, result: dict, out_dir: Path | None = None) -> Path:
+def result_path(name: str, device_slug: str, out_dir: Path | None = None) -> Path:
+    """Where a run writes its JSON: one file per run, named when the run starts."""
     out_dir = Path(out_dir or RESULTS)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = out_dir / f"{name}-{result['device_slug']}-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    return out_dir / f"{name}-{device_slug}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+
+
+def write_json(path: Path, data: dict) -> Path:
+    """Write ``data`` atomically (a ``.tmp`` file renamed into place): a run killed while writing
+    leaves the previous version of its result, never half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
     return path
+
+
+def write_result(name: str, result: dict, out_dir: Path | None = None) -> Path:
+    return write_json(result_path(name, result["device_slug"], out_dir), result)
 
 
 def slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")[:40]
+
+
+# ------------------------------------------------------------------------------ variants
+# Each benchmark variant is a set of TrainConfig overrides on a named base, so what is measured
+# is what a user switches on (``--attn-implementation``, ``--torch-compile``, ...). Settings that
+# are not TrainConfig fields yet are kept apart (``trainer_args``, ``generate``) and every result
+# row names them, so nobody mistakes them for a switch the package offers.
+
+BASELINE = "previous-default"
+MIN_START_S = 15  # a variant is not started with less than this left of the run's --deadline
+
+
+@dataclass(frozen=True)
+class Variant:
+    help: str
+    config: dict = field(default_factory=dict)  # TrainConfig overrides
+    base: str = BASELINE  # previous-default, default (TrainConfig.auto() as it is now) or colab
+    trainer_args: dict = field(default_factory=dict)  # Seq2SeqTrainingArguments, not in TrainConfig
+    generate: dict = field(default_factory=dict)  # generation options, not in TrainConfig
+    deadline_s: float = 60.0  # sized for a GPU run at real lengths (benchmarks/README.md)
+    gpu_only: str | None = None  # why it is not run on a CPU
+    worst_case: bool = False  # training: every example at the 512/128-token limits
+    subset: bool = False  # generation: only --loop-examples dialogues (slow variants)
+
+
+def previous_default_settings(device_type: str) -> dict:
+    """The speed settings of the default recipe before the speed issue, pinned.
+
+    ``TrainConfig.auto()`` may change once a GPU measurement says another setting wins; the
+    ``previous-default`` row keeps meaning what it meant, and a ``default`` row (the config as it
+    is now) runs beside it whenever the two differ.
+    """
+    return dict(attn_implementation="eager", torch_compile=False, pad_to_multiple_of=8,
+                dataloader_num_workers=0, train_sampling_strategy="group_by_length",
+                gradient_checkpointing=False, merge_for_generation=False,
+                optim="adamw_torch_fused" if device_type == "cuda" else "adamw_torch")
+
+
+def variant_config(variant: Variant, info, **run_fields):
+    """The TrainConfig a variant runs with on the device ``info`` (``hardware.DeviceInfo``)."""
+    from dialogsum_peft.config import TrainConfig
+
+    overrides = {**variant.config, **run_fields}
+    if variant.base == "colab":
+        return TrainConfig.colab(**overrides)
+    if variant.base == "default":
+        return TrainConfig.for_device(info, preset="auto", **overrides)
+    return TrainConfig.for_device(info, preset="auto",
+                                  **{**previous_default_settings(info.kind), **overrides})
+
+
+def variant_identity(variant: Variant, info) -> str:
+    """What a variant computes, for spotting two names for one configuration."""
+    d = variant_config(variant, info).to_dict()
+    for key in ("preset", "output_dir"):
+        d.pop(key)
+    return json.dumps([d, variant.trainer_args, variant.generate, variant.worst_case,
+                       variant.subset], sort_keys=True, default=str)
+
+
+def not_config_settings(variant: Variant) -> list[str]:
+    return sorted({*variant.trainer_args, *variant.generate})
+
+
+def variants_help(table: dict[str, Variant]) -> str:
+    return "; ".join(f"{name}: {v.help}" for name, v in table.items())
+
+
+def compile_stats() -> dict:
+    """torch's own compile timers (dynamo + inductor, forward and backward graphs) so far."""
+    try:
+        from torch._dynamo.utils import calculate_time_spent, counters
+    except ImportError:  # pragma: no cover - very old torch
+        return {"compile_s": None, "graphs": None}
+    return {"compile_s": round(calculate_time_spent().get("total_wall_time", 0.0), 2),
+            "graphs": int(counters["stats"]["unique_graphs"])}
+
+
+def compile_delta(before: dict, after: dict) -> dict:
+    if before["compile_s"] is None or after["compile_s"] is None:
+        return {"compile_s": None, "graphs": None}
+    return {"compile_s": round(after["compile_s"] - before["compile_s"], 2),
+            "graphs": after["graphs"] - before["graphs"]}
+
+
+class Progress:
+    """A child's progress file: what a variant reached when its deadline stopped it."""
+
+    def __init__(self, path: str | None):
+        self.path = Path(path) if path else None
+        self.t0 = time.perf_counter()
+
+    def update(self, **fields) -> None:
+        if self.path is not None:
+            fields["elapsed_s"] = round(time.perf_counter() - self.t0, 1)
+            write_json(self.path, {**fields, **compile_stats()})
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _log_tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = [l for l in path.read_text(errors="replace").splitlines() if l.strip()]
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])[-400:]
+
+
+def run_child_process(script: str, name: str, child_argv: list[str], deadline_s: float,
+                      log_path: Path) -> dict:
+    """Run one variant in a fresh Python process, killed (with everything it started) at
+    ``deadline_s``. A fresh process per variant: its own peak-memory counter, a crash or
+    out-of-memory cannot spoil the next variant, and compile caches start empty, so compile time
+    is the time a user's first run pays."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+        tmp = Path(tmp)
+        row_file, progress = tmp / "row.json", tmp / "progress.json"
+        env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=str(tmp / "inductor"),
+                   TRITON_CACHE_DIR=str(tmp / "triton"), PYTHONUNBUFFERED="1",
+                   PYTHONPATH=os.pathsep.join(p for p in (str(ROOT / "src"),
+                                                          os.environ.get("PYTHONPATH")) if p))
+        cmd = [sys.executable, str(Path(__file__).parent / script), *child_argv, "--child", name,
+               "--child-out", str(row_file), "--progress", str(progress)]
+        t = time.perf_counter()
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            try:
+                rc = proc.wait(timeout=deadline_s)
+            except subprocess.TimeoutExpired:
+                rc = None
+            finally:  # also when this process is stopped: the child's own children too
+                try:  # (dataloader workers, compile workers)
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                proc.wait()
+        wall = round(time.perf_counter() - t, 1)
+        if rc is None:
+            row = {"variant": name, "error": f"deadline: stopped after {deadline_s:.3g} s",
+                   "progress": _read_json(progress)}
+        elif rc != 0 or not row_file.is_file():
+            row = {"variant": name, "error": f"exit code {rc}: {_log_tail(log_path)}"}
+        else:
+            row = json.loads(row_file.read_text())
+    row["process_wall_s"] = wall
+    row["log"] = str(log_path)
+    return row
+
+
+def run_variants(script: str, names: list[str], table: dict[str, Variant], args, result: dict,
+                 path: Path, child_argv: list[str], run_child, device: torch.device,
+                 summarize_row) -> None:
+    """Run ``names`` one after another; the JSON at ``path`` is rewritten after every variant,
+    so a run cut short keeps what it measured.
+
+    A variant is skipped (with the reason in its row) when it needs a GPU and there is none, or
+    when less than ``MIN_START_S`` of the run's ``--deadline`` is left; one whose configuration
+    equals an earlier variant's is recorded as ``same_as`` that one, not run twice. Each runs
+    under its own deadline (``Variant.deadline_s``, or ``--variant-deadline``), cut to what is
+    left of ``--deadline``.
+    """
+    from dialogsum_peft.hardware import describe_device
+
+    def stop(signum, frame):  # `timeout` sends SIGTERM: end the running variant's processes too
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    info = describe_device()
+    t0, seen = time.monotonic(), {}
+    logs = Path(path).parent / "logs"
+    for name in names:
+        variant = table[name]
+        left = args.deadline - (time.monotonic() - t0) if args.deadline else None
+        ident = variant_identity(variant, info)
+        if variant.gpu_only and device.type != "cuda":
+            row = {"variant": name, "skipped": variant.gpu_only}
+        elif ident in seen:
+            row = {"variant": name, "same_as": seen[ident],
+                   "note": "the same configuration on this device: not run twice"}
+        elif left is not None and left < MIN_START_S:
+            row = {"variant": name, "skipped": f"run deadline: {max(left, 0):.0f} s left of "
+                                               f"--deadline {args.deadline:.0f} s"}
+        else:
+            deadline = min(args.variant_deadline or variant.deadline_s, left or math.inf)
+            if args.in_process:  # tests and debugging: no deadline, caches shared
+                t = time.perf_counter()
+                try:
+                    row = run_child(name, args)
+                except Exception as err:  # noqa: BLE001 - a benchmark reports what broke
+                    row = {"variant": name, "error": f"{type(err).__name__}: {err}"[:400]}
+                row["process_wall_s"] = round(time.perf_counter() - t, 1)
+            else:
+                row = run_child_process(script, name, child_argv, deadline,
+                                        logs / f"{path.stem}-{name}.log")
+            row["deadline_s"] = None if args.in_process else round(deadline, 1)
+            seen[ident] = name  # a failed configuration is not retried under another name
+        row.setdefault("help", variant.help)
+        row.setdefault("overrides", {"config": variant.config, "base": variant.base,
+                                     "not_config_settings": {**variant.trainer_args,
+                                                             **variant.generate}})
+        result["rows"].append(row)
+        summarize_row(result)
+        write_json(path, result)
+        print(json.dumps({k: row[k] for k in row if k not in ("help", "overrides", "log")}),
+              flush=True)
+
+
+def ratio(a, b) -> float | None:
+    return round(a / b, 2) if a is not None and b else None

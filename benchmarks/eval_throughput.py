@@ -1,109 +1,241 @@
-"""Evaluation throughput: the seed tutorial's one-at-a-time ``generate`` loop vs ``summarize``.
+"""Generation throughput of named variants of batched ``summarize``, side by side in one run.
 
-    python benchmarks/eval_throughput.py                 # GPU: flan-t5-base shape, bf16
-    python benchmarks/eval_throughput.py --model tiny    # CPU smoke check
-    python benchmarks/eval_throughput.py --tokenizer DIR --data DIR
+    python benchmarks/eval_throughput.py                      # previous-default (+ default if it differs)
+    python benchmarks/eval_throughput.py --variants merged,merged-static,sdpa,flex
+    python benchmarks/eval_throughput.py --variants one-at-a-time   # the original tutorial's loop
+    python benchmarks/eval_throughput.py --list
 
-Both generate exactly ``--new-tokens`` tokens per dialogue (min = max new tokens, so random
-weights cannot stop early and both do the same work) from the same model in the same precision;
-the only difference is batching with length sorting. The loop is timed on a random subset of the
-dialogues (it is slow), ``summarize`` on all of them; the subset is drawn from the same
-dialogues, so the per-example rates compare like with like. Prompt lengths come from Flan-T5's
-own tokenizer when one is found (common.py), and the result records which tokenizer and what
-lengths were used.
+Every variant is a set of ``TrainConfig`` overrides (``merge_for_generation``,
+``attn_implementation``, ``eval_batch_size``) on the ``previous-default``: batched, length-sorted
+``summarize`` of a model with its LoRA adapter attached, as ``evaluate`` ran before the speed
+issue. The static-cache variants set ``cache_implementation="static"`` on the model's generation
+config (not a TrainConfig setting; on a GPU transformers then compiles the decoding step). Each
+variant runs in its own process under its own deadline: a fresh random model (flan-t5-base's
+shape on a GPU, the tiny T5 on a CPU) with a LoRA adapter, one untimed pass over the dialogues
+(compiles every shape), then one timed pass. Every dialogue gets exactly ``--new-tokens`` new
+tokens (min = max), so random weights do the same work in every variant. The JSON result is
+rewritten after every variant (benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import hashlib
+import json
+import tempfile
 import time
+from pathlib import Path
 
 import common
 import torch
+from common import BASELINE, Variant
 
-from dialogsum_peft.data import build_prompt
-from dialogsum_peft.generation import summarize
-from dialogsum_peft.modeling import pick_dtype
+FLEX_ON_CPU = ("flex_attention is offered for GPUs only (TrainConfig help: 'flex_attention needs "
+               "a GPU'); not run on a CPU")
+TARGETS = {"speedup_vs_previous_default": 2.0, "peak_memory": "no higher than previous-default"}
+STATIC = {"cache_implementation": "static"}
+
+VARIANTS: dict[str, Variant] = {
+    BASELINE: Variant("batched, length-sorted summarize as before the speed issue: LoRA adapter "
+                      "attached (not merged), eager attention, the card's eval batch, greedy"),
+    "default": Variant("TrainConfig.auto() as it is now (runs only when it differs from "
+                       "previous-default)", base="default"),
+    "sdpa": Variant("attn_implementation=sdpa", dict(attn_implementation="sdpa")),
+    "flex": Variant("attn_implementation=flex_attention", dict(attn_implementation="flex_attention"),
+                    gpu_only=FLEX_ON_CPU),
+    "merged": Variant("merge_for_generation=True: the adapter merged into a copy of the weights",
+                      dict(merge_for_generation=True)),
+    "static": Variant("static cache: generation_config.cache_implementation='static' (not a "
+                      "TrainConfig setting; on a GPU transformers compiles the decoding step)",
+                      generate=STATIC, deadline_s=90),
+    "merged-static": Variant("merge_for_generation=True and the static cache with compiled decoding",
+                             dict(merge_for_generation=True), generate=STATIC, deadline_s=90),
+    "one-at-a-time": Variant("the original tutorial's loop: one dialogue per generate call, on "
+                             "--loop-examples dialogues", dict(eval_batch_size=1), subset=True,
+                             deadline_s=90),
+}
 
 
-@torch.inference_mode()
-def one_at_a_time(model, tokenizer, dialogues, new_tokens, device):
-    """The original tutorial's loop."""
-    for d in dialogues:
-        ids = tokenizer(build_prompt(d), return_tensors="pt", truncation=True, max_length=512).input_ids
-        model.generate(input_ids=ids.to(device), min_new_tokens=new_tokens, max_new_tokens=new_tokens,
-                       do_sample=False)
+def run_child(name: str, args) -> dict:
+    """One variant: an untimed pass, then a timed pass over the same dialogues."""
+    from dialogsum_peft.adapters import merged_copy
+    from dialogsum_peft.generation import summarize
+    from dialogsum_peft.hardware import describe_device
+    from dialogsum_peft.methods import apply_method
+
+    variant = VARIANTS[name]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    progress = common.Progress(args.progress)
+    progress.update(phase="loading")
+    info = describe_device()
+    _, rows, _ = common.load_rows(args.data)
+    dialogues = common.select([r["dialogue"] for r in rows],
+                              args.loop_examples if variant.subset else args.max_dialogues)
+    tokenizer, _ = common.load_tokenizer(args.tokenizer, [])
+    config = common.variant_config(variant, info)
+    common.reset_peak(device)
+    model = common.make_model(args.model, tokenizer, config.torch_dtype, device,
+                              attn=config.attn_implementation)
+    model = apply_method(model, config)
+    if config.merge_for_generation:  # as evaluate/summarize do: the peft model is let go
+        model = merged_copy(model)
+    for key, value in variant.generate.items():
+        setattr(model.generation_config, key, value)
+    prepare_peak = common.peak_gib(device)
+    common.reset_peak(device)
+    gen = {**config.generation_kwargs(), "max_new_tokens": args.new_tokens,
+           "min_new_tokens": args.new_tokens, "progress": False}
+    marks = {}
+
+    def mark(key):
+        common.sync(device)
+        marks[key] = (time.perf_counter(), common.compile_stats())
+
+    mark("begin")
+    progress.update(phase="untimed pass")
+    first = summarize(model, tokenizer, dialogues, **gen)
+    mark("warm")
+    progress.update(phase="timed pass")
+    second = summarize(model, tokenizer, dialogues, **gen)
+    mark("end")
+    timed_s = marks["end"][0] - marks["warm"][0]
+    total = common.compile_delta(marks["begin"][1], marks["end"][1])
+    timed = common.compile_delta(marks["warm"][1], marks["end"][1])
+    memory = common.peak_gib(device)
+    return {
+        "variant": name, "device": common.device_name(device),
+        "config": {k: getattr(config, k) for k in (
+            "precision", "eval_batch_size", "attn_implementation", "merge_for_generation",
+            "num_beams", "max_source_length")},
+        "generate": dict(variant.generate),
+        "not_config_settings": common.not_config_settings(variant),
+        "dialogues": len(dialogues), "new_tokens": args.new_tokens,
+        "first_pass_s": round(marks["warm"][0] - marks["begin"][0], 2),
+        "timed_pass_s": round(timed_s, 2),
+        "dialogues_per_s": round(len(dialogues) / timed_s, 2),
+        "generated_tokens_per_s": round(len(dialogues) * args.new_tokens / timed_s, 1),
+        "compile_s": total["compile_s"], "compiled_graphs": total["graphs"],
+        "compile_s_in_timed_pass": timed["compile_s"], "compiled_graphs_in_timed_pass": timed["graphs"],
+        "peak_memory_gib": round(memory, 2) if memory is not None else None,
+        "prepare_peak_memory_gib": round(prepare_peak, 2) if prepare_peak is not None else None,
+        "same_summaries_both_passes": first == second,
+        "summaries_sha1": hashlib.sha1(json.dumps(second).encode()).hexdigest(),
+    }
+
+
+def compare(result: dict) -> None:
+    rows = result["rows"]
+    base = next((r for r in rows if r["variant"] == BASELINE and "dialogues_per_s" in r), None)
+    for r in rows:
+        if "dialogues_per_s" not in r or base is None:
+            continue
+        speed = common.ratio(r["dialogues_per_s"], base["dialogues_per_s"])
+        memory = common.ratio(r["peak_memory_gib"], base["peak_memory_gib"])
+        r["vs_previous_default"] = {"dialogues_per_s": speed, "peak_memory": memory}
+        same_data = r["dialogues"] == base["dialogues"]
+        if same_data:
+            r["same_summaries_as_previous_default"] = r["summaries_sha1"] == base["summaries_sha1"]
+        if not result["gpu"]:
+            r["targets_met"] = "targets apply to GPU runs"
+            continue
+        r["targets_met"] = {
+            "speedup": speed >= TARGETS["speedup_vs_previous_default"] and same_data,
+            "peak_memory": None if memory is None else memory <= 1.0,
+        }
+
+
+def markdown(result: dict) -> str:
+    lines = [("| variant | batch | dialogues | dialogues/s | vs previous-default | peak GiB | "
+              "compile s | first pass s |"), "|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        if "dialogues_per_s" in r:
+            vs = r.get("vs_previous_default", {}).get("dialogues_per_s")
+            lines.append(f"| {r['variant']} | {r['config']['eval_batch_size']} | {r['dialogues']} | "
+                         f"{r['dialogues_per_s']} | {vs}x | {r['peak_memory_gib']} | "
+                         f"{r['compile_s']} | {r['first_pass_s']} |")
+        else:
+            why = r.get("error") or r.get("skipped") or f"same as {r.get('same_as')}"
+            lines.append(f"| {r['variant']} | | | {why[:90]} | | | | |")
+    return "\n".join(lines)
+
+
+def child_argv(args, tokenizer_dir: str) -> list[str]:
+    argv = ["--model", args.model, "--data", str(common.data_dir(args.data)),
+            "--tokenizer", tokenizer_dir, "--new-tokens", str(args.new_tokens),
+            "--loop-examples", str(args.loop_examples)]
+    return argv + (["--max-dialogues", str(args.max_dialogues)] if args.max_dialogues else [])
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("base", "tiny"), default=None)
+    parser.add_argument("--variants", default="", help="comma-separated, run after "
+                        f"{BASELINE} and default: {common.variants_help(VARIANTS)}")
+    parser.add_argument("--list", action="store_true", help="print the variants and exit")
     parser.add_argument("--new-tokens", type=int, default=50)
-    parser.add_argument("--batch-size", type=int, default=None, help="default: 128 on GPU, 16 on CPU")
-    parser.add_argument("--loop-examples", type=int, default=None, help="default: 40 on GPU, 4 on CPU")
-    parser.add_argument("--attn", default="eager",
-                        help="attention implementation(s), comma-separated; the loop uses the first")
+    parser.add_argument("--max-dialogues", type=int, default=None,
+                        help="a seeded sample of N test dialogues (default: all on GPU, 32 on CPU)")
+    parser.add_argument("--loop-examples", type=int, default=None,
+                        help="dialogues for one-at-a-time (default: 40 on GPU, 4 on CPU)")
+    parser.add_argument("--deadline", type=float, default=None,
+                        help="seconds for the whole run: no variant starts later, none runs past it")
+    parser.add_argument("--variant-deadline", type=float, default=None,
+                        help="seconds per variant, for every variant (default: each variant's own)")
+    parser.add_argument("--in-process", action="store_true", help="run the variants in this "
+                        "process (tests, debugging): no deadlines, shared compile caches")
+    for hidden in ("--child", "--child-out", "--progress"):
+        parser.add_argument(hidden, default=None, help=argparse.SUPPRESS)
     common.add_common_arguments(parser)
     args = parser.parse_args(argv)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     on_gpu = device.type == "cuda"
     args.model = args.model or ("base" if on_gpu else "tiny")
-    batch_size = args.batch_size or (128 if on_gpu else 16)
+    args.max_dialogues = args.max_dialogues or (None if on_gpu else 32)
+    args.loop_examples = args.loop_examples or (40 if on_gpu else 4)
+    if args.child:
+        row = run_child(args.child, args)
+        common.write_json(Path(args.child_out), row)
+        return row
+    if args.list:
+        for name, v in VARIANTS.items():
+            print(f"{name:16} {v.help}\n{'':16} config {v.config or '{}'}"
+                  + (f", not TrainConfig settings {v.generate}" if v.generate else ""))
+        return None
+    names = [BASELINE, "default"] + [v for v in args.variants.split(",")
+                                     if v and v not in (BASELINE, "default")]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     pairs, rows, source = common.load_rows(args.data)
     tokenizer, tokenizer_info = common.load_tokenizer(args.tokenizer, pairs)
-    dialogues = [r["dialogue"] for r in rows]
-    dtype = pick_dtype(device)
-    attns = [a for a in args.attn.split(",") if a]
-    model = common.make_model(args.model, tokenizer, dtype, device, attn=attns[0]).eval()
-    loop_n = min(len(dialogues), args.loop_examples or (40 if on_gpu else 4))
-    subset = random.Random(0).sample(dialogues, loop_n)
-
-    one_at_a_time(model, tokenizer, subset[:2], args.new_tokens, device)  # warm-up
-    common.sync(device)
-    t = time.perf_counter()
-    one_at_a_time(model, tokenizer, subset, args.new_tokens, device)
-    common.sync(device)
-    loop_eps = loop_n / (time.perf_counter() - t)
-
-    batched, peaks = {}, {}
-    for attn in attns:
-        if attn != attns[0]:
-            del model
-            model = common.make_model(args.model, tokenizer, dtype, device, attn=attn).eval()
-        summarize(model, tokenizer, dialogues[:batch_size], batch_size=batch_size,  # warm-up
-                  max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, progress=False)
-        common.reset_peak(device)
-        common.sync(device)
-        t = time.perf_counter()
-        summarize(model, tokenizer, dialogues, batch_size=batch_size, max_new_tokens=args.new_tokens,
-                  min_new_tokens=args.new_tokens, progress=False)
-        common.sync(device)
-        batched[attn] = round(len(dialogues) / (time.perf_counter() - t), 2)
-        peaks[attn] = round(common.peak_gib(device), 2) if on_gpu else None
-    batched_eps = batched[attns[0]]
-
+    dialogues = common.select(rows, args.max_dialogues)
     dev = common.device_name(device)
     result = {
         "benchmark": "eval_throughput", "date": time.strftime("%Y-%m-%d"), "device": dev,
-        "device_slug": common.slug(dev), "versions": common.versions(), "model": args.model,
-        "dtype": str(dtype).replace("torch.", ""), "data": source, "tokenizer": tokenizer_info,
+        "device_slug": common.slug(dev), "gpu": on_gpu, "versions": common.versions(), "model": args.model,
+        "data": source, "tokenizer": tokenizer_info,
         # sources are the dialogues generated from; targets their reference summaries (the
         # generated length itself is fixed at new_tokens)
-        "tokens": common.token_stats(tokenizer, dialogues, [ref for r in rows for ref in r["references"]]),
-        "new_tokens": args.new_tokens,
-        "loop_examples": loop_n, "batched_examples": len(dialogues), "batch_size": batch_size,
-        "one_at_a_time_examples_per_s": round(loop_eps, 2),
-        "attn": attns[0], "batched_examples_per_s": batched_eps,
-        "speedup": round(batched_eps / loop_eps, 1),
-        "batched_examples_per_s_by_attn": batched, "batched_peak_memory_gib_by_attn": peaks,
+        "tokens": common.token_stats(tokenizer, [r["dialogue"] for r in dialogues],
+                                     [ref for r in dialogues for ref in r["references"]]),
+        "new_tokens": args.new_tokens, "dialogues": len(dialogues),
+        "loop_examples": args.loop_examples, "baseline": BASELINE, "targets": TARGETS,
+        "timing": "per variant: one untimed pass over the dialogues (compiles every shape), then "
+                  "one timed pass; compile_s from torch's own compile timers",
+        "isolation": "in-process (caches shared)" if args.in_process else
+                     "one process per variant, empty compile caches",
+        "variants_requested": names, "deadline_s": args.deadline, "rows": [],
         "command": common.command_line("eval_throughput.py", argv),
     }
-    path = common.write_result("eval_throughput", result, args.out)
-    print(result)
-    print(f"\n| {dev} | {source['name']} | tokenizer {tokenizer_info['name']} | {result['dtype']} | "
-          f"{args.new_tokens} tokens | one at a time {loop_eps:.2f}/s | "
-          f"batched ({batch_size}, sorted) {batched_eps:.1f}/s | {result['speedup']}x |  -> {path}")
+    path = common.result_path("eval_throughput", result["device_slug"], args.out)
+    with tempfile.TemporaryDirectory(prefix="bench-tok-") as tmp:
+        args.tokenizer = common.tokenizer_for_children(tokenizer, tokenizer_info, Path(tmp))
+        common.run_variants("eval_throughput.py", names, VARIANTS, args, result, path,
+                            child_argv(args, args.tokenizer), run_child, device, compare)
+    print(f"\n{dev} | {source['name']} | tokenizer {tokenizer_info['name']} | {args.model} model "
+          f"| {args.new_tokens} new tokens | {path}")
+    print(markdown(result))
     return result
 
 

@@ -1,24 +1,26 @@
-"""Training throughput: the seed tutorial's recipe against the project's default, same data.
+"""Training throughput of named variants of the recipe, measured side by side in one run.
 
-    python benchmarks/train_throughput.py                       # GPU: flan-t5-base shape
-    python benchmarks/train_throughput.py --model tiny          # CPU smoke check
-    python benchmarks/train_throughput.py --variants default-bs128,default-sdpa,colab-peak
+    python benchmarks/train_throughput.py                     # previous-default (+ default if it differs)
+    python benchmarks/train_throughput.py --variants sdpa,flex,compile-pad128,workers4
+    python benchmarks/train_throughput.py --list              # every variant and what it sets
     python benchmarks/train_throughput.py --tokenizer DIR --data DIR
 
-Recipes run one after another in one process, each on a fresh random model with LoRA r=32 on
-q/v, through the project's own ``make_trainer``. Warm-up steps are excluded from the timing;
-the timed steps cover about one epoch of the benchmark data, so both recipes see the same
-length distribution. Token counts come from Flan-T5's own tokenizer when one is found (see
-common.py; a stand-in is announced loudly and recorded). Reports samples/s, peak GPU memory,
-and model FLOPs utilisation (MFU: 3x forward FLOPs per example, from the model shape and the
-token counts, over the GPU's dense bf16 peak). Writes a JSON result to benchmarks/results/
-(with the tokenizer and the length statistics of the data) and prints Markdown rows.
+Every variant is a set of ``TrainConfig`` overrides (what a user switches on) on the
+``previous-default`` recipe: the default before the speed issue, pinned, so the ratios keep their
+meaning after the default changes. Each runs in its own Python process (fresh peak-memory counter
+and empty compile caches) under its own deadline, on a fresh random model (flan-t5-base's shape
+on a GPU, the tiny smoke T5 on a CPU) with the method's adapter, through the project's own
+``make_trainer``: one untimed epoch of the benchmark pairs (every shape compiled, workers
+started), then one timed epoch. Compile time (torch's own timers, forward and backward graphs) is
+reported apart from the steady-state samples/s. MFU = 3 x forward matmul FLOPs
+(``modeling.t5_forward_flops``, unpadded lengths) per sample x samples/s over the card's dense
+bf16 peak. The JSON result is rewritten after every variant, so a run cut short keeps what it
+measured (benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import tempfile
 import time
@@ -26,193 +28,293 @@ from pathlib import Path
 
 import common
 import torch
+from common import BASELINE, Variant
 
-from dialogsum_peft.data import tokenize_for_training
-from dialogsum_peft.hardware import describe_device
-from dialogsum_peft.modeling import add_lora, t5_forward_flops
-from dialogsum_peft.training import TrainConfig, make_trainer
+FLEX_ON_CPU = ("flex_attention runs on GPUs only: PyTorch's FlexAttention has no CPU backward "
+               "(training), and the project offers it for GPUs (TrainConfig help)")
+FLOP_CONVENTION = ("training FLOPs per sample = 3 x forward matrix-multiply FLOPs "
+                   "(modeling.t5_forward_flops: 2 per multiply-add, the LoRA products included) at "
+                   "the unpadded token counts after truncation; padding is waste, not work")
+TARGETS = {"speedup_vs_previous_default": 2.5, "same_effective_batch": True, "mfu_pct": 12.0,
+           "peak_memory": "no higher than previous-default"}
 
-# Dense bf16 tensor-core peaks (TFLOP/s) for MFU; other GPUs report MFU as n/a.
-BF16_PEAK_TFLOPS = {"H200": 989.5, "H100": 989.5, "A100": 312.0, "L4": 121.0, "A10": 125.0}
+VARIANTS: dict[str, Variant] = {
+    BASELINE: Variant("the default recipe before the speed issue, pinned: on a GPU bf16, effective "
+                      "batch 32, eager attention, fused AdamW, padding to multiples of 8, no "
+                      "dataloader workers"),
+    "default": Variant("TrainConfig.auto() as it is now (runs only when it differs from "
+                       "previous-default)", base="default"),
+    "sdpa": Variant("attn_implementation=sdpa", dict(attn_implementation="sdpa")),
+    "flex": Variant("attn_implementation=flex_attention, pad_to_multiple_of=128 (FlexAttention "
+                    "compiles a kernel per shape)",
+                    dict(attn_implementation="flex_attention", pad_to_multiple_of=128),
+                    deadline_s=90, gpu_only=FLEX_ON_CPU),
+    "pad128": Variant("pad_to_multiple_of=128 alone: what the compile variants' padding costs "
+                      "without compiling", dict(pad_to_multiple_of=128)),
+    "compile-pad128": Variant("torch_compile=True, pad_to_multiple_of=128 (few shapes to compile)",
+                              dict(torch_compile=True, pad_to_multiple_of=128), deadline_s=120),
+    "compile-pad64": Variant("torch_compile=True, pad_to_multiple_of=64",
+                             dict(torch_compile=True, pad_to_multiple_of=64), deadline_s=150),
+    "adamw-fused": Variant("optim=adamw_torch_fused", dict(optim="adamw_torch_fused")),
+    "adamw-unfused": Variant("optim=adamw_torch (what the fused kernel gains)",
+                             dict(optim="adamw_torch")),
+    "workers4": Variant("dataloader_num_workers=4, memory pinned (the Trainer's default)",
+                        dict(dataloader_num_workers=4)),
+    "workers4-unpinned": Variant("dataloader_num_workers=4 and dataloader_pin_memory=False (a "
+                                 "Trainer argument, not a TrainConfig setting)",
+                                 dict(dataloader_num_workers=4),
+                                 trainer_args=dict(dataloader_pin_memory=False)),
+    "compile-pad128-workers4": Variant("compile-pad128 and workers4 together",
+                                       dict(torch_compile=True, pad_to_multiple_of=128,
+                                            dataloader_num_workers=4), deadline_s=120),
+    "seed": Variant("the original tutorial: fp32, batch 8 without accumulation, random order, "
+                    "no padding multiple, sdpa, plain AdamW",
+                    dict(precision="fp32", per_device_train_batch_size=8,
+                         gradient_accumulation_steps=1, optim="adamw_torch",
+                         train_sampling_strategy="random", pad_to_multiple_of=None,
+                         attn_implementation="sdpa"), deadline_s=90),
+    "peak": Variant("previous-default with every example at the 512/128-token limits: the "
+                    "worst-case peak memory", worst_case=True, deadline_s=90),
+    "colab-peak": Variant("the Colab T4 preset (fp32, 8 x 4 accumulation) at the 512/128-token "
+                          "limits: the worst-case peak memory", base="colab", worst_case=True,
+                          deadline_s=90),
+}
 
 
-def peak_tflops(name: str) -> float | None:
-    return next((v for k, v in BF16_PEAK_TFLOPS.items() if k in name), None)
+class StepTimer:
+    """TrainerCallback: wall time and compile time of the warm-up epoch and of the timed epoch
+    (GPU synchronised at the boundaries only), and a progress file updated every step."""
 
-
-def recipes(device: torch.device) -> dict[str, dict]:
-    """name -> TrainConfig overrides (+ model options). 'seed' is the original tutorial."""
-    auto = TrainConfig.auto() if device.type == "cuda" else TrainConfig.smoke()
-    default = dict(precision=auto.precision, per_device_train_batch_size=auto.per_device_train_batch_size,
-                   optim=auto.optim, train_sampling_strategy="group_by_length", pad_to_multiple_of=8,
-                   attn=auto.attn_implementation)
-    colab = TrainConfig.colab()
-    return {
-        # the original tutorial: fp32 weights, batch 8, random order, plain dynamic padding;
-        # attention as transformers loads it by default (sdpa where the model supports it)
-        "seed": dict(precision="fp32", per_device_train_batch_size=8, optim="adamw_torch",
-                     train_sampling_strategy="random", pad_to_multiple_of=None, attn="sdpa"),
-        "default": default,
-        "default-sdpa": {**default, "attn": "sdpa"},
-        "default-bs64": {**default, "per_device_train_batch_size": 64},
-        "default-bs128": {**default, "per_device_train_batch_size": 128},
-        "default-gc-bs256": {**default, "per_device_train_batch_size": 256, "gradient_checkpointing": True},
-        "default-compile": {**default, "compile": True, "pad_to_multiple_of": 64},
-        # Peak memory on the worst case, every example at the 512/128-token limits: the Colab T4
-        # preset (fp32, batch 8) and the bf16 tiers for 80 GiB (64) and 141 GiB (128) GPUs.
-        "colab-peak": dict(precision=colab.precision, per_device_train_batch_size=colab.per_device_train_batch_size,
-                           optim="adamw_torch", train_sampling_strategy="group_by_length",
-                           pad_to_multiple_of=8, attn=colab.attn_implementation, worst_case=True),
-        "peak-bs64": {**default, "per_device_train_batch_size": 64, "worst_case": True},
-        "peak-bs128": {**default, "per_device_train_batch_size": 128, "worst_case": True},
-    }
-
-
-class Timer:
-    """TrainerCallback: wall time of the steps after ``warmup`` (GPU synchronised)."""
-
-    def __init__(self, warmup: int, device: torch.device):
+    def __init__(self, warmup_steps: int, device: torch.device, progress: common.Progress):
         from transformers import TrainerCallback
 
         timer = self
+        self.t = {}
+        self.c = {}
+
+        def mark(key):
+            common.sync(device)
+            timer.t[key] = time.perf_counter()
+            timer.c[key] = common.compile_stats()
 
         class _CB(TrainerCallback):
+            def on_train_begin(self, args, state, control, **kw):
+                mark("begin")
+
             def on_step_end(self, args, state, control, **kw):
-                if state.global_step == warmup:
-                    common.sync(device)
-                    timer.start = time.perf_counter()
+                if state.global_step == warmup_steps:
+                    mark("warm")
                 if state.global_step == state.max_steps:
-                    common.sync(device)
-                    timer.end = time.perf_counter()
+                    mark("end")
+                phase = "warm-up epoch" if state.global_step <= warmup_steps else "timed epoch"
+                progress.update(phase=phase, step=state.global_step, max_steps=state.max_steps)
 
         self.callback = _CB()
-        self.start = self.end = None
-
-    @property
-    def seconds(self) -> float:
-        return self.end - self.start
 
 
-def tokenize(pairs, tokenizer, worst_case: bool = False):
+def tokenize(pairs, tokenizer, config, worst_case: bool = False):
+    from dialogsum_peft.data import tokenize_for_training
+
     batch = {"dialogue": [p["dialogue"] for p in pairs], "summary": [p["summary"] for p in pairs]}
     if worst_case:  # every example at the truncation limits: the memory worst case
-        long_d = " ".join(batch["dialogue"][:8])
-        long_s = " ".join(batch["summary"][:12])
+        long_d, long_s = " ".join(batch["dialogue"][:8]), " ".join(batch["summary"][:12])
         batch = {"dialogue": [long_d] * len(pairs), "summary": [long_s] * len(pairs)}
-    enc = tokenize_for_training(batch, tokenizer, 512, 128)
-    return [{"input_ids": i, "attention_mask": a, "labels": l}
-            for i, a, l in zip(enc["input_ids"], enc["attention_mask"], enc["labels"])]
+    enc = tokenize_for_training(batch, tokenizer, config.max_source_length, config.max_target_length)
+    return [{"input_ids": i, "attention_mask": a, "labels": lab}
+            for i, a, lab in zip(enc["input_ids"], enc["attention_mask"], enc["labels"])]
 
 
-def run_recipe(name, spec, args, pairs, tokenizer, device, out_dir):
-    spec = dict(spec)
-    attn, compile_, worst = spec.pop("attn", None), spec.pop("compile", False), spec.pop("worst_case", False)
-    bs = spec["per_device_train_batch_size"]
-    data = tokenize(pairs[: bs * (args.warmup + 3)] if worst else pairs, tokenizer, worst_case=worst)
-    steps = 3 if worst else max(args.min_steps, math.ceil(len(data) / bs))
-    config = TrainConfig(output_dir=str(out_dir / name), max_steps=args.warmup + steps,
-                         learning_rate=1e-3, seed=0, **spec)
+def run_child(name: str, args) -> dict:
+    """One variant: warm-up epoch, timed epoch; returns its result row."""
+    from dialogsum_peft.hardware import describe_device
+    from dialogsum_peft.methods import apply_method
+    from dialogsum_peft.modeling import t5_forward_flops
+    from dialogsum_peft.trainer import make_trainer
+
+    variant = VARIANTS[name]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    progress = common.Progress(args.progress)
+    progress.update(phase="loading")
+    info = describe_device()
+    pairs = common.select(common.load_rows(args.data)[0], args.max_pairs)
+    tokenizer, _ = common.load_tokenizer(args.tokenizer, pairs)
+    config = common.variant_config(variant, info)
+    batch = config.effective_batch
+    n = len(pairs) // batch * batch
+    if not n:
+        raise ValueError(f"{len(pairs)} training pairs: fewer than one batch of {batch}")
+    data = tokenize(pairs[:n], tokenizer, config, variant.worst_case)
+    steps = n // batch  # optimizer steps per epoch
     common.reset_peak(device)
-    dtype = config.torch_dtype
-    model = add_lora(common.make_model(args.model, tokenizer, dtype, device, attn=attn), r=32, alpha=32)
-    timer = Timer(args.warmup, device)
-    trainer = make_trainer(model, tokenizer, {"train": data}, config, callbacks=[timer.callback],
-                           save_strategy="no", logging_steps=10**6, disable_tqdm=True,
-                           torch_compile=compile_)
-    trainer.train()
-    samples = steps * bs
-    src = statistics.mean(len(x["input_ids"]) for x in data)
-    tgt = statistics.mean(len(x["labels"]) for x in data)
-    flops = 3 * statistics.mean(t5_forward_flops(model.config, len(x["input_ids"]), len(x["labels"]),
-                                                 lora_r=32) for x in data)
-    sps = samples / timer.seconds
-    peak = peak_tflops(common.device_name(device))
-    row = {
-        "recipe": name, "precision": config.precision, "batch_size": bs,
-        "sampling": config.train_sampling_strategy, "attn": attn or "default",
-        "gradient_checkpointing": config.gradient_checkpointing, "torch_compile": compile_,
-        "timed_steps": steps, "samples_per_s": round(sps, 2),
-        "peak_memory_gib": round(common.peak_gib(device), 2) if device.type == "cuda" else None,
-        "mean_source_tokens": round(src, 1), "mean_target_tokens": round(tgt, 1),
-        "train_gflops_per_sample": round(flops / 1e9, 2),
-        "achieved_tflops": round(sps * flops / 1e12, 2),
-        "mfu_bf16_pct": round(100 * sps * flops / 1e12 / peak, 2) if peak else None,
-        "worst_case_lengths": worst,
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as out:
+        config = common.variant_config(variant, info, output_dir=out, max_steps=2 * steps,
+                                       logging_steps=10**6, save_steps=10**6, seed=0)
+        model = common.make_model(args.model, tokenizer, config.torch_dtype, device,
+                                  attn=config.attn_implementation)
+        shape = model.config
+        model = apply_method(model, config)
+        progress.update(phase="model ready")
+        timer = StepTimer(steps, device, progress)
+        trainer = make_trainer(model, tokenizer, {"train": data}, config,
+                               callbacks=[timer.callback], save_strategy="no", disable_tqdm=True,
+                               **variant.trainer_args)
+        trainer.train()
+        t, c = timer.t, timer.c
+        pin, padding = trainer.args.dataloader_pin_memory, trainer.data_collator.pad_to_multiple_of
+        del trainer, model
+    lora_r = config.lora_r if config.method in ("lora", "lora-all") else 0
+    flops = 3 * statistics.mean(
+        t5_forward_flops(shape, len(x["input_ids"]), len(x["labels"]), lora_r=lora_r,
+                         lora_targets=config.lora_target_modules) for x in data)
+    timed_s = t["end"] - t["warm"]
+    sps = n / timed_s
+    dev = common.device_name(device)
+    peak = common.peak_tflops(dev) if config.precision == "bf16" and device.type == "cuda" else None
+    total, timed = common.compile_delta(c["begin"], c["end"]), common.compile_delta(c["warm"], c["end"])
+    memory = common.peak_gib(device)
+    return {
+        "variant": name, "device": dev,
+        "config": {k: config.to_dict()[k] for k in (
+            "method", "precision", "per_device_train_batch_size", "gradient_accumulation_steps",
+            "attn_implementation", "optim", "torch_compile", "pad_to_multiple_of",
+            "dataloader_num_workers", "train_sampling_strategy", "gradient_checkpointing",
+            "lora_r", "lora_target_modules")},
+        "effective_batch": batch, "padding_multiple_used": padding, "dataloader_pin_memory": pin,
+        "not_config_settings": common.not_config_settings(variant),
+        "worst_case_lengths": variant.worst_case,
+        "warmup_steps": steps, "timed_steps": steps, "samples_per_epoch": n,
+        "warmup_wall_s": round(t["warm"] - t["begin"], 2), "timed_wall_s": round(timed_s, 2),
+        "samples_per_s": round(sps, 2),
+        "compile_s": total["compile_s"], "compiled_graphs": total["graphs"],
+        "compile_s_in_timed_epoch": timed["compile_s"],
+        "compiled_graphs_in_timed_epoch": timed["graphs"],
+        "peak_memory_gib": round(memory, 2) if memory is not None else None,
+        "mean_source_tokens": round(statistics.mean(len(x["input_ids"]) for x in data), 1),
+        "mean_target_tokens": round(statistics.mean(len(x["labels"]) for x in data), 1),
+        "train_gflops_per_sample": round(flops / 1e9, 3),
+        "achieved_tflops": round(sps * flops / 1e12, 3),
+        "mfu_pct": round(100 * sps * flops / 1e12 / peak, 2) if peak else None,
     }
-    del trainer, model
-    common.reset_peak(device)
-    return row
+
+
+def compare(result: dict) -> None:
+    """Ratios against ``previous-default`` and which targets each measured row meets."""
+    rows = result["rows"]
+    base = next((r for r in rows if r["variant"] == BASELINE and "samples_per_s" in r), None)
+    for r in rows:
+        if "samples_per_s" not in r or base is None:
+            continue
+        speed = common.ratio(r["samples_per_s"], base["samples_per_s"])
+        memory = common.ratio(r["peak_memory_gib"], base["peak_memory_gib"])
+        r["vs_previous_default"] = {"samples_per_s": speed, "peak_memory": memory}
+        same_batch = r["effective_batch"] == base["effective_batch"]
+        if not result["gpu"]:
+            r["targets_met"] = "targets apply to GPU runs"
+            continue
+        r["targets_met"] = {
+            "speedup": speed >= TARGETS["speedup_vs_previous_default"] and same_batch,
+            "mfu": None if r["mfu_pct"] is None else r["mfu_pct"] >= TARGETS["mfu_pct"],
+            "peak_memory": None if memory is None else memory <= 1.0,
+        }
+
+
+def markdown(result: dict) -> str:
+    lines = [("| variant | batch | samples/s | vs previous-default | peak GiB | MFU % | compile s "
+              "| warm-up epoch s |"), "|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        if "samples_per_s" in r:
+            vs = r.get("vs_previous_default", {}).get("samples_per_s")
+            lines.append(f"| {r['variant']} | {r['effective_batch']} | {r['samples_per_s']} | "
+                         f"{vs}x | {r['peak_memory_gib']} | {r['mfu_pct']} | {r['compile_s']} | "
+                         f"{r['warmup_wall_s']} |")
+        else:
+            why = r.get("error") or r.get("skipped") or f"same as {r.get('same_as')}"
+            lines.append(f"| {r['variant']} | | {why[:90]} | | | | | |")
+    return "\n".join(lines)
+
+
+def child_argv(args, tokenizer_dir: str) -> list[str]:
+    argv = ["--model", args.model, "--data", str(common.data_dir(args.data)),
+            "--tokenizer", tokenizer_dir]
+    return argv + (["--max-pairs", str(args.max_pairs)] if args.max_pairs else [])
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=("base", "tiny"), default=None,
+                        help="base = flan-t5-base shape (default on GPU), tiny = smoke T5 (CPU)")
+    parser.add_argument("--variants", default="", help="comma-separated, run after "
+                        f"{BASELINE} and default: {common.variants_help(VARIANTS)}")
+    parser.add_argument("--list", action="store_true", help="print the variants and exit")
+    parser.add_argument("--max-pairs", type=int, default=None, help="a seeded sample of N "
+                        "training pairs (default: 1024 on GPU = 32 steps of 32 per epoch, 64 on CPU)")
+    parser.add_argument("--deadline", type=float, default=None,
+                        help="seconds for the whole run: no variant starts later, none runs past it")
+    parser.add_argument("--variant-deadline", type=float, default=None,
+                        help="seconds per variant, for every variant (default: each variant's own, "
+                        "sized for a GPU run)")
+    parser.add_argument("--in-process", action="store_true", help="run the variants in this "
+                        "process (tests, debugging): no deadlines, shared compile caches")
+    for hidden in ("--child", "--child-out", "--progress"):
+        parser.add_argument(hidden, default=None, help=argparse.SUPPRESS)
+    common.add_common_arguments(parser)
+    return parser, parser.parse_args(argv)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=("base", "tiny"), default=None,
-                        help="base = flan-t5-base shape (default on GPU), tiny = smoke T5 (default on CPU)")
-    parser.add_argument("--variants", default="", help="extra recipes, comma-separated: "
-                        "default-sdpa, default-bs64, default-bs128, default-gc-bs256, default-compile, colab-peak, "
-                        "peak-bs64, peak-bs128")
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--min-steps", type=int, default=10)
-    parser.add_argument("--max-pairs", type=int, default=None,
-                        help="use only the first N training pairs (default: all on GPU, 64 on CPU)")
-    parser.add_argument("--deadline", type=float, default=None,
-                        help="seconds from start after which no further recipe is started")
-    common.add_common_arguments(parser)
-    args = parser.parse_args(argv)
-    t_start = time.time()
+    parser, args = parse_args(argv)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     on_gpu = device.type == "cuda"
     args.model = args.model or ("base" if on_gpu else "tiny")
-    # a CPU run only shows the script works; a few batches keep it within a couple of minutes
-    args.max_pairs = args.max_pairs or (None if on_gpu else 64)
-    pairs, _, source = common.load_rows(args.data)
-    pairs = pairs[: args.max_pairs] if args.max_pairs else pairs
+    # a CPU run only shows that the script works: a few batches
+    args.max_pairs = args.max_pairs or (1024 if on_gpu else 64)
+    if args.child:  # one variant, in a process of its own
+        row = run_child(args.child, args)
+        common.write_json(Path(args.child_out), row)
+        return row
+    if args.list:
+        for name, v in VARIANTS.items():
+            print(f"{name:24} {v.help}\n{'':24} config {v.config or '{}'}"
+                  + (f", not TrainConfig settings {v.trainer_args}" if v.trainer_args else ""))
+        return None
+    names = [BASELINE, "default"] + [v for v in args.variants.split(",")
+                                     if v and v not in (BASELINE, "default")]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+    from dialogsum_peft.hardware import describe_device
+
+    pairs_all, _, source = common.load_rows(args.data)
+    pairs = common.select(pairs_all, args.max_pairs)
     tokenizer, tokenizer_info = common.load_tokenizer(args.tokenizer, pairs)
-    out_dir = Path(tempfile.mkdtemp(prefix="bench-train-"))
-    all_recipes = recipes(device)
-    names = ["seed", "default"] + [v for v in args.variants.split(",") if v]
     dev = common.device_name(device)
     result = {
         "benchmark": "train_throughput", "date": time.strftime("%Y-%m-%d"), "device": dev,
-        "device_slug": common.slug(dev), "device_memory_gib": round(describe_device().total_memory_gib, 1),
-        "versions": common.versions(), "model": args.model, "data": source, "pairs": len(pairs),
-        "tokenizer": tokenizer_info,
+        "device_slug": common.slug(dev), "gpu": on_gpu,
+        "device_memory_gib": round(describe_device().total_memory_gib, 1),
+        "versions": common.versions(), "model": args.model, "data": source,
+        "pairs": len(pairs), "tokenizer": tokenizer_info,
         "tokens": common.token_stats(tokenizer, [p["dialogue"] for p in pairs],
                                      [p["summary"] for p in pairs]),
-        "warmup_steps": args.warmup, "rows": [], "default_over_seed": None, "skipped": [],
+        "baseline": BASELINE, "flop_convention": FLOP_CONVENTION,
+        "mfu_peak_bf16_tflops": common.peak_tflops(dev), "targets": TARGETS,
+        "timing": "per variant: one untimed epoch of the pairs (compiles every shape), then one "
+                  "timed epoch; compile_s from torch's own compile timers",
+        "isolation": "in-process (caches shared)" if args.in_process else
+                     "one process per variant, empty compile caches",
+        "variants_requested": names, "deadline_s": args.deadline, "rows": [],
         "command": common.command_line("train_throughput.py", argv),
     }
-    rows, path = result["rows"], None
-    for name in names:
-        if args.deadline and time.time() - t_start > args.deadline:
-            result["skipped"].append(name)
-            continue
-        try:
-            rows.append(run_recipe(name, all_recipes[name], args, pairs, tokenizer, device, out_dir))
-        except torch.cuda.OutOfMemoryError as err:  # report, keep going
-            rows.append({"recipe": name, "error": f"out of memory: {str(err).splitlines()[0]}"})
-            common.reset_peak(device)
-        except Exception as err:  # noqa: BLE001 - a benchmark reports what broke and goes on
-            rows.append({"recipe": name, "error": f"{type(err).__name__}: {err}"[:300]})
-        print(rows[-1], flush=True)
-        by = {r["recipe"]: r for r in rows}
-        if "samples_per_s" in by.get("seed", {}) and "samples_per_s" in by.get("default", {}):
-            result["default_over_seed"] = round(by["default"]["samples_per_s"] / by["seed"]["samples_per_s"], 2)
-        # written after every recipe, so a run cut short still leaves its figures
-        if path is not None:
-            path.unlink(missing_ok=True)
-        path = common.write_result("train_throughput", result, args.out)
-    ratio = result["default_over_seed"]
-    print(f"\n{dev} | {source['name']} | tokenizer {tokenizer_info['name']} | {args.model} model | "
-          f"default/seed = {ratio}x | {path}")
-    print("| recipe | precision | batch | sampling | samples/s | peak GiB | MFU % |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        if "error" in r:
-            print(f"| {r['recipe']} | | | | {r['error'][:60]} | | |")
-        else:
-            print(f"| {r['recipe']} | {r['precision']} | {r['batch_size']} | {r['sampling']} | "
-                  f"{r['samples_per_s']} | {r['peak_memory_gib']} | {r['mfu_bf16_pct']} |")
+    path = common.result_path("train_throughput", result["device_slug"], args.out)
+    with tempfile.TemporaryDirectory(prefix="bench-tok-") as tmp:
+        tok_dir = common.tokenizer_for_children(tokenizer, tokenizer_info, Path(tmp))
+        args.tokenizer = tok_dir  # what --in-process variants load, as child processes do
+        common.run_variants("train_throughput.py", names, VARIANTS, args, result, path,
+                            child_argv(args, tok_dir), run_child, device, compare)
+    print(f"\n{dev} | {source['name']} | tokenizer {tokenizer_info['name']} | {args.model} model "
+          f"| {len(pairs)} pairs | {path}")
+    print(markdown(result))
     return result
 
 

@@ -1,8 +1,12 @@
-"""The hand-run benchmarks still run end to end (tiny model, the shipped sample, CPU), and every
-result says which tokenizer and which token lengths its figures were measured with."""
+"""The hand-run benchmarks still run end to end (tiny model, the shipped sample, CPU); every
+variant is a set of TrainConfig overrides; every result says which tokenizer, token lengths,
+device and versions its figures were measured with; deadlines stop a variant without losing the
+rows measured before it; and the prepared GPU script fits its device-time budget."""
 
 import json
+import re
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 SHARED_TOKENIZER = ROOT.parent / "shared" / "flan-t5-tokenizer"
 SAMPLE = ROOT / "data" / "dialogsum_sample"
+TINY = ["--model", "tiny", "--data", str(SAMPLE)]
 
 
 @pytest.fixture()
@@ -28,6 +33,7 @@ def no_shared(bench, monkeypatch, tmp_path):
     import common
 
     monkeypatch.setattr(common, "SHARED", tmp_path / "no-shared")
+    monkeypatch.setattr(common, "BENCH_COPY", tmp_path / "no-bench")  # nor a .bench/ copy
 
 
 def check_token_fields(result, n_source):
@@ -39,41 +45,188 @@ def check_token_fields(result, n_source):
     assert set(result["tokenizer"]) == {"name", "real_flan_t5", "vocab_size"}
 
 
+def written(tmp_path, name):
+    (path,) = tmp_path.glob(f"{name}-*.json")
+    return json.loads(path.read_text())
+
+
 def test_train_throughput_runs_and_reports(no_shared, tmp_path, capsys):
     import train_throughput
 
-    result = train_throughput.main(["--model", "tiny", "--data", str(SAMPLE), "--max-pairs", "16",
-                                    "--warmup", "1", "--min-steps", "1", "--variants", "colab-peak",
-                                    "--out", str(tmp_path)])
-    rows = {r["recipe"]: r for r in result["rows"]}
-    assert set(rows) == {"seed", "default", "colab-peak"}
-    assert all("error" not in r and r["samples_per_s"] > 0 for r in rows.values())
-    assert rows["seed"]["sampling"] == "random" and rows["default"]["sampling"] == "group_by_length"
-    assert rows["colab-peak"]["mean_source_tokens"] == 512  # the worst case really is at the limit
-    assert result["default_over_seed"] == pytest.approx(
-        rows["default"]["samples_per_s"] / rows["seed"]["samples_per_s"], rel=0.01)
-    check_token_fields(result, n_source=16)
+    result = train_throughput.main([*TINY, "--max-pairs", "32", "--in-process",
+                                    "--variants", "flex,colab-peak", "--out", str(tmp_path)])
+    rows = {r["variant"]: r for r in result["rows"]}
+    assert list(rows) == ["previous-default", "default", "flex", "colab-peak"]
+    base, peak = rows["previous-default"], rows["colab-peak"]
+    for r in (base, peak):
+        assert "error" not in r and r["samples_per_s"] > 0 and r["timed_steps"] == 1
+        assert r["samples_per_epoch"] == r["effective_batch"] == 32
+        assert r["compile_s"] == 0 and r["compiled_graphs"] == 0  # nothing compiled
+        assert r["mfu_pct"] is None and r["peak_memory_gib"] is None  # CPU: no peak to divide by
+        assert r["train_gflops_per_sample"] > 0
+    assert base["config"]["attn_implementation"] == "eager" and base["config"]["optim"] == "adamw_torch"
+    assert base["vs_previous_default"]["samples_per_s"] == 1.0
+    assert peak["mean_source_tokens"] == 512  # the worst case really is at the limit
+    assert peak["vs_previous_default"]["samples_per_s"] == pytest.approx(
+        peak["samples_per_s"] / base["samples_per_s"], rel=0.01)
+    assert base["targets_met"] == "targets apply to GPU runs"
+    # today's auto() is the pinned previous default: recorded, not run twice
+    assert rows["default"]["same_as"] == "previous-default"
+    # FlexAttention has no CPU backward: skipped with the reason, not crashed
+    assert "no CPU backward" in rows["flex"]["skipped"] and "samples_per_s" not in rows["flex"]
+    assert rows["flex"]["overrides"]["config"]["attn_implementation"] == "flex_attention"
+    check_token_fields(result, n_source=32)
     assert result["tokenizer"]["name"].startswith("stand-in") and not result["tokenizer"]["real_flan_t5"]
     assert "NOT Flan-T5's tokenizer" in capsys.readouterr().err
-    written = json.loads(next(tmp_path.glob("train_throughput-*.json")).read_text())
-    assert written["rows"] == result["rows"] and written["data"]["name"].startswith("project sample")
-    assert written["tokens"] == result["tokens"] and written["tokenizer"] == result["tokenizer"]
-    assert {"torch", "transformers", "peft", "tokenizers"} <= set(written["versions"])
+    saved = written(tmp_path, "train_throughput")
+    assert saved["rows"] == result["rows"] and saved["data"]["name"].startswith("project sample")
+    assert saved["tokens"] == result["tokens"] and saved["tokenizer"] == result["tokenizer"]
+    assert {"torch", "transformers", "peft", "tokenizers"} <= set(saved["versions"])
+    assert saved["baseline"] == "previous-default" and "3 x forward" in saved["flop_convention"]
+    assert saved["targets"]["speedup_vs_previous_default"] == 2.5 and saved["targets"]["mfu_pct"] == 12
 
 
 def test_eval_throughput_runs_and_reports(no_shared, tmp_path):
     import eval_throughput
 
-    result = eval_throughput.main(["--model", "tiny", "--data", str(SAMPLE), "--new-tokens", "4",
-                                   "--loop-examples", "3", "--batch-size", "4", "--out", str(tmp_path)])
-    assert result["batched_examples"] == 10 and result["loop_examples"] == 3
-    assert result["one_at_a_time_examples_per_s"] > 0 and result["batched_examples_per_s"] > 0
-    assert result["speedup"] == pytest.approx(
-        result["batched_examples_per_s"] / result["one_at_a_time_examples_per_s"], rel=0.05)
-    check_token_fields(result, n_source=10)
+    result = eval_throughput.main([*TINY, "--new-tokens", "4", "--max-dialogues", "6",
+                                   "--loop-examples", "3", "--in-process", "--variants",
+                                   "flex,merged,static,merged-static,one-at-a-time",
+                                   "--out", str(tmp_path)])
+    rows = {r["variant"]: r for r in result["rows"]}
+    assert "no" in rows["flex"]["skipped"] and "GPU" in rows["flex"]["skipped"]
+    assert rows["default"]["same_as"] == "previous-default"
+    measured = ["previous-default", "merged", "static", "merged-static", "one-at-a-time"]
+    for name in measured:
+        r = rows[name]
+        assert "error" not in r and r["dialogues_per_s"] > 0 and r["same_summaries_both_passes"]
+        assert r["compile_s"] == 0  # transformers compiles static-cache decoding on GPUs only
+    assert rows["previous-default"]["dialogues"] == 6 and rows["one-at-a-time"]["dialogues"] == 3
+    assert rows["one-at-a-time"]["config"]["eval_batch_size"] == 1
+    assert rows["merged"]["config"]["merge_for_generation"]
+    assert rows["merged-static"]["not_config_settings"] == ["cache_implementation"]
+    # with a zero-initialised adapter, merging and the static cache change speed, not summaries
+    for name in ("merged", "static", "merged-static"):
+        assert rows[name]["same_summaries_as_previous_default"], name
+    assert rows["merged"]["vs_previous_default"]["dialogues_per_s"] == pytest.approx(
+        rows["merged"]["dialogues_per_s"] / rows["previous-default"]["dialogues_per_s"], rel=0.01)
+    check_token_fields(result, n_source=6)
     assert not result["tokenizer"]["real_flan_t5"]
-    written = json.loads(next(tmp_path.glob("eval_throughput-*.json")).read_text())
-    assert written["tokens"] == result["tokens"] and written["device"] == result["device"]
+    saved = written(tmp_path, "eval_throughput")
+    assert saved["tokens"] == result["tokens"] and saved["device"] == result["device"]
+    assert saved["rows"] == result["rows"] and saved["targets"]["speedup_vs_previous_default"] == 2
+
+
+def test_deadlines_stop_variants_and_the_json_keeps_every_row(no_shared, tmp_path):
+    """A variant past its own deadline is killed (its processes with it) and reported; past the
+    run's deadline none starts; the JSON on disk has every row after each variant."""
+    import train_throughput
+
+    result = train_throughput.main([*TINY, "--max-pairs", "32", "--variant-deadline", "0.5",
+                                    "--variants", "sdpa", "--out", str(tmp_path)])
+    rows = {r["variant"]: r for r in result["rows"]}
+    assert rows["previous-default"]["error"] == "deadline: stopped after 0.5 s"
+    assert rows["previous-default"]["deadline_s"] == 0.5
+    assert Path(rows["previous-default"]["log"]).is_file()
+    assert rows["default"]["same_as"] == "previous-default"  # a failed configuration: not retried
+    assert rows["sdpa"]["error"].startswith("deadline")
+    assert written(tmp_path, "train_throughput")["rows"] == result["rows"]
+
+    result = train_throughput.main([*TINY, "--deadline", "0.001", "--variants", "sdpa",
+                                    "--out", str(tmp_path / "late")])
+    assert all(r["skipped"].startswith("run deadline") for r in result["rows"])
+
+
+def test_a_child_process_runs_a_variant_end_to_end(bench, tmp_path):
+    """The GPU run's path: one fresh process per variant, its log, its row."""
+    import common
+
+    row = common.run_child_process("eval_throughput.py", "merged", [
+        *TINY, "--tokenizer", str(_tiny_tokenizer(tmp_path)), "--new-tokens", "2",
+        "--max-dialogues", "2", "--loop-examples", "1"], 120, tmp_path / "logs" / "merged.log")
+    assert "error" not in row, row
+    assert row["variant"] == "merged" and row["dialogues"] == 2 and row["process_wall_s"] > 0
+    assert (tmp_path / "logs" / "merged.log").is_file()
+
+
+def _tiny_tokenizer(tmp_path):
+    from dialogsum_peft.offline import tiny_base_dir
+
+    return tiny_base_dir()
+
+
+def test_variants_are_trainconfig_overrides(bench):
+    """What is benchmarked is what users can switch on; the baseline is today's default, pinned."""
+    import common
+    import eval_throughput
+    import train_throughput
+
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.hardware import DeviceInfo
+
+    h100 = DeviceInfo("cuda", "NVIDIA H100 80GB HBM3", 79.2, bf16=True)
+    fields = TrainConfig.field_names()
+    for table in (train_throughput.VARIANTS, eval_throughput.VARIANTS):
+        for name, variant in table.items():
+            assert set(variant.config) <= fields, name
+            common.variant_config(variant, h100).validate()
+            common.variant_config(variant, DeviceInfo()).validate()
+    base = common.variant_config(train_throughput.VARIANTS["previous-default"], h100)
+    assert (base.precision, base.per_device_train_batch_size, base.gradient_accumulation_steps) == \
+        ("bf16", 32, 1)
+    assert (base.attn_implementation, base.optim, base.pad_to_multiple_of, base.torch_compile,
+            base.dataloader_num_workers) == ("eager", "adamw_torch_fused", 8, False, 0)
+    for name in ("sdpa", "flex", "compile-pad128", "workers4", "adamw-unfused", "pad128"):
+        assert common.variant_config(train_throughput.VARIANTS[name], h100).effective_batch == 32
+    assert common.variant_config(train_throughput.VARIANTS["flex"], h100).attn_implementation == \
+        "flex_attention"
+    assert train_throughput.VARIANTS["workers4-unpinned"].trainer_args == {"dataloader_pin_memory": False}
+    assert common.variant_config(eval_throughput.VARIANTS["merged"], h100).merge_for_generation
+
+
+def test_mfu_peaks_name_the_card(bench):
+    import common
+
+    assert common.peak_tflops("NVIDIA H100 80GB HBM3") == 989.5
+    assert common.peak_tflops("NVIDIA H100 PCIe") == 756.5
+    assert common.peak_tflops("NVIDIA H200") == 989.5
+    assert common.peak_tflops("Tesla T4") is None and common.peak_tflops("CPU (x86_64)") is None
+
+
+def test_gpu_issue_script_fits_its_budget_and_names_real_variants(bench):
+    """The prepared device run: valid bash, known variant names, and its timeouts (plus 45 s of
+    set-up) inside the 420 s of the device call; with the machine's start, about 8 minutes."""
+    import eval_throughput
+    import train_throughput
+
+    script = (BENCH / "gpu_issue12.sh").read_text()
+    for path in ("gpu_issue12.sh", "gpu_run.sh", "gpu_env.sh", "stage_gpu_inputs.sh"):
+        subprocess.run(["bash", "-n", str(BENCH / path)], check=True)
+    train = re.search(r"TRAIN_VARIANTS:-([\w,-]+)", script).group(1).split(",")
+    evals = re.search(r"EVAL_VARIANTS:-([\w,-]+)", script).group(1).split(",")
+    assert set(train) <= set(train_throughput.VARIANTS) and set(evals) <= set(eval_throughput.VARIANTS)
+    assert {"compile-pad128", "flex", "sdpa", "workers4"} <= set(train)
+    assert {"merged", "merged-static"} <= set(evals)
+    assert "flex" not in evals  # T5's position bias breaks flex at batch > 1 (benchmarks/README.md)
+    timeouts = [int(t) for t in re.findall(r"timeout -k 5 (\d+)", script)]
+    deadlines = [int(d) for d in re.findall(r"--deadline (\d+)", script)]
+    assert len(timeouts) == len(deadlines) == 2
+    assert all(d < t for d, t in zip(deadlines, timeouts))  # each run ends before its backstop
+    assert sum(timeouts) + 45 <= 420 and "timeout_s=420" in script
+    assert script.count('--out "$OUT"') == 2
+
+
+def test_list_names_every_variant(bench, capsys):
+    import eval_throughput
+    import train_throughput
+
+    train_throughput.main(["--list"])
+    eval_throughput.main(["--list"])
+    out = capsys.readouterr().out
+    for name in [*train_throughput.VARIANTS, *eval_throughput.VARIANTS]:
+        assert re.search(rf"^{re.escape(name)} ", out, re.MULTILINE), name
+    with pytest.raises(SystemExit):
+        train_throughput.main(["--variants", "no-such-variant"])
 
 
 def test_token_lengths_reports_what_each_benchmark_measures(no_shared):
@@ -94,8 +247,8 @@ def test_shared_flan_t5_tokenizer_gives_the_recorded_lengths(bench, tmp_path):
 
     from dialogsum_peft.data import build_prompt
 
-    result = eval_throughput.main(["--model", "tiny", "--data", str(SAMPLE), "--new-tokens", "2",
-                                   "--loop-examples", "2", "--batch-size", "8", "--out", str(tmp_path)])
+    result = eval_throughput.main([*TINY, "--new-tokens", "2", "--max-dialogues", "10",
+                                   "--in-process", "--out", str(tmp_path)])
     assert result["tokenizer"] == {"name": str(SHARED_TOKENIZER.resolve()), "real_flan_t5": True,
                                    "vocab_size": 32100}
     # the data used: every distinct test dialogue of the sample, and all its reference summaries
@@ -104,7 +257,8 @@ def test_shared_flan_t5_tokenizer_gives_the_recorded_lengths(bench, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(SHARED_TOKENIZER)
     source = [len(tokenizer(build_prompt(d)).input_ids) for d in dialogues]
     target = [len(tokenizer(text_target=r["summary"].strip()).input_ids) for r in rows]
-    assert result["tokens"]["source"]["n"] == len(dialogues) == result["batched_examples"]
+    assert result["tokens"]["source"]["n"] == len(dialogues) == result["dialogues"]
+    assert result["rows"][0]["dialogues"] == len(dialogues)
     assert result["tokens"]["source"]["mean"] == pytest.approx(statistics.mean(source), abs=0.05)
     assert result["tokens"]["source"]["max"] == max(source)
     assert result["tokens"]["target"]["mean"] == pytest.approx(statistics.mean(target), abs=0.05)
@@ -120,3 +274,36 @@ def test_tokenizer_flag_takes_any_folder_and_says_if_it_is_flan_t5(bench, tmp_pa
     assert info == {"name": str(tmp_path.resolve()), "real_flan_t5": False, "vocab_size": len(tokenizer)}
     with pytest.raises(SystemExit, match="no such folder"):
         common.load_tokenizer(str(tmp_path / "missing"), pairs=[])
+
+
+@pytest.mark.slow
+def test_every_cpu_variant_runs_end_to_end(no_shared, tmp_path):
+    """Every training variant that can run on a CPU, tiny settings (compile: the next test)."""
+    import train_throughput
+
+    names = [n for n, v in train_throughput.VARIANTS.items()
+             if not v.gpu_only and not v.config.get("torch_compile")]
+    result = train_throughput.main([*TINY, "--max-pairs", "32", "--in-process",
+                                    "--variants", ",".join(names), "--out", str(tmp_path)])
+    rows = {r["variant"]: r for r in result["rows"]}
+    assert set(rows) == set(names)
+    for name, r in rows.items():
+        assert "error" not in r and "skipped" not in r, (name, r)
+        assert "same_as" in r or r["samples_per_s"] > 0, name
+    assert rows["workers4-unpinned"]["dataloader_pin_memory"] is False
+    assert rows["seed"]["effective_batch"] == 8 and rows["seed"]["timed_steps"] == 4
+
+
+@pytest.mark.slow
+def test_compile_variant_compiles_only_in_the_warmup_epoch(no_shared, tmp_path):
+    """torch.compile on the CPU (inductor, a few minutes on 2 cores), in its own process: compile
+    time is reported apart, and the timed epoch compiles nothing."""
+    import train_throughput
+
+    result = train_throughput.main([*TINY, "--max-pairs", "32", "--variants", "compile-pad128",
+                                    "--variant-deadline", "540", "--out", str(tmp_path)])
+    row = result["rows"][-1]
+    assert row["variant"] == "compile-pad128" and "error" not in row, row
+    assert row["compile_s"] > 0 and row["compiled_graphs"] >= 1
+    assert row["compile_s_in_timed_epoch"] == 0 and row["compiled_graphs_in_timed_epoch"] == 0
+    assert row["warmup_wall_s"] >= row["compile_s"] > 0
