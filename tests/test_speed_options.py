@@ -75,25 +75,6 @@ def test_torch_compile_and_workers_reach_the_trainer(tmp_path):
     assert tuned.torch_compile is True and tuned.dataloader_num_workers == 2
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(),
-                    reason="FlexAttention has no CPU backward (NotImplementedError in torch 2.13)")
-def test_flex_attention_matches_eager_on_gpu(tiny_dir):  # pragma: no cover - GPU machines only
-    from transformers import AutoTokenizer, T5ForConditionalGeneration
-
-    tok = AutoTokenizer.from_pretrained(tiny_dir)
-    batch = tok(["#Person1#: Hello there.", "#Person1#: a b c d e f"], padding=True,
-                return_tensors="pt").to("cuda")
-    labels = tok(text_target=["hi", "letters"], padding=True, return_tensors="pt")["input_ids"]
-    labels = labels.masked_fill(labels == tok.pad_token_id, -100).to("cuda")
-    out = {}
-    for impl in ("eager", "flex_attention"):
-        model = T5ForConditionalGeneration.from_pretrained(tiny_dir, attn_implementation=impl).cuda()
-        loss = model(**batch, labels=labels).loss
-        loss.backward()
-        out[impl] = (loss.item(), model.shared.weight.grad.norm().item())
-    assert out["flex_attention"] == pytest.approx(out["eager"], rel=1e-4)
-
-
 def test_speed_flags_reach_the_command_line():
     from dialogsum_peft.cli import build_parser, resolve_config
 

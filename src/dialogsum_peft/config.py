@@ -62,9 +62,10 @@ class TrainConfig:
     precision: str = _f("fp32", "bf16 (Ampere or newer GPUs) or fp32; fp16 is refused: T5 "
                         "overflows in it", cli="common", choices=("bf16", "fp32"))
     attn_implementation: str = _f("eager", "attention kernel; eager is the measured default for "
-                                  "T5's learned position bias (benchmarks/README.md); "
-                                  "flex_attention needs a GPU", cli="common",
-                                  choices=("eager", "sdpa", "flex_attention"))
+                                  "T5's learned position bias (benchmarks/README.md). "
+                                  "flex_attention is there to be measured: with transformers "
+                                  "5.24 it fails for T5 at batch > 1 and with dropout",
+                                  cli="common", choices=("eager", "sdpa", "flex_attention"))
     max_source_length: int = _f(512, "dialogue prompts are truncated to this many tokens",
                                 cli="common", metavar="TOKENS")
     # what is trained (dialogsum_peft.methods)

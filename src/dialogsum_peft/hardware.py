@@ -61,16 +61,14 @@ class Recommendation:
     reason: str
 
 
-# (minimum GiB, train batch, eval batch) for bf16-capable GPUs, largest first. Peak memory of a
-# flan-t5-base LoRA step (bf16, eager attention) measured on an H200 with every example at the
-# 512/128-token limits (the worst case): batch 128 -> 111.4 GiB, batch 64 -> 56.0 GiB, so about
-# 0.87 GiB per example; each tier keeps that worst case under ~85% of the card
-# (benchmarks/README.md).
-WORST_CASE_GIB_PER_EXAMPLE = {"bf16": 111.4 / 128, "fp32": 9.1 / 8}  # measured, see above
+# (minimum GiB, train batch, eval batch) for bf16-capable GPUs, largest first. Each tier keeps
+# the worst case (every example at the 512/128-token limits) under MEMORY_HEADROOM of the card,
+# from the peak memory per example measured on an H200 ("Worst-case memory" in
+# benchmarks/README.md: bf16 batch 128 and fp32 batch 8).
+WORST_CASE_GIB_PER_EXAMPLE = {"bf16": 111.4 / 128, "fp32": 9.1 / 8}
 MEMORY_HEADROOM = 0.85  # use at most this share of a card's memory in the worst case
 _BF16_TIERS = ((132, 128, 256), (70, 64, 192), (36, 32, 128), (18, 16, 64), (0, 8, 32))
-# fp32 GPUs (T4, V100, P100): no bf16 tensor cores. Colab T4 preset (fp32, batch 8) worst case
-# measured at 9.1 GiB peak, inside the T4's 15 GiB with margin.
+# fp32 GPUs (T4, V100, P100): no bf16 tensor cores.
 _FP32_TIERS = ((24, 16, 64), (0, 8, 32))
 
 
@@ -94,12 +92,9 @@ def estimated_minutes(n_examples: int, samples_per_second: float) -> float:
     return n_examples / max(samples_per_second, 1e-9) / 60
 
 
-# Rough flan-t5-base LoRA training speed on a CPU, examples per second; used only to warn people
-# before an hours-long CPU run. Measured: flan_t5_base_shaped_model + LoRA (r=32, q/v), fp32,
-# AdamW, batches of 8 with 200-token inputs and 32-token labels, 1 warm-up then 3 timed steps:
-# 5.9-6.0 s/step = 1.34-1.35 examples/s on a 2-core Intel Xeon VM (torch 2.13 CPU, 2 threads,
-# otherwise idle; the same run took 82 s/step while other jobs shared the cores). Longer real
-# dialogues (up to 512 tokens) are slower still, so the estimate is a lower bound on the time.
+# flan-t5-base LoRA training speed on a 2-core CPU, examples per second, measured ("CPU
+# training speed" in benchmarks/README.md); used only to warn people before an hours-long CPU
+# run. Real dialogues are longer than the measurement's, so the estimate is a lower bound.
 CPU_TRAIN_SAMPLES_PER_S = 1.3
 
 
