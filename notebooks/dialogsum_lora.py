@@ -331,6 +331,7 @@ args = Seq2SeqTrainingArguments(
     seed=config.seed,
     data_seed=config.seed,
     report_to="none",                               # no experiment tracker
+    use_cpu=not torch.cuda.is_available(),          # a CPU-only machine trains on its CPU
 )
 trainer = DialogSumTrainer(
     model=peft_model,

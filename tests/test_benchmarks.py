@@ -68,7 +68,7 @@ def test_train_throughput_runs_and_reports(no_shared, tmp_path, capsys):
     assert base["vs_previous_default"]["samples_per_s"] == 1.0
     assert peak["mean_source_tokens"] == 512  # the worst case really is at the limit
     assert peak["vs_previous_default"]["samples_per_s"] == pytest.approx(
-        peak["samples_per_s"] / base["samples_per_s"], rel=0.01)
+        peak["samples_per_s"] / base["samples_per_s"], abs=0.006)  # recorded to 2 decimals
     assert base["targets_met"] == "targets apply to GPU runs"
     # today's auto() is the pinned previous default: recorded, not run twice
     assert rows["default"]["same_as"] == "previous-default"
@@ -292,18 +292,3 @@ def test_every_cpu_variant_runs_end_to_end(no_shared, tmp_path):
         assert "same_as" in r or r["samples_per_s"] > 0, name
     assert rows["workers4-unpinned"]["dataloader_pin_memory"] is False
     assert rows["seed"]["effective_batch"] == 8 and rows["seed"]["timed_steps"] == 4
-
-
-@pytest.mark.slow
-def test_compile_variant_compiles_only_in_the_warmup_epoch(no_shared, tmp_path):
-    """torch.compile on the CPU (inductor, a few minutes on 2 cores), in its own process: compile
-    time is reported apart, and the timed epoch compiles nothing."""
-    import train_throughput
-
-    result = train_throughput.main([*TINY, "--max-pairs", "32", "--variants", "compile-pad128",
-                                    "--variant-deadline", "540", "--out", str(tmp_path)])
-    row = result["rows"][-1]
-    assert row["variant"] == "compile-pad128" and "error" not in row, row
-    assert row["compile_s"] > 0 and row["compiled_graphs"] >= 1
-    assert row["compile_s_in_timed_epoch"] == 0 and row["compiled_graphs_in_timed_epoch"] == 0
-    assert row["warmup_wall_s"] >= row["compile_s"] > 0

@@ -275,7 +275,7 @@ ERROR_CASES = {
                                "dataset folder not found"),
     "unknown preset": (lambda t: ["train", "--preset", "huge"], "invalid choice: 'huge'"),
     "non-adapter dir": (lambda t: ["evaluate", "--preset", "smoke", "--output-dir", t / "o",
-                                   "--adapter", _not_an_adapter(t)], "is not a peft adapter folder"),
+                                   "--adapter", _not_an_adapter(t)], "is neither a peft adapter folder"),
     "fp16": (lambda t: ["train", "--preset", "smoke", "--precision", "fp16"], "T5 overflows in fp16"),
     "missing adapter": (lambda t: ["summarize", "--preset", "smoke", "--adapter", t / "nope"],
                         "adapter folder not found"),

@@ -1,5 +1,4 @@
 import json
-import logging
 
 import pytest
 
@@ -138,10 +137,15 @@ def test_truncation_warning_says_what_was_cut():
     assert truncation_warning({"source": 0, "target": 0, "total": 40}, 512, 128) is None
 
 
-def test_truncation_is_logged_as_warning_only_when_something_was_cut(tiny, sample, caplog):
+def test_truncation_warning_is_printed_only_when_something_was_cut(tiny, sample, capsys):
+    """The training data preparation prints one warning line per split that lost tokens."""
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.trainer import prepare_datasets
+
     _, tok = tiny
-    with caplog.at_level(logging.INFO, logger="dialogsum_peft.data"):
-        tokenize_split(sample["train"], tok, max_source_length=256, max_target_length=16)
-        tokenize_split(sample["train"], tok, max_source_length=4096, max_target_length=512)
-    levels = [r.levelno for r in caplog.records if "truncated" in r.getMessage()]
-    assert levels == [logging.WARNING, logging.INFO]
+    prepare_datasets(sample, tok, TrainConfig.smoke(max_source_length=256, max_target_length=16))
+    err = capsys.readouterr().err
+    assert "warning: " in err and "train dialogues (longer than 256 tokens)" in err
+    assert "train summaries (longer than 16 tokens) were truncated" in err
+    prepare_datasets(sample, tok, TrainConfig.smoke(max_source_length=4096, max_target_length=512))
+    assert "warning" not in capsys.readouterr().err

@@ -115,11 +115,13 @@ def test_two_process_train_and_evaluate_match_single_process(tmp_path):
     metrics = json.loads((run / "train_metrics.json").read_text())
     assert metrics["world_size"] == 2 and metrics["global_step"] == 4
     assert proc.stdout.count("adapter: ") == 1  # only the main process reports and writes
+    assert proc.stderr.count("were truncated") == 1  # and warns
     assert (run / "adapter" / "adapter_model.safetensors").is_file()
     assert not list(run.glob(".adapter.tmp-*"))
     history = json.loads((run / "loss_history.json").read_text())
     assert [h["step"] for h in history] == [1, 2, 3, 4]
-    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["checkpoint-2", "checkpoint-4"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "checkpoint-2", "checkpoint-4", "run.json"]
 
     # The logged loss is the mean over both processes, not N times it: the first step (same
     # initial weights) is on the scale of a single-process run's first step.

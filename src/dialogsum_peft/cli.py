@@ -160,7 +160,8 @@ def add_config_flags(parser: argparse.ArgumentParser, groups: tuple[str, ...],
         meta = f.metadata
         if meta.get("cli") not in groups or f.name in skip:
             continue
-        flag = meta.get("flag") or "--" + f.name.replace("_", "-")
+        flags = meta.get("flag") or "--" + f.name.replace("_", "-")
+        flags = (flags,) if isinstance(flags, str) else flags
         kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS, help=meta["help"])
         if str(f.type) == "bool":
             kwargs["action"] = "store_true"
@@ -168,7 +169,7 @@ def add_config_flags(parser: argparse.ArgumentParser, groups: tuple[str, ...],
             kwargs.update(type=_flag_type(f), metavar=meta.get("metavar"))
             if meta.get("choices"):
                 kwargs["metavar"] = "{" + ",".join(meta["choices"]) + "}"
-        g.add_argument(flag, **kwargs)
+        g.add_argument(*flags, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -87,7 +87,8 @@ class TrainConfig:
                                               flag="--lora-targets", metavar="q,v")
     lora_dropout: float = _f(0.05, "dropout on the adapter's input", cli="train", metavar="P")
     # optimisation
-    learning_rate: float = _f(1e-3, "peak learning rate", cli="train", flag="--lr", metavar="LR")
+    learning_rate: float = _f(1e-3, "peak learning rate", cli="train",
+                              flag=("--lr", "--learning-rate"), metavar="LR")
     max_steps: int = _f(250, "optimizer steps; -1: train --epochs instead", cli="train",
                         metavar="N")
     num_train_epochs: float = _f(1.0, "epochs (used when max_steps is -1)", cli="train",

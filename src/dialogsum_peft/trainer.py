@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,9 @@ def training_arguments(config: TrainConfig, **overrides):
         seed=config.seed,
         data_seed=config.seed,
         report_to="none",
+        # Without it, accelerate ignores torchrun's environment on a machine without a GPU and
+        # every process trains alone (the CPU runs of the tests start two processes).
+        use_cpu=not torch.cuda.is_available(),
     )
     kwargs.update(overrides)
     params = inspect.signature(Seq2SeqTrainingArguments.__init__).parameters
@@ -97,7 +101,7 @@ def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
                                    config.max_target_length, desc=f"tokenizing {split}")
         warning = truncation_warning(truncation_counts(tokenized), config.max_source_length,
                                      config.max_target_length, split)
-        if warning:
+        if warning and int(os.environ.get("RANK", "0")) == 0:  # once, not once per process
             print(warning, file=sys.stderr, flush=True)
         out[split] = tokenized.select_columns(list(TRAIN_COLUMNS))
     return out
