@@ -15,6 +15,8 @@ FLOPs, no download); on a CPU, the tiny smoke T5.
 
 from __future__ import annotations
 
+import argparse
+
 import json
 import math
 import os
@@ -53,7 +55,20 @@ FLAN_T5_VOCAB = 32100
 FLAN_T5_PROBE = ("Summarize the following conversation.", [12198, 1635, 1737, 8, 826, 3634, 5, 1])
 
 
-def add_common_arguments(parser) -> None:
+def add_common_arguments(parser, variants: dict, baseline: str) -> None:
+    """The flags both throughput scripts take: variants, deadlines, data, tokenizer, output."""
+    parser.add_argument("--variants", default="", help="comma-separated, run after "
+                        f"{baseline} and default: {variants_help(variants)}")
+    parser.add_argument("--list", action="store_true", help="print the variants and exit")
+    parser.add_argument("--deadline", type=float, default=None,
+                        help="seconds for the whole run: no variant starts later, none runs past it")
+    parser.add_argument("--variant-deadline", type=float, default=None,
+                        help="seconds per variant, for every variant (default: each variant's own, "
+                        "sized for a GPU run)")
+    parser.add_argument("--in-process", action="store_true", help="run the variants in this "
+                        "process (tests, debugging): no deadlines, shared compile caches")
+    for hidden in ("--child", "--child-out", "--progress"):
+        parser.add_argument(hidden, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--data", default=None, help="DialogSum folder, either file format (default: "
                         ".bench/ or ../shared/dialogsum with the real files, else the project sample)")
     parser.add_argument("--tokenizer", default=None, help="local tokenizer folder (default: "
@@ -472,3 +487,74 @@ def run_variants(script: str, names: list[str], table: dict[str, Variant], args,
 
 def ratio(a, b) -> float | None:
     return round(a / b, 2) if a is not None and b else None
+
+
+def markdown_table(rows: list[dict], metric: str, columns: dict) -> str:
+    """A Markdown table, one line per variant: ``columns`` maps a header to a function of the
+    row; a variant without ``metric`` says why instead (its error, why it was skipped, or which
+    row it is the same as)."""
+    lines = ["| variant | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for r in rows:
+        if metric in r:
+            cells = [fn(r) for fn in columns.values()]
+        else:
+            why = r.get("error") or r.get("skipped") or f"same as {r.get('same_as')}"
+            cells = [why[:90]] + [""] * (len(columns) - 1)
+        lines.append(f"| {r['variant']} | " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def run_child_variant(args, run_child) -> dict:
+    """``--child NAME``: measure one variant in this process and write its row where asked."""
+    row = run_child(args.child, args)
+    write_json(Path(args.child_out), row)
+    return row
+
+
+def print_variants(variants: dict, outside_config: str) -> None:
+    """``--list``: every variant, its TrainConfig overrides and the settings outside TrainConfig."""
+    width = max(map(len, variants)) + 2
+    for name, v in variants.items():
+        extra = getattr(v, outside_config)
+        print(f"{name:{width}} {v.help}\n{'':{width}} config {v.config or '{}'}"
+              + (f", not TrainConfig settings {extra}" if extra else ""))
+
+
+def variant_names(parser, args, variants: dict, baseline: str) -> list[str]:
+    """The variants to run: the baseline and today's default first, then those asked for."""
+    names = [baseline, "default"] + [v for v in args.variants.split(",")
+                                     if v and v not in (baseline, "default")]
+    unknown = [n for n in names if n not in variants]
+    if unknown:
+        parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(variants)}")
+    return names
+
+
+def start_child(name: str, variants: dict, args):
+    """What every variant's own process starts with: (variant, device, progress, device info)."""
+    from dialogsum_peft.hardware import describe_device
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    progress = Progress(args.progress)
+    progress.update(phase="loading")
+    return variants[name], device, progress, describe_device()
+
+
+def compare_to_baseline(result: dict, baseline: str, metric: str, comparable, targets) -> None:
+    """Give every measured row its ratios against ``baseline`` and the targets it meets.
+
+    ``comparable(row, base)`` says whether the two measured the same work (same batch, same
+    dialogues); ``targets(row, speed_ratio, memory_ratio, comparable)`` returns the target checks
+    of a GPU run (a CPU run only shows that the script works: no targets apply).
+    """
+    rows = result["rows"]
+    base = next((r for r in rows if r["variant"] == baseline and metric in r), None)
+    for r in rows:
+        if metric not in r or base is None:
+            continue
+        speed = ratio(r[metric], base[metric])
+        memory = ratio(r["peak_memory_gib"], base["peak_memory_gib"])
+        r["vs_previous_default"] = {metric: speed, "peak_memory": memory}
+        same = comparable(r, base)
+        r["targets_met"] = (targets(r, speed, memory, same) if result["gpu"]
+                            else "targets apply to GPU runs")

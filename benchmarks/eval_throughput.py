@@ -60,14 +60,9 @@ def run_child(name: str, args) -> dict:
     """One variant: an untimed pass, then a timed pass over the same dialogues."""
     from dialogsum_peft.adapters import merged_copy
     from dialogsum_peft.generation import summarize
-    from dialogsum_peft.hardware import describe_device
     from dialogsum_peft.methods import apply_method
 
-    variant = VARIANTS[name]
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    progress = common.Progress(args.progress)
-    progress.update(phase="loading")
-    info = describe_device()
+    variant, device, progress, info = common.start_child(name, VARIANTS, args)
     _, rows, _ = common.load_rows(args.data)
     dialogues = common.select([r["dialogue"] for r in rows],
                               args.loop_examples if variant.subset else args.max_dialogues)
@@ -124,39 +119,26 @@ def run_child(name: str, args) -> dict:
 
 
 def compare(result: dict) -> None:
-    rows = result["rows"]
-    base = next((r for r in rows if r["variant"] == BASELINE and "dialogues_per_s" in r), None)
-    for r in rows:
-        if "dialogues_per_s" not in r or base is None:
-            continue
-        speed = common.ratio(r["dialogues_per_s"], base["dialogues_per_s"])
-        memory = common.ratio(r["peak_memory_gib"], base["peak_memory_gib"])
-        r["vs_previous_default"] = {"dialogues_per_s": speed, "peak_memory": memory}
-        same_data = r["dialogues"] == base["dialogues"]
-        if same_data:
+    """Ratios against ``previous-default``, whether the summaries are the same, targets met."""
+    def comparable(r, base):
+        if r["dialogues"] == base["dialogues"]:
             r["same_summaries_as_previous_default"] = r["summaries_sha1"] == base["summaries_sha1"]
-        if not result["gpu"]:
-            r["targets_met"] = "targets apply to GPU runs"
-            continue
-        r["targets_met"] = {
-            "speedup": speed >= TARGETS["speedup_vs_previous_default"] and same_data,
-            "peak_memory": None if memory is None else memory <= 1.0,
-        }
+            return True
+        return False
+
+    common.compare_to_baseline(
+        result, BASELINE, "dialogues_per_s", comparable, lambda r, speed, memory, same: {
+            "speedup": speed >= TARGETS["speedup_vs_previous_default"] and same,
+            "peak_memory": None if memory is None else memory <= 1.0})
 
 
 def markdown(result: dict) -> str:
-    lines = [("| variant | batch | dialogues | dialogues/s | vs previous-default | peak GiB | "
-              "compile s | first pass s |"), "|---|---|---|---|---|---|---|---|"]
-    for r in result["rows"]:
-        if "dialogues_per_s" in r:
-            vs = r.get("vs_previous_default", {}).get("dialogues_per_s")
-            lines.append(f"| {r['variant']} | {r['config']['eval_batch_size']} | {r['dialogues']} | "
-                         f"{r['dialogues_per_s']} | {vs}x | {r['peak_memory_gib']} | "
-                         f"{r['compile_s']} | {r['first_pass_s']} |")
-        else:
-            why = r.get("error") or r.get("skipped") or f"same as {r.get('same_as')}"
-            lines.append(f"| {r['variant']} | | | {why[:90]} | | | | |")
-    return "\n".join(lines)
+    return common.markdown_table(result["rows"], "dialogues_per_s", {
+        "batch": lambda r: r["config"]["eval_batch_size"], "dialogues": lambda r: r["dialogues"],
+        "dialogues/s": lambda r: r["dialogues_per_s"],
+        "vs previous-default": lambda r: f"{r.get('vs_previous_default', {}).get('dialogues_per_s')}x",
+        "peak GiB": lambda r: r["peak_memory_gib"], "compile s": lambda r: r["compile_s"],
+        "first pass s": lambda r: r["first_pass_s"]})
 
 
 def child_argv(args, tokenizer_dir: str) -> list[str]:
@@ -170,43 +152,23 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("base", "tiny"), default=None)
-    parser.add_argument("--variants", default="", help="comma-separated, run after "
-                        f"{BASELINE} and default: {common.variants_help(VARIANTS)}")
-    parser.add_argument("--list", action="store_true", help="print the variants and exit")
     parser.add_argument("--new-tokens", type=int, default=50)
     parser.add_argument("--max-dialogues", type=int, default=None,
                         help="a seeded sample of N test dialogues (default: all on GPU, 32 on CPU)")
     parser.add_argument("--loop-examples", type=int, default=None,
                         help="dialogues for one-at-a-time (default: 40 on GPU, 4 on CPU)")
-    parser.add_argument("--deadline", type=float, default=None,
-                        help="seconds for the whole run: no variant starts later, none runs past it")
-    parser.add_argument("--variant-deadline", type=float, default=None,
-                        help="seconds per variant, for every variant (default: each variant's own)")
-    parser.add_argument("--in-process", action="store_true", help="run the variants in this "
-                        "process (tests, debugging): no deadlines, shared compile caches")
-    for hidden in ("--child", "--child-out", "--progress"):
-        parser.add_argument(hidden, default=None, help=argparse.SUPPRESS)
-    common.add_common_arguments(parser)
+    common.add_common_arguments(parser, VARIANTS, BASELINE)
     args = parser.parse_args(argv)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     on_gpu = device.type == "cuda"
     args.model = args.model or ("base" if on_gpu else "tiny")
     args.max_dialogues = args.max_dialogues or (None if on_gpu else 32)
     args.loop_examples = args.loop_examples or (40 if on_gpu else 4)
-    if args.child:
-        row = run_child(args.child, args)
-        common.write_json(Path(args.child_out), row)
-        return row
+    if args.child:  # one variant, in a process of its own
+        return common.run_child_variant(args, run_child)
     if args.list:
-        for name, v in VARIANTS.items():
-            print(f"{name:16} {v.help}\n{'':16} config {v.config or '{}'}"
-                  + (f", not TrainConfig settings {v.generate}" if v.generate else ""))
-        return None
-    names = [BASELINE, "default"] + [v for v in args.variants.split(",")
-                                     if v and v not in (BASELINE, "default")]
-    unknown = [n for n in names if n not in VARIANTS]
-    if unknown:
-        parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+        return common.print_variants(VARIANTS, "generate")
+    names = common.variant_names(parser, args, VARIANTS, BASELINE)
     pairs, rows, source = common.load_rows(args.data)
     tokenizer, tokenizer_info = common.load_tokenizer(args.tokenizer, pairs)
     dialogues = common.select(rows, args.max_dialogues)

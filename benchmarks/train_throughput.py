@@ -126,16 +126,11 @@ def tokenize(pairs, tokenizer, config, worst_case: bool = False):
 
 def run_child(name: str, args) -> dict:
     """One variant: warm-up epoch, timed epoch; returns its result row."""
-    from dialogsum_peft.hardware import describe_device
     from dialogsum_peft.methods import apply_method
     from dialogsum_peft.modeling import t5_forward_flops
     from dialogsum_peft.trainer import make_trainer
 
-    variant = VARIANTS[name]
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    progress = common.Progress(args.progress)
-    progress.update(phase="loading")
-    info = describe_device()
+    variant, device, progress, info = common.start_child(name, VARIANTS, args)
     pairs = common.select(common.load_rows(args.data)[0], args.max_pairs)
     tokenizer, _ = common.load_tokenizer(args.tokenizer, pairs)
     config = common.variant_config(variant, info)
@@ -199,38 +194,21 @@ def run_child(name: str, args) -> dict:
 
 def compare(result: dict) -> None:
     """Ratios against ``previous-default`` and which targets each measured row meets."""
-    rows = result["rows"]
-    base = next((r for r in rows if r["variant"] == BASELINE and "samples_per_s" in r), None)
-    for r in rows:
-        if "samples_per_s" not in r or base is None:
-            continue
-        speed = common.ratio(r["samples_per_s"], base["samples_per_s"])
-        memory = common.ratio(r["peak_memory_gib"], base["peak_memory_gib"])
-        r["vs_previous_default"] = {"samples_per_s": speed, "peak_memory": memory}
-        same_batch = r["effective_batch"] == base["effective_batch"]
-        if not result["gpu"]:
-            r["targets_met"] = "targets apply to GPU runs"
-            continue
-        r["targets_met"] = {
-            "speedup": speed >= TARGETS["speedup_vs_previous_default"] and same_batch,
+    common.compare_to_baseline(
+        result, BASELINE, "samples_per_s",
+        lambda r, base: r["effective_batch"] == base["effective_batch"],
+        lambda r, speed, memory, same: {
+            "speedup": speed >= TARGETS["speedup_vs_previous_default"] and same,
             "mfu": None if r["mfu_pct"] is None else r["mfu_pct"] >= TARGETS["mfu_pct"],
-            "peak_memory": None if memory is None else memory <= 1.0,
-        }
+            "peak_memory": None if memory is None else memory <= 1.0})
 
 
 def markdown(result: dict) -> str:
-    lines = [("| variant | batch | samples/s | vs previous-default | peak GiB | MFU % | compile s "
-              "| warm-up epoch s |"), "|---|---|---|---|---|---|---|---|"]
-    for r in result["rows"]:
-        if "samples_per_s" in r:
-            vs = r.get("vs_previous_default", {}).get("samples_per_s")
-            lines.append(f"| {r['variant']} | {r['effective_batch']} | {r['samples_per_s']} | "
-                         f"{vs}x | {r['peak_memory_gib']} | {r['mfu_pct']} | {r['compile_s']} | "
-                         f"{r['warmup_wall_s']} |")
-        else:
-            why = r.get("error") or r.get("skipped") or f"same as {r.get('same_as')}"
-            lines.append(f"| {r['variant']} | | {why[:90]} | | | | | |")
-    return "\n".join(lines)
+    return common.markdown_table(result["rows"], "samples_per_s", {
+        "batch": lambda r: r["effective_batch"], "samples/s": lambda r: r["samples_per_s"],
+        "vs previous-default": lambda r: f"{r.get('vs_previous_default', {}).get('samples_per_s')}x",
+        "peak GiB": lambda r: r["peak_memory_gib"], "MFU %": lambda r: r["mfu_pct"],
+        "compile s": lambda r: r["compile_s"], "warm-up epoch s": lambda r: r["warmup_wall_s"]})
 
 
 def child_argv(args, tokenizer_dir: str) -> list[str]:
@@ -244,21 +222,9 @@ def parse_args(argv):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("base", "tiny"), default=None,
                         help="base = flan-t5-base shape (default on GPU), tiny = smoke T5 (CPU)")
-    parser.add_argument("--variants", default="", help="comma-separated, run after "
-                        f"{BASELINE} and default: {common.variants_help(VARIANTS)}")
-    parser.add_argument("--list", action="store_true", help="print the variants and exit")
     parser.add_argument("--max-pairs", type=int, default=None, help="a seeded sample of N "
                         "training pairs (default: 1024 on GPU = 32 steps of 32 per epoch, 64 on CPU)")
-    parser.add_argument("--deadline", type=float, default=None,
-                        help="seconds for the whole run: no variant starts later, none runs past it")
-    parser.add_argument("--variant-deadline", type=float, default=None,
-                        help="seconds per variant, for every variant (default: each variant's own, "
-                        "sized for a GPU run)")
-    parser.add_argument("--in-process", action="store_true", help="run the variants in this "
-                        "process (tests, debugging): no deadlines, shared compile caches")
-    for hidden in ("--child", "--child-out", "--progress"):
-        parser.add_argument(hidden, default=None, help=argparse.SUPPRESS)
-    common.add_common_arguments(parser)
+    common.add_common_arguments(parser, VARIANTS, BASELINE)
     return parser, parser.parse_args(argv)
 
 
@@ -270,19 +236,10 @@ def main(argv=None):
     # a CPU run only shows that the script works: a few batches
     args.max_pairs = args.max_pairs or (1024 if on_gpu else 64)
     if args.child:  # one variant, in a process of its own
-        row = run_child(args.child, args)
-        common.write_json(Path(args.child_out), row)
-        return row
+        return common.run_child_variant(args, run_child)
     if args.list:
-        for name, v in VARIANTS.items():
-            print(f"{name:24} {v.help}\n{'':24} config {v.config or '{}'}"
-                  + (f", not TrainConfig settings {v.trainer_args}" if v.trainer_args else ""))
-        return None
-    names = [BASELINE, "default"] + [v for v in args.variants.split(",")
-                                     if v and v not in (BASELINE, "default")]
-    unknown = [n for n in names if n not in VARIANTS]
-    if unknown:
-        parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+        return common.print_variants(VARIANTS, "trainer_args")
+    names = common.variant_names(parser, args, VARIANTS, BASELINE)
     from dialogsum_peft.hardware import describe_device
 
     pairs_all, _, source = common.load_rows(args.data)
