@@ -159,7 +159,7 @@ def plot_rouge_comparison(scores: Mapping[str, Mapping[str, float]], title: str 
 
 def plot_loss_curve(history: Sequence[tuple[int, float]], title: str = "LoRA training loss",
                     note: str | None = None, smoke: bool = False):
-    """Training loss against step, from :func:`dialogsum_peft.training.loss_history`; the title
+    """Training loss against step, from :func:`dialogsum_peft.trainer.loss_history`; the title
     carries ``note`` and, in smoke mode, the smoke note."""
     import matplotlib.pyplot as plt
 
