@@ -78,9 +78,11 @@ def assert_shows(nb, calls) -> str:
     return code
 
 
-def execute_in_smoke_mode(nb, notebook: Path, tmp: Path, env: dict[str, str] | None = None):
+def execute_in_smoke_mode(nb, notebook: Path, tmp: Path, env: dict[str, str] | None = None,
+                          mode: str = "smoke"):
     """Run ``nb`` (the committed ``notebook``, perhaps with test cells added) top to bottom in
-    smoke mode, writing into ``tmp/run``; the executed copy is saved as ``tmp/executed.ipynb``.
+    ``mode`` (smoke unless said), writing into ``tmp/run``; the executed copy is saved as
+    ``tmp/executed.ipynb``.
 
     The kernel imports this checkout's package, uses one torch thread (the tiny model gains
     nothing from two, and two threads fighting other jobs for a 2-core machine ran 3x slower),
@@ -94,8 +96,9 @@ def execute_in_smoke_mode(nb, notebook: Path, tmp: Path, env: dict[str, str] | N
     before = sorted(p.name for p in notebook.parent.iterdir())
     committed = notebook.read_bytes()
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"DIALOGSUM_MODE": "smoke", "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg",
-                           "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1",
+        offline = {"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"} if mode == "smoke" else {}
+        for key, value in {"DIALOGSUM_MODE": mode, "MPLBACKEND": "Agg", **offline,
+                           "TOKENIZERS_PARALLELISM": "false",
                            "DIALOGSUM_OUTPUT_DIR": str(tmp / "run"), **(env or {})}.items():
             mp.setenv(key, value)
         mp.setenv("PYTHONPATH", os.pathsep.join(
