@@ -72,16 +72,6 @@ def _warn_secrets(state, *paths: Path) -> None:
                   file=sys.stderr)
 
 
-def _save_figure(fig, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no window, works headless
-    import matplotlib.pyplot as plt
-
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 # ------------------------------------------------------------------------------------ train
 def _checkpoint_to_resume(args, out: Path, config) -> str | None:
     present = run_outputs_present(out)
@@ -127,14 +117,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     peft_model = apply_method(model, config, resolve_model_path(config.model_name))
     tokenized = prepare_datasets(dataset, tokenizer, config)
     # Every trained weight is used in every forward pass: no need for DDP's unused-weight search.
-    extra = dict(ddp_find_unused_parameters=False)
-    training_arguments(config, **extra)  # refuses bad settings before the folder is touched
+    # Built here, so a bad setting is refused before the folder is touched.
+    train_args = training_arguments(config, ddp_find_unused_parameters=False)
     lock = RunLock(out).acquire() if state.is_main_process else None
     try:
         if lock is not None:
             _checkpoint_to_resume(args, out, config)  # again, now that no other run can write
         state.wait_for_everyone()
-        trainer = make_trainer(peft_model, tokenizer, tokenized, config, **extra)
+        trainer = make_trainer(peft_model, tokenizer, tokenized, config, args=train_args)
         if state.is_main_process:
             if args.overwrite:
                 for name in RUN_OUTPUTS:
@@ -162,7 +152,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _write_training_outputs(trainer, peft_model, tokenizer, config, result, state) -> None:
     from .adapters import adapter_size_mb, save_adapter, save_model
     from .methods import is_peft
-    from .reporting import plot_loss_curve
+    from .reporting import plot_loss_curve, save_figure
     from .trainer import loss_history
 
     out = Path(config.output_dir)
@@ -182,7 +172,7 @@ def _write_training_outputs(trainer, peft_model, tokenizer, config, result, stat
                    adapter_mb=round(adapter_size_mb(adapter), 3), smoke=config.is_smoke)
     write_text_atomic(out / "train_metrics.json", json.dumps(metrics, indent=2) + "\n")
     if history:
-        _save_figure(plot_loss_curve(history, smoke=config.is_smoke), out / "loss_curve.png")
+        save_figure(plot_loss_curve(history, smoke=config.is_smoke), out / "loss_curve.png")
         print(f"loss: {history[0][1]:.4f} at step {history[0][0]} -> "
               f"{history[-1][1]:.4f} at step {history[-1][0]}")
     else:
@@ -196,14 +186,14 @@ def _write_training_outputs(trainer, peft_model, tokenizer, config, result, stat
 
 
 # ------------------------------------------------------------------------------------ evaluate
-def _load_trained(config, state, trained: tuple[Path, str], base=None):
+def _load_trained(config, state, trained: tuple[Path, str]):
     """The model ``train`` wrote: an adapter attached to the base (PeftModel.from_pretrained
     injects its layers into ``base`` in place), or a fully fine-tuned model from its folder."""
     from .adapters import load_adapter
 
     path, method = trained
     if method != "full":
-        model, tokenizer = base or _load_base(config, state)
+        model, tokenizer = _load_base(config, state)
         return load_adapter(model, path, tokenizer), tokenizer
     from dataclasses import replace
 

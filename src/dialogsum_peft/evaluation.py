@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .generation import summarize
-from .metrics import MULTI_REF_PROTOCOLS, aggregate, per_example, score_pairs
+from .metrics import aggregate, aggregate_by_protocol, per_example, score_pairs
 
 
 @dataclass
@@ -30,7 +30,7 @@ class EvalResult:
     @property
     def by_protocol(self) -> dict[str, dict[str, float]]:
         """Corpus ROUGE under every protocol: ``{"mean": {...}, "best": {...}, "first": {...}}``."""
-        return {p: aggregate(self.pair_scores, p) for p in MULTI_REF_PROTOCOLS}
+        return aggregate_by_protocol(self.pair_scores)
 
     def per_example(self, multi_ref: str = "mean") -> list[dict[str, float]]:
         """ROUGE of each dialogue under one protocol."""
@@ -69,13 +69,8 @@ def write_evaluation(results_dir: Path, results: dict[str, EvalResult], split, i
     import shutil
     import tempfile
 
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no window, works headless
-    import matplotlib.pyplot as plt
-
     from .adapters import replace_dir
-    from .reporting import plot_rouge_comparison
+    from .reporting import plot_rouge_comparison, save_figure
 
     results_dir = Path(results_dir)
     results_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -101,8 +96,7 @@ def write_evaluation(results_dir: Path, results: dict[str, EvalResult], split, i
         fig = plot_rouge_comparison({name: r.scores for name, r in results.items()},
                                     title=f"ROUGE on DialogSum {info.get('split', '')} "
                                           f"({len(split)} dialogues)", smoke=config.is_smoke)
-        fig.savefig(tmp / "rouge.png", dpi=120)
-        plt.close(fig)
+        save_figure(fig, tmp / "rouge.png")
         replace_dir(tmp, results_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -145,5 +145,9 @@ def compute_rouge(predictions, references, multi_ref: str = "mean",
 def rouge_by_protocol(predictions, references,
                       use_stemmer: bool = True) -> dict[str, dict[str, float]]:
     """Corpus ROUGE under every protocol, ``{protocol: scores}``, from one scoring pass."""
-    pairs = score_pairs(predictions, references, use_stemmer)
-    return {p: aggregate(pairs, p) for p in MULTI_REF_PROTOCOLS}
+    return aggregate_by_protocol(score_pairs(predictions, references, use_stemmer))
+
+
+def aggregate_by_protocol(pair_scores) -> dict[str, dict[str, float]]:
+    """``{protocol: corpus scores}`` for every protocol, from pair scores already computed."""
+    return {p: aggregate(pair_scores, p) for p in MULTI_REF_PROTOCOLS}

@@ -94,12 +94,3 @@ def scan_for_secrets(paths: Iterable[str | os.PathLike] | str | os.PathLike,
                                             redact(secret)))
                 start = data.find(secret, start + 1)
     return findings
-
-
-def assert_no_secrets(paths, extra_secrets: Iterable[str] = ()) -> None:
-    """Raise ``RuntimeError`` listing (redacted) every secret found under ``paths``."""
-    findings = scan_for_secrets(paths, extra_secrets)
-    if findings:
-        raise RuntimeError("Hub token found in run artefacts (remove it, then revoke the token at "
-                           "https://huggingface.co/settings/tokens):\n"
-                           + "\n".join(f"  {f}" for f in findings))

@@ -193,11 +193,13 @@ def data_collator(tokenizer, model, config: TrainConfig):
                                   pad_to_multiple_of=multiple)
 
 
-def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None, **arg_overrides):
+def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None, args=None,
+                 **arg_overrides):
     """A :class:`DialogSumTrainer` for ``model`` on ``datasets['train']`` (the CLI's trainer).
 
     ``datasets`` is the DatasetDict of :func:`dialogsum_peft.data.load_dialogsum` (tokenized
-    here with the training prompt) or a dict of already tokenized splits.
+    here with the training prompt) or a dict of already tokenized splits. ``args``: training
+    arguments already built by :func:`training_arguments` (else built here with ``arg_overrides``).
     """
     from .data import require_split
 
@@ -205,7 +207,7 @@ def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None
     if "input_ids" not in getattr(train, "column_names", ["input_ids"]):
         datasets = prepare_datasets(datasets, tokenizer, config)
     return DialogSumTrainer(
-        model=model, args=training_arguments(config, **arg_overrides),
+        model=model, args=args or training_arguments(config, **arg_overrides),
         data_collator=data_collator(tokenizer, model, config), train_dataset=datasets["train"],
         eval_dataset=datasets.get("validation"), processing_class=tokenizer, callbacks=callbacks,
     )
