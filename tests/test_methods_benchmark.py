@@ -56,15 +56,15 @@ def test_methods_benchmark_on_cpu_leaves_speed_null_with_a_reason(methods_bench,
 
 
 def test_readmes_quote_the_committed_result():
-    """The JSON is flan-t5-base's (exact counts, as tests/test_methods.py checks), and both
-    READMEs' method tables quote its counts and sizes."""
+    """The JSON is flan-t5-base's (exact counts, as tests/test_methods.py checks), and the methods page's and
+    benchmarks/README's method tables quote its counts and sizes."""
     (path,) = sorted(BENCH.glob("results/methods-cpu-*.json"))[-1:]
     rows = {r["method"]: r for r in json.loads(path.read_text())["methods"]}
     assert set(rows) == {"lora", "lora-all", "ia3", "prompt-tuning", "full"}
     assert rows["lora"]["trainable_parameters"] == 3_538_944
     assert rows["full"]["trainable_parameters"] == 247_577_856
-    readme = (BENCH.parent / "README.md").read_text(encoding="utf-8")
-    sections = [readme.split("## Choosing a method")[1].split("\n## ")[0],
+    methods_page = (BENCH.parent / "docs" / "methods.md").read_text(encoding="utf-8")
+    sections = [methods_page.split("## Choosing a method")[1].split("\n## ")[0],
                 (BENCH / "README.md").read_text(encoding="utf-8").split("\n## Methods")[1]]
     for section in sections:
         assert path.name in section
