@@ -297,7 +297,7 @@ class Variant:
 
 
 def previous_default_settings(device_type: str) -> dict:
-    """The speed settings of the default recipe before the speed issue, pinned.
+    """The speed settings of the default recipe before the speed variants (2026-11), pinned.
 
     ``TrainConfig.auto()`` may change once a GPU measurement says another setting wins; the
     ``previous-default`` row keeps meaning what it meant, and a ``default`` row (the config as it

@@ -8,7 +8,7 @@
 Every variant is a set of ``TrainConfig`` overrides (``merge_for_generation``,
 ``attn_implementation``, ``eval_batch_size``) on the ``previous-default``: batched, length-sorted
 ``summarize`` of a model with its LoRA adapter attached, as ``evaluate`` ran before the speed
-issue. The static-cache variants set ``cache_implementation="static"`` on the model's generation
+variants. The static-cache variants set ``cache_implementation="static"`` on the model's generation
 config (not a TrainConfig setting; on a GPU transformers then compiles the decoding step). Each
 variant runs in its own process under its own deadline: a fresh random model (flan-t5-base's
 shape on a GPU, the tiny T5 on a CPU) with a LoRA adapter, one untimed pass over the dialogues
@@ -36,7 +36,7 @@ TARGETS = {"speedup_vs_previous_default": 2.0, "peak_memory": "no higher than pr
 STATIC = {"cache_implementation": "static"}
 
 VARIANTS: dict[str, Variant] = {
-    BASELINE: Variant("batched, length-sorted summarize as before the speed issue: LoRA adapter "
+    BASELINE: Variant("batched, length-sorted summarize as before the speed variants (2026-11): LoRA adapter "
                       "attached (not merged), eager attention, the card's eval batch, greedy"),
     "default": Variant("TrainConfig.auto() as it is now (runs only when it differs from "
                        "previous-default)", base="default"),

@@ -1,4 +1,4 @@
-# Sourced by gpu_run.sh and gpu_issue12.sh on a lent GPU machine, from the repository root.
+# Sourced by gpu_run.sh and gpu_speed_variants.sh on a lent GPU machine, from the repository root.
 # Refuses (exit 2, in seconds, before any device time goes to benchmarks) without the Flan-T5
 # tokenizer, the DialogSum files or transformers >= 5.24; installs the wheels staged in .whl/
 # (benchmarks/stage_gpu_inputs.sh); sets PYTHONPATH, TOKENIZER and OUT; writes $OUT/env.txt.

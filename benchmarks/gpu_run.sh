@@ -2,7 +2,7 @@
 # The general device check: run on a lent GPU machine from the repository root (benchmarks/README.md):
 # the previous default against the original tutorial's recipe and the worst-case peak memory,
 # batched generation against the one-at-a-time loop, then the GPU-side tests. For the speed
-# issue's variants use gpu_issue12.sh. Stage .bench/ and .whl/ first (stage_gpu_inputs.sh).
+# variants use gpu_speed_variants.sh. Stage .bench/ and .whl/ first (stage_gpu_inputs.sh).
 set -u
 cd "$(dirname "$0")/.."
 source benchmarks/gpu_env.sh

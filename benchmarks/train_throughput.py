@@ -6,7 +6,7 @@
     python benchmarks/train_throughput.py --tokenizer DIR --data DIR
 
 Every variant is a set of ``TrainConfig`` overrides (what a user switches on) on the
-``previous-default`` recipe: the default before the speed issue, pinned, so the ratios keep their
+``previous-default`` recipe: the default before the speed variants (2026-11), pinned, so the ratios keep their
 meaning after the default changes. Each runs in its own Python process (fresh peak-memory counter
 and empty compile caches) under its own deadline, on a fresh random model (flan-t5-base's shape
 on a GPU, the tiny smoke T5 on a CPU) with the method's adapter, through the project's own
@@ -39,7 +39,7 @@ TARGETS = {"speedup_vs_previous_default": 2.5, "same_effective_batch": True, "mf
            "peak_memory": "no higher than previous-default"}
 
 VARIANTS: dict[str, Variant] = {
-    BASELINE: Variant("the default recipe before the speed issue, pinned: on a GPU bf16, effective "
+    BASELINE: Variant("the default recipe before the speed variants (2026-11), pinned: on a GPU bf16, effective "
                       "batch 32, eager attention, fused AdamW, padding to multiples of 8, no "
                       "dataloader workers"),
     "default": Variant("TrainConfig.auto() as it is now (runs only when it differs from "

@@ -199,8 +199,8 @@ def test_gpu_issue_script_fits_its_budget_and_names_real_variants(bench):
     import eval_throughput
     import train_throughput
 
-    script = (BENCH / "gpu_issue12.sh").read_text()
-    for path in ("gpu_issue12.sh", "gpu_run.sh", "gpu_env.sh", "stage_gpu_inputs.sh"):
+    script = (BENCH / "gpu_speed_variants.sh").read_text()
+    for path in ("gpu_speed_variants.sh", "gpu_run.sh", "gpu_env.sh", "stage_gpu_inputs.sh"):
         subprocess.run(["bash", "-n", str(BENCH / path)], check=True)
     train = re.search(r"TRAIN_VARIANTS:-([\w,-]+)", script).group(1).split(",")
     evals = re.search(r"EVAL_VARIANTS:-([\w,-]+)", script).group(1).split(",")

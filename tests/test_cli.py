@@ -318,3 +318,43 @@ def test_smoke_train_prints_no_warnings(tmp_path):
     noise = [line for line in (proc.stdout + proc.stderr).splitlines()
              if "Warning" in line or "deprecat" in line.lower()]
     assert noise == []
+
+
+# ------------------------------------------------------------------------------------ own data
+OWN_DIALOGUES = [  # written for this test, in the README's documented own-data format
+    ("#Person1#: Can you water the plants on Friday?\n#Person2#: Sure, I'll be home.",
+     "#Person2# agrees to water #Person1#'s plants on Friday."),
+    ("#Person1#: The printer is jammed again.\n#Person2#: Open the back tray and pull the paper.",
+     "#Person2# tells #Person1# how to clear the printer jam."),
+    ("#Person1#: Is the library open late today?\n#Person2#: Until nine on Thursdays.",
+     "#Person2# says the library is open until nine on Thursdays."),
+    ("#Person1#: I'd like a table for two.\n#Person2#: Inside or on the terrace?",
+     "#Person1# asks for a table for two."),
+    ("#Person1#: My flight was cancelled.\n#Person2#: We can rebook you on the evening flight.",
+     "#Person2# rebooks #Person1# after a cancelled flight."),
+]
+
+
+def test_train_and_evaluate_on_a_folder_of_ones_own(tmp_path, capsys):
+    """The README's own-data layout: train.jsonl with dialogue/summary, test.jsonl with several
+    references as summary1..N. Training 8 x 8 examples over 10 dialogues (6.4 epochs) warns."""
+    data = tmp_path / "my_data"
+    data.mkdir()
+    rows = [{"id": f"t{i}-{k}", "dialogue": d, "summary": s}
+            for k in range(2) for i, (d, s) in enumerate(OWN_DIALOGUES)]
+    (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    tests = [{"id": f"e{i}", "dialogue": d, "summary1": s, "summary2": s.replace("#Person2#", "Bob")}
+             for i, (d, s) in enumerate(OWN_DIALOGUES[:3])]
+    (data / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tests), encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "smoke", "--dataset", str(data), "--output-dir", str(out),
+                 "--max-steps", "8", "--save-steps", "8"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 8 steps x 8 examples is 6.4 epochs over 10 training dialogues" in err
+    assert main(["evaluate", "--config", str(out / "config.json"), "--adapter", str(out / "adapter"),
+                 *GEN]) == 0
+    scores = json.loads((out / "evaluation" / "scores.json").read_text(encoding="utf-8"))
+    assert scores["num_dialogues"] == 3 and set(scores["scores"]) == {"base", "lora"}
+    predictions = read_jsonl(out / "evaluation" / "predictions-lora.jsonl")
+    assert [len(p["references"]) for p in predictions] == [2, 2, 2]
+

@@ -175,3 +175,17 @@ def test_gradient_accumulation_keeps_loss_scale(sample, tmp_path):
         trainer.train()
         first[accum] = loss_history(trainer)[0][1]
     assert 0.75 < first[2] / first[1] < 1.33  # without the fix the ratio is about 2
+
+
+def test_prepare_datasets_warns_of_many_epochs_except_for_the_smoke_sample(sample, tiny, capsys):
+    """The smoke preset's 30 steps x 8 pass 6 times over the shipped sample's 40 dialogues by
+    design: no warning. The same schedule over 20 of them (12 epochs) warns, naming the epochs."""
+    from dialogsum_peft.trainer import prepare_datasets
+
+    _, tokenizer = tiny
+    config = TrainConfig.smoke()
+    prepare_datasets(sample, tokenizer, config)
+    assert "epochs over" not in capsys.readouterr().err
+    assert config.max_steps * config.effective_batch / len(sample["train"]) > 5
+    prepare_datasets(sample, tokenizer, TrainConfig.smoke(train_limit=20, dataset_source="elsewhere"))
+    assert "is 12.0 epochs over 20 training dialogues" in capsys.readouterr().err

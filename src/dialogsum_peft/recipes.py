@@ -43,5 +43,28 @@ RECIPES = {
                     description="250 steps x 32 = 8,000 examples (about 2/3 of an epoch)"),
     "thorough": Recipe("thorough", 32, 1e-3, 0.06, "linear", max_steps=-1, num_train_epochs=2.0,
                        description="2 epochs of DialogSum's 12,460 training dialogues"),
+    # Your own data: a step count sized for DialogSum would be 16 epochs of 500 dialogues.
+    "own-data": Recipe("own-data", 32, 1e-3, 0.06, "linear", max_steps=-1, num_train_epochs=3.0,
+                       description="3 epochs over your own training dialogues, whatever their "
+                                   "number"),
 }
 DEFAULT_RECIPE = "quick"
+# More passes than this over the training data by a step-based recipe earns a warning: the
+# recipes above were sized for DialogSum (quick: 0.64 epochs, thorough: 2).
+MAX_EPOCHS_WITHOUT_WARNING = 5
+
+
+def epochs_warning(max_steps: int, effective_batch: int, num_train_examples: int) -> str | None:
+    """A ``warning:`` line when ``max_steps`` optimizer steps of ``effective_batch`` examples
+    (all processes together) pass more than :data:`MAX_EPOCHS_WITHOUT_WARNING` times over
+    ``num_train_examples`` training dialogues; ``None`` otherwise and for epoch-based runs
+    (``max_steps`` -1)."""
+    if max_steps <= 0 or num_train_examples <= 0:
+        return None
+    epochs = max_steps * effective_batch / num_train_examples
+    if epochs <= MAX_EPOCHS_WITHOUT_WARNING:
+        return None
+    return (f"warning: {max_steps} steps x {effective_batch} examples is {epochs:.1f} epochs over "
+            f"{num_train_examples:,} training dialogues (more than {MAX_EPOCHS_WITHOUT_WARNING}): "
+            "the model may over-fit; for your own data use --recipe own-data (3 epochs) or "
+            "--epochs N")

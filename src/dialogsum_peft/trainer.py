@@ -29,6 +29,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from .config import TrainConfig
 from .errors import ConfigError, TrainingError
 from .modeling import non_finite_parameters
+from .recipes import epochs_warning
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
 DIVERGENCE_FACTOR = 3.0  # a logged loss this many times the first logged loss means divergence
@@ -85,7 +86,9 @@ def training_arguments(config: TrainConfig, **overrides):
 def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
     """Tokenized train (and validation, if present) splits with only the model's columns.
 
-    Prints one warning line per split when truncation cut dialogues or summaries.
+    Prints one warning line per split when truncation cut dialogues or summaries, and one when
+    a step-based recipe would pass more than 5 times over the training split
+    (:func:`dialogsum_peft.recipes.epochs_warning`).
     """
     from .data import require_split, tokenize_split, truncation_counts, truncation_warning
 
@@ -101,10 +104,25 @@ def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
                                    config.max_target_length, desc=f"tokenizing {split}")
         warning = truncation_warning(truncation_counts(tokenized), config.max_source_length,
                                      config.max_target_length, split)
-        if warning and int(os.environ.get("RANK", "0")) == 0:  # once, not once per process
-            print(warning, file=sys.stderr, flush=True)
+        _say_once(warning)
         out[split] = tokenized.select_columns(list(TRAIN_COLUMNS))
+    if not _schedule_sized_for(config):
+        _say_once(epochs_warning(config.max_steps, config.effective_batch, len(out["train"])))
     return out
+
+
+def _schedule_sized_for(config: TrainConfig) -> bool:
+    """True for the smoke preset on the shipped sample: its 30 steps are meant to pass over the
+    sample's 40 dialogues several times (a pipeline check, not a model)."""
+    from .offline import sample_data_dir
+
+    return config.is_smoke and Path(config.dataset_source).resolve() == sample_data_dir().resolve()
+
+
+def _say_once(warning: str | None) -> None:
+    """Print ``warning`` on stderr from the main process only (once, not once per process)."""
+    if warning and int(os.environ.get("RANK", "0")) == 0:
+        print(warning, file=sys.stderr, flush=True)
 
 
 # -------------------------------------------------------------------------------- guards
