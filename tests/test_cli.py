@@ -181,7 +181,7 @@ def test_evaluate_scores_the_adapter_and_the_untouched_base(evaluated, run_dir, 
 def test_summarize_jsonl_file_to_jsonl(run_dir, evaluated, tmp_path):
     source = sample_data_dir() / "test.jsonl"  # 27 rows: each test dialogue once per reference
     out = tmp_path / "out.jsonl"
-    assert main(["summarize", "--preset", "smoke", "--output-dir", str(run_dir), "--adapter",
+    assert main(["summarize", "--preset", "smoke", "--adapter",
                  str(run_dir / "adapter"), "--input", str(source), "--output", str(out), *GEN]) == 0
     inputs = read_jsonl(source)
     rows = read_jsonl(out)
@@ -197,7 +197,7 @@ def test_summarize_text_blocks_from_stdin(run_dir, monkeypatch, capsys):
             "#Person1#: Are you free tonight?\n#Person2#: Yes, let's eat out.\n  \n"
             "#Person1#: The printer is broken.\n#Person2#: I'll call IT.\n")
     monkeypatch.setattr(sys, "stdin", io.StringIO(text))
-    assert main(["summarize", "--preset", "smoke", "--output-dir", str(run_dir), *GEN]) == 0
+    assert main(["summarize", "--preset", "smoke", *GEN]) == 0
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert len(lines) == 3
@@ -217,7 +217,7 @@ def test_read_dialogues_formats():
 
 def test_subprocess_summarize_and_help(run_dir):
     """The real entry point: stdin in, one summary per dialogue out, banner on stderr."""
-    proc = run_cli("summarize", "--preset", "smoke", "--output-dir", run_dir, "--adapter",
+    proc = run_cli("summarize", "--preset", "smoke", "--adapter",
                    run_dir / "adapter", *GEN, "--format", "jsonl",
                    stdin="#Person1#: Hi.\n#Person2#: Hello.\n\n#Person1#: Bye.\n#Person2#: See you.\n")
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -237,6 +237,45 @@ def test_help_has_examples(command, capsys):
     assert main([command, "--help"]) == 0
     text = capsys.readouterr().out
     assert "examples:" in text and f"dialogsum_peft {command}" in text and "--preset" in text
+
+
+def _subcommand_options(command: str) -> dict[str, str]:
+    """``{option string: help}`` of one subcommand's parser."""
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices[command]
+    return {flag: action.help or "" for action in sub._actions for flag in action.option_strings
+            if flag.startswith("--") and flag != "--help"}
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "summarize"])
+def test_every_flag_says_its_default(command):
+    missing = [flag for flag, text in _subcommand_options(command).items()
+               if "default" not in text.lower()]
+    assert missing == []
+
+
+def test_each_command_lists_only_the_flags_it_uses():
+    """summarize writes to --output and reads no dataset; evaluate trains nothing."""
+    summarize, evaluate = _subcommand_options("summarize"), _subcommand_options("evaluate")
+    for ignored in ("--recipe", "--seed", "--dataset", "--output-dir", "--limit", "--method",
+                    "--lr", "--max-steps"):
+        assert ignored not in summarize, ignored
+    for ignored in ("--recipe", "--seed", "--method", "--lr", "--max-steps", "--lora-r"):
+        assert ignored not in evaluate, ignored
+    assert {"--dataset", "--output-dir", "--limit", "--adapter"} <= set(evaluate)
+
+
+def test_preset_dependent_defaults_name_each_preset():
+    lr = _subcommand_options("train")["--lr"]
+    assert "lora 0.001" in lr and "prompt-tuning 0.03" in lr and "(smoke)" in lr
+    assert "quick 250" in _subcommand_options("train")["--max-steps"]
+    assert "ia3" not in _subcommand_options("train")["--lora-r"]  # LoRA settings: LoRA methods only
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_help_examples_show_own_data_and_methods(command, capsys):
+    assert main([command, "--help"]) == 0
+    text = capsys.readouterr().out.split("examples:")[1]
+    assert "--dataset my_data" in text and ("--method" in text or "runs/full/model" in text)
 
 
 # ------------------------------------------------------------------------------------ config

@@ -36,11 +36,16 @@ examples:
   python -m dialogsum_peft train --recipe thorough --output-dir runs/base
   # continue an interrupted run from its last checkpoint (same settings: its config.json)
   python -m dialogsum_peft train --config runs/base/config.json --resume
+  # your own dialogues (a folder with train.jsonl: "dialogue" and "summary" per line), 3 epochs
+  python -m dialogsum_peft train --dataset my_data --recipe own-data --output-dir runs/mine
+  # another method: lora-all, ia3, prompt-tuning or full (each with its own learning rate)
+  python -m dialogsum_peft train --method ia3 --output-dir runs/ia3
   # 4 GPUs, data parallel (either launcher)
   accelerate launch --multi_gpu --num_processes 4 -m dialogsum_peft train --output-dir runs/ddp
   torchrun --nproc_per_node 4 -m dialogsum_peft train --output-dir runs/ddp
 
-writes into --output-dir: config.json, adapter/ (LoRA weights + tokenizer), loss_history.csv,
+writes into --output-dir: config.json, adapter/ (a PEFT method's weights + tokenizer; model/ for
+--method full: the whole model + tokenizer), loss_history.csv,
 loss_history.json, loss_curve.png, train_metrics.json, checkpoints/ (with run.json, the run's
 identity). A folder that already holds a run needs --resume (same settings) or --overwrite.
 """
@@ -50,10 +55,14 @@ examples:
   python -m dialogsum_peft evaluate --preset smoke --output-dir runs/smoke --adapter runs/smoke/adapter
   python -m dialogsum_peft evaluate --limit 200 --output-dir runs/zero-shot
   python -m dialogsum_peft evaluate --config runs/base/config.json --adapter runs/base/adapter
+  # your own test set (test.jsonl; several references as "summary1", "summary2", ...)
+  python -m dialogsum_peft evaluate --dataset my_data --adapter runs/mine/adapter --output-dir runs/mine
+  # a run of another method: its adapter/ or, for --method full, its model/ folder
+  python -m dialogsum_peft evaluate --config runs/full/config.json --adapter runs/full/model
 
 writes (complete, replacing an earlier evaluation) into --results-dir (default
 <output-dir>/evaluation): scores.json (per model: ROUGE under the "mean", "best" and "first"
-reference protocols), predictions-<base|lora>.csv/.jsonl, rouge.png, config.json
+reference protocols), predictions-<base|method>.csv/.jsonl, rouge.png, config.json
 """
 
 SUMMARIZE_EPILOG = """\
@@ -64,9 +73,13 @@ input or a .jsonl --output).
 
 examples:
   python -m dialogsum_peft summarize --adapter runs/base/adapter --input dialogues.txt
+  python -m dialogsum_peft summarize --adapter runs/full/model --input dialogues.jsonl -o out.jsonl
   python -m dialogsum_peft summarize --preset smoke --adapter runs/smoke/adapter \\
       --input data/dialogsum_sample/test.jsonl --output runs/smoke/summaries.jsonl
 """
+
+
+ADAPTER_HELP = "what 'train' wrote: <output-dir>/adapter (PEFT methods) or <output-dir>/model (--method full)"
 
 
 class CliError(DialogSumError):
@@ -139,30 +152,89 @@ def _module_list(text: str) -> tuple[str, ...]:
     return names
 
 
-def add_config_flags(parser: argparse.ArgumentParser, groups: tuple[str, ...],
-                     skip: tuple[str, ...] = ()) -> None:
-    """One flag per ``TrainConfig`` field whose ``cli`` group is in ``groups``.
+# Where a flag's default comes from: the preset, and for the full presets the device (precision
+# and batch split), the method (learning rate and its settings) and the recipe (length).
+_REFERENCE_DEVICES = {"T4": ("cuda", "Tesla T4", 15.0, False),
+                      "A100 80 GB": ("cuda", "NVIDIA A100 80GB", 80.0, True),
+                      "CPU": ("cpu", "cpu", 0.0, False)}
 
-    Flags that are not given leave the preset's or file's value alone (``SUPPRESS``).
-    """
+
+def _show(value: Any) -> str:
+    from .offline import sample_data_dir
+
+    if isinstance(value, str) and value == str(sample_data_dir()):
+        return "the shipped sample (data/dialogsum_sample)"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return "none" if value is None else str(value)
+
+
+def _spread(values: dict[str, Any]) -> str:
+    """``"a 1, b 2"`` when the values differ, else the one value."""
+    shown = {k: _show(v) for k, v in values.items()}
+    if len(set(shown.values())) == 1:
+        return next(iter(shown.values()))
+    return ", ".join(f"{k} {v}" for k, v in shown.items())
+
+
+def default_help(name: str) -> str:
+    """``"default: ..."`` for a ``TrainConfig`` field: its value under each preset, and where a
+    full preset's value depends on the method, the recipe or the device, each of those."""
+    from .hardware import DeviceInfo
+    from .methods import METHOD_SETTINGS, METHODS
+
+    t4 = DeviceInfo(*_REFERENCE_DEVICES["T4"])
+    smoke = _show(getattr(TrainConfig.smoke(), name))
+    # LoRA's settings only mean something for the LoRA methods; the method flag is the method
+    methods = [m for m in METHODS if name in METHOD_SETTINGS[m]] if name.startswith("lora_") else (
+        [] if name == "method" else METHODS)
+    by_method = {m: getattr(TrainConfig.for_device(t4, method=m), name) for m in methods}
+    by_recipe = {r: getattr(TrainConfig.for_device(t4, recipe=r), name) for r in RECIPES}
+    by_device = {label: getattr(TrainConfig.for_device(DeviceInfo(*info)), name)
+                 for label, info in _REFERENCE_DEVICES.items()}
+    if len({_show(v) for v in by_method.values()}) > 1:
+        full = f"by method: {_spread(by_method)}"
+        smoke = f"by method: {_spread({m: getattr(TrainConfig.smoke(method=m), name) for m in methods})}"
+    elif len({_show(v) for v in by_recipe.values()}) > 1:
+        full = f"by recipe: {_spread(by_recipe)}"
+    elif len({_show(v) for v in by_device.values()}) > 1:
+        full = f"for the device: {_spread(by_device)}"
+    else:
+        full = _show(by_device["T4"])
+    if full == smoke:
+        return f"default: {full}"
+    return f"default: {full} (full presets); {smoke} (smoke)"
+
+
+def add_config_flags(parser: argparse.ArgumentParser, command: str) -> None:
+    """One flag per ``TrainConfig`` field that ``command`` uses (its ``cli`` metadata), each help
+    ending with its default. Flags that are not given leave the preset's or file's value alone
+    (``SUPPRESS``)."""
     g = parser.add_argument_group("configuration (a preset, then --config, then these flags)")
     g.add_argument("--preset", choices=PRESETS, metavar="{" + ",".join(PRESETS) + "}",
                    help="starting point: smoke (offline tiny T5 on the shipped sample), colab "
                         "(T4, fp32), auto/full (flan-t5-base split for this device). "
                         f"Default: {DEFAULT_PRESET}, or the --config file alone")
-    g.add_argument("--recipe", default=argparse.SUPPRESS, choices=tuple(RECIPES),
-                   help="full-mode recipe, the same on every card: " + "; ".join(
-                       f"{r.name}: {r.description}" for r in RECIPES.values())
-                   + f" (default {DEFAULT_RECIPE})")
+    if command == "train":
+        g.add_argument("--recipe", default=argparse.SUPPRESS, choices=tuple(RECIPES),
+                       help="full-mode recipe, the same on every card: " + "; ".join(
+                           f"{r.name}: {r.description}" for r in RECIPES.values())
+                       + f" (default: {DEFAULT_RECIPE}; the smoke preset has its own 30 steps)")
     g.add_argument("--config", metavar="FILE",
-                   help="TrainConfig fields as JSON or YAML (e.g. a previous run's config.json)")
+                   help="TrainConfig fields as JSON or YAML (e.g. a previous run's config.json) "
+                        "(default: none)")
     for f in dataclasses.fields(TrainConfig):
         meta = f.metadata
-        if meta.get("cli") not in groups or f.name in skip:
+        if command not in meta.get("cli", ()):
             continue
         flags = meta.get("flag") or "--" + f.name.replace("_", "-")
         flags = (flags,) if isinstance(flags, str) else flags
-        kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS, help=meta["help"])
+        kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS,
+                                      help=f"{meta['help']} ({default_help(f.name)})")
         if str(f.type) == "bool":
             kwargs["action"] = "store_true"
         else:
@@ -188,16 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     fmt = argparse.RawDescriptionHelpFormatter
 
-    p = sub.add_parser("train", help="LoRA fine-tune and save the adapter", epilog=TRAIN_EPILOG,
-                       formatter_class=fmt, description="LoRA fine-tuning with the Trainer "
-                       "(data parallel when started by accelerate launch or torchrun).")
-    add_config_flags(p, ("common", "train"))
+    p = sub.add_parser("train", help="fine-tune (LoRA by default) and save the adapter or model",
+                       epilog=TRAIN_EPILOG, formatter_class=fmt,
+                       description="Fine-tune with a PEFT method (LoRA by default) or fully, with "
+                       "the Trainer (data parallel when started by accelerate launch or torchrun).")
+    add_config_flags(p, "train")
     g = p.add_argument_group("run folder")
     g.add_argument("--resume", nargs="?", const="last", metavar="CHECKPOINT",
                    help="continue this run from its last checkpoint in <output-dir>/checkpoints "
-                        "(or from the given checkpoint folder of the same run)")
+                        "(or from the given checkpoint folder of the same run) (default: off: "
+                        "a folder that holds a run is refused)")
     g.add_argument("--overwrite", action="store_true",
-                   help="replace the training outputs already in --output-dir")
+                   help="replace the training outputs already in --output-dir (default: off)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="ROUGE of the base model and/or an adapter",
@@ -205,24 +279,32 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Generate summaries for a split and score them (ROUGE-1/2/L/"
                        "Lsum under the mean, best and first reference protocols). With --adapter "
                        "both the zero-shot base and the adapter are scored, unless --no-base.")
-    add_config_flags(p, ("common", "generate"))
+    add_config_flags(p, "evaluate")
     g = p.add_argument_group("evaluation")
-    g.add_argument("--adapter", metavar="DIR", help="an adapter folder written by 'train'")
-    g.add_argument("--no-base", action="store_true", help="with --adapter: skip the zero-shot base")
-    g.add_argument("--split", default="test", choices=("train", "validation", "test"))
-    g.add_argument("--results-dir", metavar="DIR", help="default: <output-dir>/evaluation")
-    g.add_argument("--predictions-format", choices=("csv", "jsonl", "both"), default="both")
+    g.add_argument("--adapter", metavar="DIR", help=ADAPTER_HELP + "; with it both the zero-shot "
+                   "base and the trained model are scored (default: none: the base model alone)")
+    g.add_argument("--no-base", action="store_true",
+                   help="with --adapter: skip the zero-shot base (default: off)")
+    g.add_argument("--split", default="test", choices=("train", "validation", "test"),
+                   help="which split of the dataset to summarize and score (default: test)")
+    g.add_argument("--results-dir", metavar="DIR", help="where the results go (default: "
+                   "<output-dir>/evaluation)")
+    g.add_argument("--predictions-format", choices=("csv", "jsonl", "both"), default="both",
+                   help="file format of predictions-<model> (default: both)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("summarize", help="summaries for dialogues from a file or stdin",
                        epilog=SUMMARIZE_EPILOG, formatter_class=fmt,
                        description="Summarize dialogues with the base model or an adapter.")
-    add_config_flags(p, ("common", "generate"), skip=("eval_limit",))
+    add_config_flags(p, "summarize")
     g = p.add_argument_group("input and output")
-    g.add_argument("--adapter", metavar="DIR", help="an adapter folder written by 'train'")
-    g.add_argument("--input", "-i", default="-", metavar="FILE", help="default: stdin")
-    g.add_argument("--output", "-o", metavar="FILE", help="default: stdout")
-    g.add_argument("--format", choices=("text", "jsonl"), help="output format (see below)")
+    g.add_argument("--adapter", metavar="DIR",
+                   help=ADAPTER_HELP + " (default: none: the base model alone)")
+    g.add_argument("--input", "-i", default="-", metavar="FILE",
+                   help="the dialogues (default: stdin)")
+    g.add_argument("--output", "-o", metavar="FILE", help="where the summaries go (default: stdout)")
+    g.add_argument("--format", choices=("text", "jsonl"), help="output format, see below (default: "
+                   "jsonl for JSON Lines input or a .jsonl --output, text otherwise)")
     p.set_defaults(func=cmd_summarize)
     return parser
 

@@ -33,9 +33,9 @@ MAX_BEAMS = 16
 
 
 
-def _f(default, help: str, *, cli: str | None = None, flag: str | None = None,
+def _f(default, help: str, *, cli: tuple[str, ...] = (), flag: str | None = None,
        choices: tuple | None = None, resume_safe: bool = False, metavar: str | None = None):
-    """A dataclass field with its command-line help (``cli``: which commands get the flag)."""
+    """A dataclass field with its command-line help (``cli``: the commands that get the flag)."""
     meta = {"help": help, "cli": cli, "flag": flag, "choices": choices, "resume_safe": resume_safe,
             "metavar": metavar}
     if isinstance(default, (list, dict, set)):
@@ -43,7 +43,11 @@ def _f(default, help: str, *, cli: str | None = None, flag: str | None = None,
     return field(default=default, metadata=meta)
 
 
-# ``cli`` groups: "common" = every command; "train" = train only; "generate" = evaluate/summarize
+# ``cli``: the commands that take the field as a flag (the others ignore it, so do not list it)
+ALL_COMMANDS = ("train", "evaluate", "summarize")
+TRAIN_ONLY = ("train",)
+GENERATE = ("evaluate", "summarize")
+RUN_FOLDER = ("train", "evaluate")  # commands that read a data set and write a run folder
 @dataclass
 class TrainConfig:
     """Every knob of a run. Start from a preset: ``TrainConfig.smoke()``, ``.colab()``, ``.auto()``."""
@@ -53,90 +57,91 @@ class TrainConfig:
                      + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()),
                      resume_safe=True)
     model_name: str = _f(BASE_MODEL, "base model: a Hub id (google/flan-t5-base) or a local folder",
-                         cli="common", flag="--model", metavar="NAME_OR_PATH")
+                         cli=ALL_COMMANDS, flag="--model", metavar="NAME_OR_PATH")
     dataset_source: str = _f(HUB_DATASET, "knkarthick/dialogsum (Hub) or a folder of DialogSum "
-                             ".jsonl files", cli="common", flag="--dataset", metavar="ID_OR_DIR")
-    output_dir: str = _f("outputs/dialogsum-lora", "the run folder", cli="common",
+                             ".jsonl files", cli=RUN_FOLDER, flag="--dataset", metavar="ID_OR_DIR")
+    output_dir: str = _f("outputs/dialogsum-lora", "the run folder", cli=RUN_FOLDER,
                          resume_safe=True, metavar="DIR")
-    seed: int = _f(42, "seed of the adapter's initialisation and of the batch order", cli="common")
+    seed: int = _f(42, "seed of the adapter's initialisation and of the batch order", cli=TRAIN_ONLY)
     precision: str = _f("fp32", "bf16 (Ampere or newer GPUs) or fp32; fp16 is refused: T5 "
-                        "overflows in it", cli="common", choices=("bf16", "fp32"))
+                        "overflows in it", cli=ALL_COMMANDS, choices=("bf16", "fp32"))
     attn_implementation: str = _f("eager", "attention kernel; eager is the measured default for "
                                   "T5's learned position bias (benchmarks/README.md). "
                                   "flex_attention is there to be measured: with transformers "
                                   "5.24 it fails for T5 at batch > 1 and with dropout",
-                                  cli="common", choices=("eager", "sdpa", "flex_attention"))
+                                  cli=ALL_COMMANDS, choices=("eager", "sdpa", "flex_attention"))
     max_source_length: int = _f(512, "dialogue prompts are truncated to this many tokens",
-                                cli="common", metavar="TOKENS")
+                                cli=ALL_COMMANDS, metavar="TOKENS")
     # what is trained (dialogsum_peft.methods)
     method: str = _f("lora", "lora (r=32 on q,v), lora-all (r=16 on every linear layer), ia3, "
                      "prompt-tuning, or full fine-tuning; a preset applies the method's learning "
-                     "rate and settings", cli="train", choices=("lora", "lora-all", "ia3",
+                     "rate and settings", cli=TRAIN_ONLY, choices=("lora", "lora-all", "ia3",
                                                                 "prompt-tuning", "full"))
-    num_virtual_tokens: int = _f(20, "prompt tuning: trained input embeddings", cli="train",
+    num_virtual_tokens: int = _f(20, "prompt tuning: trained input embeddings", cli=TRAIN_ONLY,
                                  metavar="N")
     prompt_init_text: str = _f("Summarize the following conversation.", "prompt tuning: the "
-                               "text whose embeddings initialise the virtual tokens", cli="train",
+                               "text whose embeddings initialise the virtual tokens", cli=TRAIN_ONLY,
                                metavar="TEXT")
     # LoRA
-    lora_r: int = _f(32, "LoRA rank", cli="train", metavar="R")
-    lora_alpha: int = _f(32, "LoRA scale (the update is multiplied by alpha/r)", cli="train",
+    lora_r: int = _f(32, "LoRA rank", cli=TRAIN_ONLY, metavar="R")
+    lora_alpha: int = _f(32, "LoRA scale (the update is multiplied by alpha/r)", cli=TRAIN_ONLY,
                          metavar="ALPHA")
     lora_target_modules: tuple[str, ...] = _f(("q", "v"), "comma-separated module names (T5: "
-                                              "q,k,v,o,wi_0,wi_1,wo)", cli="train",
+                                              "q,k,v,o,wi_0,wi_1,wo)", cli=TRAIN_ONLY,
                                               flag="--lora-targets", metavar="q,v")
-    lora_dropout: float = _f(0.05, "dropout on the adapter's input", cli="train", metavar="P")
+    lora_dropout: float = _f(0.05, "dropout on the adapter's input", cli=TRAIN_ONLY, metavar="P")
     # optimisation
-    learning_rate: float = _f(1e-3, "peak learning rate", cli="train",
+    learning_rate: float = _f(1e-3, "peak learning rate", cli=TRAIN_ONLY,
                               flag=("--lr", "--learning-rate"), metavar="LR")
-    max_steps: int = _f(250, "optimizer steps; -1: train --epochs instead", cli="train",
+    max_steps: int = _f(250, "optimizer steps; -1: train --epochs instead", cli=TRAIN_ONLY,
                         metavar="N")
-    num_train_epochs: float = _f(1.0, "epochs (used when max_steps is -1)", cli="train",
+    num_train_epochs: float = _f(1.0, "epochs (used when max_steps is -1)", cli=TRAIN_ONLY,
                                  flag="--epochs", metavar="E")
     per_device_train_batch_size: int = _f(8, "per device (effective batch = this x processes x "
-                                          "--grad-accum)", cli="train", flag="--batch-size",
+                                          "--grad-accum)", cli=TRAIN_ONLY, flag="--batch-size",
                                           metavar="N")
-    gradient_accumulation_steps: int = _f(1, "batches summed per optimizer step", cli="train",
+    gradient_accumulation_steps: int = _f(1, "batches summed per optimizer step", cli=TRAIN_ONLY,
                                           flag="--grad-accum", metavar="N")
     warmup_steps: float = _f(0.0, "linear warm-up: steps, or a fraction of them when below 1",
-                             cli="train", metavar="N")
-    lr_scheduler_type: str = _f("linear", "learning-rate schedule after warm-up", cli="train",
+                             cli=TRAIN_ONLY, metavar="N")
+    lr_scheduler_type: str = _f("linear", "learning-rate schedule after warm-up", cli=TRAIN_ONLY,
                                 flag="--lr-scheduler", choices=("linear", "cosine", "constant"))
-    weight_decay: float = _f(0.0, "AdamW weight decay", cli="train")
+    weight_decay: float = _f(0.0, "AdamW weight decay", cli=TRAIN_ONLY)
     optim: str = _f("adamw_torch", "Trainer optimizer name (adamw_torch, adamw_torch_fused, "
-                    "adafactor)", cli="train")
-    gradient_checkpointing: bool = _f(False, "trade compute for memory", cli="train")
+                    "adafactor)", cli=TRAIN_ONLY)
+    gradient_checkpointing: bool = _f(False, "trade compute for memory", cli=TRAIN_ONLY)
     torch_compile: bool = _f(False, "compile the model (torch.compile); with pad_to_multiple_of "
                              "64 or more only a few shapes compile. Not yet measured to help: off",
-                             cli="train")
+                             cli=TRAIN_ONLY)
     dataloader_num_workers: int = _f(0, "processes preparing batches beside training",
-                                     cli="train", resume_safe=True, metavar="N")
+                                     cli=TRAIN_ONLY, resume_safe=True, metavar="N")
     train_sampling_strategy: str = _f("group_by_length", "batch order: length-grouped (less "
-                                      "padding) or random", cli="train",
+                                      "padding) or random", cli=TRAIN_ONLY,
                                       choices=("group_by_length", "random"))
-    pad_to_multiple_of: int | None = _f(8, "pad batches to a multiple of this on GPUs", cli="train")
-    max_target_length: int = _f(128, "summaries are truncated to this many tokens", cli="train",
+    pad_to_multiple_of: int | None = _f(8, "pad batches to a multiple of this on GPUs", cli=TRAIN_ONLY)
+    max_target_length: int = _f(128, "summaries are truncated to this many tokens", cli=TRAIN_ONLY,
                                 metavar="TOKENS")
-    train_limit: int | None = _f(None, "use only the first N training dialogues", cli="train",
+    train_limit: int | None = _f(None, "use only the first N training dialogues", cli=TRAIN_ONLY,
                                  metavar="N")
     # evaluation / generation
-    eval_batch_size: int = _f(32, "dialogues per generation batch", cli="generate",
+    eval_batch_size: int = _f(32, "dialogues per generation batch", cli=GENERATE,
                               flag="--batch-size", resume_safe=True, metavar="N")
     eval_limit: int | None = _f(None, "score only the first N dialogues of the split",
-                                cli="generate", flag="--limit", resume_safe=True, metavar="N")
+                                cli=("evaluate",), flag="--limit", resume_safe=True, metavar="N")
     max_new_tokens: int = _f(128, f"longest summary, 1 to {MAX_NEW_TOKENS_LIMIT} tokens",
-                             cli="generate", resume_safe=True, metavar="TOKENS")
-    num_beams: int = _f(1, "1: greedy; more: beam search", cli="generate", resume_safe=True)
-    merge_for_generation: bool = _f(False, "generate with the LoRA weights merged into a copy of "
-                                    "the model (same summaries, no adapter overhead; the copy "
-                                    "costs the model's memory once more)", cli="generate",
+                             cli=GENERATE, resume_safe=True, metavar="TOKENS")
+    num_beams: int = _f(1, "1: greedy; more: beam search", cli=GENERATE, resume_safe=True)
+    merge_for_generation: bool = _f(False, "generate with the adapter's weights (LoRA, IA3) merged "
+                                    "into a copy of the model (same summaries, no adapter "
+                                    "overhead; the copy costs the model's memory once more; "
+                                    "prompt tuning has nothing to merge)", cli=GENERATE,
                                     resume_safe=True)
     # logging / checkpoints
-    logging_steps: int = _f(10, "log the loss every N steps", cli="train", resume_safe=True,
+    logging_steps: int = _f(10, "log the loss every N steps", cli=TRAIN_ONLY, resume_safe=True,
                             metavar="N")
-    save_steps: int = _f(50, "write a checkpoint every N steps", cli="train", resume_safe=True,
+    save_steps: int = _f(50, "write a checkpoint every N steps", cli=TRAIN_ONLY, resume_safe=True,
                          metavar="N")
-    save_total_limit: int = _f(2, "checkpoints kept", cli="train", resume_safe=True, metavar="N")
+    save_total_limit: int = _f(2, "checkpoints kept", cli=TRAIN_ONLY, resume_safe=True, metavar="N")
 
     def __post_init__(self):
         if isinstance(self.lora_target_modules, (list, tuple)):
