@@ -1,0 +1,52 @@
+"""Where a model fails: subset scores equal the corpus score of the subset, bins and topics."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogsum_peft.breakdown import (largest_losses, plot_rouge_by_length, rouge_by_length,
+                                      rouge_by_topic)
+from dialogsum_peft.evaluation import EvalResult
+from dialogsum_peft.metrics import compute_rouge, score_pairs
+
+
+@pytest.fixture()
+def two_models(sample):
+    test = sample["test"]
+    refs = list(test["references"])
+    zero = [d.split("\n")[0] for d in test["dialogue"]]  # a "model": the first turn
+    tuned = [r[0] for r in refs]  # a "model" that copies the first reference
+    tuned[2] = "nothing useful"  # ... except once
+    return test, {"zero-shot": EvalResult(zero, score_pairs(zero, refs)),
+                  "LoRA": EvalResult(tuned, score_pairs(tuned, refs))}
+
+
+def test_length_bins_hold_every_dialogue_and_score_like_the_corpus(two_models):
+    test, results = two_models
+    lengths = [100, 200, 300, 600] * (len(test) // 4) + [50] * (len(test) % 4)
+    table = rouge_by_length(results, lengths, protocol="mean")
+    assert table["dialogues"].sum() == len(test)
+    assert list(table.index) == ["0-127", "128-255", "256-383", ">= 512 (cut)"]
+    long = [i for i, n in enumerate(lengths) if n >= 512]
+    expected = compute_rouge([results["LoRA"].predictions[i] for i in long],
+                             [test["references"][i] for i in long])["rouge1"]
+    assert table.loc[">= 512 (cut)", "LoRA"] == pytest.approx(expected, abs=1e-4)
+    assert "protocol: mean" in table.index.name
+    with pytest.raises(ValueError, match="lengths"):
+        rouge_by_length(results, lengths[:-1])
+    plot_rouge_by_length(table, smoke=True)
+
+
+def test_topics_most_frequent_first(two_models):
+    test, results = two_models
+    topics = ["shopping"] * 3 + ["travel"] * 2 + [""] * (len(test) - 5)
+    table = rouge_by_topic(results, topics, protocol="best")
+    assert list(table.index) == ["shopping", "travel"] and list(table["dialogues"]) == [3, 2]
+
+
+def test_largest_losses_are_the_dialogues_the_tuned_model_lost(two_models):
+    _, results = two_models
+    losses = largest_losses(results["zero-shot"], results["LoRA"], k=3)
+    assert losses and all(delta < 0 for _, delta in losses) and 2 in dict(losses)
+    assert [i for i, _ in losses] == sorted((i for i, _ in losses), key=dict(losses).get)
+    assert largest_losses(results["LoRA"], results["LoRA"]) == []
