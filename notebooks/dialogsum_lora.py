@@ -69,10 +69,10 @@
 # ## 1. Setup
 #
 # In **Colab** the next cell downloads the repository (for its helper package and
-# `requirements.txt`) and installs the requirements. **Locally**, from a clone where you ran
-# `pip install -r requirements.txt`, it has nothing to install. Either way it imports the helpers
-# from the clone's `src/` folder (a package installed a moment ago becomes importable only after
-# a restart).
+# `requirements.txt`) and installs the libraries this notebook uses (Colab's own torch and Jupyter
+# stay as they are). **Locally**, from a clone set up as its README says, it has nothing to
+# install. Either way it imports the helpers from the clone's `src/` folder (a package installed
+# a moment ago becomes importable only after a restart).
 
 # %%
 import os
@@ -95,6 +95,7 @@ if "google.colab" in sys.modules:
                              "this cell to the address of the tutorial's repository (your copy of "
                              "it), then run this cell again.")
     os.chdir(repo)
+    # the notebook's libraries only; the repository's tooling is in requirements-dev.txt
     # %pip install -q -r requirements.txt
 else:
     repo = Path.cwd().resolve().parent  # locally this notebook sits in the clone's notebooks/

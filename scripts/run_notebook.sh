@@ -8,15 +8,14 @@
 # banner in the notebook's outputs (smoke numbers are meaningless).
 # The executed copy, with all outputs, is written to outputs/<name>.executed.ipynb (git-ignored);
 # the committed notebook is never modified. Exits non-zero if any cell fails.
-# DIALOGSUM_SKIP_INSTALL=1 skips the pip step (requirements already installed).
+# The install (scripts/install.sh: a torch that fits the machine, then requirements-dev.txt) is
+# skipped with DIALOGSUM_SKIP_INSTALL=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 notebook="${1:-notebooks/dialogsum_lora.ipynb}"
 [[ -f "$notebook" ]] || { echo "error: no notebook at $notebook" >&2; exit 2; }
 name="$(basename "$notebook" .ipynb)"
-if [[ "${DIALOGSUM_SKIP_INSTALL:-0}" != "1" ]]; then
-    python3 -m pip install -q -r requirements.txt
-fi
+[[ "${DIALOGSUM_SKIP_INSTALL:-0}" == "1" ]] || bash scripts/install.sh
 export DIALOGSUM_MODE="${DIALOGSUM_MODE:-auto}"
 export MPLBACKEND="${MPLBACKEND:-Agg}" TOKENIZERS_PARALLELISM=false
 # The notebook runs from notebooks/; make sure it imports this checkout's helpers.

@@ -111,7 +111,7 @@ def test_run_notebook_script_is_valid_bash():
     script = ROOT / "scripts" / "run_notebook.sh"
     subprocess.run(["bash", "-n", str(script)], check=True)
     text = script.read_text()
-    assert "pip install -q -r requirements.txt" in text and "nbconvert --to notebook --execute" in text
+    assert "bash scripts/install.sh" in text and "nbconvert --to notebook --execute" in text
     assert 'DIALOGSUM_MODE="${DIALOGSUM_MODE:-auto}"' in text and "--output-dir outputs" in text
 
 
