@@ -34,7 +34,13 @@ banner=""
 [[ -n "$banner" ]] && echo "$banner"
 echo "running $notebook (DIALOGSUM_MODE=$DIALOGSUM_MODE) ..."
 start=$SECONDS
+# The kernel talks to nbconvert over IPC, local sockets in a private temporary folder: over TCP
+# it warns that the traffic is unencrypted, a warning nobody running the notebook can act on.
+# The path is absolute: jupyter_client's default is relative to a folder the kernel leaves.
+sockets=$(mktemp -d)
+trap 'rm -rf "$sockets"' EXIT
 python3 -m jupyter nbconvert --to notebook --execute "$notebook" \
+    --KernelManager.transport=ipc --KernelManager.ip="$sockets/ipc" \
     --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=-1 \
     --output-dir outputs --output "$name.executed.ipynb"
 echo "notebook finished in $((SECONDS - start)) s: outputs/$name.executed.ipynb"

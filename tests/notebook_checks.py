@@ -3,11 +3,26 @@ jupytext source, and helpers to find a code cell and read its outputs."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
+from traitlets.config import Config
+
+
+@contextlib.contextmanager
+def ipc_kernel():
+    """NotebookClient ``config`` for a kernel that talks over IPC, local sockets in a private
+    temporary folder, as scripts/run_notebook.sh starts it: over TCP ipykernel warns that the
+    traffic is unencrypted, a warning nobody running a notebook can act on. The socket path is
+    absolute: jupyter_client's default, ``kernel-ipc``, is relative, and a kernel started in the
+    notebook's folder would bind sockets its client, in another folder, never finds."""
+    with tempfile.TemporaryDirectory(prefix="kernel-") as folder:
+        yield Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(folder, "ipc")}})
 
 
 def code_cells(nb):
@@ -32,6 +47,33 @@ def outputs_text(cell) -> str:
         elif out.output_type == "error":
             parts.append("\n".join(out.traceback))
     return "\n".join(parts)
+
+
+# Warnings a notebook may show, each telling the user what to do about it; any other warning
+# line, and any line on stderr, in an executed notebook is one the user cannot act on.
+EXPECTED_WARNINGS = (
+    # hardware.py: no GPU, so switch the runtime (or run the smoke mode)
+    r"WARNING: no GPU\. .*Change runtime type -> GPU",
+    # data.py: the dialogues cut at max_source_length, and the setting that keeps them whole
+    r"warning: \d+ of \d+ \w+ dialogues \(longer than \d+ tokens\) were truncated; "
+    r"raise max_source_length",
+)
+WARNING_LINE = re.compile(r"warn|deprecat|\berror\b", re.IGNORECASE)
+
+
+def unexpected_warnings(nb) -> list[str]:
+    """Lines of an executed notebook's outputs that warn and are not in EXPECTED_WARNINGS: every
+    line written to stderr (Python warnings, library loggers, progress bars) and every other
+    output line that mentions a warning, a deprecation or an error."""
+    found = []
+    for cell in code_cells(nb):
+        stderr = {line for o in cell.get("outputs", []) if o.get("name") == "stderr"
+                  for line in o.text.splitlines()}
+        for line in outputs_text(cell).splitlines():  # stderr's lines are among these
+            if line.strip() and (line in stderr or WARNING_LINE.search(line)) and not any(
+                    re.match(pattern, line) for pattern in EXPECTED_WARNINGS):
+                found.append(line)
+    return found
 
 
 def assert_clean(notebook: Path, source: Path):
@@ -88,14 +130,12 @@ def execute_in_smoke_mode(nb, notebook: Path, tmp: Path, env: dict[str, str] | N
     nothing from two, and two threads fighting other jobs for a 2-core machine ran 3x slower),
     and must leave the notebooks folder and the committed file untouched.
     """
-    import os
-
     from nbclient import NotebookClient
 
     root = notebook.parents[1]
     before = sorted(p.name for p in notebook.parent.iterdir())
     committed = notebook.read_bytes()
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, ipc_kernel() as kernel_config:
         offline = {"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"} if mode == "smoke" else {}
         for key, value in {"DIALOGSUM_MODE": mode, "MPLBACKEND": "Agg", **offline,
                            "TOKENIZERS_PARALLELISM": "false",
@@ -103,7 +143,7 @@ def execute_in_smoke_mode(nb, notebook: Path, tmp: Path, env: dict[str, str] | N
             mp.setenv(key, value)
         mp.setenv("PYTHONPATH", os.pathsep.join(
             p for p in (str(root / "src"), os.environ.get("PYTHONPATH", "")) if p))
-        client = NotebookClient(nb, timeout=600, kernel_name="python3",
+        client = NotebookClient(nb, timeout=600, kernel_name="python3", config=kernel_config,
                                 resources={"metadata": {"path": str(notebook.parent)}})
         try:
             client.execute()  # raises CellExecutionError on the first failing cell

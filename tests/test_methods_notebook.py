@@ -11,7 +11,8 @@ import nbformat
 import pytest
 
 from notebook_checks import (assert_clean, assert_in_sync, assert_shows, code_cells,
-                             execute_in_smoke_mode, find_cell, outputs_text)
+                             execute_in_smoke_mode, find_cell, outputs_text,
+                             unexpected_warnings)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "peft_methods.ipynb"
@@ -121,6 +122,7 @@ def test_methods_notebook_runs_and_compares_all_methods(executed):
         assert cell.execution_count is not None
         assert not [o for o in cell.outputs if o.output_type == "error"]
         assert "Traceback" not in outputs_text(cell), cell.source[:200]
+    assert unexpected_warnings(nb) == []  # only warnings a user can act on
     announced = outputs_text(find_cell(nb, "configs = {method: method_config"))
     assert "running in SMOKE mode" in announced and "!! SMOKE MODE" in announced
 

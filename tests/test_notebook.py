@@ -13,7 +13,8 @@ import nbformat
 import pytest
 
 from notebook_checks import (assert_clean, assert_in_sync, assert_shows, code_cells,
-                             execute_in_smoke_mode, find_cell, outputs_text)
+                             execute_in_smoke_mode, find_cell, ipc_kernel, outputs_text,
+                             unexpected_warnings)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "dialogsum_lora.ipynb"
@@ -97,8 +98,8 @@ def test_colab_clone_failure_is_one_message(tmp_path, monkeypatch):
         'import sys, types\nsys.modules["google.colab"] = types.ModuleType("google.colab")')
     setup = find_cell(_committed(), "REPO_URL = ")
     nb = nbformat.v4.new_notebook(cells=[fake_colab, setup])
-    with pytest.raises(CellExecutionError):  # so "Run all" stops here
-        NotebookClient(nb, timeout=120, kernel_name="python3",
+    with pytest.raises(CellExecutionError), ipc_kernel() as config:  # "Run all" stops here
+        NotebookClient(nb, timeout=120, kernel_name="python3", config=config,
                        resources={"metadata": {"path": str(tmp_path)}}).execute()
     text = outputs_text(nb.cells[1])
     assert text.strip().splitlines() == [text.strip()], f"more than one line: {text!r}"
@@ -113,6 +114,26 @@ def test_run_notebook_script_is_valid_bash():
     text = script.read_text()
     assert "bash scripts/install.sh" in text and "nbconvert --to notebook --execute" in text
     assert 'DIALOGSUM_MODE="${DIALOGSUM_MODE:-auto}"' in text and "--output-dir outputs" in text
+    # the kernel over IPC at an absolute path, as the tests start it (notebook_checks.ipc_kernel)
+    assert '--KernelManager.transport=ipc --KernelManager.ip="$sockets/ipc"' in text
+
+
+def test_warning_check_catches_what_a_user_cannot_act_on():
+    """unexpected_warnings (used on both executed notebooks) lets the actionable warnings through
+    and catches Python warnings, library log lines on stderr and jupyter's own warnings."""
+    stream = nbformat.v4.new_output
+    cell = nbformat.v4.new_code_cell("train()", outputs=[
+        stream("stream", name="stdout", text="WARNING: no GPU. Full training would take hours "
+               "here. In Colab: Runtime -> Change runtime type -> GPU (T4 is free)\nstep 3: ok\n"),
+        stream("stream", name="stderr", text="warning: 2 of 40 train dialogues (longer than 512 "
+               "tokens) were truncated; raise max_source_length to keep them whole\n"),
+        stream("stream", name="stderr", text="/x/modeling_utils.py:3314: UserWarning: odd\n"
+               "  warnings.warn(\nSome weights were not initialized\n"),
+        stream("stream", name="stdout", text="[IPKernelApp] WARNING | Kernel is running over TCP\n"),
+    ])
+    assert unexpected_warnings(nbformat.v4.new_notebook(cells=[cell])) == [
+        "/x/modeling_utils.py:3314: UserWarning: odd", "  warnings.warn(",
+        "Some weights were not initialized", "[IPKernelApp] WARNING | Kernel is running over TCP"]
 
 
 # ------------------------------------------------------------------------------ one execution
@@ -163,6 +184,12 @@ def test_notebook_ran_cleanly(executed):
         for noise in ("Traceback", "FutureWarning", "DeprecationWarning"):
             assert noise not in text, f"{noise} in the outputs of:\n{cell.source[:200]}\n{text}"
     assert "CPU only" in outputs_text(find_cell(nb, "print(environment_report())"))
+
+
+@pytest.mark.slow
+def test_notebook_shows_no_warning_a_user_cannot_act_on(executed):
+    nb, _, _ = executed
+    assert unexpected_warnings(nb) == []
 
 
 @pytest.mark.slow
