@@ -12,6 +12,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: torch's DataLoader warns (may run slow or freeze) when
+    a test asks for more workers than this."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @pytest.fixture(scope="session")
 def sample():
     from dialogsum_peft.data import load_dialogsum

@@ -277,14 +277,23 @@ def test_tokenizer_flag_takes_any_folder_and_says_if_it_is_flan_t5(bench, tmp_pa
 
 
 @pytest.mark.slow
-def test_each_kind_of_cpu_variant_runs_end_to_end(no_shared, tmp_path):
+def test_each_kind_of_cpu_variant_runs_end_to_end(no_shared, tmp_path, monkeypatch):
     """One variant per mechanism (attention kernel, padding buckets, optimizer, dataloader
     settings outside TrainConfig, the seed recipe) runs on a CPU with tiny settings; the rest
-    are combinations of these, checked to be valid TrainConfigs by test_variants_are_trainconfig_overrides."""
+    are combinations of these, checked to be valid TrainConfigs by test_variants_are_trainconfig_overrides.
+    The workers variant runs with as many workers as this machine has cores, at most its 4 (more
+    than the cores and torch's DataLoader warns that it may run slow or freeze)."""
+    import dataclasses
+
     import train_throughput
+    from conftest import usable_cores
 
     names = ["previous-default", "sdpa", "pad128", "adamw-unfused", "workers4-unpinned", "seed"]
     assert set(names) <= set(train_throughput.VARIANTS)
+    workers = train_throughput.VARIANTS["workers4-unpinned"]
+    assert workers.config == {"dataloader_num_workers": 4}
+    monkeypatch.setitem(train_throughput.VARIANTS, "workers4-unpinned", dataclasses.replace(
+        workers, config={"dataloader_num_workers": min(4, usable_cores())}))
     result = train_throughput.main([*TINY, "--max-pairs", "32", "--in-process",
                                     "--variants", ",".join(names), "--out", str(tmp_path)])
     rows = {r["variant"]: r for r in result["rows"]}
