@@ -8,8 +8,9 @@ from rouge_score import rouge_scorer
 
 from dialogsum_peft.data import load_dialogsum
 from dialogsum_peft.metrics import (
-    MULTI_REF_PROTOCOLS, ROUGE_TYPES, aggregate, compute_rouge, per_example, rouge_by_protocol,
-    rouge_per_example, score_pairs, split_sentences,
+    MULTI_REF_PROTOCOLS, ROUGE_TYPES, UnscorableTextWarning, aggregate, compute_rouge,
+    dropped_characters, per_example, rouge_by_protocol, rouge_per_example, score_pairs,
+    split_sentences,
 )
 from dialogsum_peft.offline import sample_data_dir
 
@@ -176,3 +177,55 @@ def test_unknown_protocol_lists_the_choices(call):
 def test_clear_errors(preds, refs, message):
     with pytest.raises(ValueError, match=message):
         compute_rouge(preds, refs)
+
+
+# ------------------------------------------------------------------ issue 16: sentences, alphabets
+@pytest.mark.parametrize("sentence", [
+    "#Person1# tells Mr. Smith that Ms. Dawson will arrive at 3 p.m. tomorrow.",
+    "Dr. Brown sees #Person2# at 10 a.m. and buys apples, pears, etc. for the party.",
+    "#Person2# asks Mrs. Lee whether the U.S. office pays $3.50 per hour.",
+])
+def test_abbreviations_stay_inside_their_sentence(sentence):
+    assert split_sentences(sentence) == sentence
+    assert split_sentences(f"{sentence} They agree! Is it late? No.").split("\n") == [
+        sentence, "They agree!", "Is it late?", "No."]
+
+
+def test_rougelsum_is_not_moved_by_abbreviations():
+    """The same words, one sentence: rougeLsum equals rougeL (a split after "Mr." made them differ)."""
+    ref = "#Person1# tells Mr. Smith that Ms. Dawson will arrive at 3 p.m. tomorrow."
+    pred = "Mr. Smith tells #Person1# that Dawson will arrive at 3 tomorrow."
+    scores = compute_rouge([pred], [ref])
+    assert scores["rougeLsum"] == pytest.approx(scores["rougeL"])
+
+
+class WhitespaceTokenizer:
+    """Lowercased words split on spaces and punctuation, any alphabet (for rouge_score's tokenizer=)."""
+
+    def tokenize(self, text):
+        import re
+
+        return re.findall(r"\w+", text.lower())
+
+
+def test_text_the_scorer_drops_warns_and_a_tokenizer_scores_it():
+    text = ["Пётр купил новую машину."]
+    with pytest.warns(UnscorableTextWarning, match="1 of 1 predictions.*1 of 1 references"):
+        silent_zero = compute_rouge(text, [text])
+    assert silent_zero == dict.fromkeys(ROUGE_TYPES, 0.0)  # why it must not be silent
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert compute_rouge(text, [text], tokenizer=WhitespaceTokenizer()) == dict.fromkeys(
+            ROUGE_TYPES, 1.0)
+        assert rouge_by_protocol(text, [text], tokenizer=WhitespaceTokenizer())["best"]["rouge1"] == 1.0
+        compute_rouge(PREDS, MULTI)  # English text, punctuation and #Person1# tags: no warning
+
+
+def test_dropped_characters_counts_letters_not_punctuation():
+    assert dropped_characters("#Person1#: Hello, world! (3 p.m.) -- ok?") == 0
+    assert dropped_characters("Café in München") == 2
+    assert dropped_characters("Пётр") == 4
+    with pytest.warns(UnscorableTextWarning, match="1 of 2 references"):
+        rouge_per_example(["a cafe", "b"], [["the café"], ["b"]])

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Sequence
+from functools import lru_cache
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
@@ -30,12 +32,62 @@ ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 #   "first": the first reference only, as in the DialogSum paper's baseline table.
 MULTI_REF_PROTOCOLS = ("mean", "best", "first")
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
+class UnscorableTextWarning(UserWarning):
+    """Text holds letters that ``rouge_score``'s default tokenizer drops (see :func:`dropped_characters`)."""
+
+
+_MAYBE_TWO_SENTENCES = re.compile(r"[.!?\n\r\u2026]")  # pysbd never splits text without these
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+@lru_cache(maxsize=16384)  # the same references are split once per model scored
 def split_sentences(text: str) -> str:
-    """One sentence per line, as rougeLsum expects (a regex split: no NLTK download needed)."""
-    return "\n".join(s for s in _SENTENCE_END.split(text.strip()) if s)
+    """``text`` with one sentence per line, as rougeLsum expects.
+
+    Sentences are found by ``pysbd`` (English rules, shipped in the package: no download), which
+    keeps abbreviations such as "Mr.", "Ms.", "Dr.", "p.m." and "etc." inside their sentence; a
+    regex split on ". " broke a sentence after each of them. Text with no sentence mark before
+    its last character is one sentence and skips the (slower) segmenter.
+    """
+    text = text.strip()
+    if not _MAYBE_TWO_SENTENCES.search(text[:-1]):
+        return text
+    return "\n".join(s.strip() for s in _segmenter().segment(text) if s.strip())
+
+
+def dropped_characters(text: str) -> int:
+    """How many letters and digits of ``text`` ``rouge_score``'s default tokenizer drops.
+
+    That tokenizer lowercases, then keeps only ``a-z`` and ``0-9`` (rouge_score/tokenize.py), so
+    "é", "ß", Cyrillic, Greek or CJK letters vanish and their words score as missing or empty.
+    Punctuation and spaces are not counted: dropping them is intended.
+    """
+    return sum(1 for c in text.lower()
+               if c.isalnum() and not ("a" <= c <= "z" or "0" <= c <= "9"))
+
+
+def unscorable_note(texts: dict[str, Sequence[str]]) -> str | None:
+    """One sentence saying which of ``texts`` (``{"references": [...], ...}``) lose letters to
+    ``rouge_score``'s default tokenizer, or ``None`` when none does."""
+    parts = []
+    for name, group in texts.items():
+        counts = [dropped_characters(t) for t in group]
+        if any(counts):
+            parts.append(f"{sum(1 for c in counts if c)} of {len(counts)} {name} "
+                         f"({sum(counts)} letters)")
+    if not parts:
+        return None
+    return (f"ROUGE: {', '.join(parts)} hold letters outside a-z that rouge_score's default "
+            "tokenizer drops, so their words count as missing: scores are for English text; "
+            "pass tokenizer= to score other languages")
 
 
 def _as_list(value, name: str) -> list:
@@ -70,11 +122,16 @@ def check_protocol(multi_ref: str) -> None:
                          f"{', '.join(MULTI_REF_PROTOCOLS)}")
 
 
-def score_pairs(predictions, references, use_stemmer: bool = True) -> list[list[dict[str, float]]]:
+def score_pairs(predictions, references, use_stemmer: bool = True,
+                tokenizer=None) -> list[list[dict[str, float]]]:
     """ROUGE F-measures of every (prediction, reference) pair: one list per example, one dict per
     reference, in the references' order. Fractions in [0, 1].
 
     ``references`` is a list of strings (one per prediction) or a list of lists of strings.
+    ``tokenizer`` is passed to ``rouge_score.rouge_scorer.RougeScorer`` (an object with a
+    ``tokenize(text) -> list[str]`` method); without one, rouge_score's default tokenizer keeps
+    only a-z and 0-9, and an :class:`UnscorableTextWarning` says when text loses letters to it.
+    Raises ValueError for a bare string, mismatched lengths or a non-string entry.
     """
     from rouge_score import rouge_scorer
 
@@ -87,7 +144,13 @@ def score_pairs(predictions, references, use_stemmer: bool = True) -> list[list[
     for i, p in enumerate(preds):
         if not isinstance(p, str):
             raise ValueError(f"predictions[{i}] is a {type(p).__name__}, not a string")
-    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer)
+    if tokenizer is None:
+        note = unscorable_note({"predictions": preds,
+                                "references": [r for group in refs for r in group]})
+        if note:
+            warnings.warn(note, UnscorableTextWarning, stacklevel=2)
+    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer,
+                                      tokenizer=tokenizer)
     pairs = []
     for pred, group in zip(preds, refs):
         pred = split_sentences(pred)
@@ -125,27 +188,29 @@ def aggregate(pair_scores: Sequence[Sequence[dict[str, float]]],
 
 
 def rouge_per_example(predictions, references, multi_ref: str = "mean",
-                      use_stemmer: bool = True) -> list[dict[str, float]]:
-    """ROUGE F-measures of each example under one protocol, as fractions in [0, 1]."""
+                      use_stemmer: bool = True, tokenizer=None) -> list[dict[str, float]]:
+    """ROUGE F-measures of each example under one protocol, as fractions in [0, 1]
+    (``tokenizer``: see :func:`score_pairs`)."""
     check_protocol(multi_ref)
-    return per_example(score_pairs(predictions, references, use_stemmer), multi_ref)
+    return per_example(score_pairs(predictions, references, use_stemmer, tokenizer), multi_ref)
 
 
 def compute_rouge(predictions, references, multi_ref: str = "mean",
-                  use_stemmer: bool = True) -> dict[str, float]:
+                  use_stemmer: bool = True, tokenizer=None) -> dict[str, float]:
     """Corpus ROUGE-1/2/L/Lsum F-measure under one protocol, fractions in [0, 1].
 
     ``references`` is a list of strings (one per prediction) or a list of lists of strings
-    (several references per example, combined as ``multi_ref`` says).
+    (several references per example, combined as ``multi_ref`` says). Scores are for English
+    text unless a ``tokenizer`` is given (see :func:`score_pairs`).
     """
     check_protocol(multi_ref)
-    return aggregate(score_pairs(predictions, references, use_stemmer), multi_ref)
+    return aggregate(score_pairs(predictions, references, use_stemmer, tokenizer), multi_ref)
 
 
-def rouge_by_protocol(predictions, references,
-                      use_stemmer: bool = True) -> dict[str, dict[str, float]]:
+def rouge_by_protocol(predictions, references, use_stemmer: bool = True,
+                      tokenizer=None) -> dict[str, dict[str, float]]:
     """Corpus ROUGE under every protocol, ``{protocol: scores}``, from one scoring pass."""
-    return aggregate_by_protocol(score_pairs(predictions, references, use_stemmer))
+    return aggregate_by_protocol(score_pairs(predictions, references, use_stemmer, tokenizer))
 
 
 def aggregate_by_protocol(pair_scores) -> dict[str, dict[str, float]]:
