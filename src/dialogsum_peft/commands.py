@@ -229,9 +229,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             results["full"] = distributed_evaluate(model, tokenizer, split, state, desc="full", **gen)
     else:
         model, tokenizer = _load_trained(config, state, trained)
-        if not args.no_base:  # the same object with the adapter switched off: the zero-shot base
-            with model.disable_adapter():
-                results["base"] = distributed_evaluate(model, tokenizer, split, state,
+        if not args.no_base:  # the base inside it, adapter off (prompt tuning's tokens too)
+            from .zero_shot import zero_shot_model
+
+            with zero_shot_model(model) as base:
+                results["base"] = distributed_evaluate(base, tokenizer, split, state,
                                                        desc="base (adapter off)", **gen)
         if config.merge_for_generation:
             from .adapters import merged_copy

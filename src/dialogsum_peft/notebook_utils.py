@@ -6,8 +6,9 @@ what is left here is what would only be plumbing in a cell (choosing the setting
 report) or easy to get subtly wrong. The classic slip of a LoRA tutorial is comparing against a
 "zero-shot" model that is no longer zero-shot: ``get_peft_model`` injects the LoRA layers *into
 the base model object in place*, so after wrapping, the original ``model`` variable runs with the
-adapter. Here the zero-shot outputs always come from ``peft_model.disable_adapter()``, which runs
-the untouched base weights.
+adapter. Here the zero-shot outputs always come from
+:func:`dialogsum_peft.zero_shot.zero_shot_model`: the base model inside the peft model with the
+adapter disabled (``disable_adapter()`` alone still prepends prompt tuning's virtual tokens).
 """
 
 from __future__ import annotations
@@ -129,26 +130,28 @@ def model_size_mb(model) -> float:
 
 def zero_shot_and_lora_summaries(peft_model, tokenizer, dialogues: Sequence[str],
                                  progress: bool = False, **gen_kwargs) -> dict[str, list[str]]:
-    """Summaries of ``dialogues`` by the base model (adapter disabled) and by the LoRA model."""
+    """Summaries of ``dialogues`` by the base model (:func:`~dialogsum_peft.zero_shot.zero_shot_model`)
+    and by the peft model: ``{"zero-shot": [str], "LoRA": [str]}``, in input order."""
     from .generation import summarize
+    from .zero_shot import zero_shot_model
 
-    with peft_model.disable_adapter():
-        zero_shot = summarize(peft_model, tokenizer, dialogues, progress=progress,
+    with zero_shot_model(peft_model) as base:
+        zero_shot = summarize(base, tokenizer, dialogues, progress=progress,
                               desc=ZERO_SHOT, **gen_kwargs)
     lora = summarize(peft_model, tokenizer, dialogues, progress=progress, desc=LORA, **gen_kwargs)
     return {ZERO_SHOT: zero_shot, LORA: lora}
 
 
 def evaluate_zero_shot_and_lora(peft_model, tokenizer, dataset, config, progress: bool = True):
-    """ROUGE of the base model (adapter disabled) and of the LoRA model on the same dialogues.
-
-    Returns ``{"zero-shot": EvalResult, "LoRA": EvalResult}``.
+    """ROUGE of the base model (:func:`~dialogsum_peft.zero_shot.zero_shot_model`) and of the
+    peft model on the same dialogues: ``{"zero-shot": EvalResult, "LoRA": EvalResult}``.
     """
     from .evaluation import evaluate_model
+    from .zero_shot import zero_shot_model
 
     kwargs = config.generation_kwargs()
-    with peft_model.disable_adapter():
-        zero_shot = evaluate_model(peft_model, tokenizer, dataset, progress=progress,
+    with zero_shot_model(peft_model) as base:
+        zero_shot = evaluate_model(base, tokenizer, dataset, progress=progress,
                                    desc=f"{ZERO_SHOT} summaries", **kwargs)
     lora = evaluate_model(peft_model, tokenizer, dataset, progress=progress,
                           desc=f"{LORA} summaries", **kwargs)
