@@ -79,3 +79,46 @@ def test_cuda_matches_cpu(tiny, sample):  # pragma: no cover - GPU machines only
     dialogues = list(sample["validation"]["dialogue"][:4])
     cpu = summarize(model, tok, dialogues, max_new_tokens=8, progress=False)
     assert summarize(model.cuda(), tok, dialogues, max_new_tokens=8, progress=False) == cpu
+
+
+# ------------------------------------------------------------------ issue 16: settings recorded = used
+@pytest.fixture()
+def opinionated_dir(tiny_dir, tmp_path):
+    """The tiny T5 saved again with a generation_config.json holding decoding settings, as a
+    fine-tuned summarizer's folder may."""
+    import shutil
+
+    from transformers import GenerationConfig
+
+    folder = tmp_path / "opinionated"
+    shutil.copytree(tiny_dir, folder)
+    GenerationConfig(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0,
+                     no_repeat_ngram_size=1, min_length=12, repetition_penalty=3.0,
+                     ).save_pretrained(folder)
+    return folder
+
+
+def test_model_generation_config_does_not_change_decoding(tiny, opinionated_dir, sample):
+    from transformers import T5ForConditionalGeneration
+
+    model, tokenizer = tiny
+    opinionated = T5ForConditionalGeneration.from_pretrained(opinionated_dir).eval()
+    assert opinionated.generation_config.repetition_penalty == 3.0  # the file is read
+    dialogues = list(sample["test"]["dialogue"][:3])
+    plain = summarize(model, tokenizer, dialogues, max_new_tokens=16, progress=False)
+    assert summarize(opinionated, tokenizer, dialogues, max_new_tokens=16, progress=False) == plain
+    peft = lora(opinionated)  # through a peft model too (its base's file counted before)
+    assert summarize(peft, tokenizer, dialogues, max_new_tokens=16, progress=False) == plain
+    assert opinionated.generation_config.no_repeat_ngram_size == 1  # left as it was
+
+
+def test_decoding_config_keeps_only_the_model_token_ids(opinionated_dir):
+    from transformers import T5ForConditionalGeneration
+
+    from dialogsum_peft.generation import decoding_config
+
+    model = T5ForConditionalGeneration.from_pretrained(opinionated_dir)
+    config = decoding_config(model, max_new_tokens=16, num_beams=2)
+    assert {k: v for k, v in config.to_dict().items() if v is not None and k != "transformers_version"} == {
+        "max_new_tokens": 16, "num_beams": 2, "do_sample": False,
+        "decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0}

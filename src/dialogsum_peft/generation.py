@@ -4,11 +4,18 @@ Why: the original tutorial generated one dialogue at a time, which leaves a GPU 
 (about 1.5 dialogues/s for flan-t5-base). Batching inputs of similar length (sorted, so little
 padding) is one to two orders of magnitude faster and gives the same greedy summaries. Results
 come back in input order whatever the internal order was.
+
+Decoding uses the project's settings and nothing else: ``generate`` fills every setting its
+``GenerationConfig`` leaves unset from the model's own ``generation_config.json``, so a
+fine-tuned model folder holding ``no_repeat_ngram_size``, ``min_length`` or
+``repetition_penalty`` changed our summaries while our records said plain greedy decoding.
+:func:`decoding_config` keeps only the model's token ids, and :func:`summarize` decodes with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 
@@ -35,6 +42,40 @@ def model_device(model) -> torch.device:
     return next(model.parameters()).device
 
 
+TOKEN_IDS = ("decoder_start_token_id", "bos_token_id", "eos_token_id", "pad_token_id")
+
+
+def decoding_config(model, max_new_tokens: int = 128, num_beams: int = 1,
+                    min_new_tokens: int | None = None):
+    """The ``transformers.GenerationConfig`` summaries are decoded with.
+
+    Greedy (``num_beams=1``) or beam search, no sampling, at most ``max_new_tokens`` tokens (and
+    at least ``min_new_tokens``); from the model's own ``generation_config`` only the token ids
+    in :data:`TOKEN_IDS` (decoder start, BOS, EOS, padding), never its decoding settings.
+    """
+    from transformers import GenerationConfig
+
+    own = getattr(model, "generation_config", None)
+    ids = {k: getattr(own, k) for k in TOKEN_IDS if getattr(own, k, None) is not None}
+    settings = dict(max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=False)
+    if min_new_tokens is not None:
+        settings["min_new_tokens"] = min_new_tokens
+    return GenerationConfig(**settings, **ids)
+
+
+@contextmanager
+def decoding_with(model, generation_config) -> Iterator[None]:
+    """``model.generation_config`` (a peft model's base model's) is ``generation_config`` inside
+    the block, so ``generate`` can take no unset setting from the model's file; restored after."""
+    target = model.get_base_model() if hasattr(model, "get_base_model") else model
+    saved = target.generation_config
+    target.generation_config = generation_config
+    try:
+        yield
+    finally:
+        target.generation_config = saved
+
+
 @torch.inference_mode()
 def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
               max_new_tokens: int = 128, num_beams: int = 1, progress: bool = True,
@@ -45,7 +86,8 @@ def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
     Inputs are the instruction prompt (:func:`dialogsum_peft.data.build_prompt`), truncated to
     ``max_source_length`` tokens, sorted longest first and batched. Works for a base model and a
     peft model, on CPU and CUDA (the model's own device is used). ``min_new_tokens`` forces a
-    length (benchmarks use it so random weights do not stop early).
+    length (benchmarks use it so random weights do not stop early). Decoding uses
+    :func:`decoding_config` alone: settings in the model's ``generation_config.json`` are ignored.
     """
     from tqdm.auto import tqdm
 
@@ -59,17 +101,17 @@ def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
     was_training = model.training
     model.eval()
     results: list[str | None] = [None] * len(texts)
-    gen_kwargs = dict(max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=False)
-    if min_new_tokens is not None:
-        gen_kwargs["min_new_tokens"] = min_new_tokens
+    generation_config = decoding_config(model, max_new_tokens, num_beams, min_new_tokens)
     try:
         bar = tqdm(total=len(texts), desc=desc, disable=not progress, unit="dialogue")
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
             batch = {k: v.to(device) for k, v in batch.items()}
-            out = model.generate(input_ids=batch["input_ids"],
-                                 attention_mask=batch["attention_mask"], **gen_kwargs)
+            with decoding_with(model, generation_config):
+                out = model.generate(input_ids=batch["input_ids"],
+                                     attention_mask=batch["attention_mask"],
+                                     generation_config=generation_config)
             for i, text in zip(idx, tokenizer.batch_decode(out, skip_special_tokens=True)):
                 results[i] = text.strip()
             bar.update(len(idx))
