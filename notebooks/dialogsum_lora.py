@@ -211,19 +211,38 @@ print(count_parameters(model))
 #
 # We build the prompt for one random test dialogue, tokenize it and let the model write greedily
 # (`do_sample=False`: always the most likely next token, so the output is reproducible). Set
-# `index` to any number to look at another dialogue. ROUGE-1/2/L measure the overlap of words,
+# `index` to any number to look at another dialogue.
+#
+# The decoding settings are one `GenerationConfig`: ours, plus the model's own token ids (where
+# decoding starts and stops, the padding). Why not just keyword arguments to `generate`? Every
+# setting we leave unset, `generate` takes from the model's `generation_config.json`, and a
+# fine-tuned model's file may hold `no_repeat_ngram_size`, `min_length` or `repetition_penalty`:
+# the summaries would change while our notes say "greedy". So the model's `generation_config`
+# becomes ours (the package's `summarize` decodes with the same settings, for any model folder). ROUGE-1/2/L measure the overlap of words,
 # word pairs and the longest common word sequence with the human summaries (0 = nothing in
 # common, 1 = identical), averaged over the dialogue's references.
 
 # %%
+from transformers import GenerationConfig
+
 from dialogsum_peft.notebook_utils import ZERO_SHOT, example_report
 
 index = random.randrange(len(test))  # or pick one yourself, e.g. index = 200
 prompt = build_prompt(test[index]["dialogue"])
 inputs = tokenizer(prompt, return_tensors="pt", truncation=True,
                    max_length=config.max_source_length).to(device)
-output_ids = model.generate(**inputs, max_new_tokens=config.max_new_tokens,
-                            num_beams=config.num_beams, do_sample=False)
+generation_config = GenerationConfig(
+    max_new_tokens=config.max_new_tokens,  # at most this many summary tokens
+    num_beams=config.num_beams,            # 1: greedy
+    do_sample=False,
+    # from the model's own file only its token ids:
+    decoder_start_token_id=model.generation_config.decoder_start_token_id,
+    bos_token_id=model.generation_config.bos_token_id,
+    eos_token_id=model.generation_config.eos_token_id,
+    pad_token_id=model.generation_config.pad_token_id,
+)
+model.generation_config = generation_config  # nothing left for generate to take from the file
+output_ids = model.generate(**inputs, generation_config=generation_config)
 zero_shot_before = tokenizer.decode(output_ids[0], skip_special_tokens=True).strip()
 print(example_report(test, index, {ZERO_SHOT: zero_shot_before}, smoke=config.is_smoke,
                      show_prompt=True))
@@ -250,7 +269,10 @@ print(example_report(test, index, {ZERO_SHOT: zero_shot_before}, smoke=config.is
 # ⚠️ `get_peft_model` does not copy the model: it **replaces the `q` and `v` layers of `model`
 # in place**. From now on `model` itself runs with the adapter, so it is no longer the zero-shot
 # model. That is why we took the zero-shot summary above *before* this step, and why every later
-# zero-shot output comes from `peft_model.disable_adapter()`, which switches the adapter off.
+# zero-shot output comes from the base model inside `peft_model` with the adapter switched off
+# (`zero_shot_model(peft_model)`: `peft_model.get_base_model()` under
+# `peft_model.disable_adapter()`; for prompt tuning, `disable_adapter()` alone would still put
+# the trained virtual tokens before the input when generating).
 # `A` starts random, so we seed it: the same settings always train the same adapter.
 
 # %%
@@ -371,11 +393,9 @@ print(f"trained to step {trainer.state.global_step} of {trainer.state.max_steps}
 # The training loss should fall quickly in the first steps and then flatten.
 
 # %%
-from dialogsum_peft import trainer as trainer_module
 from dialogsum_peft.reporting import plot_loss_curve
 
-plot_loss_curve(trainer_module.loss_history(trainer),
-                title=f"LoRA training loss ({config.model_name})", smoke=config.is_smoke)
+plot_loss_curve(trainer, title=f"LoRA training loss ({config.model_name})")
 plt.show()
 
 # %% [markdown]
@@ -397,8 +417,10 @@ except ValueError as err:
 
 # %% [markdown]
 # Both models summarize the **same** test dialogues with the same prompt and generation settings
-# (greedy, in batches of similar length); the zero-shot model is `peft_model` with its adapter
-# switched off. Each summary is scored against **all** human references of its dialogue with
+# (greedy, in batches of similar length); the zero-shot model is the base inside `peft_model`,
+# adapter switched off. `rouge_table` and the plot take these results and the protocol and
+# compute the numbers they show themselves (and the smoke mark, from the model that wrote them),
+# so a label cannot name a protocol the numbers were not computed under. Each summary is scored against **all** human references of its dialogue with
 # word-level ROUGE (Google's `rouge_score`, Porter stemming).
 
 # %%
@@ -409,12 +431,11 @@ from dialogsum_peft.reporting import plot_rouge_comparison, protocol_table, roug
 eval_set = limit_split(test, config.eval_limit)
 print(f"scoring {len(eval_set)} test dialogues with both models")
 results = evaluate_zero_shot_and_lora(peft_model, tokenizer, eval_set, config)
-scores = {name: result.scores for name, result in results.items()}
-rouge_table(scores, baseline=ZERO_SHOT, improved=LORA, protocol="mean", smoke=config.is_smoke)
+rouge_table(results, baseline=ZERO_SHOT, improved=LORA, protocol="mean")
 
 # %%
-plot_rouge_comparison(scores, title=f"ROUGE on {len(eval_set)} DialogSum test dialogues",
-                      protocol="mean", smoke=config.is_smoke)
+plot_rouge_comparison(results, title=f"ROUGE on {len(eval_set)} DialogSum test dialogues",
+                      protocol="mean")
 plt.show()
 
 # %% [markdown]
@@ -434,7 +455,7 @@ plt.show()
 # puts each published figure only beside our rows of the same protocol, labelled as published.
 
 # %%
-protocol_table(results, smoke=config.is_smoke)
+protocol_table(results)
 
 # %% [markdown]
 # **Cross-check with 🤗 `evaluate`.** The same LoRA summaries scored by `evaluate.load("rouge")`,
@@ -459,9 +480,9 @@ else:
                                              references=[r for _, r in rows],
                                              use_stemmer=True, use_aggregator=False)
     evaluate_mean = {k: sum(v) / len(v) for k, v in per_row.items()}
-    print(pd.DataFrame({"evaluate, row by row": evaluate_mean,
-                        "ours, protocol mean": results[LORA].scores}).round(4))
-    print("agree:", all(abs(evaluate_mean[k] - v) < 1e-6 for k, v in results[LORA].scores.items()))
+    ours = results[LORA].by_protocol["mean"]
+    print(pd.DataFrame({"evaluate, row by row": evaluate_mean, "ours, protocol mean": ours}).round(4))
+    print("agree:", all(abs(evaluate_mean[k] - v) < 1e-6 for k, v in ours.items()))
 
 # %% [markdown]
 # A sanity check of the comparison: the zero-shot summary of dialogue `index` written *before*
@@ -483,8 +504,7 @@ print("zero-shot baseline identical:", now[ZERO_SHOT][0] == zero_shot_before)
 from dialogsum_peft.reporting import side_by_side
 
 picks = random.Random(SEED).sample(range(len(eval_set)), k=min(3, len(eval_set)))
-side_by_side(eval_set, {name: result.predictions for name, result in results.items()}, picks,
-             smoke=config.is_smoke)
+side_by_side(eval_set, results, picks)
 
 # %% [markdown]
 # ## 9. Explore: run this cell again and again

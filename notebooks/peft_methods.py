@@ -226,7 +226,7 @@ base = load_base(shared)
 runs = {"zero-shot": zero_shot_run(base, evaluate_model(
     base, tokenizer, eval_set, desc="zero-shot", **shared.generation_kwargs()))}
 del base
-scores = runs["zero-shot"].evaluation.scores
+scores = runs["zero-shot"].evaluation.by_protocol["mean"]
 print("zero-shot ROUGE (protocol mean):", {k: round(v, 4) for k, v in scores.items()})
 
 # %% [markdown]
@@ -295,7 +295,7 @@ def train_and_evaluate(method, method_config):
              else save_adapter(tuned, folder / "adapter", tokenizer))
     evaluation = evaluate_model(tuned, tokenizer, eval_set, desc=method, **config.generation_kwargs())
     print(f"saved {saved.name}/ ({adapter_size_mb(saved):.2f} MB of weights); "
-          f"ROUGE-1 (protocol mean) {evaluation.scores['rouge1']:.4f}")
+          f"ROUGE-1 (protocol mean) {evaluation.by_protocol['mean']['rouge1']:.4f}")
     return MethodRun(method, describe(method_config), count_parameters(tuned), evaluation,
                      saved_mb=adapter_size_mb(saved), peak_memory_gib=peak_gib,
                      samples_per_s=metrics["train_samples_per_second"],
@@ -484,7 +484,7 @@ runs["full"] = train_and_evaluate("full", None)  # no peft config: every weight 
 # %%
 from dialogsum_peft.comparison import comparison_table
 
-comparison_table(runs, protocol="mean", smoke=smoke)
+comparison_table(runs, protocol="mean")
 
 # %% [markdown]
 # The same summaries under the other multi-reference protocols ("best": the best-matching
@@ -496,7 +496,7 @@ comparison_table(runs, protocol="mean", smoke=smoke)
 # %%
 from dialogsum_peft.reporting import protocol_table
 
-protocol_table({name: run.evaluation for name, run in runs.items()}, smoke=smoke)
+protocol_table({name: run.evaluation for name, run in runs.items()})
 
 # %% [markdown]
 # **Quality against size.** ROUGE-1 against the number of trainable parameters, on a log scale
@@ -509,7 +509,7 @@ from dialogsum_peft.reporting import PUBLISHED
 
 course_lab = [figure for figure in PUBLISHED if figure.source.startswith("course lab")]
 note = f"{len(eval_set)} test dialogues, recipe {shared.recipe!r}"
-plot_rouge_vs_parameters(runs, published=course_lab, protocol="mean", note=note, smoke=smoke)
+plot_rouge_vs_parameters(runs, published=course_lab, protocol="mean", note=note)
 plt.show()
 
 # %% [markdown]
@@ -518,7 +518,7 @@ plt.show()
 
 # %%
 plot_peak_memory(runs, note=f"per-device batch {shared.per_device_train_batch_size}, "
-                 f"precision {shared.precision}", smoke=smoke)
+                 f"precision {shared.precision}")
 plt.show()
 
 # %% [markdown]
@@ -530,7 +530,7 @@ import random
 from dialogsum_peft.reporting import side_by_side
 
 picks = random.Random(SEED).sample(range(len(eval_set)), k=min(2, len(eval_set)))
-side_by_side(eval_set, {name: run.evaluation.predictions for name, run in runs.items()}, picks)
+side_by_side(eval_set, {name: run.evaluation for name, run in runs.items()}, picks)
 
 # %% [markdown]
 # ## 12. Choosing a method

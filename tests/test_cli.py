@@ -397,3 +397,19 @@ def test_train_and_evaluate_on_a_folder_of_ones_own(tmp_path, capsys):
     predictions = read_jsonl(out / "evaluation" / "predictions-lora.jsonl")
     assert [len(p["references"]) for p in predictions] == [2, 2, 2]
 
+
+def test_evaluate_warns_once_when_references_lose_letters_to_rouge(tmp_path, capsys):
+    """Issue 16: Cyrillic references scored 0.0 without a word; now one `warning:` line."""
+    data = tmp_path / "data"
+    shutil.copytree(sample_data_dir(), data)
+    rows = read_jsonl(data / "test.jsonl")
+    rows[0]["summary"] = "Пётр купил новую машину."
+    (data / "test.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                     encoding="utf-8")
+    rc = main(["evaluate", "--preset", "smoke", "--dataset", str(data), "--limit", "2", *GEN,
+               "--results-dir", str(tmp_path / "ev")])
+    err = capsys.readouterr().err
+    assert rc == 0
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "1 of " in warnings[0] and "references" in warnings[0]
+    assert "English" in warnings[0] and "Warning" not in err  # no Python warning printed

@@ -232,7 +232,7 @@ def test_notebook_shows_tables_charts_and_smoke_marks(executed):
     assert "peft.tuners.lora" in outputs_text(find_cell(nb, "print_trainable_parameters()"))
     assert "trained to step 30 of 30" in outputs_text(find_cell(nb, "trainer.train("))
 
-    headline = outputs_text(find_cell(nb, "rouge_table(scores"))
+    headline = outputs_text(find_cell(nb, "rouge_table(results"))
     assert "protocol: mean" in headline and "rougeLsum" in headline and SMOKE_NOTE in headline
     assert re.search(r"^zero-shot\s+\d", headline, re.M) and re.search(r"^LoRA\s+\d", headline, re.M)
     assert re.search(r"^LoRA - zero-shot\s+-?\d", headline, re.M)
@@ -241,7 +241,7 @@ def test_notebook_shows_tables_charts_and_smoke_marks(executed):
     for name in ("mean", "best", "first"):
         assert re.search(rf"^{name}\s+zero-shot", protocols, re.M), name
 
-    for marker in ("plot_loss_curve(", "plot_rouge_comparison(scores"):
+    for marker in ("plot_loss_curve(", "plot_rouge_comparison(results"):
         images = [o for o in find_cell(nb, marker).outputs if "image/png" in o.get("data", {})]
         assert len(images) == 1, marker
     for marker in (".generate(", "example_report(test, index, {name"):  # example reports

@@ -15,7 +15,6 @@ from dialogsum_peft.reporting import (
 matplotlib.use("Agg")
 
 ZERO = {"rouge1": 0.23, "rouge2": 0.07, "rougeL": 0.20, "rougeLsum": 0.20}
-LORA = {"rouge1": 0.41, "rouge2": 0.17, "rougeL": 0.33, "rougeLsum": 0.33}
 
 
 def all_reprs(table) -> list[str]:
@@ -23,36 +22,56 @@ def all_reprs(table) -> list[str]:
     return [repr(table), table._repr_html_(), table.to_string()]
 
 
-def results_from(sample):
+def results_from(sample, smoke: bool = False):
     """Two real EvalResults on the sample test split, without a model: predictions are the
     first line of each dialogue, and another dialogue's human summary."""
     test = sample["test"]
     refs = list(test["references"])
     firsts = [d.split("\n")[0] for d in test["dialogue"]]
     shifted = [test["summary"][(i + 1) % len(test)] for i in range(len(test))]
-    return {name: EvalResult(preds, score_pairs(preds, refs))
+    return {name: EvalResult(preds, score_pairs(preds, refs), smoke=smoke)
             for name, preds in (("zero-shot", shifted), ("LoRA", firsts))}
 
 
-def test_rouge_table_names_its_protocol_and_shows_the_improvement():
-    table = rouge_table({"zero-shot": ZERO, "LoRA": LORA}, baseline="zero-shot", improved="LoRA")
+def test_rouge_table_names_its_protocol_and_shows_the_improvement(sample):
+    results = results_from(sample)
+    table = rouge_table(results, baseline="zero-shot", improved="LoRA")
     assert list(table.index) == ["zero-shot", "LoRA", "LoRA - zero-shot"]
-    assert table.loc["LoRA - zero-shot", "rouge1"] == pytest.approx(0.18)
+    mean = {n: r.by_protocol["mean"]["rouge1"] for n, r in results.items()}
+    assert table.loc["LoRA - zero-shot", "rouge1"] == pytest.approx(
+        mean["LoRA"] - mean["zero-shot"], abs=1e-4)
     for text in all_reprs(table):
         assert "protocol: mean" in text and "SMOKE" not in text
-    best = rouge_table({"LoRA": LORA}, protocol="best")
-    assert all("protocol: best" in text for text in all_reprs(best))
     with pytest.raises(ValueError, match="mean, best, first"):
-        rouge_table({"LoRA": LORA}, protocol="max")
+        rouge_table(results, protocol="max")
+
+
+def test_rouge_table_computes_the_protocol_it_names(sample):
+    """Issue 16: rouge_table(scores, protocol="best") printed "protocol: best" over mean scores."""
+    results = results_from(sample)
+    for protocol in MULTI_REF_PROTOCOLS:
+        table = rouge_table(results, protocol=protocol)
+        assert all(f"protocol: {protocol}" in text for text in all_reprs(table))
+        for name, result in results.items():
+            for k in ROUGE_TYPES:
+                assert table.loc[name, k] == round(result.by_protocol[protocol][k], 4)
+    assert results["LoRA"].by_protocol["best"] != results["LoRA"].by_protocol["mean"]
+    with pytest.raises(TypeError, match="not an EvalResult"):  # a score dict names no protocol
+        rouge_table({"zero-shot": ZERO}, protocol="best")
+    for make in (protocol_table, lambda r: plot_rouge_comparison(r),
+                 lambda r: side_by_side(sample["test"], r, [0])):
+        with pytest.raises(TypeError, match="not an EvalResult"):
+            make({"zero-shot": ZERO})
 
 
 def test_smoke_tables_say_so_in_text_and_html(sample):
-    table = rouge_table({"zero-shot": ZERO, "LoRA": LORA}, "zero-shot", "LoRA", smoke=True)
+    smoke = results_from(sample, smoke=True)
+    table = rouge_table(smoke, "zero-shot", "LoRA")
     for text in all_reprs(table):
         assert SMOKE_NOTE in text and "protocol: mean" in text
-    assert table.loc["LoRA", "rouge1"] == 0.41  # the labels do not get in the way of the values
-    by_protocol = protocol_table(results_from(sample), smoke=True)
-    assert all(SMOKE_NOTE in text for text in all_reprs(by_protocol))
+    # the labels do not get in the way of the values
+    assert table.loc["LoRA", "rouge1"] == round(smoke["LoRA"].by_protocol["mean"]["rouge1"], 4)
+    assert all(SMOKE_NOTE in text for text in all_reprs(protocol_table(smoke)))
     assert not any(SMOKE_NOTE in text for text in all_reprs(protocol_table(results_from(sample))))
 
 
@@ -75,9 +94,7 @@ def test_protocol_table_puts_published_figures_beside_our_rows(sample):
         assert figure.scores["rouge1"] in list(match["rouge1"])
         assert match[["rouge2", "rougeL", "rougeLsum"]].isna().all().all()  # never invented
     assert "published: course lab 2" in table.to_string()
-    # A plain {protocol: scores} mapping works as well as an EvalResult.
-    plain = protocol_table({n: r.by_protocol for n, r in results.items()}, published=())
-    assert plain.equals(ours)
+    assert protocol_table(results, published=()).equals(ours)
 
 
 def test_published_registry_is_rouge1_only_with_a_known_protocol():
@@ -91,31 +108,55 @@ def test_published_registry_is_rouge1_only_with_a_known_protocol():
         PublishedFigure("somewhere", "some model", "average", {"rouge1": 0.5})
 
 
-def test_plots_carry_protocol_and_smoke_note():
-    fig = plot_rouge_comparison({"zero-shot": ZERO, "LoRA": LORA})
-    ax = fig.axes[0]
+def test_plots_carry_protocol_and_smoke_note(sample):
+    results = results_from(sample)
+    ax = plot_rouge_comparison(results).axes[0]
     assert len(ax.patches) == 8  # 4 metrics x 2 models
-    assert "+0.180" in [t.get_text() for t in ax.texts]
+    mean = {n: r.by_protocol["mean"]["rouge1"] for n, r in results.items()}
+    assert f"{mean['LoRA'] - mean['zero-shot']:+.3f}" in [t.get_text() for t in ax.texts]
     assert "protocol: mean" in ax.get_ylabel() and "SMOKE" not in ax.get_title()
-    smoke = plot_rouge_comparison({"LoRA": LORA}, title="ROUGE", note="10 dialogues",
-                                  protocol="first", smoke=True).axes[0]
-    assert smoke.get_title() == f"ROUGE\n10 dialogues\n{SMOKE_NOTE}"
-    assert "protocol: first" in smoke.get_ylabel()
-    loss = plot_loss_curve([(1, 3.0), (2, 2.5), (3, 2.0)], smoke=True).axes[0]
-    assert list(loss.lines[0].get_ydata()) == [3.0, 2.5, 2.0]
-    assert loss.get_title() == f"LoRA training loss\n{SMOKE_NOTE}"
-    with pytest.raises(ValueError):
-        plot_loss_curve([])
+    smoke = results_from(sample, smoke=True)
+    first = plot_rouge_comparison({"LoRA": smoke["LoRA"]}, title="ROUGE", note="10 dialogues",
+                                  protocol="first").axes[0]
+    assert first.get_title() == f"ROUGE\n10 dialogues\n{SMOKE_NOTE}"
+    assert "protocol: first" in first.get_ylabel()
+    bars = [p.get_height() for p in first.patches]
+    assert bars == [pytest.approx(smoke["LoRA"].by_protocol["first"][k]) for k in ROUGE_TYPES]
+    matplotlib.pyplot.close("all")
 
 
 def test_peeks_and_side_by_side(sample):
     df = show_random_elements(sample["train"], 3, seed=1)
     assert len(df) == 3 and list(df.columns) == ["id", "topic", "dialogue", "summary"]
     assert df.equals(show_random_elements(sample["train"], 3, seed=1))
-    sbs = side_by_side(sample["test"], {"zero-shot": ["a"] * 10, "LoRA": ["b"] * 10}, [0, 2])
+    results = results_from(sample)
+    sbs = side_by_side(sample["test"], results, [0, 2])
     assert SMOKE_NOTE not in sbs.to_string()
-    marked = side_by_side(sample["test"], {"LoRA": ["b"] * 10}, [0], smoke=True)
+    assert list(sbs["LoRA"]) == [results["LoRA"].predictions[i] for i in (0, 2)]
+    marked = side_by_side(sample["test"], results_from(sample, smoke=True), [0])
     assert SMOKE_NOTE in marked.to_string() and SMOKE_NOTE in marked.to_html()
     assert list(sbs["human summary"]) == [sample["test"][0]["summary"], sample["test"][2]["summary"]]
-    text = format_example("d", "h", {"lora": "x"}, {"lora": {"rouge1": 0.5, "rouge2": 0, "rougeL": 0.5}})
-    assert "HUMAN SUMMARY" in text and "ROUGE-1 0.500" in text and "(protocol: mean)" in text
+    text = format_example("d", "h", {"lora": "the cat sat"}, ["the cat sat down", "a dog"])
+    assert "HUMAN SUMMARY" in text and "ROUGE-1 0.429" in text and "(protocol: mean)" in text
+    assert "ROUGE-1 0.857" in format_example("d", "h", {"lora": "the cat sat"},
+                                             ["the cat sat down", "a dog"], protocol="best")
+
+
+def test_smoke_mark_comes_from_the_model_that_wrote_the_results(tiny, sample):
+    from transformers import T5ForConditionalGeneration
+
+    from conftest import lora
+    from dialogsum_peft.evaluation import evaluate_model, limit_split
+    from dialogsum_peft.offline import SMOKE_MARK, is_smoke_model, tiny_t5_config
+
+    model, tokenizer = tiny
+    split = limit_split(sample["test"], 2)
+    result = evaluate_model(model, tokenizer, split, max_new_tokens=4, progress=False)
+    assert result.smoke and SMOKE_NOTE in rouge_table({"tiny": result}).to_string()
+    assert is_smoke_model(lora(model))
+    config = tiny_t5_config(len(tokenizer))
+    delattr(config, SMOKE_MARK)  # any other model: no mark
+    plain = T5ForConditionalGeneration(config).eval()
+    assert not is_smoke_model(plain)
+    unmarked = evaluate_model(plain, tokenizer, split, max_new_tokens=4, progress=False)
+    assert not unmarked.smoke and SMOKE_NOTE not in rouge_table({"plain": unmarked}).to_string()

@@ -52,6 +52,15 @@ def test_loss_goes_down(trained):
     assert losses[-1] < losses[0] * 0.97
 
 
+def test_loss_curve_plots_the_trainer_log_with_its_model_smoke_mark(trained):
+    from dialogsum_peft.reporting import SMOKE_NOTE, plot_loss_curve
+
+    *_, trainer = trained
+    ax = plot_loss_curve(trainer, note="24 steps").axes[0]
+    assert list(ax.lines[0].get_ydata()) == [loss for _, loss in loss_history(trainer)]
+    assert ax.get_title() == f"LoRA training loss\n24 steps\n{SMOKE_NOTE}"  # the tiny T5's mark
+
+
 def test_only_adapter_weights_changed(trained):
     config, peft_model, _, _ = trained
     fresh, _ = load_base_model(config)  # the shared tiny base, untouched by training

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 from .checkpoints import (RUN_OUTPUTS, RunLock, check_resume_identity, check_writable,
@@ -152,6 +153,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _write_training_outputs(trainer, peft_model, tokenizer, config, result, state) -> None:
     from .adapters import adapter_size_mb, save_adapter, save_model
     from .methods import is_peft
+    from .offline import is_smoke_model
     from .reporting import plot_loss_curve, save_figure
     from .trainer import loss_history
 
@@ -169,10 +171,10 @@ def _write_training_outputs(trainer, peft_model, tokenizer, config, result, stat
         [{"step": s, "loss": loss} for s, loss in history], indent=1) + "\n")
     metrics = dict(result.metrics)
     metrics.update(global_step=trainer.state.global_step, world_size=state.num_processes,
-                   adapter_mb=round(adapter_size_mb(adapter), 3), smoke=config.is_smoke)
+                   adapter_mb=round(adapter_size_mb(adapter), 3), smoke=is_smoke_model(peft_model))
     write_text_atomic(out / "train_metrics.json", json.dumps(metrics, indent=2) + "\n")
     if history:
-        save_figure(plot_loss_curve(history, smoke=config.is_smoke), out / "loss_curve.png")
+        save_figure(plot_loss_curve(trainer), out / "loss_curve.png")
         print(f"loss: {history[0][1]:.4f} at step {history[0][0]} -> "
               f"{history[-1][1]:.4f} at step {history[-1][0]}")
     else:
@@ -200,27 +202,15 @@ def _load_trained(config, state, trained: tuple[Path, str]):
     return _load_base(replace(config, model_name=str(path)), state)
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .adapters import check_trained_dir
+def _evaluate_models(config, state, trained, split, no_base: bool) -> dict:
+    """``{"base": EvalResult, <method>: EvalResult}``: the base model (loaded on its own, or the
+    base inside the peft model) and the trained one, on ``split``."""
+    from .distributed import distributed_evaluate
 
-    config = resolve_config(args)
-    trained = check_trained_dir(args.adapter) if args.adapter else None
-    if args.no_base and trained is None:
-        raise CliError("--no-base needs --adapter (otherwise there is nothing to evaluate)")
-    results_dir = check_writable(args.results_dir or Path(config.output_dir) / "evaluation")
-    _prepare_hub(config)
-    from .data import require_split
-    from .distributed import distributed_evaluate, finish, process_state
-    from .evaluation import limit_split
-
-    state = process_state()
-    dataset = _load_dataset(config, state)
-    _banner(state, config)
-    split = limit_split(require_split(dataset, args.split), config.eval_limit)
     gen = config.generation_kwargs()
     results = {}
     if trained is None or trained[1] == "full":
-        if not args.no_base:
+        if not no_base:
             model, tokenizer = _load_base(config, state)
             results["base"] = distributed_evaluate(model, tokenizer, split, state, desc="base", **gen)
             del model
@@ -229,7 +219,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             results["full"] = distributed_evaluate(model, tokenizer, split, state, desc="full", **gen)
     else:
         model, tokenizer = _load_trained(config, state, trained)
-        if not args.no_base:  # the base inside it, adapter off (prompt tuning's tokens too)
+        if not no_base:  # the base inside it, adapter off (prompt tuning's tokens too)
             from .zero_shot import zero_shot_model
 
             with zero_shot_model(model) as base:
@@ -241,6 +231,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             model = merged_copy(model)
         results[trained[1]] = distributed_evaluate(model, tokenizer, split, state,
                                                    desc=trained[1], **gen)
+    return results
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .adapters import check_trained_dir
+
+    config = resolve_config(args)
+    trained = check_trained_dir(args.adapter) if args.adapter else None
+    if args.no_base and trained is None:
+        raise CliError("--no-base needs --adapter (otherwise there is nothing to evaluate)")
+    results_dir = check_writable(args.results_dir or Path(config.output_dir) / "evaluation")
+    _prepare_hub(config)
+    from .data import require_split
+    from .distributed import finish, process_state
+    from .evaluation import limit_split
+    from .metrics import UnscorableTextWarning
+
+    state = process_state()
+    dataset = _load_dataset(config, state)
+    _banner(state, config)
+    split = limit_split(require_split(dataset, args.split), config.eval_limit)
+    with warnings.catch_warnings():  # said once, as a `warning:` line, with the results
+        warnings.simplefilter("ignore", UnscorableTextWarning)
+        results = _evaluate_models(config, state, trained, split, args.no_base)
     if state.is_main_process:
         _write_evaluation_outputs(results, split, config, args, trained, results_dir)
         _warn_secrets(state, results_dir)
@@ -251,19 +265,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _write_evaluation_outputs(results, split, config, args, trained, results_dir: Path) -> None:
     from .evaluation import write_evaluation
+    from .metrics import unscorable_note
     from .reporting import rouge_table
 
     info = {"split": args.split, "num_dialogues": len(split), "model": config.model_name,
             "adapter": str(trained[0]) if trained else None,
-            "method": trained[1] if trained else None, "smoke": config.is_smoke}
+            "method": trained[1] if trained else None,
+            "smoke": any(r.smoke for r in results.values())}
     formats = ("csv", "jsonl") if args.predictions_format == "both" else (args.predictions_format,)
     write_evaluation(results_dir, results, split, info, config, formats)
     tuned = [name for name in results if name != "base"]
     both = "base" in results and tuned
-    scores = {name: r.scores for name, r in results.items()}
-    print(rouge_table(scores, baseline="base" if both else None, improved=tuned[0] if both else None,
-                      smoke=config.is_smoke).to_string())
+    print(rouge_table(results, baseline="base" if both else None,
+                      improved=tuned[0] if both else None).to_string())
     print(f"results: {results_dir} (scores.json with every ROUGE protocol, predictions, rouge.png)")
+    texts = {"references": [r for refs in split["references"] for r in refs],
+             **{f"{name} predictions": r.predictions for name, r in results.items()}}
+    note = unscorable_note(texts)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
 
 
 # ------------------------------------------------------------------------------------ summarize

@@ -6,7 +6,9 @@ two pictures of them. The comparison notebook trains each method and hands the n
 functions, so the table and the plots are tested here rather than written in cells.
 
 The labels travel with the numbers, as in :mod:`dialogsum_peft.reporting`: the ROUGE protocol
-is in the table and the axis, smoke results carry :data:`~dialogsum_peft.reporting.SMOKE_NOTE`,
+is in the table and the axis (the scores are computed under it here, from each run's
+EvalResult), results of the smoke model carry :data:`~dialogsum_peft.reporting.SMOKE_NOTE` (from
+the results, not from a flag),
 a figure that was not measured says "not measured" instead of showing 0, and published figures
 are drawn only as labelled reference lines. :func:`memory_estimate` is arithmetic from bytes per
 parameter, and its table says "estimate" in its header.
@@ -21,7 +23,7 @@ from .evaluation import EvalResult
 from .metrics import check_protocol
 from .modeling import ParameterCount, count_parameters
 from .notebook_utils import ZERO_SHOT
-from .reporting import SMOKE_NOTE, PublishedFigure, title_with_notes
+from .reporting import SMOKE_NOTE, PublishedFigure, any_smoke, title_with_notes
 
 NOT_TRAINED = "n/a"  # the zero-shot row: nothing was trained, saved or timed
 NOT_MEASURED = "not measured"  # e.g. peak GPU memory of a run on the CPU
@@ -96,13 +98,14 @@ def _measured(run: MethodRun, value, digits: int):
     return NOT_MEASURED if value is None else round(value, digits)
 
 
-def comparison_table(runs: Runs, protocol: str = "mean", smoke: bool = False):
+def comparison_table(runs: Runs, protocol: str = "mean"):
     """One row per method: trainable parameters, saved size, peak GPU memory, speed, ROUGE.
 
     ROUGE-1/2/L are corpus F-measures under ``protocol`` (the row header names it; the other
     protocols are in each run's ``evaluation.by_protocol``). Values not measured read
-    "not measured", those that do not apply (the zero-shot row's training) "n/a". In smoke mode
-    the column header carries the smoke note, in the text and the HTML display alike.
+    "not measured", those that do not apply (the zero-shot row's training) "n/a". When a run's
+    evaluation comes from the smoke model the column header carries the smoke note, in the text
+    and the HTML display alike. Raises ValueError for an unknown protocol.
     """
     import pandas as pd
 
@@ -118,13 +121,13 @@ def comparison_table(runs: Runs, protocol: str = "mean", smoke: bool = False):
             *(round(scores[k], 4) for k in ("rouge1", "rouge2", "rougeL")))))
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
     table.index.name = f"method (ROUGE F-measure, protocol: {protocol})"
-    table.columns.name = SMOKE_NOTE if smoke else None
+    table.columns.name = SMOKE_NOTE if any_smoke(r.evaluation for r in runs) else None
     return table
 
 
 def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] = (),
                              metric: str = "rouge1", protocol: str = "mean",
-                             note: str | None = None, smoke: bool = False):
+                             note: str | None = None):
     """ROUGE against trainable parameters (log x axis): one point per trained method.
 
     The zero-shot model (0 trainable parameters, off a log axis) is a solid horizontal line;
@@ -160,6 +163,7 @@ def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] = 
         ax.set_xlim(min(xs) / 3, max(xs) * 5)
     ax.set_xlabel("trainable parameters (log scale)")
     ax.set_ylabel(f"{metric} F-measure (protocol: {protocol})")
+    smoke = any_smoke(r.evaluation for r in runs)
     ax.set_title(title_with_notes(f"{metric} against trainable parameters", note, smoke))
     ax.grid(alpha=0.3, which="both")
     if ax.get_legend_handles_labels()[0]:  # below the axes: never over a point
@@ -167,14 +171,16 @@ def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] = 
     return fig
 
 
-def plot_peak_memory(runs: Runs, note: str | None = None, smoke: bool = False):
+def plot_peak_memory(runs: Runs, note: str | None = None):
     """Peak GPU memory of each trained method's training, as bars.
 
     A method whose peak was not measured (a run on the CPU) gets no bar but the words
-    "not measured" in its place; when none was measured the title says so.
+    "not measured" in its place; when none was measured the title says so. The smoke note comes
+    from the runs' evaluations.
     """
     import matplotlib.pyplot as plt
 
+    smoke = any_smoke(r.evaluation for r in _as_list(runs))
     runs = [r for r in _as_list(runs) if r.trained]
     fig, ax = plt.subplots(figsize=(8, 4))
     names = [r.method for r in runs]

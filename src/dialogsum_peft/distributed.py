@@ -93,4 +93,7 @@ def distributed_evaluate(model, tokenizer, dataset, state=None, **kwargs):
     state = state or process_state()
     kwargs["progress"] = kwargs.get("progress", True) and state.is_main_process
     gathered = map_in_order(evaluate_share, dataset, state)
-    return EvalResult([p for p, _ in gathered], [s for _, s in gathered])
+    from .offline import is_smoke_model
+
+    return EvalResult([p for p, _ in gathered], [s for _, s in gathered],
+                      smoke=is_smoke_model(model))

@@ -17,10 +17,16 @@ from .metrics import aggregate, aggregate_by_protocol, per_example, score_pairs
 
 @dataclass
 class EvalResult:
-    """Predictions and their pair scores (one list per dialogue, one dict per reference)."""
+    """Predictions and their pair scores (one list per dialogue, one dict per reference), and
+    whether the model that wrote them is the smoke path's tiny random T5 (then they mean nothing).
+
+    Tables and plots take this object and a protocol and compute their numbers and marks from it
+    (:mod:`dialogsum_peft.reporting`), so a label cannot name what the numbers are not.
+    """
 
     predictions: list[str]
     pair_scores: list[list[dict[str, float]]]
+    smoke: bool = False
 
     @property
     def scores(self) -> dict[str, float]:
@@ -50,10 +56,13 @@ def evaluate_model(model, tokenizer, dataset, batch_size: int = 32, max_new_toke
                    num_beams: int = 1, max_source_length: int = 512, progress: bool = True,
                    desc: str = "evaluating") -> EvalResult:
     """Summaries of every dialogue in ``dataset`` and their ROUGE against all references."""
+    from .offline import is_smoke_model
+
     predictions = summarize(model, tokenizer, list(dataset["dialogue"]), batch_size=batch_size,
                             max_new_tokens=max_new_tokens, num_beams=num_beams,
                             max_source_length=max_source_length, progress=progress, desc=desc)
-    return EvalResult(predictions, score_pairs(predictions, list(dataset["references"])))
+    return EvalResult(predictions, score_pairs(predictions, list(dataset["references"])),
+                      smoke=is_smoke_model(model))
 
 
 def write_evaluation(results_dir: Path, results: dict[str, EvalResult], split, info: dict,
@@ -93,9 +102,8 @@ def write_evaluation(results_dir: Path, results: dict[str, EvalResult], split, i
                     writer.writerows({**row, "references": json.dumps(row["references"],
                                                                       ensure_ascii=False)}
                                      for row in rows)
-        fig = plot_rouge_comparison({name: r.scores for name, r in results.items()},
-                                    title=f"ROUGE on DialogSum {info.get('split', '')} "
-                                          f"({len(split)} dialogues)", smoke=config.is_smoke)
+        fig = plot_rouge_comparison(results, title=f"ROUGE on DialogSum {info.get('split', '')} "
+                                                   f"({len(split)} dialogues)")
         save_figure(fig, tmp / "rouge.png")
         replace_dir(tmp, results_dir)
     except BaseException:

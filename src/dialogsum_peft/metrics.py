@@ -86,8 +86,8 @@ def unscorable_note(texts: dict[str, Sequence[str]]) -> str | None:
     if not parts:
         return None
     return (f"ROUGE: {', '.join(parts)} hold letters outside a-z that rouge_score's default "
-            "tokenizer drops, so their words count as missing: scores are for English text; "
-            "pass tokenizer= to score other languages")
+            "tokenizer drops, so their words count as missing: scores are for English text "
+            "(docs/rouge.md)")
 
 
 def _as_list(value, name: str) -> list:
@@ -148,7 +148,8 @@ def score_pairs(predictions, references, use_stemmer: bool = True,
         note = unscorable_note({"predictions": preds,
                                 "references": [r for group in refs for r in group]})
         if note:
-            warnings.warn(note, UnscorableTextWarning, stacklevel=2)
+            warnings.warn(f"{note}; pass tokenizer= to score other languages",
+                          UnscorableTextWarning, stacklevel=2)
     scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer,
                                       tokenizer=tokenizer)
     pairs = []

@@ -164,18 +164,15 @@ def example_report(dataset, index: int, summaries: Mapping[str, str], smoke: boo
     with its own ROUGE against all the dialogue's references; the smoke banner on top in smoke mode.
     """
     from .data import build_prompt
-    from .metrics import rouge_per_example
     from .offline import smoke_banner
     from .reporting import format_example
 
     if not 0 <= index < len(dataset):
         raise IndexError(f"index {index} is outside the split (0 to {len(dataset) - 1})")
     row = dataset[index]
-    names = list(summaries)
-    scores = rouge_per_example([summaries[n] for n in names], [row["references"]] * len(names))
     text = build_prompt(row["dialogue"]) if show_prompt else row["dialogue"]
     header = f"test dialogue #{index} (id {row['id']}, {len(row['references'])} human reference(s))"
-    body = format_example(text, row["summary"], summaries, dict(zip(names, scores)))
+    body = format_example(text, row["summary"], summaries, row["references"])
     if show_prompt:
         body = body.replace("DIALOGUE:", "PROMPT (what the model reads):", 1)
     parts = [smoke_banner()] if smoke else []

@@ -65,8 +65,19 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000):
     )
 
 
+SMOKE_MARK = "dialogsum_peft_smoke_model"  # in the tiny T5's config.json: its results mean nothing
+
+
+def is_smoke_model(model) -> bool:
+    """Whether ``model`` (or the base inside a peft model) is the smoke path's tiny random T5,
+    by the :data:`SMOKE_MARK` its config carries: results carry their smoke mark from it."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return bool(getattr(getattr(base, "config", None), SMOKE_MARK, False))
+
+
 def tiny_t5_config(vocab_size: int, d_model: int = 32, num_layers: int = 2, num_heads: int = 4):
-    """A flan-t5-shaped config (gated-gelu, untied head) scaled down to a few layers."""
+    """A flan-t5-shaped config (gated-gelu, untied head) scaled down to a few layers, marked
+    with :data:`SMOKE_MARK`."""
     from transformers import T5Config
 
     return T5Config(
@@ -74,7 +85,7 @@ def tiny_t5_config(vocab_size: int, d_model: int = 32, num_layers: int = 2, num_
         num_layers=num_layers, num_decoder_layers=num_layers, num_heads=num_heads,
         relative_attention_num_buckets=8, relative_attention_max_distance=32,
         feed_forward_proj="gated-gelu", tie_word_embeddings=False, dropout_rate=0.1,
-        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
+        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, **{SMOKE_MARK: True},
     )
 
 

@@ -6,7 +6,11 @@ notebook and ``python -m dialogsum_peft evaluate`` draw them with the same code.
 
 A number travels without the sentence around it, so each table and figure says itself which
 multi-reference protocol its scores use (see :data:`dialogsum_peft.metrics.MULTI_REF_PROTOCOLS`)
-and, in smoke mode, that its numbers are meaningless. Published figures are kept apart from ours
+and, in smoke mode, that its numbers are meaningless. Both labels are derived from the data they
+label: tables and plots take :class:`~dialogsum_peft.evaluation.EvalResult` objects and a
+protocol and compute the numbers themselves (a dict of scores cannot say which protocol made it),
+and the smoke mark comes from the results (the model that wrote them), not from the caller.
+Published figures are kept apart from ours
 in :data:`PUBLISHED`, with their source and protocol, so they are only compared like for like.
 """
 
@@ -16,7 +20,8 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, check_protocol
+from .evaluation import EvalResult
+from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, check_protocol, rouge_per_example
 
 SMOKE_NOTE = "SMOKE MODE: tiny random model, numbers are meaningless"
 
@@ -54,6 +59,25 @@ PUBLISHED = (
 )
 
 
+def scores_under(results: Mapping[str, EvalResult], protocol: str) -> dict[str, dict[str, float]]:
+    """``{name: corpus ROUGE under protocol}`` from results objects.
+
+    Raises TypeError for anything but :class:`EvalResult` values (a bare score dict does not
+    say which protocol computed it) and ValueError for an unknown protocol.
+    """
+    check_protocol(protocol)
+    for name, result in results.items():
+        if not isinstance(result, EvalResult):
+            raise TypeError(f"results[{name!r}] is a {type(result).__name__}, not an EvalResult: "
+                            "tables and plots compute their scores under the protocol they name")
+    return {name: result.by_protocol[protocol] for name, result in results.items()}
+
+
+def any_smoke(results) -> bool:
+    """Whether any of ``results`` (EvalResults) came from the smoke path's tiny random model."""
+    return any(r.smoke for r in results)
+
+
 def title_with_notes(title: str, note: str | None, smoke: bool) -> str:
     """The title with the caller's note and, in smoke mode, the smoke note under it."""
     lines = [title, note, SMOKE_NOTE if smoke else None]
@@ -73,43 +97,45 @@ def show_random_elements(dataset, num_examples: int = 3, seed: int | None = None
     return pd.DataFrame([{c: dataset[i][c] for c in cols} for i in picks], index=picks)
 
 
-def rouge_table(scores: Mapping[str, Mapping[str, float]], baseline: str | None = None,
-                improved: str | None = None, protocol: str = "mean", smoke: bool = False):
-    """ROUGE scores per model as a DataFrame (rows: models), plus the absolute improvement row.
+def rouge_table(results: Mapping[str, EvalResult], baseline: str | None = None,
+                improved: str | None = None, protocol: str = "mean"):
+    """ROUGE F-measures per model under ``protocol`` as a DataFrame (rows: models, columns:
+    rouge1/2/L/Lsum, fractions rounded to 4 digits), plus the absolute improvement row.
 
-    The row header names the protocol the scores were computed under; in smoke mode the column
-    header carries :data:`SMOKE_NOTE` (pandas never shortens that label, while it cuts long cells
-    and row labels at ``display.max_colwidth``). Both show in the text and the HTML display.
+    The scores are computed here from ``results`` (name -> EvalResult), so the row header's
+    protocol is the one they were computed under; when any result comes from the smoke model the
+    column header carries :data:`SMOKE_NOTE` (pandas never shortens that label, while it cuts long
+    cells and row labels at ``display.max_colwidth``). Raises TypeError/ValueError as
+    :func:`scores_under`.
     """
     import pandas as pd
 
-    check_protocol(protocol)
+    scores = scores_under(results, protocol)
     table = pd.DataFrame({name: {k: s[k] for k in ROUGE_TYPES} for name, s in scores.items()}).T
     if baseline and improved:
         table.loc[f"{improved} - {baseline}"] = table.loc[improved] - table.loc[baseline]
     table = table.round(4)
     table.index.name = f"ROUGE F-measure, protocol: {protocol}"
-    table.columns.name = SMOKE_NOTE if smoke else None
+    table.columns.name = SMOKE_NOTE if any_smoke(results.values()) else None
     return table
 
 
-def protocol_table(results: Mapping, published: Sequence[PublishedFigure] = PUBLISHED,
-                   smoke: bool = False):
+def protocol_table(results: Mapping[str, EvalResult],
+                   published: Sequence[PublishedFigure] = PUBLISHED):
     """Our models under every protocol, each published figure beside the rows of its protocol.
 
-    ``results`` maps a model name to an :class:`~dialogsum_peft.evaluation.EvalResult` or to its
-    ``by_protocol`` dict. Rows are indexed by (protocol, model); the ``source`` column says "ours"
-    or "published: <source>". Metrics a source does not report are NaN, never filled in. In smoke
-    mode the column header carries :data:`SMOKE_NOTE`.
+    ``results`` maps a model name to an :class:`~dialogsum_peft.evaluation.EvalResult`. Rows are
+    indexed by (protocol, model); the ``source`` column says "ours" or "published: <source>".
+    Metrics a source does not report are NaN, never filled in. When a result comes from the smoke
+    model the column header carries :data:`SMOKE_NOTE`.
     """
     import pandas as pd
 
-    ours = {name: getattr(result, "by_protocol", result) for name, result in results.items()}
     index, rows = [], []
     for protocol in MULTI_REF_PROTOCOLS:
-        for name, by_protocol in ours.items():
+        for name, scores in scores_under(results, protocol).items():
             index.append((protocol, name))
-            rows.append({"source": "ours", **{k: by_protocol[protocol][k] for k in ROUGE_TYPES}})
+            rows.append({"source": "ours", **{k: scores[k] for k in ROUGE_TYPES}})
         for figure in published:
             if figure.protocol == protocol:
                 index.append((protocol, figure.setup))
@@ -117,20 +143,21 @@ def protocol_table(results: Mapping, published: Sequence[PublishedFigure] = PUBL
     table = pd.DataFrame(rows, columns=[*ROUGE_TYPES, "source"],
                          index=pd.MultiIndex.from_tuples(index, names=["protocol", "model"]))
     table = table.round(4)
-    table.columns.name = SMOKE_NOTE if smoke else "ROUGE F-measure"
+    table.columns.name = SMOKE_NOTE if any_smoke(results.values()) else "ROUGE F-measure"
     return table
 
 
-def plot_rouge_comparison(scores: Mapping[str, Mapping[str, float]], title: str = "ROUGE on DialogSum",
-                          note: str | None = None, protocol: str = "mean", smoke: bool = False):
+def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE on DialogSum",
+                          note: str | None = None, protocol: str = "mean"):
     """Grouped bars of rouge1/2/L/Lsum per model, the improvement of the last over the first on top.
 
-    The y axis names the protocol; the title carries ``note`` and, in smoke mode, the smoke note.
+    The scores are computed here from ``results`` under ``protocol``, which the y axis names; the
+    title carries ``note`` and, when a result comes from the smoke model, the smoke note.
     """
     import matplotlib.pyplot as plt
     import numpy as np
 
-    check_protocol(protocol)
+    scores = scores_under(results, protocol)
     names = list(scores)
     x = np.arange(len(ROUGE_TYPES))
     width = 0.8 / max(1, len(names))
@@ -151,18 +178,23 @@ def plot_rouge_comparison(scores: Mapping[str, Mapping[str, float]], title: str 
     ax.set_ylabel(f"ROUGE F-measure (protocol: {protocol})")
     ymax = max(max(s[k] for k in ROUGE_TYPES) for s in scores.values())
     ax.set_ylim(0, max(0.1, ymax * 1.3))
-    ax.set_title(title_with_notes(title, note, smoke))
+    ax.set_title(title_with_notes(title, note, any_smoke(results.values())))
     ax.legend(loc="upper right")
     fig.tight_layout()
     return fig
 
 
-def plot_loss_curve(history: Sequence[tuple[int, float]], title: str = "LoRA training loss",
-                    note: str | None = None, smoke: bool = False):
-    """Training loss against step, from :func:`dialogsum_peft.trainer.loss_history`; the title
-    carries ``note`` and, in smoke mode, the smoke note."""
+def plot_loss_curve(trainer, title: str = "LoRA training loss", note: str | None = None):
+    """Training loss against step of a trained ``transformers.Trainer``
+    (:func:`dialogsum_peft.trainer.loss_history`); the title carries ``note`` and, when the
+    trainer's model is the smoke path's tiny random T5, the smoke note. Raises ValueError when no
+    loss was logged."""
     import matplotlib.pyplot as plt
 
+    from .offline import is_smoke_model
+    from .trainer import loss_history
+
+    history, smoke = loss_history(trainer), is_smoke_model(trainer.model)
     if not history:
         raise ValueError("no logged losses to plot (train for at least logging_steps steps)")
     steps, losses = zip(*history)
@@ -176,14 +208,16 @@ def plot_loss_curve(history: Sequence[tuple[int, float]], title: str = "LoRA tra
     return fig
 
 
-def side_by_side(dataset, predictions: Mapping[str, Sequence[str]], indices: Sequence[int],
-                 smoke: bool = False):
-    """DataFrame of dialogue, human summary and each model's summary for the given rows.
+def side_by_side(dataset, results: Mapping[str, EvalResult], indices: Sequence[int]):
+    """DataFrame of dialogue, human summary and each model's summary (from its EvalResult on
+    ``dataset``) for the rows ``indices``.
 
-    In smoke mode the column header carries :data:`SMOKE_NOTE` (the summaries are gibberish).
+    When a result comes from the smoke model the column header carries :data:`SMOKE_NOTE`.
     """
     import pandas as pd
 
+    scores_under(results, "mean")  # EvalResults only
+    predictions = {name: result.predictions for name, result in results.items()}
     rows = []
     for i in indices:
         row = {"id": dataset[i]["id"], "dialogue": dataset[i]["dialogue"],
@@ -191,17 +225,23 @@ def side_by_side(dataset, predictions: Mapping[str, Sequence[str]], indices: Seq
         row.update({name: preds[i] for name, preds in predictions.items()})
         rows.append(row)
     table = pd.DataFrame(rows)
-    table.columns.name = SMOKE_NOTE if smoke else None
+    table.columns.name = SMOKE_NOTE if any_smoke(results.values()) else None
     return table
 
 
 def format_example(dialogue: str, human: str, summaries: Mapping[str, str],
-                   rouge: Mapping[str, Mapping[str, float]] | None = None, width: int = 100,
+                   references: Sequence[str] | None = None, width: int = 100,
                    protocol: str = "mean") -> str:
-    """A printable block: dialogue, human summary, each model's summary with its ROUGE-1/2/L
-    (computed under ``protocol``, which the line names)."""
+    """A printable block: dialogue, human summary, each model's summary and, with
+    ``references`` (the dialogue's human summaries), its ROUGE-1/2/L against them, computed here
+    under ``protocol``, which the line names."""
     import textwrap
 
+    check_protocol(protocol)
+    names = list(summaries)
+    rouge = dict(zip(names, rouge_per_example([summaries[n] for n in names],
+                                              [list(references)] * len(names), protocol))
+                 ) if references else {}
     line = "-" * width
     out = [line, "DIALOGUE:", dialogue, line, "HUMAN SUMMARY:", textwrap.fill(human, width)]
     for name, text in summaries.items():
