@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import matplotlib
 import pytest
 
 from dialogsum_peft.breakdown import (largest_losses, plot_rouge_by_length, rouge_by_length,
                                       rouge_by_topic)
 from dialogsum_peft.evaluation import EvalResult
 from dialogsum_peft.metrics import compute_rouge, score_pairs
+from dialogsum_peft.reporting import SMOKE_NOTE
+
+matplotlib.use("Agg")
 
 
 @pytest.fixture()
@@ -34,7 +38,12 @@ def test_length_bins_hold_every_dialogue_and_score_like_the_corpus(two_models):
     assert "protocol: mean" in table.index.name
     with pytest.raises(ValueError, match="lengths"):
         rouge_by_length(results, lengths[:-1])
-    plot_rouge_by_length(table, smoke=True)
+    assert SMOKE_NOTE not in plot_rouge_by_length(table).axes[0].get_title()
+    smoke = {n: EvalResult(r.predictions, r.pair_scores, smoke=True) for n, r in results.items()}
+    marked = rouge_by_length(smoke, lengths)
+    assert SMOKE_NOTE in marked.to_string() and SMOKE_NOTE in rouge_by_topic(smoke, ["t"] * len(test)).to_string()
+    assert SMOKE_NOTE in plot_rouge_by_length(marked).axes[0].get_title()  # from the results
+    matplotlib.pyplot.close("all")
 
 
 def test_topics_most_frequent_first(two_models):

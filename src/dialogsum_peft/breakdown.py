@@ -34,8 +34,11 @@ def _subset_table(results: Mapping, groups: dict[str, list[int]], protocol: str,
         for name, result in results.items():
             row[name] = round(aggregate([result.pair_scores[i] for i in indices], protocol)[metric], 4)
         rows[label] = row
+    from .reporting import SMOKE_NOTE, any_smoke
+
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = f"{index_name} ({metric} F-measure, protocol: {protocol})"
+    table.columns.name = SMOKE_NOTE if any_smoke(results.values()) else None  # from the results
     return table
 
 
@@ -81,12 +84,13 @@ def largest_losses(baseline, tuned, k: int = 3, protocol: str = "mean",
     return sorted((d for d in deltas if d[1] < 0), key=lambda d: d[1])[:k]
 
 
-def plot_rouge_by_length(table, smoke: bool = False):
+def plot_rouge_by_length(table):
     """Grouped bars of a :func:`rouge_by_length` table (one group per bin, labelled with its
-    number of dialogues); the title carries the smoke note in smoke mode."""
+    number of dialogues); the y axis names the table's protocol and the title carries the smoke
+    note when the table does (both set by the table from its results)."""
     import matplotlib.pyplot as plt
 
-    from .reporting import title_with_notes
+    from .reporting import SMOKE_NOTE, title_with_notes
 
     models = [c for c in table.columns if c != "dialogues"]
     fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
@@ -98,6 +102,7 @@ def plot_rouge_by_length(table, smoke: bool = False):
     ax.set_xticklabels([f"{label}\n({n} dialogues)" for label, n in zip(table.index, table["dialogues"])])
     ax.set_xlabel("prompt length in tokens")
     ax.set_ylabel(table.index.name.split("(")[1].rstrip(")"))
-    ax.set_title(title_with_notes("ROUGE by dialogue length", None, smoke))
+    ax.set_title(title_with_notes("ROUGE by dialogue length", None,
+                                  table.columns.name == SMOKE_NOTE))
     ax.legend()
     return fig
