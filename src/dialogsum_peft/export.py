@@ -165,12 +165,12 @@ def export(config, adapter: str | os.PathLike, to: str | os.PathLike, fmt: str =
         to.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise RunFolderError(f"cannot create {to.parent}: {err.strerror or err}") from None
-    model, tokenizer = merge_into_base(config, trained)
-    try:
+    try:  # before anything is loaded: a place that cannot be written fails fast
         tmp = Path(tempfile.mkdtemp(prefix=f".{to.name}.tmp-", dir=to.parent))
     except OSError as err:
         raise RunFolderError(f"cannot write the export beside {to}: {err.strerror or err}") from None
     try:
+        model, tokenizer = merge_into_base(config, trained)
         merged = tmp / "merged" if fmt == "ctranslate2" else tmp / "out"
         if quantization == "bfloat16" and fmt == "merged":
             import torch
