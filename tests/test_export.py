@@ -204,3 +204,22 @@ def test_ci_installs_the_serve_extra():
     assert "-r requirements-serve.txt" in ci
     assert "ctranslate2" in (ROOT / "requirements-serve.txt").read_text()
     assert "serve = [" in (ROOT / "pyproject.toml").read_text()
+
+
+def test_backend_flags_are_checked_before_loading(tmp_path, capsys):
+    source = str(sample_data_dir() / "test.jsonl")
+    err = cli_error(capsys, "summarize", *SMOKE, "--quantization", "int8", "--input", source)
+    assert "--backend ctranslate2" in err
+    fake = tmp_path / "ct2"  # what 'export --format ctranslate2' writes, given to transformers
+    fake.mkdir()
+    (fake / "model.bin").write_bytes(b"")
+    (fake / "config.json").write_text("{}")
+    err = cli_error(capsys, "summarize", *SMOKE, "--adapter", str(fake), "--input", source)
+    assert "is a CTranslate2 model: add --backend ctranslate2" in err
+
+
+def test_export_help_has_examples(capsys):
+    assert main(["export", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "examples:" in text and "dialogsum_peft export" in text and "--format" in text
+    assert "--backend ctranslate2" in text and "prompt tuning cannot be merged" in text
