@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from dialogsum_peft.adapters import load_adapter, save_adapter, save_model
 from dialogsum_peft.cli import main
@@ -48,7 +50,15 @@ def run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dialogues(sample):
-    return list(sample["test"]["dialogue"])
+    return list(sample["test"]["dialogue"])[:4]  # a longest, a short and two in between
+
+
+@pytest.fixture(scope="module")
+def input_file(dialogues, tmp_path_factory):
+    path = tmp_path_factory.mktemp("input") / "dialogues.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "dialogue": d}) + "\n"
+                            for i, d in enumerate(dialogues)), encoding="utf-8")
+    return path
 
 
 def adapter_summaries(run, dialogues, **gen):
@@ -75,8 +85,6 @@ def test_merged_export_writes_the_summaries_of_adapter_and_base(run, dialogues, 
     model, tok = load_model_and_tokenizer(str(to), device="cpu")
     expected = adapter_summaries(run, dialogues, max_new_tokens=12)
     assert summarize(model, tok, dialogues, max_new_tokens=12, progress=False) == expected
-    base, _ = load_base_model(TrainConfig.smoke(output_dir=str(run)))
-    assert summarize(base, tok, dialogues, max_new_tokens=12, progress=False) != expected
     assert not list(tmp_path.glob(".merged.tmp-*"))  # the temporary folder is gone
     # --overwrite replaces an export (and only then)
     assert "already holds files" in cli_error(capsys, "export", *SMOKE, "--adapter",
@@ -84,38 +92,41 @@ def test_merged_export_writes_the_summaries_of_adapter_and_base(run, dialogues, 
     assert main(["export", *SMOKE, "--adapter", str(run / "adapter"), "--to", str(to),
                  "--quantization", "bfloat16", "--overwrite"]) == 0
     assert json.loads((to / "export.json").read_text())["quantization"] == "bfloat16"
+    weights = load_file(to / "model.safetensors")
+    assert {t.dtype for t in weights.values()} == {torch.bfloat16}
 
 
 @needs_ct2
-def test_ctranslate2_float32_writes_the_summaries_of_transformers(run, dialogues, tmp_path):
-    source = sample_data_dir() / "test.jsonl"
+def test_ctranslate2_float32_writes_the_summaries_of_transformers(run, dialogues, input_file,
+                                                                  tmp_path):
     ct2 = tmp_path / "ct2"
     assert main(["export", *SMOKE, "--adapter", str(run / "adapter"), "--to", str(ct2),
                  "--format", "ctranslate2"]) == 0
     assert (ct2 / "model.bin").is_file() and (ct2 / "tokenizer.json").is_file()
-    for gen in (GEN, [*GEN, "--num-beams", "3", "--max-source-length", "64"]):  # greedy, beam
-        outputs = {}
-        for name, flags in {"transformers": ["--adapter", str(run / "adapter")],
-                            "exported": ["--backend", "ctranslate2", "--adapter", str(ct2)],
-                            "on the fly": ["--backend", "ctranslate2", "--adapter",
-                                           str(run / "adapter")]}.items():
-            out = tmp_path / f"{name}.jsonl"
-            assert main(["summarize", *SMOKE, *flags, "--input", str(source), "--output",
-                         str(out), *gen]) == 0
-            outputs[name] = [r["prediction"] for r in read_jsonl(out)]
-        assert outputs["exported"] == outputs["on the fly"] == outputs["transformers"], gen
-    assert len(set(outputs["transformers"])) > 1  # not one string for every dialogue
+    greedy, beam = ["--max-new-tokens", "12"], ["--max-new-tokens", "10", "--num-beams", "3",
+                                               "--max-source-length", "64", "--batch-size", "3"]
+    for gen, adapter in ((greedy, ct2), (beam, run / "adapter")):  # exported; converted on the fly
+        out = tmp_path / "out.jsonl"
+        assert main(["summarize", *SMOKE, "--backend", "ctranslate2", "--adapter", str(adapter),
+                     "--input", str(input_file), "--output", str(out), *gen]) == 0
+        expected = adapter_summaries(run, dialogues, max_new_tokens=int(gen[1]),
+                                     num_beams=3 if gen is beam else 1,
+                                     max_source_length=64 if gen is beam else 512)
+        assert [r["prediction"] for r in read_jsonl(out)] == expected, gen
+        assert [r["id"] for r in read_jsonl(out)] == ["0", "1", "2", "3"]
+    assert len(set(expected)) > 1  # not one string for every dialogue
 
     # evaluate: the zero-shot row is the plain base, converted; the lora row the adapter's
     results = tmp_path / "evaluation"
     assert main(["evaluate", *SMOKE, "--backend", "ctranslate2", "--adapter", str(run / "adapter"),
                  "--output-dir", str(run), "--results-dir", str(results), "--predictions-format",
-                 "jsonl", "--max-new-tokens", "12"]) == 0
+                 "jsonl", "--limit", "4", *greedy]) == 0
     base, tok = load_base_model(TrainConfig.smoke(output_dir=str(run)))
     expected_base = summarize(base, tok, dialogues, max_new_tokens=12, progress=False)
     assert [r["prediction"] for r in read_jsonl(results / "predictions-base.jsonl")] == expected_base
     assert [r["prediction"] for r in read_jsonl(results / "predictions-lora.jsonl")] == \
         adapter_summaries(run, dialogues, max_new_tokens=12)
+    assert expected_base != adapter_summaries(run, dialogues, max_new_tokens=12)
     scores = json.loads((results / "scores.json").read_text())
     assert scores["backend"] == "ctranslate2" and list(scores["scores"]) == ["base", "lora"]
 

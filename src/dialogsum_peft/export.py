@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 from .adapters import check_trained_dir, replace_dir
@@ -143,7 +144,11 @@ def merge_into_base(config, trained: tuple[Path, str]):
                                                 attn_implementation=config.attn_implementation)
     if method == "full":
         return model.eval(), tokenizer
-    return load_adapter(model, path, tokenizer).merge_and_unload().eval(), tokenizer
+    with warnings.catch_warnings():
+        # peft warns that input and output embeddings are "no longer tied" because transformers 5
+        # reports tie_word_embeddings=True for every T5; Flan-T5's lm_head is its own matrix.
+        warnings.filterwarnings("ignore", message="Input and output embeddings are no longer tied")
+        return load_adapter(model, path, tokenizer).merge_and_unload().eval(), tokenizer
 
 
 def export(config, adapter: str | os.PathLike, to: str | os.PathLike, fmt: str = "merged",
