@@ -265,7 +265,8 @@ def add_backend_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--backend", choices=BACKENDS, default="transformers",
                    help="transformers: PyTorch generate (default); ctranslate2: the CTranslate2 "
                         "engine, about 2x faster on a CPU (optional: pip install '.[serve]'); "
-                        "--adapter may then also be a folder from 'export --format ctranslate2'")
+                        "--adapter may then also be a folder from 'export --format ctranslate2' "
+                        "(default: transformers)")
     g.add_argument("--quantization", choices=QUANTIZATIONS,
                    help="ctranslate2 backend: run the weights as int8, float32 or bfloat16 "
                         "(default: as exported; float32, the same summaries as transformers, "
@@ -348,15 +349,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_flags(p, "export")
     g = p.add_argument_group("export")
     g.add_argument("--adapter", required=True, metavar="DIR",
-                   help="what 'train' wrote: <output-dir>/adapter, or <output-dir>/model (full)")
-    g.add_argument("--to", required=True, metavar="DIR", help="the folder to write (new or empty)")
+                   help="what 'train' wrote: <output-dir>/adapter, or <output-dir>/model (full) "
+                        "(default: none, required)")
+    g.add_argument("--to", required=True, metavar="DIR", help="the folder to write, new or empty "
+                   "(default: none, required)")
     g.add_argument("--format", choices=FORMATS, default="merged",
                    help="merged: a transformers model folder (default); ctranslate2: for "
-                        "--backend ctranslate2 (needs pip install '.[serve]')")
+                        "--backend ctranslate2 (needs pip install '.[serve]') (default: merged)")
     g.add_argument("--quantization", choices=QUANTIZATIONS,
                    help="weight type: float32 (default; ctranslate2's summaries then equal "
                         "transformers'), bfloat16, or int8 (ctranslate2 only; see docs/inference.md)")
-    g.add_argument("--overwrite", action="store_true", help="replace what --to already holds")
+    g.add_argument("--overwrite", action="store_true", help="replace what --to already holds (default: off)")
     p.set_defaults(func=cmd_export)
     return parser
 

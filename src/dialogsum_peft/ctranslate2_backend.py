@@ -3,7 +3,7 @@
 Why: a reader who trained an adapter wants summaries of their own dialogues, often on a machine
 without a GPU. CTranslate2 (https://opennmt.net/CTranslate2) is a maintained inference engine for
 Transformer models with a converter for transformers' T5; on 2 CPU cores it generated 2.1x the
-dialogues/s of our batched ``summarize`` for a flan-t5-base-shaped model (issue 22; the measured
+dialogues/s of our batched ``summarize`` for a flan-t5-base-shaped model (the measured
 table is in docs/inference.md).
 
 The engine is used through :class:`CTranslate2Model`, which :func:`dialogsum_peft.generation.
