@@ -294,6 +294,7 @@ class Variant:
     gpu_only: str | None = None  # why it is not run on a CPU
     worst_case: bool = False  # training: every example at the 512/128-token limits
     subset: bool = False  # generation: only --loop-examples dialogues (slow variants)
+    backend: dict = field(default_factory=dict)  # generation: another engine (ctranslate2), not torch
 
 
 def previous_default_settings(device_type: str) -> dict:
@@ -328,11 +329,11 @@ def variant_identity(variant: Variant, info) -> str:
     for key in ("preset", "output_dir"):
         d.pop(key)
     return json.dumps([d, variant.trainer_args, variant.generate, variant.worst_case,
-                       variant.subset], sort_keys=True, default=str)
+                       variant.subset, variant.backend], sort_keys=True, default=str)
 
 
 def not_config_settings(variant: Variant) -> list[str]:
-    return sorted({*variant.trainer_args, *variant.generate})
+    return sorted({*variant.trainer_args, *variant.generate, *variant.backend})
 
 
 def variants_help(table: dict[str, Variant]) -> str:
@@ -477,7 +478,8 @@ def run_variants(script: str, names: list[str], table: dict[str, Variant], args,
         row.setdefault("help", variant.help)
         row.setdefault("overrides", {"config": variant.config, "base": variant.base,
                                      "not_config_settings": {**variant.trainer_args,
-                                                             **variant.generate}})
+                                                             **variant.generate,
+                                                             **variant.backend}})
         result["rows"].append(row)
         summarize_row(result)
         write_json(path, result)

@@ -4,6 +4,7 @@ device and versions its figures were measured with; deadlines stop a variant wit
 rows measured before it; and the prepared GPU script fits its device-time budget."""
 
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -11,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from dialogsum_peft.ctranslate2_backend import available as ctranslate2_available
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -119,6 +122,31 @@ def test_eval_throughput_runs_and_reports(no_shared, tmp_path):
     saved = written(tmp_path, "eval_throughput")
     assert saved["tokens"] == result["tokens"] and saved["device"] == result["device"]
     assert saved["rows"] == result["rows"] and saved["targets"]["speedup_vs_previous_default"] == 2
+
+
+@pytest.mark.skipif(not ctranslate2_available() and not os.environ.get("CI"),
+                    reason="ctranslate2 is not installed (CI installs requirements-serve.txt)")
+def test_eval_throughput_ctranslate2_variants(no_shared, tmp_path):
+    """The ctranslate2 rows: converted in the run (timed), float32 gives the baseline's summaries,
+    the CPU goal of issue 22 is judged only against the same batch and dialogues."""
+    import eval_throughput
+
+    with pytest.warns(UserWarning, match="no longer tied after merging"):  # as above
+        result = eval_throughput.main([*TINY, "--new-tokens", "4", "--max-dialogues", "4",
+                                       "--batch-size", "4", "--loop-examples", "2", "--in-process",
+                                       "--variants", "ctranslate2-float32,ctranslate2-one-at-a-time",
+                                       "--out", str(tmp_path)])
+    rows = {r["variant"]: r for r in result["rows"]}
+    f32, one = rows["ctranslate2-float32"], rows["ctranslate2-one-at-a-time"]
+    for r in (f32, one):
+        assert "error" not in r and r["dialogues_per_s"] > 0 and r["conversion_s"] > 0
+        assert r["backend"] == {"backend": "ctranslate2", "quantization": "float32", "device": "cpu"}
+        assert r["peak_rss_gib"] > 0 and r["same_summaries_both_passes"]
+    assert rows["previous-default"]["backend"] == {"backend": "transformers"}
+    assert f32["same_summaries_as_previous_default"]  # float32: the summaries of transformers
+    assert f32["config"]["eval_batch_size"] == rows["previous-default"]["config"]["eval_batch_size"] == 4
+    assert isinstance(f32["ctranslate2_cpu_goal"]["met"], bool)
+    assert one["config"]["eval_batch_size"] == 1 and one["ctranslate2_cpu_goal"]["met"] is None
 
 
 def test_deadlines_stop_variants_and_the_json_keeps_every_row(no_shared, tmp_path):

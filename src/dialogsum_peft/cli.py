@@ -81,6 +81,19 @@ examples:
 
 ADAPTER_HELP = "what 'train' wrote: <output-dir>/adapter (PEFT methods) or <output-dir>/model (--method full)"
 
+EXPORT_EPILOG = """\
+examples:
+  # LoRA/IA3: merged into a fresh base, saved as safetensors + tokenizer
+  python -m dialogsum_peft export --adapter runs/base/adapter --to runs/base/export
+  # for the ctranslate2 backend (pip install ".[serve]"), then summarize with it
+  python -m dialogsum_peft export --adapter runs/base/adapter --to runs/base/ct2 --format ctranslate2
+  python -m dialogsum_peft summarize --backend ctranslate2 --adapter runs/base/ct2 --input dialogues.txt
+
+the base model is the one the flags name, as for evaluate and summarize (--preset smoke for a
+smoke run, or --config <run>/config.json). A full fine-tuning run's model/ is exported as it is;
+prompt tuning cannot be merged (its virtual tokens are an input, not a weight).
+"""
+
 
 class CliError(DialogSumError):
     """A problem with the command line itself: reported in one line, exit status 2."""
@@ -244,19 +257,38 @@ def add_config_flags(parser: argparse.ArgumentParser, command: str) -> None:
         g.add_argument(*flags, **kwargs)
 
 
+def add_backend_flags(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` and ``--quantization`` of evaluate and summarize."""
+    from .ctranslate2_backend import BACKENDS, QUANTIZATIONS
+
+    g = parser.add_argument_group("inference backend")
+    g.add_argument("--backend", choices=BACKENDS, default="transformers",
+                   help="transformers: PyTorch generate (default); ctranslate2: the CTranslate2 "
+                        "engine, about 2x faster on a CPU (optional: pip install '.[serve]'); "
+                        "--adapter may then also be a folder from 'export --format ctranslate2' "
+                        "(default: transformers)")
+    g.add_argument("--quantization", choices=QUANTIZATIONS,
+                   help="ctranslate2 backend: run the weights as int8, float32 or bfloat16 "
+                        "(default: as exported; float32, the same summaries as transformers, "
+                        "for a model converted on the fly)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .commands import cmd_evaluate, cmd_summarize, cmd_train
+    from .commands import cmd_evaluate, cmd_export, cmd_summarize, cmd_train
+    from .ctranslate2_backend import QUANTIZATIONS
+    from .export import FORMATS
 
     parser = _Parser(
         prog=PROG,
         description="Flan-T5 + LoRA (peft) on DialogSum: train an adapter, evaluate ROUGE, "
-                    "summarize dialogues. Run '<command> --help' for each command's flags.",
+                    "summarize dialogues, export a standalone model. Run '<command> --help' for each "
+                    "command's flags.",
         epilog="multi-GPU: start any command with 'accelerate launch [--multi_gpu --num_processes N] "
                "-m dialogsum_peft ...' or 'torchrun --nproc_per_node N -m dialogsum_peft ...'",
     )
     parser.add_argument("--version", action="version", version=f"dialogsum_peft {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,summarize}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,summarize,export}")
     sub.required = True
     fmt = argparse.RawDescriptionHelpFormatter
 
@@ -291,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "<output-dir>/evaluation)")
     g.add_argument("--predictions-format", choices=("csv", "jsonl", "both"), default="both",
                    help="file format of predictions-<model> (default: both)")
+    add_backend_flags(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("summarize", help="summaries for dialogues from a file or stdin",
@@ -305,7 +338,29 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output", "-o", metavar="FILE", help="where the summaries go (default: stdout)")
     g.add_argument("--format", choices=("text", "jsonl"), help="output format, see below (default: "
                    "jsonl for JSON Lines input or a .jsonl --output, text otherwise)")
+    add_backend_flags(p)
     p.set_defaults(func=cmd_summarize)
+
+    p = sub.add_parser("export", help="a standalone model: adapter merged, or for CTranslate2",
+                       epilog=EXPORT_EPILOG, formatter_class=fmt,
+                       description="Merge a LoRA/IA3 adapter into a fresh base model "
+                       "(merge_and_unload) and write a standalone folder (safetensors + "
+                       "tokenizer), or convert it for the CTranslate2 engine.")
+    add_config_flags(p, "export")
+    g = p.add_argument_group("export")
+    g.add_argument("--adapter", required=True, metavar="DIR",
+                   help="what 'train' wrote: <output-dir>/adapter, or <output-dir>/model (full) "
+                        "(default: none, required)")
+    g.add_argument("--to", required=True, metavar="DIR", help="the folder to write, new or empty "
+                   "(default: none, required)")
+    g.add_argument("--format", choices=FORMATS, default="merged",
+                   help="merged: a transformers model folder (default); ctranslate2: for "
+                        "--backend ctranslate2 (needs pip install '.[serve]') (default: merged)")
+    g.add_argument("--quantization", choices=QUANTIZATIONS,
+                   help="weight type: float32 (default; ctranslate2's summaries then equal "
+                        "transformers'), bfloat16, or int8 (ctranslate2 only; see docs/inference.md)")
+    g.add_argument("--overwrite", action="store_true", help="replace what --to already holds (default: off)")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

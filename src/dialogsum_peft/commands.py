@@ -1,4 +1,4 @@
-"""What ``train``, ``evaluate`` and ``summarize`` do, in the order that keeps a run safe.
+"""What ``train``, ``evaluate``, ``summarize`` and ``export`` do, in the order that keeps a run safe.
 
 Why: every check that can fail runs before anything is loaded or written (settings, input and
 adapter files, the output folder and who owns it); a run folder belongs to one run (``--resume``
@@ -202,14 +202,24 @@ def _load_trained(config, state, trained: tuple[Path, str]):
     return _load_base(replace(config, model_name=str(path)), state)
 
 
-def _evaluate_models(config, state, trained, split, no_base: bool) -> dict:
+def _evaluate_models(config, state, trained, split, no_base: bool, backend: str = "transformers",
+                     quantization: str | None = None) -> dict:
     """``{"base": EvalResult, <method>: EvalResult}``: the base model (loaded on its own, or the
-    base inside the peft model) and the trained one, on ``split``."""
+    base inside the peft model; with CTranslate2 the plain base, converted) and the trained one,
+    on ``split``."""
     from .distributed import distributed_evaluate
 
     gen = config.generation_kwargs()
     results = {}
-    if trained is None or trained[1] == "full":
+    if backend == "ctranslate2":  # the zero-shot row from the plain base, converted
+        from .export import load_ctranslate2
+
+        rows = ([] if no_base else [("base", None)]) + ([(trained[1], trained)] if trained else [])
+        for name, source in rows:
+            model, tokenizer = load_ctranslate2(config, source, quantization)
+            results[name] = distributed_evaluate(model, tokenizer, split, state,
+                                                 desc=f"{name} (ctranslate2)", **gen)
+    elif trained is None or trained[1] == "full":
         if not no_base:
             model, tokenizer = _load_base(config, state)
             results["base"] = distributed_evaluate(model, tokenizer, split, state, desc="base", **gen)
@@ -234,11 +244,24 @@ def _evaluate_models(config, state, trained, split, no_base: bool) -> dict:
     return results
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
+def _backend_source(args):
+    """``--adapter`` checked for the chosen backend: (folder, method) or None (the base)."""
     from .adapters import check_trained_dir
+    from .ctranslate2_backend import is_ctranslate2_dir
+    from .export import check_ctranslate2_source
 
+    if args.backend == "ctranslate2":
+        return check_ctranslate2_source(args.adapter)
+    if args.quantization:
+        raise CliError("--quantization applies to --backend ctranslate2")
+    if args.adapter and is_ctranslate2_dir(args.adapter):
+        raise CliError(f"{args.adapter} is a CTranslate2 model: add --backend ctranslate2")
+    return check_trained_dir(args.adapter) if args.adapter else None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
     config = resolve_config(args)
-    trained = check_trained_dir(args.adapter) if args.adapter else None
+    trained = _backend_source(args)
     if args.no_base and trained is None:
         raise CliError("--no-base needs --adapter (otherwise there is nothing to evaluate)")
     results_dir = check_writable(args.results_dir or Path(config.output_dir) / "evaluation")
@@ -254,7 +277,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     split = limit_split(require_split(dataset, args.split), config.eval_limit)
     with warnings.catch_warnings():  # said once, as a `warning:` line, with the results
         warnings.simplefilter("ignore", UnscorableTextWarning)
-        results = _evaluate_models(config, state, trained, split, args.no_base)
+        results = _evaluate_models(config, state, trained, split, args.no_base, args.backend,
+                                   args.quantization)
     if state.is_main_process:
         _write_evaluation_outputs(results, split, config, args, trained, results_dir)
         _warn_secrets(state, results_dir)
@@ -271,7 +295,8 @@ def _write_evaluation_outputs(results, split, config, args, trained, results_dir
     info = {"split": args.split, "num_dialogues": len(split), "model": config.model_name,
             "adapter": str(trained[0]) if trained else None,
             "method": trained[1] if trained else None,
-            "smoke": any(r.smoke for r in results.values())}
+            "smoke": any(r.smoke for r in results.values()),
+            "backend": args.backend, "quantization": args.quantization}
     formats = ("csv", "jsonl") if args.predictions_format == "both" else (args.predictions_format,)
     write_evaluation(results_dir, results, split, info, config, formats)
     tuned = [name for name in results if name != "base"]
@@ -288,11 +313,10 @@ def _write_evaluation_outputs(results, split, config, args, trained, results_dir
 
 # ------------------------------------------------------------------------------------ summarize
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from .adapters import check_trained_dir
     from .inputs import read_dialogue_file
 
     config = resolve_config(args)
-    trained = check_trained_dir(args.adapter) if args.adapter else None
+    trained = _backend_source(args)
     records, is_jsonl = read_dialogue_file(args.input)
     if args.output:
         if Path(args.output).is_dir():
@@ -304,7 +328,11 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
     state = process_state()
     _banner(state, config, file=sys.stderr)  # stdout stays the summaries alone
-    if trained is None:
+    if args.backend == "ctranslate2":
+        from .export import load_ctranslate2
+
+        model, tokenizer = load_ctranslate2(config, trained, args.quantization)
+    elif trained is None:
         model, tokenizer = _load_base(config, state)
     else:
         model, tokenizer = _load_trained(config, state, trained)
@@ -329,4 +357,16 @@ def cmd_summarize(args: argparse.Namespace) -> int:
             sys.stdout.flush()
     _banner(state, config, file=sys.stderr)
     finish(state)
+    return 0
+
+
+# ------------------------------------------------------------------------------------ export
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    config = resolve_config(args)
+    _prepare_hub(config)
+    to = export(config, args.adapter, args.to, fmt=args.format, quantization=args.quantization,
+                overwrite=args.overwrite)
+    print(f"exported {args.adapter} ({args.format}, {args.quantization or 'float32'}) to {to}")
     return 0

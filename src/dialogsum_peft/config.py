@@ -57,7 +57,7 @@ class TrainConfig:
                      + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()),
                      resume_safe=True)
     model_name: str = _f(BASE_MODEL, "base model: a Hub id (google/flan-t5-base) or a local folder",
-                         cli=ALL_COMMANDS, flag="--model", metavar="NAME_OR_PATH")
+                         cli=(*ALL_COMMANDS, "export"), flag="--model", metavar="NAME_OR_PATH")
     dataset_source: str = _f(HUB_DATASET, "knkarthick/dialogsum (Hub) or a folder of DialogSum "
                              ".jsonl files", cli=RUN_FOLDER, flag="--dataset", metavar="ID_OR_DIR")
     output_dir: str = _f("outputs/dialogsum-lora", "the run folder", cli=RUN_FOLDER,

@@ -88,6 +88,8 @@ def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
     peft model, on CPU and CUDA (the model's own device is used). ``min_new_tokens`` forces a
     length (benchmarks use it so random weights do not stop early). Decoding uses
     :func:`decoding_config` alone: settings in the model's ``generation_config.json`` are ignored.
+    ``model`` may also be a :class:`dialogsum_peft.ctranslate2_backend.CTranslate2Model` (the
+    CTranslate2 backend), which decodes with the same settings.
     """
     from tqdm.auto import tqdm
 
@@ -97,6 +99,10 @@ def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
     texts = [build_prompt(d) for d in dialogues] if use_prompt else dialogues
     encoded = tokenizer(texts, truncation=True, max_length=max_source_length)["input_ids"]
     order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
+    if hasattr(type(model), "generate_ids"):  # an inference engine, not a PyTorch module
+        return _summarize_with_engine(model, tokenizer, encoded, order, batch_size, progress, desc,
+                                      max_new_tokens=max_new_tokens, num_beams=num_beams,
+                                      min_new_tokens=min_new_tokens)
     device = model_device(model)
     was_training = model.training
     model.eval()
@@ -118,4 +124,20 @@ def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
         bar.close()
     finally:
         model.train(was_training)
+    return results  # type: ignore[return-value]
+
+
+def _summarize_with_engine(engine, tokenizer, encoded, order, batch_size, progress, desc,
+                           **gen_kwargs) -> list[str]:
+    """The batch loop of :func:`summarize` for an engine with ``generate_ids`` (CTranslate2)."""
+    from tqdm.auto import tqdm
+
+    results: list[str | None] = [None] * len(encoded)
+    with tqdm(total=len(encoded), desc=desc, disable=not progress, unit="dialogue") as bar:
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            out = engine.generate_ids(tokenizer, [encoded[i] for i in idx], **gen_kwargs)
+            for i, text in zip(idx, tokenizer.batch_decode(out, skip_special_tokens=True)):
+                results[i] = text.strip()
+            bar.update(len(idx))
     return results  # type: ignore[return-value]
