@@ -116,3 +116,31 @@ def test_read_dialogues_formats():
     assert error_of(read_dialogues, " \n\n") == (
         'input: no dialogues (give JSON Lines with a "dialogue" field, or plain-text dialogues '
         'separated by blank lines)')
+
+
+# Issue 17: a whitespace-only line separates dialogues, whatever the whitespace and line endings.
+# Before the fix the U+00A0 case failed `assert texts == ["#Person1#: hi\n#Person2#: yo", ...]`
+# (one dialogue came back: only spaces/tabs between "\n"s counted as a blank line).
+BLANKS = {"nbsp": "\u00a0", "ideographic space": "\u3000", "em space": "\u2003",
+          "tab and nbsp": "\t\u00a0 ", "zero-width space": "\u200b", "BOM": "\ufeff",
+          "narrow nbsp": "\u202f", "empty": ""}
+ENDINGS = {"LF": "\n", "CRLF": "\r\n", "CR": "\r", "U+2028": "\u2028"}
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
+@pytest.mark.parametrize("blank", list(BLANKS))
+def test_a_whitespace_only_line_separates_dialogues(tmp_path, blank, ending):
+    nl = ENDINGS[ending]
+    text = nl.join(["#Person1#: hi", "#Person2#: yo", BLANKS[blank], "#Person1#: bye",
+                    "#Person2#: ok", ""])
+    path = tmp_path / "in.txt"
+    path.write_bytes(text.encode("utf-8"))
+    records, is_jsonl = read_dialogue_file(path)
+    texts = [r["dialogue"] for r in records]
+    assert not is_jsonl
+    assert texts == ["#Person1#: hi\n#Person2#: yo", "#Person1#: bye\n#Person2#: ok"]
+
+
+def test_whitespace_inside_a_dialogue_line_does_not_split_it():
+    records, _ = read_dialogues("#Person1#: 10\u00a0kg please\n#Person2#: sure\u3000ok\n")
+    assert [r["dialogue"] for r in records] == ["#Person1#: 10\u00a0kg please\n#Person2#: sure\u3000ok"]

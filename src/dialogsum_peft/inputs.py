@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -80,12 +79,43 @@ def json_lines(text: str, source: str | os.PathLike, expected: str) -> list[tupl
     return out
 
 
+# Invisible characters that are not Unicode whitespace (str.isspace) but make a line look empty.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def is_blank_line(line: str) -> bool:
+    """True for a line of whitespace only: any Unicode whitespace (U+00A0 no-break space, U+3000
+    ideographic space, tabs ...) or zero-width characters, as text copied from web pages and word
+    processors holds."""
+    return not line.strip().strip(_INVISIBLE).strip()
+
+
+def plain_text_blocks(text: str) -> list[str]:
+    """The blank-line-separated blocks of ``text``, each stripped.
+
+    Lines end at any line break Python knows (``str.splitlines``: LF, CRLF, CR, U+2028 ...), so
+    Windows and old Mac files split like Unix ones; a line is blank by :func:`is_blank_line`.
+    """
+    blocks, current = [], []
+    for line in text.splitlines():
+        if is_blank_line(line):
+            if current:
+                blocks.append("\n".join(current).strip())
+            current = []
+        else:
+            current.append(line)
+    if current:
+        blocks.append("\n".join(current).strip())
+    return [b for b in blocks if b]
+
+
 def read_dialogues(text: str, source: str = "input") -> tuple[list[dict[str, Any]], bool]:
     """Dialogues to summarize, from JSON Lines or from blank-line-separated plain text.
 
     The input is JSON Lines when its first non-blank line starts with ``{``; then every line must
     be an object with a non-empty ``"dialogue"`` string (a stray array or plain line is an error,
-    not silently summarized as text). Otherwise each blank-line-separated block is one dialogue.
+    not silently summarized as text). Otherwise each block between whitespace-only lines
+    (:func:`plain_text_blocks`: any Unicode whitespace, any line-ending convention) is one dialogue.
     Returns the records (each with a ``"dialogue"``, other fields kept) and whether the input was
     JSON Lines. ``source`` names the input in messages. No dialogue at all is a DataError.
     """
@@ -99,7 +129,7 @@ def read_dialogues(text: str, source: str = "input") -> tuple[list[dict[str, Any
                 raise DataError(f"{source}: line {lineno} has no non-empty \"dialogue\" string field")
             records.append(record)
         return records, True
-    blocks = [b.strip() for b in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n")) if b.strip()]
+    blocks = plain_text_blocks(text)
     if not blocks:
         raise DataError(f"{source}: no dialogues (give JSON Lines with a \"dialogue\" field, or "
                         f"plain-text dialogues separated by blank lines)")
