@@ -44,8 +44,11 @@ def _check_weights(weights: Path) -> None:
 
 
 def check_adapter_dir(path: str | os.PathLike) -> Path:
-    """``path`` as a Path if it holds a saved peft adapter whose weights read and are finite."""
-    path = Path(path)
+    """``path`` as a Path if it holds a saved peft adapter whose weights read and are finite.
+
+    A leading ``~`` is expanded (the one place an adapter path given to the API is resolved).
+    """
+    path = Path(path).expanduser()
     if not path.is_dir():
         raise AdapterError(f"adapter folder not found: {path}")
     if not _is_adapter_dir(path):
@@ -62,7 +65,7 @@ def check_trained_dir(path: str | os.PathLike) -> tuple[Path, str]:
     """
     from .methods import saved_method
 
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir() and not _is_adapter_dir(path) and _is_model_dir(path):
         _check_weights(path / MODEL_WEIGHTS)
         return path, "full"

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 from .config import DEFAULT_RECIPE, PRESETS, RECIPES, TrainConfig
-from .errors import ConfigError, DialogSumError, one_line
+from .errors import ConfigError, DialogSumError, DialogSumWarning, one_line
 
 PROG = "python -m dialogsum_peft"
 DEFAULT_PRESET = "auto"
@@ -158,6 +160,12 @@ def _flag_type(f: dataclasses.Field):
     return {"int": int, "float": float, "str": str}[base]
 
 
+def user_path(text: str) -> str:
+    """A path flag's value with ``~`` expanded: the shell does not expand it after ``=``
+    (``--adapter=~/runs/x/adapter``), and every reader and writer must see the same folder."""
+    return os.path.expanduser(text)
+
+
 def _module_list(text: str) -> tuple[str, ...]:
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     if not names:
@@ -237,7 +245,7 @@ def add_config_flags(parser: argparse.ArgumentParser, command: str) -> None:
                        help="full-mode recipe, the same on every card: " + "; ".join(
                            f"{r.name}: {r.description}" for r in RECIPES.values())
                        + f" (default: {DEFAULT_RECIPE}; the smoke preset has its own 30 steps)")
-    g.add_argument("--config", metavar="FILE",
+    g.add_argument("--config", metavar="FILE", type=user_path,
                    help="TrainConfig fields as JSON or YAML (e.g. a previous run's config.json) "
                         "(default: none)")
     for f in dataclasses.fields(TrainConfig):
@@ -298,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "the Trainer (data parallel when started by accelerate launch or torchrun).")
     add_config_flags(p, "train")
     g = p.add_argument_group("run folder")
-    g.add_argument("--resume", nargs="?", const="last", metavar="CHECKPOINT",
+    g.add_argument("--resume", nargs="?", const="last", metavar="CHECKPOINT", type=user_path,
                    help="continue this run from its last checkpoint in <output-dir>/checkpoints "
                         "(or from the given checkpoint folder of the same run) (default: off: "
                         "a folder that holds a run is refused)")
@@ -313,13 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "both the zero-shot base and the adapter are scored, unless --no-base.")
     add_config_flags(p, "evaluate")
     g = p.add_argument_group("evaluation")
-    g.add_argument("--adapter", metavar="DIR", help=ADAPTER_HELP + "; with it both the zero-shot "
+    g.add_argument("--adapter", metavar="DIR", type=user_path, help=ADAPTER_HELP + "; with it both the zero-shot "
                    "base and the trained model are scored (default: none: the base model alone)")
     g.add_argument("--no-base", action="store_true",
                    help="with --adapter: skip the zero-shot base (default: off)")
     g.add_argument("--split", default="test", choices=("train", "validation", "test"),
                    help="which split of the dataset to summarize and score (default: test)")
-    g.add_argument("--results-dir", metavar="DIR", help="where the results go (default: "
+    g.add_argument("--results-dir", metavar="DIR", type=user_path, help="where the results go (default: "
                    "<output-dir>/evaluation)")
     g.add_argument("--predictions-format", choices=("csv", "jsonl", "both"), default="both",
                    help="file format of predictions-<model> (default: both)")
@@ -331,11 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Summarize dialogues with the base model or an adapter.")
     add_config_flags(p, "summarize")
     g = p.add_argument_group("input and output")
-    g.add_argument("--adapter", metavar="DIR",
+    g.add_argument("--adapter", metavar="DIR", type=user_path,
                    help=ADAPTER_HELP + " (default: none: the base model alone)")
-    g.add_argument("--input", "-i", default="-", metavar="FILE",
+    g.add_argument("--input", "-i", default="-", metavar="FILE", type=user_path,
                    help="the dialogues (default: stdin)")
-    g.add_argument("--output", "-o", metavar="FILE", help="where the summaries go (default: stdout)")
+    g.add_argument("--output", "-o", metavar="FILE", type=user_path, help="where the summaries go (default: stdout)")
     g.add_argument("--format", choices=("text", "jsonl"), help="output format, see below (default: "
                    "jsonl for JSON Lines input or a .jsonl --output, text otherwise)")
     add_backend_flags(p)
@@ -368,10 +376,25 @@ def _error(message: str) -> None:
     print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None, _default=None):
+    """The package's own warnings as one ``warning: ...`` line, from the main process only."""
+    if not issubclass(category, DialogSumWarning):
+        return _default(message, category, filename, lineno, file, line)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"warning: {one_line(message)}", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 a failure the user can fix)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", DialogSumWarning)  # each distinct message once
+        warnings.showwarning = functools.partial(_show_warning, _default=warnings.showwarning)
+        return _run(parser, argv)
+
+
+def _run(parser, argv) -> int:
     try:
         args = parser.parse_args(argv)
         return args.func(args)

@@ -29,6 +29,7 @@ HUB_DATASET = "knkarthick/dialogsum"
 PRESETS = ("smoke", "colab", "auto", "full")  # full: an alias of auto
 MAX_NEW_TOKENS_LIMIT = 512  # DialogSum summaries are at most ~120 Flan-T5 tokens
 MAX_BEAMS = 16
+PATH_FIELDS = ("output_dir", "model_name", "dataset_source")  # "~" expanded once, at creation
 
 
 
@@ -146,6 +147,13 @@ class TrainConfig:
     def __post_init__(self):
         if isinstance(self.lora_target_modules, (list, tuple)):
             self.lora_target_modules = tuple(self.lora_target_modules)
+        # A path the user gives is resolved once, here, whether it came from a flag (the shell
+        # leaves ``--output-dir=~/x`` alone), a config file or Python: every reader and writer
+        # then uses this one value. (A Hub id never starts with "~".)
+        for name in PATH_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str) and value.startswith("~"):
+                setattr(self, name, os.path.expanduser(value))
         self.validate()
 
     # ---------------------------------------------------------------- presets

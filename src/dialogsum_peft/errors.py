@@ -40,3 +40,7 @@ class HubUnavailableError(DialogSumError, RuntimeError):
 def one_line(text: object) -> str:
     """``text`` with all whitespace runs (newlines included) collapsed to single spaces."""
     return " ".join(str(text).split())
+
+
+class DialogSumWarning(UserWarning):
+    """Something the user should know, not a failure (the command line prints ``warning: ...``)."""
