@@ -67,12 +67,19 @@ def distributed_summarize(model, tokenizer, dialogues: Sequence[str], state=None
     """:func:`dialogsum_peft.generation.summarize` with the dialogues split across processes.
 
     Returns every summary, in input order, on every process; identical to a single-process
-    call with the same arguments. Progress bars show only on the main process.
+    call with the same arguments. Progress bars show only on the main process, and so does the
+    one warning about input the model cannot see (measured over every dialogue, not per share).
     """
+    from .data import build_prompt
     from .generation import summarize
+    from .input_report import measure_inputs, warn_input_loss
 
     state = state or process_state()
     kwargs["progress"] = kwargs.get("progress", True) and state.is_main_process
+    if kwargs.pop("check_inputs", True) and state.is_main_process:
+        texts = [build_prompt(d) for d in dialogues] if kwargs.get("use_prompt", True) else dialogues
+        warn_input_loss(measure_inputs(texts, tokenizer, kwargs.get("max_source_length", 512)))
+    kwargs["check_inputs"] = False
     return map_in_order(lambda part: summarize(model, tokenizer, part, **kwargs),
                         list(dialogues), state)
 
@@ -82,9 +89,12 @@ def distributed_evaluate(model, tokenizer, dataset, state=None, **kwargs):
 
     Each process evaluates a contiguous share of ``dataset``; predictions and their pair scores
     are gathered in the original order, so every ROUGE protocol equals a single-process
-    evaluation. Returned on every process.
+    evaluation. Returned on every process; ``inputs`` measures the whole split, and only the main
+    process warns about it.
     """
+    from .data import build_prompt
     from .evaluation import EvalResult, evaluate_model
+    from .input_report import measure_inputs, warn_input_loss
 
     def evaluate_share(part):
         result = evaluate_model(model, tokenizer, part, **kwargs)
@@ -92,8 +102,14 @@ def distributed_evaluate(model, tokenizer, dataset, state=None, **kwargs):
 
     state = state or process_state()
     kwargs["progress"] = kwargs.get("progress", True) and state.is_main_process
+    check = kwargs.pop("check_inputs", True)
+    kwargs["check_inputs"] = False
     gathered = map_in_order(evaluate_share, dataset, state)
     from .offline import is_smoke_model
 
+    inputs = measure_inputs([build_prompt(d) for d in dataset["dialogue"]], tokenizer,
+                            kwargs.get("max_source_length", 512))
+    if check and state.is_main_process:
+        warn_input_loss(inputs, "dialogues of the split")
     return EvalResult([p for p, _ in gathered], [s for _, s in gathered],
-                      smoke=is_smoke_model(model))
+                      smoke=is_smoke_model(model), inputs=inputs)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .data import build_prompt
 from .generation import summarize
+from .input_report import InputReport, measure_inputs, warn_input_loss
 from .metrics import aggregate, aggregate_by_protocol, per_example, score_pairs
 
 
@@ -22,11 +24,15 @@ class EvalResult:
 
     Tables and plots take this object and a protocol and compute their numbers and marks from it
     (:mod:`dialogsum_peft.reporting`), so a label cannot name what the numbers are not.
+
+    ``inputs``: what truncation and ``<unk>`` took from the prompts the model read
+    (:class:`~dialogsum_peft.input_report.InputReport`; written to ``scores.json``).
     """
 
     predictions: list[str]
     pair_scores: list[list[dict[str, float]]]
     smoke: bool = False
+    inputs: InputReport | None = None
 
     @property
     def scores(self) -> dict[str, float]:
@@ -54,22 +60,32 @@ def limit_split(dataset, limit: int | None):
 
 def evaluate_model(model, tokenizer, dataset, batch_size: int = 32, max_new_tokens: int = 128,
                    num_beams: int = 1, max_source_length: int = 512, progress: bool = True,
-                   desc: str = "evaluating") -> EvalResult:
-    """Summaries of every dialogue in ``dataset`` and their ROUGE against all references."""
+                   desc: str = "evaluating", check_inputs: bool = True) -> EvalResult:
+    """Summaries of every dialogue in ``dataset`` and their ROUGE against all references.
+
+    The prompts are measured (truncation, ``<unk>``) into ``EvalResult.inputs``; with
+    ``check_inputs`` an :class:`~dialogsum_peft.input_report.InputLossWarning` says what was lost.
+    """
     from .offline import is_smoke_model
 
-    predictions = summarize(model, tokenizer, list(dataset["dialogue"]), batch_size=batch_size,
+    dialogues = list(dataset["dialogue"])
+    inputs = measure_inputs([build_prompt(d) for d in dialogues], tokenizer, max_source_length)
+    if check_inputs:
+        warn_input_loss(inputs, "dialogues of the split")
+    predictions = summarize(model, tokenizer, dialogues, batch_size=batch_size,
                             max_new_tokens=max_new_tokens, num_beams=num_beams,
-                            max_source_length=max_source_length, progress=progress, desc=desc)
+                            max_source_length=max_source_length, progress=progress, desc=desc,
+                            check_inputs=False)
     return EvalResult(predictions, score_pairs(predictions, list(dataset["references"])),
-                      smoke=is_smoke_model(model))
+                      smoke=is_smoke_model(model), inputs=inputs)
 
 
 def write_evaluation(results_dir: Path, results: dict[str, EvalResult], split, info: dict,
                      config, formats=("csv", "jsonl")) -> Path:
     """Write an evaluation's files into a fresh folder, then swap it in: no stale file survives.
 
-    ``scores.json`` holds ``info`` and every model's ROUGE under every protocol;
+    ``scores.json`` holds ``info``, every model's ROUGE under every protocol and, under
+    ``"inputs"``, what truncation and ``<unk>`` took from each model's input;
     ``predictions-<model>.csv/.jsonl`` the id, dialogue, references and prediction of each row;
     ``rouge.png`` the chart; ``config.json`` the settings.
     """
@@ -86,7 +102,9 @@ def write_evaluation(results_dir: Path, results: dict[str, EvalResult], split, i
     tmp = Path(tempfile.mkdtemp(prefix=f".{results_dir.name}.tmp-", dir=results_dir.parent))
     try:
         config.save(tmp / "config.json")
-        summary = {**info, "scores": {name: r.by_protocol for name, r in results.items()}}
+        summary = {**info, "scores": {name: r.by_protocol for name, r in results.items()},
+                   "inputs": {name: r.inputs.to_dict() if r.inputs else None
+                              for name, r in results.items()}}
         (tmp / "scores.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         ids, dialogues, refs = list(split["id"]), list(split["dialogue"]), list(split["references"])
         for name, result in results.items():

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import torch
 
 from .data import build_prompt
+from .input_report import measure_inputs, warn_input_loss
 
 
 def _check_dialogues(dialogues) -> list[str]:
@@ -80,7 +81,8 @@ def decoding_with(model, generation_config) -> Iterator[None]:
 def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
               max_new_tokens: int = 128, num_beams: int = 1, progress: bool = True,
               max_source_length: int = 512, min_new_tokens: int | None = None,
-              use_prompt: bool = True, desc: str = "summarizing") -> list[str]:
+              use_prompt: bool = True, desc: str = "summarizing",
+              check_inputs: bool = True) -> list[str]:
     """Summaries of ``dialogues`` (greedy by default, or beam search), in input order.
 
     Inputs are the instruction prompt (:func:`dialogsum_peft.data.build_prompt`), truncated to
@@ -90,6 +92,9 @@ def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
     :func:`decoding_config` alone: settings in the model's ``generation_config.json`` are ignored.
     ``model`` may also be a :class:`dialogsum_peft.ctranslate2_backend.CTranslate2Model` (the
     CTranslate2 backend), which decodes with the same settings.
+    With ``check_inputs`` an :class:`~dialogsum_peft.input_report.InputLossWarning` says how many
+    dialogues were truncated or hold characters the tokenizer cannot encode (callers that measure
+    the whole input once, e.g. :mod:`dialogsum_peft.distributed`, pass ``False``).
     """
     from tqdm.auto import tqdm
 
@@ -97,6 +102,8 @@ def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     texts = [build_prompt(d) for d in dialogues] if use_prompt else dialogues
+    if check_inputs:
+        warn_input_loss(measure_inputs(texts, tokenizer, max_source_length))
     encoded = tokenizer(texts, truncation=True, max_length=max_source_length)["input_ids"]
     order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
     if hasattr(type(model), "generate_ids"):  # an inference engine, not a PyTorch module

@@ -1,0 +1,132 @@
+"""Issue 17, fault 1: input the model does not see (truncation, characters mapped to <unk>) is said
+at every place input reaches the model, and recorded in scores.json."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from dialogsum_peft.cli import main
+from dialogsum_peft.config import TrainConfig
+from dialogsum_peft.data import build_prompt
+from dialogsum_peft.distributed import distributed_evaluate, distributed_summarize
+from dialogsum_peft.evaluation import evaluate_model, limit_split
+from dialogsum_peft.generation import summarize
+from dialogsum_peft.input_report import InputLossWarning, measure_inputs
+from dialogsum_peft.notebook_utils import evaluate_zero_shot_and_lora, zero_shot_and_lora_summaries
+from dialogsum_peft.trainer import prepare_datasets
+
+from conftest import lora
+
+FLAN_TOKENIZER = Path(__file__).resolve().parents[2] / "shared" / "flan-t5-tokenizer"
+# ~2,000 words in 121 turns; the conclusion is the last turn (the issue's example)
+LONG = "\n".join(f"#Person{1 + i % 2}#: we still need to talk about the budget for item {i} "
+                 "and what the team thinks of it" for i in range(120)) + \
+    "\n#Person1#: So we agree: we cancel the project."
+CODE = "#Person1#: Use the code {SAVE10} at checkout 😀\n#Person2#: Thanks!"
+SHORT = "#Person1#: Hi, how are you?\n#Person2#: Fine, thanks."
+
+
+def _lossy(caught) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, InputLossWarning)]
+
+
+@pytest.mark.skipif(not FLAN_TOKENIZER.is_dir(), reason="needs ../shared/flan-t5-tokenizer")
+def test_measure_inputs_with_the_real_flan_t5_tokenizer():
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(FLAN_TOKENIZER)
+    prompts = [build_prompt(d) for d in (LONG, CODE, SHORT)]
+    lengths = [len(tok(p).input_ids) for p in prompts]
+    report = measure_inputs(prompts, tok, 512)
+    assert lengths[0] > 512 >= max(lengths[1:])
+    assert (report.dialogues, report.truncated, report.tokens_cut, report.longest) == (
+        3, 1, lengths[0] - 512, lengths[0])
+    # Flan-T5 has no "{", "}" nor this emoji: 3 characters become <unk>
+    assert (report.with_unknown, report.chars_lost) == (1, 3)
+    assert report.lost_examples == ["{", "}", "😀"]
+    assert "1 of 3 dialogues are longer than max_source_length=512" in report.message()
+    assert measure_inputs([build_prompt(SHORT)], tok, 512).message() is None
+
+
+def test_library_generation_and_evaluation_warn_and_record(tiny, sample):
+    model, tok = tiny
+    # Before the fix: `assert _lossy(caught)` failed, summarize said nothing.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summaries = summarize(model, tok, [LONG, CODE], max_new_tokens=3, progress=False)
+    assert len(summaries) == 2
+    (message,) = _lossy(caught)
+    assert "1 of 2 dialogues are longer than max_source_length=512" in message
+    assert "cannot encode" in message and "'{'" in message
+
+    split = limit_split(sample["test"], 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = evaluate_model(model, tok, split, max_new_tokens=3, max_source_length=16,
+                                progress=False)
+        distributed = distributed_evaluate(model, tok, split, max_new_tokens=3,
+                                           max_source_length=16, progress=False)
+        distributed_summarize(model, tok, [LONG], max_new_tokens=3, progress=False)
+    assert result.inputs.truncated == 3 and result.inputs.max_length == 16
+    assert distributed.inputs == result.inputs
+    assert len(_lossy(caught)) == 3  # one per call, not one per batch or per process share
+
+
+def test_notebook_helpers_warn_and_record(tiny, sample, smoke_config):
+    model, tok = tiny
+    peft_model = lora(model)
+    config = TrainConfig.smoke(output_dir=smoke_config.output_dir, max_source_length=16,
+                               max_new_tokens=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = evaluate_zero_shot_and_lora(peft_model, tok, limit_split(sample["test"], 2),
+                                              config, progress=False)
+        zero_shot_and_lora_summaries(peft_model, tok, [CODE], max_new_tokens=3)
+    assert all(r.inputs.truncated == 2 for r in results.values())
+    assert len(_lossy(caught)) == 4
+
+
+def test_training_says_which_characters_are_lost(tiny, sample, capsys):
+    _, tok = tiny
+    from datasets import DatasetDict
+
+    train = sample["train"].select(range(4))
+    train = train.map(lambda row, i: {"dialogue": CODE if i == 0 else row["dialogue"]},
+                      with_indices=True)
+    prepare_datasets(DatasetDict(train=train), tok, TrainConfig.smoke())
+    err = capsys.readouterr().err
+    assert "warning: 1 of 4 train dialogues hold 3 characters the tokenizer cannot encode" in err
+
+
+def test_summarize_command_says_what_the_model_does_not_see(tmp_path, capsys):
+    path = tmp_path / "in.txt"
+    path.write_text(f"{LONG}\n\n{CODE}\n", encoding="utf-8")
+    # Before the fix: `assert len(warnings_) == 1` failed: exit 0, two summaries, no word.
+    assert main(["summarize", "--preset", "smoke", "--input", str(path),
+                 "--max-new-tokens", "3"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.strip().splitlines()) == 2
+    warnings_ = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings_) == 1, captured.err
+    assert "1 of 2 dialogues are longer than max_source_length=512" in warnings_[0]
+    assert "characters the tokenizer cannot encode" in warnings_[0]
+
+
+def test_evaluate_records_truncation_and_lost_characters_in_scores_json(tmp_path, capsys):
+    # Before the fix: `scores["inputs"]` raised KeyError and nothing was said on stderr.
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--preset", "smoke", "--output-dir", str(tmp_path / "run"),
+                 "--results-dir", str(out), "--limit", "3", "--max-source-length", "16",
+                 "--max-new-tokens", "3"]) == 0
+    err = capsys.readouterr().err
+    scores = json.loads((out / "scores.json").read_text())
+    assert scores["inputs"]["base"]["truncated"] == 3
+    assert scores["inputs"]["base"]["max_length"] == 16
+    assert {"tokens_cut", "with_unknown", "chars_lost"} <= set(scores["inputs"]["base"])
+    warned = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warned) == 1 and warned == [
+        line for line in err.splitlines() if "3 of 3 dialogues of the split are longer" in line]
