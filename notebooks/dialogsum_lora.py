@@ -225,10 +225,15 @@ print(count_parameters(model))
 # %%
 from transformers import GenerationConfig
 
+from dialogsum_peft.input_report import measure_inputs
 from dialogsum_peft.notebook_utils import ZERO_SHOT, example_report
 
 index = random.randrange(len(test))  # or pick one yourself, e.g. index = 200
 prompt = build_prompt(test[index]["dialogue"])
+# truncation=True silently drops what is past max_source_length; measure_inputs says what the
+# model will not see (cut tokens, characters the tokenizer maps to <unk>)
+print(measure_inputs([prompt], tokenizer, config.max_source_length).message("dialogue")
+      or "the model reads the whole prompt")
 inputs = tokenizer(prompt, return_tensors="pt", truncation=True,
                    max_length=config.max_source_length).to(device)
 generation_config = GenerationConfig(
@@ -422,6 +427,8 @@ except ValueError as err:
 # compute the numbers they show themselves (and the smoke mark, from the model that wrote them),
 # so a label cannot name a protocol the numbers were not computed under. Each summary is scored against **all** human references of its dialogue with
 # word-level ROUGE (Google's `rouge_score`, Porter stemming).
+# A warning says how many dialogues were longer than `max_source_length` (their ends are cut) or
+# hold characters the tokenizer cannot encode; each result's `.inputs` keeps the counts.
 
 # %%
 from dialogsum_peft.evaluation import limit_split
@@ -534,21 +541,23 @@ print("adapter saved to", adapter_dir, "->", sorted(p.name for p in adapter_dir.
 
 # %% [markdown]
 # To use the adapter later (in another session, on another machine), load a **fresh** base model
-# and attach the adapter with `PeftModel.from_pretrained`. `check_adapter_dir` first makes sure the
-# folder holds a complete adapter with finite weights. The reloaded model must write exactly the
-# same summary as the model we trained.
+# and attach the adapter with `PeftModel.from_pretrained`. `check_adapter_fits` first makes sure the
+# folder holds a complete adapter with finite weights, made with this base's vocabulary; it warns
+# when the adapter was trained on another base model than this one (naming both) and refuses one
+# whose shapes cannot fit. The reloaded model must write exactly the same summary as the model we
+# trained.
 
 # %%
 from peft import PeftModel
 
-from dialogsum_peft.adapters import check_adapter_dir
+from dialogsum_peft.adapters import check_adapter_fits
 from dialogsum_peft.generation import summarize
 
 fresh_base = AutoModelForSeq2SeqLM.from_pretrained(
     model_path, dtype=config.torch_dtype, attn_implementation=config.attn_implementation,
     use_safetensors=True,
 ).to(device)
-reloaded = PeftModel.from_pretrained(fresh_base, check_adapter_dir(adapter_dir))
+reloaded = PeftModel.from_pretrained(fresh_base, check_adapter_fits(adapter_dir, fresh_base, tokenizer))
 
 dialogue = [test[index]["dialogue"]]
 lora_summary = summarize(peft_model, tokenizer, dialogue, progress=False, **gen)[0]

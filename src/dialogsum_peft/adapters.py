@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .errors import AdapterError, one_line
+from .errors import AdapterError, DialogSumWarning, one_line
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 MODEL_WEIGHTS = "model.safetensors"
@@ -145,21 +145,93 @@ def check_same_tokenizer(path: str | os.PathLike, tokenizer) -> None:
                            "load it onto the base model it was trained on")
 
 
-def load_adapter(base_model, path: str | os.PathLike, tokenizer=None, is_trainable: bool = False):
-    """``PeftModel.from_pretrained(base_model, path)`` after the checks above.
+class AdapterBaseWarning(DialogSumWarning):
+    """The adapter was trained on another base model than the one it is loaded onto."""
 
-    With ``tokenizer`` (the base's), a vocabulary mismatch is refused. A base model of another
-    shape is an :class:`AdapterError` naming it, not a size-mismatch traceback.
+
+def adapter_base(path: str | os.PathLike) -> str | None:
+    """The base model an adapter was trained on (``base_model_name_or_path`` of its config)."""
+    import json
+
+    try:
+        config = json.loads((Path(path) / "adapter_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return config.get("base_model_name_or_path") if isinstance(config, dict) else None
+
+
+def model_base(model) -> str | None:
+    """The name or folder ``model`` was loaded from (its config's ``_name_or_path``)."""
+    config = getattr(model, "config", None)
+    return getattr(config, "_name_or_path", None) or getattr(config, "name_or_path", None) or None
+
+
+def _same_base(trained: str, loaded: str) -> bool:
+    """One model under two spellings: equal, or a local folder named like the Hub id's model
+    (``/models/flan-t5-base`` for ``google/flan-t5-base``)."""
+    trained, loaded = trained.rstrip("/"), loaded.rstrip("/")
+    return trained == loaded or Path(trained).name == Path(loaded).name
+
+
+def _shape_mismatch(path: Path, base_model) -> str | None:
+    """Why the adapter's tensors cannot fit ``base_model`` (``None`` when they can).
+
+    Prompt tuning stores its virtual-token embeddings with the width of the base it was trained
+    on (``token_dim``): on a base of another width peft loads them and fails only when
+    generating, so the width is compared here; LoRA/IA3 shape mismatches are peft's
+    size-mismatch error, reported by :func:`load_adapter`.
     """
-    from peft import PeftModel
+    import json
+
+    config = json.loads((path / "adapter_config.json").read_text(encoding="utf-8"))
+    width = getattr(getattr(base_model, "config", None), "d_model", None)
+    token_dim = config.get("token_dim")
+    if token_dim and width and token_dim != width:
+        return f"its virtual tokens are {token_dim} wide, this base's embeddings {width}"
+    return None
+
+
+def check_adapter_fits(path: str | os.PathLike, base_model, tokenizer=None) -> Path:
+    """Every check before an adapter meets ``base_model``; returns the adapter folder.
+
+    The folder and weights (:func:`check_adapter_dir`); with ``tokenizer``, the vocabulary
+    (:func:`check_same_tokenizer`); an :class:`AdapterBaseWarning` naming both models when the
+    adapter was trained on another base (``base_model_name_or_path`` of ``adapter_config.json``)
+    than ``base_model`` was loaded from; an :class:`AdapterError` when shapes cannot match.
+    The notebook passes the result to ``PeftModel.from_pretrained``; :func:`load_adapter` too.
+    """
+    import warnings
 
     path = check_adapter_dir(path)
     if tokenizer is not None:
         check_same_tokenizer(path, tokenizer)
+    trained, loaded = adapter_base(path), model_base(base_model)
+    mismatch = _shape_mismatch(path, base_model)
+    if mismatch:
+        raise AdapterError(f"the adapter {path} was trained on {trained}, not on {loaded}: "
+                           f"{mismatch}; load it onto the base model it was trained on")
+    if trained and loaded and not _same_base(trained, loaded):
+        warnings.warn(f"the adapter {path} was trained on {trained} and is loaded onto {loaded}: "
+                      "its summaries are only meaningful on the base it was trained on",
+                      AdapterBaseWarning, stacklevel=2)
+    return path
+
+
+def load_adapter(base_model, path: str | os.PathLike, tokenizer=None, is_trainable: bool = False):
+    """``PeftModel.from_pretrained(base_model, path)`` after :func:`check_adapter_fits`.
+
+    With ``tokenizer`` (the base's), a vocabulary mismatch is refused; an adapter trained on
+    another base warns, naming both; a base model of another shape is an :class:`AdapterError`
+    naming both, not a size-mismatch traceback.
+    """
+    from peft import PeftModel
+
+    path = check_adapter_fits(path, base_model, tokenizer)
     try:
         return PeftModel.from_pretrained(base_model, path, is_trainable=is_trainable)
     except (ValueError, RuntimeError, KeyError) as err:
-        raise AdapterError(f"cannot load the adapter {path} onto the base model "
+        raise AdapterError(f"cannot load the adapter {path} (trained on {adapter_base(path)}) "
+                           f"onto the base model {model_base(base_model)} "
                            f"({type(base_model).__name__}): {one_line(err)[:300]}") from None
 
 
