@@ -110,3 +110,30 @@ def test_an_unknown_training_argument_is_an_error_not_a_silent_drop(tmp_path):
         training_arguments(config, group_by_lenght=True)
     assert "group_by_lenght" in str(err.value) and transformers.__version__ in str(err.value)
     assert training_arguments(config).train_sampling_strategy == "group_by_length"
+
+
+# Issue 17, fault 5: one recipe whatever the launch. Before the fix `for_world_size` did not
+# exist (AttributeError) and a 2-process run trained with twice the effective batch.
+@pytest.mark.parametrize("batch, accum, world, expected", [
+    (8, 1, 2, (4, 1)), (32, 1, 4, (8, 1)), (8, 4, 4, (8, 1)), (8, 4, 8, (4, 1)),
+    (6, 2, 4, (3, 1)), (4, 8, 2, (4, 4)), (8, 1, 1, (8, 1)), (8, 1, 8, (1, 1)),
+])
+def test_the_effective_batch_holds_for_any_world_size(batch, accum, world, expected):
+    config = TrainConfig.smoke(per_device_train_batch_size=batch, gradient_accumulation_steps=accum)
+    split = config.for_world_size(world)
+    got = (split.per_device_train_batch_size, split.gradient_accumulation_steps)
+    assert got == expected
+    assert got[0] * got[1] * world == config.effective_batch == batch * accum
+    assert split.per_device_train_batch_size <= batch  # never more memory per device
+
+
+def test_an_effective_batch_that_cannot_be_split_is_refused_in_one_line():
+    with pytest.raises(ConfigError, match="effective batch 6 .* cannot be split over 4 processes"):
+        TrainConfig.smoke(per_device_train_batch_size=3, gradient_accumulation_steps=2).for_world_size(4)
+
+
+def test_the_run_identity_records_world_size_and_effective_batch():
+    config = TrainConfig.smoke(per_device_train_batch_size=4, gradient_accumulation_steps=2)
+    assert config.identity()["world_size"] == 1 and config.identity(2)["world_size"] == 2
+    assert config.identity(2)["effective_batch"] == 8
+    assert config.identity(1) != config.identity(2)

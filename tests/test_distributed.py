@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from dialogsum_peft.checkpoints import RUN_OUTPUTS, find_last_checkpoint, is_complete_checkpoint
 from dialogsum_peft.cli import main
 from dialogsum_peft.distributed import (
     distributed_evaluate, distributed_summarize, map_in_order, process_state,
@@ -108,7 +110,7 @@ def test_map_in_order_across_two_processes(tmp_path):
 def test_two_process_train_and_evaluate_match_single_process(tmp_path):
     run = tmp_path / "ddp"
     common = ["--preset", "smoke", "--output-dir", run]
-    # Data-parallel training: 2 processes x 4 dialogues per step, loss logged every step.
+    # Data-parallel training: batch 4 split over 2 processes (2 each), loss logged every step.
     proc = torchrun("-m", "dialogsum_peft", "train", *common, "--max-steps", "4",
                     "--logging-steps", "1", "--save-steps", "2", "--batch-size", "4",
                     "--learning-rate", "1e-2")
@@ -144,3 +146,81 @@ def test_two_process_train_and_evaluate_match_single_process(tmp_path):
         assert len(two) == 10 and two == one
     assert json.loads((tmp_path / "eval-2" / "scores.json").read_text()) == \
         json.loads((tmp_path / "eval-1" / "scores.json").read_text())
+
+
+# ------------------------------------------------------------------------------ issue 17, fault 5
+TRAIN = ["train", "--preset", "smoke", "--train-limit", "16", "--logging-steps", "1"]
+
+
+def _errors(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+
+
+@pytest.fixture(scope="module")
+def one_process_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("one-process") / "run"
+    assert main([*TRAIN, "--output-dir", str(run), "--max-steps", "1", "--save-steps", "1"]) == 0
+    return run
+
+
+def test_a_checkpoint_with_one_rng_file_per_process_is_complete(one_process_run, tmp_path):
+    """The Trainer writes rng_state_<rank>.pth in a multi-process run. Before the fix
+    `assert is_complete_checkpoint(ckpt)` failed: no multi-process run could resume."""
+    ckpt = tmp_path / "checkpoints" / "checkpoint-1"
+    shutil.copytree(one_process_run / "checkpoints" / "checkpoint-1", ckpt)
+    (ckpt / "rng_state.pth").rename(ckpt / "rng_state_0.pth")
+    shutil.copy(ckpt / "rng_state_0.pth", ckpt / "rng_state_1.pth")
+    assert is_complete_checkpoint(ckpt)
+    assert find_last_checkpoint(tmp_path) == str(ckpt)
+    (ckpt / "rng_state_0.pth").unlink()  # a rank's file missing: not complete
+    assert not is_complete_checkpoint(ckpt)
+    (ckpt / "rng_state_0.pth").write_bytes(b"cut sh")  # a rank's file cut short: not complete
+    assert not is_complete_checkpoint(ckpt)
+
+
+def test_resume_with_another_world_size_is_refused(one_process_run, monkeypatch, capsys):
+    """Before the fix the 2-process resume of a 1-process run went through (exit 0) with twice
+    the effective batch: `assert main(...) == 2` failed."""
+    before = sorted(p.name for p in one_process_run.rglob("*"))
+    monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun/accelerate set; refused before any setup
+    assert main([*TRAIN, "--output-dir", str(one_process_run), "--max-steps", "2",
+                 "--resume"]) == 2
+    (line,) = _errors(capsys)
+    assert "world_size: 1 -> 2" in line
+    assert sorted(p.name for p in one_process_run.rglob("*")) == before
+
+
+def test_an_effective_batch_that_cannot_be_split_is_refused_before_writing(tmp_path, monkeypatch,
+                                                                           capsys):
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    assert main([*TRAIN, "--output-dir", str(tmp_path / "r"), "--batch-size", "8"]) == 2
+    (line,) = _errors(capsys)
+    assert "effective batch 8 (batch size 8 x accumulation 1) cannot be split over 3" in line
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_two_process_run_keeps_the_recipe_and_resumes_exactly(tmp_path):
+    run = tmp_path / "ddp"
+    args = ["-m", "dialogsum_peft", *TRAIN, "--output-dir", run, "--max-steps", "4",
+            "--save-steps", "2", "--batch-size", "4"]
+    torchrun(*args)
+    metrics = json.loads((run / "train_metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["effective_batch"] == 4  # 2 per device x 2
+    identity = json.loads((run / "checkpoints" / "run.json").read_text())
+    assert (identity["world_size"], identity["effective_batch"]) == (2, 4)
+    assert {p.name for p in (run / "checkpoints" / "checkpoint-2").glob("rng_state*")} == {
+        "rng_state_0.pth", "rng_state_1.pth"}
+    uninterrupted = json.loads((run / "loss_history.json").read_text())
+
+    # interrupt after checkpoint-2: the last checkpoint and the final outputs are gone
+    shutil.rmtree(run / "checkpoints" / "checkpoint-4")
+    for name in RUN_OUTPUTS:
+        if name not in ("checkpoints", "config.json") and (run / name).exists():
+            shutil.rmtree(run / name) if (run / name).is_dir() else (run / name).unlink()
+    proc = torchrun(*args, "--resume")
+    assert "resuming from" in proc.stdout and "checkpoint-2" in proc.stdout
+    resumed = json.loads((run / "loss_history.json").read_text())
+    assert [h["step"] for h in resumed] == [1, 2, 3, 4]
+    assert [h["loss"] for h in resumed] == pytest.approx([h["loss"] for h in uninterrupted],
+                                                         rel=1e-4)

@@ -24,7 +24,10 @@ from .errors import RunFolderError
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt", "rng_state.pth")
+CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
+# The Trainer saves the RNG state as rng_state.pth in one process and as rng_state_<rank>.pth,
+# one per process, in a multi-process run (transformers' Trainer._save_rng_state).
+RNG_STATE_PATTERN = re.compile(r"rng_state(_\d+)?\.pth")
 RUN_FILE = "run.json"  # in <output_dir>/checkpoints: the identity of the run that owns them
 LOCK_FILE = ".train.lock"
 # What ``train`` writes into a run folder (``--overwrite`` removes exactly these).
@@ -53,12 +56,27 @@ def _weights_file(path: Path) -> Path | None:
     return None
 
 
+def rng_state_files(path: str | os.PathLike) -> list[Path]:
+    """The RNG state files of a checkpoint: ``rng_state.pth`` (one process) or
+    ``rng_state_0.pth``, ``rng_state_1.pth`` ... (one per process; all ranks ``0..N-1`` must be
+    there, so a checkpoint cut short while saving them is not taken for complete)."""
+    path = Path(path)
+    if (path / "rng_state.pth").is_file():
+        return [path / "rng_state.pth"]
+    ranks = sorted(int(m.group(1)[1:]) for p in path.iterdir()
+                   if (m := RNG_STATE_PATTERN.fullmatch(p.name)) and m.group(1))
+    if not ranks or ranks != list(range(len(ranks))):
+        return []
+    return [path / f"rng_state_{r}.pth" for r in ranks]
+
+
 def is_complete_checkpoint(path: str | os.PathLike) -> bool:
     """True when a ``checkpoint-N`` folder holds everything an exact resume needs, and it parses.
 
     A run killed while saving leaves files that exist but are cut short, so each one is opened:
     ``trainer_state.json`` loads as JSON, the weights' safetensors header reads, the optimizer,
-    scheduler and RNG states load (``weights_only``, as the Trainer loads them).
+    scheduler and RNG states (:func:`rng_state_files`: one file, or one per process) load
+    (``weights_only``, as the Trainer loads them).
     """
     import torch
     from safetensors import safe_open
@@ -68,13 +86,16 @@ def is_complete_checkpoint(path: str | os.PathLike) -> bool:
     weights = _weights_file(path)
     if weights is None or not all((path / n).is_file() for n in CHECKPOINT_STATE_FILES):
         return False
+    rng_files = rng_state_files(path)
+    if not rng_files:
+        return False
     try:
         json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
         with safe_open(str(weights), framework="pt") as fh:
             fh.keys()
         with safe_globals():
-            for name in ("optimizer.pt", "scheduler.pt", "rng_state.pth"):
-                torch.load(path / name, map_location="cpu", weights_only=True)
+            for file in [path / "optimizer.pt", path / "scheduler.pt", *rng_files]:
+                torch.load(file, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any failure to read means "not resumable"
         logger.warning("checkpoint %s does not load (%s)", path, " ".join(str(err).split())[:200])
         return False
@@ -135,6 +156,9 @@ def identity_differences(stored: dict[str, Any], current: dict[str, Any]) -> lis
 def check_resume_identity(output_dir: str | os.PathLike, identity: dict[str, Any]) -> None:
     """Refuse to resume checkpoints that another configuration (another run) wrote."""
     stored = read_run_identity(output_dir)
+    if stored is not None and "world_size" not in stored:  # written before it was recorded
+        stored = {**stored, "world_size": 1, "effective_batch": stored.get(
+            "per_device_train_batch_size", 0) * stored.get("gradient_accumulation_steps", 0)}
     if stored is None:
         raise RunFolderError(
             f"{Path(output_dir) / 'checkpoints'} has no {RUN_FILE}, so nothing says which run wrote "

@@ -74,7 +74,7 @@ def _warn_secrets(state, *paths: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------ train
-def _checkpoint_to_resume(args, out: Path, config) -> str | None:
+def _checkpoint_to_resume(args, out: Path, identity: dict) -> str | None:
     present = run_outputs_present(out)
     if args.resume is None:
         if present and not args.overwrite:
@@ -93,14 +93,18 @@ def _checkpoint_to_resume(args, out: Path, config) -> str | None:
             raise CliError(f"--resume: {checkpoint} is not a checkpoint of {out}/checkpoints")
         if not is_complete_checkpoint(checkpoint):
             raise RunFolderError(f"--resume: {checkpoint} is not a complete Trainer checkpoint")
-    check_resume_identity(out, config.identity())
+    check_resume_identity(out, identity)
     return checkpoint
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     config = resolve_config(args)
+    # One recipe whatever the launch: batch x accumulation is split over the processes (or
+    # refused), and the run's identity records the world size, so a resume must match it.
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    run_config, identity = config.for_world_size(world_size), config.identity(world_size)
     out = check_writable(config.output_dir)
-    checkpoint = _checkpoint_to_resume(args, out, config)
+    checkpoint = _checkpoint_to_resume(args, out, identity)
     _prepare_hub(config)
     from .data import require_split
     from .distributed import finish, process_state
@@ -119,11 +123,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     tokenized = prepare_datasets(dataset, tokenizer, config)
     # Every trained weight is used in every forward pass: no need for DDP's unused-weight search.
     # Built here, so a bad setting is refused before the folder is touched.
-    train_args = training_arguments(config, ddp_find_unused_parameters=False)
+    train_args = training_arguments(run_config, ddp_find_unused_parameters=False)
     lock = RunLock(out).acquire() if state.is_main_process else None
     try:
         if lock is not None:
-            _checkpoint_to_resume(args, out, config)  # again, now that no other run can write
+            _checkpoint_to_resume(args, out, identity)  # again, now that no other run can write
         state.wait_for_everyone()
         trainer = make_trainer(peft_model, tokenizer, tokenized, config, args=train_args)
         if state.is_main_process:
@@ -132,10 +136,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                     path = out / name
                     shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
             if checkpoint is None:
-                write_run_identity(out, config.identity())
+                write_run_identity(out, identity)
             config.save(out / "config.json")
             print(f"run folder: {out}  (method {config.method}, world size "
-                  f"{state.num_processes}, device {state.device})")
+                  f"{state.num_processes}, device {state.device}; effective batch "
+                  f"{config.effective_batch} = {run_config.per_device_train_batch_size} per device "
+                  f"x {run_config.gradient_accumulation_steps} accumulation x {world_size} "
+                  f"process{'es' if world_size > 1 else ''})")
             print(count_parameters(peft_model))
             if checkpoint:
                 print(f"resuming from {checkpoint}")
@@ -171,6 +178,9 @@ def _write_training_outputs(trainer, peft_model, tokenizer, config, result, stat
         [{"step": s, "loss": loss} for s, loss in history], indent=1) + "\n")
     metrics = dict(result.metrics)
     metrics.update(global_step=trainer.state.global_step, world_size=state.num_processes,
+                   effective_batch=(trainer.args.per_device_train_batch_size
+                                    * trainer.args.gradient_accumulation_steps
+                                    * state.num_processes),
                    adapter_mb=round(adapter_size_mb(adapter), 3), smoke=is_smoke_model(peft_model))
     write_text_atomic(out / "train_metrics.json", json.dumps(metrics, indent=2) + "\n")
     if history:

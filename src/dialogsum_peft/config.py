@@ -71,6 +71,9 @@ class TrainConfig:
                                   "flex_attention is there to be measured: with transformers "
                                   "5.24 it fails for T5 at batch > 1 and with dropout",
                                   cli=ALL_COMMANDS, choices=("eager", "sdpa", "flex_attention"))
+    # 512 (Flan-T5's training length): 768/1024 keep 11 more of the 500 test prompts whole but
+    # cost ~3x/~7x the time of the longest batches on CPU; their ROUGE effect is not measured yet
+    # (benchmarks/results/source_length_limits-*.json); what 512 cuts is reported, not hidden.
     max_source_length: int = _f(512, "dialogue prompts are truncated to this many tokens",
                                 cli=ALL_COMMANDS, metavar="TOKENS")
     # what is trained (dialogsum_peft.methods)
@@ -98,9 +101,10 @@ class TrainConfig:
                         metavar="N")
     num_train_epochs: float = _f(1.0, "epochs (used when max_steps is -1)", cli=TRAIN_ONLY,
                                  flag="--epochs", metavar="E")
-    per_device_train_batch_size: int = _f(8, "per device (effective batch = this x processes x "
-                                          "--grad-accum)", cli=TRAIN_ONLY, flag="--batch-size",
-                                          metavar="N")
+    per_device_train_batch_size: int = _f(8, "examples per forward pass of a one-process run; "
+                                          "effective batch = this x --grad-accum on any number "
+                                          "of processes (split across them)", cli=TRAIN_ONLY,
+                                          flag="--batch-size", metavar="N")
     gradient_accumulation_steps: int = _f(1, "batches summed per optimizer step", cli=TRAIN_ONLY,
                                           flag="--grad-accum", metavar="N")
     warmup_steps: float = _f(0.0, "linear warm-up: steps, or a fraction of them when below 1",
@@ -297,20 +301,48 @@ class TrainConfig:
         return dict(batch_size=self.eval_batch_size, max_new_tokens=self.max_new_tokens,
                     num_beams=self.num_beams, max_source_length=self.max_source_length)
 
-    def identity(self) -> dict[str, Any]:
-        """The settings that define what a training run computes (everything not resume-safe).
+    def identity(self, world_size: int = 1) -> dict[str, Any]:
+        """The settings that define what a training run computes (everything not resume-safe),
+        with the number of processes and the effective batch it trains with.
 
-        A checkpoint may only be resumed by a config with the same identity; logging, checkpoint
-        interval, evaluation and generation settings (``resume_safe`` fields) may change.
+        A checkpoint may only be resumed by a config with the same identity, on as many
+        processes (each process's data order and RNG state are in the checkpoint); logging,
+        checkpoint interval, evaluation and generation settings (``resume_safe`` fields) may change.
         """
         d = self.to_dict()
-        return {f.name: d[f.name] for f in dataclasses.fields(self)
-                if not f.metadata.get("resume_safe")}
+        identity = {f.name: d[f.name] for f in dataclasses.fields(self)
+                    if not f.metadata.get("resume_safe")}
+        return {**identity, "world_size": world_size, "effective_batch": self.effective_batch}
 
     @property
     def effective_batch(self) -> int:
-        """Examples per optimizer step on one process (times the number of processes)."""
+        """Examples per optimizer step: batch size x accumulation, on any number of processes
+        (:meth:`for_world_size` splits it across them)."""
         return self.per_device_train_batch_size * self.gradient_accumulation_steps
+
+    def for_world_size(self, world_size: int) -> TrainConfig:
+        """This config on ``world_size`` data-parallel processes, with the same effective batch.
+
+        The recipe's batch size x accumulation is what one optimizer step sees, so the number of
+        training examples (steps x effective batch, or epochs) holds for any launch. Each process
+        gets ``effective_batch / world_size`` examples per step, as the largest per-device batch
+        not above the configured one times the accumulation that completes it.
+        Raises :class:`ConfigError` when the effective batch is not a multiple of ``world_size``.
+        """
+        if world_size == 1:
+            return self
+        share, rest = divmod(self.effective_batch, world_size)
+        if rest or world_size < 1:
+            raise ConfigError(
+                f"the effective batch {self.effective_batch} (batch size "
+                f"{self.per_device_train_batch_size} x accumulation "
+                f"{self.gradient_accumulation_steps}) cannot be split over {world_size} processes: "
+                f"give --batch-size x --grad-accum a multiple of {world_size}, or launch "
+                f"a number of processes that divides {self.effective_batch}")
+        per_device = max(b for b in range(1, min(share, self.per_device_train_batch_size) + 1)
+                         if share % b == 0)
+        return dataclasses.replace(self, per_device_train_batch_size=per_device,
+                                   gradient_accumulation_steps=share // per_device)
 
     @property
     def torch_dtype(self):
