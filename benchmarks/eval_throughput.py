@@ -98,7 +98,9 @@ def peak_rss_gib() -> float:
 def run_child(name: str, args) -> dict:
     """One variant: an untimed pass, then a timed pass over the same dialogues."""
     from dialogsum_peft.adapters import merged_copy
+    from dialogsum_peft.data import build_prompt
     from dialogsum_peft.generation import summarize
+    from dialogsum_peft.input_report import measure_inputs, warn_input_loss
     from dialogsum_peft.methods import apply_method
 
     variant, device, progress, info = common.start_child(name, VARIANTS, args)
@@ -125,8 +127,13 @@ def run_child(name: str, args) -> dict:
         setattr(model.generation_config, key, value)
     prepare_peak = common.peak_gib(device)
     common.reset_peak(device)
+    # what truncation and <unk> take from these prompts: measured once, warned, recorded below
+    # (not inside the timed passes)
+    inputs = measure_inputs([build_prompt(d) for d in dialogues], tokenizer,
+                            config.max_source_length)
+    warn_input_loss(inputs, "benchmark dialogues")
     gen = {**config.generation_kwargs(), "max_new_tokens": args.new_tokens,
-           "min_new_tokens": args.new_tokens, "progress": False}
+           "min_new_tokens": args.new_tokens, "progress": False, "check_inputs": False}
     marks = {}
 
     def mark(key):
@@ -153,7 +160,7 @@ def run_child(name: str, args) -> dict:
             "num_beams", "max_source_length")},
         "generate": dict(variant.generate),
         "not_config_settings": common.not_config_settings(variant),
-        "dialogues": len(dialogues), "new_tokens": args.new_tokens,
+        "dialogues": len(dialogues), "new_tokens": args.new_tokens, "inputs": inputs.to_dict(),
         "first_pass_s": round(marks["warm"][0] - marks["begin"][0], 2),
         "timed_pass_s": round(timed_s, 2),
         "dialogues_per_s": round(len(dialogues) / timed_s, 4),  # CPU rates are below 1/s

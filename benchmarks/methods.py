@@ -98,7 +98,8 @@ def speed_data(args, tokenizer_dir: Path, config: TrainConfig):
     import datasets
     from transformers import AutoTokenizer
 
-    from dialogsum_peft.data import ORIGINAL_FILES, load_dialogsum, tokenize_split
+    from dialogsum_peft.data import ORIGINAL_FILES, build_prompt, load_dialogsum, tokenize_split
+    from dialogsum_peft.input_report import measure_inputs, warn_input_loss
     from dialogsum_peft.offline import sample_data_dir
     from dialogsum_peft.trainer import TRAIN_COLUMNS
 
@@ -112,8 +113,13 @@ def speed_data(args, tokenizer_dir: Path, config: TrainConfig):
     tokenized = tokenize_split(datasets.Dataset.from_list(pairs), tokenizer,
                                config.max_source_length, config.max_target_length)
     lengths = [len(ids) for ids in tokenized["input_ids"]]
+    # what truncation and <unk> take from the training prompts, said and recorded
+    inputs = measure_inputs([build_prompt(p["dialogue"]) for p in pairs], tokenizer,
+                            config.max_source_length)
+    warn_input_loss(inputs, "benchmark training pairs")
     source = {"data": str(data), "tokenizer": str(tokenizer_dir), "pairs": len(pairs),
-              "mean_source_tokens": round(sum(lengths) / len(lengths), 1)}
+              "mean_source_tokens": round(sum(lengths) / len(lengths), 1),
+              "inputs": inputs.to_dict()}
     return tokenized.select_columns(list(TRAIN_COLUMNS)), tokenizer, source
 
 

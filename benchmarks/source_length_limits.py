@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import common  # noqa: F401 - puts src/ on sys.path
 
@@ -77,6 +78,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-timing", action="store_true", help="counts only")
+    parser.add_argument("--out", default=str(common.RESULTS), help="folder of the JSON result")
     parser.add_argument("--under-load", action="store_true",
                         help="label the timings: other work shared the CPU while they ran")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: one length
@@ -112,9 +114,10 @@ def main(argv=None) -> dict:
             "under_load": args.under_load, "runs": runs,
         }
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
-    path = common.RESULTS / f"source_length_limits-cpu-{stamp}.json"
+    path = Path(args.out) / f"source_length_limits-cpu-{stamp}.json"
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
+    result["path"] = str(path)
     print(f"written: {path}", file=sys.stderr)
     return result
 

@@ -26,7 +26,8 @@ TINY = ["--model", "tiny", "--data", str(SAMPLE)]
 def bench(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    for name in ("common", "train_throughput", "eval_throughput", "token_lengths"):
+    for name in ("common", "train_throughput", "eval_throughput", "token_lengths",
+                 "source_length_limits"):
         sys.modules.pop(name, None)
 
 
@@ -109,6 +110,10 @@ def test_eval_throughput_runs_and_reports(no_shared, tmp_path):
         assert "error" not in r and r["dialogues_per_s"] > 0 and r["same_summaries_both_passes"]
         assert r["compile_s"] == 0  # transformers compiles static-cache decoding on GPUs only
     assert rows["previous-default"]["dialogues"] == 6 and rows["one-at-a-time"]["dialogues"] == 3
+    # issue 17: what truncation and <unk> take from the benchmark's prompts is recorded
+    inputs = rows["previous-default"]["inputs"]
+    assert inputs["dialogues"] == 6 and inputs["max_length"] == 512
+    assert {"truncated", "tokens_cut", "with_unknown", "chars_lost"} <= set(inputs)
     assert rows["one-at-a-time"]["config"]["eval_batch_size"] == 1
     assert rows["merged"]["config"]["merge_for_generation"]
     assert rows["merged-static"]["not_config_settings"] == ["cache_implementation"]
@@ -335,3 +340,20 @@ def test_each_kind_of_cpu_variant_runs_end_to_end(no_shared, tmp_path, monkeypat
         assert "same_as" in r or r["samples_per_s"] > 0, name
     assert rows["workers4-unpinned"]["dataloader_pin_memory"] is False
     assert rows["seed"]["effective_batch"] == 8 and rows["seed"]["timed_steps"] == 4
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.mark.skipif(not (SHARED / "flan-t5-tokenizer").is_dir() or not (SHARED / "dialogsum").is_dir(),
+                    reason="needs ../shared/flan-t5-tokenizer and ../shared/dialogsum")
+def test_source_length_limit_counts_are_reproducible(bench, tmp_path):
+    """Issue 17: the counts behind the chosen max_source_length come back from the script."""
+    import source_length_limits
+
+    result = source_length_limits.main(["--no-timing", "--out", str(tmp_path)])
+    committed = sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "results").glob(
+        "source_length_limits-*.json"))[-1]
+    assert result["counts"] == json.loads(committed.read_text())["counts"]
+    assert result["counts"]["test"]["512"]["truncated"] == 13
+    assert result["counts"]["test"]["512"]["longest"] == 1466

@@ -41,6 +41,7 @@ def test_methods_benchmark_counts_saves_and_times_on_cpu(methods_bench, tmp_path
     assert full["saved_weights_mb"] == pytest.approx(4 * full["total_parameters"] / 1e6, abs=0.01)
     assert all(r["samples_per_s"] > 0 and r["peak_memory_gib"] is None for r in rows.values())
     assert written["speed_data"]["pairs"] > 0
+    assert written["speed_data"]["inputs"]["dialogues"] == written["speed_data"]["pairs"]
 
 
 def test_methods_benchmark_on_cpu_leaves_speed_null_with_a_reason(methods_bench, tmp_path):
