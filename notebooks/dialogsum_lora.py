@@ -303,7 +303,8 @@ print(f"the first query layer of `model` is now a {layer.__module__}.{layer.__qu
 #
 # **Tokenize.** Each training example becomes the prompt's token ids (`input_ids`) and the
 # summary's token ids as `labels` (`tokenizer(prompts, text_target=summaries)`), truncated to
-# `max_source_length`/`max_target_length` tokens; a warning says how many were cut.
+# `max_source_length`/`max_target_length` tokens; a warning says how many were cut, another how
+# many characters the tokenizer cannot encode (they become `<unk>`).
 
 # %%
 from dialogsum_peft.trainer import prepare_datasets

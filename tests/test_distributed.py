@@ -183,10 +183,10 @@ def test_resume_with_another_world_size_is_refused(one_process_run, monkeypatch,
     the effective batch: `assert main(...) == 2` failed."""
     before = sorted(p.name for p in one_process_run.rglob("*"))
     monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun/accelerate set; refused before any setup
-    assert main([*TRAIN, "--output-dir", str(one_process_run), "--max-steps", "2",
-                 "--resume"]) == 2
+    assert main([*TRAIN, "--output-dir", str(one_process_run), "--max-steps", "1", "--save-steps",
+                 "1", "--resume"]) == 2
     (line,) = _errors(capsys)
-    assert "world_size: 1 -> 2" in line
+    assert "belong to a run with other settings (world_size: 1 -> 2)" in line
     assert sorted(p.name for p in one_process_run.rglob("*")) == before
 
 
