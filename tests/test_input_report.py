@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dialogsum_peft.adapters import save_adapter
 from dialogsum_peft.cli import main
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.data import build_prompt
@@ -116,17 +117,29 @@ def test_summarize_command_says_what_the_model_does_not_see(tmp_path, capsys):
     assert "characters the tokenizer cannot encode" in warnings_[0]
 
 
+def _tiny_from_smoke():
+    from transformers import AutoTokenizer, T5ForConditionalGeneration
+
+    from dialogsum_peft.offline import tiny_base_dir
+
+    return (T5ForConditionalGeneration.from_pretrained(tiny_base_dir()),
+            AutoTokenizer.from_pretrained(tiny_base_dir()))
+
+
 def test_evaluate_records_truncation_and_lost_characters_in_scores_json(tmp_path, capsys):
     # Before the fix: `scores["inputs"]` raised KeyError and nothing was said on stderr.
+    tiny, tok = _tiny_from_smoke()
+    adapter = save_adapter(lora(tiny), tmp_path / "adapter", tok)
     out = tmp_path / "eval"
     assert main(["evaluate", "--preset", "smoke", "--output-dir", str(tmp_path / "run"),
-                 "--results-dir", str(out), "--limit", "3", "--max-source-length", "16",
-                 "--max-new-tokens", "3"]) == 0
+                 "--adapter", str(adapter), "--results-dir", str(out), "--limit", "3",
+                 "--max-source-length", "16", "--max-new-tokens", "3"]) == 0
     err = capsys.readouterr().err
     scores = json.loads((out / "scores.json").read_text())
-    assert scores["inputs"]["base"]["truncated"] == 3
-    assert scores["inputs"]["base"]["max_length"] == 16
-    assert {"tokens_cut", "with_unknown", "chars_lost"} <= set(scores["inputs"]["base"])
+    for model in ("base", "lora"):  # each model's input is recorded
+        assert scores["inputs"][model]["truncated"] == 3
+        assert scores["inputs"][model]["max_length"] == 16
+        assert {"tokens_cut", "with_unknown", "chars_lost"} <= set(scores["inputs"][model])
     warned = [line for line in err.splitlines() if line.startswith("warning: ")]
     assert len(warned) == 1 and warned == [
         line for line in err.splitlines() if "3 of 3 dialogues of the split are longer" in line]

@@ -376,12 +376,16 @@ def _error(message: str) -> None:
     print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None, _default=None):
-    """The package's own warnings as one ``warning: ...`` line, from the main process only."""
+def _show_warning(message, category, filename, lineno, file=None, line=None, _default=None,
+                  _seen=None):
+    """The package's own warnings as one ``warning: ...`` line, from the main process only, each
+    message once per command (the base and the adapter read the same dialogues)."""
     if not issubclass(category, DialogSumWarning):
         return _default(message, category, filename, lineno, file, line)
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(f"warning: {one_line(message)}", file=sys.stderr, flush=True)
+    text = f"warning: {one_line(message)}"
+    if int(os.environ.get("RANK", "0")) == 0 and text not in _seen:
+        _seen.add(text)
+        print(text, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -389,8 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
     with warnings.catch_warnings():
-        warnings.simplefilter("default", DialogSumWarning)  # each distinct message once
-        warnings.showwarning = functools.partial(_show_warning, _default=warnings.showwarning)
+        warnings.simplefilter("always", DialogSumWarning)  # _show_warning shows each once
+        warnings.showwarning = functools.partial(_show_warning, _default=warnings.showwarning,
+                                                 _seen=set())
         return _run(parser, argv)
 
 
