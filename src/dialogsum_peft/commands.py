@@ -123,7 +123,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     tokenized = prepare_datasets(dataset, tokenizer, config)
     # Every trained weight is used in every forward pass: no need for DDP's unused-weight search.
     # Built here, so a bad setting is refused before the folder is touched.
-    train_args = training_arguments(run_config, ddp_find_unused_parameters=False)
+    train_args = training_arguments(config, ddp_find_unused_parameters=False)  # split as run_config
     lock = RunLock(out).acquire() if state.is_main_process else None
     try:
         if lock is not None:

@@ -36,9 +36,16 @@ DIVERGENCE_FACTOR = 3.0  # a logged loss this many times the first logged loss m
 
 
 def training_arguments(config: TrainConfig, **overrides):
-    """``Seq2SeqTrainingArguments`` for ``config``: the same values the notebook's cell shows."""
+    """``Seq2SeqTrainingArguments`` for ``config``: the same values the notebook's cell shows.
+
+    Under a launcher (``WORLD_SIZE`` processes) the per-device batch and accumulation are
+    :meth:`TrainConfig.for_world_size` of the config's, so the effective batch is the recipe's
+    on any launch (a :class:`ConfigError` when it cannot be split).
+    """
     import transformers
     from transformers import Seq2SeqTrainingArguments
+
+    config = config.for_world_size(int(os.environ.get("WORLD_SIZE", "1")))
 
     for key in ("fp16", "fp16_full_eval"):
         if overrides.get(key):
