@@ -103,7 +103,8 @@ def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
         raise ValueError("batch_size must be at least 1")
     texts = [build_prompt(d) for d in dialogues] if use_prompt else dialogues
     if check_inputs:
-        warn_input_loss(measure_inputs(texts, tokenizer, max_source_length))
+        # stacklevel 4: past inference_mode's wrapper, to the caller of summarize
+        warn_input_loss(measure_inputs(texts, tokenizer, max_source_length), stacklevel=4)
     encoded = tokenizer(texts, truncation=True, max_length=max_source_length)["input_ids"]
     order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
     if hasattr(type(model), "generate_ids"):  # an inference engine, not a PyTorch module
