@@ -57,6 +57,9 @@ EXPECTED_WARNINGS = (
     # data.py: the dialogues cut at max_source_length, and the setting that keeps them whole
     r"warning: \d+ of \d+ \w+ dialogues \(longer than \d+ tokens\) were truncated; "
     r"raise max_source_length",
+    # input_report.py: the same at inference, and characters the tokenizer cannot encode
+    r"warning: \d+ of \d+ .* are longer than max_source_length=\d+ tokens .*raise max_source_length",
+    r"warning: \d+ of \d+ .* hold \d+ characters the tokenizer cannot encode",
 )
 WARNING_LINE = re.compile(r"warn|deprecat|\berror\b", re.IGNORECASE)
 

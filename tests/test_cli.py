@@ -72,13 +72,17 @@ def test_train_writes_adapter_config_and_training_log(run_dir):
     assert steps == [2, 4, 6, 8]
     assert all(math.isfinite(x) and x > 0 for x in losses)
     assert losses[-1] < losses[0]
+    validation = [float(r["validation_loss"]) for r in rows]  # eval_steps 0.2 of 8 steps: every 2
+    assert all(math.isfinite(x) and x > 0 for x in validation)
     assert read_jsonl_or_json(run_dir / "loss_history.json") == [
-        {"step": s, "loss": pytest.approx(x)} for s, x in zip(steps, losses)]
+        {"step": s, "loss": pytest.approx(x), "validation_loss": pytest.approx(v)}
+        for s, x, v in zip(steps, losses, validation)]
     assert (run_dir / "loss_curve.png").read_bytes()[:8] == PNG_MAGIC
 
     metrics = json.loads((run_dir / "train_metrics.json").read_text())
     assert metrics["global_step"] == 8 and metrics["world_size"] == 1 and metrics["smoke"] is True
     assert metrics["train_loss"] == pytest.approx(sum(losses) / len(losses), rel=1e-4)
+    assert metrics["validation_loss"] == pytest.approx(validation[-1])
 
     adapter = run_dir / "adapter"
     assert json.loads((adapter / "adapter_config.json").read_text())["r"] == 4

@@ -29,7 +29,9 @@ def trained(sample, tmp_path_factory):
 def test_trainer_setup_matches_recipe(trained):
     config, _, tok, trainer = trained
     args = trainer.args
-    assert args.eval_strategy == "no"  # no per-step generation over the validation set
+    # validation loss a few times per run, never generation over the validation set
+    assert args.eval_strategy == "steps" and args.eval_steps == config.eval_steps
+    assert args.prediction_loss_only and not args.predict_with_generate
     assert args.train_sampling_strategy == "group_by_length"
     assert not args.fp16 and not args.bf16  # CPU: fp32
     assert trainer.processing_class is tok
@@ -198,3 +200,40 @@ def test_prepare_datasets_warns_of_many_epochs_except_for_the_smoke_sample(sampl
     assert config.max_steps * config.effective_batch / len(sample["train"]) > 5
     prepare_datasets(sample, tokenizer, TrainConfig.smoke(train_limit=20, dataset_source="elsewhere"))
     assert "is 12.0 epochs over 20 training dialogues" in capsys.readouterr().err
+
+
+def test_validation_loss_is_the_trainers_eval_loss_on_the_validation_split(trained, sample):
+    """Every fifth of the run (eval_steps 0.2 of 24 steps: every 5) and at the end, forward passes
+    only; the last value is the loss of the final weights on the validation split, recomputed
+    here from the Trainer's own evaluation batches."""
+    from torch.utils.data import DataLoader
+
+    from dialogsum_peft.trainer import data_collator, loss_log, validation_loss_history
+
+    config, peft_model, tok, trainer = trained
+    history = validation_loss_history(trainer)
+    assert [s for s, _ in history] == [5, 10, 15, 20, 24]  # and at the end: the final weights
+    assert all(math.isfinite(v) for _, v in history)
+    final = trainer.evaluate()["eval_loss"]
+    validation = trainer.eval_dataset
+    assert len(validation) == len(sample["validation"])  # the validation split, tokenized
+    batches = list(trainer.get_eval_dataloader())  # the Trainer's batching (length-grouped)
+    assert sum(len(b["input_ids"]) for b in batches) == len(validation)  # each example once
+    with torch.no_grad():  # transformers 5.25 averages the batches' mean losses
+        losses = [peft_model(**{k: v.to(peft_model.device) for k, v in b.items()}).loss.item()
+                  for b in batches]
+    assert final == pytest.approx(sum(losses) / len(losses), rel=1e-5) == history[-1][1]
+    train_loss = sum(peft_model(**b).loss.item() * len(b["input_ids"]) for b in DataLoader(
+        trainer.train_dataset, batch_size=8, collate_fn=data_collator(tok, peft_model, config)))
+    assert final != pytest.approx(train_loss / len(trainer.train_dataset), rel=1e-3)  # another split
+    rows = loss_log(trainer)
+    assert [r["step"] for r in rows] == sorted({r["step"] for r in rows})
+    assert {r["step"] for r in rows if "validation_loss" in r} == {5, 10, 15, 20, 24}
+
+
+def test_no_validation_split_turns_evaluation_off(sample, tiny, tmp_path):
+    _, tok = tiny
+    config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=2)
+    model, _ = load_base_model(config)
+    trainer = make_trainer(apply_method(model, config), tok, {"train": sample["train"]}, config)
+    assert trainer.args.eval_strategy == "no"

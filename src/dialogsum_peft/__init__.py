@@ -11,6 +11,9 @@ Submodules import heavy libraries lazily.
 """
 
 import warnings
+from functools import partial
+
+from .errors import format_warning
 
 __version__ = "0.2.0"
 
@@ -21,3 +24,9 @@ __version__ = "0.2.0"
 warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated",
                         category=FutureWarning)
 warnings.filterwarnings("ignore", message=r".*'pin_memory' argument is set as true but no accelerator")
+
+# The package's own warnings (truncated input, an adapter of another base, unscorable text) are
+# about the user's data: shown as one "warning: ..." line, in the notebooks as on the CLI.
+if not getattr(warnings.formatwarning, "dialogsum_peft", False):
+    warnings.formatwarning = partial(format_warning, _default=warnings.formatwarning)
+    warnings.formatwarning.dialogsum_peft = True

@@ -162,31 +162,35 @@ def _write_training_outputs(trainer, peft_model, tokenizer, config, result, stat
     from .methods import is_peft
     from .offline import is_smoke_model
     from .reporting import plot_loss_curve, save_figure
-    from .trainer import loss_history
+    from .trainer import loss_history, loss_log, validation_loss_history
 
     out = Path(config.output_dir)
     if is_peft(config.method):
         adapter = save_adapter(peft_model, out / "adapter", tokenizer=tokenizer)
     else:
         adapter = save_model(peft_model, out / "model", tokenizer=tokenizer)
-    history = loss_history(trainer)
+    history, log = loss_history(trainer), loss_log(trainer)
     with open(out / "loss_history.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["step", "loss"])
-        writer.writerows(history)
-    write_text_atomic(out / "loss_history.json", json.dumps(
-        [{"step": s, "loss": loss} for s, loss in history], indent=1) + "\n")
+        writer = csv.DictWriter(fh, fieldnames=["step", "loss", "validation_loss"])
+        writer.writeheader()
+        writer.writerows(log)  # a step without one of the losses leaves its cell empty
+    write_text_atomic(out / "loss_history.json", json.dumps(log, indent=1) + "\n")
+    validation = validation_loss_history(trainer)
     metrics = dict(result.metrics)
     metrics.update(global_step=trainer.state.global_step, world_size=state.num_processes,
                    effective_batch=(trainer.args.per_device_train_batch_size
                                     * trainer.args.gradient_accumulation_steps
                                     * state.num_processes),
-                   adapter_mb=round(adapter_size_mb(adapter), 3), smoke=is_smoke_model(peft_model))
+                   adapter_mb=round(adapter_size_mb(adapter), 3), smoke=is_smoke_model(peft_model),
+                   validation_loss=validation[-1][1] if validation else None)
     write_text_atomic(out / "train_metrics.json", json.dumps(metrics, indent=2) + "\n")
     if history:
         save_figure(plot_loss_curve(trainer), out / "loss_curve.png")
         print(f"loss: {history[0][1]:.4f} at step {history[0][0]} -> "
               f"{history[-1][1]:.4f} at step {history[-1][0]}")
+        if validation:
+            print(f"validation loss: {validation[0][1]:.4f} at step {validation[0][0]} -> "
+                  f"{validation[-1][1]:.4f} at step {validation[-1][0]}")
     else:
         print(f"no loss was logged (fewer than logging_steps={config.logging_steps} steps): "
               "no loss curve")

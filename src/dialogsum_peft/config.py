@@ -144,6 +144,10 @@ class TrainConfig:
     # logging / checkpoints
     logging_steps: int = _f(10, "log the loss every N steps", cli=TRAIN_ONLY, resume_safe=True,
                             metavar="N")
+    eval_steps: float = _f(0.2, "validation loss every N steps, or every such fraction of the run "
+                           "when below 1 (0.2: five times); 0: never. Forward passes only, on the "
+                           "validation split when the data has one", cli=TRAIN_ONLY,
+                           resume_safe=True, metavar="N")
     save_steps: int = _f(50, "write a checkpoint every N steps", cli=TRAIN_ONLY, resume_safe=True,
                          metavar="N")
     save_total_limit: int = _f(2, "checkpoints kept", cli=TRAIN_ONLY, resume_safe=True, metavar="N")
@@ -245,6 +249,8 @@ class TrainConfig:
             ("eval_batch_size", self.eval_batch_size >= 1, "at least 1"),
             ("logging_steps", self.logging_steps >= 1, "at least 1"),
             ("save_steps", self.save_steps >= 1, "at least 1"),
+            ("eval_steps", self.eval_steps >= 0 and math.isfinite(self.eval_steps),
+             "0 (never), a fraction below 1, or a number of steps"),
             ("save_total_limit", self.save_total_limit >= 1, "at least 1"),
             ("num_train_epochs", 0 < self.num_train_epochs <= 100, "in (0, 100]"),
             ("max_steps", self.max_steps == -1 or self.max_steps >= 1, "-1 (use epochs) or >= 1"),

@@ -44,3 +44,15 @@ def one_line(text: object) -> str:
 
 class DialogSumWarning(UserWarning):
     """Something the user should know, not a failure (the command line prints ``warning: ...``)."""
+
+
+def format_warning(message, category, filename, lineno, line=None, _default=None) -> str:
+    """``warnings.formatwarning`` that shows the package's own warnings as one ``warning: ...``
+    line (no file name, line number or source line: they are about the user's data, not our
+    code) and every other warning as Python does. Installed by ``dialogsum_peft/__init__.py``."""
+    import warnings  # noqa: F401 - the fallback when no default was captured
+
+    if isinstance(category, type) and issubclass(category, DialogSumWarning):
+        return f"warning: {one_line(message)}\n"
+    return (_default or warnings.formatwarning)(message, category, filename, lineno, line)
+

@@ -51,7 +51,8 @@ class InputReport:
         if self.truncated:
             parts.append(f"{self.truncated} of {self.dialogues} {what} are longer than "
                          f"max_source_length={self.max_length} tokens (longest {self.longest}): "
-                         f"{self.tokens_cut} tokens at their ends are cut and never read by the model")
+                         f"{self.tokens_cut} tokens at their ends are cut and never read by the model "
+                         "(raise max_source_length to keep them whole)")
         if self.with_unknown:
             shown = " ".join(repr(c) for c in self.lost_examples)
             parts.append(f"{self.with_unknown} of {self.dialogues} {what} hold {self.chars_lost} "

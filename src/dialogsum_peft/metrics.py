@@ -19,6 +19,8 @@ import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 
+from .errors import DialogSumWarning
+
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
 # How several references per dialogue become one score:
@@ -34,7 +36,7 @@ MULTI_REF_PROTOCOLS = ("mean", "best", "first")
 
 
 
-class UnscorableTextWarning(UserWarning):
+class UnscorableTextWarning(DialogSumWarning):
     """Text holds letters that ``rouge_score``'s default tokenizer drops (see :func:`dropped_characters`)."""
 
 

@@ -186,22 +186,28 @@ def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE
 
 def plot_loss_curve(trainer, title: str = "LoRA training loss", note: str | None = None):
     """Training loss against step of a trained ``transformers.Trainer``
-    (:func:`dialogsum_peft.trainer.loss_history`); the title carries ``note`` and, when the
-    trainer's model is the smoke path's tiny random T5, the smoke note. Raises ValueError when no
-    loss was logged."""
+    (:func:`dialogsum_peft.trainer.loss_history`) and the validation loss where it was computed
+    (:func:`~dialogsum_peft.trainer.validation_loss_history`); the title carries ``note`` and,
+    when the trainer's model is the smoke path's tiny random T5, the smoke note. Raises
+    ValueError when no loss was logged."""
     import matplotlib.pyplot as plt
 
     from .offline import is_smoke_model
-    from .trainer import loss_history
+    from .trainer import loss_history, validation_loss_history
 
     history, smoke = loss_history(trainer), is_smoke_model(trainer.model)
     if not history:
         raise ValueError("no logged losses to plot (train for at least logging_steps steps)")
     steps, losses = zip(*history)
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.plot(steps, losses, marker="o", markersize=3)
+    ax.plot(steps, losses, marker="o", markersize=3, label="training (mean since the last log)")
+    validation = validation_loss_history(trainer)
+    if validation:
+        v_steps, v_losses = zip(*validation)
+        ax.plot(v_steps, v_losses, marker="s", markersize=4, label="validation split")
+        ax.legend()
     ax.set_xlabel("step")
-    ax.set_ylabel("training loss")
+    ax.set_ylabel("loss (cross-entropy per summary token)")
     ax.set_title(title_with_notes(title, note, smoke))
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -15,6 +15,7 @@ Hugging Face arguments and names this one class:
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import os
@@ -68,6 +69,11 @@ def training_arguments(config: TrainConfig, **overrides):
         dataloader_num_workers=config.dataloader_num_workers,
         train_sampling_strategy=config.train_sampling_strategy,
         logging_steps=config.logging_steps,
+        # validation loss a few times per run (no generation: cheap); off when eval_steps is 0
+        eval_strategy="steps" if config.eval_steps > 0 else "no",
+        eval_steps=config.eval_steps if config.eval_steps > 0 else None,
+        per_device_eval_batch_size=config.per_device_train_batch_size,
+        prediction_loss_only=True,  # keep no logits (500 x length x 32,128 floats)
         logging_nan_inf_filter=False,  # a NaN must reach the guard, not be averaged away
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
@@ -238,8 +244,11 @@ def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None
     train = require_split(datasets, "train")
     if "input_ids" not in getattr(train, "column_names", ["input_ids"]):
         datasets = prepare_datasets(datasets, tokenizer, config)
+    args = args or training_arguments(config, **arg_overrides)
+    if datasets.get("validation") is None and args.eval_strategy != "no":
+        args = dataclasses.replace(args, eval_strategy="no", eval_steps=None)  # nothing to score
     return DialogSumTrainer(
-        model=model, args=args or training_arguments(config, **arg_overrides),
+        model=model, args=args,
         data_collator=data_collator(tokenizer, model, config), train_dataset=datasets["train"],
         eval_dataset=datasets.get("validation"), processing_class=tokenizer, callbacks=callbacks,
     )
@@ -249,3 +258,21 @@ def loss_history(trainer_or_state) -> list[tuple[int, float]]:
     """(step, training loss) pairs logged during training, for the loss curve."""
     state = getattr(trainer_or_state, "state", trainer_or_state)
     return [(int(e["step"]), float(e["loss"])) for e in state.log_history if "loss" in e]
+
+
+def loss_log(trainer_or_state) -> list[dict[str, float]]:
+    """One row per logged step, ``{"step", "loss", "validation_loss"}`` with the keys that were
+    logged at that step (what ``loss_history.csv``/``.json`` hold), in step order."""
+    rows: dict[int, dict[str, float]] = {}
+    for step, loss in loss_history(trainer_or_state):
+        rows.setdefault(step, {"step": step})["loss"] = loss
+    for step, loss in validation_loss_history(trainer_or_state):
+        rows.setdefault(step, {"step": step})["validation_loss"] = loss
+    return [rows[step] for step in sorted(rows)]
+
+
+def validation_loss_history(trainer_or_state) -> list[tuple[int, float]]:
+    """(step, validation loss) pairs: the Trainer's ``eval_loss`` on the validation split,
+    logged every ``eval_steps`` (empty when the run had no validation split or eval_steps 0)."""
+    state = getattr(trainer_or_state, "state", trainer_or_state)
+    return [(int(e["step"]), float(e["eval_loss"])) for e in state.log_history if "eval_loss" in e]
