@@ -23,7 +23,7 @@ from dialogsum_peft.cli import build_parser, main, resolve_config
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.inputs import read_dialogues
-from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, compute_rouge
+from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, compute_rouge, rouge_per_example
 from dialogsum_peft.modeling import load_base_model
 from dialogsum_peft.offline import SMOKE_BANNER, sample_data_dir
 
@@ -149,14 +149,23 @@ def test_evaluate_writes_scores_predictions_and_chart(evaluated, sample):
         by_protocol = summary["scores"][name]
         assert list(by_protocol) == list(MULTI_REF_PROTOCOLS)  # mean, best, first
         for protocol, scores in by_protocol.items():
-            assert list(scores) == list(ROUGE_TYPES)
+            ci95 = scores.pop("ci95")  # each value's 95% bootstrap interval, beside it
+            assert list(scores) == list(ROUGE_TYPES) == list(ci95)
             assert all(0.0 <= v <= 1.0 for v in scores.values())
+            assert all(low <= scores[k] <= high for k, (low, high) in ci95.items())
             assert scores == pytest.approx(compute_rouge([r["prediction"] for r in rows],
                                                          [r["references"] for r in rows],
                                                          multi_ref=protocol))
+        assert [r["rouge"] for r in rows] == pytest.approx(rouge_per_example(
+            [r["prediction"] for r in rows], [r["references"] for r in rows]))  # per dialogue
         with open(evaluated / f"predictions-{name}.csv", newline="", encoding="utf-8") as fh:
             csv_rows = list(csv.DictReader(fh))
-        assert [{**r, "references": json.loads(r["references"])} for r in csv_rows] == rows
+        assert [{**r, "references": json.loads(r["references"]), "rouge": json.loads(r["rouge"])}
+                for r in csv_rows] == rows
+    difference = summary["differences"]["lora - base"]["mean"]["rouge1"]
+    assert difference["difference"] == pytest.approx(
+        summary["scores"]["lora"]["mean"]["rouge1"] - summary["scores"]["base"]["mean"]["rouge1"])
+    assert difference["ci95"][0] <= difference["difference"] <= difference["ci95"][1]
     assert (evaluated / "rouge.png").read_bytes()[:8] == PNG_MAGIC
     assert TrainConfig.from_dict(json.loads((evaluated / "config.json").read_text())).max_new_tokens == 8
 

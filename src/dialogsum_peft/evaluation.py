@@ -80,13 +80,42 @@ def evaluate_model(model, tokenizer, dataset, batch_size: int = 32, max_new_toke
                       smoke=is_smoke_model(model), inputs=inputs)
 
 
+def scores_with_intervals(results: dict[str, EvalResult]) -> dict:
+    """``{model: {protocol: {rouge1: F, ..., "ci95": {rouge1: [low, high], ...}}}}``: every
+    protocol's corpus scores with their 95% bootstrap intervals (:mod:`dialogsum_peft.intervals`)."""
+    from .intervals import rouge_intervals
+
+    return {name: {protocol: {**scores, "ci95": {k: list(ci) for k, ci in
+                                                 rouge_intervals(r.pair_scores, protocol).items()}}
+                   for protocol, scores in r.by_protocol.items()}
+            for name, r in results.items()}
+
+
+def differences(results: dict[str, EvalResult], baseline: str = "base") -> dict:
+    """``{"<model> - base": {protocol: {rouge1: {"difference": d, "ci95": [low, high]}}}}`` for
+    every model beside ``baseline``, with paired bootstrap intervals; empty without a baseline."""
+    from .intervals import difference_intervals
+    from .metrics import MULTI_REF_PROTOCOLS
+
+    if baseline not in results:
+        return {}
+    return {f"{name} - {baseline}": {
+                protocol: {k: {"difference": d["difference"], "ci95": list(d["ci95"])}
+                           for k, d in difference_intervals(results[baseline].pair_scores,
+                                                            r.pair_scores, protocol).items()}
+                for protocol in MULTI_REF_PROTOCOLS}
+            for name, r in results.items() if name != baseline}
+
+
 def write_evaluation(results_dir: Path, results: dict[str, EvalResult], split, info: dict,
                      config, formats=("csv", "jsonl")) -> Path:
     """Write an evaluation's files into a fresh folder, then swap it in: no stale file survives.
 
-    ``scores.json`` holds ``info``, every model's ROUGE under every protocol and, under
-    ``"inputs"``, what truncation and ``<unk>`` took from each model's input;
-    ``predictions-<model>.csv/.jsonl`` the id, dialogue, references and prediction of each row;
+    ``scores.json`` holds ``info``, every model's ROUGE under every protocol with its 95%
+    bootstrap interval (``"ci95"`` beside the values), under ``"differences"`` each model minus
+    the base with its paired interval, and under ``"inputs"`` what truncation and ``<unk>`` took
+    from each model's input; ``predictions-<model>.csv/.jsonl`` the id, dialogue, references,
+    prediction and the row's ROUGE ("mean" protocol: its average over the references) of each row;
     ``rouge.png`` the chart; ``config.json`` the settings.
     """
     import csv
@@ -102,14 +131,16 @@ def write_evaluation(results_dir: Path, results: dict[str, EvalResult], split, i
     tmp = Path(tempfile.mkdtemp(prefix=f".{results_dir.name}.tmp-", dir=results_dir.parent))
     try:
         config.save(tmp / "config.json")
-        summary = {**info, "scores": {name: r.by_protocol for name, r in results.items()},
+        summary = {**info, "scores": scores_with_intervals(results),
+                   "differences": differences(results),
                    "inputs": {name: r.inputs.to_dict() if r.inputs else None
                               for name, r in results.items()}}
         (tmp / "scores.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         ids, dialogues, refs = list(split["id"]), list(split["dialogue"]), list(split["references"])
         for name, result in results.items():
-            rows = [{"id": i, "dialogue": d, "references": r, "prediction": p}
-                    for i, d, r, p in zip(ids, dialogues, refs, result.predictions)]
+            rows = [{"id": i, "dialogue": d, "references": r, "prediction": p, "rouge": score}
+                    for i, d, r, p, score in zip(ids, dialogues, refs, result.predictions,
+                                                 result.per_example())]
             if "jsonl" in formats:
                 with open(tmp / f"predictions-{name}.jsonl", "w", encoding="utf-8") as fh:
                     fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
@@ -118,8 +149,8 @@ def write_evaluation(results_dir: Path, results: dict[str, EvalResult], split, i
                     writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
                     writer.writeheader()
                     writer.writerows({**row, "references": json.dumps(row["references"],
-                                                                      ensure_ascii=False)}
-                                     for row in rows)
+                                                                      ensure_ascii=False),
+                                      "rouge": json.dumps(row["rouge"])} for row in rows)
         fig = plot_rouge_comparison(results, title=f"ROUGE on DialogSum {info.get('split', '')} "
                                                    f"({len(split)} dialogues)")
         save_figure(fig, tmp / "rouge.png")

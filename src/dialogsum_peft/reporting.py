@@ -98,7 +98,7 @@ def show_random_elements(dataset, num_examples: int = 3, seed: int | None = None
 
 
 def rouge_table(results: Mapping[str, EvalResult], baseline: str | None = None,
-                improved: str | None = None, protocol: str = "mean"):
+                improved: str | None = None, protocol: str = "mean", intervals: bool = False):
     """ROUGE F-measures per model under ``protocol`` as a DataFrame (rows: models, columns:
     rouge1/2/L/Lsum, fractions rounded to 4 digits), plus the absolute improvement row.
 
@@ -115,9 +115,33 @@ def rouge_table(results: Mapping[str, EvalResult], baseline: str | None = None,
     if baseline and improved:
         table.loc[f"{improved} - {baseline}"] = table.loc[improved] - table.loc[baseline]
     table = table.round(4)
+    if intervals:
+        table = _with_intervals(table, results, baseline, improved, protocol)
     table.index.name = f"ROUGE F-measure, protocol: {protocol}"
     table.columns.name = SMOKE_NOTE if any_smoke(results.values()) else None
     return table
+
+
+def _with_intervals(table, results, baseline, improved, protocol):
+    """``table`` with a "95% CI" column after each metric: each model's bootstrap interval, and
+    the paired interval of the improvement row (:mod:`dialogsum_peft.intervals`)."""
+    import pandas as pd
+
+    from .intervals import difference_intervals, rouge_intervals
+
+    cis = {name: rouge_intervals(r.pair_scores, protocol) for name, r in results.items()}
+    if baseline and improved:
+        diff = difference_intervals(results[baseline].pair_scores, results[improved].pair_scores,
+                                    protocol)
+        cis[f"{improved} - {baseline}"] = {k: d["ci95"] for k, d in diff.items()}
+    columns = {}
+    for k in ROUGE_TYPES:
+        columns[(k, "F")] = table[k]
+        columns[(k, "95% CI")] = pd.Series({row: f"{cis[row][k][0]:.3f} to {cis[row][k][1]:.3f}"
+                                            for row in table.index})
+    out = pd.DataFrame(columns, index=table.index)
+    out.index.name = table.index.name
+    return out
 
 
 def protocol_table(results: Mapping[str, EvalResult],
@@ -149,7 +173,9 @@ def protocol_table(results: Mapping[str, EvalResult],
 
 def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE on DialogSum",
                           note: str | None = None, protocol: str = "mean"):
-    """Grouped bars of rouge1/2/L/Lsum per model, the improvement of the last over the first on top.
+    """Grouped bars of rouge1/2/L/Lsum per model with 95% bootstrap intervals as error bars
+    (:func:`dialogsum_peft.intervals.rouge_intervals`), the improvement of the last over the
+    first on top.
 
     The scores are computed here from ``results`` under ``protocol``, which the y axis names; the
     title carries ``note`` and, when a result comes from the smoke model, the smoke note.
@@ -157,29 +183,35 @@ def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from .intervals import rouge_intervals
+
     scores = scores_under(results, protocol)
     names = list(scores)
     x = np.arange(len(ROUGE_TYPES))
     width = 0.8 / max(1, len(names))
     fig, ax = plt.subplots(figsize=(8, 4.5))
+    tops = [0.0] * len(ROUGE_TYPES)  # the highest bar or interval of each metric
     for i, name in enumerate(names):
         values = [scores[name][k] for k in ROUGE_TYPES]
-        bars = ax.bar(x + (i - (len(names) - 1) / 2) * width, values, width, label=name)
-        ax.bar_label(bars, fmt="%.3f", fontsize=8)
+        ci = rouge_intervals(results[name].pair_scores, protocol)  # 95% bootstrap intervals
+        errors = [[v - ci[k][0] for v, k in zip(values, ROUGE_TYPES)],
+                  [ci[k][1] - v for v, k in zip(values, ROUGE_TYPES)]]
+        bars = ax.bar(x + (i - (len(names) - 1) / 2) * width, values, width, label=name,
+                      yerr=errors, capsize=3, error_kw={"elinewidth": 1})
+        ax.bar_label(bars, fmt="%.3f", fontsize=8, label_type="center", color="white")
+        tops = [max(t, hi) for t, hi in zip(tops, (ci[k][1] for k in ROUGE_TYPES))]
     if len(names) >= 2:
         first, last = scores[names[0]], scores[names[-1]]
         for j, k in enumerate(ROUGE_TYPES):
             delta = last[k] - first[k]
-            top = max(last[k], first[k])
-            ax.annotate(f"{delta:+.3f}", (x[j], top), xytext=(0, 14), textcoords="offset points",
+            ax.annotate(f"{delta:+.3f}", (x[j], tops[j]), xytext=(0, 6), textcoords="offset points",
                         ha="center", fontsize=9, fontweight="bold",
                         color="tab:green" if delta >= 0 else "tab:red")
     ax.set_xticks(x, ROUGE_TYPES)
     ax.set_ylabel(f"ROUGE F-measure (protocol: {protocol})")
-    ymax = max(max(s[k] for k in ROUGE_TYPES) for s in scores.values())
-    ax.set_ylim(0, max(0.1, ymax * 1.3))
+    ax.set_ylim(0, max(0.1, max(tops) * 1.25))
     ax.set_title(title_with_notes(title, note, any_smoke(results.values())))
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper right", title="error bars: 95% bootstrap interval", title_fontsize=8)
     fig.tight_layout()
     return fig
 
