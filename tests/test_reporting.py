@@ -160,3 +160,23 @@ def test_smoke_mark_comes_from_the_model_that_wrote_the_results(tiny, sample):
     assert not is_smoke_model(plain)
     unmarked = evaluate_model(plain, tokenizer, split, max_new_tokens=4, progress=False)
     assert not unmarked.smoke and SMOKE_NOTE not in rouge_table({"plain": unmarked}).to_string()
+
+
+def test_rouge_table_intervals_surround_each_score_and_the_improvement(sample):
+    from dialogsum_peft.evaluation import EvalResult
+    from dialogsum_peft.intervals import difference_intervals
+    from dialogsum_peft.metrics import score_pairs
+    from dialogsum_peft.reporting import rouge_table
+
+    refs = list(sample["test"]["references"])
+    first_turns = [d.split("\n")[0] for d in sample["test"]["dialogue"]]
+    copies = [r[0] for r in refs]
+    results = {"zero-shot": EvalResult(first_turns, score_pairs(first_turns, refs)),
+               "LoRA": EvalResult(copies, score_pairs(copies, refs))}
+    table = rouge_table(results, "zero-shot", "LoRA", intervals=True)
+    for row in table.index:
+        low, high = (float(x) for x in table.loc[row, "rouge1 95% CI"].split(" to "))
+        assert low <= table.loc[row, "rouge1"] + 5e-4 and table.loc[row, "rouge1"] - 5e-4 <= high
+    paired = difference_intervals(results["zero-shot"].pair_scores, results["LoRA"].pair_scores)
+    assert table.loc["LoRA - zero-shot", "rouge2 95% CI"] == "{:.3f} to {:.3f}".format(
+        *paired["rouge2"]["ci95"])

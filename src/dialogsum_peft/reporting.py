@@ -136,11 +136,11 @@ def _with_intervals(table, results, baseline, improved, protocol):
         cis[f"{improved} - {baseline}"] = {k: d["ci95"] for k, d in diff.items()}
     columns = {}
     for k in ROUGE_TYPES:
-        columns[(k, "F")] = table[k]
-        columns[(k, "95% CI")] = pd.Series({row: f"{cis[row][k][0]:.3f} to {cis[row][k][1]:.3f}"
+        columns[k] = table[k]
+        columns[f"{k} 95% CI"] = pd.Series({row: f"{cis[row][k][0]:.3f} to {cis[row][k][1]:.3f}"
                                             for row in table.index})
     out = pd.DataFrame(columns, index=table.index)
-    out.index.name = table.index.name
+    out.index.name, out.columns.name = table.index.name, table.columns.name  # protocol, smoke
     return out
 
 
