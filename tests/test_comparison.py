@@ -147,3 +147,16 @@ def test_memory_estimate_from_bytes_per_parameter():
     tight = memory_estimate({"full fp32 AdamW": (BASE, BASE, "fp32", "adamw")}, activations_gib=12)
     assert tight.loc["full fp32 AdamW", "fits 15 GiB?"] == "no"
     assert "fits 15 GiB?" not in memory_estimate({"x": (BASE, BASE, "fp32", "adamw")}).columns
+
+
+def test_each_method_minus_lora_with_its_paired_interval(runs):
+    from dialogsum_peft.intervals import difference_intervals
+
+    table = comparison_table(runs)
+    column = "rouge1 - lora (95% CI)"
+    assert table.loc["lora", column] == "—"
+    d = difference_intervals(runs["lora"].evaluation.pair_scores,
+                             runs["zero-shot"].evaluation.pair_scores)["rouge1"]
+    assert table.loc["zero-shot", column] == (f"{d['difference']:+.4f} ({d['ci95'][0]:+.3f} to "
+                                              f"{d['ci95'][1]:+.3f})")
+    assert column not in comparison_table(runs, reference=None).columns

@@ -98,12 +98,15 @@ def _measured(run: MethodRun, value, digits: int):
     return NOT_MEASURED if value is None else round(value, digits)
 
 
-def comparison_table(runs: Runs, protocol: str = "mean"):
+def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None = "lora"):
     """One row per method: trainable parameters, saved size, peak GPU memory, speed, ROUGE.
 
     ROUGE-1/2/L are corpus F-measures under ``protocol`` (the row header names it; the other
     protocols are in each run's ``evaluation.by_protocol``). Values not measured read
-    "not measured", those that do not apply (the zero-shot row's training) "n/a". When a run's
+    "not measured", those that do not apply (the zero-shot row's training) "n/a". With a
+    ``reference`` method among the runs, the last column is each method's ROUGE-1 minus the
+    reference's with its paired 95% bootstrap interval (:mod:`dialogsum_peft.intervals`): an
+    interval that contains 0 means the test set cannot tell the two apart. When a run's
     evaluation comes from the smoke model the column header carries the smoke note, in the text
     and the HTML display alike. Raises ValueError for an unknown protocol.
     """
@@ -120,6 +123,18 @@ def comparison_table(runs: Runs, protocol: str = "mean"):
             _measured(run, run.samples_per_s, 2), _measured(run, run.train_seconds, 1),
             *(round(scores[k], 4) for k in ("rouge1", "rouge2", "rougeL")))))
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
+    by_name = {run.method: run for run in runs}
+    if reference in by_name:
+        from .intervals import difference_intervals
+
+        base = by_name[reference].evaluation.pair_scores
+        column = f"rouge1 - {reference} (95% CI)"
+        table[column] = "—"
+        for name, run in by_name.items():
+            if name != reference:
+                d = difference_intervals(base, run.evaluation.pair_scores, protocol)["rouge1"]
+                table.loc[name, column] = (f"{d['difference']:+.4f} ({d['ci95'][0]:+.3f} to "
+                                           f"{d['ci95'][1]:+.3f})")
     table.index.name = f"method (ROUGE F-measure, protocol: {protocol})"
     table.columns.name = SMOKE_NOTE if any_smoke(r.evaluation for r in runs) else None
     return table
