@@ -8,7 +8,7 @@ import pytest
 from dialogsum_peft.evaluation import EvalResult
 from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, score_pairs
 from dialogsum_peft.reporting import (
-    PUBLISHED, SMOKE_NOTE, PublishedFigure, format_example, plot_loss_curve, plot_rouge_comparison,
+    NOT_REPORTED, PUBLISHED, SMOKE_NOTE, PublishedFigure, format_example, plot_loss_curve, plot_rouge_comparison,
     protocol_table, rouge_table, show_random_elements, side_by_side,
 )
 
@@ -69,6 +69,14 @@ def test_smoke_tables_say_so_in_text_and_html(sample):
     table = rouge_table(smoke, "zero-shot", "LoRA")
     for text in all_reprs(table):
         assert SMOKE_NOTE in text and "protocol: mean" in text
+        assert text.count(SMOKE_NOTE) == 1  # once, as a caption
+    # a caption above the table, not the columns' name (which wraps the plain text into blocks)
+    for make in (lambda r: rouge_table(r, "zero-shot", "LoRA"), protocol_table):
+        marked = make(smoke)
+        assert SMOKE_NOTE in marked.caption and marked.columns.name is None
+        assert SMOKE_NOTE in repr(marked).splitlines()[:2]
+        assert marked._repr_html_().startswith("<p><b>")
+        assert SMOKE_NOTE in marked._repr_html_().split("</p>")[0]
     # the labels do not get in the way of the values
     assert table.loc["LoRA", "rouge1"] == round(smoke["LoRA"].by_protocol["mean"]["rouge1"], 4)
     assert all(SMOKE_NOTE in text for text in all_reprs(protocol_table(smoke)))
@@ -92,7 +100,9 @@ def test_protocol_table_puts_published_figures_beside_our_rows(sample):
         rows = published.loc[figure.protocol]
         match = rows[(rows["source"] == f"published: {figure.source}")].loc[[figure.setup]]
         assert figure.scores["rouge1"] in list(match["rouge1"])
-        assert match[["rouge2", "rougeL", "rougeLsum"]].isna().all().all()  # never invented
+        assert (match[["rouge2", "rougeL", "rougeLsum"]] == NOT_REPORTED).all().all()  # never invented
+    assert not table.isna().any().any() and "NaN" not in table.to_string()
+    assert not table.index.duplicated().any()  # one label per source: "flan-t5-base LoRA" once
     assert "published: course lab 2" in table.to_string()
     assert protocol_table(results, published=()).equals(ours)
 
@@ -104,6 +114,8 @@ def test_published_registry_is_rouge1_only_with_a_known_protocol():
     rescored = {f.protocol: f.scores["rouge1"] for f in PUBLISHED if "re-scored" in f.source}
     assert rescored == {"mean": 0.408, "first": 0.415, "best": 0.479}
     assert all(set(f.scores) == {"rouge1"} and not math.isnan(f.scores["rouge1"]) for f in PUBLISHED)
+    labels = [(f.protocol, f.setup) for f in PUBLISHED]  # distinct sources, distinct labels
+    assert len(set(labels)) == len(labels)
     with pytest.raises(ValueError, match="mean, best, first"):
         PublishedFigure("somewhere", "some model", "average", {"rouge1": 0.5})
 
@@ -126,16 +138,26 @@ def test_plots_carry_protocol_and_smoke_note(sample):
 
 
 def test_peeks_and_side_by_side(sample):
-    df = show_random_elements(sample["train"], 3, seed=1)
-    assert len(df) == 3 and list(df.columns) == ["id", "topic", "dialogue", "summary"]
-    assert df.equals(show_random_elements(sample["train"], 3, seed=1))
+    """Dialogues and summaries as wrapped text with real line breaks, not escaped in a table."""
+    text = show_random_elements(sample["train"], 3, seed=1)
+    assert text == show_random_elements(sample["train"], 3, seed=1) and repr(text) == str(text)
+    assert text.count("DIALOGUE:") == 3 and text.count("SUMMARY:") == 3 and "\\n" not in repr(text)
+    assert all(len(line) <= 100 for line in text.splitlines())
+    shown = [row for row in sample["train"] if f"id: {row['id']} " in text]
+    assert len(shown) == 3
+    for row in shown:  # every word there, every turn starting a line of its own
+        assert " ".join(row["dialogue"].split()) in " ".join(text.split())
+        assert all(f"\n{turn.split()[0]} " in text for turn in row["dialogue"].splitlines())
     results = results_from(sample)
     sbs = side_by_side(sample["test"], results, [0, 2])
-    assert SMOKE_NOTE not in sbs.to_string()
-    assert list(sbs["LoRA"]) == [results["LoRA"].predictions[i] for i in (0, 2)]
+    assert SMOKE_NOTE not in sbs and repr(sbs) == str(sbs) and "\\n" not in repr(sbs)
+    for i in (0, 2):
+        row = sample["test"][i]
+        assert f"id: {row['id']}" in sbs
+        for summary in (row["summary"], results["LoRA"].predictions[i], results["zero-shot"].predictions[i]):
+            assert " ".join(summary.split()) in " ".join(sbs.split())
     marked = side_by_side(sample["test"], results_from(sample, smoke=True), [0])
-    assert SMOKE_NOTE in marked.to_string() and SMOKE_NOTE in marked.to_html()
-    assert list(sbs["human summary"]) == [sample["test"][0]["summary"], sample["test"][2]["summary"]]
+    assert marked.splitlines()[0] == SMOKE_NOTE  # the mark comes from the results
     text = format_example("d", "h", {"lora": "the cat sat"}, ["the cat sat down", "a dog"])
     assert "HUMAN SUMMARY" in text and "ROUGE-1 0.429" in text and "(protocol: mean)" in text
     assert "ROUGE-1 0.857" in format_example("d", "h", {"lora": "the cat sat"},

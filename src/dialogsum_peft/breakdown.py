@@ -34,12 +34,11 @@ def _subset_table(results: Mapping, groups: dict[str, list[int]], protocol: str,
         for name, result in results.items():
             row[name] = round(aggregate([result.pair_scores[i] for i in indices], protocol)[metric], 4)
         rows[label] = row
-    from .reporting import SMOKE_NOTE, any_smoke
+    from .reporting import captioned, smoke_caption
 
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = f"{index_name} ({metric} F-measure, protocol: {protocol})"
-    table.columns.name = SMOKE_NOTE if any_smoke(results.values()) else None  # from the results
-    return table
+    return captioned(table, smoke_caption(results.values()))  # the mark from the results
 
 
 def rouge_by_length(results: Mapping, prompt_tokens: Sequence[int], protocol: str = "mean",
@@ -103,6 +102,6 @@ def plot_rouge_by_length(table):
     ax.set_xlabel("prompt length in tokens")
     ax.set_ylabel(table.index.name.split("(")[1].rstrip(")"))
     ax.set_title(title_with_notes("ROUGE by dialogue length", None,
-                                  table.columns.name == SMOKE_NOTE))
+                                  getattr(table, "caption", None) == SMOKE_NOTE))
     ax.legend()
     return fig

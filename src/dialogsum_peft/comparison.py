@@ -23,7 +23,7 @@ from .evaluation import EvalResult
 from .metrics import check_protocol
 from .modeling import ParameterCount, count_parameters
 from .notebook_utils import ZERO_SHOT
-from .reporting import SMOKE_NOTE, PublishedFigure, any_smoke, title_with_notes
+from .reporting import PublishedFigure, any_smoke, captioned, smoke_caption, title_with_notes
 
 NOT_TRAINED = "n/a"  # the zero-shot row: nothing was trained, saved or timed
 NOT_MEASURED = "not measured"  # e.g. peak GPU memory of a run on the CPU
@@ -136,8 +136,7 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
                 table.loc[name, column] = (f"{d['difference']:+.4f} ({d['ci95'][0]:+.3f} to "
                                            f"{d['ci95'][1]:+.3f})")
     table.index.name = f"method (ROUGE F-measure, protocol: {protocol})"
-    table.columns.name = SMOKE_NOTE if any_smoke(r.evaluation for r in runs) else None
-    return table
+    return captioned(table, smoke_caption(r.evaluation for r in runs))
 
 
 def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] = (),
@@ -247,5 +246,4 @@ def memory_estimate(setups: Mapping[str, tuple[int, int, str, str]],
         rows[label] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "setup"
-    table.columns.name = "ESTIMATE from bytes per parameter, not a measurement"
-    return table
+    return captioned(table, "ESTIMATE from bytes per parameter, not a measurement")

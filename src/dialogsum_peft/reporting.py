@@ -16,14 +16,19 @@ in :data:`PUBLISHED`, with their source and protocol, so they are only compared 
 
 from __future__ import annotations
 
+import html
 import random
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import pandas as pd
 
 from .evaluation import EvalResult
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, check_protocol, rouge_per_example
 
 SMOKE_NOTE = "SMOKE MODE: tiny random model, numbers are meaningless"
+NOT_REPORTED = "—"  # a metric a published source does not report
 
 
 @dataclass(frozen=True)
@@ -44,19 +49,80 @@ class PublishedFigure:
 
 _LAB = "course lab 2 (Generative AI with LLMs)"
 
-# Only ROUGE-1 is known for these sources: the other metrics stay absent (NaN), never invented.
+# Only ROUGE-1 is known for these sources: the other metrics stay absent (shown as NOT_REPORTED),
+# never invented. Each (protocol, setup) label names one source, so no label appears twice.
 PUBLISHED = (
     # The lab (flan-t5-base on DialogSum) scores the Hub's 1,500-row test split row by row: "mean".
     PublishedFigure(_LAB, "flan-t5-base zero-shot", "mean", {"rouge1": 0.2334}),
     PublishedFigure(_LAB, "flan-t5-base full fine-tuning", "mean", {"rouge1": 0.4216}),
     PublishedFigure(_LAB, "flan-t5-base LoRA", "mean", {"rouge1": 0.4081}),
     # The same lab's published LoRA summaries, re-scored by this project under each protocol.
-    *(PublishedFigure("lab 2 LoRA outputs, re-scored here", "flan-t5-base LoRA", protocol,
-                      {"rouge1": value})
+    *(PublishedFigure("lab 2 LoRA outputs, re-scored here",
+                      "flan-t5-base LoRA (lab outputs, re-scored)", protocol, {"rouge1": value})
       for protocol, value in (("mean", 0.408), ("first", 0.415), ("best", 0.479))),
     PublishedFigure("a Colab notebook", "LoRA r=8 on q,v, lr 1e-3, 2 epochs, T4", "best",
                     {"rouge1": 0.484}),
 )
+
+
+class CaptionedTable(pd.DataFrame):
+    """A DataFrame shown with a caption line above it (plain text, HTML and ``to_string``).
+
+    Why: a note set as the columns' name becomes part of the header, and in plain text pandas
+    wraps such a wide header into blocks; a caption sits above the table and leaves its layout
+    alone. Everything else is an ordinary DataFrame (``.loc``, ``.equals``, arithmetic)."""
+
+    _metadata = ["caption"]
+    caption: str | None = None
+
+    @property
+    def _constructor(self):
+        return CaptionedTable
+
+    def to_string(self, *args, **kwargs):
+        text = super().to_string(*args, **kwargs)
+        return f"{self.caption}\n{text}" if self.caption and text is not None else text
+
+    def to_html(self, *args, **kwargs):
+        text = super().to_html(*args, **kwargs)
+        return _html_caption(self.caption) + text if self.caption and text is not None else text
+
+    def _repr_html_(self):
+        text = super()._repr_html_()
+        return _html_caption(self.caption) + text if self.caption and text is not None else text
+
+
+def _html_caption(caption: str) -> str:
+    return f"<p><b>{'<br>'.join(html.escape(line) for line in caption.splitlines())}</b></p>\n"
+
+
+def captioned(table, caption: str | None) -> CaptionedTable:
+    """``table`` as a :class:`CaptionedTable` shown under ``caption`` (None: no caption)."""
+    table = CaptionedTable(table)
+    table.caption = caption
+    return table
+
+
+def smoke_caption(results) -> str | None:
+    """:data:`SMOKE_NOTE` when any of ``results`` (EvalResults) came from the smoke model."""
+    return SMOKE_NOTE if any_smoke(results) else None
+
+
+class TextBlock(str):
+    """Text that a notebook shows as it is printed: real line breaks, no quotes, no escapes."""
+
+    def __repr__(self):
+        return str(self)
+
+    def _repr_pretty_(self, printer, cycle):  # IPython's text/plain
+        printer.text(str(self))
+
+
+def wrap_lines(text: str, width: int = 100) -> str:
+    """``text`` wrapped to ``width`` characters line by line: a dialogue keeps one line per
+    turn, a long turn continues on indented lines."""
+    return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") or line
+                     for line in text.splitlines())
 
 
 def scores_under(results: Mapping[str, EvalResult], protocol: str) -> dict[str, dict[str, float]]:
@@ -85,16 +151,29 @@ def title_with_notes(title: str, note: str | None, smoke: bool) -> str:
 
 
 def show_random_elements(dataset, num_examples: int = 3, seed: int | None = None,
-                         columns: Sequence[str] = ("id", "topic", "dialogue", "summary")):
-    """A pandas DataFrame of ``num_examples`` random rows (like the Hugging Face notebooks)."""
-    import pandas as pd
+                         columns: Sequence[str] = ("id", "topic", "dialogue", "summary"),
+                         width: int = 100) -> TextBlock:
+    """``num_examples`` random rows as wrapped text, one block per row (id and topic on its first
+    line, then each of the other ``columns`` under its name), so a dialogue shows its turns on
+    lines of at most ``width`` characters instead of escaped ``\\n`` in a wide table.
 
+    Raises ValueError when the split has fewer rows than ``num_examples``.
+    """
     if num_examples > len(dataset):
         raise ValueError(f"can't pick {num_examples} rows from a split of {len(dataset)}")
     rng = random.Random(seed)
     picks = rng.sample(range(len(dataset)), num_examples)
     cols = [c for c in columns if c in dataset.column_names]
-    return pd.DataFrame([{c: dataset[i][c] for c in cols} for i in picks], index=picks)
+    line, blocks = "-" * width, []
+    for i in picks:
+        row = dataset[i]
+        head = [f"{c}: {row[c]}" for c in cols if c in ("id", "topic")]
+        block = [line, f"row {i}" + (" | " + " | ".join(head) if head else "")]
+        for c in cols:
+            if c not in ("id", "topic"):
+                block += [f"{c.upper()}:", wrap_lines(str(row[c]), width)]
+        blocks.append("\n".join(block))
+    return TextBlock("\n".join([*blocks, line]))
 
 
 def rouge_table(results: Mapping[str, EvalResult], baseline: str | None = None,
@@ -104,12 +183,9 @@ def rouge_table(results: Mapping[str, EvalResult], baseline: str | None = None,
 
     The scores are computed here from ``results`` (name -> EvalResult), so the row header's
     protocol is the one they were computed under; when any result comes from the smoke model the
-    column header carries :data:`SMOKE_NOTE` (pandas never shortens that label, while it cuts long
-    cells and row labels at ``display.max_colwidth``). Raises TypeError/ValueError as
+    table is a :class:`CaptionedTable` under :data:`SMOKE_NOTE`. Raises TypeError/ValueError as
     :func:`scores_under`.
     """
-    import pandas as pd
-
     scores = scores_under(results, protocol)
     table = pd.DataFrame({name: {k: s[k] for k in ROUGE_TYPES} for name, s in scores.items()}).T
     if baseline and improved:
@@ -118,8 +194,7 @@ def rouge_table(results: Mapping[str, EvalResult], baseline: str | None = None,
     if intervals:
         table = _with_intervals(table, results, baseline, improved, protocol)
     table.index.name = f"ROUGE F-measure, protocol: {protocol}"
-    table.columns.name = SMOKE_NOTE if any_smoke(results.values()) else None
-    return table
+    return captioned(table, smoke_caption(results.values()))
 
 
 def _with_intervals(table, results, baseline, improved, protocol):
@@ -150,11 +225,9 @@ def protocol_table(results: Mapping[str, EvalResult],
 
     ``results`` maps a model name to an :class:`~dialogsum_peft.evaluation.EvalResult`. Rows are
     indexed by (protocol, model); the ``source`` column says "ours" or "published: <source>".
-    Metrics a source does not report are NaN, never filled in. When a result comes from the smoke
-    model the column header carries :data:`SMOKE_NOTE`.
+    Metrics a source does not report show :data:`NOT_REPORTED`, never a number. The caption
+    names the scores and, when a result comes from the smoke model, carries :data:`SMOKE_NOTE`.
     """
-    import pandas as pd
-
     index, rows = [], []
     for protocol in MULTI_REF_PROTOCOLS:
         for name, scores in scores_under(results, protocol).items():
@@ -166,9 +239,9 @@ def protocol_table(results: Mapping[str, EvalResult],
                 rows.append({"source": f"published: {figure.source}", **figure.scores})
     table = pd.DataFrame(rows, columns=[*ROUGE_TYPES, "source"],
                          index=pd.MultiIndex.from_tuples(index, names=["protocol", "model"]))
-    table = table.round(4)
-    table.columns.name = SMOKE_NOTE if any_smoke(results.values()) else "ROUGE F-measure"
-    return table
+    table = table.round(4).astype(object).where(table.notna(), NOT_REPORTED)
+    return captioned(table, "\n".join(filter(None, ["ROUGE F-measure",
+                                                     smoke_caption(results.values())])))
 
 
 def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE on DialogSum",
@@ -246,42 +319,38 @@ def plot_loss_curve(trainer, title: str = "LoRA training loss", note: str | None
     return fig
 
 
-def side_by_side(dataset, results: Mapping[str, EvalResult], indices: Sequence[int]):
-    """DataFrame of dialogue, human summary and each model's summary (from its EvalResult on
-    ``dataset``) for the rows ``indices``.
+def side_by_side(dataset, results: Mapping[str, EvalResult], indices: Sequence[int],
+                 width: int = 100) -> TextBlock:
+    """Dialogue, human summary and each model's summary (from its EvalResult on ``dataset``) for
+    the rows ``indices``, as wrapped text blocks (:func:`format_example`, one per row).
 
-    When a result comes from the smoke model the column header carries :data:`SMOKE_NOTE`.
+    When a result comes from the smoke model the first line is :data:`SMOKE_NOTE`. Raises
+    TypeError for results that are not EvalResults.
     """
-    import pandas as pd
-
     scores_under(results, "mean")  # EvalResults only
-    predictions = {name: result.predictions for name, result in results.items()}
-    rows = []
+    blocks = [SMOKE_NOTE] if any_smoke(results.values()) else []
     for i in indices:
-        row = {"id": dataset[i]["id"], "dialogue": dataset[i]["dialogue"],
-               "human summary": dataset[i]["summary"]}
-        row.update({name: preds[i] for name, preds in predictions.items()})
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    table.columns.name = SMOKE_NOTE if any_smoke(results.values()) else None
-    return table
+        blocks.append(f"id: {dataset[i]['id']}")
+        blocks.append(format_example(dataset[i]["dialogue"], dataset[i]["summary"],
+                                     {name: r.predictions[i] for name, r in results.items()},
+                                     width=width))
+    return TextBlock("\n".join(blocks))
 
 
 def format_example(dialogue: str, human: str, summaries: Mapping[str, str],
                    references: Sequence[str] | None = None, width: int = 100,
                    protocol: str = "mean") -> str:
-    """A printable block: dialogue, human summary, each model's summary and, with
+    """A printable block: dialogue (one line per turn, wrapped), human summary, each model's
+    summary and, with
     ``references`` (the dialogue's human summaries), its ROUGE-1/2/L against them, computed here
     under ``protocol``, which the line names."""
-    import textwrap
-
     check_protocol(protocol)
     names = list(summaries)
     rouge = dict(zip(names, rouge_per_example([summaries[n] for n in names],
                                               [list(references)] * len(names), protocol))
                  ) if references else {}
     line = "-" * width
-    out = [line, "DIALOGUE:", dialogue, line, "HUMAN SUMMARY:", textwrap.fill(human, width)]
+    out = [line, "DIALOGUE:", wrap_lines(dialogue, width), line, "HUMAN SUMMARY:", textwrap.fill(human, width)]
     for name, text in summaries.items():
         out += [line, f"{name.upper()}:", textwrap.fill(text or "(empty)", width)]
         if rouge and name in rouge:
