@@ -149,10 +149,10 @@ SEED = 42
 SAVE_TO_DRIVE = False  # Colab: keep checkpoints on Google Drive to survive a disconnect
 RESUME = True          # continue from the last checkpoint in the output folder, if there is one
 
-from dialogsum_peft.notebook_utils import notebook_config
+from dialogsum_peft.notebook_utils import notebook_config, settings_table
 
 config = notebook_config(MODE, RECIPE, EVAL_SIZE, SEED, SAVE_TO_DRIVE)
-pd.Series(config.to_dict(), dtype=object).to_frame("setting")
+settings_table(config)  # the settings to read; config.to_dict() lists all of them
 
 # %% [markdown]
 # ## 3. The data: DialogSum
@@ -661,8 +661,9 @@ print(f"adapter file: {adapter_size_mb(adapter_dir):.1f} MB | merged model in me
 # * **Rank** `lora_r` (8, 16, 64): smaller adapters or more capacity. Keep `lora_alpha` near `r`.
 # * **Target modules**: add `"k"`, `"o"`, or the feed-forward layers `"wi_0"`, `"wi_1"`, `"wo"`:
 #   more trainable parameters, often a little better.
-# * Change any setting at the end of the configuration cell, e.g. `config.lora_r = 16`, and set
-#   `RESUME = False` there (checkpoints written with other settings are refused).
+# * Change any setting in the configuration cell, on a line after `config = notebook_config(...)`,
+#   e.g. `config.lora_r = 16`, and set `RESUME = False` there (checkpoints written with other
+#   settings are refused).
 #
 # For longer runs, a bigger Flan-T5 or several GPUs, the same pipeline runs from the command line:
 #

@@ -139,13 +139,14 @@ SEED = 42
 # One `TrainConfig` per method, from the package's presets: `TrainConfig.auto(recipe=...,
 # method=...)` takes the recipe as it is, chooses the precision and the split of the batch for
 # this GPU, and applies the method's settings (`dialogsum_peft.methods.METHOD_SETTINGS`). The
-# table shows the settings that differ between methods; everything else is shared. This cell is
-# the only one that deals with the mode: results carry their own smoke marks.
+# table shows the settings worth comparing, one column per method, "—" where a method has no
+# such setting (IA3 and prompt tuning have no rank; IA3 rescales the `k`, `v` and `wo` layers).
+# This cell is the only one that deals with the mode: results carry their own smoke marks.
 
 # %%
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.methods import METHODS
-from dialogsum_peft.notebook_utils import resolve_output_dir
+from dialogsum_peft.notebook_utils import resolve_output_dir, settings_table
 from dialogsum_peft.offline import resolve_mode, smoke_banner
 
 mode = resolve_mode(MODE)
@@ -162,13 +163,13 @@ def method_config(method):
 
 
 configs = {method: method_config(method) for method in METHODS}
+# change a method's settings here (see "What next"), e.g. configs["lora"].lora_r = 8
 smoke = configs["lora"].is_smoke
 print(f"MODE={MODE!r} -> running in {mode.upper()} mode (recipe {configs['lora'].recipe!r}), "
       f"writing to {run_root}")
 if smoke:
     print(smoke_banner())
-settings = pd.DataFrame({method: c.to_dict() for method, c in configs.items()})
-settings[settings.astype(str).nunique(axis=1) > 1].drop(index="output_dir")  # lora_*: LoRA only
+settings_table(configs)  # "—": the method has no such setting
 
 # %% [markdown]
 # ## 3. The data, the tokenizer and a loader for fresh base models
@@ -562,5 +563,7 @@ side_by_side(eval_set, {name: run.evaluation for name, run in runs.items()}, pic
 # * `RECIPE = "thorough"` (2 epochs) for every method, and compare again.
 # * Any method from the command line, with checkpoints and resume:
 #   `python -m dialogsum_peft train --method lora-all`, then `python -m dialogsum_peft evaluate`.
-# * Change one method's settings at the end of the configuration cell, e.g.
-#   `configs["lora"].lora_r = 8`, and run the notebook again from there.
+# * Change one method's settings in the cell that builds `configs` (section 2, the one after the
+#   knobs): on the line after `configs = {...}`, marked "change a method's settings here", write
+#   e.g. `configs["lora"].lora_r = 8`, then run the notebook again from that cell. The settings
+#   table and the method's config cell take the new value.

@@ -68,6 +68,35 @@ def test_setup_cell_is_the_tutorials():
     assert find_cell(_committed(), "REPO_URL = ").source == tutorial.source
 
 
+WHAT_NEXT_MARKER = "change a method's settings here"
+
+
+@pytest.mark.slow
+def test_what_next_instruction_works_where_it_says(tmp_path):
+    """Issue 18: "What next" sent readers to the knob cell, which runs before ``configs`` exists
+    (a NameError). Apply the instruction as written: its line, after the marked line of the cell
+    it names; run that cell and the LoRA config cell; the change reaches both."""
+    nb = _committed()
+    what_next = [c.source for c in nb.cells if c.cell_type == "markdown" and "What next" in c.source]
+    assert len(what_next) == 1 and WHAT_NEXT_MARKER in what_next[0]
+    instruction = re.search(r"e\.g\. `(configs\[[^`]+)`", what_next[0].replace("\n# ", " ")).group(1)
+    assert instruction == 'configs["lora"].lora_r = 8'
+    cell = find_cell(nb, "configs = {method: method_config")
+    lines = cell.source.splitlines()
+    marked = [i for i, line in enumerate(lines) if WHAT_NEXT_MARKER in line]
+    assert len(marked) == 1 and "configs = {" in lines[marked[0] - 1]
+    cell.source = "\n".join([*lines[:marked[0] + 1], instruction, *lines[marked[0] + 1:]])
+    check = nbformat.v4.new_code_cell("print('lora r:', lora_config.r, configs['lora'].lora_r)")
+    # setup, imports, knobs, the configs cell, the LoRA config cell: no model is loaded
+    nb.cells = [find_cell(nb, marker) for marker in ("REPO_URL = ", "environment_report()",
+                                                     'MODE = "auto"')] + [
+        cell, find_cell(nb, CONFIG_CELLS["lora"]), check]
+    execute_in_smoke_mode(nb, NOTEBOOK, tmp_path)
+    assert "lora r: 8 8" in outputs_text(nb.cells[-1])
+    table = outputs_text(find_cell(nb, "configs = {method: method_config"))
+    assert re.search(r"^LoRA rank r\s+8 \(alpha", table, re.M), table
+
+
 # ------------------------------------------------------------------------------ one execution
 RECORDER = '''
 import json as _json

@@ -140,3 +140,30 @@ def test_example_report(sample):
     assert SMOKE_BANNER.split(":")[0] in prompted
     with pytest.raises(IndexError, match="outside the split"):
         example_report(test, len(test), {LORA: "x"})
+
+
+def test_settings_table_shows_what_applies_to_each_method():
+    """Issue 18: the settings table was config.to_dict()'s 40 rows, and the methods notebook's
+    gave IA3, prompt tuning and full fine-tuning a LoRA rank of 32 and targets q, v."""
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.methods import METHODS, peft_config
+    from dialogsum_peft.notebook_utils import NOT_APPLICABLE, settings_table
+
+    one = settings_table(TrainConfig.smoke())
+    assert len(one) <= 12 and list(one.columns) == ["setting"] and NOT_APPLICABLE not in set(one["setting"])
+    assert one.loc["LoRA rank r", "setting"] == "32 (alpha 32)" and one.loc["target modules", "setting"] == "q, v"
+    assert one.loc["effective batch = batch x accumulation", "setting"] == "8 = 8 x 1"
+    full = settings_table(TrainConfig.auto(recipe="quick"))
+    assert full.loc["training length", "setting"] == "250 steps"
+    assert full.loc["effective batch = batch x accumulation", "setting"].startswith("32 = ")
+
+    table = settings_table({m: TrainConfig.smoke(method=m) for m in METHODS})
+    assert len(table) <= 12 and list(table.columns) == list(METHODS) and not table.isna().any().any()
+    ia3 = set(peft_config(TrainConfig.smoke(method="ia3")).target_modules)  # what it rescales
+    assert table.loc["target modules", "ia3"] == "k, v, wo" and ia3 == {"k", "v", "wo"}
+    assert table.loc["target modules", "lora-all"] == "q, k, v, o, wi_0, wi_1, wo"
+    for method in ("ia3", "prompt-tuning", "full"):
+        assert table.loc["LoRA rank r", method] == NOT_APPLICABLE, method
+    assert table.loc["target modules", "prompt-tuning"] == NOT_APPLICABLE
+    assert table.loc["virtual tokens", "prompt-tuning"] == "20"
+    assert (table.loc["virtual tokens", ["lora", "lora-all", "ia3", "full"]] == NOT_APPLICABLE).all()

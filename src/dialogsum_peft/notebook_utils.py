@@ -177,3 +177,57 @@ def example_report(dataset, index: int, summaries: Mapping[str, str], smoke: boo
         body = body.replace("DIALOGUE:", "PROMPT (what the model reads):", 1)
     parts = [smoke_banner()] if smoke else []
     return "\n".join(parts + [header, body])
+
+
+NOT_APPLICABLE = "—"  # a setting the method does not have
+
+
+def _method_settings(config: TrainConfig) -> dict[str, str]:
+    """The method's own settings; :data:`NOT_APPLICABLE` for what it does not have."""
+    from .methods import T5_LINEAR_LAYERS, peft_config
+
+    rank = targets = tokens = NOT_APPLICABLE
+    if config.method in ("lora", "lora-all"):
+        rank = f"{config.lora_r} (alpha {config.lora_alpha})"
+        targets = ", ".join(config.lora_target_modules)
+    elif config.method == "ia3":  # the layers its peft config really rescales
+        layers = peft_config(config).target_modules  # a set: in the model's layer order
+        targets = ", ".join(sorted(layers, key=lambda n: (T5_LINEAR_LAYERS + (n,)).index(n)))
+    elif config.method == "prompt-tuning":
+        tokens = str(config.num_virtual_tokens)
+    elif config.method == "full":
+        targets = "every weight"
+    return {"LoRA rank r": rank, "target modules": targets, "virtual tokens": tokens}
+
+
+def settings_table(configs: TrainConfig | Mapping[str, TrainConfig]):
+    """The settings a learner should read, at most 12 rows (pandas DataFrame of strings): model,
+    data, method and its own settings, learning rate, training length, effective batch (batch x
+    accumulation), precision, token lengths, test dialogues scored.
+
+    One config: one column, without the rows its method does not have. A mapping (name ->
+    config): one column per method, :data:`NOT_APPLICABLE` where a setting does not apply. The
+    full list is ``config.to_dict()``.
+    """
+    import pandas as pd
+
+    single = isinstance(configs, TrainConfig)
+    columns = {"setting": configs} if single else dict(configs)
+    table = {}
+    for name, c in columns.items():
+        length = (f"{c.max_steps} steps" if c.max_steps > 0 else f"{c.num_train_epochs:g} epochs")
+        table[name] = {
+            "model": c.model_name, "data": c.dataset_source, "method": c.method,
+            **_method_settings(c),
+            "learning rate": f"{c.learning_rate:g}",
+            "training length": length,
+            "effective batch = batch x accumulation": f"{c.effective_batch} = "
+            f"{c.per_device_train_batch_size} x {c.gradient_accumulation_steps}",
+            "precision": c.precision,
+            "tokens: prompt / summary": f"{c.max_source_length} / {c.max_target_length}",
+            "test dialogues scored": "all" if c.eval_limit is None else str(c.eval_limit),
+        }
+    frame = pd.DataFrame(table)
+    if single:
+        frame = frame[frame["setting"] != NOT_APPLICABLE]
+    return frame
