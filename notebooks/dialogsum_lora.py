@@ -320,20 +320,30 @@ print("labels, decoded:", tokenizer.decode(example["labels"]))
 
 # %% [markdown]
 # **Batches, settings, trainer.** `DataCollatorForSeq2Seq` pads each batch to its longest example;
-# labels are padded with -100, which the loss ignores. `Seq2SeqTrainingArguments` holds every
-# training setting, each taken from `config` (the command line builds exactly the same ones with
-# `dialogsum_peft.trainer.training_arguments(config)`). Precision is **bf16** on GPUs that have it
-# and **fp32** otherwise (T4); never `fp16=True`: T5 overflows in fp16 and the loss becomes NaN.
+# labels are padded with -100, which the loss ignores. `Seq2SeqTrainingArguments` holds the
+# training settings, each taken from `config`. The ones written out are the lesson: how many
+# examples per forward pass (`per_device_train_batch_size`) and how many passes are summed before
+# each optimizer step (`gradient_accumulation_steps`; their product is the **effective batch**,
+# 32 examples per step in every recipe), the learning rate and its schedule (a linear warm-up,
+# then a linear decay to zero), how long to train, the precision, and how often to log and to
+# save. Precision is **bf16** on GPUs that have it and **fp32** otherwise (T4); never
+# `fp16=True`: T5 overflows in fp16 and the loss becomes NaN. The rest (seeds, passing a NaN loss
+# on to the guard instead of hiding it, CPU or GPU, no experiment tracker, speed settings) comes
+# from one call, `housekeeping_arguments(config)`; the command line builds exactly the same
+# arguments with `dialogsum_peft.trainer.training_arguments(config)`.
 #
-# `DialogSumTrainer` is `Seq2SeqTrainer` with three fixes: T5's loss is treated as the per-batch
-# mean it is (no wrong scaling with gradient accumulation), length-grouped batches come in a
-# seeded order (an interrupted run resumes exactly), and a guard stops at a NaN or exploding loss
-# before a broken checkpoint is written.
+# `DialogSumTrainer` is `Seq2SeqTrainer` with three fixes. T5 already averages the loss over its
+# batch, but the Trainer, seeing that the model accepts extra arguments, assumes a loss summed
+# over all accumulated batches and scales it accordingly, so with gradient accumulation the
+# gradients would come out the wrong size: the fix tells the Trainer the loss is already an
+# average. Length-grouped batches come in a seeded order (an
+# interrupted run resumes exactly). A guard stops at a NaN or exploding loss before a broken
+# checkpoint is written.
 
 # %%
 from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainingArguments
 
-from dialogsum_peft.trainer import DialogSumTrainer
+from dialogsum_peft.trainer import DialogSumTrainer, housekeeping_arguments
 
 data_collator = DataCollatorForSeq2Seq(
     tokenizer, model=peft_model, label_pad_token_id=-100,
@@ -345,29 +355,21 @@ args = Seq2SeqTrainingArguments(
     per_device_train_batch_size=config.per_device_train_batch_size,
     gradient_accumulation_steps=config.gradient_accumulation_steps,  # effective batch = batch x this
     learning_rate=config.learning_rate,             # LoRA likes 10-100x a full fine-tuning rate
-    lr_scheduler_type=config.lr_scheduler_type,
+    lr_scheduler_type=config.lr_scheduler_type,     # "linear": decays to 0 after the warm-up
     warmup_steps=config.warmup_steps,               # below 1: a fraction of the steps
     max_steps=config.max_steps,                     # -1: train num_train_epochs instead
     num_train_epochs=config.num_train_epochs,
     weight_decay=config.weight_decay,
     optim=config.optim,
     bf16=config.precision == "bf16",                # otherwise fp32; never fp16 with T5
-    activation_checkpointing=config.gradient_checkpointing,  # trades compute for memory; off
-    torch_compile=config.torch_compile,             # off until a GPU measurement says it helps
-    dataloader_num_workers=config.dataloader_num_workers,
-    train_sampling_strategy=config.train_sampling_strategy,  # similar lengths: less padding
-    logging_steps=config.logging_steps,
+    logging_steps=config.logging_steps,             # log the loss every this many steps
     eval_strategy="steps",                          # the validation loss, a few times per run:
     eval_steps=config.eval_steps,                   # below 1: every such fraction of the steps
     per_device_eval_batch_size=config.per_device_train_batch_size,
     prediction_loss_only=True,                      # the loss only: no generation, no logits kept
-    logging_nan_inf_filter=False,                   # a NaN loss must reach the guard, not be hidden
     save_steps=config.save_steps,                   # a checkpoint every save_steps steps
-    save_total_limit=config.save_total_limit,
-    seed=config.seed,
-    data_seed=config.seed,
-    report_to="none",                               # no experiment tracker
-    use_cpu=not torch.cuda.is_available(),          # a CPU-only machine trains on its CPU
+    save_total_limit=config.save_total_limit,       # keep only the newest checkpoints
+    **housekeeping_arguments(config),               # seeds, NaN logging, CPU/GPU, no tracker, speed
 )
 trainer = DialogSumTrainer(
     model=peft_model,
@@ -382,23 +384,17 @@ trainer = DialogSumTrainer(
 # **Train.** The Trainer shows a progress bar and writes a checkpoint every `save_steps` steps.
 # With `RESUME = True`, a rerun (say, after Colab disconnected) continues from the last complete
 # checkpoint instead of starting over; a finished run whose last checkpoint is the final step is
-# not trained again. Checkpoints written with other settings are refused (the folder records the
-# settings of the run that owns it, as the command line does): set `RESUME = False` to start
-# afresh, which deletes the old checkpoints.
+# not trained again. `resume_or_start` is that decision in one call: it finds the last complete
+# checkpoint and checks that the folder's recorded settings are this run's (checkpoints written
+# with other settings are refused, as on the command line); with `RESUME = False`, or nothing to
+# resume, it deletes the old checkpoints and records this run's settings.
 
 # %%
-import shutil
+from dialogsum_peft.checkpoints import resume_or_start
 
-from dialogsum_peft.checkpoints import (check_resume_identity, find_last_checkpoint,
-                                        write_run_identity)
-
-last_checkpoint = find_last_checkpoint(config.output_dir) if RESUME else None
-if last_checkpoint:
-    check_resume_identity(config.output_dir, config.identity())  # same settings, or a clear error
-    print(f"resuming from {last_checkpoint}")
-else:
-    shutil.rmtree(args.output_dir, ignore_errors=True)  # old checkpoints would mix with this run's
-    write_run_identity(config.output_dir, config.identity())
+# the last checkpoint of this same run, or None after clearing old checkpoints
+last_checkpoint = resume_or_start(config.output_dir, config.identity(), resume=RESUME)
+print(f"resuming from {last_checkpoint}" if last_checkpoint else "training from the start")
 train_result = trainer.train(resume_from_checkpoint=last_checkpoint)
 print(f"trained to step {trainer.state.global_step} of {trainer.state.max_steps} "
       f"({train_result.metrics['train_runtime']:.0f} s in this session)")
@@ -592,14 +588,17 @@ print(example_report(test, index, {name: s[0] for name, s in summaries.items()},
 # ## 10. Save the adapter, load it again, merge it
 #
 # `peft_model.save_pretrained(folder)` saves only the LoRA weights (safetensors) and their
-# `adapter_config.json`: megabytes instead of the whole model. `save_adapter` calls it into a
-# temporary folder and renames that into place when complete, so a crash never leaves half an
-# adapter; the tokenizer is saved beside it.
+# `adapter_config.json`: megabytes instead of the whole model. The tokenizer goes beside them, so
+# the folder is all that is needed to summarize later. `check_adapter_dir` then reads back what
+# was written: a complete adapter whose weights are all finite numbers.
 
 # %%
-from dialogsum_peft.adapters import adapter_size_mb, save_adapter
+from dialogsum_peft.adapters import adapter_size_mb, check_adapter_dir
 
-adapter_dir = save_adapter(peft_model, Path(config.output_dir) / "adapter", tokenizer)
+adapter_dir = Path(config.output_dir) / "adapter"
+peft_model.save_pretrained(adapter_dir)
+tokenizer.save_pretrained(adapter_dir)
+check_adapter_dir(adapter_dir)  # raises, saying why, if the folder is not a sound adapter
 print("adapter saved to", adapter_dir, "->", sorted(p.name for p in adapter_dir.iterdir()))
 
 # %% [markdown]

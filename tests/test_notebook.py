@@ -26,7 +26,9 @@ CONFIG_MARKER = 'MODE = "auto"'
 # The lesson: every one of these calls is written in a code cell, not hidden in a helper.
 LESSON_CALLS = ("LoraConfig(", "get_peft_model(", "print_trainable_parameters()",
                 "Seq2SeqTrainingArguments(", "DataCollatorForSeq2Seq(", ".generate(",
-                "PeftModel.from_pretrained(", "merge_and_unload()")
+                "PeftModel.from_pretrained(", "merge_and_unload()", "peft_model.save_pretrained(",
+                "tokenizer.save_pretrained(", "**housekeeping_arguments(config)",
+                "resume_or_start(")
 STATE_FILE_ENV = "NOTEBOOK_TEST_STATE"  # where the appended cell writes what the notebook built
 
 
@@ -48,6 +50,16 @@ def test_notebook_shows_the_lesson_in_its_cells():
     assert code.index(".generate(") < code.index("get_peft_model(")
     assert code.index("get_peft_model(") < code.index("evaluate_zero_shot_and_lora(peft_model")
     assert "fp16=True" not in code and "DialogSumTrainer(" in code
+    # The training cell writes out the lesson's arguments; the plumbing comes in one named call.
+    training = find_cell(nb, "Seq2SeqTrainingArguments(")
+    for lesson in ("per_device_train_batch_size=", "gradient_accumulation_steps=", "learning_rate=",
+                   "lr_scheduler_type=", "warmup_steps=", "max_steps=", "bf16=", "logging_steps=",
+                   "save_steps="):
+        assert lesson in training.source, lesson
+    for plumbing in ("logging_nan_inf_filter", "seed=", "report_to", "use_cpu", "num_workers",
+                     "torch_compile", "activation_checkpointing", "sampling_strategy"):
+        assert plumbing not in training.source, plumbing
+    assert "rmtree" not in code and "save_adapter(" not in code  # resume and save: one call each
     # The knob cell is short, and is the only place that deals with smoke mode: results carry
     # their own marks through smoke= arguments.
     knobs = find_cell(nb, CONFIG_MARKER)

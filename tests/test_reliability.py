@@ -5,6 +5,7 @@ and no Hub token ends up in a run's files."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import logging
 import os
@@ -169,6 +170,28 @@ def test_half_written_checkpoint_is_skipped(straight_run, tmp_path, caplog):
     assert Path(last).name == "checkpoint-12"
     assert "skipping incomplete checkpoint" in caplog.text and "checkpoint-15" in caplog.text
     assert find_last_checkpoint(tmp_path / "never-trained") is None
+
+
+def test_resume_or_start_resumes_the_same_run_or_starts_afresh(straight_run, tmp_path):
+    """The notebook's resume step: the last checkpoint of the same run, a refusal naming the
+    differences for another run's checkpoints, and with resume=False a folder holding nothing
+    but the new run's identity."""
+    from dialogsum_peft.checkpoints import read_run_identity, resume_or_start, write_run_identity
+    from dialogsum_peft.errors import RunFolderError
+
+    out, config = tmp_path / "run", straight_run["config"]
+    shutil.copytree(straight_run["out"] / "checkpoints", out / "checkpoints")
+    with pytest.raises(RunFolderError, match="has no run.json"):  # nothing says whose they are
+        resume_or_start(out, config.identity())
+    write_run_identity(out, config.identity())
+    assert Path(resume_or_start(out, config.identity())).name == "checkpoint-12"
+    other = dataclasses.replace(config, lora_r=8).identity()
+    with pytest.raises(RunFolderError, match=r"lora_r: 32 -> 8"):
+        resume_or_start(out, other)
+    assert (out / "checkpoints" / "checkpoint-12").is_dir()  # a refusal deletes nothing
+    assert resume_or_start(out, other, resume=False) is None
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["run.json"]
+    assert read_run_identity(out) == other
 
 
 # ------------------------------------------------------------------ 2. Google Drive

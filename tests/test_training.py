@@ -237,3 +237,23 @@ def test_no_validation_split_turns_evaluation_off(sample, tiny, tmp_path):
     model, _ = load_base_model(config)
     trainer = make_trainer(apply_method(model, config), tok, {"train": sample["train"]}, config)
     assert trainer.args.eval_strategy == "no"
+
+
+def test_training_arguments_take_the_housekeeping_from_one_call(tmp_path):
+    """The notebook's training cell passes **housekeeping_arguments(config) beside the lesson's
+    arguments; training_arguments uses the same call, so notebook and CLI cannot drift apart."""
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.trainer import housekeeping_arguments, training_arguments
+
+    config = TrainConfig.smoke(output_dir=str(tmp_path), seed=7, dataloader_num_workers=1)
+    housekeeping = housekeeping_arguments(config)
+    assert {"logging_nan_inf_filter", "seed", "data_seed", "report_to", "use_cpu"} <= set(housekeeping)
+    assert housekeeping["seed"] == housekeeping["data_seed"] == 7
+    assert housekeeping["logging_nan_inf_filter"] is False  # a NaN loss reaches the guard
+    args = training_arguments(config)
+    for key, value in housekeeping.items():
+        if key == "report_to":  # transformers turns "none" into []
+            assert args.report_to in ("none", [], ["none"])
+        else:
+            assert getattr(args, key) == value, key
+    assert not set(housekeeping) & {"learning_rate", "per_device_train_batch_size", "max_steps"}

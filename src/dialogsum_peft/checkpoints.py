@@ -172,6 +172,28 @@ def check_resume_identity(output_dir: str | os.PathLike, identity: dict[str, Any
             "afresh (command line: --overwrite; notebook: RESUME = False)")
 
 
+def resume_or_start(output_dir: str | os.PathLike, identity: dict[str, Any],
+                    resume: bool = True) -> str | None:
+    """The checkpoint to resume from, or ``None`` after preparing the folder for a fresh run: the
+    notebook's resume step in one call.
+
+    With ``resume`` and a complete checkpoint (:func:`find_last_checkpoint`), checks that the
+    folder's run identity is ``identity`` (:func:`check_resume_identity`, a
+    :class:`RunFolderError` naming the differences otherwise) and returns the checkpoint's path.
+    Otherwise deletes ``output_dir/checkpoints`` (old checkpoints would mix with this run's) and
+    writes ``identity`` there, so a later resume can check it.
+    """
+    import shutil
+
+    last = find_last_checkpoint(output_dir) if resume else None
+    if last:
+        check_resume_identity(output_dir, identity)
+        return last
+    shutil.rmtree(Path(output_dir) / "checkpoints", ignore_errors=True)
+    write_run_identity(output_dir, identity)
+    return None
+
+
 def run_outputs_present(output_dir: str | os.PathLike) -> list[str]:
     """The names of training outputs (checkpoints, adapter, model) already in ``output_dir``."""
     out = Path(output_dir)

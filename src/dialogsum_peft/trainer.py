@@ -36,8 +36,37 @@ TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
 DIVERGENCE_FACTOR = 3.0  # a logged loss this many times the first logged loss means divergence
 
 
+def housekeeping_arguments(config: TrainConfig) -> dict[str, Any]:
+    """The ``Seq2SeqTrainingArguments`` keywords that run the training safely and reproducibly
+    but teach nothing about fine-tuning: the notebook's training cell passes them in one call
+    (``**housekeeping_arguments(config)``) beside the arguments it writes out, and
+    :func:`training_arguments` uses the same call.
+
+    * ``logging_nan_inf_filter=False``: a NaN loss must reach the guard, not be averaged away;
+    * ``seed``/``data_seed``: the same initialisation and batch order on every run;
+    * ``report_to="none"``: no experiment tracker;
+    * ``use_cpu``: without a GPU, accelerate would ignore torchrun's environment and every
+      process would train alone (the CPU runs of the tests start two processes);
+    * ``dataloader_num_workers``, ``torch_compile``, ``activation_checkpointing``,
+      ``train_sampling_strategy`` (length-grouped batches: less padding): speed and memory
+      settings from the config.
+    """
+    return dict(
+        logging_nan_inf_filter=False,
+        seed=config.seed,
+        data_seed=config.seed,
+        report_to="none",
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=config.dataloader_num_workers,
+        torch_compile=config.torch_compile,
+        activation_checkpointing=config.gradient_checkpointing,
+        train_sampling_strategy=config.train_sampling_strategy,
+    )
+
+
 def training_arguments(config: TrainConfig, **overrides):
-    """``Seq2SeqTrainingArguments`` for ``config``: the same values the notebook's cell shows.
+    """``Seq2SeqTrainingArguments`` for ``config``: the same values the notebook's cell shows
+    (the lesson's arguments written out, the rest from :func:`housekeeping_arguments`).
 
     Under a launcher (``WORLD_SIZE`` processes) the per-device batch and accumulation are
     :meth:`TrainConfig.for_world_size` of the config's, so the effective batch is the recipe's
@@ -64,25 +93,15 @@ def training_arguments(config: TrainConfig, **overrides):
         weight_decay=config.weight_decay,
         optim=config.optim,
         bf16=config.precision == "bf16",
-        activation_checkpointing=config.gradient_checkpointing,
-        torch_compile=config.torch_compile,
-        dataloader_num_workers=config.dataloader_num_workers,
-        train_sampling_strategy=config.train_sampling_strategy,
         logging_steps=config.logging_steps,
         # validation loss a few times per run (no generation: cheap); off when eval_steps is 0
         eval_strategy="steps" if config.eval_steps > 0 else "no",
         eval_steps=config.eval_steps if config.eval_steps > 0 else None,
         per_device_eval_batch_size=config.per_device_train_batch_size,
         prediction_loss_only=True,  # keep no logits (500 x length x 32,128 floats)
-        logging_nan_inf_filter=False,  # a NaN must reach the guard, not be averaged away
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
-        seed=config.seed,
-        data_seed=config.seed,
-        report_to="none",
-        # Without it, accelerate ignores torchrun's environment on a machine without a GPU and
-        # every process trains alone (the CPU runs of the tests start two processes).
-        use_cpu=not torch.cuda.is_available(),
+        **housekeeping_arguments(config),
     )
     kwargs.update(overrides)
     params = inspect.signature(Seq2SeqTrainingArguments.__init__).parameters
