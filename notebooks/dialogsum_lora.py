@@ -41,7 +41,8 @@
 # * how to train with `Seq2SeqTrainer` (`Seq2SeqTrainingArguments`, `DataCollatorForSeq2Seq`),
 #   resume after a disconnect, and never use fp16 with T5;
 # * how to compare two models with ROUGE correctly: same test dialogues, every human reference,
-#   word-level scores, and published figures only under the same protocol;
+#   word-level scores, and published figures only under the same *protocol* (the way the scores
+#   against a dialogue's several human summaries are combined);
 # * whether a gain is real (95% bootstrap intervals), whether training over-fits (the validation
 #   loss beside the training loss), and where the model fails (by length, by topic, its worst
 #   dialogues);
@@ -52,21 +53,10 @@
 # the cells; the small, tested `dialogsum_peft` package of the repository loads the data, fixes
 # three pitfalls of the Trainer, scores ROUGE and draws the tables and plots.
 #
-# **Expected runtime** in full mode. Every recipe trains with an effective batch of 32 examples
-# per step, whatever the card; the card only decides the precision and how the 32 are split:
-#
-# | runtime | precision, batch × accumulation | training, `"quick"` recipe (250 steps = 8,000 examples) | evaluation (2 × 500 test dialogues) |
-# |---|---|---|---|
-# | T4 (free Colab) | fp32, 8 × 4 | not measured yet (estimate: 10–25 min, see below) | not measured yet |
-# | L4 | bf16, 16 × 2 | not measured yet | not measured yet |
-# | A100 / H100 / H200 | bf16, 32 × 1 | not measured yet | not measured yet |
-# | CPU, smoke mode (tiny random T5) | fp32, 8 × 1, 30 steps | whole notebook: 20 s to 2 min, measured on 2 CPU cores (the slow runs shared them with other jobs) | (included) |
-#
-# *No GPU run of this recipe has been timed yet. The T4 figure is an **estimate**, not a
-# measurement: about 190 GFLOP per training example (forward and backward, assuming about 250
-# prompt and 35 summary tokens), at an assumed 15–30% of a T4's 8.1 TFLOP/s fp32 peak. The `"thorough"` recipe (2 epochs,
-# 24,920 examples) takes about three times as long as `"quick"`. Downloads (about 1 GB of model,
-# a few MB of data) come on top.*
+# **Runtime**: on a free Colab T4, training with the default settings takes about 10–25
+# minutes, an **estimate** from
+# FLOPs, not a measurement (its basis and the expected scores: the README's
+# [What to expect](../README.md#what-to-expect) and [docs/notebook.md](../docs/notebook.md)).
 
 # %% [markdown]
 # ## 1. Setup
@@ -130,16 +120,21 @@ print(environment_report())
 #   shipped with the repository: it proves every cell runs, but its summaries are gibberish and
 #   its scores meaningless (every result says so); `"auto"` (default) is full when the Hub
 #   answers, smoke otherwise. The environment variable `DIALOGSUM_MODE` overrides `MODE`.
-# * `RECIPE`: `"quick"` trains 250 steps of 32 examples (8,000 dialogues, about 2/3 of an
-#   epoch); `"thorough"` trains 2 epochs. Same learning rate (1e-3, linear decay after a 6%
-#   warm-up) and effective batch (32) on every card, so results do not depend on the GPU.
+# * `RECIPE`: a **recipe** is a fixed training schedule: how long to train, the learning rate
+#   and the effective batch. `"quick"` trains 250 steps of 32 examples (8,000 dialogues, about
+#   2/3 of an epoch); `"thorough"` trains 2 epochs. Both use the same learning rate (1e-3, linear
+#   decay after a 6% warm-up) and the same **effective batch** of 32 examples per optimizer step
+#   on every card: a card that fits fewer examples at once (a T4: 8) adds up the gradients of
+#   several batches (4 × 8) before each step, so results do not depend on the GPU. In smoke mode
+#   the tiny model trains its own short schedule instead (30 steps).
 # * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500). 100 is quicker and noisier.
 # * `SAVE_TO_DRIVE` (Colab only): keep checkpoints and the adapter on your Google Drive, so they
 #   survive a disconnect. With `RESUME = True` a rerun continues from the last checkpoint.
 #
-# `notebook_config` builds the run's `TrainConfig` from these knobs (the table below): every value
-# the next cells use comes from it, and the command line (`python -m dialogsum_peft train`) is
-# driven by the same `TrainConfig`.
+# `notebook_config` builds the run's `TrainConfig` from these knobs: every value the next cells
+# use comes from it, and the command line (`python -m dialogsum_peft train`) is driven by the
+# same `TrainConfig`. The table below shows the settings worth reading (`config.to_dict()` lists
+# all of them).
 
 # %%
 MODE = "auto"          # "full" | "smoke" | "auto" (the environment variable DIALOGSUM_MODE wins)
@@ -223,7 +218,9 @@ print(count_parameters(model))
 # the summaries would change while our notes say "greedy". So the model's `generation_config`
 # becomes ours (the package's `summarize` decodes with the same settings, for any model folder). ROUGE-1/2/L measure the overlap of words,
 # word pairs and the longest common word sequence with the human summaries (0 = nothing in
-# common, 1 = identical), averaged over the dialogue's references.
+# common, 1 = identical). A test dialogue has several human summaries (references); how the
+# scores against them are combined is called the **protocol**. Here it is `"mean"`: the average
+# over the dialogue's references. Section 8 shows why the protocol matters.
 
 # %%
 from transformers import GenerationConfig
@@ -300,6 +297,12 @@ peft_model = get_peft_model(model, lora_config)
 peft_model.print_trainable_parameters()
 layer = type(model.encoder.block[0].layer[0].SelfAttention.q)
 print(f"the first query layer of `model` is now a {layer.__module__}.{layer.__qualname__}")
+
+# %% [markdown]
+# *In smoke mode the line above says about **18%** trainable, not 1.4%.* The tiny random T5's
+# layers are only 32 wide, as wide as the rank r=32: each adapter's `A` and `B` then hold twice
+# as many numbers as the 32×32 weight they adapt. flan-t5-base's layers are 768 wide, so the same
+# rank adds 32·(768+768) numbers to a 768×768 weight, and the adapters are 1.4% of the model.
 
 # %% [markdown]
 # ## 7. Training

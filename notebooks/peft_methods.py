@@ -53,16 +53,10 @@
 # * how to compare methods fairly: one table of cost (trainable parameters, size on disk, GPU
 #   memory, time) and quality (ROUGE under one named protocol), and two plots.
 #
-# **Expected runtime** (full mode, `"quick"` recipe: each method trains 250 steps of 32 examples):
-#
-# | runtime | five trainings + six evaluations |
-# |---|---|
-# | T4 (free Colab), fp32 | not measured yet (estimate: 1–2.5 h, about five times the first notebook's estimated 10–25 min for one LoRA run; `EVAL_SIZE = 100` saves a good part of it) |
-# | A100 / L4 / H100, bf16 | not measured yet |
-# | CPU, smoke mode (tiny random T5, 4 steps per method) | whole notebook: 15–55 s, measured on 2 CPU cores shared with other jobs |
-#
-# *No GPU run of this notebook has been timed yet; the T4 figure is an **estimate** built on the
-# first notebook's own estimate, not a measurement.*
+# **Runtime**: on a free Colab T4, the five trainings and six evaluations take about 1–2.5 hours,
+# an **estimate** (five times the first notebook's estimated 10–25 minutes for one LoRA run), not
+# a measurement; `EVAL_SIZE = 100` saves a good part of it (basis:
+# [docs/notebook.md](../docs/notebook.md), methods: [docs/methods.md](../docs/methods.md)).
 
 # %% [markdown]
 # ## 1. Setup
