@@ -28,8 +28,9 @@
 #
 # The first notebook (`dialogsum_lora.ipynb`) taught **google/flan-t5-base** to summarize
 # **DialogSum** dialogues with LoRA. Was LoRA the right choice? Here the same model learns the same
-# task five ways, on the same training data, with the same prompt, the same recipe and the same
-# test dialogues, and each is compared with the zero-shot model and with the others:
+# task five ways, on the same training data, with the same prompt, the same training schedule
+# (the same *recipe*, section 2) and the same test dialogues, and each is compared with the
+# zero-shot model and with the others:
 #
 # | method | what is trained | trainable parameters on flan-t5-base | saved file |
 # |---|---|---|---|
@@ -51,7 +52,8 @@
 # * what full fine-tuning costs in memory, estimated from bytes per parameter, and what fits a
 #   free Colab T4;
 # * how to compare methods fairly: one table of cost (trainable parameters, size on disk, GPU
-#   memory, time) and quality (ROUGE under one named protocol), and two plots.
+#   memory, time) and quality (ROUGE under one named *protocol*: the way the scores against a
+#   dialogue's several human summaries are combined), and two plots.
 #
 # **Runtime**: on a free Colab T4, the five trainings and six evaluations take about 1–2.5 hours,
 # an **estimate** (five times the first notebook's estimated 10–25 minutes for one LoRA run), not
@@ -117,9 +119,11 @@ print(environment_report())
 #   repository, a few steps per method: it proves every cell runs, but its summaries are
 #   gibberish and its scores meaningless (every table and plot says so); `"auto"` (default) is
 #   full when the Hub answers, smoke otherwise. The environment variable `DIALOGSUM_MODE` wins.
-# * `RECIPE`: `"quick"` (250 steps of 32 examples) or `"thorough"` (2 epochs), **the same for
-#   every method**: only the method's own settings (which weights train, the learning rate,
-#   full fine-tuning's optimizer) differ.
+# * `RECIPE`: a **recipe** is a fixed training schedule (how long to train and the effective
+#   batch: the examples per optimizer step, batch × accumulated batches). `"quick"`
+#   (250 steps of 32 examples) or `"thorough"` (2 epochs), **the same for every method**: only
+#   the method's own settings (which weights train, the learning rate, full fine-tuning's
+#   optimizer) differ.
 # * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500); every method is scored on
 #   the same ones.
 
@@ -479,7 +483,9 @@ runs["full"] = train_and_evaluate("full", None)  # no peft config: every weight 
 # times, the same draw for both methods): an interval that contains 0 means this test set cannot
 # tell that method from LoRA. On 500 dialogues a difference needs to be above roughly 1–1.5
 # ROUGE-1 points to be resolved (`benchmarks/interval_width.py`); the course lab's full
-# fine-tuning over LoRA gap is 1.35.
+# fine-tuning over LoRA gap is 1.35. In smoke mode the trainable shares are far larger than the
+# figures at the top: the tiny T5's layers are only 32 wide, so an adapter of rank 32 (or 16) is
+# as large as the weight it adapts, while flan-t5-base's layers are 768 wide.
 
 # %%
 from dialogsum_peft.comparison import comparison_table
