@@ -155,3 +155,30 @@ def execute_in_smoke_mode(nb, notebook: Path, tmp: Path, env: dict[str, str] | N
     assert sorted(p.name for p in notebook.parent.iterdir()) == before
     assert notebook.read_bytes() == committed
     return nb
+
+
+MAX_SETTINGS_ROWS = 12
+
+
+def assert_readable_outputs(nb, settings_marker: str = "settings_table(") -> None:
+    """What an executed notebook shows a learner reads as it should (issue 18): no escaped
+    ``\\n`` in a table or text result (dialogues show real line breaks), no ``NaN`` cell (a
+    source that reports nothing shows "—"), and a settings table of at most 12 rows."""
+    for cell in code_cells(nb):
+        for out in cell.get("outputs", []):
+            if out.output_type not in ("execute_result", "display_data"):
+                continue
+            shown = str(out.data.get("text/plain", "")) + str(out.data.get("text/html", ""))
+            assert "\\n" not in shown, f"escaped line break in the output of:\n{cell.source[:200]}"
+            assert not re.search(r"\bNaN\b", shown), f"NaN in the output of:\n{cell.source[:200]}"
+    tables = [o for o in find_cell(nb, settings_marker).outputs if "text/html" in o.get("data", {})]
+    assert len(tables) == 1
+    body = tables[0].data["text/html"].split("<tbody>")[1]
+    assert 0 < body.count("<tr") <= MAX_SETTINGS_ROWS, body
+
+
+def assert_caption_above(text: str, caption: str) -> None:
+    """``caption`` is a line of its own above the table (its first or second line), not in the
+    columns' header, in the plain-text view."""
+    lines = text.splitlines()
+    assert caption in lines[:2], lines[:3]

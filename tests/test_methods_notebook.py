@@ -10,7 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebook_checks import (assert_clean, assert_in_sync, assert_shows, code_cells,
+from notebook_checks import (assert_caption_above, assert_clean, assert_in_sync,
+                             assert_readable_outputs, assert_shows, code_cells,
                              execute_in_smoke_mode, find_cell, outputs_text,
                              unexpected_warnings)
 
@@ -172,6 +173,20 @@ def test_methods_notebook_runs_and_compares_all_methods(executed):
         assert "smoke=" not in cell.source  # the mark comes from the runs' own results
     assert state["smoke"] is True
     assert SMOKE_NOTE in outputs_text(find_cell(nb, "side_by_side(eval_set"))  # was unmarked
+    for marker in (TABLE_CELL, "protocol_table("):  # a caption above, not the columns' name
+        assert_caption_above(find_cell(nb, marker).outputs[-1].data["text/plain"], SMOKE_NOTE)
+
+    # What a learner reads: no escaped line breaks or NaN; each method's own settings only.
+    assert_readable_outputs(nb)
+    settings = find_cell(nb, "settings_table(configs)").outputs[-1].data["text/html"]
+
+    def row(name):  # the cells of one row of the HTML table, one per method
+        return re.findall(r"<td>(.*?)</td>", re.search(rf"<th>{name}</th>(.*?)</tr>", settings,
+                                                     re.S).group(1))
+
+    assert row("LoRA rank r") == ["32 (alpha 32)", "16 (alpha 16)", "—", "—", "—"]
+    assert row("target modules") == ["q, v", "q, k, v, o, wi_0, wi_1, wo", "k, v, wo", "—",
+                                     "every weight"]
 
     # The config objects written in the cells are the ones the command line trains with.
     for method in METHODS:

@@ -12,7 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebook_checks import (assert_clean, assert_in_sync, assert_shows, code_cells,
+from notebook_checks import (assert_caption_above, assert_clean, assert_in_sync,
+                             assert_readable_outputs, assert_shows, code_cells,
                              execute_in_smoke_mode, find_cell, ipc_kernel, outputs_text,
                              unexpected_warnings)
 
@@ -248,6 +249,10 @@ def test_notebook_shows_tables_charts_and_smoke_marks(executed):
     assert re.search(r"^LoRA - zero-shot\s+-?\d", headline, re.M)
     protocols = outputs_text(find_cell(nb, "protocol_table(results"))
     assert "protocol" in protocols and "published: " in protocols and SMOKE_NOTE in protocols
+    for marker in ("rouge_table(results", "protocol_table(results"):  # a caption, not a header
+        assert_caption_above(find_cell(nb, marker).outputs[-1].data["text/plain"], SMOKE_NOTE)
+    picks = find_cell(nb, "side_by_side(eval_set").outputs[-1].data["text/plain"]
+    assert picks.splitlines()[0] == SMOKE_NOTE and "DIALOGUE:" in picks
     for name in ("mean", "best", "first"):
         assert re.search(rf"^{name}\s+zero-shot", protocols, re.M), name
 
@@ -260,6 +265,21 @@ def test_notebook_shows_tables_charts_and_smoke_marks(executed):
     sanity = outputs_text(find_cell(nb, "compute_rouge([reference]"))
     assert "'rouge1': 1.0" in sanity and "a string is refused" in sanity
     assert "evaluate cross-check skipped" in outputs_text(find_cell(nb, 'evaluate.load("rouge")'))
+
+
+@pytest.mark.slow
+def test_notebook_outputs_read_as_text(executed):
+    """No escaped line breaks, no NaN, a short settings table; dialogues as wrapped text."""
+    nb, _, _ = executed
+    assert_readable_outputs(nb)
+    peek = find_cell(nb, "show_random_elements(").outputs[-1].data["text/plain"]
+    assert peek.count("DIALOGUE:") == 3 and "\n#Person2#: " in peek
+    settings = find_cell(nb, "settings_table(config)").outputs[-1].data["text/plain"]
+    assert "effective batch = batch x accumulation" in settings and "prompt_init_text" not in settings
+    trainable = outputs_text(find_cell(nb, "print_trainable_parameters()"))
+    share = float(re.search(r"trainable%: ([\d.]+)", trainable).group(1))
+    why = [c.source for c in nb.cells if c.cell_type == "markdown" and "not 1.4%" in c.source]
+    assert len(why) == 1 and f"{round(share)}%" in why[0]  # the surprise is explained, once
 
 
 @pytest.mark.slow
