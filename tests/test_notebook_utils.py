@@ -134,7 +134,10 @@ def test_example_report(sample):
     assert "ZERO-SHOT:" in text and "LORA:" in text
     mean_r1 = compute_rouge([perfect], [row["references"]])["rouge1"]  # "mean" protocol
     assert f"ROUGE-1 {mean_r1:.3f}" in text and mean_r1 < 1.0  # one reference of several
-    assert row["dialogue"] in text and "SMOKE" not in text
+    assert " ".join(row["dialogue"].split()) in flat and "SMOKE" not in text
+    # the dialogue wrapped to the width, each turn starting a line of its own
+    assert all(len(line) <= 100 for line in text.splitlines())
+    assert all(f"\n{turn.split()[0]} " in text for turn in row["dialogue"].splitlines())
     prompted = example_report(test, 3, {LORA: perfect}, smoke=True, show_prompt=True)
     assert "Summarize the following conversation." in prompted and "PROMPT" in prompted
     assert SMOKE_BANNER.split(":")[0] in prompted

@@ -34,7 +34,8 @@ def _subset_table(results: Mapping, groups: dict[str, list[int]], protocol: str,
         for name, result in results.items():
             row[name] = round(aggregate([result.pair_scores[i] for i in indices], protocol)[metric], 4)
         rows[label] = row
-    from .reporting import captioned, smoke_caption
+    from .display import captioned
+    from .reporting import smoke_caption
 
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = f"{index_name} ({metric} F-measure, protocol: {protocol})"

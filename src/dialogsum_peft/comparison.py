@@ -19,11 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .display import captioned
 from .evaluation import EvalResult
 from .metrics import check_protocol
 from .modeling import ParameterCount, count_parameters
 from .notebook_utils import ZERO_SHOT
-from .reporting import PublishedFigure, any_smoke, captioned, smoke_caption, title_with_notes
+from .reporting import PublishedFigure, any_smoke, smoke_caption, title_with_notes
 
 NOT_TRAINED = "n/a"  # the zero-shot row: nothing was trained, saved or timed
 NOT_MEASURED = "not measured"  # e.g. peak GPU memory of a run on the CPU

@@ -16,7 +16,6 @@ in :data:`PUBLISHED`, with their source and protocol, so they are only compared 
 
 from __future__ import annotations
 
-import html
 import random
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .display import TextBlock, captioned, wrap_lines
 from .evaluation import EvalResult
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, check_protocol, rouge_per_example
 
@@ -65,64 +65,9 @@ PUBLISHED = (
 )
 
 
-class CaptionedTable(pd.DataFrame):
-    """A DataFrame shown with a caption line above it (plain text, HTML and ``to_string``).
-
-    Why: a note set as the columns' name becomes part of the header, and in plain text pandas
-    wraps such a wide header into blocks; a caption sits above the table and leaves its layout
-    alone. Everything else is an ordinary DataFrame (``.loc``, ``.equals``, arithmetic)."""
-
-    _metadata = ["caption"]
-    caption: str | None = None
-
-    @property
-    def _constructor(self):
-        return CaptionedTable
-
-    def to_string(self, *args, **kwargs):
-        text = super().to_string(*args, **kwargs)
-        return f"{self.caption}\n{text}" if self.caption and text is not None else text
-
-    def to_html(self, *args, **kwargs):
-        text = super().to_html(*args, **kwargs)
-        return _html_caption(self.caption) + text if self.caption and text is not None else text
-
-    def _repr_html_(self):
-        text = super()._repr_html_()
-        return _html_caption(self.caption) + text if self.caption and text is not None else text
-
-
-def _html_caption(caption: str) -> str:
-    return f"<p><b>{'<br>'.join(html.escape(line) for line in caption.splitlines())}</b></p>\n"
-
-
-def captioned(table, caption: str | None) -> CaptionedTable:
-    """``table`` as a :class:`CaptionedTable` shown under ``caption`` (None: no caption)."""
-    table = CaptionedTable(table)
-    table.caption = caption
-    return table
-
-
 def smoke_caption(results) -> str | None:
     """:data:`SMOKE_NOTE` when any of ``results`` (EvalResults) came from the smoke model."""
     return SMOKE_NOTE if any_smoke(results) else None
-
-
-class TextBlock(str):
-    """Text that a notebook shows as it is printed: real line breaks, no quotes, no escapes."""
-
-    def __repr__(self):
-        return str(self)
-
-    def _repr_pretty_(self, printer, cycle):  # IPython's text/plain
-        printer.text(str(self))
-
-
-def wrap_lines(text: str, width: int = 100) -> str:
-    """``text`` wrapped to ``width`` characters line by line: a dialogue keeps one line per
-    turn, a long turn continues on indented lines."""
-    return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") or line
-                     for line in text.splitlines())
 
 
 def scores_under(results: Mapping[str, EvalResult], protocol: str) -> dict[str, dict[str, float]]:
@@ -183,7 +128,7 @@ def rouge_table(results: Mapping[str, EvalResult], baseline: str | None = None,
 
     The scores are computed here from ``results`` (name -> EvalResult), so the row header's
     protocol is the one they were computed under; when any result comes from the smoke model the
-    table is a :class:`CaptionedTable` under :data:`SMOKE_NOTE`. Raises TypeError/ValueError as
+    table is a :class:`~dialogsum_peft.display.CaptionedTable` under :data:`SMOKE_NOTE`. Raises TypeError/ValueError as
     :func:`scores_under`.
     """
     scores = scores_under(results, protocol)

@@ -1,0 +1,70 @@
+"""How tables and text show in a notebook: a caption above a table, text with real line breaks.
+
+Why: a note set as a DataFrame's columns' name becomes part of its header, and pandas' plain-text
+view wraps such a header into blocks; a string with line breaks shown as a notebook result (or in
+a DataFrame cell) appears with escaped ``\\n``. :class:`CaptionedTable` and :class:`TextBlock`
+show what they hold as a reader expects; :mod:`dialogsum_peft.reporting` builds its tables and
+examples with them.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+
+import pandas as pd
+
+
+class CaptionedTable(pd.DataFrame):
+    """A DataFrame shown with a caption line above it (plain text, HTML and ``to_string``).
+
+    Why: a note set as the columns' name becomes part of the header, and in plain text pandas
+    wraps such a wide header into blocks; a caption sits above the table and leaves its layout
+    alone. Everything else is an ordinary DataFrame (``.loc``, ``.equals``, arithmetic)."""
+
+    _metadata = ["caption"]
+    caption: str | None = None
+
+    @property
+    def _constructor(self):
+        return CaptionedTable
+
+    def to_string(self, *args, **kwargs):
+        text = super().to_string(*args, **kwargs)
+        return f"{self.caption}\n{text}" if self.caption and text is not None else text
+
+    def to_html(self, *args, **kwargs):
+        text = super().to_html(*args, **kwargs)
+        return _html_caption(self.caption) + text if self.caption and text is not None else text
+
+    def _repr_html_(self):
+        text = super()._repr_html_()
+        return _html_caption(self.caption) + text if self.caption and text is not None else text
+
+
+def _html_caption(caption: str) -> str:
+    return f"<p><b>{'<br>'.join(html.escape(line) for line in caption.splitlines())}</b></p>\n"
+
+
+def captioned(table, caption: str | None) -> CaptionedTable:
+    """``table`` as a :class:`CaptionedTable` shown under ``caption`` (None: no caption)."""
+    table = CaptionedTable(table)
+    table.caption = caption
+    return table
+
+
+class TextBlock(str):
+    """Text that a notebook shows as it is printed: real line breaks, no quotes, no escapes."""
+
+    def __repr__(self):
+        return str(self)
+
+    def _repr_pretty_(self, printer, cycle):  # IPython's text/plain
+        printer.text(str(self))
+
+
+def wrap_lines(text: str, width: int = 100) -> str:
+    """``text`` wrapped to ``width`` characters line by line: a dialogue keeps one line per
+    turn, a long turn continues on indented lines."""
+    return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") or line
+                     for line in text.splitlines())
