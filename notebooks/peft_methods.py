@@ -283,6 +283,7 @@ def train_and_evaluate(method, method_config):
         args=training_arguments(config, save_strategy="no"),  # no checkpoints: see above
         data_collator=data_collator(tokenizer, tuned, config),
         train_dataset=tokenized["train"],
+        eval_dataset=tokenized["validation"],  # the validation loss, as in the first notebook
         processing_class=tokenizer,
     )
     if device == "cuda":

@@ -128,8 +128,8 @@ def rouge_table(results: Mapping[str, EvalResult], baseline: str | None = None,
 
     The scores are computed here from ``results`` (name -> EvalResult), so the row header's
     protocol is the one they were computed under; when any result comes from the smoke model the
-    table is a :class:`~dialogsum_peft.display.CaptionedTable` under :data:`SMOKE_NOTE`. Raises TypeError/ValueError as
-    :func:`scores_under`.
+    table is a :class:`~dialogsum_peft.display.CaptionedTable` under :data:`SMOKE_NOTE`. Raises
+    TypeError/ValueError as :func:`scores_under`.
     """
     scores = scores_under(results, protocol)
     table = pd.DataFrame({name: {k: s[k] for k in ROUGE_TYPES} for name, s in scores.items()}).T
