@@ -251,7 +251,7 @@ def test_notebook_shows_tables_charts_and_smoke_marks(executed):
     assert "protocol" in protocols and "published: " in protocols and SMOKE_NOTE in protocols
     for marker in ("rouge_table(results", "protocol_table(results"):  # a caption, not a header
         assert_caption_above(find_cell(nb, marker).outputs[-1].data["text/plain"], SMOKE_NOTE)
-    picks = find_cell(nb, "side_by_side(eval_set").outputs[-1].data["text/plain"]
+    picks = find_cell(nb, "side_by_side(eval_set, results, picks)").outputs[-1].data["text/plain"]
     assert picks.splitlines()[0] == SMOKE_NOTE and "DIALOGUE:" in picks
     for name in ("mean", "best", "first"):
         assert re.search(rf"^{name}\s+zero-shot", protocols, re.M), name
