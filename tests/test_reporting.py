@@ -5,7 +5,7 @@ import math
 import matplotlib
 import pytest
 
-from dialogsum_peft.evaluation import EvalResult
+from dialogsum_peft.metrics import EvalResult
 from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, score_pairs
 from dialogsum_peft.reporting import (
     PUBLISHED, SMOKE_NOTE, PublishedFigure, format_example, plot_loss_curve, plot_rouge_comparison,

@@ -16,18 +16,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import json
 import os
 import sys
 import warnings
-from pathlib import Path
 from typing import Any
 
 from .config import DEFAULT_RECIPE, PRESETS, RECIPES, TrainConfig
+from .cli_config import DEFAULT_PRESET, CliError
 from .errors import ConfigError, DialogSumError, DialogSumWarning, one_line
 
 PROG = "python -m dialogsum_peft"
-DEFAULT_PRESET = "auto"
 
 
 TRAIN_EPILOG = """\
@@ -97,59 +95,11 @@ prompt tuning cannot be merged (its virtual tokens are an input, not a weight).
 """
 
 
-class CliError(DialogSumError):
-    """A problem with the command line itself: reported in one line, exit status 2."""
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse that raises :class:`CliError` (one line, no usage dump) instead of exiting."""
 
     def error(self, message):  # noqa: D401 - argparse API
         raise CliError(f"{message} (see '{self.prog} --help')")
-
-
-# ------------------------------------------------------------------------------------ config
-def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
-    """The fields stored in a JSON or YAML config file (e.g. a previous run's config.json)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CliError(f"config file not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except Exception as err:  # UnicodeDecodeError, OSError, json/yaml errors
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CliError(f"cannot read config file {path}: {first}") from None
-    if not isinstance(data, dict):
-        raise CliError(f"config file {path} must hold a mapping of TrainConfig fields")
-    return data
-
-
-def resolve_config(args: argparse.Namespace) -> TrainConfig:
-    """preset (+ recipe) → ``--config`` file → flags, validated by :class:`TrainConfig`.
-
-    Without ``--preset`` a config file stands alone (it holds every field of a saved run);
-    without either, the ``auto`` preset (Flan-T5-base, split for this device) is the start.
-    """
-    file_values = load_config_file(args.config) if getattr(args, "config", None) else {}
-    flags = {name: getattr(args, name) for name in TrainConfig.field_names() - {"preset"}
-             if hasattr(args, name)}
-    if "num_train_epochs" in flags:
-        if "max_steps" in flags:
-            raise CliError("give --max-steps or --epochs, not both")
-        flags["max_steps"] = -1
-    preset = getattr(args, "preset", None)
-    if file_values:
-        TrainConfig.from_dict({**file_values, **flags})  # names unknown fields, checks values
-    if preset is not None or not file_values:
-        file_values = {k: v for k, v in file_values.items() if k != "preset"}
-        return TrainConfig.from_preset(preset or DEFAULT_PRESET, **{**file_values, **flags})
-    return TrainConfig.from_dict({**file_values, **flags})
 
 
 # ------------------------------------------------------------------------------------ parser
@@ -181,7 +131,7 @@ _REFERENCE_DEVICES = {"T4": ("cuda", "Tesla T4", 15.0, False),
 
 
 def _show(value: Any) -> str:
-    from .offline import sample_data_dir
+    from .settings import sample_data_dir
 
     if isinstance(value, str) and value == str(sample_data_dir()):
         return "the shipped sample (data/dialogsum_sample)"
@@ -206,7 +156,7 @@ def default_help(name: str) -> str:
     """``"default: ..."`` for a ``TrainConfig`` field: its value under each preset, and where a
     full preset's value depends on the method, the recipe or the device, each of those."""
     from .hardware import DeviceInfo
-    from .methods import METHOD_SETTINGS, METHODS
+    from .settings import METHOD_SETTINGS, METHODS
 
     t4 = DeviceInfo(*_REFERENCE_DEVICES["T4"])
     smoke = _show(getattr(TrainConfig.smoke(), name))

@@ -20,7 +20,7 @@ from pathlib import Path
 from .checkpoints import (RUN_OUTPUTS, RunLock, check_resume_identity, check_writable,
                           find_last_checkpoint, is_complete_checkpoint, run_outputs_present,
                           write_run_identity, write_text_atomic)
-from .cli import CliError, resolve_config
+from .cli_config import CliError, resolve_config
 from .errors import RunFolderError
 
 # ------------------------------------------------------------------------------------ helpers

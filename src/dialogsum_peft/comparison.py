@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .evaluation import EvalResult
+from .metrics import EvalResult
 from .metrics import check_protocol
 from .modeling import ParameterCount, count_parameters
 from .notebook_utils import ZERO_SHOT

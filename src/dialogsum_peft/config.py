@@ -23,9 +23,8 @@ from typing import Any
 
 from .errors import ConfigError
 from .recipes import DEFAULT_RECIPE, RECIPES
+from .settings import BASE_MODEL, HUB_DATASET, METHOD_SETTINGS, TINY_MODEL_NAME, sample_data_dir
 
-BASE_MODEL = "google/flan-t5-base"
-HUB_DATASET = "knkarthick/dialogsum"
 PRESETS = ("smoke", "colab", "auto", "full")  # full: an alias of auto
 MAX_NEW_TOKENS_LIMIT = 512  # DialogSum summaries are at most ~120 Flan-T5 tokens
 MAX_BEAMS = 16
@@ -171,8 +170,6 @@ class TrainConfig:
 
         30 steps instead of hundreds, so the method's learning rate is tripled.
         """
-        from .offline import TINY_MODEL_NAME, sample_data_dir
-
         settings = _method_settings(method)
         settings["learning_rate"] *= 3
         base = dict(
@@ -367,14 +364,10 @@ class TrainConfig:
 
     @property
     def is_smoke(self) -> bool:
-        from .offline import TINY_MODEL_NAME
-
         return self.model_name == TINY_MODEL_NAME
 
 
 def _method_settings(method: str) -> dict[str, Any]:
-    from .methods import METHOD_SETTINGS
-
     if method not in METHOD_SETTINGS:
         raise ConfigError(f"method must be one of {', '.join(METHOD_SETTINGS)}, got {method!r}")
     return {"method": method, **METHOD_SETTINGS[method]}

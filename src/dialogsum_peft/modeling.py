@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import torch
 
-from .config import BASE_MODEL
+from .settings import BASE_MODEL
 
 
 def pick_dtype(device: str | torch.device | None = None) -> torch.dtype:
