@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunFolderError
+from .settings import ADAPTER_WEIGHTS, MODEL_WEIGHTS
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 # ------------------------------------------------------------------------------- checkpoints
 def _weights_file(path: Path) -> Path | None:
-    for name in ("adapter_model.safetensors", "model.safetensors"):
+    for name in (ADAPTER_WEIGHTS, MODEL_WEIGHTS):
         if (path / name).is_file():
             return path / name
     return None

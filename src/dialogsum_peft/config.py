@@ -5,8 +5,8 @@ presets that drift apart. Here :class:`TrainConfig` is the one source: presets f
 notebook reads it, the command line generates its flags from its fields (help text included),
 and :meth:`TrainConfig.validate` checks every value before a model is loaded or a file written.
 
-One recipe on every card: a full-mode run is defined by its *recipe* (effective batch, learning
-rate, schedule with warm-up, number of training examples); a GPU only decides the precision and
+One recipe on every card: a full-mode run is defined by its *recipe* (effective batch, schedule
+with warm-up, number of training examples) and its *method* (learning rate); a GPU only decides the precision and
 how the effective batch is split into per-device batch x gradient accumulation. So ROUGE measured
 on an H100 says something about a T4 run of the same recipe.
 """
@@ -23,7 +23,10 @@ from typing import Any
 
 from .errors import ConfigError
 from .recipes import DEFAULT_RECIPE, RECIPES
-from .settings import BASE_MODEL, HUB_DATASET, METHOD_SETTINGS, TINY_MODEL_NAME, sample_data_dir
+from .settings import (BASE_MODEL, DEFAULT_METHOD, HUB_DATASET, METHOD_SETTINGS, SMOKE_LR_FACTOR,
+                       TINY_MODEL_NAME, sample_data_dir, weights_dtype)
+
+_DEFAULT = METHOD_SETTINGS[DEFAULT_METHOD]  # a config built field by field trains the default method
 
 PRESETS = ("smoke", "colab", "auto", "full")  # full: an alias of auto
 MAX_NEW_TOKENS_LIMIT = 512  # DialogSum summaries are at most ~120 Flan-T5 tokens
@@ -76,7 +79,7 @@ class TrainConfig:
     max_source_length: int = _f(512, "dialogue prompts are truncated to this many tokens",
                                 cli=ALL_COMMANDS, metavar="TOKENS")
     # what is trained (dialogsum_peft.methods)
-    method: str = _f("lora", "lora (r=32 on q,v), lora-all (r=16 on every linear layer), ia3, "
+    method: str = _f(DEFAULT_METHOD, "lora (r=32 on q,v), lora-all (r=16 on every linear layer), ia3, "
                      "prompt-tuning, or full fine-tuning; a preset applies the method's learning "
                      "rate and settings", cli=TRAIN_ONLY, choices=("lora", "lora-all", "ia3",
                                                                 "prompt-tuning", "full"))
@@ -86,15 +89,15 @@ class TrainConfig:
                                "text whose embeddings initialise the virtual tokens", cli=TRAIN_ONLY,
                                metavar="TEXT")
     # LoRA
-    lora_r: int = _f(32, "LoRA rank", cli=TRAIN_ONLY, metavar="R")
-    lora_alpha: int = _f(32, "LoRA scale (the update is multiplied by alpha/r)", cli=TRAIN_ONLY,
+    lora_r: int = _f(_DEFAULT["lora_r"], "LoRA rank", cli=TRAIN_ONLY, metavar="R")
+    lora_alpha: int = _f(_DEFAULT["lora_alpha"], "LoRA scale (the update is multiplied by alpha/r)", cli=TRAIN_ONLY,
                          metavar="ALPHA")
-    lora_target_modules: tuple[str, ...] = _f(("q", "v"), "comma-separated module names (T5: "
+    lora_target_modules: tuple[str, ...] = _f(_DEFAULT["lora_target_modules"], "comma-separated module names (T5: "
                                               "q,k,v,o,wi_0,wi_1,wo)", cli=TRAIN_ONLY,
                                               flag="--lora-targets", metavar="q,v")
     lora_dropout: float = _f(0.05, "dropout on the adapter's input", cli=TRAIN_ONLY, metavar="P")
     # optimisation
-    learning_rate: float = _f(1e-3, "peak learning rate", cli=TRAIN_ONLY,
+    learning_rate: float = _f(_DEFAULT["learning_rate"], "peak learning rate", cli=TRAIN_ONLY,
                               flag=("--lr", "--learning-rate"), metavar="LR")
     max_steps: int = _f(250, "optimizer steps; -1: train --epochs instead", cli=TRAIN_ONLY,
                         metavar="N")
@@ -165,13 +168,13 @@ class TrainConfig:
 
     # ---------------------------------------------------------------- presets
     @classmethod
-    def smoke(cls, method: str = "lora", **overrides) -> TrainConfig:
+    def smoke(cls, method: str = DEFAULT_METHOD, **overrides) -> TrainConfig:
         """Offline: the shipped sample and a tiny random T5. Seconds on a CPU; outputs are gibberish.
 
         30 steps instead of hundreds, so the method's learning rate is tripled.
         """
         settings = _method_settings(method)
-        settings["learning_rate"] *= 3
+        settings["learning_rate"] *= SMOKE_LR_FACTOR
         base = dict(
             preset="smoke", recipe="smoke", model_name=TINY_MODEL_NAME,
             dataset_source=str(sample_data_dir()), output_dir="outputs/smoke", max_steps=30,
@@ -182,7 +185,7 @@ class TrainConfig:
 
     @classmethod
     def for_device(cls, info, preset: str = "auto", recipe: str = DEFAULT_RECIPE,
-                   method: str = "lora", **overrides) -> TrainConfig:
+                   method: str = DEFAULT_METHOD, **overrides) -> TrainConfig:
         """Flan-T5-base on DialogSum: ``recipe`` and ``method`` as they are, precision and batch
         split for ``info``."""
         from .hardware import recommend
@@ -195,11 +198,11 @@ class TrainConfig:
             preset=preset, recipe=recipe, precision=card.precision, optim=card.optim,
             per_device_train_batch_size=per_device,
             gradient_accumulation_steps=rec.effective_batch // per_device,
-            eval_batch_size=card.eval_batch_size, learning_rate=rec.learning_rate,
+            eval_batch_size=card.eval_batch_size,
             warmup_steps=rec.warmup_steps, lr_scheduler_type=rec.lr_scheduler_type,
             max_steps=rec.max_steps, num_train_epochs=rec.num_train_epochs,
         )
-        # the method's own learning rate (and settings) replace the recipe's LoRA defaults
+        # the learning rate (and LoRA settings) are the method's (settings.METHOD_SETTINGS)
         return cls(**{**base, **_method_settings(method), **overrides})
 
     @classmethod
@@ -349,18 +352,8 @@ class TrainConfig:
 
     @property
     def torch_dtype(self):
-        """The dtype the model's weights are loaded in.
-
-        bf16 precision loads LoRA, IA3 and prompt-tuning bases in bf16 (their frozen weights
-        never change; peft keeps the adapter itself in fp32). Full fine-tuning updates every
-        weight, and a bf16 weight rounds small updates away, so it loads fp32 master weights and
-        the Trainer's ``bf16=True`` runs the maths in bf16 (mixed precision).
-        """
-        import torch
-
-        if self.precision == "bf16" and self.method != "full":
-            return torch.bfloat16
-        return torch.float32
+        """The dtype the model's weights are loaded in (:func:`~dialogsum_peft.settings.weights_dtype`)."""
+        return weights_dtype(self.precision, self.method)
 
     @property
     def is_smoke(self) -> bool:

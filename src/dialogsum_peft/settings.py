@@ -23,6 +23,9 @@ from typing import Any
 BASE_MODEL = "google/flan-t5-base"
 HUB_DATASET = "knkarthick/dialogsum"
 TINY_MODEL_NAME = "tiny-random-t5"  # the smoke path's model name (dialogsum_peft.offline builds it)
+# the weights files save_pretrained writes: a peft adapter's, and a whole (fully fine-tuned) model's
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+MODEL_WEIGHTS = "model.safetensors"
 
 METHODS = ("lora", "lora-all", "ia3", "prompt-tuning", "full")
 T5_LINEAR_LAYERS = ("q", "k", "v", "o", "wi_0", "wi_1", "wo")
@@ -36,6 +39,30 @@ METHOD_SETTINGS: dict[str, dict[str, Any]] = {
     "prompt-tuning": dict(learning_rate=3e-2),
     "full": dict(learning_rate=3e-4, optim="adafactor"),
 }
+
+DEFAULT_METHOD = "lora"
+# A smoke run trains 30 steps instead of hundreds, so it triples the method's learning rate.
+SMOKE_LR_FACTOR = 3
+
+
+def precision_for(device_kind: str, bf16_supported: bool) -> str:
+    """The precision a device trains and generates in: ``"bf16"`` on a CUDA device that supports
+    it (Ampere or newer), ``"fp32"`` everywhere else. Never fp16: T5's activations overflow in it
+    (the loss becomes NaN)."""
+    return "bf16" if device_kind == "cuda" and bf16_supported else "fp32"
+
+
+def weights_dtype(precision: str, method: str):
+    """The torch dtype a base model's weights are loaded in for ``precision`` and ``method``.
+
+    bf16 precision loads LoRA, IA3 and prompt-tuning bases in bf16 (their frozen weights never
+    change; peft keeps the adapter itself in fp32). Full fine-tuning updates every weight, and a
+    bf16 weight rounds small updates away, so it loads fp32 master weights and the Trainer's
+    ``bf16=True`` runs the maths in bf16 (mixed precision).
+    """
+    import torch
+
+    return torch.bfloat16 if precision == "bf16" and method != "full" else torch.float32
 
 
 def sample_data_dir() -> Path:
