@@ -31,9 +31,6 @@ CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 RNG_STATE_PATTERN = re.compile(r"rng_state(_\d+)?\.pth")
 RUN_FILE = "run.json"  # in <output_dir>/checkpoints: the identity of the run that owns them
 LOCK_FILE = ".train.lock"
-# What ``train`` writes into a run folder (``--overwrite`` removes exactly these).
-RUN_OUTPUTS = ("checkpoints", "adapter", "model", "config.json", "loss_history.csv",
-               "loss_history.json", "loss_curve.png", "train_metrics.json")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -171,17 +168,6 @@ def check_resume_identity(output_dir: str | os.PathLike, identity: dict[str, Any
             f"({'; '.join(diff)}). Resume with the run's own settings (command line: --config "
             f"{Path(output_dir) / 'config.json'}; notebook: the knobs it ran with) or start "
             "afresh (command line: --overwrite; notebook: RESUME = False)")
-
-
-def run_outputs_present(output_dir: str | os.PathLike) -> list[str]:
-    """The names of training outputs (checkpoints, adapter, model) already in ``output_dir``."""
-    out = Path(output_dir)
-    names = []
-    ckpt = out / "checkpoints"
-    if ckpt.is_dir() and any(p.name.startswith("checkpoint-") for p in ckpt.iterdir()):
-        names.append("checkpoints")
-    names += [n for n in ("adapter", "model") if (out / n).exists()]
-    return names
 
 
 def check_writable(output_dir: str | os.PathLike) -> Path:

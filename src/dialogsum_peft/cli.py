@@ -18,12 +18,14 @@ import dataclasses
 import functools
 import os
 import sys
+import textwrap
 import warnings
 from typing import Any
 
 from .config import DEFAULT_RECIPE, PRESETS, RECIPES, TrainConfig
 from .cli_config import DEFAULT_PRESET, CliError
 from .errors import ConfigError, DialogSumError, DialogSumWarning, one_line
+from .run_folder import describe_run_files
 
 PROG = "python -m dialogsum_peft"
 
@@ -44,11 +46,8 @@ examples:
   accelerate launch --multi_gpu --num_processes 4 -m dialogsum_peft train --output-dir runs/ddp
   torchrun --nproc_per_node 4 -m dialogsum_peft train --output-dir runs/ddp
 
-writes into --output-dir: config.json, adapter/ (a PEFT method's weights + tokenizer; model/ for
---method full: the whole model + tokenizer), loss_history.csv,
-loss_history.json, loss_curve.png, train_metrics.json, checkpoints/ (with run.json, the run's
-identity). A folder that already holds a run needs --resume (same settings) or --overwrite.
-"""
+""" + textwrap.fill(f"writes into --output-dir: {describe_run_files()}. A folder that already "
+                   "holds a run needs --resume (same settings) or --overwrite.", 96) + "\n"
 
 EVALUATE_EPILOG = """\
 examples:
