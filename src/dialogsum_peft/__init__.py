@@ -3,7 +3,7 @@
 One job per module, imports that only point down (no cycles). The leaf: ``settings`` (the one home
 of the defaults: base model, data set, smoke model, each method's learning rate and LoRA
 settings, the bf16/fp32 choice, weights file names) and ``errors``. Above it: ``config`` and
-``recipes`` (settings, presets, validation), ``data`` and ``inputs`` (DialogSum, the prompt,
+``recipes`` (settings, presets), ``config_checks`` (validation), ``data`` and ``inputs`` (DialogSum, the prompt,
 tokenization, reading files), ``modeling`` (loading, LoRA, parameter counts), ``methods``,
 ``trainer`` (the Trainer setup and its guards), ``checkpoints`` (checkpoints, identity, lock,
 Drive) and ``run_folder`` (``RunFolder``: a training run's folder and the one list of its files),

@@ -23,7 +23,7 @@ import warnings
 from typing import Any
 
 from .config import DEFAULT_RECIPE, PRESETS, RECIPES, TrainConfig
-from .cli_config import DEFAULT_PRESET, CliError
+from .cli_config import DEFAULT_PRESET, CliError, default_help
 from .errors import ConfigError, DialogSumError, DialogSumWarning, one_line
 from .run_folder import describe_run_files
 
@@ -120,64 +120,6 @@ def _module_list(text: str) -> tuple[str, ...]:
     if not names:
         raise argparse.ArgumentTypeError("give module names separated by commas, e.g. q,v")
     return names
-
-
-# Where a flag's default comes from: the preset, and for the full presets the device (precision
-# and batch split), the method (learning rate and its settings) and the recipe (length).
-_REFERENCE_DEVICES = {"T4": ("cuda", "Tesla T4", 15.0, False),
-                      "A100 80 GB": ("cuda", "NVIDIA A100 80GB", 80.0, True),
-                      "CPU": ("cpu", "cpu", 0.0, False)}
-
-
-def _show(value: Any) -> str:
-    from .settings import sample_data_dir
-
-    if isinstance(value, str) and value == str(sample_data_dir()):
-        return "the shipped sample (data/dialogsum_sample)"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, tuple):
-        return ",".join(value)
-    return "none" if value is None else str(value)
-
-
-def _spread(values: dict[str, Any]) -> str:
-    """``"a 1, b 2"`` when the values differ, else the one value."""
-    shown = {k: _show(v) for k, v in values.items()}
-    if len(set(shown.values())) == 1:
-        return next(iter(shown.values()))
-    return ", ".join(f"{k} {v}" for k, v in shown.items())
-
-
-def default_help(name: str) -> str:
-    """``"default: ..."`` for a ``TrainConfig`` field: its value under each preset, and where a
-    full preset's value depends on the method, the recipe or the device, each of those."""
-    from .hardware import DeviceInfo
-    from .settings import METHOD_SETTINGS, METHODS
-
-    t4 = DeviceInfo(*_REFERENCE_DEVICES["T4"])
-    smoke = _show(getattr(TrainConfig.smoke(), name))
-    # LoRA's settings only mean something for the LoRA methods; the method flag is the method
-    methods = [m for m in METHODS if name in METHOD_SETTINGS[m]] if name.startswith("lora_") else (
-        [] if name == "method" else METHODS)
-    by_method = {m: getattr(TrainConfig.for_device(t4, method=m), name) for m in methods}
-    by_recipe = {r: getattr(TrainConfig.for_device(t4, recipe=r), name) for r in RECIPES}
-    by_device = {label: getattr(TrainConfig.for_device(DeviceInfo(*info)), name)
-                 for label, info in _REFERENCE_DEVICES.items()}
-    if len({_show(v) for v in by_method.values()}) > 1:
-        full = f"by method: {_spread(by_method)}"
-        smoke = f"by method: {_spread({m: getattr(TrainConfig.smoke(method=m), name) for m in methods})}"
-    elif len({_show(v) for v in by_recipe.values()}) > 1:
-        full = f"by recipe: {_spread(by_recipe)}"
-    elif len({_show(v) for v in by_device.values()}) > 1:
-        full = f"for the device: {_spread(by_device)}"
-    else:
-        full = _show(by_device["T4"])
-    if full == smoke:
-        return f"default: {full}"
-    return f"default: {full} (full presets); {smoke} (smoke)"
 
 
 def add_config_flags(parser: argparse.ArgumentParser, command: str) -> None:

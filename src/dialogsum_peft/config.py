@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_checks import MAX_BEAMS, MAX_NEW_TOKENS_LIMIT, check_config  # noqa: F401
 from .errors import ConfigError
 from .recipes import DEFAULT_RECIPE, RECIPES
 from .settings import (BASE_MODEL, DEFAULT_METHOD, HUB_DATASET, METHOD_SETTINGS, SMOKE_LR_FACTOR,
@@ -29,8 +29,6 @@ from .settings import (BASE_MODEL, DEFAULT_METHOD, HUB_DATASET, METHOD_SETTINGS,
 _DEFAULT = METHOD_SETTINGS[DEFAULT_METHOD]  # a config built field by field trains the default method
 
 PRESETS = ("smoke", "colab", "auto", "full")  # full: an alias of auto
-MAX_NEW_TOKENS_LIMIT = 512  # DialogSum summaries are at most ~120 Flan-T5 tokens
-MAX_BEAMS = 16
 PATH_FIELDS = ("output_dir", "model_name", "dataset_source")  # "~" expanded once, at creation
 
 
@@ -232,51 +230,7 @@ class TrainConfig:
     # ---------------------------------------------------------------- validation
     def validate(self) -> TrainConfig:
         """Check every value's type and range; raise :class:`ConfigError` naming the first bad one."""
-        for f in dataclasses.fields(self):
-            _check_type(f.name, getattr(self, f.name), f.type)
-        for f in dataclasses.fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                extra = " (T5 overflows in fp16: the loss becomes NaN)" if getattr(
-                    self, f.name) == "fp16" else ""
-                raise ConfigError(f"{f.name} must be one of {', '.join(choices)}, got "
-                                  f"{getattr(self, f.name)!r}{extra}")
-        checks = [
-            ("learning_rate", 0 < self.learning_rate <= 1 and math.isfinite(self.learning_rate),
-             "in (0, 1]"),
-            ("per_device_train_batch_size", self.per_device_train_batch_size >= 1, "at least 1"),
-            ("gradient_accumulation_steps", self.gradient_accumulation_steps >= 1, "at least 1"),
-            ("eval_batch_size", self.eval_batch_size >= 1, "at least 1"),
-            ("logging_steps", self.logging_steps >= 1, "at least 1"),
-            ("save_steps", self.save_steps >= 1, "at least 1"),
-            ("eval_steps", self.eval_steps >= 0 and math.isfinite(self.eval_steps),
-             "0 (never), a fraction below 1, or a number of steps"),
-            ("save_total_limit", self.save_total_limit >= 1, "at least 1"),
-            ("num_train_epochs", 0 < self.num_train_epochs <= 100, "in (0, 100]"),
-            ("max_steps", self.max_steps == -1 or self.max_steps >= 1, "-1 (use epochs) or >= 1"),
-            ("warmup_steps", self.warmup_steps >= 0, "at least 0"),
-            ("weight_decay", 0 <= self.weight_decay < 1, "in [0, 1)"),
-            ("train_limit", self.train_limit is None or self.train_limit >= 1, "None or >= 1"),
-            ("eval_limit", self.eval_limit is None or self.eval_limit >= 1, "None or >= 1"),
-            ("max_new_tokens", 1 <= self.max_new_tokens <= MAX_NEW_TOKENS_LIMIT,
-             f"between 1 and {MAX_NEW_TOKENS_LIMIT}"),
-            ("num_beams", 1 <= self.num_beams <= MAX_BEAMS, f"between 1 and {MAX_BEAMS}"),
-            ("max_source_length", 8 <= self.max_source_length <= 4096, "between 8 and 4096"),
-            ("max_target_length", 1 <= self.max_target_length <= 1024, "between 1 and 1024"),
-            ("lora_r", self.lora_r >= 1, "at least 1"),
-            ("lora_alpha", self.lora_alpha >= 1, "at least 1"),
-            ("lora_dropout", 0 <= self.lora_dropout < 1, "in [0, 1)"),
-            ("lora_target_modules", len(self.lora_target_modules) > 0, "at least one module name"),
-            ("pad_to_multiple_of", self.pad_to_multiple_of is None or self.pad_to_multiple_of >= 1,
-             "None or >= 1"),
-            ("seed", self.seed >= 0, "at least 0"),
-            ("dataloader_num_workers", 0 <= self.dataloader_num_workers <= 64, "between 0 and 64"),
-            ("num_virtual_tokens", 1 <= self.num_virtual_tokens <= 100, "between 1 and 100"),
-            ("prompt_init_text", bool(self.prompt_init_text.strip()), "some text"),
-        ]
-        for name, ok, rule in checks:
-            if not ok:
-                raise ConfigError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+        check_config(self)
         return self
 
     # ---------------------------------------------------------------- (de)serialisation
@@ -364,26 +318,3 @@ def _method_settings(method: str) -> dict[str, Any]:
     if method not in METHOD_SETTINGS:
         raise ConfigError(f"method must be one of {', '.join(METHOD_SETTINGS)}, got {method!r}")
     return {"method": method, **METHOD_SETTINGS[method]}
-
-
-def _check_type(name: str, value: Any, annotation: str) -> None:
-    """Raise :class:`ConfigError` when ``value`` does not fit the field's annotation."""
-    optional = annotation.endswith("| None")
-    base = annotation.replace("| None", "").strip()
-    if value is None:
-        if optional:
-            return
-        raise ConfigError(f"{name} must not be empty (null)")
-    ok = {
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "str": isinstance(value, str),
-        "bool": isinstance(value, bool),
-        "tuple[str, ...]": isinstance(value, tuple) and all(isinstance(v, str) and v for v in value),
-    }.get(base)
-    if ok is None:  # pragma: no cover - a field with a type this check does not know
-        raise TypeError(f"no type check for {name}: {annotation}")
-    if not ok:
-        wanted = {"int": "a whole number", "float": "a number", "str": "a string",
-                  "bool": "true or false", "tuple[str, ...]": "a list of names"}[base]
-        raise ConfigError(f"{name} must be {wanted}, got {value!r} ({type(value).__name__})")
