@@ -163,7 +163,7 @@ def test_smoke_mark_comes_from_the_model_that_wrote_the_results(tiny, sample):
 
 
 def test_rouge_table_intervals_surround_each_score_and_the_improvement(sample):
-    from dialogsum_peft.evaluation import EvalResult
+    from dialogsum_peft.metrics import EvalResult
     from dialogsum_peft.intervals import difference_intervals
     from dialogsum_peft.metrics import score_pairs
     from dialogsum_peft.reporting import rouge_table
