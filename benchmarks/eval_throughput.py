@@ -34,7 +34,8 @@ from pathlib import Path
 
 import common
 import torch
-from common import BASELINE, Variant, ratio
+import variants
+from variants import BASELINE, Variant, ratio
 
 FLEX_ON_CPU = ("flex_attention is offered for GPUs only (TrainConfig help: 'flex_attention needs "
                "a GPU'); not run on a CPU")
@@ -103,13 +104,13 @@ def run_child(name: str, args) -> dict:
     from dialogsum_peft.input_report import measure_inputs, warn_input_loss
     from dialogsum_peft.methods import apply_method
 
-    variant, device, progress, info = common.start_child(name, VARIANTS, args)
+    variant, device, progress, info = variants.start_child(name, VARIANTS, args)
     _, rows, _ = common.load_rows(args.data)
     dialogues = common.select([r["dialogue"] for r in rows],
                               args.loop_examples if variant.subset else args.max_dialogues)
     tokenizer, _ = common.load_tokenizer(args.tokenizer, [])
     batch = {"eval_batch_size": args.batch_size} if args.batch_size and not variant.subset else {}
-    config = common.variant_config(variant, info, **batch)
+    config = variants.variant_config(variant, info, **batch)
     common.reset_peak(device)
     model = common.make_model(args.model, tokenizer, config.torch_dtype, device,
                               attn=config.attn_implementation)
@@ -138,7 +139,7 @@ def run_child(name: str, args) -> dict:
 
     def mark(key):
         common.sync(device)
-        marks[key] = (time.perf_counter(), common.compile_stats())
+        marks[key] = (time.perf_counter(), variants.compile_stats())
 
     mark("begin")
     progress.update(phase="untimed pass")
@@ -148,8 +149,8 @@ def run_child(name: str, args) -> dict:
     second = summarize(model, tokenizer, dialogues, **gen)
     mark("end")
     timed_s = marks["end"][0] - marks["warm"][0]
-    total = common.compile_delta(marks["begin"][1], marks["end"][1])
-    timed = common.compile_delta(marks["warm"][1], marks["end"][1])
+    total = variants.compile_delta(marks["begin"][1], marks["end"][1])
+    timed = variants.compile_delta(marks["warm"][1], marks["end"][1])
     memory = common.peak_gib(device)
     if workdir is not None:
         workdir.cleanup()
@@ -159,7 +160,7 @@ def run_child(name: str, args) -> dict:
             "precision", "eval_batch_size", "attn_implementation", "merge_for_generation",
             "num_beams", "max_source_length")},
         "generate": dict(variant.generate),
-        "not_config_settings": common.not_config_settings(variant),
+        "not_config_settings": variants.not_config_settings(variant),
         "dialogues": len(dialogues), "new_tokens": args.new_tokens, "inputs": inputs.to_dict(),
         "first_pass_s": round(marks["warm"][0] - marks["begin"][0], 2),
         "timed_pass_s": round(timed_s, 2),
@@ -185,7 +186,7 @@ def compare(result: dict) -> None:
             return True
         return False
 
-    common.compare_to_baseline(
+    variants.compare_to_baseline(
         result, BASELINE, "dialogues_per_s", comparable, lambda r, speed, memory, same: {
             "speedup": speed >= TARGETS["speedup_vs_previous_default"] and same,
             "peak_memory": None if memory is None else memory <= 1.0})
@@ -202,7 +203,7 @@ def compare(result: dict) -> None:
 
 
 def markdown(result: dict) -> str:
-    return common.markdown_table(result["rows"], "dialogues_per_s", {
+    return variants.markdown_table(result["rows"], "dialogues_per_s", {
         "batch": lambda r: r["config"]["eval_batch_size"], "dialogues": lambda r: r["dialogues"],
         "dialogues/s": lambda r: r["dialogues_per_s"],
         "vs previous-default": lambda r: f"{r.get('vs_previous_default', {}).get('dialogues_per_s')}x",
@@ -230,7 +231,7 @@ def main(argv=None):
                         help="eval_batch_size of every batched variant (default: the card's)")
     parser.add_argument("--loop-examples", type=int, default=None,
                         help="dialogues for one-at-a-time (default: 40 on GPU, 4 on CPU)")
-    common.add_common_arguments(parser, VARIANTS, BASELINE)
+    variants.add_common_arguments(parser, VARIANTS, BASELINE)
     args = parser.parse_args(argv)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     on_gpu = device.type == "cuda"
@@ -238,10 +239,10 @@ def main(argv=None):
     args.max_dialogues = args.max_dialogues or (None if on_gpu else 32)
     args.loop_examples = args.loop_examples or (40 if on_gpu else 4)
     if args.child:  # one variant, in a process of its own
-        return common.run_child_variant(args, run_child)
+        return variants.run_child_variant(args, run_child)
     if args.list:
-        return common.print_variants(VARIANTS, "generate")
-    names = common.variant_names(parser, args, VARIANTS, BASELINE)
+        return variants.print_variants(VARIANTS, "generate")
+    names = variants.variant_names(parser, args, VARIANTS, BASELINE)
     pairs, rows, source = common.load_rows(args.data)
     tokenizer, tokenizer_info = common.load_tokenizer(args.tokenizer, pairs)
     dialogues = common.select(rows, args.max_dialogues)
@@ -266,7 +267,7 @@ def main(argv=None):
     path = common.result_path("eval_throughput", result["device_slug"], args.out)
     with tempfile.TemporaryDirectory(prefix="bench-tok-") as tmp:
         args.tokenizer = common.tokenizer_for_children(tokenizer, tokenizer_info, Path(tmp))
-        common.run_variants("eval_throughput.py", names, VARIANTS, args, result, path,
+        variants.run_variants("eval_throughput.py", names, VARIANTS, args, result, path,
                             child_argv(args, args.tokenizer), run_child, device, compare)
     print(f"\n{dev} | {source['name']} | tokenizer {tokenizer_info['name']} | {args.model} model "
           f"| {args.new_tokens} new tokens | {path}")

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import common
 import torch
-from common import BASELINE, Variant
+import variants
+from variants import BASELINE, Variant
 
 FLEX_ON_CPU = ("flex_attention runs on GPUs only: PyTorch's FlexAttention has no CPU backward "
                "(training), and the project offers it for GPUs (TrainConfig help)")
@@ -85,7 +86,7 @@ class StepTimer:
     """TrainerCallback: wall time and compile time of the warm-up epoch and of the timed epoch
     (GPU synchronised at the boundaries only), and a progress file updated every step."""
 
-    def __init__(self, warmup_steps: int, device: torch.device, progress: common.Progress):
+    def __init__(self, warmup_steps: int, device: torch.device, progress: variants.Progress):
         from transformers import TrainerCallback
 
         timer = self
@@ -95,7 +96,7 @@ class StepTimer:
         def mark(key):
             common.sync(device)
             timer.t[key] = time.perf_counter()
-            timer.c[key] = common.compile_stats()
+            timer.c[key] = variants.compile_stats()
 
         class _CB(TrainerCallback):
             def on_train_begin(self, args, state, control, **kw):
@@ -130,10 +131,10 @@ def run_child(name: str, args) -> dict:
     from dialogsum_peft.modeling import t5_forward_flops
     from dialogsum_peft.trainer import make_trainer
 
-    variant, device, progress, info = common.start_child(name, VARIANTS, args)
+    variant, device, progress, info = variants.start_child(name, VARIANTS, args)
     pairs = common.select(common.load_rows(args.data)[0], args.max_pairs)
     tokenizer, _ = common.load_tokenizer(args.tokenizer, pairs)
-    config = common.variant_config(variant, info)
+    config = variants.variant_config(variant, info)
     batch = config.effective_batch
     n = len(pairs) // batch * batch
     if not n:
@@ -142,7 +143,7 @@ def run_child(name: str, args) -> dict:
     steps = n // batch  # optimizer steps per epoch
     common.reset_peak(device)
     with tempfile.TemporaryDirectory(prefix="bench-train-") as out:
-        config = common.variant_config(variant, info, output_dir=out, max_steps=2 * steps,
+        config = variants.variant_config(variant, info, output_dir=out, max_steps=2 * steps,
                                        logging_steps=10**6, save_steps=10**6, seed=0)
         model = common.make_model(args.model, tokenizer, config.torch_dtype, device,
                                   attn=config.attn_implementation)
@@ -165,7 +166,7 @@ def run_child(name: str, args) -> dict:
     sps = n / timed_s
     dev = common.device_name(device)
     peak = common.peak_tflops(dev) if config.precision == "bf16" and device.type == "cuda" else None
-    total, timed = common.compile_delta(c["begin"], c["end"]), common.compile_delta(c["warm"], c["end"])
+    total, timed = variants.compile_delta(c["begin"], c["end"]), variants.compile_delta(c["warm"], c["end"])
     memory = common.peak_gib(device)
     return {
         "variant": name, "device": dev,
@@ -175,7 +176,7 @@ def run_child(name: str, args) -> dict:
             "dataloader_num_workers", "train_sampling_strategy", "gradient_checkpointing",
             "lora_r", "lora_target_modules")},
         "effective_batch": batch, "padding_multiple_used": padding, "dataloader_pin_memory": pin,
-        "not_config_settings": common.not_config_settings(variant),
+        "not_config_settings": variants.not_config_settings(variant),
         "worst_case_lengths": variant.worst_case,
         "warmup_steps": steps, "timed_steps": steps, "samples_per_epoch": n,
         "warmup_wall_s": round(t["warm"] - t["begin"], 2), "timed_wall_s": round(timed_s, 2),
@@ -194,7 +195,7 @@ def run_child(name: str, args) -> dict:
 
 def compare(result: dict) -> None:
     """Ratios against ``previous-default`` and which targets each measured row meets."""
-    common.compare_to_baseline(
+    variants.compare_to_baseline(
         result, BASELINE, "samples_per_s",
         lambda r, base: r["effective_batch"] == base["effective_batch"],
         lambda r, speed, memory, same: {
@@ -204,7 +205,7 @@ def compare(result: dict) -> None:
 
 
 def markdown(result: dict) -> str:
-    return common.markdown_table(result["rows"], "samples_per_s", {
+    return variants.markdown_table(result["rows"], "samples_per_s", {
         "batch": lambda r: r["effective_batch"], "samples/s": lambda r: r["samples_per_s"],
         "vs previous-default": lambda r: f"{r.get('vs_previous_default', {}).get('samples_per_s')}x",
         "peak GiB": lambda r: r["peak_memory_gib"], "MFU %": lambda r: r["mfu_pct"],
@@ -224,7 +225,7 @@ def parse_args(argv):
                         help="base = flan-t5-base shape (default on GPU), tiny = smoke T5 (CPU)")
     parser.add_argument("--max-pairs", type=int, default=None, help="a seeded sample of N "
                         "training pairs (default: 1024 on GPU = 32 steps of 32 per epoch, 64 on CPU)")
-    common.add_common_arguments(parser, VARIANTS, BASELINE)
+    variants.add_common_arguments(parser, VARIANTS, BASELINE)
     return parser, parser.parse_args(argv)
 
 
@@ -236,10 +237,10 @@ def main(argv=None):
     # a CPU run only shows that the script works: a few batches
     args.max_pairs = args.max_pairs or (1024 if on_gpu else 64)
     if args.child:  # one variant, in a process of its own
-        return common.run_child_variant(args, run_child)
+        return variants.run_child_variant(args, run_child)
     if args.list:
-        return common.print_variants(VARIANTS, "trainer_args")
-    names = common.variant_names(parser, args, VARIANTS, BASELINE)
+        return variants.print_variants(VARIANTS, "trainer_args")
+    names = variants.variant_names(parser, args, VARIANTS, BASELINE)
     from dialogsum_peft.hardware import describe_device
 
     pairs_all, _, source = common.load_rows(args.data)
@@ -267,7 +268,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="bench-tok-") as tmp:
         tok_dir = common.tokenizer_for_children(tokenizer, tokenizer_info, Path(tmp))
         args.tokenizer = tok_dir  # what --in-process variants load, as child processes do
-        common.run_variants("train_throughput.py", names, VARIANTS, args, result, path,
+        variants.run_variants("train_throughput.py", names, VARIANTS, args, result, path,
                             child_argv(args, tok_dir), run_child, device, compare)
     print(f"\n{dev} | {source['name']} | tokenizer {tokenizer_info['name']} | {args.model} model "
           f"| {len(pairs)} pairs | {path}")

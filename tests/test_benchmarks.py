@@ -26,7 +26,7 @@ TINY = ["--model", "tiny", "--data", str(SAMPLE)]
 def bench(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    for name in ("common", "train_throughput", "eval_throughput", "token_lengths",
+    for name in ("common", "variants", "train_throughput", "eval_throughput", "token_lengths",
                  "source_length_limits"):
         sys.modules.pop(name, None)
 
@@ -176,9 +176,9 @@ def test_deadlines_stop_variants_and_the_json_keeps_every_row(no_shared, tmp_pat
 
 def test_a_child_process_runs_a_variant_end_to_end(bench, tmp_path):
     """The GPU run's path: one fresh process per variant, its log, its row."""
-    import common
+    import variants
 
-    row = common.run_child_process("eval_throughput.py", "merged", [
+    row = variants.run_child_process("eval_throughput.py", "merged", [
         *TINY, "--tokenizer", str(_tiny_tokenizer(tmp_path)), "--new-tokens", "2",
         "--max-dialogues", "2", "--loop-examples", "1"], 120, tmp_path / "logs" / "merged.log")
     assert "error" not in row, row
@@ -194,7 +194,7 @@ def _tiny_tokenizer(tmp_path):
 
 def test_variants_are_trainconfig_overrides(bench):
     """What is benchmarked is what users can switch on; the baseline is today's default, pinned."""
-    import common
+    import variants
     import eval_throughput
     import train_throughput
 
@@ -206,19 +206,19 @@ def test_variants_are_trainconfig_overrides(bench):
     for table in (train_throughput.VARIANTS, eval_throughput.VARIANTS):
         for name, variant in table.items():
             assert set(variant.config) <= fields, name
-            common.variant_config(variant, h100).validate()
-            common.variant_config(variant, DeviceInfo()).validate()
-    base = common.variant_config(train_throughput.VARIANTS["previous-default"], h100)
+            variants.variant_config(variant, h100).validate()
+            variants.variant_config(variant, DeviceInfo()).validate()
+    base = variants.variant_config(train_throughput.VARIANTS["previous-default"], h100)
     assert (base.precision, base.per_device_train_batch_size, base.gradient_accumulation_steps) == \
         ("bf16", 32, 1)
     assert (base.attn_implementation, base.optim, base.pad_to_multiple_of, base.torch_compile,
             base.dataloader_num_workers) == ("eager", "adamw_torch_fused", 8, False, 0)
     for name in ("sdpa", "flex", "compile-pad128", "workers4", "adamw-unfused", "pad128"):
-        assert common.variant_config(train_throughput.VARIANTS[name], h100).effective_batch == 32
-    assert common.variant_config(train_throughput.VARIANTS["flex"], h100).attn_implementation == \
+        assert variants.variant_config(train_throughput.VARIANTS[name], h100).effective_batch == 32
+    assert variants.variant_config(train_throughput.VARIANTS["flex"], h100).attn_implementation == \
         "flex_attention"
     assert train_throughput.VARIANTS["workers4-unpinned"].trainer_args == {"dataloader_pin_memory": False}
-    assert common.variant_config(eval_throughput.VARIANTS["merged"], h100).merge_for_generation
+    assert variants.variant_config(eval_throughput.VARIANTS["merged"], h100).merge_for_generation
 
 
 def test_mfu_peaks_name_the_card(bench):

@@ -7,7 +7,7 @@ import pytest
 
 from dialogsum_peft.breakdown import (largest_losses, plot_rouge_by_length, rouge_by_length,
                                       rouge_by_topic)
-from dialogsum_peft.evaluation import EvalResult
+from dialogsum_peft.metrics import EvalResult
 from dialogsum_peft.metrics import compute_rouge, score_pairs
 from dialogsum_peft.reporting import SMOKE_NOTE
 

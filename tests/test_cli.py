@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from dialogsum_peft.adapters import load_adapter
-from dialogsum_peft.cli import build_parser, main, resolve_config
+from dialogsum_peft.cli import build_parser, main
+from dialogsum_peft.cli_config import resolve_config
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.inputs import read_dialogues

@@ -18,7 +18,7 @@ from dialogsum_peft.comparison import (
     zero_shot_run,
 )
 from dialogsum_peft.config import TrainConfig
-from dialogsum_peft.evaluation import EvalResult
+from dialogsum_peft.metrics import EvalResult
 from dialogsum_peft.methods import METHODS, peft_config
 from dialogsum_peft.metrics import score_pairs
 from dialogsum_peft.modeling import ParameterCount

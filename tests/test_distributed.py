@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from dialogsum_peft.checkpoints import RUN_OUTPUTS, find_last_checkpoint, is_complete_checkpoint
+from dialogsum_peft.checkpoints import find_last_checkpoint, is_complete_checkpoint
+from dialogsum_peft.run_folder import RUN_OUTPUTS
 from dialogsum_peft.cli import main
 from dialogsum_peft.distributed import (
     distributed_evaluate, distributed_summarize, map_in_order, process_state,

@@ -5,7 +5,7 @@ import math
 import matplotlib
 import pytest
 
-from dialogsum_peft.evaluation import EvalResult
+from dialogsum_peft.metrics import EvalResult
 from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, score_pairs
 from dialogsum_peft.reporting import (
     NOT_REPORTED, PUBLISHED, SMOKE_NOTE, PublishedFigure, format_example, plot_loss_curve, plot_rouge_comparison,
@@ -185,7 +185,7 @@ def test_smoke_mark_comes_from_the_model_that_wrote_the_results(tiny, sample):
 
 
 def test_rouge_table_intervals_surround_each_score_and_the_improvement(sample):
-    from dialogsum_peft.evaluation import EvalResult
+    from dialogsum_peft.metrics import EvalResult
     from dialogsum_peft.intervals import difference_intervals
     from dialogsum_peft.metrics import score_pairs
     from dialogsum_peft.reporting import rouge_table

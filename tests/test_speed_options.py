@@ -77,7 +77,8 @@ def test_torch_compile_and_workers_reach_the_trainer(tmp_path):
 
 
 def test_speed_flags_reach_the_command_line():
-    from dialogsum_peft.cli import build_parser, resolve_config
+    from dialogsum_peft.cli import build_parser
+    from dialogsum_peft.cli_config import resolve_config
 
     parser = build_parser()
     config = resolve_config(parser.parse_args(["train", "--preset", "smoke", "--torch-compile",

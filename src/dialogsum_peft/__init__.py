@@ -1,12 +1,16 @@
 """Helpers for the tutorial: Flan-T5 learns to summarize DialogSum dialogues with LoRA (peft).
 
-One job per module: ``config`` (settings, presets, recipes, validation), ``data`` and ``inputs``
-(DialogSum, the prompt, tokenization, reading files), ``modeling`` (loading, LoRA, parameter
-counts, precision), ``trainer`` (the Trainer setup and its guards), ``checkpoints`` (run folders:
-resume, identity, lock, Drive), ``adapters`` (save, check, load), ``generation`` (batched
-summaries), ``metrics`` and ``evaluation`` (ROUGE under each protocol), ``reporting`` (tables,
-plots, published figures), ``distributed`` (several processes), ``hub``, ``offline``,
-``hardware``, ``safety``, ``errors``, ``notebook_utils``; ``cli``/``commands`` (the command line).
+One job per module, imports that only point down (no cycles). The leaf: ``settings`` (the one home
+of the defaults: base model, data set, smoke model, each method's learning rate and LoRA
+settings, the bf16/fp32 choice, weights file names) and ``errors``. Above it: ``config`` and
+``recipes`` (settings, presets), ``config_checks`` (validation), ``data`` and ``inputs`` (DialogSum, the prompt,
+tokenization, reading files), ``modeling`` (loading, LoRA, parameter counts), ``methods``,
+``trainer`` (the Trainer setup and its guards), ``checkpoints`` (checkpoints, identity, lock,
+Drive) and ``run_folder`` (``RunFolder``: a training run's folder and the one list of its files),
+``adapters`` (save, check, load), ``generation`` (batched summaries), ``metrics`` (ROUGE under
+each protocol, ``EvalResult``), ``evaluation``, ``reporting`` (tables, plots, published figures),
+``distributed``, ``hub``, ``offline``, ``hardware``, ``safety``, ``notebook_utils``; the command
+line: ``cli`` → ``commands`` → ``cli_config`` (``resolve_config``, ``CliError``).
 Submodules import heavy libraries lazily.
 """
 

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from .errors import AdapterError, DialogSumWarning, one_line
 
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
-MODEL_WEIGHTS = "model.safetensors"
+from .settings import ADAPTER_WEIGHTS, MODEL_WEIGHTS
 
 
 def _is_adapter_dir(path: Path) -> bool:

@@ -46,7 +46,7 @@ def rouge_by_length(results: Mapping, prompt_tokens: Sequence[int], protocol: st
                     metric: str = "rouge1", bins: Sequence[int] = LENGTH_BINS):
     """A DataFrame: one row per length bin of the prompt in tokens (untruncated), its number of
     dialogues and each model's corpus ``metric`` on them. ``results`` maps a model's name to its
-    :class:`~dialogsum_peft.evaluation.EvalResult`; ``prompt_tokens[i]`` is dialogue i's prompt
+    :class:`~dialogsum_peft.metrics.EvalResult`; ``prompt_tokens[i]`` is dialogue i's prompt
     length. Empty bins are left out. Raises ValueError when the lengths do not match."""
     check_protocol(protocol)
     n = len(next(iter(results.values())).pair_scores)

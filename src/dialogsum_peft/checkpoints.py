@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunFolderError
+from .settings import ADAPTER_WEIGHTS, MODEL_WEIGHTS
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +31,6 @@ CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 RNG_STATE_PATTERN = re.compile(r"rng_state(_\d+)?\.pth")
 RUN_FILE = "run.json"  # in <output_dir>/checkpoints: the identity of the run that owns them
 LOCK_FILE = ".train.lock"
-# What ``train`` writes into a run folder (``--overwrite`` removes exactly these).
-RUN_OUTPUTS = ("checkpoints", "adapter", "model", "config.json", "loss_history.csv",
-               "loss_history.json", "loss_curve.png", "train_metrics.json")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -50,7 +48,7 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 # ------------------------------------------------------------------------------- checkpoints
 def _weights_file(path: Path) -> Path | None:
-    for name in ("adapter_model.safetensors", "model.safetensors"):
+    for name in (ADAPTER_WEIGHTS, MODEL_WEIGHTS):
         if (path / name).is_file():
             return path / name
     return None
@@ -192,17 +190,6 @@ def resume_or_start(output_dir: str | os.PathLike, identity: dict[str, Any],
     shutil.rmtree(Path(output_dir) / "checkpoints", ignore_errors=True)
     write_run_identity(output_dir, identity)
     return None
-
-
-def run_outputs_present(output_dir: str | os.PathLike) -> list[str]:
-    """The names of training outputs (checkpoints, adapter, model) already in ``output_dir``."""
-    out = Path(output_dir)
-    names = []
-    ckpt = out / "checkpoints"
-    if ckpt.is_dir() and any(p.name.startswith("checkpoint-") for p in ckpt.iterdir()):
-        names.append("checkpoints")
-    names += [n for n in ("adapter", "model") if (out / n).exists()]
-    return names
 
 
 def check_writable(output_dir: str | os.PathLike) -> Path:

@@ -12,15 +12,13 @@ import argparse
 import csv
 import json
 import os
-import shutil
 import sys
 import warnings
 from pathlib import Path
 
-from .checkpoints import (RUN_OUTPUTS, RunLock, check_resume_identity, check_writable,
-                          find_last_checkpoint, is_complete_checkpoint, run_outputs_present,
-                          write_run_identity, write_text_atomic)
-from .cli import CliError, resolve_config
+from . import run_folder as rf
+from .checkpoints import check_writable, is_complete_checkpoint, write_text_atomic
+from .cli_config import CliError, resolve_config
 from .errors import RunFolderError
 
 # ------------------------------------------------------------------------------------ helpers
@@ -74,8 +72,8 @@ def _warn_secrets(state, *paths: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------ train
-def _checkpoint_to_resume(args, out: Path, identity: dict) -> str | None:
-    present = run_outputs_present(out)
+def _checkpoint_to_resume(args, out: rf.RunFolder, identity: dict) -> str | None:
+    present = out.present()
     if args.resume is None:
         if present and not args.overwrite:
             raise RunFolderError(f"{out} already holds a run ({', '.join(present)}): add --resume "
@@ -84,16 +82,16 @@ def _checkpoint_to_resume(args, out: Path, identity: dict) -> str | None:
     if args.overwrite:
         raise CliError("give --resume or --overwrite, not both")
     if args.resume == "last":
-        checkpoint = find_last_checkpoint(out)
+        checkpoint = out.last_checkpoint()
         if checkpoint is None:
-            raise RunFolderError(f"--resume: no complete checkpoint-N folder in {out / 'checkpoints'}")
+            raise RunFolderError(f"--resume: no complete checkpoint-N folder in {out / rf.CHECKPOINTS}")
     else:
         checkpoint = args.resume
-        if Path(checkpoint).resolve().parent != (out / "checkpoints").resolve():
+        if Path(checkpoint).resolve().parent != (out / rf.CHECKPOINTS).resolve():
             raise CliError(f"--resume: {checkpoint} is not a checkpoint of {out}/checkpoints")
         if not is_complete_checkpoint(checkpoint):
             raise RunFolderError(f"--resume: {checkpoint} is not a complete Trainer checkpoint")
-    check_resume_identity(out, identity)
+    out.check_identity(identity)
     return checkpoint
 
 
@@ -103,7 +101,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     # refused), and the run's identity records the world size, so a resume must match it.
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     run_config, identity = config.for_world_size(world_size), config.identity(world_size)
-    out = check_writable(config.output_dir)
+    out = rf.RunFolder(config.output_dir)
     checkpoint = _checkpoint_to_resume(args, out, identity)
     _prepare_hub(config)
     from .data import require_split
@@ -124,7 +122,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Every trained weight is used in every forward pass: no need for DDP's unused-weight search.
     # Built here, so a bad setting is refused before the folder is touched.
     train_args = training_arguments(config, ddp_find_unused_parameters=False)  # split as run_config
-    lock = RunLock(out).acquire() if state.is_main_process else None
+    lock = out.lock().acquire() if state.is_main_process else None
     try:
         if lock is not None:
             _checkpoint_to_resume(args, out, identity)  # again, now that no other run can write
@@ -132,12 +130,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer = make_trainer(peft_model, tokenizer, tokenized, config, args=train_args)
         if state.is_main_process:
             if args.overwrite:
-                for name in RUN_OUTPUTS:
-                    path = out / name
-                    shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+                out.clear()
             if checkpoint is None:
-                write_run_identity(out, identity)
-            config.save(out / "config.json")
+                out.write_identity(identity)
+            config.save(out / rf.CONFIG)
             print(f"run folder: {out}  (method {config.method}, world size "
                   f"{state.num_processes}, device {state.device}; effective batch "
                   f"{config.effective_batch} = {run_config.per_device_train_batch_size} per device "
@@ -148,8 +144,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"resuming from {checkpoint}")
         result = trainer.train(resume_from_checkpoint=checkpoint)
         if trainer.is_world_process_zero():
-            _write_training_outputs(trainer, peft_model, tokenizer, config, result, state)
-        _warn_secrets(state, out)
+            _write_training_outputs(trainer, peft_model, tokenizer, config, result, state, out)
+        _warn_secrets(state, out.path)
     finally:
         if lock is not None:
             lock.release()
@@ -157,24 +153,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_training_outputs(trainer, peft_model, tokenizer, config, result, state) -> None:
+def _write_training_outputs(trainer, peft_model, tokenizer, config, result, state,
+                            out: rf.RunFolder) -> None:
     from .adapters import adapter_size_mb, save_adapter, save_model
     from .methods import is_peft
     from .offline import is_smoke_model
     from .reporting import plot_loss_curve, save_figure
     from .trainer import loss_history, loss_log, validation_loss_history
 
-    out = Path(config.output_dir)
     if is_peft(config.method):
-        adapter = save_adapter(peft_model, out / "adapter", tokenizer=tokenizer)
+        adapter = save_adapter(peft_model, out / rf.ADAPTER, tokenizer=tokenizer)
     else:
-        adapter = save_model(peft_model, out / "model", tokenizer=tokenizer)
+        adapter = save_model(peft_model, out / rf.MODEL, tokenizer=tokenizer)
     history, log = loss_history(trainer), loss_log(trainer)
-    with open(out / "loss_history.csv", "w", newline="", encoding="utf-8") as fh:
+    with open(out / rf.LOSS_CSV, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["step", "loss", "validation_loss"])
         writer.writeheader()
         writer.writerows(log)  # a step without one of the losses leaves its cell empty
-    write_text_atomic(out / "loss_history.json", json.dumps(log, indent=1) + "\n")
+    out.write_json(rf.LOSS_JSON, log, indent=1)
     validation = validation_loss_history(trainer)
     metrics = dict(result.metrics)
     metrics.update(global_step=trainer.state.global_step, world_size=state.num_processes,
@@ -183,9 +179,9 @@ def _write_training_outputs(trainer, peft_model, tokenizer, config, result, stat
                                     * state.num_processes),
                    adapter_mb=round(adapter_size_mb(adapter), 3), smoke=is_smoke_model(peft_model),
                    validation_loss=validation[-1][1] if validation else None)
-    write_text_atomic(out / "train_metrics.json", json.dumps(metrics, indent=2) + "\n")
+    out.write_json(rf.METRICS, metrics)
     if history:
-        save_figure(plot_loss_curve(trainer), out / "loss_curve.png")
+        save_figure(plot_loss_curve(trainer), out / rf.LOSS_PLOT)
         print(f"loss: {history[0][1]:.4f} at step {history[0][0]} -> "
               f"{history[-1][1]:.4f} at step {history[-1][0]}")
         if validation:
@@ -196,8 +192,8 @@ def _write_training_outputs(trainer, peft_model, tokenizer, config, result, stat
               "no loss curve")
     print(f"{'adapter' if is_peft(config.method) else 'model'}: {adapter} "
           f"({adapter_size_mb(adapter):.2f} MB)")
-    print(f"training log: {out / 'loss_history.csv'}, {out / 'loss_history.json'}"
-          + (f", plot {out / 'loss_curve.png'}" if history else ""))
+    print(f"training log: {out / rf.LOSS_CSV}, {out / rf.LOSS_JSON}"
+          + (f", plot {out / rf.LOSS_PLOT}" if history else ""))
     _banner(state, config)
 
 

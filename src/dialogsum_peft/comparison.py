@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .display import captioned
-from .evaluation import EvalResult
+from .metrics import EvalResult
 from .metrics import check_protocol
 from .modeling import ParameterCount, count_parameters
 from .notebook_utils import ZERO_SHOT

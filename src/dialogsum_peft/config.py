@@ -5,8 +5,8 @@ presets that drift apart. Here :class:`TrainConfig` is the one source: presets f
 notebook reads it, the command line generates its flags from its fields (help text included),
 and :meth:`TrainConfig.validate` checks every value before a model is loaded or a file written.
 
-One recipe on every card: a full-mode run is defined by its *recipe* (effective batch, learning
-rate, schedule with warm-up, number of training examples); a GPU only decides the precision and
+One recipe on every card: a full-mode run is defined by its *recipe* (effective batch, schedule
+with warm-up, number of training examples) and its *method* (learning rate); a GPU only decides the precision and
 how the effective batch is split into per-device batch x gradient accumulation. So ROUGE measured
 on an H100 says something about a T4 run of the same recipe.
 """
@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_checks import MAX_BEAMS, MAX_NEW_TOKENS_LIMIT, check_config  # noqa: F401
 from .errors import ConfigError
 from .recipes import DEFAULT_RECIPE, RECIPES
+from .settings import (BASE_MODEL, DEFAULT_METHOD, HUB_DATASET, METHOD_SETTINGS, SMOKE_LR_FACTOR,
+                       TINY_MODEL_NAME, sample_data_dir, weights_dtype)
 
-BASE_MODEL = "google/flan-t5-base"
-HUB_DATASET = "knkarthick/dialogsum"
+_DEFAULT = METHOD_SETTINGS[DEFAULT_METHOD]  # a config built field by field trains the default method
+
 PRESETS = ("smoke", "colab", "auto", "full")  # full: an alias of auto
-MAX_NEW_TOKENS_LIMIT = 512  # DialogSum summaries are at most ~120 Flan-T5 tokens
-MAX_BEAMS = 16
 PATH_FIELDS = ("output_dir", "model_name", "dataset_source")  # "~" expanded once, at creation
 
 
@@ -77,7 +77,7 @@ class TrainConfig:
     max_source_length: int = _f(512, "dialogue prompts are truncated to this many tokens",
                                 cli=ALL_COMMANDS, metavar="TOKENS")
     # what is trained (dialogsum_peft.methods)
-    method: str = _f("lora", "lora (r=32 on q,v), lora-all (r=16 on every linear layer), ia3, "
+    method: str = _f(DEFAULT_METHOD, "lora (r=32 on q,v), lora-all (r=16 on every linear layer), ia3, "
                      "prompt-tuning, or full fine-tuning; a preset applies the method's learning "
                      "rate and settings", cli=TRAIN_ONLY, choices=("lora", "lora-all", "ia3",
                                                                 "prompt-tuning", "full"))
@@ -87,15 +87,15 @@ class TrainConfig:
                                "text whose embeddings initialise the virtual tokens", cli=TRAIN_ONLY,
                                metavar="TEXT")
     # LoRA
-    lora_r: int = _f(32, "LoRA rank", cli=TRAIN_ONLY, metavar="R")
-    lora_alpha: int = _f(32, "LoRA scale (the update is multiplied by alpha/r)", cli=TRAIN_ONLY,
+    lora_r: int = _f(_DEFAULT["lora_r"], "LoRA rank", cli=TRAIN_ONLY, metavar="R")
+    lora_alpha: int = _f(_DEFAULT["lora_alpha"], "LoRA scale (the update is multiplied by alpha/r)", cli=TRAIN_ONLY,
                          metavar="ALPHA")
-    lora_target_modules: tuple[str, ...] = _f(("q", "v"), "comma-separated module names (T5: "
+    lora_target_modules: tuple[str, ...] = _f(_DEFAULT["lora_target_modules"], "comma-separated module names (T5: "
                                               "q,k,v,o,wi_0,wi_1,wo)", cli=TRAIN_ONLY,
                                               flag="--lora-targets", metavar="q,v")
     lora_dropout: float = _f(0.05, "dropout on the adapter's input", cli=TRAIN_ONLY, metavar="P")
     # optimisation
-    learning_rate: float = _f(1e-3, "peak learning rate", cli=TRAIN_ONLY,
+    learning_rate: float = _f(_DEFAULT["learning_rate"], "peak learning rate", cli=TRAIN_ONLY,
                               flag=("--lr", "--learning-rate"), metavar="LR")
     max_steps: int = _f(250, "optimizer steps; -1: train --epochs instead", cli=TRAIN_ONLY,
                         metavar="N")
@@ -166,15 +166,13 @@ class TrainConfig:
 
     # ---------------------------------------------------------------- presets
     @classmethod
-    def smoke(cls, method: str = "lora", **overrides) -> TrainConfig:
+    def smoke(cls, method: str = DEFAULT_METHOD, **overrides) -> TrainConfig:
         """Offline: the shipped sample and a tiny random T5. Seconds on a CPU; outputs are gibberish.
 
         30 steps instead of hundreds, so the method's learning rate is tripled.
         """
-        from .offline import TINY_MODEL_NAME, sample_data_dir
-
         settings = _method_settings(method)
-        settings["learning_rate"] *= 3
+        settings["learning_rate"] *= SMOKE_LR_FACTOR
         base = dict(
             preset="smoke", recipe="smoke", model_name=TINY_MODEL_NAME,
             dataset_source=str(sample_data_dir()), output_dir="outputs/smoke", max_steps=30,
@@ -185,7 +183,7 @@ class TrainConfig:
 
     @classmethod
     def for_device(cls, info, preset: str = "auto", recipe: str = DEFAULT_RECIPE,
-                   method: str = "lora", **overrides) -> TrainConfig:
+                   method: str = DEFAULT_METHOD, **overrides) -> TrainConfig:
         """Flan-T5-base on DialogSum: ``recipe`` and ``method`` as they are, precision and batch
         split for ``info``."""
         from .hardware import recommend
@@ -198,11 +196,11 @@ class TrainConfig:
             preset=preset, recipe=recipe, precision=card.precision, optim=card.optim,
             per_device_train_batch_size=per_device,
             gradient_accumulation_steps=rec.effective_batch // per_device,
-            eval_batch_size=card.eval_batch_size, learning_rate=rec.learning_rate,
+            eval_batch_size=card.eval_batch_size,
             warmup_steps=rec.warmup_steps, lr_scheduler_type=rec.lr_scheduler_type,
             max_steps=rec.max_steps, num_train_epochs=rec.num_train_epochs,
         )
-        # the method's own learning rate (and settings) replace the recipe's LoRA defaults
+        # the learning rate (and LoRA settings) are the method's (settings.METHOD_SETTINGS)
         return cls(**{**base, **_method_settings(method), **overrides})
 
     @classmethod
@@ -232,51 +230,7 @@ class TrainConfig:
     # ---------------------------------------------------------------- validation
     def validate(self) -> TrainConfig:
         """Check every value's type and range; raise :class:`ConfigError` naming the first bad one."""
-        for f in dataclasses.fields(self):
-            _check_type(f.name, getattr(self, f.name), f.type)
-        for f in dataclasses.fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                extra = " (T5 overflows in fp16: the loss becomes NaN)" if getattr(
-                    self, f.name) == "fp16" else ""
-                raise ConfigError(f"{f.name} must be one of {', '.join(choices)}, got "
-                                  f"{getattr(self, f.name)!r}{extra}")
-        checks = [
-            ("learning_rate", 0 < self.learning_rate <= 1 and math.isfinite(self.learning_rate),
-             "in (0, 1]"),
-            ("per_device_train_batch_size", self.per_device_train_batch_size >= 1, "at least 1"),
-            ("gradient_accumulation_steps", self.gradient_accumulation_steps >= 1, "at least 1"),
-            ("eval_batch_size", self.eval_batch_size >= 1, "at least 1"),
-            ("logging_steps", self.logging_steps >= 1, "at least 1"),
-            ("save_steps", self.save_steps >= 1, "at least 1"),
-            ("eval_steps", self.eval_steps >= 0 and math.isfinite(self.eval_steps),
-             "0 (never), a fraction below 1, or a number of steps"),
-            ("save_total_limit", self.save_total_limit >= 1, "at least 1"),
-            ("num_train_epochs", 0 < self.num_train_epochs <= 100, "in (0, 100]"),
-            ("max_steps", self.max_steps == -1 or self.max_steps >= 1, "-1 (use epochs) or >= 1"),
-            ("warmup_steps", self.warmup_steps >= 0, "at least 0"),
-            ("weight_decay", 0 <= self.weight_decay < 1, "in [0, 1)"),
-            ("train_limit", self.train_limit is None or self.train_limit >= 1, "None or >= 1"),
-            ("eval_limit", self.eval_limit is None or self.eval_limit >= 1, "None or >= 1"),
-            ("max_new_tokens", 1 <= self.max_new_tokens <= MAX_NEW_TOKENS_LIMIT,
-             f"between 1 and {MAX_NEW_TOKENS_LIMIT}"),
-            ("num_beams", 1 <= self.num_beams <= MAX_BEAMS, f"between 1 and {MAX_BEAMS}"),
-            ("max_source_length", 8 <= self.max_source_length <= 4096, "between 8 and 4096"),
-            ("max_target_length", 1 <= self.max_target_length <= 1024, "between 1 and 1024"),
-            ("lora_r", self.lora_r >= 1, "at least 1"),
-            ("lora_alpha", self.lora_alpha >= 1, "at least 1"),
-            ("lora_dropout", 0 <= self.lora_dropout < 1, "in [0, 1)"),
-            ("lora_target_modules", len(self.lora_target_modules) > 0, "at least one module name"),
-            ("pad_to_multiple_of", self.pad_to_multiple_of is None or self.pad_to_multiple_of >= 1,
-             "None or >= 1"),
-            ("seed", self.seed >= 0, "at least 0"),
-            ("dataloader_num_workers", 0 <= self.dataloader_num_workers <= 64, "between 0 and 64"),
-            ("num_virtual_tokens", 1 <= self.num_virtual_tokens <= 100, "between 1 and 100"),
-            ("prompt_init_text", bool(self.prompt_init_text.strip()), "some text"),
-        ]
-        for name, ok, rule in checks:
-            if not ok:
-                raise ConfigError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+        check_config(self)
         return self
 
     # ---------------------------------------------------------------- (de)serialisation
@@ -352,52 +306,15 @@ class TrainConfig:
 
     @property
     def torch_dtype(self):
-        """The dtype the model's weights are loaded in.
-
-        bf16 precision loads LoRA, IA3 and prompt-tuning bases in bf16 (their frozen weights
-        never change; peft keeps the adapter itself in fp32). Full fine-tuning updates every
-        weight, and a bf16 weight rounds small updates away, so it loads fp32 master weights and
-        the Trainer's ``bf16=True`` runs the maths in bf16 (mixed precision).
-        """
-        import torch
-
-        if self.precision == "bf16" and self.method != "full":
-            return torch.bfloat16
-        return torch.float32
+        """The dtype the model's weights are loaded in (:func:`~dialogsum_peft.settings.weights_dtype`)."""
+        return weights_dtype(self.precision, self.method)
 
     @property
     def is_smoke(self) -> bool:
-        from .offline import TINY_MODEL_NAME
-
         return self.model_name == TINY_MODEL_NAME
 
 
 def _method_settings(method: str) -> dict[str, Any]:
-    from .methods import METHOD_SETTINGS
-
     if method not in METHOD_SETTINGS:
         raise ConfigError(f"method must be one of {', '.join(METHOD_SETTINGS)}, got {method!r}")
     return {"method": method, **METHOD_SETTINGS[method]}
-
-
-def _check_type(name: str, value: Any, annotation: str) -> None:
-    """Raise :class:`ConfigError` when ``value`` does not fit the field's annotation."""
-    optional = annotation.endswith("| None")
-    base = annotation.replace("| None", "").strip()
-    if value is None:
-        if optional:
-            return
-        raise ConfigError(f"{name} must not be empty (null)")
-    ok = {
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "str": isinstance(value, str),
-        "bool": isinstance(value, bool),
-        "tuple[str, ...]": isinstance(value, tuple) and all(isinstance(v, str) and v for v in value),
-    }.get(base)
-    if ok is None:  # pragma: no cover - a field with a type this check does not know
-        raise TypeError(f"no type check for {name}: {annotation}")
-    if not ok:
-        wanted = {"int": "a whole number", "float": "a number", "str": "a string",
-                  "bool": "true or false", "tuple[str, ...]": "a list of names"}[base]
-        raise ConfigError(f"{name} must be {wanted}, got {value!r} ({type(value).__name__})")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import HUB_DATASET
+from .settings import HUB_DATASET
 from .errors import DataError
 from .inputs import json_lines, read_text
 

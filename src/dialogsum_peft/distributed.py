@@ -93,7 +93,8 @@ def distributed_evaluate(model, tokenizer, dataset, state=None, **kwargs):
     process warns about it.
     """
     from .data import build_prompt
-    from .evaluation import EvalResult, evaluate_model
+    from .evaluation import evaluate_model
+    from .metrics import EvalResult
     from .input_report import measure_inputs, warn_input_loss
 
     def evaluate_share(part):

@@ -8,45 +8,12 @@ protocol (see :data:`dialogsum_peft.metrics.MULTI_REF_PROTOCOLS`) is exact witho
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from .data import build_prompt
 from .generation import summarize
-from .input_report import InputReport, measure_inputs, warn_input_loss
-from .metrics import aggregate, aggregate_by_protocol, per_example, score_pairs
-
-
-@dataclass
-class EvalResult:
-    """Predictions and their pair scores (one list per dialogue, one dict per reference), and
-    whether the model that wrote them is the smoke path's tiny random T5 (then they mean nothing).
-
-    Tables and plots take this object and a protocol and compute their numbers and marks from it
-    (:mod:`dialogsum_peft.reporting`), so a label cannot name what the numbers are not.
-
-    ``inputs``: what truncation and ``<unk>`` took from the prompts the model read
-    (:class:`~dialogsum_peft.input_report.InputReport`; written to ``scores.json``).
-    """
-
-    predictions: list[str]
-    pair_scores: list[list[dict[str, float]]]
-    smoke: bool = False
-    inputs: InputReport | None = None
-
-    @property
-    def scores(self) -> dict[str, float]:
-        """Corpus ROUGE under the default "mean" protocol (what existing callers expect)."""
-        return aggregate(self.pair_scores, "mean")
-
-    @property
-    def by_protocol(self) -> dict[str, dict[str, float]]:
-        """Corpus ROUGE under every protocol: ``{"mean": {...}, "best": {...}, "first": {...}}``."""
-        return aggregate_by_protocol(self.pair_scores)
-
-    def per_example(self, multi_ref: str = "mean") -> list[dict[str, float]]:
-        """ROUGE of each dialogue under one protocol."""
-        return per_example(self.pair_scores, multi_ref)
+from .input_report import measure_inputs, warn_input_loss
+from .metrics import EvalResult, score_pairs
 
 
 def limit_split(dataset, limit: int | None):

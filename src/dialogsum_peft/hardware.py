@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .settings import precision_for
+
 
 @dataclass(frozen=True)
 class DeviceInfo:
@@ -75,12 +77,12 @@ _FP32_TIERS = ((24, 16, 64), (0, 8, 32))
 def recommend(info: DeviceInfo) -> Recommendation:
     """Precision, batch sizes and optimizer for a device (never fp16: T5 overflows in it)."""
     if info.kind != "cuda":
-        return Recommendation("fp32", 8, 8, "adamw_torch",
+        return Recommendation(precision_for(info.kind, info.bf16), 8, 8, "adamw_torch",
                               "CPU: fp32, small batches (training is slow: use a GPU runtime)")
     tiers = _BF16_TIERS if info.bf16 else _FP32_TIERS
     for min_gib, train_bs, eval_bs in tiers:
         if info.total_memory_gib >= min_gib:
-            precision = "bf16" if info.bf16 else "fp32"
+            precision = precision_for(info.kind, info.bf16)
             return Recommendation(
                 precision, train_bs, eval_bs, "adamw_torch_fused",
                 f"{info.label}: {precision}, batch {train_bs} for >= {min_gib} GiB",

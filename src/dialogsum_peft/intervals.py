@@ -64,7 +64,7 @@ def rouge_intervals(pair_scores: Sequence[Sequence[dict[str, float]]], protocol:
                     seed: int = SEED) -> dict[str, tuple[float, float]]:
     """``{rouge_type: (low, high)}``: the bootstrap interval of each corpus ROUGE F-measure.
 
-    ``pair_scores`` is :attr:`dialogsum_peft.evaluation.EvalResult.pair_scores` (one list per
+    ``pair_scores`` is :attr:`dialogsum_peft.metrics.EvalResult.pair_scores` (one list per
     dialogue, one dict per reference). Fractions in [0, 1]. Raises ValueError for an unknown
     protocol or no dialogues.
     """

@@ -5,31 +5,14 @@ method here is one peft config object (or none, for full fine-tuning) built from
 :class:`~dialogsum_peft.config.TrainConfig`, trained by the same Trainer on the same data, so the
 comparison notebook and the command line measure them the same way.
 
-Learning rates differ by method because what is trained differs: LoRA and IA3 train small
-additive or multiplicative corrections that start as no-ops (1e-3 and 3e-3, as in peft's seq2seq
-examples and the IA3 paper), prompt tuning trains 20 input embeddings that must move far from the
-words they were initialised from (3e-2, peft's prompt-tuning example; Lester et al. used 0.3 with
-Adafactor), full fine-tuning moves every pre-trained weight a little (3e-4 with Adafactor, whose
-memory use — no second moment matrices per weight — lets flan-t5-base fit a free T4 in fp32).
+Each method's learning rate and settings, and why, are in :mod:`dialogsum_peft.settings`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from .settings import METHOD_SETTINGS, METHODS, T5_LINEAR_LAYERS  # noqa: F401 - read here
 
-METHODS = ("lora", "lora-all", "ia3", "prompt-tuning", "full")
-T5_LINEAR_LAYERS = ("q", "k", "v", "o", "wi_0", "wi_1", "wo")
 PEFT_TYPE_TO_METHOD = {"LORA": "lora", "IA3": "ia3", "PROMPT_TUNING": "prompt-tuning"}
-
-# What each method changes in a recipe (the rest of the recipe is the same for every method).
-METHOD_SETTINGS: dict[str, dict[str, Any]] = {
-    "lora": dict(learning_rate=1e-3, lora_r=32, lora_alpha=32, lora_target_modules=("q", "v")),
-    "lora-all": dict(learning_rate=1e-3, lora_r=16, lora_alpha=16,
-                     lora_target_modules=T5_LINEAR_LAYERS),
-    "ia3": dict(learning_rate=3e-3),
-    "prompt-tuning": dict(learning_rate=3e-2),
-    "full": dict(learning_rate=3e-4, optim="adafactor"),
-}
 
 
 def is_peft(method: str) -> bool:

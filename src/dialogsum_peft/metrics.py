@@ -9,6 +9,8 @@ Published DialogSum figures combine a dialogue's several references in different
 choice moves ROUGE-1 by several points, so a number is only comparable under the same protocol.
 Every (prediction, reference) pair is scored once (:func:`score_pairs`); each protocol is then an
 aggregation of those pair scores (:func:`aggregate`), so all protocols come from one scoring pass.
+:class:`EvalResult` holds a model's predictions with their pair scores; it lives here, below
+both evaluation (which fills it) and reporting (which reads it).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import math
 import re
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from .errors import DialogSumWarning
+from .input_report import InputReport
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
@@ -219,3 +223,35 @@ def rouge_by_protocol(predictions, references, use_stemmer: bool = True,
 def aggregate_by_protocol(pair_scores) -> dict[str, dict[str, float]]:
     """``{protocol: corpus scores}`` for every protocol, from pair scores already computed."""
     return {p: aggregate(pair_scores, p) for p in MULTI_REF_PROTOCOLS}
+
+
+@dataclass
+class EvalResult:
+    """Predictions and their pair scores (one list per dialogue, one dict per reference), and
+    whether the model that wrote them is the smoke path's tiny random T5 (then they mean nothing).
+
+    Tables and plots take this object and a protocol and compute their numbers and marks from it
+    (:mod:`dialogsum_peft.reporting`), so a label cannot name what the numbers are not.
+
+    ``inputs``: what truncation and ``<unk>`` took from the prompts the model read
+    (:class:`~dialogsum_peft.input_report.InputReport`; written to ``scores.json``).
+    """
+
+    predictions: list[str]
+    pair_scores: list[list[dict[str, float]]]
+    smoke: bool = False
+    inputs: InputReport | None = None
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """Corpus ROUGE under the default "mean" protocol (what existing callers expect)."""
+        return aggregate(self.pair_scores, "mean")
+
+    @property
+    def by_protocol(self) -> dict[str, dict[str, float]]:
+        """Corpus ROUGE under every protocol: ``{"mean": {...}, "best": {...}, "first": {...}}``."""
+        return aggregate_by_protocol(self.pair_scores)
+
+    def per_example(self, multi_ref: str = "mean") -> list[dict[str, float]]:
+        """ROUGE of each dialogue under one protocol."""
+        return per_example(self.pair_scores, multi_ref)

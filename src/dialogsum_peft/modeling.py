@@ -11,15 +11,14 @@ from typing import NamedTuple
 
 import torch
 
-from .config import BASE_MODEL
+from .settings import BASE_MODEL, precision_for, weights_dtype
 
 
 def pick_dtype(device: str | torch.device | None = None) -> torch.dtype:
     """bf16 on a CUDA device that supports it (Ampere or newer), fp32 otherwise. Never fp16."""
     device = torch.device(device) if device is not None else default_device()
-    if device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float32
+    bf16 = device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return weights_dtype(precision_for(device.type, bf16), method="lora")
 
 
 def default_device() -> torch.device:

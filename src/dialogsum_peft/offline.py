@@ -15,25 +15,12 @@ from pathlib import Path
 
 import torch
 
-TINY_MODEL_NAME = "tiny-random-t5"
+from .settings import TINY_MODEL_NAME, sample_data_dir  # noqa: F401 - the smoke path's names
+
 SMOKE_BANNER = (
     "SMOKE MODE: a tiny randomly initialised T5 on the project's small offline sample. "
     "Summaries are gibberish and ROUGE numbers are meaningless; they only show the pipeline runs."
 )
-
-
-def sample_data_dir() -> Path:
-    """The shipped sample (``data/dialogsum_sample``); ``DIALOGSUM_SAMPLE_DIR`` overrides it."""
-    override = os.environ.get("DIALOGSUM_SAMPLE_DIR")
-    candidates = [Path(override)] if override else []
-    candidates.append(Path(__file__).resolve().parents[2] / "data" / "dialogsum_sample")
-    for path in candidates:
-        if (path / "train.jsonl").is_file():
-            return path
-    raise FileNotFoundError(
-        "the offline sample data/dialogsum_sample was not found; run from a clone of the "
-        "repository (pip install -e .) or set DIALOGSUM_SAMPLE_DIR"
-    )
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000):

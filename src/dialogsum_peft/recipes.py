@@ -1,7 +1,8 @@
 """What a full-mode run trains, whatever the card: the quick and thorough recipes.
 
 Why: ROUGE measured on one GPU should say something about a run on another. A recipe fixes the
-effective batch, learning rate, schedule with warm-up and number of training examples; a card
+effective batch, schedule with warm-up and number of training examples (the learning rate is
+the method's, :data:`dialogsum_peft.settings.METHOD_SETTINGS`); a card
 only chooses the precision and how the effective batch is split into per-device batch x
 gradient accumulation (``TrainConfig.for_device``).
 """
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Recipe:
-    """What a full-mode run trains, whatever the card.
+    """What a full-mode run trains, whatever the card. The learning rate is the method's
+    (:data:`dialogsum_peft.settings.METHOD_SETTINGS`), the same for every recipe.
 
     Learning rate: LoRA on T5 is trained with rates around 1e-3, 10-100x a full fine-tuning rate
     (peft's ``examples/conditional_generation`` seq2seq LoRA notebooks use 1e-3; the course lab
@@ -26,7 +28,6 @@ class Recipe:
 
     name: str
     effective_batch: int
-    learning_rate: float
     warmup_steps: float  # < 1: a fraction of the training steps (transformers 5 semantics)
     lr_scheduler_type: str
     max_steps: int  # -1: train num_train_epochs instead
@@ -39,12 +40,12 @@ class Recipe:
 
 
 RECIPES = {
-    "quick": Recipe("quick", 32, 1e-3, 0.06, "linear", max_steps=250, num_train_epochs=1.0,
+    "quick": Recipe("quick", 32, 0.06, "linear", max_steps=250, num_train_epochs=1.0,
                     description="250 steps x 32 = 8,000 examples (about 2/3 of an epoch)"),
-    "thorough": Recipe("thorough", 32, 1e-3, 0.06, "linear", max_steps=-1, num_train_epochs=2.0,
+    "thorough": Recipe("thorough", 32, 0.06, "linear", max_steps=-1, num_train_epochs=2.0,
                        description="2 epochs of DialogSum's 12,460 training dialogues"),
     # Your own data: a step count sized for DialogSum would be 16 epochs of 500 dialogues.
-    "own-data": Recipe("own-data", 32, 1e-3, 0.06, "linear", max_steps=-1, num_train_epochs=3.0,
+    "own-data": Recipe("own-data", 32, 0.06, "linear", max_steps=-1, num_train_epochs=3.0,
                        description="3 epochs over your own training dialogues, whatever their "
                                    "number"),
 }

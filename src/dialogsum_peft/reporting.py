@@ -7,7 +7,7 @@ notebook and ``python -m dialogsum_peft evaluate`` draw them with the same code.
 A number travels without the sentence around it, so each table and figure says itself which
 multi-reference protocol its scores use (see :data:`dialogsum_peft.metrics.MULTI_REF_PROTOCOLS`)
 and, in smoke mode, that its numbers are meaningless. Both labels are derived from the data they
-label: tables and plots take :class:`~dialogsum_peft.evaluation.EvalResult` objects and a
+label: tables and plots take :class:`~dialogsum_peft.metrics.EvalResult` objects and a
 protocol and compute the numbers themselves (a dict of scores cannot say which protocol made it),
 and the smoke mark comes from the results (the model that wrote them), not from the caller.
 Published figures are kept apart from ours
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .display import TextBlock, captioned, wrap_lines
-from .evaluation import EvalResult
+from .metrics import EvalResult
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, check_protocol, rouge_per_example
 
 SMOKE_NOTE = "SMOKE MODE: tiny random model, numbers are meaningless"
@@ -168,7 +168,7 @@ def protocol_table(results: Mapping[str, EvalResult],
                    published: Sequence[PublishedFigure] = PUBLISHED):
     """Our models under every protocol, each published figure beside the rows of its protocol.
 
-    ``results`` maps a model name to an :class:`~dialogsum_peft.evaluation.EvalResult`. Rows are
+    ``results`` maps a model name to an :class:`~dialogsum_peft.metrics.EvalResult`. Rows are
     indexed by (protocol, model); the ``source`` column says "ours" or "published: <source>".
     Metrics a source does not report show :data:`NOT_REPORTED`, never a number. The caption
     names the scores and, when a result comes from the smoke model, carries :data:`SMOKE_NOTE`.

@@ -153,7 +153,7 @@ def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
 def _schedule_sized_for(config: TrainConfig) -> bool:
     """True for the smoke preset on the shipped sample: its 30 steps are meant to pass over the
     sample's 40 dialogues several times (a pipeline check, not a model)."""
-    from .offline import sample_data_dir
+    from .settings import sample_data_dir
 
     return config.is_smoke and Path(config.dataset_source).resolve() == sample_data_dir().resolve()
 

@@ -1,0 +1,128 @@
+"""What a command-line invocation asks for, turned into a validated ``TrainConfig``.
+
+Why: the parser (:mod:`dialogsum_peft.cli`) calls the commands (:mod:`dialogsum_peft.commands`),
+and the commands need the config the flags describe and the one-line command-line error; the
+parser also says, in each flag's help, where its default comes from (:func:`default_help`).
+They live here, below both, so the imports only point down: ``cli`` → ``commands`` →
+``cli_config``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .config import RECIPES, TrainConfig
+from .errors import DialogSumError
+
+DEFAULT_PRESET = "auto"
+
+
+class CliError(DialogSumError):
+    """A problem with the command line itself: reported in one line, exit status 2."""
+
+
+
+# ------------------------------------------------------------------------------------ config
+def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The fields stored in a JSON or YAML config file (e.g. a previous run's config.json)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CliError(f"config file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as err:  # UnicodeDecodeError, OSError, json/yaml errors
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CliError(f"cannot read config file {path}: {first}") from None
+    if not isinstance(data, dict):
+        raise CliError(f"config file {path} must hold a mapping of TrainConfig fields")
+    return data
+
+
+def resolve_config(args: argparse.Namespace) -> TrainConfig:
+    """preset (+ recipe) → ``--config`` file → flags, validated by :class:`TrainConfig`.
+
+    Without ``--preset`` a config file stands alone (it holds every field of a saved run);
+    without either, the ``auto`` preset (Flan-T5-base, split for this device) is the start.
+    """
+    file_values = load_config_file(args.config) if getattr(args, "config", None) else {}
+    flags = {name: getattr(args, name) for name in TrainConfig.field_names() - {"preset"}
+             if hasattr(args, name)}
+    if "num_train_epochs" in flags:
+        if "max_steps" in flags:
+            raise CliError("give --max-steps or --epochs, not both")
+        flags["max_steps"] = -1
+    preset = getattr(args, "preset", None)
+    if file_values:
+        TrainConfig.from_dict({**file_values, **flags})  # names unknown fields, checks values
+    if preset is not None or not file_values:
+        file_values = {k: v for k, v in file_values.items() if k != "preset"}
+        return TrainConfig.from_preset(preset or DEFAULT_PRESET, **{**file_values, **flags})
+    return TrainConfig.from_dict({**file_values, **flags})
+
+
+# Where a flag's default comes from: the preset, and for the full presets the device (precision
+# and batch split), the method (learning rate and its settings) and the recipe (length).
+_REFERENCE_DEVICES = {"T4": ("cuda", "Tesla T4", 15.0, False),
+                      "A100 80 GB": ("cuda", "NVIDIA A100 80GB", 80.0, True),
+                      "CPU": ("cpu", "cpu", 0.0, False)}
+
+
+def _show(value: Any) -> str:
+    from .settings import sample_data_dir
+
+    if isinstance(value, str) and value == str(sample_data_dir()):
+        return "the shipped sample (data/dialogsum_sample)"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return "none" if value is None else str(value)
+
+
+def _spread(values: dict[str, Any]) -> str:
+    """``"a 1, b 2"`` when the values differ, else the one value."""
+    shown = {k: _show(v) for k, v in values.items()}
+    if len(set(shown.values())) == 1:
+        return next(iter(shown.values()))
+    return ", ".join(f"{k} {v}" for k, v in shown.items())
+
+
+def default_help(name: str) -> str:
+    """``"default: ..."`` for a ``TrainConfig`` field: its value under each preset, and where a
+    full preset's value depends on the method, the recipe or the device, each of those."""
+    from .hardware import DeviceInfo
+    from .settings import METHOD_SETTINGS, METHODS
+
+    t4 = DeviceInfo(*_REFERENCE_DEVICES["T4"])
+    smoke = _show(getattr(TrainConfig.smoke(), name))
+    # LoRA's settings only mean something for the LoRA methods; the method flag is the method
+    methods = [m for m in METHODS if name in METHOD_SETTINGS[m]] if name.startswith("lora_") else (
+        [] if name == "method" else METHODS)
+    by_method = {m: getattr(TrainConfig.for_device(t4, method=m), name) for m in methods}
+    by_recipe = {r: getattr(TrainConfig.for_device(t4, recipe=r), name) for r in RECIPES}
+    by_device = {label: getattr(TrainConfig.for_device(DeviceInfo(*info)), name)
+                 for label, info in _REFERENCE_DEVICES.items()}
+    if len({_show(v) for v in by_method.values()}) > 1:
+        full = f"by method: {_spread(by_method)}"
+        smoke = f"by method: {_spread({m: getattr(TrainConfig.smoke(method=m), name) for m in methods})}"
+    elif len({_show(v) for v in by_recipe.values()}) > 1:
+        full = f"by recipe: {_spread(by_recipe)}"
+    elif len({_show(v) for v in by_device.values()}) > 1:
+        full = f"for the device: {_spread(by_device)}"
+    else:
+        full = _show(by_device["T4"])
+    if full == smoke:
+        return f"default: {full}"
+    return f"default: {full} (full presets); {smoke} (smoke)"
