@@ -87,5 +87,9 @@ def test_the_real_path_at_real_size(local_folders):
     assert inputs["dialogues"] == 4 and inputs["truncated"] == len(LONG_TEST_IDS)  # real tokenizer
     assert "longer than max_source_length=512" in proc.stderr
     assert set(scores["differences"]) == {"lora - base"} and (run / "evaluation" / "rouge.png").is_file()
-    # one fp32 flan-t5-base is ~0.99 GB: a second copy of the model would pass 4 GiB
-    assert train_peak < 4096 and eval_peak < 4096, (train_peak, eval_peak)
+    # Evaluation holds one fp32 flan-t5-base (945 MiB) plus the libraries: 1.8 GiB measured on
+    # 2026-12-03; an accidental second copy of the model would pass 2.5 GiB. Training's peak is
+    # activations (batch 8 of real lengths, fp32, eager attention: 12.0 GiB measured), so there
+    # the bound only catches a runaway on this 24 GiB machine.
+    assert eval_peak < 2560, eval_peak
+    assert train_peak < 16384, train_peak
