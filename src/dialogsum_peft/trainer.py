@@ -227,9 +227,14 @@ class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
 
 
 class DialogSumTrainer(Seq2SeqTrainer):
-    """``Seq2SeqTrainer`` + per-batch-mean loss scaling, exact resume, divergence guards."""
+    """``Seq2SeqTrainer`` + per-batch-mean loss scaling, exact resume, divergence guards; without
+    an ``eval_dataset`` (data with no validation split) the validation loss is switched off."""
 
     def __init__(self, *args, callbacks=None, **kwargs):
+        training_args = kwargs.get("args")
+        if (kwargs.get("eval_dataset") is None and training_args is not None
+                and training_args.eval_strategy != "no"):  # no validation split: nothing to score
+            kwargs["args"] = dataclasses.replace(training_args, eval_strategy="no", eval_steps=None)
         super().__init__(*args, callbacks=[DivergenceGuard(), *(callbacks or [])], **kwargs)
         self.model_accepts_loss_kwargs = False  # T5's loss is already a per-batch mean
 
@@ -264,8 +269,6 @@ def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None
     if "input_ids" not in getattr(train, "column_names", ["input_ids"]):
         datasets = prepare_datasets(datasets, tokenizer, config)
     args = args or training_arguments(config, **arg_overrides)
-    if datasets.get("validation") is None and args.eval_strategy != "no":
-        args = dataclasses.replace(args, eval_strategy="no", eval_steps=None)  # nothing to score
     return DialogSumTrainer(
         model=model, args=args,
         data_collator=data_collator(tokenizer, model, config), train_dataset=datasets["train"],
