@@ -276,10 +276,15 @@ def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None
     )
 
 
+def _logged(trainer_or_state, key: str) -> list[tuple[int, float]]:
+    """(step, value) of every ``log_history`` entry that holds ``key``."""
+    state = getattr(trainer_or_state, "state", trainer_or_state)
+    return [(int(e["step"]), float(e[key])) for e in state.log_history if key in e]
+
+
 def loss_history(trainer_or_state) -> list[tuple[int, float]]:
     """(step, training loss) pairs logged during training, for the loss curve."""
-    state = getattr(trainer_or_state, "state", trainer_or_state)
-    return [(int(e["step"]), float(e["loss"])) for e in state.log_history if "loss" in e]
+    return _logged(trainer_or_state, "loss")
 
 
 def loss_log(trainer_or_state) -> list[dict[str, float]]:
@@ -296,5 +301,4 @@ def loss_log(trainer_or_state) -> list[dict[str, float]]:
 def validation_loss_history(trainer_or_state) -> list[tuple[int, float]]:
     """(step, validation loss) pairs: the Trainer's ``eval_loss`` on the validation split,
     logged every ``eval_steps`` (empty when the run had no validation split or eval_steps 0)."""
-    state = getattr(trainer_or_state, "state", trainer_or_state)
-    return [(int(e["step"]), float(e["eval_loss"])) for e in state.log_history if "eval_loss" in e]
+    return _logged(trainer_or_state, "eval_loss")
