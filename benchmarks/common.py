@@ -171,7 +171,7 @@ def make_model(kind: str, tokenizer, dtype: torch.dtype, device: torch.device, a
     """A fresh random model: 'base' = flan-t5-base shape, 'tiny' = the smoke T5."""
     from transformers import T5ForConditionalGeneration
 
-    from dialogsum_peft.modeling import flan_t5_base_shaped_model, untie_lm_head
+    from dialogsum_peft.measuring import flan_t5_base_shaped_model, untie_lm_head
     from dialogsum_peft.offline import tiny_t5_config
 
     torch.manual_seed(0)

@@ -81,7 +81,7 @@ def base_model(kind: str, dtype: torch.dtype):
     """
     from transformers import T5ForConditionalGeneration
 
-    from dialogsum_peft.modeling import flan_t5_base_shaped_model
+    from dialogsum_peft.measuring import flan_t5_base_shaped_model
     from dialogsum_peft.offline import tiny_base_dir
 
     torch.manual_seed(0)
@@ -196,7 +196,7 @@ def device_description(device: torch.device) -> tuple[str, str]:
 
 
 def main(argv=None) -> dict:
-    from dialogsum_peft.notebook_utils import library_versions
+    from dialogsum_peft.hardware import library_versions
     from dialogsum_peft.offline import tiny_base_dir
 
     args = parse_args(argv)

@@ -45,7 +45,7 @@ def _tokenizer(path):
 def _generate(args) -> dict:
     """Child process: generate for ``--batch-size`` prompts truncated to ``--one`` tokens."""
     from dialogsum_peft.generation import summarize
-    from dialogsum_peft.modeling import flan_t5_base_shaped_model
+    from dialogsum_peft.measuring import flan_t5_base_shaped_model
 
     torch.set_num_threads(args.threads)
     tok = _tokenizer(args.tokenizer)
@@ -108,7 +108,7 @@ def main(argv=None) -> dict:
                                  env=dict(os.environ, OMP_NUM_THREADS=str(args.threads)))
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         result["generation"] = {
-            "model": "modeling.flan_t5_base_shaped_model (random weights, fp32, eager attention)",
+            "model": "measuring.flan_t5_base_shaped_model (random weights, fp32, eager attention)",
             "device": "cpu", "threads": args.threads, "batch_size": args.batch_size,
             "new_tokens": args.new_tokens, "prompts": "the longest test prompts, truncated",
             "under_load": args.under_load, "runs": runs,

@@ -13,7 +13,7 @@ on a GPU, the tiny smoke T5 on a CPU) with the method's adapter, through the pro
 ``make_trainer``: one untimed epoch of the benchmark pairs (every shape compiled, workers
 started), then one timed epoch. Compile time (torch's own timers, forward and backward graphs) is
 reported apart from the steady-state samples/s. MFU = 3 x forward matmul FLOPs
-(``modeling.t5_forward_flops``, unpadded lengths) per sample x samples/s over the card's dense
+(``measuring.t5_forward_flops``, unpadded lengths) per sample x samples/s over the card's dense
 bf16 peak. The JSON result is rewritten after every variant, so a run cut short keeps what it
 measured (benchmarks/README.md).
 """
@@ -34,7 +34,7 @@ from variants import BASELINE, Variant
 FLEX_ON_CPU = ("flex_attention runs on GPUs only: PyTorch's FlexAttention has no CPU backward "
                "(training), and the project offers it for GPUs (TrainConfig help)")
 FLOP_CONVENTION = ("training FLOPs per sample = 3 x forward matrix-multiply FLOPs "
-                   "(modeling.t5_forward_flops: 2 per multiply-add, the LoRA products included) at "
+                   "(measuring.t5_forward_flops: 2 per multiply-add, the LoRA products included) at "
                    "the unpadded token counts after truncation; padding is waste, not work")
 TARGETS = {"speedup_vs_previous_default": 2.5, "same_effective_batch": True, "mfu_pct": 12.0,
            "peak_memory": "no higher than previous-default"}
@@ -128,7 +128,7 @@ def tokenize(pairs, tokenizer, config, worst_case: bool = False):
 def run_child(name: str, args) -> dict:
     """One variant: warm-up epoch, timed epoch; returns its result row."""
     from dialogsum_peft.methods import apply_method
-    from dialogsum_peft.modeling import t5_forward_flops
+    from dialogsum_peft.measuring import t5_forward_flops
     from dialogsum_peft.trainer import make_trainer
 
     variant, device, progress, info = variants.start_child(name, VARIANTS, args)

@@ -94,7 +94,7 @@ def test_eval_throughput_runs_and_reports(no_shared, tmp_path):
     import eval_throughput
 
     # The benchmark's models are built from a config that ties the output head to the input
-    # embeddings, then given their own head (modeling.untie_lm_head, as flan-t5-base has): peft
+    # embeddings, then given their own head (measuring.untie_lm_head, as flan-t5-base has): peft
     # notes on merging that the two are no longer tied and sets the config to match.
     with pytest.warns(UserWarning, match="no longer tied after merging"):
         result = eval_throughput.main([*TINY, "--new-tokens", "4", "--max-dialogues", "6",

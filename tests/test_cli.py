@@ -24,7 +24,8 @@ from dialogsum_peft.cli_config import resolve_config
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.inputs import read_dialogues
-from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, compute_rouge, rouge_per_example
+from dialogsum_peft.evaluation import compute_rouge, rouge_per_example
+from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES
 from dialogsum_peft.modeling import load_base_model
 from dialogsum_peft.offline import SMOKE_BANNER, sample_data_dir
 

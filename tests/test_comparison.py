@@ -12,6 +12,7 @@ from dialogsum_peft.comparison import (
     MethodRun,
     comparison_table,
     describe,
+    flan_t5_base_parameters,
     memory_estimate,
     plot_peak_memory,
     plot_rouge_vs_parameters,
@@ -22,7 +23,8 @@ from dialogsum_peft.metrics import EvalResult
 from dialogsum_peft.methods import METHODS, peft_config
 from dialogsum_peft.metrics import score_pairs
 from dialogsum_peft.modeling import ParameterCount
-from dialogsum_peft.reporting import PUBLISHED, SMOKE_NOTE
+from dialogsum_peft.display import SMOKE_NOTE
+from dialogsum_peft.published import PUBLISHED
 
 matplotlib.use("Agg")
 BASE = 247_577_856  # flan-t5-base
@@ -89,6 +91,34 @@ def test_zero_shot_run_counts_the_model_and_trains_nothing(tiny, sample):
     assert not run.trained and run.method == "zero-shot"
 
 
+def test_measure_counts_weighs_and_times_a_trained_model(tiny, sample, tmp_path):
+    """MethodRun.measure: the row of a trained model from the objects the notebook has: the
+    model (parameters counted), its peft config (described), the saved folder (weighed)."""
+    from dialogsum_peft.adapters import adapter_size_mb
+    from dialogsum_peft.modeling import count_parameters
+
+    from conftest import lora
+
+    model, tokenizer = tiny
+    peft_model = lora(model)
+    peft_model.save_pretrained(tmp_path / "adapter")
+    metrics = {"train_samples_per_second": 12.5, "train_runtime": 3.0, "train_loss": 1.0}
+    run = MethodRun.measure("lora", peft_model.peft_config["default"], peft_model,
+                            evaluation(sample, 1), tmp_path / "adapter", metrics, None)
+    assert run.parameters == count_parameters(peft_model) and run.trained
+    assert run.trains == describe(peft_model.peft_config["default"]) and run.trains.startswith("LoRA r=")
+    assert run.saved_mb == adapter_size_mb(tmp_path / "adapter") > 0
+    assert (run.samples_per_s, run.train_seconds, run.peak_memory_gib) == (12.5, 3.0, None)
+
+
+def test_flan_t5_base_parameters_on_the_meta_device():
+    """flan-t5-base's real counts (TRAINABLE above, from peft's print_trainable_parameters on the
+    real model) without allocating or downloading it."""
+    for method in ("lora", "ia3"):
+        count = flan_t5_base_parameters(TrainConfig.auto(method=method))
+        assert count.trainable == TRAINABLE[method] and count.total == BASE + TRAINABLE[method]
+
+
 def test_describe_says_what_each_method_trains(tiny_dir):
     words = {m: describe(peft_config(TrainConfig.smoke(method=m), str(tiny_dir))) for m in METHODS}
     assert words == {
@@ -114,6 +144,12 @@ def test_rouge_against_parameters_plot(runs):
     assert len(published) == len(mean_figures) > 0  # other protocols are left out
     assert any("full fine-tuning 0.422" in label for label in published)
     assert SMOKE_NOTE not in plot_rouge_vs_parameters(runs).axes[0].get_title()
+    # a source's name draws that source's figures (the notebook's "course lab")
+    by_name = plot_rouge_vs_parameters(runs, published="course lab").axes[0]
+    lab = [f for f in PUBLISHED if f.source.startswith("course lab") and f.protocol == "mean"]
+    assert sorted(label for label in by_name.get_legend_handles_labels()[1]
+                  if label.startswith("published")) == sorted(
+        f"published, {f.source}: {f.setup} {f.scores['rouge1']:.3f}" for f in lab)
     matplotlib.pyplot.close("all")
 
 

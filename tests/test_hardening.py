@@ -281,7 +281,8 @@ def test_exploding_loss_stops_training_before_anything_is_saved(sample, tmp_path
     from dialogsum_peft.config import TrainConfig
     from dialogsum_peft.methods import apply_method
     from dialogsum_peft.modeling import load_base_model
-    from dialogsum_peft.trainer import DIVERGENCE_FACTOR, DivergenceGuard, make_trainer
+    from dialogsum_peft.trainer import make_trainer
+    from dialogsum_peft.trainer_parts import DIVERGENCE_FACTOR, DivergenceGuard
 
     guard = DivergenceGuard()
     args = type("Args", (), {"bf16": False, "fp16": False, "learning_rate": 1.0})()

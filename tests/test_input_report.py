@@ -17,7 +17,7 @@ from dialogsum_peft.distributed import distributed_evaluate, distributed_summari
 from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.input_report import InputLossWarning, measure_inputs
-from dialogsum_peft.notebook_utils import evaluate_zero_shot_and_lora, zero_shot_and_lora_summaries
+from dialogsum_peft.evaluation import evaluate_zero_shot_and_lora, zero_shot_and_lora_summaries
 from dialogsum_peft.trainer import prepare_datasets
 
 from conftest import lora
@@ -49,6 +49,7 @@ def test_measure_inputs_with_the_real_flan_t5_tokenizer():
     # Flan-T5 has no "{", "}" nor this emoji: 3 characters become <unk>
     assert (report.with_unknown, report.chars_lost) == (1, 3)
     assert report.lost_examples == ["{", "}", "😀"]
+    assert report.lengths == lengths and "lengths" not in report.to_dict()  # per input, in order
     assert "1 of 3 dialogues are longer than max_source_length=512" in report.message()
     assert measure_inputs([build_prompt(SHORT)], tok, 512).message() is None
 

@@ -56,3 +56,10 @@ def test_mismatched_evaluations_are_refused():
         difference_intervals(fake_pairs(rng, 5), fake_pairs(rng, 6))
     with pytest.raises(ValueError, match="unknown multi_ref"):
         rouge_intervals(fake_pairs(rng, 5), "median")
+
+
+def test_format_interval_as_the_tables_show_it():
+    from dialogsum_peft.intervals import format_interval
+
+    assert format_interval((0.41234, 0.4371)) == "0.412 to 0.437"
+    assert format_interval([-0.0104, 0.0312], signed=True) == "-0.010 to +0.031"

@@ -11,7 +11,8 @@ import torch
 from dialogsum_peft.cli import main
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.methods import METHODS, T5_LINEAR_LAYERS, apply_method, saved_method
-from dialogsum_peft.modeling import count_parameters, flan_t5_base_shaped_model
+from dialogsum_peft.measuring import flan_t5_base_shaped_model
+from dialogsum_peft.modeling import count_parameters
 from dialogsum_peft.offline import tiny_base_dir
 
 BASE_TOTAL = 247_577_856  # flan-t5-base

@@ -7,10 +7,10 @@ import pytest
 from rouge_score import rouge_scorer
 
 from dialogsum_peft.data import load_dialogsum
+from dialogsum_peft.evaluation import compute_rouge, rouge_by_protocol, rouge_per_example
 from dialogsum_peft.metrics import (
-    MULTI_REF_PROTOCOLS, ROUGE_TYPES, UnscorableTextWarning, aggregate, compute_rouge,
-    dropped_characters, per_example, rouge_by_protocol, rouge_per_example, score_pairs,
-    split_sentences,
+    MULTI_REF_PROTOCOLS, ROUGE_TYPES, UnscorableTextWarning, aggregate, dropped_characters,
+    per_example, score_pairs, split_sentences,
 )
 from dialogsum_peft.offline import sample_data_dir
 

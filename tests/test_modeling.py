@@ -66,7 +66,7 @@ def test_forward_flops_match_torch_flop_counter(lora_r):
     from torch.utils.flop_counter import FlopCounterMode
     from transformers import T5ForConditionalGeneration
 
-    from dialogsum_peft.modeling import t5_forward_flops
+    from dialogsum_peft.measuring import t5_forward_flops
     from dialogsum_peft.offline import tiny_t5_config
 
     config = tiny_t5_config(500)

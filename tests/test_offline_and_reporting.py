@@ -6,7 +6,7 @@ import torch
 
 from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.hub import HubUnavailableError, hub_call, hub_reachable
-from dialogsum_peft.metrics import compute_rouge, rouge_by_protocol
+from dialogsum_peft.evaluation import compute_rouge, rouge_by_protocol
 from dialogsum_peft.offline import sample_texts, tiny_model_and_tokenizer
 
 

@@ -33,7 +33,8 @@ from dialogsum_peft.hardware import in_colab
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.modeling import load_base_model
 from dialogsum_peft.safety import redact, scan_for_secrets
-from dialogsum_peft.trainer import loss_history, make_trainer, training_arguments
+from dialogsum_peft.trainer import make_trainer, training_arguments
+from dialogsum_peft.trainer_parts import loss_history
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "dialogsum_peft"
 
@@ -176,7 +177,8 @@ def test_resume_or_start_resumes_the_same_run_or_starts_afresh(straight_run, tmp
     """The notebook's resume step: the last checkpoint of the same run, a refusal naming the
     differences for another run's checkpoints, and with resume=False a folder holding nothing
     but the new run's identity."""
-    from dialogsum_peft.checkpoints import read_run_identity, resume_or_start, write_run_identity
+    from dialogsum_peft.checkpoints import read_run_identity, write_run_identity
+    from dialogsum_peft.trainer import resume_or_start
     from dialogsum_peft.errors import RunFolderError
 
     out, config = tmp_path / "run", straight_run["config"]

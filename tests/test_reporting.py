@@ -5,11 +5,15 @@ import math
 import matplotlib
 import pytest
 
-from dialogsum_peft.metrics import EvalResult
-from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, score_pairs
+from dialogsum_peft.display import SMOKE_NOTE, format_example
+from dialogsum_peft.evaluation import LORA, ZERO_SHOT, compute_rouge
+from dialogsum_peft.hardware import DeviceInfo, in_colab, library_versions
+from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, score_pairs
+from dialogsum_peft.offline import SMOKE_BANNER
+from dialogsum_peft.published import NOT_REPORTED, PUBLISHED, PublishedFigure
 from dialogsum_peft.reporting import (
-    NOT_REPORTED, PUBLISHED, SMOKE_NOTE, PublishedFigure, format_example, plot_loss_curve, plot_rouge_comparison,
-    protocol_table, rouge_table, show_random_elements, side_by_side,
+    environment_report, example_report, plot_rouge_comparison, protocol_table,
+    rouge_table, show_random_elements, side_by_side,
 )
 
 matplotlib.use("Agg")
@@ -202,3 +206,63 @@ def test_rouge_table_intervals_surround_each_score_and_the_improvement(sample):
     paired = difference_intervals(results["zero-shot"].pair_scores, results["LoRA"].pair_scores)
     assert table.loc["LoRA - zero-shot", "rouge2 95% CI"] == "{:.3f} to {:.3f}".format(
         *paired["rouge2"]["ci95"])
+
+
+def test_environment_report_cpu_and_gpu():
+    import transformers
+
+    cpu = environment_report(DeviceInfo())
+    assert f"transformers {transformers.__version__}" in " ".join(cpu.split())
+    assert set(library_versions()) == {"torch", "transformers", "peft", "datasets"}
+    assert "CPU only" in cpu and "WARNING" in cpu and "Change runtime type -> GPU" in cpu
+    gpu = environment_report(DeviceInfo("cuda", "Tesla T4", 14.7, bf16=False))
+    assert "Tesla T4, 14.7 GiB" in gpu and "fp32" in gpu and "WARNING" not in gpu
+    assert in_colab() is False
+
+
+def test_example_report(sample):
+    test = sample["test"]
+    row = test[3]
+    perfect = row["references"][-1]
+    text = example_report(test, 3, {ZERO_SHOT: "nothing alike here", LORA: perfect})
+    flat = " ".join(text.split())  # summaries are wrapped to the line width
+    assert f"#3 (id {row['id']}" in text and " ".join(row["summary"].split()) in flat
+    assert "ZERO-SHOT:" in text and "LORA:" in text
+    mean_r1 = compute_rouge([perfect], [row["references"]])["rouge1"]  # "mean" protocol
+    assert f"ROUGE-1 {mean_r1:.3f}" in text and mean_r1 < 1.0  # one reference of several
+    assert " ".join(row["dialogue"].split()) in flat and "SMOKE" not in text
+    # the dialogue wrapped to the width, each turn starting a line of its own
+    assert all(len(line) <= 100 for line in text.splitlines())
+    assert all(f"\n{turn.split()[0]} " in text for turn in row["dialogue"].splitlines())
+    prompted = example_report(test, 3, {LORA: perfect}, smoke=True, show_prompt=True)
+    assert "Summarize the following conversation." in prompted and "PROMPT" in prompted
+    assert SMOKE_BANNER.split(":")[0] in prompted
+    with pytest.raises(IndexError, match="outside the split"):
+        example_report(test, len(test), {LORA: "x"})
+
+
+def test_settings_table_shows_what_applies_to_each_method():
+    """Issue 18: the settings table was config.to_dict()'s 40 rows, and the methods notebook's
+    gave IA3, prompt tuning and full fine-tuning a LoRA rank of 32 and targets q, v."""
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.methods import METHODS, NOT_APPLICABLE, peft_config
+    from dialogsum_peft.reporting import settings_table
+
+    one = settings_table(TrainConfig.smoke())
+    assert len(one) <= 12 and list(one.columns) == ["setting"] and NOT_APPLICABLE not in set(one["setting"])
+    assert one.loc["LoRA rank r", "setting"] == "32 (alpha 32)" and one.loc["target modules", "setting"] == "q, v"
+    assert one.loc["effective batch = batch x accumulation", "setting"] == "8 = 8 x 1"
+    full = settings_table(TrainConfig.auto(recipe="quick"))
+    assert full.loc["training length", "setting"] == "250 steps"
+    assert full.loc["effective batch = batch x accumulation", "setting"].startswith("32 = ")
+
+    table = settings_table({m: TrainConfig.smoke(method=m) for m in METHODS})
+    assert len(table) <= 12 and list(table.columns) == list(METHODS) and not table.isna().any().any()
+    ia3 = set(peft_config(TrainConfig.smoke(method="ia3")).target_modules)  # what it rescales
+    assert table.loc["target modules", "ia3"] == "k, v, wo" and ia3 == {"k", "v", "wo"}
+    assert table.loc["target modules", "lora-all"] == "q, k, v, o, wi_0, wi_1, wo"
+    for method in ("ia3", "prompt-tuning", "full"):
+        assert table.loc["LoRA rank r", method] == NOT_APPLICABLE, method
+    assert table.loc["target modules", "prompt-tuning"] == NOT_APPLICABLE
+    assert table.loc["virtual tokens", "prompt-tuning"] == "20"
+    assert (table.loc["virtual tokens", ["lora", "lora-all", "ia3", "full"]] == NOT_APPLICABLE).all()

@@ -12,7 +12,8 @@ from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.modeling import load_base_model
-from dialogsum_peft.trainer import loss_history, make_trainer
+from dialogsum_peft.trainer import make_trainer
+from dialogsum_peft.trainer_parts import loss_history
 
 
 def losses(sample, tmp_path, **settings) -> list[float]:

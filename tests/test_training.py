@@ -10,7 +10,8 @@ from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import AdapterError, ConfigError, TrainingError
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.modeling import load_base_model
-from dialogsum_peft.trainer import loss_history, make_trainer
+from dialogsum_peft.trainer import make_trainer
+from dialogsum_peft.trainer_parts import loss_history
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,8 @@ def test_loss_goes_down(trained):
 
 
 def test_loss_curve_plots_the_trainer_log_with_its_model_smoke_mark(trained):
-    from dialogsum_peft.reporting import SMOKE_NOTE, plot_loss_curve
+    from dialogsum_peft.display import SMOKE_NOTE
+    from dialogsum_peft.reporting import plot_loss_curve
 
     *_, trainer = trained
     ax = plot_loss_curve(trainer, note="24 steps").axes[0]
@@ -208,7 +210,8 @@ def test_validation_loss_is_the_trainers_eval_loss_on_the_validation_split(train
     here from the Trainer's own evaluation batches."""
     from torch.utils.data import DataLoader
 
-    from dialogsum_peft.trainer import data_collator, loss_log, validation_loss_history
+    from dialogsum_peft.trainer import data_collator
+    from dialogsum_peft.trainer_parts import loss_log, validation_loss_history
 
     config, peft_model, tok, trainer = trained
     history = validation_loss_history(trainer)

@@ -18,8 +18,8 @@ from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.methods import METHODS, apply_method, is_peft
-from dialogsum_peft.notebook_utils import (LORA, ZERO_SHOT, evaluate_zero_shot_and_lora,
-                                           zero_shot_and_lora_summaries)
+from dialogsum_peft.evaluation import (LORA, ZERO_SHOT, evaluate_zero_shot_and_lora,
+                                       zero_shot_and_lora_summaries)
 from dialogsum_peft.zero_shot import zero_shot_model
 
 PEFT_METHODS = [m for m in METHODS if is_peft(m)]

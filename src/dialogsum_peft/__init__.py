@@ -1,17 +1,24 @@
 """Helpers for the tutorial: Flan-T5 learns to summarize DialogSum dialogues with LoRA (peft).
 
-One job per module, imports that only point down (no cycles). The leaf: ``settings`` (the one home
-of the defaults: base model, data set, smoke model, each method's learning rate and LoRA
-settings, the bf16/fp32 choice, weights file names) and ``errors``. Above it: ``config`` and
-``recipes`` (settings, presets), ``config_checks`` (validation), ``data`` and ``inputs`` (DialogSum, the prompt,
-tokenization, reading files), ``modeling`` (loading, LoRA, parameter counts), ``methods``,
-``trainer`` (the Trainer setup and its guards), ``checkpoints`` (checkpoints, identity, lock,
-Drive) and ``run_folder`` (``RunFolder``: a training run's folder and the one list of its files),
-``adapters`` (save, check, load), ``generation`` (batched summaries), ``metrics`` (ROUGE under
-each protocol, ``EvalResult``), ``evaluation``, ``reporting`` (tables, plots, published figures),
-``distributed``, ``hub``, ``offline``, ``hardware``, ``safety``, ``notebook_utils``; the command
-line: ``cli`` → ``commands`` → ``cli_config`` (``resolve_config``, ``CliError``).
-Submodules import heavy libraries lazily.
+The layout follows who calls what; imports only point down (no cycles, function-level ones too).
+
+* **The lesson's helpers**, what the notebooks import (each notebook names at most 5 modules):
+  ``data`` (DialogSum, the prompt), ``trainer`` (a notebook's config from its knobs, tokenized
+  splits, ``DialogSumTrainer``, resuming), ``evaluation`` (ROUGE of predictions and models,
+  zero-shot against LoRA, where a model fails), ``reporting`` (tables, plots, examples, the
+  environment), ``adapters`` (save, check, load) and, for the methods notebook, ``comparison``.
+* **Below them**: ``generation`` (batched summaries), ``zero_shot``, ``metrics`` (ROUGE pair
+  scores, protocols, ``EvalResult``), ``intervals``, ``input_report``, ``methods``,
+  ``trainer_parts`` (the guard, the sampler, the loss log), ``display``, ``published``,
+  ``modeling``, ``config``/``config_checks``/``recipes``, ``atomic`` (temp-then-rename writes)
+  and the leaves ``settings`` (the one home of every default) and ``errors``.
+* **The command line**: ``cli`` → ``commands`` → ``cli_config``, with ``run_folder``,
+  ``checkpoints``, ``export``, ``ctranslate2_backend``, ``distributed``, ``hub``, ``inputs``,
+  ``safety``.
+* **Measuring and the smoke path**: ``measuring`` (flan-t5-base's shape, FLOPs), ``offline``
+  (the tiny T5 and the shipped sample), ``hardware``.
+
+Submodules import heavy libraries lazily. The full map: docs/package.md.
 """
 
 import warnings

@@ -11,12 +11,10 @@ scoring zero.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from .atomic import atomic_dir
 from .errors import AdapterError, DialogSumWarning, one_line
-
 from .settings import ADAPTER_WEIGHTS, MODEL_WEIGHTS
 
 
@@ -89,18 +87,12 @@ def _save_atomic(model, path: str | os.PathLike, tokenizer, complete) -> Path:
     if bad:
         raise TrainingError(f"refusing to save weights with NaN/inf ({len(bad)} tensors, e.g. "
                             f"{bad[0]}); nothing was written to {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
+    with atomic_dir(path) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         if tokenizer is not None:
             tokenizer.save_pretrained(tmp)
         if not complete(tmp):
             raise RuntimeError(f"saving produced no weights file in {tmp}")
-        replace_dir(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 
@@ -112,18 +104,6 @@ def save_adapter(model, path: str | os.PathLike, tokenizer=None) -> Path:
 def save_model(model, path: str | os.PathLike, tokenizer=None) -> Path:
     """Save a fully fine-tuned model (and the tokenizer) atomically; returns the folder."""
     return _save_atomic(model, path, tokenizer, _is_model_dir)
-
-
-def replace_dir(new: Path, target: Path) -> None:
-    """Put the finished folder ``new`` at ``target``, replacing what was there, by renames."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-    new.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def check_same_tokenizer(path: str | os.PathLike, tokenizer) -> None:

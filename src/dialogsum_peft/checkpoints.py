@@ -16,10 +16,10 @@ import logging
 import os
 import re
 import socket
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_text_atomic
 from .errors import RunFolderError
 from .settings import ADAPTER_WEIGHTS, MODEL_WEIGHTS
 
@@ -31,19 +31,6 @@ CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 RNG_STATE_PATTERN = re.compile(r"rng_state(_\d+)?\.pth")
 RUN_FILE = "run.json"  # in <output_dir>/checkpoints: the identity of the run that owns them
 LOCK_FILE = ".train.lock"
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ------------------------------------------------------------------------------- checkpoints
@@ -168,28 +155,6 @@ def check_resume_identity(output_dir: str | os.PathLike, identity: dict[str, Any
             f"({'; '.join(diff)}). Resume with the run's own settings (command line: --config "
             f"{Path(output_dir) / 'config.json'}; notebook: the knobs it ran with) or start "
             "afresh (command line: --overwrite; notebook: RESUME = False)")
-
-
-def resume_or_start(output_dir: str | os.PathLike, identity: dict[str, Any],
-                    resume: bool = True) -> str | None:
-    """The checkpoint to resume from, or ``None`` after preparing the folder for a fresh run: the
-    notebook's resume step in one call.
-
-    With ``resume`` and a complete checkpoint (:func:`find_last_checkpoint`), checks that the
-    folder's run identity is ``identity`` (:func:`check_resume_identity`, a
-    :class:`RunFolderError` naming the differences otherwise) and returns the checkpoint's path.
-    Otherwise deletes ``output_dir/checkpoints`` (old checkpoints would mix with this run's) and
-    writes ``identity`` there, so a later resume can check it.
-    """
-    import shutil
-
-    last = find_last_checkpoint(output_dir) if resume else None
-    if last:
-        check_resume_identity(output_dir, identity)
-        return last
-    shutil.rmtree(Path(output_dir) / "checkpoints", ignore_errors=True)
-    write_run_identity(output_dir, identity)
-    return None
 
 
 def check_writable(output_dir: str | os.PathLike) -> Path:

@@ -9,7 +9,6 @@ training); results are written complete or not at all. Only the main process wri
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -20,19 +19,9 @@ from . import run_folder as rf
 from .checkpoints import check_writable, is_complete_checkpoint, write_text_atomic
 from .cli_config import CliError, resolve_config
 from .errors import RunFolderError
+from .hub import prepare_hub
 
 # ------------------------------------------------------------------------------------ helpers
-def _prepare_hub(config) -> None:
-    """Decide before the HF libraries are imported whether they may use the network."""
-    from .hub import go_offline_if_unreachable
-
-    local = Path(config.model_name).is_dir() and Path(config.dataset_source).is_dir()
-    if config.is_smoke or local:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    else:
-        go_offline_if_unreachable()
-
-
 def _say(state, *lines: str, file=None) -> None:
     if state.is_main_process:
         for line in lines:
@@ -103,12 +92,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     run_config, identity = config.for_world_size(world_size), config.identity(world_size)
     out = rf.RunFolder(config.output_dir)
     checkpoint = _checkpoint_to_resume(args, out, identity)
-    _prepare_hub(config)
+    prepare_hub(config)
     from .data import require_split
     from .distributed import finish, process_state
     from .methods import apply_method
     from .modeling import count_parameters
-    from .offline import resolve_model_path
     from .trainer import make_trainer, prepare_datasets, training_arguments
 
     state = process_state()
@@ -117,7 +105,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     _banner(state, config)
     require_split(dataset, "train")
     model, tokenizer = _load_base(config, state)
-    peft_model = apply_method(model, config, resolve_model_path(config.model_name))
+    peft_model = apply_method(model, config, config.model_path)
     tokenized = prepare_datasets(dataset, tokenizer, config)
     # Every trained weight is used in every forward pass: no need for DDP's unused-weight search.
     # Built here, so a bad setting is refused before the folder is touched.
@@ -144,57 +132,15 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"resuming from {checkpoint}")
         result = trainer.train(resume_from_checkpoint=checkpoint)
         if trainer.is_world_process_zero():
-            _write_training_outputs(trainer, peft_model, tokenizer, config, result, state, out)
+            rf.write_training_outputs(trainer, peft_model, tokenizer, config, result,
+                                      state.num_processes, out)
+            _banner(state, config)
         _warn_secrets(state, out.path)
     finally:
         if lock is not None:
             lock.release()
     finish(state)
     return 0
-
-
-def _write_training_outputs(trainer, peft_model, tokenizer, config, result, state,
-                            out: rf.RunFolder) -> None:
-    from .adapters import adapter_size_mb, save_adapter, save_model
-    from .methods import is_peft
-    from .offline import is_smoke_model
-    from .reporting import plot_loss_curve, save_figure
-    from .trainer import loss_history, loss_log, validation_loss_history
-
-    if is_peft(config.method):
-        adapter = save_adapter(peft_model, out / rf.ADAPTER, tokenizer=tokenizer)
-    else:
-        adapter = save_model(peft_model, out / rf.MODEL, tokenizer=tokenizer)
-    history, log = loss_history(trainer), loss_log(trainer)
-    with open(out / rf.LOSS_CSV, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["step", "loss", "validation_loss"])
-        writer.writeheader()
-        writer.writerows(log)  # a step without one of the losses leaves its cell empty
-    out.write_json(rf.LOSS_JSON, log, indent=1)
-    validation = validation_loss_history(trainer)
-    metrics = dict(result.metrics)
-    metrics.update(global_step=trainer.state.global_step, world_size=state.num_processes,
-                   effective_batch=(trainer.args.per_device_train_batch_size
-                                    * trainer.args.gradient_accumulation_steps
-                                    * state.num_processes),
-                   adapter_mb=round(adapter_size_mb(adapter), 3), smoke=is_smoke_model(peft_model),
-                   validation_loss=validation[-1][1] if validation else None)
-    out.write_json(rf.METRICS, metrics)
-    if history:
-        save_figure(plot_loss_curve(trainer), out / rf.LOSS_PLOT)
-        print(f"loss: {history[0][1]:.4f} at step {history[0][0]} -> "
-              f"{history[-1][1]:.4f} at step {history[-1][0]}")
-        if validation:
-            print(f"validation loss: {validation[0][1]:.4f} at step {validation[0][0]} -> "
-                  f"{validation[-1][1]:.4f} at step {validation[-1][0]}")
-    else:
-        print(f"no loss was logged (fewer than logging_steps={config.logging_steps} steps): "
-              "no loss curve")
-    print(f"{'adapter' if is_peft(config.method) else 'model'}: {adapter} "
-          f"({adapter_size_mb(adapter):.2f} MB)")
-    print(f"training log: {out / rf.LOSS_CSV}, {out / rf.LOSS_JSON}"
-          + (f", plot {out / rf.LOSS_PLOT}" if history else ""))
-    _banner(state, config)
 
 
 # ------------------------------------------------------------------------------------ evaluate
@@ -275,7 +221,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.no_base and trained is None:
         raise CliError("--no-base needs --adapter (otherwise there is nothing to evaluate)")
     results_dir = check_writable(args.results_dir or Path(config.output_dir) / "evaluation")
-    _prepare_hub(config)
+    prepare_hub(config)
     from .data import require_split
     from .distributed import finish, process_state
     from .evaluation import limit_split
@@ -298,7 +244,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _write_evaluation_outputs(results, split, config, args, trained, results_dir: Path) -> None:
-    from .evaluation import write_evaluation
+    from .run_folder import write_evaluation
     from .metrics import unscorable_note
     from .reporting import rouge_table
 
@@ -333,7 +279,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
             raise CliError(f"--output {args.output} is a folder; give a file name")
         check_writable(Path(args.output).parent)
     fmt = args.format or ("jsonl" if is_jsonl or (args.output or "").endswith(".jsonl") else "text")
-    _prepare_hub(config)
+    prepare_hub(config)
     from .distributed import distributed_summarize, finish, process_state
 
     state = process_state()
@@ -375,7 +321,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .export import export
 
     config = resolve_config(args)
-    _prepare_hub(config)
+    prepare_hub(config)
     to = export(config, args.adapter, args.to, fmt=args.format, quantization=args.quantization,
                 overwrite=args.overwrite)
     print(f"exported {args.adapter} ({args.format}, {args.quantization or 'float32'}) to {to}")

@@ -7,7 +7,7 @@ functions, so the table and the plots are tested here rather than written in cel
 
 The labels travel with the numbers, as in :mod:`dialogsum_peft.reporting`: the ROUGE protocol
 is in the table and the axis (the scores are computed under it here, from each run's
-EvalResult), results of the smoke model carry :data:`~dialogsum_peft.reporting.SMOKE_NOTE` (from
+EvalResult), results of the smoke model carry :data:`~dialogsum_peft.display.SMOKE_NOTE` (from
 the results, not from a flag),
 a figure that was not measured says "not measured" instead of showing 0, and published figures
 are drawn only as labelled reference lines. :func:`memory_estimate` is arithmetic from bytes per
@@ -19,12 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .display import captioned
-from .metrics import EvalResult
-from .metrics import check_protocol
+from .display import any_smoke, captioned, smoke_caption, title_with_notes
+from .evaluation import ZERO_SHOT
+from .metrics import EvalResult, check_protocol
 from .modeling import ParameterCount, count_parameters
-from .notebook_utils import ZERO_SHOT
-from .reporting import PublishedFigure, any_smoke, smoke_caption, title_with_notes
+from .published import PublishedFigure, figures_from
 
 NOT_TRAINED = "n/a"  # the zero-shot row: nothing was trained, saved or timed
 NOT_MEASURED = "not measured"  # e.g. peak GPU memory of a run on the CPU
@@ -58,6 +57,20 @@ class MethodRun:
     @property
     def trained(self) -> bool:
         return self.parameters.trainable > 0
+
+    @classmethod
+    def measure(cls, method: str, method_config, model, evaluation: EvalResult, saved_dir,
+                train_metrics: Mapping[str, float], peak_memory_gib: float | None = None):
+        """The row of a trained ``model``: its parameters counted, ``method_config`` (a peft
+        config, ``None`` for full fine-tuning) described, the weights saved in ``saved_dir``
+        weighed (MB), and the Trainer's ``train_samples_per_second``/``train_runtime`` from
+        ``train_metrics`` (``trainer.train().metrics``)."""
+        from .adapters import adapter_size_mb
+
+        return cls(method, describe(method_config), count_parameters(model), evaluation,
+                   saved_mb=adapter_size_mb(saved_dir), peak_memory_gib=peak_memory_gib,
+                   samples_per_s=train_metrics["train_samples_per_second"],
+                   train_seconds=train_metrics["train_runtime"])
 
 
 def zero_shot_run(model, evaluation: EvalResult) -> MethodRun:
@@ -126,7 +139,7 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
     by_name = {run.method: run for run in runs}
     if reference in by_name:
-        from .intervals import difference_intervals
+        from .intervals import difference_intervals, format_interval
 
         base = by_name[reference].evaluation.pair_scores
         column = f"rouge1 - {reference} (95% CI)"
@@ -134,13 +147,13 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
         for name, run in by_name.items():
             if name != reference:
                 d = difference_intervals(base, run.evaluation.pair_scores, protocol)["rouge1"]
-                table.loc[name, column] = (f"{d['difference']:+.4f} ({d['ci95'][0]:+.3f} to "
-                                           f"{d['ci95'][1]:+.3f})")
+                table.loc[name, column] = (f"{d['difference']:+.4f} "
+                                           f"({format_interval(d['ci95'], signed=True)})")
     table.index.name = f"method (ROUGE F-measure, protocol: {protocol})"
     return captioned(table, smoke_caption(r.evaluation for r in runs))
 
 
-def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] = (),
+def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] | str = (),
                              metric: str = "rouge1", protocol: str = "mean",
                              note: str | None = None):
     """ROUGE against trainable parameters (log x axis): one point per trained method.
@@ -148,10 +161,14 @@ def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] = 
     The zero-shot model (0 trainable parameters, off a log axis) is a solid horizontal line;
     each ``published`` figure of the same protocol that reports ``metric`` is a dashed line
     labelled "published", its source and protocol. Figures of other protocols are left out.
+    ``published`` may name a source instead: the figures whose source starts with it
+    (:func:`dialogsum_peft.published.figures_from`, e.g. ``"course lab"``).
     """
     import matplotlib.pyplot as plt
 
     check_protocol(protocol)
+    if isinstance(published, str):
+        published = figures_from(published)
     runs = _as_list(runs)
     fig, ax = plt.subplots(figsize=(8, 6), layout="constrained")
     trained = [r for r in runs if r.trained]
@@ -213,6 +230,15 @@ def plot_peak_memory(runs: Runs, note: str | None = None):
     ax.set_title(title_with_notes(title, note, smoke))
     fig.tight_layout()
     return fig
+
+
+def flan_t5_base_parameters(config) -> ParameterCount:
+    """The parameters of flan-t5-base with ``config``'s method applied (``total`` includes the
+    method's new weights), counted on the meta device: nothing is allocated or downloaded."""
+    from .methods import apply_method
+    from .measuring import flan_t5_base_shaped_model
+
+    return count_parameters(apply_method(flan_t5_base_shaped_model(device="meta"), config))
 
 
 def memory_estimate(setups: Mapping[str, tuple[int, int, str, str]],

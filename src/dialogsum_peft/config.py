@@ -313,6 +313,15 @@ class TrainConfig:
     def is_smoke(self) -> bool:
         return self.model_name == TINY_MODEL_NAME
 
+    @property
+    def model_path(self) -> str:
+        """What ``from_pretrained`` loads: ``model_name`` itself (a Hub id or a local folder), or
+        for the smoke preset's tiny T5 its folder (:func:`~dialogsum_peft.offline.tiny_base_dir`,
+        built on first use)."""
+        from .offline import resolve_model_path
+
+        return resolve_model_path(self.model_name)
+
 
 def _method_settings(method: str) -> dict[str, Any]:
     if method not in METHOD_SETTINGS:

@@ -1,19 +1,62 @@
-"""Generate summaries for a split and score them against every reference, in one call.
+"""Score summaries and models: ROUGE of predictions, a model on a split, zero-shot against LoRA,
+intervals, differences, and where a model fails (by length, by topic, its worst dialogues).
 
-Why: the notebook, the command line and the benchmarks all evaluate the same way (same prompt,
+Why: the notebooks, the command line and the benchmarks all evaluate the same way (same prompt,
 same batching, same ROUGE), so the comparison of zero-shot and LoRA models is apples to apples.
-The result keeps every (prediction, reference) pair score, so the ROUGE of any multi-reference
-protocol (see :data:`dialogsum_peft.metrics.MULTI_REF_PROTOCOLS`) is exact without rescoring.
+A result keeps every (prediction, reference) pair score, so the ROUGE of any multi-reference
+protocol (see :data:`dialogsum_peft.metrics.MULTI_REF_PROTOCOLS`), of any subset of dialogues and
+every bootstrap interval is exact without rescoring. How one pair is scored and how a
+dialogue's several references are combined is :mod:`dialogsum_peft.metrics`.
+
+The zero-shot model is always :func:`dialogsum_peft.zero_shot.zero_shot_model`: the base model
+inside the peft model with the adapter disabled. ``get_peft_model`` injects the LoRA layers
+*into the base model object in place*, so after wrapping, the original ``model`` variable runs
+with the adapter: comparing against it would compare LoRA with itself.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 from .data import build_prompt
+from .display import captioned, smoke_caption
 from .generation import summarize
 from .input_report import measure_inputs, warn_input_loss
-from .metrics import EvalResult, score_pairs
+from .metrics import (MULTI_REF_PROTOCOLS, EvalResult, aggregate, aggregate_by_protocol,
+                      check_protocol, per_example, score_pairs)
+from .zero_shot import zero_shot_model
+
+ZERO_SHOT = "zero-shot"  # the names of the two models the tutorial compares
+LORA = "LoRA"
+LENGTH_BINS = (0, 128, 256, 384, 512)  # prompt tokens; the last bin is "512 and more" (cut)
+
+
+def compute_rouge(predictions, references, multi_ref: str = "mean",
+                  use_stemmer: bool = True, tokenizer=None) -> dict[str, float]:
+    """Corpus ROUGE-1/2/L/Lsum F-measure under one protocol, fractions in [0, 1].
+
+    ``predictions`` is a list of strings; ``references`` a list of strings (one per prediction)
+    or a list of lists of strings (several references per example, combined as ``multi_ref``
+    says). A bare string is refused with a ValueError (ROUGE over its characters is the classic
+    slip). Scores are for English text unless a ``tokenizer`` is given
+    (:func:`~dialogsum_peft.metrics.score_pairs`).
+    """
+    check_protocol(multi_ref)
+    return aggregate(score_pairs(predictions, references, use_stemmer, tokenizer), multi_ref)
+
+
+def rouge_per_example(predictions, references, multi_ref: str = "mean",
+                      use_stemmer: bool = True, tokenizer=None) -> list[dict[str, float]]:
+    """ROUGE F-measures of each example under one protocol, as fractions in [0, 1]
+    (arguments as for :func:`compute_rouge`)."""
+    check_protocol(multi_ref)
+    return per_example(score_pairs(predictions, references, use_stemmer, tokenizer), multi_ref)
+
+
+def rouge_by_protocol(predictions, references, use_stemmer: bool = True,
+                      tokenizer=None) -> dict[str, dict[str, float]]:
+    """Corpus ROUGE under every protocol, ``{protocol: scores}``, from one scoring pass."""
+    return aggregate_by_protocol(score_pairs(predictions, references, use_stemmer, tokenizer))
 
 
 def limit_split(dataset, limit: int | None):
@@ -62,7 +105,6 @@ def differences(results: dict[str, EvalResult], baseline: str = "base") -> dict:
     """``{"<model> - base": {protocol: {rouge1: {"difference": d, "ci95": [low, high]}}}}`` for
     every model beside ``baseline``, with paired bootstrap intervals; empty without a baseline."""
     from .intervals import difference_intervals
-    from .metrics import MULTI_REF_PROTOCOLS
 
     if baseline not in results:
         return {}
@@ -74,55 +116,96 @@ def differences(results: dict[str, EvalResult], baseline: str = "base") -> dict:
             for name, r in results.items() if name != baseline}
 
 
-def write_evaluation(results_dir: Path, results: dict[str, EvalResult], split, info: dict,
-                     config, formats=("csv", "jsonl")) -> Path:
-    """Write an evaluation's files into a fresh folder, then swap it in: no stale file survives.
+# ------------------------------------------------------------------ zero-shot against LoRA
+def zero_shot_and_lora_summaries(peft_model, tokenizer, dialogues: Sequence[str],
+                                 progress: bool = False, **gen_kwargs) -> dict[str, list[str]]:
+    """Summaries of ``dialogues`` by the base model (:func:`~dialogsum_peft.zero_shot.zero_shot_model`)
+    and by the peft model: ``{"zero-shot": [str], "LoRA": [str]}``, in input order."""
+    with zero_shot_model(peft_model) as base:
+        zero_shot = summarize(base, tokenizer, dialogues, progress=progress,
+                              desc=ZERO_SHOT, **gen_kwargs)
+    lora = summarize(peft_model, tokenizer, dialogues, progress=progress, desc=LORA, **gen_kwargs)
+    return {ZERO_SHOT: zero_shot, LORA: lora}
 
-    ``scores.json`` holds ``info``, every model's ROUGE under every protocol with its 95%
-    bootstrap interval (``"ci95"`` beside the values), under ``"differences"`` each model minus
-    the base with its paired interval, and under ``"inputs"`` what truncation and ``<unk>`` took
-    from each model's input; ``predictions-<model>.csv/.jsonl`` the id, dialogue, references,
-    prediction and the row's ROUGE ("mean" protocol: its average over the references) of each row;
-    ``rouge.png`` the chart; ``config.json`` the settings.
+
+def evaluate_zero_shot_and_lora(peft_model, tokenizer, dataset, config, progress: bool = True):
+    """ROUGE of the base model (:func:`~dialogsum_peft.zero_shot.zero_shot_model`) and of the
+    peft model on the same dialogues, with ``config``'s generation settings:
+    ``{"zero-shot": EvalResult, "LoRA": EvalResult}``.
     """
-    import csv
-    import json
-    import shutil
-    import tempfile
+    kwargs = config.generation_kwargs()
+    with zero_shot_model(peft_model) as base:
+        zero_shot = evaluate_model(base, tokenizer, dataset, progress=progress,
+                                   desc=f"{ZERO_SHOT} summaries", **kwargs)
+    lora = evaluate_model(peft_model, tokenizer, dataset, progress=progress,
+                          desc=f"{LORA} summaries", **kwargs)
+    return {ZERO_SHOT: zero_shot, LORA: lora}
 
-    from .adapters import replace_dir
-    from .reporting import plot_rouge_comparison, save_figure
 
-    results_dir = Path(results_dir)
-    results_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{results_dir.name}.tmp-", dir=results_dir.parent))
-    try:
-        config.save(tmp / "config.json")
-        summary = {**info, "scores": scores_with_intervals(results),
-                   "differences": differences(results),
-                   "inputs": {name: r.inputs.to_dict() if r.inputs else None
-                              for name, r in results.items()}}
-        (tmp / "scores.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        ids, dialogues, refs = list(split["id"]), list(split["dialogue"]), list(split["references"])
+# ------------------------------------------------------------------ where a model fails
+# One corpus score says how much better LoRA is on average, not where. Every number below is a
+# corpus score of a subset under the chosen protocol (metrics.aggregate on the subset's pair
+# scores), so a bin's score means what the headline table's score means.
+def _bin_label(edges: Sequence[int], i: int) -> str:
+    if i == len(edges) - 1:
+        return f">= {edges[i]} (cut)" if edges[i] >= 512 else f">= {edges[i]}"
+    return f"{edges[i]}-{edges[i + 1] - 1}"
+
+
+def _subset_table(results: Mapping, groups: dict[str, list[int]], protocol: str, metric: str,
+                  index_name: str):
+    import pandas as pd
+
+    rows = {}
+    for label, indices in groups.items():
+        if not indices:
+            continue
+        row = {"dialogues": len(indices)}
         for name, result in results.items():
-            rows = [{"id": i, "dialogue": d, "references": r, "prediction": p, "rouge": score}
-                    for i, d, r, p, score in zip(ids, dialogues, refs, result.predictions,
-                                                 result.per_example())]
-            if "jsonl" in formats:
-                with open(tmp / f"predictions-{name}.jsonl", "w", encoding="utf-8") as fh:
-                    fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-            if "csv" in formats:  # references as a JSON list, so every reference survives
-                with open(tmp / f"predictions-{name}.csv", "w", newline="", encoding="utf-8") as fh:
-                    writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-                    writer.writeheader()
-                    writer.writerows({**row, "references": json.dumps(row["references"],
-                                                                      ensure_ascii=False),
-                                      "rouge": json.dumps(row["rouge"])} for row in rows)
-        fig = plot_rouge_comparison(results, title=f"ROUGE on DialogSum {info.get('split', '')} "
-                                                   f"({len(split)} dialogues)")
-        save_figure(fig, tmp / "rouge.png")
-        replace_dir(tmp, results_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return results_dir
+            row[name] = round(aggregate([result.pair_scores[i] for i in indices], protocol)[metric], 4)
+        rows[label] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = f"{index_name} ({metric} F-measure, protocol: {protocol})"
+    return captioned(table, smoke_caption(results.values()))  # the mark from the results
+
+
+def rouge_by_length(results: Mapping, prompt_tokens: Sequence[int], protocol: str = "mean",
+                    metric: str = "rouge1", bins: Sequence[int] = LENGTH_BINS):
+    """A DataFrame: one row per length bin of the prompt in tokens (untruncated), its number of
+    dialogues and each model's corpus ``metric`` on them. ``results`` maps a model's name to its
+    :class:`~dialogsum_peft.metrics.EvalResult`; ``prompt_tokens[i]`` is dialogue i's prompt
+    length. Empty bins are left out. Raises ValueError when the lengths do not match."""
+    check_protocol(protocol)
+    n = len(next(iter(results.values())).pair_scores)
+    if len(prompt_tokens) != n:
+        raise ValueError(f"{len(prompt_tokens)} lengths for {n} dialogues")
+    groups: dict[str, list[int]] = {_bin_label(bins, i): [] for i in range(len(bins))}
+    for j, length in enumerate(prompt_tokens):
+        i = max(k for k, edge in enumerate(bins) if length >= edge)
+        groups[_bin_label(bins, i)].append(j)
+    return _subset_table(results, groups, protocol, metric, "prompt tokens")
+
+
+def rouge_by_topic(results: Mapping, topics: Sequence[str], protocol: str = "mean",
+                   metric: str = "rouge1", top: int = 8):
+    """A DataFrame: the ``top`` most frequent topics (DialogSum's ``topic`` column), their number
+    of dialogues and each model's corpus ``metric`` on them, most frequent first. Dialogues
+    without a topic are left out."""
+    check_protocol(protocol)
+    groups: dict[str, list[int]] = {}
+    for j, topic in enumerate(topics):
+        if topic:
+            groups.setdefault(topic, []).append(j)
+    frequent = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
+    return _subset_table(results, dict(frequent), protocol, metric, "topic")
+
+
+def largest_losses(baseline, tuned, k: int = 3, protocol: str = "mean",
+                   metric: str = "rouge1") -> list[tuple[int, float]]:
+    """The ``k`` dialogues where ``tuned`` scored furthest below ``baseline`` (two EvalResults
+    of the same dialogues): ``[(index, tuned - baseline), ...]``, largest loss first; only
+    dialogues where it did lose (an empty list when it never did)."""
+    check_protocol(protocol)
+    before, after = per_example(baseline.pair_scores, protocol), per_example(tuned.pair_scores, protocol)
+    deltas = [(i, a[metric] - b[metric]) for i, (b, a) in enumerate(zip(before, after))]
+    return sorted((d for d in deltas if d[1] < 0), key=lambda d: d[1])[:k]

@@ -21,7 +21,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from .adapters import check_trained_dir, replace_dir
+from .adapters import check_trained_dir
+from .atomic import replace_dir
 from .ctranslate2_backend import QUANTIZATIONS, convert, require_ctranslate2
 from .errors import AdapterError, ConfigError, RunFolderError
 
@@ -113,9 +114,8 @@ def load_ctranslate2(config, trained: tuple[Path, str] | None, compute_type: str
         import torch
 
         from .modeling import load_model_and_tokenizer
-        from .offline import resolve_model_path
 
-        hf_model, tokenizer = load_model_and_tokenizer(resolve_model_path(config.model_name),
+        hf_model, tokenizer = load_model_and_tokenizer(config.model_path,
                                                        dtype=torch.float32, device="cpu")
     else:
         hf_model, tokenizer = merge_into_base(config, trained)
@@ -136,10 +136,9 @@ def merge_into_base(config, trained: tuple[Path, str]):
 
     from .adapters import load_adapter
     from .modeling import load_model_and_tokenizer
-    from .offline import resolve_model_path
 
     path, method = trained
-    name = str(path) if method == "full" else resolve_model_path(config.model_name)
+    name = str(path) if method == "full" else config.model_path
     model, tokenizer = load_model_and_tokenizer(name, dtype=torch.float32, device="cpu",
                                                 attn_implementation=config.attn_implementation)
     if method == "full":

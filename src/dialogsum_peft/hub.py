@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from .errors import HubUnavailableError
@@ -103,3 +104,14 @@ def load_hub_dataset(name: str, reachable: Callable[[], bool] = hub_reachable):
                            "set HF_HUB_OFFLINE=1 before starting Python")
     return hub_call(lambda _offline: datasets.load_dataset(name), what=f"dataset '{name}'",
                     reachable=lambda: True)
+
+
+def prepare_hub(config) -> None:
+    """Decide before the HF libraries are imported whether they may use the network: offline
+    (``HF_HUB_OFFLINE=1``) for the smoke path and for a local model and data folder, otherwise
+    only when the Hub does not answer (:func:`go_offline_if_unreachable`)."""
+    local = Path(config.model_name).is_dir() and Path(config.dataset_source).is_dir()
+    if config.is_smoke or local:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    else:
+        go_offline_if_unreachable()

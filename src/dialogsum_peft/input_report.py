@@ -30,7 +30,9 @@ class InputReport:
     ``truncated``: inputs longer than ``max_length`` tokens; ``tokens_cut``: tokens dropped in all
     (sum of ``length - max_length`` over them); ``longest``: the longest input in tokens before
     truncation; ``with_unknown``: inputs holding at least one ``<unk>``; ``chars_lost``: characters
-    covered by ``<unk>`` tokens; ``lost_examples``: a few of those characters.
+    covered by ``<unk>`` tokens; ``lost_examples``: a few of those characters; ``lengths``: each
+    input's length in tokens before truncation, in input order (for analyses by length, e.g.
+    :func:`~dialogsum_peft.evaluation.rouge_by_length`; left out of :meth:`to_dict`).
     """
 
     dialogues: int = 0
@@ -41,9 +43,11 @@ class InputReport:
     with_unknown: int = 0
     chars_lost: int = 0
     lost_examples: list[str] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The counts, as ``scores.json`` records them (without ``lengths``)."""
+        return {k: v for k, v in asdict(self).items() if k != "lengths"}
 
     def message(self, what: str = "dialogues") -> str | None:
         """One sentence on what was lost (``None`` when nothing was), without a ``warning:`` prefix."""
@@ -82,6 +86,7 @@ def measure_inputs(texts: Sequence[str], tokenizer, max_length: int | None) -> I
     lost: dict[str, None] = {}
     for i, ids in enumerate(enc["input_ids"]):
         n = len(ids)
+        report.lengths.append(n)
         report.longest = max(report.longest, n)
         if max_length is not None and n > max_length:
             report.truncated += 1

@@ -98,3 +98,9 @@ def difference_intervals(baseline_pairs, other_pairs, protocol: str = "mean",
                                      confidence, seed)}
     return out
 
+
+def format_interval(ci: Sequence[float], signed: bool = False) -> str:
+    """An interval as tables show it: ``"0.412 to 0.437"``, or with ``signed`` (a difference)
+    ``"+0.012 to +0.031"``, three decimals (ROUGE F-measures are fractions)."""
+    sign = "+" if signed else ""
+    return f"{ci[0]:{sign}.3f} to {ci[1]:{sign}.3f}"

@@ -78,3 +78,23 @@ def saved_method(path) -> str | None:
     if (path / "config.json").is_file() and any(path.glob("*.safetensors")):
         return "full"
     return None
+
+
+NOT_APPLICABLE = "—"  # a setting the method does not have
+
+
+def method_settings(config) -> dict[str, str]:
+    """The method's own settings as strings for a settings table: ``{"LoRA rank r", "target
+    modules", "virtual tokens"}``, :data:`NOT_APPLICABLE` for what the method does not have."""
+    rank = targets = tokens = NOT_APPLICABLE
+    if config.method in ("lora", "lora-all"):
+        rank = f"{config.lora_r} (alpha {config.lora_alpha})"
+        targets = ", ".join(config.lora_target_modules)
+    elif config.method == "ia3":  # the layers its peft config really rescales
+        layers = peft_config(config).target_modules  # a set: in the model's layer order
+        targets = ", ".join(sorted(layers, key=lambda n: (T5_LINEAR_LAYERS + (n,)).index(n)))
+    elif config.method == "prompt-tuning":
+        tokens = str(config.num_virtual_tokens)
+    elif config.method == "full":
+        targets = "every weight"
+    return {"LoRA rank r": rank, "target modules": targets, "virtual tokens": tokens}

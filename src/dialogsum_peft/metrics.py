@@ -194,32 +194,6 @@ def aggregate(pair_scores: Sequence[Sequence[dict[str, float]]],
     return {k: math.fsum(r[k] for r in rows) / len(rows) for k in ROUGE_TYPES}
 
 
-def rouge_per_example(predictions, references, multi_ref: str = "mean",
-                      use_stemmer: bool = True, tokenizer=None) -> list[dict[str, float]]:
-    """ROUGE F-measures of each example under one protocol, as fractions in [0, 1]
-    (``tokenizer``: see :func:`score_pairs`)."""
-    check_protocol(multi_ref)
-    return per_example(score_pairs(predictions, references, use_stemmer, tokenizer), multi_ref)
-
-
-def compute_rouge(predictions, references, multi_ref: str = "mean",
-                  use_stemmer: bool = True, tokenizer=None) -> dict[str, float]:
-    """Corpus ROUGE-1/2/L/Lsum F-measure under one protocol, fractions in [0, 1].
-
-    ``references`` is a list of strings (one per prediction) or a list of lists of strings
-    (several references per example, combined as ``multi_ref`` says). Scores are for English
-    text unless a ``tokenizer`` is given (see :func:`score_pairs`).
-    """
-    check_protocol(multi_ref)
-    return aggregate(score_pairs(predictions, references, use_stemmer, tokenizer), multi_ref)
-
-
-def rouge_by_protocol(predictions, references, use_stemmer: bool = True,
-                      tokenizer=None) -> dict[str, dict[str, float]]:
-    """Corpus ROUGE under every protocol, ``{protocol: scores}``, from one scoring pass."""
-    return aggregate_by_protocol(score_pairs(predictions, references, use_stemmer, tokenizer))
-
-
 def aggregate_by_protocol(pair_scores) -> dict[str, dict[str, float]]:
     """``{protocol: corpus scores}`` for every protocol, from pair scores already computed."""
     return {p: aggregate(pair_scores, p) for p in MULTI_REF_PROTOCOLS}

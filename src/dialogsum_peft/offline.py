@@ -146,7 +146,6 @@ def tiny_base_dir() -> Path:
     source: a change to either builds a new base instead of reusing a stale one.
     """
     import hashlib
-    import shutil
 
     digest = hashlib.sha256(Path(__file__).read_bytes())
     data_dir = sample_data_dir()
@@ -155,18 +154,11 @@ def tiny_base_dir() -> Path:
     target = Path(tempfile.gettempdir()) / f"dialogsum_peft-tiny-t5-{digest.hexdigest()[:16]}"
     if (target / "config.json").is_file() and (target / "tokenizer.json").is_file():
         return target
+    from .atomic import atomic_dir
     from .data import load_dialogsum
 
-    build = Path(tempfile.mkdtemp(prefix=f"{target.name}.build-", dir=target.parent))
-    try:
+    with atomic_dir(target, replace=False) as build:  # another process's finished build wins
         tiny_model_and_tokenizer(sample_texts(load_dialogsum(data_dir)), save_dir=build, seed=0)
-        try:
-            build.rename(target)
-        except OSError:  # another process finished the same build first: use theirs
-            shutil.rmtree(build, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(build, ignore_errors=True)
-        raise
     return target
 
 

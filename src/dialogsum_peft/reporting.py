@@ -10,65 +10,22 @@ and, in smoke mode, that its numbers are meaningless. Both labels are derived fr
 label: tables and plots take :class:`~dialogsum_peft.metrics.EvalResult` objects and a
 protocol and compute the numbers themselves (a dict of scores cannot say which protocol made it),
 and the smoke mark comes from the results (the model that wrote them), not from the caller.
-Published figures are kept apart from ours
-in :data:`PUBLISHED`, with their source and protocol, so they are only compared like for like.
+Published figures (:mod:`dialogsum_peft.published`) are kept apart from ours, with their source
+and protocol, so they are only compared like for like.
 """
 
 from __future__ import annotations
 
 import random
-import textwrap
+import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import pandas as pd
 
-from .display import TextBlock, captioned, wrap_lines
-from .metrics import EvalResult
-from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, check_protocol, rouge_per_example
-
-SMOKE_NOTE = "SMOKE MODE: tiny random model, numbers are meaningless"
-NOT_REPORTED = "—"  # a metric a published source does not report
-
-
-@dataclass(frozen=True)
-class PublishedFigure:
-    """A ROUGE figure from someone else's work: where from, for what setup, under which protocol.
-
-    ``scores`` holds only the metrics the source reports (fractions); the rest stay unknown.
-    """
-
-    source: str
-    setup: str
-    protocol: str
-    scores: Mapping[str, float]
-
-    def __post_init__(self):
-        check_protocol(self.protocol)
-
-
-_LAB = "course lab 2 (Generative AI with LLMs)"
-
-# Only ROUGE-1 is known for these sources: the other metrics stay absent (shown as NOT_REPORTED),
-# never invented. Each (protocol, setup) label names one source, so no label appears twice.
-PUBLISHED = (
-    # The lab (flan-t5-base on DialogSum) scores the Hub's 1,500-row test split row by row: "mean".
-    PublishedFigure(_LAB, "flan-t5-base zero-shot", "mean", {"rouge1": 0.2334}),
-    PublishedFigure(_LAB, "flan-t5-base full fine-tuning", "mean", {"rouge1": 0.4216}),
-    PublishedFigure(_LAB, "flan-t5-base LoRA", "mean", {"rouge1": 0.4081}),
-    # The same lab's published LoRA summaries, re-scored by this project under each protocol.
-    *(PublishedFigure("lab 2 LoRA outputs, re-scored here",
-                      "flan-t5-base LoRA (lab outputs, re-scored)", protocol, {"rouge1": value})
-      for protocol, value in (("mean", 0.408), ("first", 0.415), ("best", 0.479))),
-    PublishedFigure("a Colab notebook", "LoRA r=8 on q,v, lr 1e-3, 2 epochs, T4", "best",
-                    {"rouge1": 0.484}),
-)
-
-
-def smoke_caption(results) -> str | None:
-    """:data:`SMOKE_NOTE` when any of ``results`` (EvalResults) came from the smoke model."""
-    return SMOKE_NOTE if any_smoke(results) else None
-
+from .display import (SMOKE_NOTE, TextBlock, any_smoke, captioned, format_example, smoke_caption,
+                      title_with_notes, wrap_lines)
+from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
+from .published import NOT_REPORTED, PUBLISHED, PublishedFigure
 
 def scores_under(results: Mapping[str, EvalResult], protocol: str) -> dict[str, dict[str, float]]:
     """``{name: corpus ROUGE under protocol}`` from results objects.
@@ -82,17 +39,6 @@ def scores_under(results: Mapping[str, EvalResult], protocol: str) -> dict[str, 
             raise TypeError(f"results[{name!r}] is a {type(result).__name__}, not an EvalResult: "
                             "tables and plots compute their scores under the protocol they name")
     return {name: result.by_protocol[protocol] for name, result in results.items()}
-
-
-def any_smoke(results) -> bool:
-    """Whether any of ``results`` (EvalResults) came from the smoke path's tiny random model."""
-    return any(r.smoke for r in results)
-
-
-def title_with_notes(title: str, note: str | None, smoke: bool) -> str:
-    """The title with the caller's note and, in smoke mode, the smoke note under it."""
-    lines = [title, note, SMOKE_NOTE if smoke else None]
-    return "\n".join(dict.fromkeys(line for line in lines if line))
 
 
 def show_random_elements(dataset, num_examples: int = 3, seed: int | None = None,
@@ -147,7 +93,7 @@ def _with_intervals(table, results, baseline, improved, protocol):
     the paired interval of the improvement row (:mod:`dialogsum_peft.intervals`)."""
     import pandas as pd
 
-    from .intervals import difference_intervals, rouge_intervals
+    from .intervals import difference_intervals, format_interval, rouge_intervals
 
     cis = {name: rouge_intervals(r.pair_scores, protocol) for name, r in results.items()}
     if baseline and improved:
@@ -157,8 +103,7 @@ def _with_intervals(table, results, baseline, improved, protocol):
     columns = {}
     for k in ROUGE_TYPES:
         columns[k] = table[k]
-        columns[f"{k} 95% CI"] = pd.Series({row: f"{cis[row][k][0]:.3f} to {cis[row][k][1]:.3f}"
-                                            for row in table.index})
+        columns[f"{k} 95% CI"] = pd.Series({row: format_interval(cis[row][k]) for row in table.index})
     out = pd.DataFrame(columns, index=table.index)
     out.index.name, out.columns.name = table.index.name, table.columns.name  # protocol, smoke
     return out
@@ -243,7 +188,7 @@ def plot_loss_curve(trainer, title: str = "LoRA training loss", note: str | None
     import matplotlib.pyplot as plt
 
     from .offline import is_smoke_model
-    from .trainer import loss_history, validation_loss_history
+    from .trainer_parts import loss_history, validation_loss_history
 
     history, smoke = loss_history(trainer), is_smoke_model(trainer.model)
     if not history:
@@ -282,36 +227,99 @@ def side_by_side(dataset, results: Mapping[str, EvalResult], indices: Sequence[i
     return TextBlock("\n".join(blocks))
 
 
-def format_example(dialogue: str, human: str, summaries: Mapping[str, str],
-                   references: Sequence[str] | None = None, width: int = 100,
-                   protocol: str = "mean") -> str:
-    """A printable block: dialogue (one line per turn, wrapped), human summary, each model's
-    summary and, with
-    ``references`` (the dialogue's human summaries), its ROUGE-1/2/L against them, computed here
-    under ``protocol``, which the line names."""
-    check_protocol(protocol)
-    names = list(summaries)
-    rouge = dict(zip(names, rouge_per_example([summaries[n] for n in names],
-                                              [list(references)] * len(names), protocol))
-                 ) if references else {}
-    line = "-" * width
-    out = [line, "DIALOGUE:", wrap_lines(dialogue, width), line, "HUMAN SUMMARY:", textwrap.fill(human, width)]
-    for name, text in summaries.items():
-        out += [line, f"{name.upper()}:", textwrap.fill(text or "(empty)", width)]
-        if rouge and name in rouge:
-            r = rouge[name]
-            out.append(f"  ROUGE-1 {r['rouge1']:.3f} | ROUGE-2 {r['rouge2']:.3f} | "
-                       f"ROUGE-L {r['rougeL']:.3f} (protocol: {protocol})")
-    out.append(line)
-    return "\n".join(out)
+# ------------------------------------------------------------- the notebooks' set-up reports
+RUNTIME_HINT = "Runtime -> Change runtime type -> GPU"
 
 
-def save_figure(fig, path) -> None:
-    """Write ``fig`` as a PNG file and free it (headless: the Agg backend, no window)."""
-    import matplotlib
+def environment_report(info=None) -> str:
+    """Library versions and the device (``info``: a :class:`~dialogsum_peft.hardware.DeviceInfo`,
+    this machine's by default), with a clear warning on a CPU-only runtime."""
+    from .hardware import describe_device, library_versions
 
-    matplotlib.use("Agg")
+    info = info or describe_device()
+    lines = [f"{name:<13}{version}" for name, version in library_versions().items()]
+    lines.append(f"python       {sys.version.split()[0]}")
+    if info.kind == "cuda":
+        lines.append(f"device       GPU: {info.name}, {info.total_memory_gib:.1f} GiB, "
+                     f"{'bf16 supported' if info.bf16 else 'no bf16 (fp32 will be used)'}")
+    else:
+        lines.append("device       CPU only")
+        lines.append(f"WARNING: no GPU. Full training would take hours here. In Colab: {RUNTIME_HINT} "
+                     "(T4 is free), then run the notebook again from the top. The offline smoke "
+                     "mode (DIALOGSUM_MODE=smoke) runs on a CPU in a few minutes.")
+    return "\n".join(lines)
+
+
+def settings_table(configs):
+    """The settings a learner should read, at most 12 rows (pandas DataFrame of strings): model,
+    data, method and its own settings, learning rate, training length, effective batch (batch x
+    accumulation), precision, token lengths, test dialogues scored.
+
+    One config: one column, without the rows its method does not have. A mapping (name ->
+    config): one column per method, :data:`~dialogsum_peft.methods.NOT_APPLICABLE` where a setting does not apply. The
+    full list is ``config.to_dict()``.
+    """
+    from .config import TrainConfig
+    from .methods import NOT_APPLICABLE, method_settings
+
+    single = isinstance(configs, TrainConfig)
+    columns = {"setting": configs} if single else dict(configs)
+    table = {}
+    for name, c in columns.items():
+        length = (f"{c.max_steps} steps" if c.max_steps > 0 else f"{c.num_train_epochs:g} epochs")
+        table[name] = {
+            "model": c.model_name, "data": c.dataset_source, "method": c.method,
+            **method_settings(c),
+            "learning rate": f"{c.learning_rate:g}",
+            "training length": length,
+            "effective batch = batch x accumulation": f"{c.effective_batch} = "
+            f"{c.per_device_train_batch_size} x {c.gradient_accumulation_steps}",
+            "precision": c.precision,
+            "tokens: prompt / summary": f"{c.max_source_length} / {c.max_target_length}",
+            "test dialogues scored": "all" if c.eval_limit is None else str(c.eval_limit),
+        }
+    frame = pd.DataFrame(table)
+    if single:
+        frame = frame[frame["setting"] != NOT_APPLICABLE]
+    return frame
+
+
+def example_report(dataset, index: int, summaries: Mapping[str, str], smoke: bool = False,
+                   show_prompt: bool = False) -> str:
+    """One test dialogue: its text (or the full prompt), the human summary, each model's summary
+    with its own ROUGE against all the dialogue's references; the smoke banner on top in smoke mode.
+    """
+    from .data import build_prompt
+    from .offline import smoke_banner
+
+    if not 0 <= index < len(dataset):
+        raise IndexError(f"index {index} is outside the split (0 to {len(dataset) - 1})")
+    row = dataset[index]
+    text = build_prompt(row["dialogue"]) if show_prompt else row["dialogue"]
+    header = f"test dialogue #{index} (id {row['id']}, {len(row['references'])} human reference(s))"
+    body = format_example(text, row["summary"], summaries, row["references"])
+    if show_prompt:
+        body = body.replace("DIALOGUE:", "PROMPT (what the model reads):", 1)
+    parts = [smoke_banner()] if smoke else []
+    return "\n".join(parts + [header, body])
+
+
+def plot_rouge_by_length(table):
+    """Grouped bars of a :func:`rouge_by_length` table (one group per bin, labelled with its
+    number of dialogues); the y axis names the table's protocol and the title carries the smoke
+    note when the table does (both set by the table from its results)."""
     import matplotlib.pyplot as plt
-
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    models = [c for c in table.columns if c != "dialogues"]
+    fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+    width = 0.8 / max(1, len(models))
+    for i, name in enumerate(models):
+        xs = [x + i * width for x in range(len(table))]
+        ax.bar(xs, table[name], width, label=name)
+    ax.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(table))])
+    ax.set_xticklabels([f"{label}\n({n} dialogues)" for label, n in zip(table.index, table["dialogues"])])
+    ax.set_xlabel("prompt length in tokens")
+    ax.set_ylabel(table.index.name.split("(")[1].rstrip(")"))
+    ax.set_title(title_with_notes("ROUGE by dialogue length", None,
+                                  getattr(table, "caption", None) == SMOKE_NOTE))
+    ax.legend()
+    return fig

@@ -16,8 +16,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_dir, write_text_atomic
 from .checkpoints import (RunLock, check_resume_identity, check_writable, find_last_checkpoint,
-                          write_run_identity, write_text_atomic)
+                          write_run_identity)
 
 CHECKPOINTS = "checkpoints"
 ADAPTER = "adapter"
@@ -101,3 +102,100 @@ class RunFolder:
 
     def write_json(self, name: str, data: Any, indent: int = 2) -> Path:
         return self.write_text(name, json.dumps(data, indent=indent) + "\n")
+
+
+def write_evaluation(results_dir: str | os.PathLike, results: dict, split, info: dict,
+                     config, formats=("csv", "jsonl")) -> Path:
+    """Write an evaluation's files (``evaluate``'s results folder) into a fresh folder, then swap it
+    in (:func:`~dialogsum_peft.atomic.atomic_dir`): no stale file survives.
+
+    ``results`` maps a model's name to its :class:`~dialogsum_peft.metrics.EvalResult`.
+
+    ``scores.json`` holds ``info``, every model's ROUGE under every protocol with its 95%
+    bootstrap interval (``"ci95"`` beside the values), under ``"differences"`` each model minus
+    the base with its paired interval, and under ``"inputs"`` what truncation and ``<unk>`` took
+    from each model's input; ``predictions-<model>.csv/.jsonl`` the id, dialogue, references,
+    prediction and the row's ROUGE ("mean" protocol: its average over the references) of each row;
+    ``rouge.png`` the chart; ``config.json`` the settings.
+    """
+    import csv
+
+    from .display import save_figure
+    from .evaluation import differences, scores_with_intervals
+    from .reporting import plot_rouge_comparison
+
+    results_dir = Path(results_dir)
+    with atomic_dir(results_dir) as tmp:
+        config.save(tmp / "config.json")
+        summary = {**info, "scores": scores_with_intervals(results),
+                   "differences": differences(results),
+                   "inputs": {name: r.inputs.to_dict() if r.inputs else None
+                              for name, r in results.items()}}
+        (tmp / "scores.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        ids, dialogues, refs = list(split["id"]), list(split["dialogue"]), list(split["references"])
+        for name, result in results.items():
+            rows = [{"id": i, "dialogue": d, "references": r, "prediction": p, "rouge": score}
+                    for i, d, r, p, score in zip(ids, dialogues, refs, result.predictions,
+                                                 result.per_example())]
+            if "jsonl" in formats:
+                with open(tmp / f"predictions-{name}.jsonl", "w", encoding="utf-8") as fh:
+                    fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+            if "csv" in formats:  # references as a JSON list, so every reference survives
+                with open(tmp / f"predictions-{name}.csv", "w", newline="", encoding="utf-8") as fh:
+                    writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+                    writer.writeheader()
+                    writer.writerows({**row, "references": json.dumps(row["references"],
+                                                                      ensure_ascii=False),
+                                      "rouge": json.dumps(row["rouge"])} for row in rows)
+        fig = plot_rouge_comparison(results, title=f"ROUGE on DialogSum {info.get('split', '')} "
+                                                   f"({len(split)} dialogues)")
+        save_figure(fig, tmp / "rouge.png")
+    return results_dir
+
+
+def write_training_outputs(trainer, peft_model, tokenizer, config, result, world_size: int,
+                           out: RunFolder) -> None:
+    """Write what ``train`` leaves in ``out`` after training (the adapter or model, the loss
+    history as CSV and JSON, its plot, the metrics) and say where, on stdout."""
+    import csv
+
+    from .adapters import adapter_size_mb, save_adapter, save_model
+    from .methods import is_peft
+    from .offline import is_smoke_model
+    from .display import save_figure
+    from .reporting import plot_loss_curve
+    from .trainer_parts import loss_history, loss_log, validation_loss_history
+
+    if is_peft(config.method):
+        adapter = save_adapter(peft_model, out / ADAPTER, tokenizer=tokenizer)
+    else:
+        adapter = save_model(peft_model, out / MODEL, tokenizer=tokenizer)
+    history, log = loss_history(trainer), loss_log(trainer)
+    with open(out / LOSS_CSV, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["step", "loss", "validation_loss"])
+        writer.writeheader()
+        writer.writerows(log)  # a step without one of the losses leaves its cell empty
+    out.write_json(LOSS_JSON, log, indent=1)
+    validation = validation_loss_history(trainer)
+    metrics = dict(result.metrics)
+    metrics.update(global_step=trainer.state.global_step, world_size=world_size,
+                   effective_batch=(trainer.args.per_device_train_batch_size
+                                    * trainer.args.gradient_accumulation_steps
+                                    * world_size),
+                   adapter_mb=round(adapter_size_mb(adapter), 3), smoke=is_smoke_model(peft_model),
+                   validation_loss=validation[-1][1] if validation else None)
+    out.write_json(METRICS, metrics)
+    if history:
+        save_figure(plot_loss_curve(trainer), out / LOSS_PLOT)
+        print(f"loss: {history[0][1]:.4f} at step {history[0][0]} -> "
+              f"{history[-1][1]:.4f} at step {history[-1][0]}")
+        if validation:
+            print(f"validation loss: {validation[0][1]:.4f} at step {validation[0][0]} -> "
+                  f"{validation[-1][1]:.4f} at step {validation[-1][0]}")
+    else:
+        print(f"no loss was logged (fewer than logging_steps={config.logging_steps} steps): "
+              "no loss curve")
+    print(f"{'adapter' if is_peft(config.method) else 'model'}: {adapter} "
+          f"({adapter_size_mb(adapter):.2f} MB)")
+    print(f"training log: {out / LOSS_CSV}, {out / LOSS_JSON}"
+          + (f", plot {out / LOSS_PLOT}" if history else ""))

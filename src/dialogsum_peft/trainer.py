@@ -17,23 +17,21 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import math
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import Seq2SeqTrainer, TrainerCallback
+from transformers import Seq2SeqTrainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from .config import TrainConfig
-from .errors import ConfigError, TrainingError
-from .modeling import non_finite_parameters
-from .recipes import epochs_warning
+from .recipes import DEFAULT_RECIPE, epochs_warning
+from .errors import ConfigError
+from .trainer_parts import DivergenceGuard, EpochSeededLengthGroupedSampler
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
-DIVERGENCE_FACTOR = 3.0  # a logged loss this many times the first logged loss means divergence
 
 
 def housekeeping_arguments(config: TrainConfig) -> dict[str, Any]:
@@ -164,68 +162,6 @@ def _say_once(warning: str | None) -> None:
         print(warning, file=sys.stderr, flush=True)
 
 
-# -------------------------------------------------------------------------------- guards
-def _advice(args) -> str:
-    precision = "bf16" if args.bf16 else ("fp16" if args.fp16 else "fp32")
-    return (f"(precision {precision}, learning rate {args.learning_rate}). Lower the learning "
-            "rate; T5 overflows in fp16: use 'bf16' on an Ampere-or-newer GPU or 'fp32'.")
-
-
-class DivergenceGuard(TrainerCallback):
-    """Stop at a NaN/inf or exploding loss, a zero/inf gradient norm, or NaN weights.
-
-    The logged loss and gradient norm are checked in ``on_log``. A checkpoint can be due
-    before the next log, so before every save the trainable weights are checked too: a
-    checkpoint with NaN weights is never written.
-    """
-
-    def __init__(self):
-        self.first_loss = None
-
-    def on_step_end(self, args, state, control, model=None, **kwargs):
-        if control.should_save and model is not None:
-            bad = non_finite_parameters(model)
-            if bad:
-                raise TrainingError(
-                    f"trainable weights became NaN/inf at step {state.global_step} "
-                    f"({len(bad)} tensors, e.g. {bad[0]}) {_advice(args)} Training stopped "
-                    f"before checkpoint-{state.global_step}: no NaN weights are on disk.")
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        logs = logs or {}
-        loss, grad = logs.get("loss"), logs.get("grad_norm")
-        problem = None
-        if loss is not None and not math.isfinite(float(loss)):
-            problem = f"training loss became {loss}"
-        elif grad is not None and (not math.isfinite(float(grad)) or float(grad) == 0.0):
-            problem = f"gradient norm became {grad}"
-        elif loss is not None:
-            if self.first_loss is None:
-                self.first_loss = float(loss)
-            elif float(loss) > DIVERGENCE_FACTOR * self.first_loss:
-                problem = (f"training loss diverged: {float(loss):.4g}, more than "
-                           f"{DIVERGENCE_FACTOR:g}x the first logged loss {self.first_loss:.4g}")
-        if problem:
-            raise TrainingError(f"{problem} at step {state.global_step} {_advice(args)} "
-                                "Training stopped before any adapter was written.")
-
-
-# -------------------------------------------------------------------------------- trainer
-class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
-    """Length-grouped batches whose order depends only on ``seed + epoch``."""
-
-    def __init__(self, batch_size: int, lengths: list[int], seed: int):
-        super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
-        self.seed, self.epoch = seed, 0
-
-    def set_epoch(self, epoch: int) -> None:  # called by accelerate's DataLoaderShard
-        self.epoch = epoch
-
-    def __iter__(self):
-        self.generator.manual_seed(self.seed + self.epoch)
-        return super().__iter__()
-
-
 class DialogSumTrainer(Seq2SeqTrainer):
     """``Seq2SeqTrainer`` + per-batch-mean loss scaling, exact resume, divergence guards; without
     an ``eval_dataset`` (data with no validation split) the validation loss is switched off."""
@@ -276,29 +212,112 @@ def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None
     )
 
 
-def _logged(trainer_or_state, key: str) -> list[tuple[int, float]]:
-    """(step, value) of every ``log_history`` entry that holds ``key``."""
-    state = getattr(trainer_or_state, "state", trainer_or_state)
-    return [(int(e["step"]), float(e[key])) for e in state.log_history if key in e]
+# ------------------------------------------------------------------- the notebooks' run set-up
+OUTPUT_DIR_ENV = "DIALOGSUM_OUTPUT_DIR"
+MODEL_ENV = "DIALOGSUM_MODEL"  # a local model folder (or another Hub id) for a full run
+DATA_ENV = "DIALOGSUM_DATA"  # a local DialogSum folder (or another Hub dataset) for a full run
+DIALOGSUM_TRAIN_DIALOGUES = 12_460  # for the CPU warning of an epoch-based recipe
 
 
-def loss_history(trainer_or_state) -> list[tuple[int, float]]:
-    """(step, training loss) pairs logged during training, for the loss curve."""
-    return _logged(trainer_or_state, "loss")
+def repo_root() -> Path | None:
+    """The repository this package was loaded from (a clone with ``pyproject.toml``), if any."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() else None
 
 
-def loss_log(trainer_or_state) -> list[dict[str, float]]:
-    """One row per logged step, ``{"step", "loss", "validation_loss"}`` with the keys that were
-    logged at that step (what ``loss_history.csv``/``.json`` hold), in step order."""
-    rows: dict[int, dict[str, float]] = {}
-    for step, loss in loss_history(trainer_or_state):
-        rows.setdefault(step, {"step": step})["loss"] = loss
-    for step, loss in validation_loss_history(trainer_or_state):
-        rows.setdefault(step, {"step": step})["validation_loss"] = loss
-    return [rows[step] for step in sorted(rows)]
+def resolve_output_dir(output_dir: str | os.PathLike, env: str = OUTPUT_DIR_ENV) -> Path:
+    """Where a run writes checkpoints and adapters.
+
+    The environment variable ``DIALOGSUM_OUTPUT_DIR`` wins (tests and scripts use it); otherwise
+    ``output_dir`` itself, a relative one taken from the repository root so the notebook writes
+    to the same ``outputs/`` whatever folder it runs from. (Google Drive: see
+    :func:`dialogsum_peft.checkpoints.drive_output_dir`.)
+    """
+    override = os.environ.get(env)
+    if override:
+        return Path(override).expanduser().resolve()
+    path = Path(output_dir).expanduser()
+    if path.is_absolute():
+        return path
+    return (repo_root() or Path.cwd()) / path
 
 
-def validation_loss_history(trainer_or_state) -> list[tuple[int, float]]:
-    """(step, validation loss) pairs: the Trainer's ``eval_loss`` on the validation split,
-    logged every ``eval_steps`` (empty when the run had no validation split or eval_steps 0)."""
-    return _logged(trainer_or_state, "eval_loss")
+def notebook_config(mode: str = "auto", recipe: str = DEFAULT_RECIPE, eval_size: int | None = None,
+                    seed: int = 42, save_to_drive: bool = False, method: str = "lora",
+                    run_name: str | None = None, subfolder: str | None = None,
+                    model: str | None = None, data: str | None = None,
+                    smoke_schedule: dict[str, Any] | None = None,
+                    announce: bool = True) -> TrainConfig:
+    """The run's :class:`TrainConfig` from a notebook's knob cell (the notebooks' counterpart of
+    :func:`dialogsum_peft.cli_config.resolve_config`), announced in a few lines.
+
+    ``mode`` is resolved by :func:`dialogsum_peft.offline.resolve_mode` (``DIALOGSUM_MODE``
+    wins; ``auto`` is full when the Hub answers). Smoke mode is ``TrainConfig.smoke`` (the tiny
+    model's own short schedule, changed by ``smoke_schedule``; ``recipe``, ``model`` and ``data``
+    do not apply); full mode is ``TrainConfig.auto(recipe=...)``: the recipe as it is, precision
+    and batch split for this GPU. ``model``/``data`` (``None``: google/flan-t5-base and DialogSum
+    from the Hub; the environment variables ``DIALOGSUM_MODEL``/``DIALOGSUM_DATA`` win) may name
+    local folders, so a full run works offline with ``HF_HUB_OFFLINE=1``. The folder,
+    ``outputs/<run_name>`` (default ``dialogsum-lora-{recipe}``, or ``smoke``; ``{recipe}`` is
+    replaced by the config's recipe, ``smoke`` in smoke mode), is named after the recipe so
+    switching recipes never mixes checkpoints; it is on Google Drive with
+    ``save_to_drive``, otherwise :func:`resolve_output_dir`; ``subfolder`` (e.g. one per
+    method) goes below it. With ``announce``, prints the mode
+    line, then the smoke banner or, for a full run without a GPU, the warning with a time
+    estimate. Raises :class:`~dialogsum_peft.errors.ConfigError` for a setting that is not valid.
+    """
+    from .checkpoints import drive_output_dir
+    from .hardware import cpu_warning, describe_device
+    from .offline import resolve_mode, smoke_banner
+
+    resolved = resolve_mode(mode)
+    common = dict(method=method, eval_limit=eval_size, seed=seed)
+    if resolved == "smoke":
+        config = TrainConfig.smoke(**{**common, **(smoke_schedule or {})})
+    else:
+        sources = {"model_name": os.environ.get(MODEL_ENV) or model,
+                   "dataset_source": os.environ.get(DATA_ENV) or data}
+        config = TrainConfig.auto(recipe=recipe, **common,
+                                  **{k: v for k, v in sources.items() if v})
+    if run_name is None:
+        run_name = "smoke" if config.is_smoke else "dialogsum-lora-{recipe}"
+    run_name = run_name.format(recipe=config.recipe)
+    folder = (Path(drive_output_dir(run_name)) if save_to_drive
+              else resolve_output_dir(Path("outputs") / run_name))
+    config.output_dir = str(folder / subfolder if subfolder else folder)
+    if announce:
+        print(f"MODE={mode!r} -> running in {resolved.upper()} mode (preset {config.preset!r}, "
+              f"recipe {config.recipe!r}), writing to {folder}")
+        if config.is_smoke:
+            print(smoke_banner())
+        examples = (config.max_steps * config.effective_batch if config.max_steps > 0
+                    else round(config.num_train_epochs * DIALOGSUM_TRAIN_DIALOGUES))
+        warning = cpu_warning(describe_device(), examples, smoke=config.is_smoke)
+        if warning:
+            print(warning)
+    return config
+
+
+def resume_or_start(output_dir: str | os.PathLike, identity: dict[str, Any],
+                    resume: bool = True) -> str | None:
+    """The checkpoint to resume from, or ``None`` after preparing the folder for a fresh run: the
+    notebook's resume step in one call (``trainer.train(resume_from_checkpoint=...)``).
+
+    With ``resume`` and a complete checkpoint
+    (:func:`~dialogsum_peft.checkpoints.find_last_checkpoint`), checks that the folder's run
+    identity is ``identity`` (:func:`~dialogsum_peft.checkpoints.check_resume_identity`, a
+    :class:`~dialogsum_peft.errors.RunFolderError` naming the differences otherwise) and returns
+    the checkpoint's path. Otherwise deletes ``output_dir/checkpoints`` (old checkpoints would mix
+    with this run's) and writes ``identity`` there, so a later resume can check it.
+    """
+    import shutil
+
+    from .checkpoints import check_resume_identity, find_last_checkpoint, write_run_identity
+
+    last = find_last_checkpoint(output_dir) if resume else None
+    if last:
+        check_resume_identity(output_dir, identity)
+        return last
+    shutil.rmtree(Path(output_dir) / "checkpoints", ignore_errors=True)
+    write_run_identity(output_dir, identity)
+    return None

@@ -1,0 +1,113 @@
+"""dialogsum_peft.evaluation: zero-shot against LoRA on the same dialogues, and where a model fails
+(ROUGE by length and by topic, the dialogues it lost most on), on real EvalResults."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+import torch
+
+from conftest import lora
+from dialogsum_peft.config import TrainConfig
+from dialogsum_peft.display import SMOKE_NOTE
+from dialogsum_peft.evaluation import (LORA, ZERO_SHOT, compute_rouge, evaluate_model,
+                                       evaluate_zero_shot_and_lora, largest_losses, limit_split,
+                                       rouge_by_length, rouge_by_topic, zero_shot_and_lora_summaries)
+from dialogsum_peft.generation import summarize
+from dialogsum_peft.metrics import EvalResult, score_pairs
+from dialogsum_peft.reporting import plot_rouge_by_length
+
+GEN = dict(max_new_tokens=8, min_new_tokens=8, batch_size=4)
+
+
+def _perturb_lora(peft_model, seed=0):
+    """Give the fresh adapter (B = 0, a no-op) random weights, as training would."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * 2.0)
+
+
+def test_zero_shot_is_the_untouched_base_model(tiny, sample):
+    model, tok = tiny
+    dialogues = list(sample["test"]["dialogue"][:4])
+    before = summarize(model, tok, dialogues, progress=False, **GEN)
+    peft_model = lora(model)
+    _perturb_lora(peft_model)
+    out = zero_shot_and_lora_summaries(peft_model, tok, dialogues, **GEN)
+    assert list(out) == [ZERO_SHOT, LORA]
+    assert out[ZERO_SHOT] == before
+    assert out[LORA] == summarize(peft_model, tok, dialogues, progress=False, **GEN)
+    assert out[LORA] != before
+    # The pitfall the helper avoids: get_peft_model changed `model` in place, so the old
+    # variable now generates with the adapter, not zero-shot.
+    assert summarize(model, tok, dialogues, progress=False, **GEN) == out[LORA]
+
+
+def test_evaluate_zero_shot_and_lora(tiny, sample, tmp_path):
+    model, tok = tiny
+    config = TrainConfig.smoke(output_dir=str(tmp_path), max_new_tokens=8, eval_batch_size=4)
+    test = limit_split(sample["test"], 5)
+    kwargs = config.generation_kwargs()
+    base = evaluate_model(model, tok, test, progress=False, **kwargs)
+    peft_model = lora(model)
+    _perturb_lora(peft_model, seed=1)
+    results = evaluate_zero_shot_and_lora(peft_model, tok, test, config, progress=False)
+    assert list(results) == [ZERO_SHOT, LORA]
+    assert results[ZERO_SHOT].predictions == base.predictions
+    assert results[ZERO_SHOT].scores == pytest.approx(base.scores)
+    with_adapter = evaluate_model(peft_model, tok, test, progress=False, **kwargs)
+    assert results[LORA].predictions == with_adapter.predictions
+    for r in results.values():
+        assert len(r.predictions) == 5 and all(0 <= v <= 1 for v in r.scores.values())
+
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture()
+def two_models(sample):
+    test = sample["test"]
+    refs = list(test["references"])
+    zero = [d.split("\n")[0] for d in test["dialogue"]]  # a "model": the first turn
+    tuned = [r[0] for r in refs]  # a "model" that copies the first reference
+    tuned[2] = "nothing useful"  # ... except once
+    return test, {"zero-shot": EvalResult(zero, score_pairs(zero, refs)),
+                  "LoRA": EvalResult(tuned, score_pairs(tuned, refs))}
+
+
+def test_length_bins_hold_every_dialogue_and_score_like_the_corpus(two_models):
+    test, results = two_models
+    lengths = [100, 200, 300, 600] * (len(test) // 4) + [50] * (len(test) % 4)
+    table = rouge_by_length(results, lengths, protocol="mean")
+    assert table["dialogues"].sum() == len(test)
+    assert list(table.index) == ["0-127", "128-255", "256-383", ">= 512 (cut)"]
+    long = [i for i, n in enumerate(lengths) if n >= 512]
+    expected = compute_rouge([results["LoRA"].predictions[i] for i in long],
+                             [test["references"][i] for i in long])["rouge1"]
+    assert table.loc[">= 512 (cut)", "LoRA"] == pytest.approx(expected, abs=1e-4)
+    assert "protocol: mean" in table.index.name
+    with pytest.raises(ValueError, match="lengths"):
+        rouge_by_length(results, lengths[:-1])
+    assert SMOKE_NOTE not in plot_rouge_by_length(table).axes[0].get_title()
+    smoke = {n: EvalResult(r.predictions, r.pair_scores, smoke=True) for n, r in results.items()}
+    marked = rouge_by_length(smoke, lengths)
+    assert SMOKE_NOTE in marked.to_string() and SMOKE_NOTE in rouge_by_topic(smoke, ["t"] * len(test)).to_string()
+    assert SMOKE_NOTE in plot_rouge_by_length(marked).axes[0].get_title()  # from the results
+    matplotlib.pyplot.close("all")
+
+
+def test_topics_most_frequent_first(two_models):
+    test, results = two_models
+    topics = ["shopping"] * 3 + ["travel"] * 2 + [""] * (len(test) - 5)
+    table = rouge_by_topic(results, topics, protocol="best")
+    assert list(table.index) == ["shopping", "travel"] and list(table["dialogues"]) == [3, 2]
+
+
+def test_largest_losses_are_the_dialogues_the_tuned_model_lost(two_models):
+    _, results = two_models
+    losses = largest_losses(results["zero-shot"], results["LoRA"], k=3)
+    assert losses and all(delta < 0 for _, delta in losses) and 2 in dict(losses)
+    assert [i for i, _ in losses] == sorted((i for i, _ in losses), key=dict(losses).get)
+    assert largest_losses(results["LoRA"], results["LoRA"]) == []
