@@ -107,7 +107,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from dialogsum_peft.notebook_utils import environment_report
+from dialogsum_peft.reporting import environment_report
 
 pd.set_option("display.max_colwidth", None)  # show whole dialogues and summaries in tables
 print(environment_report())
@@ -130,23 +130,30 @@ print(environment_report())
 # * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500). 100 is quicker and noisier.
 # * `SAVE_TO_DRIVE` (Colab only): keep checkpoints and the adapter on your Google Drive, so they
 #   survive a disconnect. With `RESUME = True` a rerun continues from the last checkpoint.
+# * `MODEL`, `DATA`: `None` loads google/flan-t5-base and DialogSum from the Hub; a **local
+#   folder** (a `save_pretrained` copy of the model, the DialogSum files) works offline, e.g. on
+#   a cluster without internet: set `MODE = "full"` and `HF_HUB_OFFLINE=1`. The environment
+#   variables `DIALOGSUM_MODEL` and `DIALOGSUM_DATA` override them (the README shows a headless
+#   run); so does papermill's `-p`, as this is the notebook's `parameters` cell.
 #
 # `notebook_config` builds the run's `TrainConfig` from these knobs: every value the next cells
 # use comes from it, and the command line (`python -m dialogsum_peft train`) is driven by the
 # same `TrainConfig`. The table below shows the settings worth reading (`config.to_dict()` lists
 # all of them).
 
-# %%
+# %% tags=["parameters"]
 MODE = "auto"          # "full" | "smoke" | "auto" (the environment variable DIALOGSUM_MODE wins)
 RECIPE = "quick"       # "quick" (250 steps x 32 examples) | "thorough" (2 epochs)
 EVAL_SIZE = None       # test dialogues to score; None = all of them (500 in full mode)
 SEED = 42
 SAVE_TO_DRIVE = False  # Colab: keep checkpoints on Google Drive to survive a disconnect
 RESUME = True          # continue from the last checkpoint in the output folder, if there is one
+MODEL = DATA = None    # None: the Hub's; or local folders (DIALOGSUM_MODEL / DIALOGSUM_DATA win)
 
-from dialogsum_peft.notebook_utils import notebook_config, settings_table
+from dialogsum_peft.reporting import settings_table
+from dialogsum_peft.trainer import notebook_config
 
-config = notebook_config(MODE, RECIPE, EVAL_SIZE, SEED, SAVE_TO_DRIVE)
+config = notebook_config(MODE, RECIPE, EVAL_SIZE, SEED, SAVE_TO_DRIVE, model=MODEL, data=DATA)
 settings_table(config)  # the settings to read; config.to_dict() lists all of them
 
 # %% [markdown]
@@ -186,30 +193,31 @@ print("\nand learns to write:", ds["train"][0]["summary"])
 # NaN. `attn_implementation="eager"` is the faster attention kernel for T5 (its learned position
 # bias rules out the fused kernels). In smoke mode `model_path` is the folder of the tiny T5,
 # loaded through the very same `from_pretrained` calls. For now all of its parameters are
-# trainable: full fine-tuning would update every one of them and store a new 1 GB model per task.
+# trainable (`num_parameters()` counts them): full fine-tuning would update every one of them and
+# store a new 1 GB model per task.
 
 # %%
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from dialogsum_peft.modeling import count_parameters
-from dialogsum_peft.offline import resolve_model_path
-
 device = "cuda" if torch.cuda.is_available() else "cpu"
-model_path = resolve_model_path(config.model_name)  # the Hub id; smoke: the tiny T5's folder
+model_path = config.model_path  # the Hub id or your folder; smoke: the tiny T5's folder
 tokenizer = AutoTokenizer.from_pretrained(model_path)
 model = AutoModelForSeq2SeqLM.from_pretrained(
     model_path, dtype=config.torch_dtype, attn_implementation=config.attn_implementation,
     use_safetensors=True,
 ).to(device)
 print(f"{config.model_name}: {model.dtype} on {model.device}")
-print(count_parameters(model))
+print(f"{model.num_parameters():,} parameters, {model.num_parameters(only_trainable=True):,} "
+      "of them trainable")
 
 # %% [markdown]
 # ## 5. Zero-shot: how well does it summarize before any training?
 #
 # We build the prompt for one random test dialogue, tokenize it and let the model write greedily
 # (`do_sample=False`: always the most likely next token, so the output is reproducible). Set
-# `index` to any number to look at another dialogue.
+# `index` to any number to look at another dialogue. `summarize_one` is these steps for one
+# dialogue (prompt → token ids → `generate` → text); the later cells reuse it. The tokenizer cuts
+# a prompt at `max_source_length` tokens (`truncation=True`), silently: so we count them first.
 #
 # The decoding settings are one `GenerationConfig`: ours, plus the model's own token ids (where
 # decoding starts and stops, the padding). Why not just keyword arguments to `generate`? Every
@@ -225,17 +233,9 @@ print(count_parameters(model))
 # %%
 from transformers import GenerationConfig
 
-from dialogsum_peft.input_report import measure_inputs
-from dialogsum_peft.notebook_utils import ZERO_SHOT, example_report
+from dialogsum_peft.evaluation import ZERO_SHOT
+from dialogsum_peft.reporting import example_report
 
-index = random.randrange(len(test))  # or pick one yourself, e.g. index = 200
-prompt = build_prompt(test[index]["dialogue"])
-# truncation=True silently drops what is past max_source_length; measure_inputs says what the
-# model will not see (cut tokens, characters the tokenizer maps to <unk>)
-print(measure_inputs([prompt], tokenizer, config.max_source_length).message("dialogue")
-      or "the model reads the whole prompt")
-inputs = tokenizer(prompt, return_tensors="pt", truncation=True,
-                   max_length=config.max_source_length).to(device)
 generation_config = GenerationConfig(
     max_new_tokens=config.max_new_tokens,  # at most this many summary tokens
     num_beams=config.num_beams,            # 1: greedy
@@ -247,8 +247,22 @@ generation_config = GenerationConfig(
     pad_token_id=model.generation_config.pad_token_id,
 )
 model.generation_config = generation_config  # nothing left for generate to take from the file
-output_ids = model.generate(**inputs, generation_config=generation_config)
-zero_shot_before = tokenizer.decode(output_ids[0], skip_special_tokens=True).strip()
+
+
+def summarize_one(model, dialogue):
+    """The model's summary of one dialogue: prompt -> token ids -> generate -> text."""
+    inputs = tokenizer(build_prompt(dialogue), return_tensors="pt", truncation=True,
+                       max_length=config.max_source_length).to(device)
+    output_ids = model.generate(**inputs, generation_config=generation_config)
+    return tokenizer.decode(output_ids[0], skip_special_tokens=True).strip()
+
+
+index = random.randrange(len(test))  # or pick one yourself, e.g. index = 200
+n_tokens = len(tokenizer(build_prompt(test[index]["dialogue"]), verbose=False)["input_ids"])
+print(f"the prompt is {n_tokens} tokens; the model reads "
+      + (f"only the first {config.max_source_length}" if n_tokens > config.max_source_length
+         else "all of them"))
+zero_shot_before = summarize_one(model, test[index]["dialogue"])
 print(example_report(test, index, {ZERO_SHOT: zero_shot_before}, smoke=config.is_smoke,
                      show_prompt=True))
 
@@ -393,7 +407,7 @@ trainer = DialogSumTrainer(
 # resume, it deletes the old checkpoints and records this run's settings.
 
 # %%
-from dialogsum_peft.checkpoints import resume_or_start
+from dialogsum_peft.trainer import resume_or_start
 
 # the last checkpoint of this same run, or None after clearing old checkpoints
 last_checkpoint = resume_or_start(config.output_dir, config.identity(), resume=RESUME)
@@ -434,7 +448,7 @@ print(f"{len(evaluations)} validation passes took {sum(e['eval_runtime'] for e i
 # characters instead of its words (a classic slip that inflates scores).
 
 # %%
-from dialogsum_peft.metrics import compute_rouge
+from dialogsum_peft.evaluation import compute_rouge
 
 reference = test[0]["summary"]
 print("a reference against itself:", compute_rouge([reference], [reference]))
@@ -465,8 +479,7 @@ except ValueError as err:
 # fine-tuning over LoRA) is at the edge and needs its own paired interval.
 
 # %%
-from dialogsum_peft.evaluation import limit_split
-from dialogsum_peft.notebook_utils import LORA, evaluate_zero_shot_and_lora
+from dialogsum_peft.evaluation import LORA, evaluate_zero_shot_and_lora, limit_split
 from dialogsum_peft.reporting import plot_rouge_comparison, protocol_table, rouge_table
 
 eval_set = limit_split(test, config.eval_limit)
@@ -502,7 +515,9 @@ protocol_table(results)
 # **Cross-check with 🤗 `evaluate`.** The same LoRA summaries scored by `evaluate.load("rouge")`,
 # one row per (summary, reference) pair as the Hub's test split lists them, then averaged, must
 # give our "mean" numbers. (`use_aggregator=False`: its default reports a bootstrap estimate, close
-# to the mean but not equal to it; one sentence per line, as rougeLsum expects.) The package does
+# to the mean but not equal to it. ROUGE-Lsum is left out here: it depends on how each summary is
+# split into sentences, which `evaluate` leaves to its caller; the package splits with `pysbd`,
+# and its tests check every ROUGE type against `rouge_score` itself.) The package does
 # not depend on `evaluate`: it fetches its metric script from the Hub (so no offline or smoke
 # runs), and scoring each pair once with `rouge_score` gives all three protocols from one pass.
 
@@ -513,15 +528,14 @@ if config.is_smoke:
 else:
     import evaluate
 
-    from dialogsum_peft.metrics import split_sentences  # rougeLsum wants one sentence per line
-
     pairs = zip(results[LORA].predictions, eval_set["references"])
-    rows = [(split_sentences(pred), split_sentences(ref)) for pred, refs in pairs for ref in refs]
+    rows = [(pred, ref) for pred, refs in pairs for ref in refs]  # one row per reference
     per_row = evaluate.load("rouge").compute(predictions=[p for p, _ in rows],
                                              references=[r for _, r in rows],
+                                             rouge_types=["rouge1", "rouge2", "rougeL"],
                                              use_stemmer=True, use_aggregator=False)
     evaluate_mean = {k: sum(v) / len(v) for k, v in per_row.items()}
-    ours = results[LORA].by_protocol["mean"]
+    ours = {k: v for k, v in results[LORA].by_protocol["mean"].items() if k in evaluate_mean}
     print(pd.DataFrame({"evaluate, row by row": evaluate_mean, "ours, protocol mean": ours}).round(4))
     print("agree:", all(abs(evaluate_mean[k] - v) < 1e-6 for k, v in ours.items()))
 
@@ -537,12 +551,10 @@ else:
 # %%
 from IPython.display import display
 
-from dialogsum_peft.breakdown import (largest_losses, plot_rouge_by_length, rouge_by_length,
-                                      rouge_by_topic)
-from dialogsum_peft.reporting import side_by_side
+from dialogsum_peft.evaluation import largest_losses, rouge_by_length, rouge_by_topic
+from dialogsum_peft.reporting import plot_rouge_by_length, side_by_side
 
-prompt_tokens = [len(ids) for ids in  # untruncated lengths (verbose=False: we know some are long)
-                 tokenizer([build_prompt(d) for d in eval_set["dialogue"]], verbose=False)["input_ids"]]
+prompt_tokens = results[LORA].inputs.lengths  # each prompt's tokens before truncation
 by_length = rouge_by_length(results, prompt_tokens)
 display(by_length)
 plot_rouge_by_length(by_length)
@@ -558,7 +570,7 @@ side_by_side(eval_set, results, [i for i, _ in losses]) if losses else None
 # LoRA was added must be the same as the one written now with the adapter disabled.
 
 # %%
-from dialogsum_peft.notebook_utils import zero_shot_and_lora_summaries
+from dialogsum_peft.evaluation import zero_shot_and_lora_summaries
 
 gen = config.generation_kwargs()
 now = zero_shot_and_lora_summaries(peft_model, tokenizer, [test[index]["dialogue"]], **gen)
@@ -616,7 +628,6 @@ print("adapter saved to", adapter_dir, "->", sorted(p.name for p in adapter_dir.
 from peft import PeftModel
 
 from dialogsum_peft.adapters import check_adapter_fits
-from dialogsum_peft.generation import summarize
 
 fresh_base = AutoModelForSeq2SeqLM.from_pretrained(
     model_path, dtype=config.torch_dtype, attn_implementation=config.attn_implementation,
@@ -624,9 +635,9 @@ fresh_base = AutoModelForSeq2SeqLM.from_pretrained(
 ).to(device)
 reloaded = PeftModel.from_pretrained(fresh_base, check_adapter_fits(adapter_dir, fresh_base, tokenizer))
 
-dialogue = [test[index]["dialogue"]]
-lora_summary = summarize(peft_model, tokenizer, dialogue, progress=False, **gen)[0]
-reloaded_summary = summarize(reloaded, tokenizer, dialogue, progress=False, **gen)[0]
+dialogue = test[index]["dialogue"]
+lora_summary = summarize_one(peft_model, dialogue)  # generate, as in the zero-shot cell
+reloaded_summary = summarize_one(reloaded, dialogue)
 print("LoRA model :", lora_summary)
 print("reloaded   :", reloaded_summary)
 print("reloaded adapter identical:", reloaded_summary == lora_summary)
@@ -634,17 +645,16 @@ print("reloaded adapter identical:", reloaded_summary == lora_summary)
 # %% [markdown]
 # **Merge.** `merge_and_unload` adds `(alpha/r)·B·A` into `W` once and returns a plain
 # transformers model: no adapter overhead at inference, but again a full-size model. (In bf16 the
-# rounding of the merged weights may change a word here and there.)
+# rounding of the merged weights may change a word here and there.) `get_memory_footprint()` is
+# the size of its weights in memory, in bytes.
 
 # %%
-from dialogsum_peft.notebook_utils import model_size_mb
-
 merged = reloaded.merge_and_unload()
-merged_summary = summarize(merged, tokenizer, dialogue, progress=False, **gen)[0]
+merged_summary = summarize_one(merged, dialogue)
 print(type(merged).__name__, "| merged summary:", merged_summary)
 print("merged model identical:", merged_summary == lora_summary)
 print(f"adapter file: {adapter_size_mb(adapter_dir):.1f} MB | merged model in memory: "
-      f"{model_size_mb(merged):,.1f} MB")
+      f"{merged.get_memory_footprint() / 1e6:,.1f} MB")
 
 # %% [markdown]
 # **Optional: share it on the Hugging Face Hub.** Log in first; the token comes from the login
@@ -677,32 +687,42 @@ print(f"adapter file: {adapter_size_mb(adapter_dir):.1f} MB | merged model in me
 # ## 12. Use it: export, then summarize your own dialogues
 #
 # Outside this notebook you want one folder that loads alone, and summaries fast on whatever
-# machine you have. `export` merges the adapter into a fresh base (`merge_and_unload`, as above)
-# and saves it; with the optional CTranslate2 engine (`pip install ".[serve]"`) it also converts
-# it: on 2 CPU cores that generated about twice as many dialogues per second as PyTorch
-# `generate` (the measured table: [docs/inference.md](../docs/inference.md)). In float32 both
-# give the same summaries. Without ctranslate2 this cell falls back to the merged transformers
-# model. The same from a shell:
-# `python -m dialogsum_peft export --adapter <run>/adapter --to <run>/ct2 --format ctranslate2`,
-# then `python -m dialogsum_peft summarize --backend ctranslate2 --adapter <run>/ct2 --input my.txt`.
+# machine you have. That is the command line's job (`python -m dialogsum_peft`, the same package):
+# `export` merges the adapter into a fresh base (`merge_and_unload`, as above) and saves it; with
+# the optional CTranslate2 engine (`pip install ".[serve]"`) it also converts it: on 2 CPU cores
+# that generated about twice as many dialogues per second as PyTorch `generate` (the measured
+# table: [docs/inference.md](../docs/inference.md)). In float32 both give the same summaries.
+# Without ctranslate2 the cell exports the merged transformers model. `summarize` then reads your
+# dialogues from a file (plain text, one blank line between dialogues, or JSON lines). The cell
+# runs the two commands exactly as you would in a terminal (`config.json` holds this run's
+# settings, so the command line uses the same base model and generation settings).
 
 # %%
-from dialogsum_peft import ctranslate2_backend
-from dialogsum_peft.export import export
-from dialogsum_peft.modeling import load_model_and_tokenizer
+import importlib.util
+import shlex
 
-fmt = "ctranslate2" if ctranslate2_backend.available() else "merged"
-export_dir = export(config, adapter_dir, Path(config.output_dir) / f"export-{fmt}", fmt=fmt,
-                    overwrite=True)  # this notebook's own export folder: a rerun replaces it
-if fmt == "ctranslate2":  # a ctranslate2.Translator inside, used by the same summarize()
-    fast_model = ctranslate2_backend.CTranslate2Model(export_dir)
-    fast_tokenizer = fast_model.load_tokenizer()
-else:
-    fast_model, fast_tokenizer = load_model_and_tokenizer(str(export_dir), device=device)
-print(f"exported ({fmt}) to {export_dir}: {sorted(p.name for p in export_dir.iterdir())}")
+
+def dialogsum_peft(*args):
+    """Run `python -m dialogsum_peft ARGS` as in a terminal; print the command and its output
+    (of a progress bar, its last state)."""
+    print("$ python -m dialogsum_peft", shlex.join(args))
+    done = subprocess.run([sys.executable, "-m", "dialogsum_peft", *args], text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+    print("\n".join(line.rsplit("\r", 1)[-1] for line in done.stdout.strip().splitlines()))
+
+
+run_dir = Path(config.output_dir)
+config.save(run_dir / "config.json")  # this run's settings, for --config
+fmt = "ctranslate2" if importlib.util.find_spec("ctranslate2") else "merged"
+export_dir = run_dir / f"export-{fmt}"  # this notebook's own export folder: a rerun replaces it
+dialogsum_peft("export", "--config", str(run_dir / "config.json"), "--adapter", str(adapter_dir),
+               "--to", str(export_dir), "--format", fmt, "--overwrite")
 
 my_dialogue = """#Person1#: Did you book the tables for Friday's team dinner?
 #Person2#: Not yet. The Italian place is full, so I was going to try the Thai restaurant.
 #Person1#: Good idea. There will be twelve of us, and Sam doesn't eat meat.
 #Person2#: I'll ask for a table for twelve at seven and check their vegetarian menu."""
-print(summarize(fast_model, fast_tokenizer, [my_dialogue], progress=False, **gen)[0])
+(run_dir / "my_dialogues.txt").write_text(my_dialogue + "\n", encoding="utf-8")
+dialogsum_peft("summarize", "--config", str(run_dir / "config.json"),
+               "--backend", "ctranslate2" if fmt == "ctranslate2" else "transformers",
+               "--adapter", str(export_dir), "--input", str(run_dir / "my_dialogues.txt"))

@@ -106,7 +106,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from dialogsum_peft.notebook_utils import environment_report
+from dialogsum_peft.reporting import environment_report
 
 pd.set_option("display.max_colwidth", None)  # show whole summaries in tables
 print(environment_report())
@@ -126,47 +126,44 @@ print(environment_report())
 #   optimizer) differ.
 # * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500); every method is scored on
 #   the same ones.
+# * `MODEL`, `DATA`: `None` loads them from the Hub; local folders work offline (`MODE = "full"`,
+#   `HF_HUB_OFFLINE=1`), as in the first notebook.
 
-# %%
+# %% tags=["parameters"]
 MODE = "auto"      # "full" | "smoke" | "auto" (the environment variable DIALOGSUM_MODE wins)
 RECIPE = "quick"   # "quick" (250 steps x 32 examples) | "thorough" (2 epochs), for every method
 EVAL_SIZE = None   # test dialogues to score; None = all of them (500 in full mode)
 SEED = 42
+MODEL = DATA = None  # None: the Hub's; or local folders (DIALOGSUM_MODEL / DIALOGSUM_DATA win)
 
 # %% [markdown]
-# One `TrainConfig` per method, from the package's presets: `TrainConfig.auto(recipe=...,
-# method=...)` takes the recipe as it is, chooses the precision and the split of the batch for
-# this GPU, and applies the method's settings (`dialogsum_peft.methods.METHOD_SETTINGS`). The
+# One `TrainConfig` per method, each in its own folder, from `notebook_config` (as in the first
+# notebook): in full mode `TrainConfig.auto(recipe=..., method=...)` takes the recipe as it is,
+# chooses the precision and the split of the batch for this GPU, and applies the method's settings
+# (`dialogsum_peft.settings.METHOD_SETTINGS`); in smoke mode each method trains 4 steps of 4
+# examples and scores 4 test dialogues: seconds per method. The
 # table shows the settings worth comparing, one column per method, "—" where a method has no
 # such setting (IA3 and prompt tuning have no rank; IA3 rescales the `k`, `v` and `wo` layers).
 # This cell is the only one that deals with the mode: results carry their own smoke marks.
 
 # %%
-from dialogsum_peft.config import TrainConfig
-from dialogsum_peft.methods import METHODS
-from dialogsum_peft.notebook_utils import resolve_output_dir, settings_table
-from dialogsum_peft.offline import resolve_mode, smoke_banner
+from dialogsum_peft.reporting import settings_table
+from dialogsum_peft.trainer import notebook_config
 
-mode = resolve_mode(MODE)
-run_root = resolve_output_dir(f"outputs/peft-methods-{RECIPE if mode == 'full' else 'smoke'}")
-
-
-def method_config(method):
-    """The run's settings for one method, writing to its own folder."""
-    common = dict(method=method, seed=SEED, output_dir=str(run_root / method))
-    if mode == "smoke":  # the tiny T5: 4 steps of 4 examples, 4 test dialogues: seconds per method
-        return TrainConfig.smoke(max_steps=4, per_device_train_batch_size=4, logging_steps=2,
-                                 eval_limit=EVAL_SIZE or 4, **common)
-    return TrainConfig.auto(recipe=RECIPE, eval_limit=EVAL_SIZE, **common)
+METHODS = ("lora", "lora-all", "ia3", "prompt-tuning", "full")  # compared below, in this order
+SMOKE_SCHEDULE = dict(max_steps=4, per_device_train_batch_size=4, logging_steps=2,
+                      eval_limit=EVAL_SIZE or 4)  # smoke mode: the tiny T5, seconds per method
 
 
-configs = {method: method_config(method) for method in METHODS}
+def method_config(method, announce=False):
+    """The run's settings for one method, writing to its own folder of outputs/peft-methods-*."""
+    return notebook_config(MODE, RECIPE, EVAL_SIZE, SEED, method=method, model=MODEL, data=DATA,
+                           run_name="peft-methods-{recipe}", subfolder=method,
+                           smoke_schedule=SMOKE_SCHEDULE, announce=announce)
+
+
+configs = {method: method_config(method, announce=method == "lora") for method in METHODS}
 # change a method's settings here (see "What next"), e.g. configs["lora"].lora_r = 8
-smoke = configs["lora"].is_smoke
-print(f"MODE={MODE!r} -> running in {mode.upper()} mode (recipe {configs['lora'].recipe!r}), "
-      f"writing to {run_root}")
-if smoke:
-    print(smoke_banner())
 settings_table(configs)  # "—": the method has no such setting
 
 # %% [markdown]
@@ -187,12 +184,11 @@ from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from dialogsum_peft.data import build_prompt, load_dialogsum
 from dialogsum_peft.evaluation import limit_split
-from dialogsum_peft.offline import resolve_model_path
 from dialogsum_peft.trainer import prepare_datasets
 
 shared = configs["lora"]  # data, prompt, lengths and generation settings are the same for all
 device = "cuda" if torch.cuda.is_available() else "cpu"
-model_path = resolve_model_path(shared.model_name)  # the Hub id; smoke: the tiny T5's folder
+model_path = shared.model_path  # the Hub id or your folder; smoke: the tiny T5's folder
 tokenizer = AutoTokenizer.from_pretrained(model_path)
 ds = load_dialogsum(shared.dataset_source)
 eval_set = limit_split(ds["test"], shared.eval_limit)
@@ -219,13 +215,13 @@ print("every model reads prompts like this:\n" + build_prompt(ds["train"][0]["di
 
 # %%
 from dialogsum_peft.comparison import zero_shot_run
-from dialogsum_peft.evaluation import evaluate_model
+from dialogsum_peft.evaluation import ZERO_SHOT, evaluate_model
 
 base = load_base(shared)
-runs = {"zero-shot": zero_shot_run(base, evaluate_model(
-    base, tokenizer, eval_set, desc="zero-shot", **shared.generation_kwargs()))}
+runs = {ZERO_SHOT: zero_shot_run(base, evaluate_model(
+    base, tokenizer, eval_set, desc=ZERO_SHOT, **shared.generation_kwargs()))}
 del base
-scores = runs["zero-shot"].evaluation.by_protocol["mean"]
+scores = runs[ZERO_SHOT].evaluation.by_protocol["mean"]
 print("zero-shot ROUGE (protocol mean):", {k: round(v, 4) for k, v in scores.items()})
 
 # %% [markdown]
@@ -236,12 +232,13 @@ print("zero-shot ROUGE (protocol mean):", {k: round(v, 4) for k, v in scores.ite
 # stays trainable), then the same `DialogSumTrainer` (the first notebook's `Seq2SeqTrainer` with
 # its three fixes) with `Seq2SeqTrainingArguments` from `training_arguments(config)`: exactly the
 # arguments the first notebook writes out, from the method's config. Then the function saves what
-# the method needs to keep (the adapter, or the whole model) and measures that file, and scores
-# the model on the same test dialogues.
+# the method needs to keep with `save_pretrained` (the adapter, or the whole model), scores the
+# model on the same test dialogues, and `MethodRun.measure` records what it cost.
 #
 # What is measured, per method:
 #
-# * trainable parameters and their share of the total (`count_parameters`: peft's own count);
+# * trainable parameters and their share of the total (`print_trainable_parameters()` prints
+#   peft's count; full fine-tuning counts every weight);
 # * the size of the saved weights file, in MB;
 # * the peak GPU memory of training (`torch.cuda.max_memory_allocated`, from the loaded model
 #   onwards): `None` on a CPU, where it is not measured;
@@ -259,9 +256,7 @@ import gc
 from peft import get_peft_model
 from transformers import set_seed
 
-from dialogsum_peft.adapters import adapter_size_mb, save_adapter, save_model
-from dialogsum_peft.comparison import MethodRun, describe
-from dialogsum_peft.modeling import count_parameters
+from dialogsum_peft.comparison import MethodRun
 from dialogsum_peft.trainer import DialogSumTrainer, data_collator, training_arguments
 
 
@@ -273,11 +268,13 @@ def train_and_evaluate(method, method_config):
         torch.cuda.empty_cache()  # free the previous method's model and optimizer
     model = load_base(config)
     set_seed(config.seed)  # the same initialisation of the new weights on every run
+    print(f"{method}:", end=" ")
     if method_config is None:
         tuned = model.requires_grad_(True)  # full fine-tuning: every weight trains
+        print(f"trainable params: {tuned.num_parameters(only_trainable=True):,} (all of them)")
     else:
         tuned = get_peft_model(model, method_config)
-    print(f"{method}: {count_parameters(tuned)}")
+        tuned.print_trainable_parameters()
     trainer = DialogSumTrainer(
         model=tuned,
         args=training_arguments(config, save_strategy="no"),  # no checkpoints: see above
@@ -290,16 +287,14 @@ def train_and_evaluate(method, method_config):
         torch.cuda.reset_peak_memory_stats()
     metrics = trainer.train().metrics
     peak_gib = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None
-    folder = Path(config.output_dir)
-    saved = (save_model(tuned, folder / "model", tokenizer) if method_config is None
-             else save_adapter(tuned, folder / "adapter", tokenizer))
+    saved = Path(config.output_dir) / ("model" if method_config is None else "adapter")
+    tuned.save_pretrained(saved)  # an adapter: only its own weights; full: the whole model
+    tokenizer.save_pretrained(saved)
     evaluation = evaluate_model(tuned, tokenizer, eval_set, desc=method, **config.generation_kwargs())
-    print(f"saved {saved.name}/ ({adapter_size_mb(saved):.2f} MB of weights); "
+    run = MethodRun.measure(method, method_config, tuned, evaluation, saved, metrics, peak_gib)
+    print(f"saved {saved.name}/ ({run.saved_mb:.2f} MB of weights); "
           f"ROUGE-1 (protocol mean) {evaluation.by_protocol['mean']['rouge1']:.4f}")
-    return MethodRun(method, describe(method_config), count_parameters(tuned), evaluation,
-                     saved_mb=adapter_size_mb(saved), peak_memory_gib=peak_gib,
-                     samples_per_s=metrics["train_samples_per_second"],
-                     train_seconds=metrics["train_runtime"])
+    return run
 
 
 # %% [markdown]
@@ -443,14 +438,11 @@ runs["prompt-tuning"] = train_and_evaluate("prompt-tuning", prompt_tuning_config
 # measured on an H200: `benchmarks/README.md`), less LoRA's own weights and states.
 
 # %%
-from dialogsum_peft.comparison import memory_estimate
-from dialogsum_peft.methods import apply_method
-from dialogsum_peft.modeling import flan_t5_base_shaped_model
+from dialogsum_peft.comparison import flan_t5_base_parameters, memory_estimate
 
-total = count_parameters(flan_t5_base_shaped_model(device="meta")).total  # allocates nothing
-lora_trainable = count_parameters(apply_method(flan_t5_base_shaped_model(device="meta"),
-                                               configs["lora"])).trainable
-lora_setup = (total + lora_trainable, lora_trainable, "fp32", "adamw")
+with_lora = flan_t5_base_parameters(configs["lora"])  # on the meta device: allocates nothing
+total, lora_trainable = with_lora.total - with_lora.trainable, with_lora.trainable
+lora_setup = (with_lora.total, lora_trainable, "fp32", "adamw")
 LORA_T4_PEAK_GIB = 9.1  # measured: Colab T4 settings, worst-case lengths (benchmarks/README.md)
 activations_gib = (LORA_T4_PEAK_GIB
                    - memory_estimate({"LoRA": lora_setup}).loc["LoRA", "before activations GiB"])
@@ -512,11 +504,9 @@ protocol_table({name: run.evaluation for name, run in runs.items()})
 
 # %%
 from dialogsum_peft.comparison import plot_peak_memory, plot_rouge_vs_parameters
-from dialogsum_peft.reporting import PUBLISHED
 
-course_lab = [figure for figure in PUBLISHED if figure.source.startswith("course lab")]
 note = f"{len(eval_set)} test dialogues, recipe {shared.recipe!r}"
-plot_rouge_vs_parameters(runs, published=course_lab, protocol="mean", note=note)
+plot_rouge_vs_parameters(runs, published="course lab", protocol="mean", note=note)
 plt.show()
 
 # %% [markdown]

@@ -3,6 +3,7 @@ method's peft config object in a cell, and executed once, top to bottom, in smok
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -42,6 +43,11 @@ def test_notebook_shows_each_method_config_in_its_cells():
     for marker in CONFIG_CELLS.values():
         find_cell(nb, marker)  # one cell per config object, before the cell that trains it
     assert 'train_and_evaluate("full", None)' in code and "fp16=True" not in code
+    # The methods it compares, written in the cell, are the package's (settings.METHODS), in order.
+    from dialogsum_peft.settings import METHODS
+
+    listed = re.search(r"^METHODS = (\(.*?\))", code, re.M)
+    assert listed and ast.literal_eval(listed.group(1)) == tuple(METHODS)
     knobs = find_cell(nb, 'MODE = "auto"')
     for name in ("MODE", "RECIPE", "EVAL_SIZE", "SEED"):
         assert re.search(rf"^{name} = ", knobs.source, re.M), name
@@ -62,7 +68,7 @@ def test_committed_notebook_is_clean_and_in_sync_with_its_source():
 
 
 def test_setup_cell_is_the_tutorials():
-    """Until notebook_utils has a setup helper, both notebooks carry the same setup cell."""
+    """Both notebooks carry the same setup cell (it must run before the package is importable)."""
     jupytext = pytest.importorskip("jupytext")
     if not TUTORIAL_SOURCE.is_file():
         pytest.skip("notebooks/dialogsum_lora.py is not on this branch yet")
@@ -118,7 +124,7 @@ STATE_CELL = '''
 import os as _os
 
 with open(_os.environ["NOTEBOOK_TEST_STATE"], "w") as _fh:
-    _json.dump({"recorded": _recorded, "model_path": model_path, "smoke": smoke,
+    _json.dump({"recorded": _recorded, "model_path": model_path, "smoke": configs["lora"].is_smoke,
                 "configs": {m: c.to_dict() for m, c in configs.items()}}, _fh, default=_plain)
 '''
 
@@ -146,7 +152,7 @@ def executed(tmp_path_factory):
 def test_methods_notebook_runs_and_compares_all_methods(executed):
     from dialogsum_peft.config import TrainConfig
     from dialogsum_peft.methods import METHODS, peft_config
-    from dialogsum_peft.reporting import SMOKE_NOTE
+    from dialogsum_peft.display import SMOKE_NOTE
 
     nb, run_dir, state = executed
     for cell in code_cells(nb):

@@ -46,7 +46,7 @@ def test_committed_notebook_is_clean_and_in_sync_with_its_source():
 def test_notebook_shows_the_lesson_in_its_cells():
     nb = _committed()
     code = assert_shows(nb, LESSON_CALLS)
-    assert code.count(".generate(") == 1  # the zero-shot cell; later cells reuse `summarize`
+    assert code.count(".generate(") == 1  # the zero-shot cell's summarize_one; later cells reuse it
     # The zero-shot baseline is taken before get_peft_model, later through disable_adapter().
     assert code.index(".generate(") < code.index("get_peft_model(")
     assert code.index("get_peft_model(") < code.index("evaluate_zero_shot_and_lora(peft_model")
@@ -234,7 +234,7 @@ def test_notebook_trains_like_the_command_line(executed):
 
 @pytest.mark.slow
 def test_notebook_shows_tables_charts_and_smoke_marks(executed):
-    from dialogsum_peft.reporting import SMOKE_NOTE
+    from dialogsum_peft.display import SMOKE_NOTE
 
     nb, _, _ = executed
     assert "running in SMOKE mode" in outputs_text(find_cell(nb, CONFIG_MARKER))
