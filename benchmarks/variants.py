@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import common
 import torch
 from common import ROOT, write_json
 

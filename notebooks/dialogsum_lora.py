@@ -522,18 +522,21 @@ protocol_table(results)
 # runs), and scoring each pair once with `rouge_score` gives all three protocols from one pass.
 
 # %%
-if config.is_smoke:
-    print("evaluate cross-check skipped: evaluate.load('rouge') fetches its metric script from the "
-          "Hugging Face Hub, and smoke mode runs offline")
-else:
-    import evaluate
+import evaluate
 
+try:  # evaluate.load fetches the metric's script from the Hub: smoke mode and offline runs skip
+    rouge = None if config.is_smoke else evaluate.load("rouge")
+except (OSError, ConnectionError):  # FileNotFoundError when the Hub cannot be reached
+    rouge = None
+if rouge is None:
+    print("evaluate cross-check skipped: evaluate.load('rouge') fetches its metric script from the "
+          "Hugging Face Hub, which this session does not reach (smoke mode or offline)")
+else:
     pairs = zip(results[LORA].predictions, eval_set["references"])
     rows = [(pred, ref) for pred, refs in pairs for ref in refs]  # one row per reference
-    per_row = evaluate.load("rouge").compute(predictions=[p for p, _ in rows],
-                                             references=[r for _, r in rows],
-                                             rouge_types=["rouge1", "rouge2", "rougeL"],
-                                             use_stemmer=True, use_aggregator=False)
+    per_row = rouge.compute(predictions=[p for p, _ in rows], references=[r for _, r in rows],
+                            rouge_types=["rouge1", "rouge2", "rougeL"], use_stemmer=True,
+                            use_aggregator=False)
     evaluate_mean = {k: sum(v) / len(v) for k, v in per_row.items()}
     ours = {k: v for k, v in results[LORA].by_protocol["mean"].items() if k in evaluate_mean}
     print(pd.DataFrame({"evaluate, row by row": evaluate_mean, "ours, protocol mean": ours}).round(4))

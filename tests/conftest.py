@@ -7,6 +7,24 @@ import os
 import pytest
 import torch
 
+ON_REQUEST = ("full", "rehearsal")  # markers that run only when -m names them
+
+
+def pytest_collection_modifyitems(config, items):
+    """``full`` (Hub + GPU) and ``rehearsal`` (12 GiB, minutes) run only when ``-m`` names them.
+
+    pyproject's addopts deselect them with ``-m 'not full and not rehearsal'``, but any ``-m`` on
+    the command line replaces that one: the quick loop ``-m "not slow"`` would start both.
+    """
+    expression = config.getoption("markexpr") or ""
+    keep, drop = [], []
+    for item in items:
+        unasked = [m for m in ON_REQUEST if item.get_closest_marker(m) and m not in expression]
+        (drop if unasked else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
