@@ -113,6 +113,21 @@ def notebook_run(local_folders, tmp_path_factory):
     return nb, tmp_path / "run", json.loads(state_file.read_text())
 
 
+def _slowest_cells(nb, n: int = 6) -> list[str]:
+    """The ``n`` longest-running cells, from nbclient's timing metadata: where the time goes."""
+    from datetime import datetime
+
+    timed = []
+    for cell in code_cells(nb):
+        run = cell.metadata.get("execution", {})
+        start, end = run.get("iopub.execute_input"), run.get("shell.execute_reply")
+        if start and end:
+            seconds = (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                       - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+            timed.append((seconds, cell.source.splitlines()[0][:60]))
+    return [f"{s:6.1f} s  {first}" for s, first in sorted(timed, reverse=True)[:n]]
+
+
 def test_the_notebook_in_full_mode_with_local_folders(local_folders, notebook_run):
     model_dir = local_folders[0]
     nb, run, state = notebook_run
@@ -141,10 +156,13 @@ def test_the_notebook_in_full_mode_with_local_folders(local_folders, notebook_ru
     # that is reloaded and merged: 2 x 945 MiB) plus one training step's activations;
     # BOUND_MIB catches a third copy. The export and summarize commands run in their own process.
     print(f"notebook kernel peak RSS: {state['peak_rss_mib']} MiB")  # shown with pytest -rP
+    print("slowest cells:", *_slowest_cells(nb), sep="\n  ")
     assert state["peak_rss_mib"] < NOTEBOOK_BOUND_MIB, state["peak_rss_mib"]
 
 
-NOTEBOOK_BOUND_MIB = 8192
+# Measured 4,989 MiB on 2026-12-03 (two fp32 copies, 2 x 945 MiB, the libraries, one step's
+# activations); a third copy of the model (945 MiB) would pass this bound.
+NOTEBOOK_BOUND_MIB = 5632
 
 
 def test_the_command_line_evaluates_the_notebooks_adapter(notebook_run):
