@@ -12,7 +12,8 @@ from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.display import SMOKE_NOTE
 from dialogsum_peft.evaluation import (LORA, ZERO_SHOT, compute_rouge, evaluate_model,
                                        evaluate_zero_shot_and_lora, largest_losses, limit_split,
-                                       rouge_by_length, rouge_by_topic, zero_shot_and_lora_summaries)
+                                       rouge_by_length, rouge_by_protocol, rouge_by_topic,
+                                       zero_shot_and_lora_summaries)
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.metrics import EvalResult, score_pairs
 from dialogsum_peft.reporting import plot_rouge_by_length
@@ -111,3 +112,15 @@ def test_largest_losses_are_the_dialogues_the_tuned_model_lost(two_models):
     assert losses and all(delta < 0 for _, delta in losses) and 2 in dict(losses)
     assert [i for i, _ in losses] == sorted((i for i, _ in losses), key=dict(losses).get)
     assert largest_losses(results["LoRA"], results["LoRA"]) == []
+
+
+def test_evaluate_model_scores_against_all_references(tiny, sample):
+    model, tok = tiny
+    test = limit_split(sample["test"], 4)
+    result = evaluate_model(model, tok, test, batch_size=2, max_new_tokens=8, progress=False)
+    assert len(result.predictions) == 4 and len(result.per_example("best")) == 4
+    assert [len(p) for p in result.pair_scores] == [len(r) for r in test["references"]]
+    assert result.scores == compute_rouge(result.predictions, test["references"], multi_ref="mean")
+    assert result.by_protocol == rouge_by_protocol(result.predictions, test["references"])
+    with pytest.raises(ValueError, match="at least 1"):
+        limit_split(sample["test"], 0)

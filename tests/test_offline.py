@@ -1,4 +1,5 @@
-"""The tiny smoke base is byte-identical on every build, so every run and command shares one base."""
+"""dialogsum_peft.offline: the smoke path. The tiny T5 has T5's special ids and is byte-identical on
+every build, so every run and command shares one base; the mode is resolved as documented."""
 
 import hashlib
 import json
@@ -6,6 +7,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+import torch
 
 import dialogsum_peft
 from dialogsum_peft.offline import sample_texts, tiny_base_dir, tiny_model_and_tokenizer
@@ -52,3 +56,35 @@ def test_every_command_shares_one_tiny_base(tiny_dir):
     first = tiny_base_dir()
     assert tiny_base_dir() == first
     assert file_hashes(first) == file_hashes(tiny_dir)
+
+
+def test_tiny_tokenizer_has_t5_special_ids(tiny):
+    model, tok = tiny
+    assert (tok.pad_token_id, tok.eos_token_id, tok.unk_token_id) == (0, 1, 2)
+    ids = tok("#Person1#: Hello, how are you?")["input_ids"]
+    assert ids[-1] == 1 and 2 not in ids  # EOS appended, sample words known
+    assert tok.decode(ids, skip_special_tokens=True) == "#Person1#: Hello, how are you?"
+    assert model.config.decoder_start_token_id == 0 and model.config.vocab_size == len(tok)
+    assert model.config.d_model <= 64 and model.config.num_layers <= 4
+
+
+def test_tiny_model_is_reproducible(sample, tmp_path):
+    texts = sample_texts(sample)
+    a, _ = tiny_model_and_tokenizer(texts, save_dir=tmp_path / "a", seed=3)
+    b, _ = tiny_model_and_tokenizer(texts, save_dir=tmp_path / "b", seed=3)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert (tmp_path / "a" / "model.safetensors").is_file()
+
+
+def test_mode_resolution(monkeypatch):
+    from dialogsum_peft.offline import resolve_mode
+
+    monkeypatch.delenv("DIALOGSUM_MODE", raising=False)
+    assert resolve_mode("auto", reachable=lambda: True) == "full"
+    assert resolve_mode("auto", reachable=lambda: False) == "smoke"
+    assert resolve_mode("full", reachable=lambda: False) == "full"
+    monkeypatch.setenv("DIALOGSUM_MODE", "smoke")  # the environment overrides the notebook knob
+    assert resolve_mode("full", reachable=lambda: True) == "smoke"
+    monkeypatch.setenv("DIALOGSUM_MODE", "fast")
+    with pytest.raises(ValueError, match="auto, full, smoke"):
+        resolve_mode()
