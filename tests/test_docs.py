@@ -75,3 +75,13 @@ def test_no_internal_wording_or_issue_numbered_files():
     hits = [f"{f}: {m.group(0)}" for f in product
             for m in internal.finditer((ROOT / f).read_text(encoding="utf-8", errors="replace"))]
     assert hits == []
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_file_a_page_names_exists(page):
+    """A page that cites ``tests/test_x.py`` or ``src/dialogsum_peft/x.py`` as proof points at a
+    file that is there (test files are named after the module they test, and get renamed)."""
+    text = page.read_text(encoding="utf-8")
+    named = set(re.findall(r"\b((?:tests|src/dialogsum_peft|benchmarks|scripts)/[\w/]+\.(?:py|sh))", text))
+    missing = sorted(path for path in named if not (ROOT / path).is_file())
+    assert not missing, f"{page.name} names files that do not exist: {missing}"
