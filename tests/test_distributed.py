@@ -107,14 +107,26 @@ def test_map_in_order_across_two_processes(tmp_path):
         assert result["out"] == {**{str(n): expected(n) for n in (1, 2, 7)}, "dataset": expected(3)}
 
 
+# Data-parallel training: batch 4 split over 2 processes (2 each), loss logged every step,
+# checkpoints at steps 2 and 4.
+DDP_TRAIN = ["train", "--preset", "smoke", "--max-steps", "4", "--logging-steps", "1",
+             "--save-steps", "2", "--batch-size", "4", "--learning-rate", "1e-2"]
+
+
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory):
+    """One real 2-process training run (torchrun, gloo) and its process; the two slow tests
+    below read it (one torchrun start costs ~15 s here, so it is started once, not per test).
+    Tests copy the folder before they change it."""
+    run = tmp_path_factory.mktemp("ddp") / "ddp"
+    proc = torchrun("-m", "dialogsum_peft", *DDP_TRAIN, "--output-dir", run)
+    return run, proc
+
+
 @pytest.mark.slow
-def test_two_process_train_and_evaluate_match_single_process(tmp_path):
-    run = tmp_path / "ddp"
+def test_two_process_train_and_evaluate_match_single_process(ddp_run, tmp_path):
+    run, proc = ddp_run
     common = ["--preset", "smoke", "--output-dir", run]
-    # Data-parallel training: batch 4 split over 2 processes (2 each), loss logged every step.
-    proc = torchrun("-m", "dialogsum_peft", "train", *common, "--max-steps", "4",
-                    "--logging-steps", "1", "--save-steps", "2", "--batch-size", "4",
-                    "--learning-rate", "1e-2")
     metrics = json.loads((run / "train_metrics.json").read_text())
     assert metrics["world_size"] == 2 and metrics["global_step"] == 4
     assert proc.stdout.count("adapter: ") == 1  # only the main process reports and writes
@@ -201,25 +213,25 @@ def test_an_effective_batch_that_cannot_be_split_is_refused_before_writing(tmp_p
 
 
 @pytest.mark.slow
-def test_two_process_run_keeps_the_recipe_and_resumes_exactly(tmp_path):
-    run = tmp_path / "ddp"
-    args = ["-m", "dialogsum_peft", *TRAIN, "--output-dir", run, "--max-steps", "4",
-            "--save-steps", "2", "--batch-size", "4"]
-    torchrun(*args)
-    metrics = json.loads((run / "train_metrics.json").read_text())
+def test_two_process_run_keeps_the_recipe_and_resumes_exactly(ddp_run, tmp_path):
+    straight, _ = ddp_run
+    metrics = json.loads((straight / "train_metrics.json").read_text())
     assert metrics["world_size"] == 2 and metrics["effective_batch"] == 4  # 2 per device x 2
-    identity = json.loads((run / "checkpoints" / "run.json").read_text())
+    identity = json.loads((straight / "checkpoints" / "run.json").read_text())
     assert (identity["world_size"], identity["effective_batch"]) == (2, 4)
-    assert {p.name for p in (run / "checkpoints" / "checkpoint-2").glob("rng_state*")} == {
+    assert {p.name for p in (straight / "checkpoints" / "checkpoint-2").glob("rng_state*")} == {
         "rng_state_0.pth", "rng_state_1.pth"}
-    uninterrupted = json.loads((run / "loss_history.json").read_text())
+    uninterrupted = json.loads((straight / "loss_history.json").read_text())
 
-    # interrupt after checkpoint-2: the last checkpoint and the final outputs are gone
+    # a copy of the run, interrupted after checkpoint-2: the last checkpoint and the final
+    # outputs are gone
+    run = tmp_path / "ddp"
+    shutil.copytree(straight, run)
     shutil.rmtree(run / "checkpoints" / "checkpoint-4")
     for name in RUN_OUTPUTS:
         if name not in ("checkpoints", "config.json") and (run / name).exists():
             shutil.rmtree(run / name) if (run / name).is_dir() else (run / name).unlink()
-    proc = torchrun(*args, "--resume")
+    proc = torchrun("-m", "dialogsum_peft", *DDP_TRAIN, "--output-dir", run, "--resume")
     assert "resuming from" in proc.stdout and "checkpoint-2" in proc.stdout
     resumed = json.loads((run / "loss_history.json").read_text())
     assert [h["step"] for h in resumed] == [1, 2, 3, 4]

@@ -3,7 +3,9 @@ traceback, and nothing already on disk changes; a run folder belongs to one run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -21,7 +23,10 @@ from dialogsum_peft.offline import sample_data_dir
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 SMOKE = ["--preset", "smoke"]
-TINY_RUN = ["--max-steps", "4", "--logging-steps", "2", "--save-steps", "2", "--train-limit", "16"]
+# No validation loss (--eval-steps 0): these tests are about folders and refusals, and every
+# run below would otherwise evaluate at each of its 4 steps.
+TINY_RUN = ["--max-steps", "4", "--logging-steps", "2", "--save-steps", "2", "--train-limit", "16",
+            "--eval-steps", "0"]
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -82,15 +87,28 @@ def test_resume_may_change_logging_and_checkpoint_interval(run, tmp_path):
     assert json.loads((copy / "train_metrics.json").read_text())["global_step"] == 4
 
 
-def test_overwrite_replaces_the_run(run, tmp_path):
-    copy = tmp_path / "run"
+@pytest.fixture(scope="module")
+def overwritten(run, tmp_path_factory):
+    """A copy of the run holding a file of the user's (notes with a Hub token in them), trained
+    again with another seed and --overwrite, and what that printed on stderr. One training read
+    by the two tests below (the overwrite itself, and the token report after the run)."""
+    copy = tmp_path_factory.mktemp("overwrite") / "run"
     shutil.copytree(run, copy)
-    (copy / "notes.txt").write_text("mine")  # not a training output: kept
-    assert main(["train", *SMOKE, "--output-dir", str(copy), *TINY_RUN, "--seed", "7",
-                 "--overwrite"]) == 0
+    token = "hf_" + "Ab3" * 12
+    notes = f"my token is {token}\n"  # not a training output: kept
+    (copy / "notes.txt").write_text(notes)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["train", *SMOKE, "--output-dir", str(copy), *TINY_RUN, "--seed", "7",
+                     "--overwrite"]) == 0
+    return copy, token, notes, err.getvalue()
+
+
+def test_overwrite_replaces_the_run(overwritten):
+    copy, _, notes, _ = overwritten
     assert json.loads((copy / "checkpoints" / "run.json").read_text())["seed"] == 7
     assert json.loads((copy / "config.json").read_text())["seed"] == 7
-    assert (copy / "notes.txt").read_text() == "mine"
+    assert (copy / "notes.txt").read_text() == notes
     assert not (copy / ".train.lock").exists()
 
 
@@ -327,12 +345,7 @@ def test_an_adapter_saved_with_another_vocabulary_is_refused(run, tmp_path, samp
     assert "was trained with another tokenizer" in line
 
 
-def test_a_token_written_into_a_run_folder_is_reported(run, tmp_path, capsys):
-    copy = tmp_path / "run"
-    shutil.copytree(run, copy)
-    token = "hf_" + "Ab3" * 12
-    (copy / "notes.txt").write_text(f"my token is {token}\n")
-    assert main(["train", *SMOKE, "--output-dir", str(copy), *TINY_RUN, "--overwrite"]) == 0
-    err = capsys.readouterr().err
+def test_a_token_written_into_a_run_folder_is_reported(overwritten):
+    _, token, _, err = overwritten
     assert "warning: a Hub token was written to" in err and "notes.txt" in err
     assert token not in err  # reported redacted

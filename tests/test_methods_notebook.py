@@ -79,29 +79,38 @@ def test_setup_cell_is_the_tutorials():
 WHAT_NEXT_MARKER = "change a method's settings here"
 
 
-@pytest.mark.slow
-def test_what_next_instruction_works_where_it_says(tmp_path):
+def what_next_edit(nb):
     """Issue 18: "What next" sent readers to the knob cell, which runs before ``configs`` exists
-    (a NameError). Apply the instruction as written: its line, after the marked line of the cell
-    it names; run that cell and the LoRA config cell; the change reaches both."""
-    nb = _committed()
+    (a NameError). The instruction as written: its line, after the marked line of the cell it
+    names, then "run the notebook again from that cell". Returns the "What next" texts, the
+    instruction found there, the marked lines and the lines of that cell, and the cells to run
+    (the edited cell, the LoRA config cell and a check), empty if any of it is not found."""
     what_next = [c.source for c in nb.cells if c.cell_type == "markdown" and "What next" in c.source]
-    assert len(what_next) == 1 and WHAT_NEXT_MARKER in what_next[0]
-    instruction = re.search(r"e\.g\. `(configs\[[^`]+)`", what_next[0].replace("\n# ", " ")).group(1)
-    assert instruction == 'configs["lora"].lora_r = 8'
-    cell = find_cell(nb, "configs = {method: method_config")
-    lines = cell.source.splitlines()
+    found = re.search(r"e\.g\. `(configs\[[^`]+)`", what_next[0].replace("\n# ", " ")) if what_next else None
+    instruction = found.group(1) if found else None
+    lines = find_cell(nb, "configs = {method: method_config").source.splitlines()
     marked = [i for i, line in enumerate(lines) if WHAT_NEXT_MARKER in line]
+    cells = []
+    if instruction and len(marked) == 1:
+        edited = "\n".join([*lines[:marked[0] + 1], instruction, *lines[marked[0] + 1:]])
+        cells = [nbformat.v4.new_code_cell(edited),
+                 nbformat.v4.new_code_cell(find_cell(nb, CONFIG_CELLS["lora"]).source),
+                 nbformat.v4.new_code_cell(
+                     "print('lora r:', lora_config.r, configs['lora'].lora_r)")]
+    return what_next, instruction, marked, lines, cells
+
+
+@pytest.mark.slow
+def test_what_next_instruction_works_where_it_says(executed):
+    """Apply the instruction as written at the end of the executed notebook, where a reader
+    finds it: the edited cell and the LoRA config cell run, and the change reaches both."""
+    what_next, instruction, marked, lines, _ = what_next_edit(_committed())
+    assert len(what_next) == 1 and WHAT_NEXT_MARKER in what_next[0]
+    assert instruction == 'configs["lora"].lora_r = 8'
     assert len(marked) == 1 and "configs = {" in lines[marked[0] - 1]
-    cell.source = "\n".join([*lines[:marked[0] + 1], instruction, *lines[marked[0] + 1:]])
-    check = nbformat.v4.new_code_cell("print('lora r:', lora_config.r, configs['lora'].lora_r)")
-    # setup, imports, knobs, the configs cell, the LoRA config cell: no model is loaded
-    nb.cells = [find_cell(nb, marker) for marker in ("REPO_URL = ", "environment_report()",
-                                                     'MODE = "auto"')] + [
-        cell, find_cell(nb, CONFIG_CELLS["lora"]), check]
-    execute_in_smoke_mode(nb, NOTEBOOK, tmp_path)
-    assert "lora r: 8 8" in outputs_text(nb.cells[-1])
-    table = outputs_text(find_cell(nb, "configs = {method: method_config"))
+    edited, _, check = executed[3]
+    assert "lora r: 8 8" in outputs_text(check)
+    table = outputs_text(edited)
     assert re.search(r"^LoRA rank r\s+8 \(alpha", table, re.M), table
 
 
@@ -132,7 +141,8 @@ with open(_os.environ["NOTEBOOK_TEST_STATE"], "w") as _fh:
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """The notebook run once in smoke mode, with cells added that record each config object as
-    the notebook built it; returns the executed notebook, the run folder and that record."""
+    the notebook built it; returns the executed notebook, the run folder, that record and the
+    executed cells of the "What next" edit (run after everything else, then taken out)."""
     tmp = tmp_path_factory.mktemp("methods-notebook")
     run_dir, state_file = tmp / "run", tmp / "state.json"
     nb = _committed()
@@ -143,9 +153,13 @@ def executed(tmp_path_factory):
             if cell.cell_type == "code" and marker in cell.source:
                 name = marker.split(" = ")[0]
                 cells.append(nbformat.v4.new_code_cell(f"_record({method!r}, {name})"))
-    nb.cells = cells + [nbformat.v4.new_code_cell(STATE_CELL.strip())]
+    # After the whole run (and the record), the "What next" edit, as a reader would make it: one
+    # kernel start for both (test_what_next_instruction_works_where_it_says reads its cells).
+    what_next = what_next_edit(nb)[-1]
+    nb.cells = cells + [nbformat.v4.new_code_cell(STATE_CELL.strip()), *what_next]
     execute_in_smoke_mode(nb, NOTEBOOK, tmp, {"NOTEBOOK_TEST_STATE": str(state_file)})
-    return nb, run_dir, json.loads(state_file.read_text())
+    del nb.cells[len(nb.cells) - len(what_next):]
+    return nb, run_dir, json.loads(state_file.read_text()), what_next
 
 
 @pytest.mark.slow
@@ -154,7 +168,7 @@ def test_methods_notebook_runs_and_compares_all_methods(executed):
     from dialogsum_peft.methods import METHODS, peft_config
     from dialogsum_peft.display import SMOKE_NOTE
 
-    nb, run_dir, state = executed
+    nb, run_dir, state, _ = executed
     for cell in code_cells(nb):
         assert cell.execution_count is not None
         assert not [o for o in cell.outputs if o.output_type == "error"]

@@ -17,8 +17,10 @@ from dialogsum_peft.trainer_parts import loss_history
 
 
 def losses(sample, tmp_path, **settings) -> list[float]:
+    """The training losses of a 3-step run. No validation loss (eval_steps 0): these tests
+    compare training losses only, and with workers every evaluation would start its own."""
     config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=3, logging_steps=1,
-                               save_steps=100, train_limit=24, **settings)
+                               save_steps=100, train_limit=24, eval_steps=0, **settings)
     model, tok = load_base_model(config)
     trainer = make_trainer(apply_method(model, config), tok, sample, config)
     trainer.train()
