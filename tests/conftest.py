@@ -27,7 +27,10 @@ def pytest_collection_modifyitems(config, items):
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+# pytest-xdist runs one worker per core (pyproject's addopts: -n auto): each worker then gets its
+# share of the cores, so two workers on two cores do not fight over them.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(4, (os.cpu_count() or 1) // _workers)))
 
 
 def usable_cores() -> int:
