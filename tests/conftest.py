@@ -30,7 +30,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # pytest-xdist runs one worker per core (pyproject's addopts: -n auto): each worker then gets its
 # share of the cores, so two workers on two cores do not fight over them.
 _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-torch.set_num_threads(max(1, min(4, (os.cpu_count() or 1) // _workers)))
+_threads = max(1, min(4, (os.cpu_count() or 1) // _workers))
+torch.set_num_threads(_threads)
+# The processes the tests start (the CLI, torchrun's workers, notebook kernels) get the same
+# share: more OpenMP threads than cores spin-wait for each other and burn the time they share.
+os.environ.setdefault("OMP_NUM_THREADS", str(_threads))
 
 
 def usable_cores() -> int:

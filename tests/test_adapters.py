@@ -16,6 +16,10 @@ from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import AdapterError
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.offline import sample_data_dir, tiny_base_dir, tiny_t5_config
+import torch
+from conftest import lora
+from dialogsum_peft.adapters import merged_copy
+from dialogsum_peft.generation import summarize
 
 XXL = "google/flan-t5-xxl"
 SMOKE_GEN = ["--preset", "smoke", "--max-new-tokens", "3"]
@@ -88,3 +92,31 @@ def test_an_adapter_whose_shapes_cannot_fit_is_refused_naming_both_bases(tiny, t
                  str(sample_data_dir() / "test.jsonl")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len([e for e in err if e.startswith("error: ")]) == 1 and "acme/t5-wide" in err[-1]
+
+
+def test_merged_adapter_generates_the_same_summaries(tiny, sample):
+    model, tok = tiny
+    peft_model = lora(model)
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=gen))
+    dialogues = list(sample["test"]["dialogue"])
+    unmerged = summarize(peft_model, tok, dialogues, max_new_tokens=8, progress=False)
+    merged = merged_copy(peft_model)
+    assert not any("lora_" in n for n, _ in merged.named_parameters())
+    assert summarize(merged, tok, dialogues, max_new_tokens=8, progress=False) == unmerged
+    # the peft model is untouched: still an adapter, still switchable off for zero-shot
+    assert any("lora_" in n for n, _ in peft_model.named_parameters())
+    assert summarize(peft_model, tok, dialogues, max_new_tokens=8, progress=False) == unmerged
+
+
+def test_prompt_tuning_has_nothing_to_merge(tiny):
+    from dialogsum_peft.errors import AdapterError
+    from dialogsum_peft.offline import tiny_base_dir
+
+    model, _ = tiny
+    config = TrainConfig.smoke(method="prompt-tuning")
+    with pytest.raises(AdapterError, match="prompt-tuning adapter has no weights to merge"):
+        merged_copy(apply_method(model, config, str(tiny_base_dir())))

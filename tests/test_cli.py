@@ -233,7 +233,7 @@ def test_read_dialogues_formats():
 def test_subprocess_summarize_and_help(run_dir, capsys):
     """The real entry point: stdin in, one summary per dialogue out, banner on stderr. (``--help``
     runs in-process: the exit code and stdout of a real process are checked by the summarize run
-    above and by test_hardening's failing runs; a second interpreter start costs ~3 s.)"""
+    above and by test_commands' failing runs; a second interpreter start costs ~3 s.)"""
     proc = run_cli("summarize", "--preset", "smoke", "--adapter",
                    run_dir / "adapter", *GEN, "--format", "jsonl",
                    stdin="#Person1#: Hi.\n#Person2#: Hello.\n\n#Person1#: Bye.\n#Person2#: See you.\n")
@@ -431,3 +431,18 @@ def test_evaluate_warns_once_when_references_lose_letters_to_rouge(tmp_path, cap
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "1 of " in warnings[0] and "references" in warnings[0]
     assert "English" in warnings[0] and "Warning" not in err  # no Python warning printed
+
+
+def test_speed_flags_reach_the_command_line():
+    from dialogsum_peft.cli import build_parser
+    from dialogsum_peft.cli_config import resolve_config
+
+    parser = build_parser()
+    config = resolve_config(parser.parse_args(["train", "--preset", "smoke", "--torch-compile",
+                                               "--dataloader-num-workers", "2",
+                                               "--attn-implementation", "flex_attention"]))
+    assert config.torch_compile and config.dataloader_num_workers == 2
+    assert config.attn_implementation == "flex_attention"
+    config = resolve_config(parser.parse_args(["evaluate", "--preset", "smoke",
+                                               "--merge-for-generation"]))
+    assert config.merge_for_generation

@@ -9,6 +9,7 @@ import pytest
 from dialogsum_peft.config import MAX_NEW_TOKENS_LIMIT, RECIPES, TrainConfig
 from dialogsum_peft.errors import ConfigError
 from dialogsum_peft.hardware import DeviceInfo, recommend
+from dialogsum_peft.trainer import training_arguments
 
 CARDS = {
     "T4": DeviceInfo("cuda", "Tesla T4", 15.0, bf16=False),
@@ -137,3 +138,13 @@ def test_the_run_identity_records_world_size_and_effective_batch():
     assert config.identity()["world_size"] == 1 and config.identity(2)["world_size"] == 2
     assert config.identity(2)["effective_batch"] == 8
     assert config.identity(1) != config.identity(2)
+
+
+def test_fp16_refused_at_config_time(tmp_path):
+    with pytest.raises(ConfigError, match="T5 overflows in fp16"):
+        TrainConfig(precision="fp16")
+    config = TrainConfig.smoke(output_dir=str(tmp_path))
+    for override in ({"fp16": True}, {"fp16_full_eval": True}):
+        with pytest.raises(ConfigError, match=r"refused: T5 overflows in fp16"):
+            training_arguments(config, **override)
+    assert training_arguments(config, fp16=False).fp16 is False

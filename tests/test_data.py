@@ -6,6 +6,8 @@ from dialogsum_peft.data import (
     COLUMNS, DataError, LoadReport, build_prompt, load_dialogsum, require_split,
     tokenize_for_training, tokenize_split, truncation_counts, truncation_warning,
 )
+import logging
+import re
 
 
 def write_jsonl(path, rows):
@@ -149,3 +151,55 @@ def test_truncation_warning_is_printed_only_when_something_was_cut(tiny, sample,
     assert "train summaries (longer than 16 tokens) were truncated" in err
     prepare_datasets(sample, tok, TrainConfig.smoke(max_source_length=4096, max_target_length=512))
     assert "warning" not in capsys.readouterr().err
+
+
+def test_malformed_json_line_names_file_and_line(tmp_path):
+    (tmp_path / "train.jsonl").write_text('{"id": "a", "dialogue": "d", "summary": "s"}\n'
+                                          '{"id": "b", "dialogue": "d", "summ\n')
+    with pytest.raises(DataError, match=r"train\.jsonl: line 2 is not valid JSON"):
+        load_dialogsum(tmp_path)
+
+
+@pytest.mark.parametrize("rows, file, message", [
+    ([{"id": "r7", "dialogue": 12, "summary": "s"}], "train.jsonl",
+     r"split 'train', row 'r7': field 'dialogue' must be a string, got int"),
+    ([{"id": "r8", "dialogue": ["#Person1#: hi"], "summary": "s"}], "train.jsonl",
+     r"split 'train', row 'r8': field 'dialogue' must be a string, got list"),
+    ([{"fname": "test_9", "dialogue": "d", "summary1": "a", "summary2": " ", "summary3": "c"}],
+     "dialogsum.test.jsonl", r"split 'test', row 'test_9': field 'summary2' is empty"),
+])
+def test_more_bad_rows_name_split_row_and_field(tmp_path, rows, file, message):
+    write_jsonl(tmp_path / file, rows)
+    with pytest.raises(DataError, match=message):
+        load_dialogsum(tmp_path)
+
+
+def test_skipped_rows_are_counted_and_logged(tmp_path, caplog):
+    write_jsonl(tmp_path / "train.jsonl", [
+        {"id": "ok", "dialogue": "d", "summary": "s"},
+        {"id": "no-summary", "dialogue": "d"},
+        {"id": "empty", "dialogue": "  ", "summary": "s"},
+    ])
+    report = LoadReport()
+    with caplog.at_level(logging.WARNING, logger="dialogsum_peft.data"):
+        ds = load_dialogsum(tmp_path, skip_invalid=True, report=report)
+    assert ds["train"]["id"] == ["ok"] and report.n_skipped == 2
+    assert "'no-summary'" in caplog.text and "'empty'" in caplog.text
+    write_jsonl(tmp_path / "train.jsonl", [{"id": "x", "dialogue": "", "summary": "s"}])
+    with pytest.raises(DataError, match="split 'train' has no usable rows"):
+        load_dialogsum(tmp_path, skip_invalid=True)
+
+
+def test_truncation_count_is_logged(tiny, sample, caplog):
+    _, tok = tiny
+    with caplog.at_level(logging.INFO, logger="dialogsum_peft.data"):
+        tokenize_split(sample["train"], tok, max_source_length=256, max_target_length=16,
+                       desc="tokenizing train")
+    line = next(r.getMessage() for r in caplog.records if "truncated" in r.getMessage())
+    m = re.search(r"tokenizing train: (\d+) of 40 dialogues truncated to 256 tokens, "
+                  r"(\d+) of 40 summaries to 16 tokens", line)
+    assert m, line
+    n_long = sum(len(tok(build_prompt(d))["input_ids"]) > 256 for d in sample["train"]["dialogue"])
+    n_long_sum = sum(len(tok(text_target=s)["input_ids"]) > 16 for s in sample["train"]["summary"])
+    assert (int(m.group(1)), int(m.group(2))) == (n_long, n_long_sum)
+    assert n_long >= 1 and n_long_sum >= 1

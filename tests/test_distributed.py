@@ -70,39 +70,43 @@ def torchrun(*args, nproc: int = 2, timeout: int = 300):
     return proc
 
 
+# Run by each process of the fixture's torchrun launch before the training command: one launch
+# (three interpreters, ~15 s here) serves the map_in_order check and the data-parallel run.
+GATHER_THEN_TRAIN = textwrap.dedent("""
+    import json, sys
+    from datasets import Dataset
+    from dialogsum_peft.cli import main
+    from dialogsum_peft.distributed import map_in_order, process_state
+    state = process_state()
+
+    def tag(part):
+        assert len(part) > 0, "fn called with an empty share"
+        return [f"item{i}-by-rank{state.process_index}" for i in part]
+
+    out = {n: map_in_order(tag, list(range(n)), state) for n in (1, 2, 7)}
+    rows = Dataset.from_list([{"i": i} for i in range(3)])
+    out["dataset"] = map_in_order(lambda part: tag(part["i"]), rows, state)
+    with open(f"{sys.argv[1]}-{state.process_index}.json", "w") as fh:
+        json.dump({"world": state.num_processes, "out": out}, fh)
+    sys.exit(main(sys.argv[2:]))
+""")
+
+
 @pytest.mark.slow
-def test_map_in_order_across_two_processes(tmp_path):
+def test_map_in_order_across_two_processes(ddp_run):
     """Each rank maps its own contiguous share; every rank gets all results back, in order.
 
     With one item the second rank's share is empty: it must not call ``fn`` (``summarize``
     refuses an empty list) and must still take part in the gather.
     """
-    script = tmp_path / "gather.py"
-    script.write_text(textwrap.dedent("""
-        import json, sys
-        from datasets import Dataset
-        from dialogsum_peft.distributed import finish, map_in_order, process_state
-        state = process_state()
-
-        def tag(part):
-            assert len(part) > 0, "fn called with an empty share"
-            return [f"item{i}-by-rank{state.process_index}" for i in part]
-
-        out = {n: map_in_order(tag, list(range(n)), state) for n in (1, 2, 7)}
-        rows = Dataset.from_list([{"i": i} for i in range(3)])
-        out["dataset"] = map_in_order(lambda part: tag(part["i"]), rows, state)
-        with open(f"{sys.argv[1]}-{state.process_index}.json", "w") as fh:
-            json.dump({"world": state.num_processes, "out": out}, fh)
-        finish(state)
-    """))
-    torchrun(script, tmp_path / "result")
+    run, _ = ddp_run
 
     def expected(n):  # contiguous shares, the first rank takes the extra item
         first = (n + 1) // 2
         return [f"item{i}-by-rank{0 if i < first else 1}" for i in range(n)]
 
     for rank in (0, 1):
-        result = json.loads((tmp_path / f"result-{rank}.json").read_text())
+        result = json.loads((run.parent / f"gather-{rank}.json").read_text())
         assert result["world"] == 2
         assert result["out"] == {**{str(n): expected(n) for n in (1, 2, 7)}, "dataset": expected(3)}
 
@@ -115,11 +119,13 @@ DDP_TRAIN = ["train", "--preset", "smoke", "--max-steps", "4", "--logging-steps"
 
 @pytest.fixture(scope="module")
 def ddp_run(tmp_path_factory):
-    """One real 2-process training run (torchrun, gloo) and its process; the two slow tests
-    below read it (one torchrun start costs ~15 s here, so it is started once, not per test).
+    """One real 2-process training run (torchrun, gloo) and its process, preceded in the same
+    launch by the map_in_order check (GATHER_THEN_TRAIN); the slow tests read it (one torchrun start costs ~15 s here, so it is started once, not per test).
     Tests copy the folder before they change it."""
     run = tmp_path_factory.mktemp("ddp") / "ddp"
-    proc = torchrun("-m", "dialogsum_peft", *DDP_TRAIN, "--output-dir", run)
+    script = run.parent / "gather_then_train.py"
+    script.write_text(GATHER_THEN_TRAIN)
+    proc = torchrun(script, run.parent / "gather", *DDP_TRAIN, "--output-dir", run)
     return run, proc
 
 

@@ -41,3 +41,11 @@ def test_every_tier_fits_its_smallest_card_in_the_worst_case():
         for min_gib, batch, _ in tiers:
             card = max(min_gib, 15.0)  # the smallest card a tier can get is a 16 GB one
             assert batch * WORST_CASE_GIB_PER_EXAMPLE[precision] <= MEMORY_HEADROOM * card, (precision, batch)
+
+
+def test_cpu_warning_estimate_follows_measured_speed():
+    from dialogsum_peft.hardware import CPU_TRAIN_SAMPLES_PER_S, DeviceInfo, cpu_warning
+
+    msg = cpu_warning(DeviceInfo(), 8000, smoke=False)
+    hours = 8000 / CPU_TRAIN_SAMPLES_PER_S / 3600
+    assert f"roughly {hours:.0f} hours" in msg and "8,000 examples" in msg

@@ -3,9 +3,11 @@ switches instead of a minute of retries."""
 
 import os
 import time
+import traceback
 
 import pytest
 
+from dialogsum_peft.data import load_dialogsum
 from dialogsum_peft.hub import HubUnavailableError, hub_call, hub_reachable
 
 
@@ -53,3 +55,29 @@ def test_unreachable_hub_uses_the_documented_offline_switches(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr("dialogsum_peft.hub.hub_reachable", lambda: False)
     assert go_offline_if_unreachable() and os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+@pytest.mark.parametrize("call, name", [
+    ("model", "google/flan-t5-base"),
+    ("model", "nobody/no-such-model-xyz"),
+    ("data", "knkarthick/dialogsum"),
+    ("data", "nobody/no-such-dataset-xyz"),
+])
+def test_offline_hub_gives_one_clear_message_fast(call, name):
+    from huggingface_hub import constants
+
+    from dialogsum_peft.modeling import load_model_and_tokenizer
+
+    # conftest sets HF_HUB_OFFLINE=1 before anything imports huggingface_hub: no network retries
+    assert constants.HF_HUB_OFFLINE
+    start = time.monotonic()
+    with pytest.raises(HubUnavailableError) as err:
+        load_model_and_tokenizer(name) if call == "model" else load_dialogsum(name)
+    assert time.monotonic() - start < 30
+    msg = str(err.value)
+    assert f"'{name}'" in msg and "Hugging Face Hub" in msg
+    assert "DIALOGSUM_MODE=smoke" in msg and "--preset smoke" in msg
+    # one exception, not a chain of tracebacks
+    text = "".join(traceback.format_exception(err.value))
+    assert "During handling" not in text and "direct cause" not in text
+    assert text.count("Traceback (most recent call last)") == 1

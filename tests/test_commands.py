@@ -1,4 +1,4 @@
-"""The attack list on the command line: every bad input is one ``error:`` line and exit 2, no
+"""dialogsum_peft.commands, end to end: the attack list on the command line: every bad input is one ``error:`` line and exit 2, no
 traceback, and nothing already on disk changes; a run folder belongs to one run."""
 
 from __future__ import annotations

@@ -1,15 +1,14 @@
-"""Failure paths, each proven on real objects: a killed training run resumes exactly, NaN never
-reaches disk, bad data and an unreachable Hub give one clear message, nothing unsafe is loaded
-and no Hub token ends up in a run's files."""
+"""dialogsum_peft.checkpoints on real Trainer runs: a killed training run resumes to identical
+weights and losses, a checkpoint holds the full resume state as safetensors, a half-written one
+is skipped, resume_or_start resumes only the same run, Google Drive folders, and no Hub token
+ends up in a run's files."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -18,22 +17,20 @@ import subprocess
 import sys
 import textwrap
 import time
-import traceback
 from pathlib import Path
 
 import pytest
 import torch
 
-from dialogsum_peft.data import DataError, LoadReport, build_prompt, load_dialogsum, tokenize_split
 from dialogsum_peft.adapters import save_adapter
 from dialogsum_peft.checkpoints import CHECKPOINT_STATE_FILES, drive_output_dir, find_last_checkpoint
 from dialogsum_peft.config import TrainConfig
-from dialogsum_peft.errors import ConfigError, HubUnavailableError, RunFolderError, TrainingError
+from dialogsum_peft.errors import RunFolderError
 from dialogsum_peft.hardware import in_colab
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.modeling import load_base_model
 from dialogsum_peft.safety import redact, scan_for_secrets
-from dialogsum_peft.trainer import make_trainer, training_arguments
+from dialogsum_peft.trainer import make_trainer
 from dialogsum_peft.trainer_parts import loss_history
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "dialogsum_peft"
@@ -215,183 +212,32 @@ def test_drive_output_dir_outside_colab(tmp_path):
 
 
 # ------------------------------------------------------------------ 3. bad input
-def test_malformed_json_line_names_file_and_line(tmp_path):
-    (tmp_path / "train.jsonl").write_text('{"id": "a", "dialogue": "d", "summary": "s"}\n'
-                                          '{"id": "b", "dialogue": "d", "summ\n')
-    with pytest.raises(DataError, match=r"train\.jsonl: line 2 is not valid JSON"):
-        load_dialogsum(tmp_path)
 
 
-@pytest.mark.parametrize("rows, file, message", [
-    ([{"id": "r7", "dialogue": 12, "summary": "s"}], "train.jsonl",
-     r"split 'train', row 'r7': field 'dialogue' must be a string, got int"),
-    ([{"id": "r8", "dialogue": ["#Person1#: hi"], "summary": "s"}], "train.jsonl",
-     r"split 'train', row 'r8': field 'dialogue' must be a string, got list"),
-    ([{"fname": "test_9", "dialogue": "d", "summary1": "a", "summary2": " ", "summary3": "c"}],
-     "dialogsum.test.jsonl", r"split 'test', row 'test_9': field 'summary2' is empty"),
-])
-def test_more_bad_rows_name_split_row_and_field(tmp_path, rows, file, message):
-    write_jsonl(tmp_path / file, rows)
-    with pytest.raises(DataError, match=message):
-        load_dialogsum(tmp_path)
 
 
-def test_skipped_rows_are_counted_and_logged(tmp_path, caplog):
-    write_jsonl(tmp_path / "train.jsonl", [
-        {"id": "ok", "dialogue": "d", "summary": "s"},
-        {"id": "no-summary", "dialogue": "d"},
-        {"id": "empty", "dialogue": "  ", "summary": "s"},
-    ])
-    report = LoadReport()
-    with caplog.at_level(logging.WARNING, logger="dialogsum_peft.data"):
-        ds = load_dialogsum(tmp_path, skip_invalid=True, report=report)
-    assert ds["train"]["id"] == ["ok"] and report.n_skipped == 2
-    assert "'no-summary'" in caplog.text and "'empty'" in caplog.text
-    write_jsonl(tmp_path / "train.jsonl", [{"id": "x", "dialogue": "", "summary": "s"}])
-    with pytest.raises(DataError, match="split 'train' has no usable rows"):
-        load_dialogsum(tmp_path, skip_invalid=True)
 
 
-def test_missing_train_split_is_clear_in_make_trainer(sample, tiny, tmp_path):
-    model, tok = tiny
-    config = TrainConfig.smoke(output_dir=str(tmp_path))
-    no_train = sample.copy()
-    del no_train["train"]
-    with pytest.raises(DataError, match=r"no 'train' split \(available: validation, test\)"):
-        make_trainer(apply_method(model, config), tok, no_train, config)
-    assert not (tmp_path / "checkpoints").exists()
 
 
-def test_truncation_count_is_logged(tiny, sample, caplog):
-    _, tok = tiny
-    with caplog.at_level(logging.INFO, logger="dialogsum_peft.data"):
-        tokenize_split(sample["train"], tok, max_source_length=256, max_target_length=16,
-                       desc="tokenizing train")
-    line = next(r.getMessage() for r in caplog.records if "truncated" in r.getMessage())
-    m = re.search(r"tokenizing train: (\d+) of 40 dialogues truncated to 256 tokens, "
-                  r"(\d+) of 40 summaries to 16 tokens", line)
-    assert m, line
-    n_long = sum(len(tok(build_prompt(d))["input_ids"]) > 256 for d in sample["train"]["dialogue"])
-    n_long_sum = sum(len(tok(text_target=s)["input_ids"]) > 16 for s in sample["train"]["summary"])
-    assert (int(m.group(1)), int(m.group(2))) == (n_long, n_long_sum)
-    assert n_long >= 1 and n_long_sum >= 1
 
 
 # ------------------------------------------------------------------ 4. NaN / fp16
-def test_nan_between_logs_never_reaches_a_checkpoint(sample, tmp_path):
-    from transformers import TrainerCallback
-
-    class Overflow(TrainerCallback):
-        """After step 2, make the base model overflow as fp16 would (inf -> NaN activations)."""
-
-        def on_step_end(self, args, state, control, model=None, **kwargs):
-            if state.global_step == 2:
-                with torch.no_grad():
-                    model.get_base_model().encoder.final_layer_norm.weight.fill_(float("nan"))
-
-    # a checkpoint every step but a log only every 5: the loss check alone would come too late
-    config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=8, logging_steps=5,
-                               save_steps=1, save_total_limit=5)
-    model, tok = load_base_model(config)
-    peft_model = apply_method(model, config)
-    trainer = make_trainer(peft_model, tok, sample, config, callbacks=[Overflow()])
-    with pytest.raises(TrainingError,
-                       match=r"weights became NaN/inf at step 3 .*fp16.*before checkpoint-3"):
-        trainer.train()
-    ckpts = tmp_path / "checkpoints"
-    assert sorted(p.name for p in ckpts.iterdir()) == ["checkpoint-1", "checkpoint-2"]
-    from safetensors.torch import load_file
-
-    for ckpt in ckpts.iterdir():
-        weights = load_file(ckpt / "adapter_model.safetensors")
-        assert weights and all(torch.isfinite(t).all() for t in weights.values())
-    assert Path(find_last_checkpoint(tmp_path)).name == "checkpoint-2"  # resumable, sound
-    # and the broken model cannot be saved as an adapter either
-    with pytest.raises(TrainingError, match="refusing to save weights with NaN"):
-        save_adapter(peft_model, tmp_path / "adapter")
-    assert not (tmp_path / "adapter").exists()
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".adapter")] == []
 
 
-def test_fp16_refused_at_config_time(tmp_path):
-    with pytest.raises(ConfigError, match="T5 overflows in fp16"):
-        TrainConfig(precision="fp16")
-    config = TrainConfig.smoke(output_dir=str(tmp_path))
-    for override in ({"fp16": True}, {"fp16_full_eval": True}):
-        with pytest.raises(ConfigError, match=r"refused: T5 overflows in fp16"):
-            training_arguments(config, **override)
-    assert training_arguments(config, fp16=False).fp16 is False
 
 
 # ------------------------------------------------------------------ 5. Hub unreachable
-@pytest.mark.parametrize("call, name", [
-    ("model", "google/flan-t5-base"),
-    ("model", "nobody/no-such-model-xyz"),
-    ("data", "knkarthick/dialogsum"),
-    ("data", "nobody/no-such-dataset-xyz"),
-])
-def test_offline_hub_gives_one_clear_message_fast(call, name):
-    from huggingface_hub import constants
-
-    from dialogsum_peft.modeling import load_model_and_tokenizer
-
-    # conftest sets HF_HUB_OFFLINE=1 before anything imports huggingface_hub: no network retries
-    assert constants.HF_HUB_OFFLINE
-    start = time.monotonic()
-    with pytest.raises(HubUnavailableError) as err:
-        load_model_and_tokenizer(name) if call == "model" else load_dialogsum(name)
-    assert time.monotonic() - start < 30
-    msg = str(err.value)
-    assert f"'{name}'" in msg and "Hugging Face Hub" in msg
-    assert "DIALOGSUM_MODE=smoke" in msg and "--preset smoke" in msg
-    # one exception, not a chain of tracebacks
-    text = "".join(traceback.format_exception(err.value))
-    assert "During handling" not in text and "direct cause" not in text
-    assert text.count("Traceback (most recent call last)") == 1
 
 
 # ------------------------------------------------------------------ 6. CPU-only full run
-def test_cpu_warning_estimate_follows_measured_speed():
-    from dialogsum_peft.hardware import CPU_TRAIN_SAMPLES_PER_S, DeviceInfo, cpu_warning
-
-    msg = cpu_warning(DeviceInfo(), 8000, smoke=False)
-    hours = 8000 / CPU_TRAIN_SAMPLES_PER_S / 3600
-    assert f"roughly {hours:.0f} hours" in msg and "8,000 examples" in msg
 
 
 # ------------------------------------------------------------------ 7. safe by default
-def _calls(tree, attr):
-    for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == attr):
-            yield node
 
 
-def test_never_trust_remote_code_and_torch_load_weights_only():
-    sources = {p: p.read_text() for p in SRC.rglob("*.py")}
-    assert len(sources) >= 10
-    for path, text in sources.items():
-        assert not re.search(r"trust_remote_code\s*=\s*True", text), path
-        for call in _calls(ast.parse(text), "load"):
-            if isinstance(call.func.value, ast.Name) and call.func.value.id == "torch":
-                kw = {k.arg: k.value for k in call.keywords}
-                assert isinstance(kw.get("weights_only"), ast.Constant) and kw["weights_only"].value is True, path
 
 
-def test_installed_trainer_resumes_with_weights_only():
-    """Resuming unpickles optimizer.pt, scheduler.pt and rng_state.pth: the installed Trainer
-    must do it with ``weights_only=True`` (it never loads the pickled training_args.bin)."""
-    import transformers.trainer as trainer_module
-
-    tree = ast.parse(Path(trainer_module.__file__).read_text())
-    loads = [c for c in _calls(tree, "load")
-             if isinstance(c.func.value, ast.Name) and c.func.value.id == "torch"]
-    assert loads
-    for call in loads:
-        kw = {k.arg: k.value for k in call.keywords}
-        assert isinstance(kw.get("weights_only"), ast.Constant) and kw["weights_only"].value is True, call.lineno
-    assert "training_args.bin" not in Path(trainer_module.__file__).read_text().split(
-        "def _load_from_checkpoint")[1].split("\n    def ")[0]
 
 
 # ------------------------------------------------------------------ 8. tokens never saved
@@ -416,17 +262,3 @@ def test_hub_token_never_lands_in_run_artefacts(straight_run, tmp_path):
     assert redact(token) in str(findings[0])
 
 
-def test_batch_order_depends_only_on_seed_and_epoch(sample, tiny, tmp_path):
-    """What makes a mid-epoch resume exact: the global RNG (dropout draws) cannot move batches."""
-    model, tok = tiny
-    config = TrainConfig.smoke(output_dir=str(tmp_path))
-    trainer = make_trainer(apply_method(model, config), tok, sample, config)
-    loader = trainer.get_train_dataloader()
-
-    def order(epoch, noise_seed):
-        torch.manual_seed(noise_seed)
-        loader.set_epoch(epoch)
-        return [tuple(b["input_ids"].sum(dim=1).tolist()) for b in loader]
-
-    assert order(1, noise_seed=1) == order(1, noise_seed=2)
-    assert order(0, noise_seed=3) != order(1, noise_seed=3)  # still reshuffled every epoch
