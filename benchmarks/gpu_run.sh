@@ -12,5 +12,5 @@ tail -n 8 "$OUT/train.log"
 timeout -k 5 90 python3 benchmarks/eval_throughput.py --out "$OUT" --tokenizer "$TOKENIZER" --deadline 80 \
   --variants one-at-a-time --loop-examples 30 > "$OUT/eval.log" 2>&1
 tail -n 5 "$OUT/eval.log"
-timeout 60 python3 -m pytest -q -p no:cacheprovider tests/test_generation.py tests/test_speed_options.py \
+timeout 60 python3 -m pytest -q -p no:cacheprovider tests/test_generation.py tests/test_trainer.py tests/test_adapters.py \
   tests/test_modeling.py 2>&1 | tail -5 | tee "$OUT/pytest.txt"
