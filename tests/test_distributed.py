@@ -219,25 +219,28 @@ def test_an_effective_batch_that_cannot_be_split_is_refused_before_writing(tmp_p
 
 
 @pytest.mark.slow
-def test_two_process_run_keeps_the_recipe_and_resumes_exactly(ddp_run, tmp_path):
-    straight, _ = ddp_run
-    metrics = json.loads((straight / "train_metrics.json").read_text())
-    assert metrics["world_size"] == 2 and metrics["effective_batch"] == 4  # 2 per device x 2
-    identity = json.loads((straight / "checkpoints" / "run.json").read_text())
-    assert (identity["world_size"], identity["effective_batch"]) == (2, 4)
-    assert {p.name for p in (straight / "checkpoints" / "checkpoint-2").glob("rng_state*")} == {
-        "rng_state_0.pth", "rng_state_1.pth"}
-    uninterrupted = json.loads((straight / "loss_history.json").read_text())
-
-    # a copy of the run, interrupted after checkpoint-2: the last checkpoint and the final
-    # outputs are gone
+def test_two_process_run_keeps_the_recipe_and_resumes_exactly(tmp_path):
+    # A run of its own (not the shared ddp_run): resuming a copy of the shared run (the whole
+    # sample, learning rate 1e-2) hung in 1 of 6 runs under xdist load (cause not found); this
+    # one, the test as it was before the suite-time work, has held.
     run = tmp_path / "ddp"
-    shutil.copytree(straight, run)
+    args = ["-m", "dialogsum_peft", *TRAIN, "--output-dir", run, "--max-steps", "4",
+            "--save-steps", "2", "--batch-size", "4"]
+    torchrun(*args)
+    metrics = json.loads((run / "train_metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["effective_batch"] == 4  # 2 per device x 2
+    identity = json.loads((run / "checkpoints" / "run.json").read_text())
+    assert (identity["world_size"], identity["effective_batch"]) == (2, 4)
+    assert {p.name for p in (run / "checkpoints" / "checkpoint-2").glob("rng_state*")} == {
+        "rng_state_0.pth", "rng_state_1.pth"}
+    uninterrupted = json.loads((run / "loss_history.json").read_text())
+
+    # interrupt after checkpoint-2: the last checkpoint and the final outputs are gone
     shutil.rmtree(run / "checkpoints" / "checkpoint-4")
     for name in RUN_OUTPUTS:
         if name not in ("checkpoints", "config.json") and (run / name).exists():
             shutil.rmtree(run / name) if (run / name).is_dir() else (run / name).unlink()
-    proc = torchrun("-m", "dialogsum_peft", *DDP_TRAIN, "--output-dir", run, "--resume")
+    proc = torchrun(*args, "--resume")
     assert "resuming from" in proc.stdout and "checkpoint-2" in proc.stdout
     resumed = json.loads((run / "loss_history.json").read_text())
     assert [h["step"] for h in resumed] == [1, 2, 3, 4]
