@@ -158,8 +158,11 @@ def test_evaluate_writes_scores_predictions_and_chart(evaluated, sample):
             assert scores == pytest.approx(compute_rouge([r["prediction"] for r in rows],
                                                          [r["references"] for r in rows],
                                                          multi_ref=protocol))
-        assert [r["rouge"] for r in rows] == pytest.approx(rouge_per_example(
-            [r["prediction"] for r in rows], [r["references"] for r in rows]))  # per dialogue
+        per_dialogue = rouge_per_example([r["prediction"] for r in rows],
+                                         [r["references"] for r in rows])
+        assert len(per_dialogue) == len(rows)  # one dict per dialogue (approx takes no nesting)
+        for row, expected in zip(rows, per_dialogue):
+            assert row["rouge"] == pytest.approx(expected)
         with open(evaluated / f"predictions-{name}.csv", newline="", encoding="utf-8") as fh:
             csv_rows = list(csv.DictReader(fh))
         assert [{**r, "references": json.loads(r["references"]), "rouge": json.loads(r["rouge"])}
