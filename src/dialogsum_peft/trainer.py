@@ -301,7 +301,9 @@ def notebook_config(mode: str = "auto", recipe: str = DEFAULT_RECIPE, eval_size:
 def resume_or_start(output_dir: str | os.PathLike, identity: dict[str, Any],
                     resume: bool = True) -> str | None:
     """The checkpoint to resume from, or ``None`` after preparing the folder for a fresh run: the
-    notebook's resume step in one call (``trainer.train(resume_from_checkpoint=...)``).
+    notebook's resume step in one call (``trainer.train(resume_from_checkpoint=...)``), through
+    the same :class:`~dialogsum_peft.run_folder.RunFolder` as the command line's ``train``
+    (a :class:`~dialogsum_peft.errors.RunFolderError` when the folder cannot be written).
 
     With ``resume`` and a complete checkpoint
     (:func:`~dialogsum_peft.checkpoints.find_last_checkpoint`), checks that the folder's run
@@ -312,12 +314,13 @@ def resume_or_start(output_dir: str | os.PathLike, identity: dict[str, Any],
     """
     import shutil
 
-    from .checkpoints import check_resume_identity, find_last_checkpoint, write_run_identity
+    from .run_folder import CHECKPOINTS, RunFolder
 
-    last = find_last_checkpoint(output_dir) if resume else None
+    folder = RunFolder(output_dir)  # the command line's run folder: resolved, checked writable
+    last = folder.last_checkpoint() if resume else None
     if last:
-        check_resume_identity(output_dir, identity)
+        folder.check_identity(identity)
         return last
-    shutil.rmtree(Path(output_dir) / "checkpoints", ignore_errors=True)
-    write_run_identity(output_dir, identity)
+    shutil.rmtree(folder / CHECKPOINTS, ignore_errors=True)
+    folder.write_identity(identity)
     return None
