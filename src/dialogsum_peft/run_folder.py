@@ -177,12 +177,13 @@ def write_training_outputs(trainer, peft_model, tokenizer, config, result, world
         writer.writerows(log)  # a step without one of the losses leaves its cell empty
     out.write_json(LOSS_JSON, log, indent=1)
     validation = validation_loss_history(trainer)
+    size_mb = adapter_size_mb(adapter)  # read once: for the metrics and the line below
     metrics = dict(result.metrics)
     metrics.update(global_step=trainer.state.global_step, world_size=world_size,
                    effective_batch=(trainer.args.per_device_train_batch_size
                                     * trainer.args.gradient_accumulation_steps
                                     * world_size),
-                   adapter_mb=round(adapter_size_mb(adapter), 3), smoke=is_smoke_model(peft_model),
+                   adapter_mb=round(size_mb, 3), smoke=is_smoke_model(peft_model),
                    validation_loss=validation[-1][1] if validation else None)
     out.write_json(METRICS, metrics)
     if history:
@@ -195,7 +196,6 @@ def write_training_outputs(trainer, peft_model, tokenizer, config, result, world
     else:
         print(f"no loss was logged (fewer than logging_steps={config.logging_steps} steps): "
               "no loss curve")
-    print(f"{'adapter' if is_peft(config.method) else 'model'}: {adapter} "
-          f"({adapter_size_mb(adapter):.2f} MB)")
+    print(f"{'adapter' if is_peft(config.method) else 'model'}: {adapter} ({size_mb:.2f} MB)")
     print(f"training log: {out / LOSS_CSV}, {out / LOSS_JSON}"
           + (f", plot {out / LOSS_PLOT}" if history else ""))
