@@ -89,7 +89,7 @@ def test_notebook_helpers_warn_and_record(tiny, sample, smoke_config):
                                               config, progress=False)
         zero_shot_and_lora_summaries(peft_model, tok, [CODE], max_new_tokens=3)
     assert all(r.inputs.truncated == 2 for r in results.values())
-    assert len(_lossy(caught)) == 4
+    assert len(_lossy(caught)) == 2  # once per helper, not once per model (both read the same prompts)
 
 
 def test_training_says_which_characters_are_lost(tiny, sample, capsys):
