@@ -35,6 +35,13 @@ torch.set_num_threads(_threads)
 # The processes the tests start (the CLI, torchrun's workers, notebook kernels) get the same
 # share: more OpenMP threads than cores spin-wait for each other and burn the time they share.
 os.environ.setdefault("OMP_NUM_THREADS", str(_threads))
+# Every process a test starts (the CLI, torchrun's workers, notebook kernels, `python -c`) imports
+# this checkout's package, not whichever copy pip last installed (an editable install of another
+# clone, a stale wheel): the tests test the code beside them.
+_SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+if os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] != _SRC:
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p)
 
 
 def usable_cores() -> int:

@@ -135,7 +135,6 @@ def execute_in_smoke_mode(nb, notebook: Path, tmp: Path, env: dict[str, str] | N
     """
     from nbclient import NotebookClient
 
-    root = notebook.parents[1]
     before = sorted(p.name for p in notebook.parent.iterdir())
     committed = notebook.read_bytes()
     with pytest.MonkeyPatch.context() as mp, ipc_kernel() as kernel_config:
@@ -144,8 +143,6 @@ def execute_in_smoke_mode(nb, notebook: Path, tmp: Path, env: dict[str, str] | N
                            "TOKENIZERS_PARALLELISM": "false",
                            "DIALOGSUM_OUTPUT_DIR": str(tmp / "run"), **(env or {})}.items():
             mp.setenv(key, value)
-        mp.setenv("PYTHONPATH", os.pathsep.join(
-            p for p in (str(root / "src"), os.environ.get("PYTHONPATH", "")) if p))
         client = NotebookClient(nb, timeout=600, kernel_name="python3", config=kernel_config,
                                 resources={"metadata": {"path": str(notebook.parent)}})
         try:

@@ -29,14 +29,12 @@ from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES
 from dialogsum_peft.modeling import load_base_model
 from dialogsum_peft.offline import SMOKE_BANNER, sample_data_dir
 
-SRC = Path(__file__).resolve().parents[1] / "src"
 GEN = ["--max-new-tokens", "8", "--batch-size", "16"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _env():
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg")
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
 

@@ -21,7 +21,6 @@ from dialogsum_peft.cli import main
 from dialogsum_peft.errors import RunFolderError, TrainingError
 from dialogsum_peft.offline import sample_data_dir
 
-SRC = Path(__file__).resolve().parents[1] / "src"
 SMOKE = ["--preset", "smoke"]
 # No validation loss (--eval-steps 0): these tests are about folders and refusals, and every
 # run below would otherwise evaluate at each of its 4 steps.
@@ -256,7 +255,7 @@ def test_pickle_only_model_message_does_not_blame_the_hub(tmp_path, capsys):
 
 
 def test_subprocess_failures_print_no_traceback(run, tmp_path):
-    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(SRC))
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
     for args in (["train", *SMOKE, "--output-dir", str(tmp_path / "o"), "--lr", "-1"],
                  ["summarize", *SMOKE, "--adapter", str(_damaged_adapter(run, tmp_path, b""))]):
         proc = subprocess.run([sys.executable, "-m", "dialogsum_peft", *args], capture_output=True,

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -26,7 +25,6 @@ from dialogsum_peft.distributed import (
 from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.generation import summarize
 
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def test_single_process_map_keeps_order_and_counts():
@@ -58,7 +56,6 @@ def test_single_process_wrappers_equal_plain_calls(tiny, sample):
 def _env():
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg",
                OMP_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
 

@@ -197,7 +197,7 @@ def test_without_ctranslate2_one_line_says_how_to_get_it(run, tmp_path):
             "from dialogsum_peft.ctranslate2_backend import available\n"
             "assert not available()\n"
             f"print([main(argv) for argv in {[[str(a) for a in c] for c in commands]!r}])")
-    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT / "src"))
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=120)
     assert proc.stdout.strip() == "[2, 2, 2]", proc.stderr[-2000:]

@@ -8,6 +8,9 @@ defined, not where it is imported from: a module that re-exports another's name 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +72,12 @@ def test_notebook_names_are_defined_in_at_most_five_modules(notebook):
     homes = {name: _home(trees, module, name) for module, names in imports for name in names}
     modules = sorted(set(homes.values()))
     assert len(modules) <= MAX_HOMES, f"{notebook.name} reads names defined in {modules}: {homes}"
+
+
+def test_processes_the_tests_start_import_this_checkout(tmp_path):
+    """conftest puts this checkout's ``src`` first on PYTHONPATH: a CLI process, torchrun worker or
+    notebook kernel tests the code beside the tests, not an installed copy of another clone."""
+    code = "import dialogsum_peft; print(dialogsum_peft.__file__)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=tmp_path, env=dict(os.environ))
+    assert Path(proc.stdout.strip()).resolve() == PACKAGE / "__init__.py"
