@@ -18,9 +18,11 @@ CHILD = """
 import hashlib, json, sys
 from pathlib import Path
 from dialogsum_peft.data import load_dialogsum
-from dialogsum_peft.offline import sample_data_dir, sample_texts, tiny_model_and_tokenizer
+from dialogsum_peft.offline import TINY_MODEL_SEED, sample_data_dir, sample_texts
+from dialogsum_peft.offline import tiny_model_and_tokenizer
 out = Path(sys.argv[1])
-tiny_model_and_tokenizer(sample_texts(load_dialogsum(sample_data_dir())), save_dir=out, seed=0)
+texts = sample_texts(load_dialogsum(sample_data_dir()))
+tiny_model_and_tokenizer(texts, save_dir=out, seed=TINY_MODEL_SEED)
 print(json.dumps({f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in out.iterdir()}))
 """
 
@@ -64,6 +66,18 @@ def test_tiny_tokenizer_has_t5_special_ids(tiny):
     assert tok.decode(ids, skip_special_tokens=True) == "#Person1#: Hello, how are you?"
     assert model.config.decoder_start_token_id == 0 and model.config.vocab_size == len(tok)
     assert model.config.d_model <= 64 and model.config.num_layers <= 4
+
+
+def test_the_smoke_base_writes_distinct_non_empty_gibberish(tiny, sample):
+    """What TINY_MODEL_SEED was chosen for: a base that stops at once (empty summaries) or writes
+    one string for every dialogue would let order, adapter and backend mistakes pass unseen."""
+    from dialogsum_peft.generation import summarize
+
+    model, tok = tiny
+    summaries = summarize(model, tok, list(sample["test"]["dialogue"]), max_new_tokens=8,
+                          progress=False)
+    assert "" not in summaries
+    assert len(set(summaries)) >= 4
 
 
 def test_tiny_model_is_reproducible(sample, tmp_path):
