@@ -280,6 +280,11 @@ def test_notebook_outputs_read_as_text(executed):
     share = float(re.search(r"trainable%: ([\d.]+)", trainable).group(1))
     why = [c.source for c in nb.cells if c.cell_type == "markdown" and "not 1.4%" in c.source]
     assert len(why) == 1 and f"{round(share)}%" in why[0]  # the surprise is explained, once
+    # The command line's output as a terminal leaves it: each progress bar once, at its end.
+    commands = outputs_text(find_cell(nb, 'dialogsum_peft("export"'))
+    assert "exported " in commands and "error:" not in commands
+    bars = [line for line in commands.splitlines() if re.search(r"\d+%\|", line)]
+    assert bars and all("100%|" in line for line in bars), bars
 
 
 @pytest.mark.slow
