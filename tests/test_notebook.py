@@ -78,6 +78,40 @@ def test_notebook_shows_the_lesson_in_its_cells():
     assert all(line.startswith("#") for line in push.source.splitlines() if line.strip())
 
 
+def test_the_lessons_generate_call_writes_what_an_evaluation_model_writes(tiny, sample):
+    """Found by a second "Run all" into the same folder: the run resumed at its last step, the
+    Trainer trained nothing and left the model in training mode, so the cell's generate call
+    wrote with dropout on ("reloaded adapter identical: False"). The notebook's own
+    ``summarize_one``, run on a model in training mode, writes what the package's ``summarize``
+    writes (which switches dropout off itself)."""
+    import ast
+
+    import torch
+    from transformers import GenerationConfig
+
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.data import build_prompt
+    from dialogsum_peft.generation import summarize
+
+    source = find_cell(_committed(), "def summarize_one(").source
+    (function,) = [node for node in ast.parse(source).body
+                   if isinstance(node, ast.FunctionDef) and node.name == "summarize_one"]
+    model, tokenizer = tiny
+    config = TrainConfig.smoke()
+    namespace = {"tokenizer": tokenizer, "build_prompt": build_prompt, "config": config,
+                 "device": "cpu", "generation_config": GenerationConfig(
+                     max_new_tokens=8, num_beams=1, do_sample=False,
+                     decoder_start_token_id=0, eos_token_id=1, pad_token_id=0)}
+    exec(compile(ast.Module([function], type_ignores=[]), "summarize_one", "exec"), namespace)
+    dialogues = list(sample["test"]["dialogue"])[:4]
+    expected = summarize(model, tokenizer, dialogues, max_new_tokens=8, progress=False)
+    torch.manual_seed(0)
+    try:
+        assert [namespace["summarize_one"](model.train(), d) for d in dialogues] == expected
+    finally:
+        model.eval()  # the session's shared tiny model
+
+
 def test_runtime_is_one_estimate_line_with_its_source():
     """No GPU time of this recipe was measured: the opening says so in one line, an estimate, and
     links the page that gives its basis (issue 18: a table of "not measured yet" rows)."""
