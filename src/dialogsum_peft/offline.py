@@ -96,8 +96,9 @@ def tiny_model_and_tokenizer(texts: Iterable[str], save_dir: str | os.PathLike |
 
     The pair goes through ``save_pretrained``/``from_pretrained`` like a real checkpoint, so
     the rest of the pipeline treats it exactly like Flan-T5. ``save_dir`` defaults to a new
-    temporary folder. Same texts and seed give byte-identical files, in any process, so
-    :func:`tiny_base_fingerprint` identifies the base an adapter was trained on.
+    temporary folder. Same texts and seed give byte-identical files, in any process, so the
+    folder :func:`tiny_base_dir` names after a hash of the sample and this module identifies the
+    base an adapter was trained on (its ``base_model_name_or_path``).
     """
     from transformers import AutoTokenizer, T5ForConditionalGeneration
 
