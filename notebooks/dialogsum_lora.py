@@ -253,7 +253,7 @@ def summarize_one(model, dialogue):
     """The model's summary of one dialogue: prompt -> token ids -> generate -> text."""
     inputs = tokenizer(build_prompt(dialogue), return_tensors="pt", truncation=True,
                        max_length=config.max_source_length).to(device)
-    model.eval()  # dropout off: after trainer.train() a model may still be in training mode
+    model.eval()  # dropout off: the Trainer may leave a model in training mode
     output_ids = model.generate(**inputs, generation_config=generation_config)
     return tokenizer.decode(output_ids[0], skip_special_tokens=True).strip()
 
