@@ -109,7 +109,7 @@ def test_the_lessons_generate_call_writes_what_an_evaluation_model_writes(tiny, 
     try:
         assert [namespace["summarize_one"](model.train(), d) for d in dialogues] == expected
     finally:
-        model.eval()  # the session's shared tiny model
+        model.eval()
 
 
 def test_runtime_is_one_estimate_line_with_its_source():

@@ -66,3 +66,40 @@ def test_batch_order_depends_only_on_seed_and_epoch(sample, tiny, tmp_path):
 
     assert order(1, noise_seed=1) == order(1, noise_seed=2)
     assert order(0, noise_seed=3) != order(1, noise_seed=3)  # still reshuffled every epoch
+
+
+def test_resume_shows_transformers_note_only_for_a_real_change(sample, tmp_path):
+    """Before the filter every resume of an unchanged run logged "eval_steps: 0.2 (from args) !=
+    1 (from trainer_state.json)": our fraction against the step count it became. A changed
+    logging interval is still reported."""
+    import logging
+
+    notes = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):  # the resume note only (other notes share this logger)
+            if "trainer_state.json" in record.getMessage():
+                notes.append(record.getMessage())
+
+    def train(logging_steps, resume=None):
+        config = TrainConfig.smoke(output_dir=str(tmp_path / "run"), max_steps=4, save_steps=2,
+                                   logging_steps=logging_steps)
+        assert 0 < config.eval_steps < 1  # a fraction of the run, as in every recipe
+        model, tok = load_base_model(config)
+        make_trainer(apply_method(model, config), tok, sample, config).train(
+            resume_from_checkpoint=resume)
+
+    logger = logging.getLogger("transformers.trainer_utils")
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        train(1)
+        checkpoint = str(tmp_path / "run" / "checkpoints" / "checkpoint-2")
+        train(1, resume=checkpoint)
+        assert notes == []
+        train(2, resume=checkpoint)
+    finally:
+        logger.removeHandler(handler)
+    (note,) = notes
+    assert "logging_steps: 2 (from args) != 1" in note and "eval_steps" not in note
+    assert not logger.filters  # the filter is removed after each train()

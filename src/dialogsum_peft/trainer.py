@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 import os
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from .config import TrainConfig
 from .recipes import DEFAULT_RECIPE, epochs_warning
 from .errors import ConfigError
-from .trainer_parts import DivergenceGuard, EpochSeededLengthGroupedSampler
+from .trainer_parts import DivergenceGuard, EpochSeededLengthGroupedSampler, FractionStepsNoteFilter
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
 
@@ -173,6 +174,17 @@ class DialogSumTrainer(Seq2SeqTrainer):
             kwargs["args"] = dataclasses.replace(training_args, eval_strategy="no", eval_steps=None)
         super().__init__(*args, callbacks=[DivergenceGuard(), *(callbacks or [])], **kwargs)
         self.model_accepts_loss_kwargs = False  # T5's loss is already a per-batch mean
+
+    def train(self, *args, **kwargs):
+        """``Trainer.train``, without transformers' resume note about ``eval_steps`` given as a
+        fraction (:class:`~dialogsum_peft.trainer_parts.FractionStepsNoteFilter`)."""
+        logger = logging.getLogger("transformers.trainer_utils")
+        note_filter = FractionStepsNoteFilter(self)
+        logger.addFilter(note_filter)
+        try:
+            return super().train(*args, **kwargs)
+        finally:
+            logger.removeFilter(note_filter)
 
     def _get_train_sampler(self, *args, **kwargs):  # signature differs across versions
         sampler = super()._get_train_sampler(*args, **kwargs)

@@ -12,11 +12,15 @@ line call.
   ``(data_seed, epoch)`` and resumes exactly.
 * :func:`loss_history`, :func:`validation_loss_history`, :func:`loss_log`: the training and
   validation losses the Trainer logged, for the loss curve and ``loss_history.csv``/``.json``.
+* :class:`FractionStepsNoteFilter` drops transformers' resume note when all it reports is a
+  step interval given as a fraction of the run against the step count it resolved to.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 
 import torch
 from transformers import TrainerCallback
@@ -114,3 +118,43 @@ def validation_loss_history(trainer_or_state) -> list[tuple[int, float]]:
     """(step, validation loss) pairs: the Trainer's ``eval_loss`` on the validation split,
     logged every ``eval_steps`` (empty when the run had no validation split or eval_steps 0)."""
     return _logged(trainer_or_state, "eval_loss")
+
+
+# One line of transformers' resume note (trainer_utils.compare_trainer_and_checkpoint_args).
+_MISMATCH = re.compile(r"^\t(\w+): (\S+) \(from args\) != (\S+) \(from trainer_state\.json\)$")
+
+
+class FractionStepsNoteFilter(logging.Filter):
+    """A filter for the ``transformers.trainer_utils`` logger while ``trainer`` trains.
+
+    Why: on resume, transformers compares ``TrainingArguments`` with the checkpoint's
+    ``TrainerState`` and warns about every difference, but it compares ``eval_steps=0.2`` (our
+    recipes' "every fifth of the run") with the 6 steps that fraction became in a 30-step run:
+    every resume of an unchanged run printed a warning no one can act on. The lines of such a
+    fraction and its ``ceil(fraction * max_steps)`` (transformers' own rounding in
+    ``TrainerState.compute_steps``) are taken out of the note, and a note left with none is
+    dropped; every other line, and a note in another format, is shown as transformers wrote it.
+    """
+
+    def __init__(self, trainer):
+        super().__init__()
+        self.trainer = trainer
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        lines = record.getMessage().split("\n")
+        if "do not match the ones in the `trainer_state.json`" not in lines[0]:
+            return True
+        kept = [line for line in lines[1:]
+                if not ((m := _MISMATCH.match(line)) and self._resolved(m[2], m[3]))]
+        if len(kept) == len(lines) - 1:
+            return True
+        record.msg, record.args = "\n".join([lines[0], *kept]), ()
+        return any(line.strip() for line in kept)
+
+    def _resolved(self, from_args: str, from_state: str) -> bool:
+        try:
+            fraction, steps = float(from_args), float(from_state)
+        except ValueError:
+            return False
+        max_steps = self.trainer.state.max_steps
+        return 0 < fraction < 1 and max_steps > 0 and steps == math.ceil(fraction * max_steps)
