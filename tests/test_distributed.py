@@ -27,7 +27,6 @@ from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.generation import summarize
 
 
-
 def test_single_process_map_keeps_order_and_counts():
     state = process_state()
     assert map_in_order(lambda part: [x * 10 for x in part], [3, 1, 2], state) == [30, 10, 20]
@@ -55,9 +54,8 @@ def test_single_process_wrappers_equal_plain_calls(tiny, sample):
 
 # ------------------------------------------------------------------------------ real processes
 def _env():
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg",
-               OMP_NUM_THREADS="1")
-    return env
+    return dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg",
+                OMP_NUM_THREADS="1")
 
 
 def torchrun(*args, nproc: int = 2, timeout: int = 300):

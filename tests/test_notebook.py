@@ -98,10 +98,12 @@ def test_the_lessons_generate_call_writes_what_an_evaluation_model_writes(tiny, 
                    if isinstance(node, ast.FunctionDef) and node.name == "summarize_one"]
     model, tokenizer = tiny
     config = TrainConfig.smoke()
+    ids = model.generation_config  # its token ids only, as the notebook's cell takes them
     namespace = {"tokenizer": tokenizer, "build_prompt": build_prompt, "config": config,
                  "device": "cpu", "generation_config": GenerationConfig(
                      max_new_tokens=8, num_beams=1, do_sample=False,
-                     decoder_start_token_id=0, eos_token_id=1, pad_token_id=0)}
+                     decoder_start_token_id=ids.decoder_start_token_id,
+                     eos_token_id=ids.eos_token_id, pad_token_id=ids.pad_token_id)}
     exec(compile(ast.Module([function], type_ignores=[]), "summarize_one", "exec"), namespace)
     dialogues = list(sample["test"]["dialogue"])[:4]
     expected = summarize(model, tokenizer, dialogues, max_new_tokens=8, progress=False)

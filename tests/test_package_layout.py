@@ -8,7 +8,6 @@ defined, not where it is imported from: a module that re-exports another's name 
 from __future__ import annotations
 
 import ast
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -79,5 +78,5 @@ def test_processes_the_tests_start_import_this_checkout(tmp_path):
     notebook kernel tests the code beside the tests, not an installed copy of another clone."""
     code = "import dialogsum_peft; print(dialogsum_peft.__file__)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          cwd=tmp_path, env=dict(os.environ))
+                          cwd=tmp_path)  # inherits os.environ, as every test's processes do
     assert Path(proc.stdout.strip()).resolve() == PACKAGE / "__init__.py"

@@ -155,9 +155,9 @@ def smoke_banner(width: int = 96) -> str:
 def tiny_base_dir() -> Path:
     """The folder of the smoke path's tiny T5 (built on first use, then reused).
 
-    It is built from the shipped sample with :data:`TINY_MODEL_SEED`, so every run, folder and command gets the
-    same base model and tokenizer. The cache key hashes the sample files and this module's
-    source: a change to either builds a new base instead of reusing a stale one.
+    It is built from the shipped sample with :data:`TINY_MODEL_SEED`, so every run, folder and
+    command gets the same base model and tokenizer. The cache key hashes the sample files and
+    this module's source: a change to either builds a new base instead of reusing a stale one.
     """
     import hashlib
 

@@ -12,8 +12,8 @@ line call.
   ``(data_seed, epoch)`` and resumes exactly.
 * :func:`loss_history`, :func:`validation_loss_history`, :func:`loss_log`: the training and
   validation losses the Trainer logged, for the loss curve and ``loss_history.csv``/``.json``.
-* :class:`FractionStepsNoteFilter` drops transformers' resume note when all it reports is a
-  step interval given as a fraction of the run against the step count it resolved to.
+* :class:`FractionStepsNoteFilter` takes out of transformers' resume note the lines that compare
+  a step interval given as a fraction of the run with the step count it resolved to.
 """
 
 from __future__ import annotations
