@@ -10,6 +10,7 @@ They live here, below both, so the imports only point down: ``cli`` → ``comman
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 from pathlib import Path
@@ -77,10 +78,8 @@ _REFERENCE_DEVICES = {"T4": ("cuda", "Tesla T4", 15.0, False),
                       "CPU": ("cpu", "cpu", 0.0, False)}
 
 
-def _show(value: Any) -> str:
-    from .settings import sample_data_dir
-
-    if isinstance(value, str) and value == str(sample_data_dir()):
+def _show(value: Any, sample: str) -> str:
+    if isinstance(value, str) and value == sample:
         return "the shipped sample (data/dialogsum_sample)"
     if isinstance(value, bool):
         return "on" if value else "off"
@@ -91,9 +90,9 @@ def _show(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
-def _spread(values: dict[str, Any]) -> str:
+def _spread(values: dict[str, Any], sample: str) -> str:
     """``"a 1, b 2"`` when the values differ, else the one value."""
-    shown = {k: _show(v) for k, v in values.items()}
+    shown = {k: _show(v, sample) for k, v in values.items()}
     if len(set(shown.values())) == 1:
         return next(iter(shown.values()))
     return ", ".join(f"{k} {v}" for k, v in shown.items())
@@ -102,27 +101,51 @@ def _spread(values: dict[str, Any]) -> str:
 def default_help(name: str) -> str:
     """``"default: ..."`` for a ``TrainConfig`` field: its value under each preset, and where a
     full preset's value depends on the method, the recipe or the device, each of those."""
+    from .settings import sample_data_dir
+
+    return _default_helps(str(sample_data_dir()))[name]
+
+
+@functools.lru_cache(maxsize=4)
+def _default_helps(sample: str) -> dict[str, str]:
+    """Every field's ``default_help``, from 14 configs built once per process (the parser shows
+    ~50 fields; building a dozen configs for each took 0.07 to 0.2 s per parser here)."""
     from .hardware import DeviceInfo
     from .settings import METHOD_SETTINGS, METHODS
 
     t4 = DeviceInfo(*_REFERENCE_DEVICES["T4"])
-    smoke = _show(getattr(TrainConfig.smoke(), name))
-    # LoRA's settings only mean something for the LoRA methods; the method flag is the method
-    methods = [m for m in METHODS if name in METHOD_SETTINGS[m]] if name.startswith("lora_") else (
-        [] if name == "method" else METHODS)
-    by_method = {m: getattr(TrainConfig.for_device(t4, method=m), name) for m in methods}
-    by_recipe = {r: getattr(TrainConfig.for_device(t4, recipe=r), name) for r in RECIPES}
-    by_device = {label: getattr(TrainConfig.for_device(DeviceInfo(*info)), name)
-                 for label, info in _REFERENCE_DEVICES.items()}
-    if len({_show(v) for v in by_method.values()}) > 1:
-        full = f"by method: {_spread(by_method)}"
-        smoke = f"by method: {_spread({m: getattr(TrainConfig.smoke(method=m), name) for m in methods})}"
-    elif len({_show(v) for v in by_recipe.values()}) > 1:
-        full = f"by recipe: {_spread(by_recipe)}"
-    elif len({_show(v) for v in by_device.values()}) > 1:
-        full = f"for the device: {_spread(by_device)}"
-    else:
-        full = _show(by_device["T4"])
-    if full == smoke:
-        return f"default: {full}"
-    return f"default: {full} (full presets); {smoke} (smoke)"
+    smoke_default = TrainConfig.smoke()
+    smoke_by_method = {m: TrainConfig.smoke(method=m) for m in METHODS}
+    full_by_method = {m: TrainConfig.for_device(t4, method=m) for m in METHODS}
+    full_by_recipe = {r: TrainConfig.for_device(t4, recipe=r) for r in RECIPES}
+    full_by_device = {label: TrainConfig.for_device(DeviceInfo(*info))
+                      for label, info in _REFERENCE_DEVICES.items()}
+
+    def one(name: str) -> str:
+        def values(configs: dict[str, TrainConfig], keys) -> dict[str, Any]:
+            return {k: getattr(configs[k], name) for k in keys}
+
+        def differ(shown: dict[str, Any]) -> bool:
+            return len({_show(v, sample) for v in shown.values()}) > 1
+
+        smoke = _show(getattr(smoke_default, name), sample)
+        # LoRA's settings only mean something for the LoRA methods; the method flag is the method
+        methods = [m for m in METHODS if name in METHOD_SETTINGS[m]] if name.startswith("lora_") \
+            else ([] if name == "method" else METHODS)
+        by_method = values(full_by_method, methods)
+        by_recipe = values(full_by_recipe, full_by_recipe)
+        by_device = values(full_by_device, full_by_device)
+        if differ(by_method):
+            full = f"by method: {_spread(by_method, sample)}"
+            smoke = f"by method: {_spread(values(smoke_by_method, methods), sample)}"
+        elif differ(by_recipe):
+            full = f"by recipe: {_spread(by_recipe, sample)}"
+        elif differ(by_device):
+            full = f"for the device: {_spread(by_device, sample)}"
+        else:
+            full = _show(by_device["T4"], sample)
+        if full == smoke:
+            return f"default: {full}"
+        return f"default: {full} (full presets); {smoke} (smoke)"
+
+    return {name: one(name) for name in TrainConfig.field_names()}
