@@ -57,9 +57,11 @@ def pytest_configure(config):
     import torch
 
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    threads = max(1, min(4, (os.cpu_count() or 1) // workers))
-    torch.set_num_threads(threads)
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    share = max(1, min(4, (os.cpu_count() or 1) // workers))
+    # one count for this process and its children (a user's OMP_NUM_THREADS wins): tests that
+    # resume in-process a run a child trained compare weights for exact equality
+    threads = os.environ.setdefault("OMP_NUM_THREADS", str(share))
+    torch.set_num_threads(int(threads) if threads.isdigit() else share)
 
 
 def pytest_collection_finish(session):
