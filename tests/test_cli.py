@@ -258,6 +258,18 @@ def test_summarize_stdin_to_jsonl(run_dir, monkeypatch, capsys):
     assert SMOKE_BANNER.split()[0] in captured.err
 
 
+def test_help_and_flag_errors_do_not_import_torch():
+    """``--help`` and a bad flag answer in a fraction of a second: building the parser (every
+    flag's preset-dependent default) and validating the config need no torch (3 s to import)."""
+    code = ("import sys\nfrom dialogsum_peft.cli import main\n"
+            "codes = [main(['train', '--help']), main(['train', '--preset', 'smoke', '--lora-r', '-3'])]\n"
+            "print(codes, 'torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
+                          timeout=60)
+    assert proc.stdout.strip().splitlines()[-1] == "[0, 2] False", proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == ["error: lora_r must be at least 1, got -3"]
+
+
 @pytest.mark.parametrize("command", ["train", "evaluate", "summarize"])
 def test_help_has_examples(command, capsys):
     assert main([command, "--help"]) == 0

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from .settings import precision_for
 
 
@@ -45,6 +43,8 @@ def in_colab() -> bool:
 
 def describe_device(index: int = 0) -> DeviceInfo:
     """The current CUDA device (or the CPU) as a :class:`DeviceInfo`."""
+    import torch  # here, not at the top: the parser's defaults need only DeviceInfo and recommend
+
     if not torch.cuda.is_available():
         return DeviceInfo()
     props = torch.cuda.get_device_properties(index)
