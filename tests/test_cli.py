@@ -40,13 +40,10 @@ def _env():
 
 
 def run_cli(*args, stdin: str | None = None, timeout: int = 240):
-    """A real ``python -m dialogsum_peft`` process, with this process's thread count (a run it
-    trains is resumed in-process and compared for exact equality)."""
-    import torch
-
+    """A real ``python -m dialogsum_peft`` process (with this process's thread count, through
+    conftest's OMP_NUM_THREADS: a run it trains is resumed in-process, compared for equality)."""
     return subprocess.run([sys.executable, "-m", "dialogsum_peft", *map(str, args)], input=stdin,
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**_env(), "OMP_NUM_THREADS": str(torch.get_num_threads())})
+                          capture_output=True, text=True, env=_env(), timeout=timeout)
 
 
 def read_jsonl(path):
