@@ -157,11 +157,18 @@ def tiny_base_dir() -> Path:
 
     It is built from the shipped sample with :data:`TINY_MODEL_SEED`, so every run, folder and
     command gets the same base model and tokenizer. The cache key hashes the sample files and
-    this module's source: a change to either builds a new base instead of reusing a stale one.
+    this module's source, and the versions of the libraries that write its files (torch,
+    transformers, tokenizers: ``config.json`` records the transformers version): a change to any
+    of them builds a new base instead of reusing one another version wrote.
     """
     import hashlib
 
+    import tokenizers
+    import transformers
+
     digest = hashlib.sha256(Path(__file__).read_bytes())
+    for version in (torch.__version__, transformers.__version__, tokenizers.__version__):
+        digest.update(version.encode() + b"\0")
     data_dir = sample_data_dir()
     for path in sorted(data_dir.glob("*.jsonl")):
         digest.update(path.name.encode() + path.read_bytes())

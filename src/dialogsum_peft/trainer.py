@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import Seq2SeqTrainer
+from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from .config import TrainConfig
@@ -33,6 +33,12 @@ from .errors import ConfigError
 from .trainer_parts import DivergenceGuard, EpochSeededLengthGroupedSampler, FractionStepsNoteFilter
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
+# transformers 5.24 renamed ``gradient_checkpointing`` to ``activation_checkpointing`` and warns on
+# the old name; 5.15 to 5.23 (Colab's 5.15 among them) know only the old one.
+_CHECKPOINTING_ARGUMENT = ("activation_checkpointing"
+                           if "activation_checkpointing" in {
+                               f.name for f in dataclasses.fields(Seq2SeqTrainingArguments)}
+                           else "gradient_checkpointing")
 
 
 def housekeeping_arguments(config: TrainConfig) -> dict[str, Any]:
@@ -46,7 +52,8 @@ def housekeeping_arguments(config: TrainConfig) -> dict[str, Any]:
     * ``report_to="none"``: no experiment tracker;
     * ``use_cpu``: without a GPU, accelerate would ignore torchrun's environment and every
       process would train alone (the CPU runs of the tests start two processes);
-    * ``dataloader_num_workers``, ``torch_compile``, ``activation_checkpointing``,
+    * ``dataloader_num_workers``, ``torch_compile``, ``activation_checkpointing`` (before
+      transformers 5.24: ``gradient_checkpointing``, its deprecated alias since),
       ``train_sampling_strategy`` (length-grouped batches: less padding): speed and memory
       settings from the config.
     """
@@ -58,7 +65,7 @@ def housekeeping_arguments(config: TrainConfig) -> dict[str, Any]:
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=config.dataloader_num_workers,
         torch_compile=config.torch_compile,
-        activation_checkpointing=config.gradient_checkpointing,
+        **{_CHECKPOINTING_ARGUMENT: config.gradient_checkpointing},
         train_sampling_strategy=config.train_sampling_strategy,
     )
 
@@ -72,7 +79,6 @@ def training_arguments(config: TrainConfig, **overrides):
     on any launch (a :class:`ConfigError` when it cannot be split).
     """
     import transformers
-    from transformers import Seq2SeqTrainingArguments
 
     config = config.for_world_size(int(os.environ.get("WORLD_SIZE", "1")))
 
@@ -175,16 +181,34 @@ class DialogSumTrainer(Seq2SeqTrainer):
         super().__init__(*args, callbacks=[DivergenceGuard(), *(callbacks or [])], **kwargs)
         self.model_accepts_loss_kwargs = False  # T5's loss is already a per-batch mean
 
-    def train(self, *args, **kwargs):
+    def train(self, resume_from_checkpoint=None, *args, **kwargs):
         """``Trainer.train``, without transformers' resume note about ``eval_steps`` given as a
-        fraction (:class:`~dialogsum_peft.trainer_parts.FractionStepsNoteFilter`)."""
+        fraction (:class:`~dialogsum_peft.trainer_parts.FractionStepsNoteFilter`). Resuming a
+        run of several CPU processes with a transformers that cannot
+        (:data:`~dialogsum_peft.versions.BREAKAGES`) raises
+        :class:`~dialogsum_peft.versions.BrokenVersionsError` before anything is loaded."""
+        from .versions import require_working
+
+        if resume_from_checkpoint and self.args.world_size > 1 and self.args.device.type == "cpu":
+            require_working("cpu-multiprocess-resume")
         logger = logging.getLogger("transformers.trainer_utils")
         note_filter = FractionStepsNoteFilter(self)
         logger.addFilter(note_filter)
         try:
-            return super().train(*args, **kwargs)
+            return super().train(resume_from_checkpoint, *args, **kwargs)
         finally:
             logger.removeFilter(note_filter)
+
+    def _get_eval_sampler(self, eval_dataset):
+        """transformers before 5.2x groups validation batches by length with the global RNG, so
+        two evaluations of the same weights give two validation losses (each batch's mean loss
+        is weighted by its examples): seeded here as in newer versions."""
+        sampler = super()._get_eval_sampler(eval_dataset)
+        if type(sampler) is LengthGroupedSampler and sampler.generator is None:
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            return LengthGroupedSampler(sampler.batch_size, lengths=sampler.lengths,
+                                        generator=torch.Generator().manual_seed(seed))
+        return sampler
 
     def _get_train_sampler(self, *args, **kwargs):  # signature differs across versions
         sampler = super()._get_train_sampler(*args, **kwargs)
