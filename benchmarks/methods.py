@@ -196,7 +196,7 @@ def device_description(device: torch.device) -> tuple[str, str]:
 
 
 def main(argv=None) -> dict:
-    from dialogsum_peft.hardware import library_versions
+    from dialogsum_peft.versions import library_versions
     from dialogsum_peft.offline import tiny_base_dir
 
     args = parse_args(argv)

@@ -34,7 +34,7 @@ pytestmark = [
 
 def test_quick_recipe_scores_like_a_correct_pipeline(tmp_path):  # pragma: no cover - GPU + Hub
     from dialogsum_peft.cli import main
-    from dialogsum_peft.hardware import library_versions
+    from dialogsum_peft.versions import library_versions
 
     run = tmp_path / "quick"
     torch.cuda.reset_peak_memory_stats()
@@ -83,7 +83,7 @@ def test_methods_notebook_quick_recipe(tmp_path):  # pragma: no cover - GPU + Hu
 
     from notebook_checks import execute_in_smoke_mode
 
-    from dialogsum_peft.hardware import library_versions
+    from dialogsum_peft.versions import library_versions
 
     notebook = ROOT / "notebooks" / "peft_methods.ipynb"
     nb = nbformat.read(notebook, as_version=4)

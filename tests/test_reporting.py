@@ -7,7 +7,7 @@ import pytest
 
 from dialogsum_peft.display import SMOKE_NOTE, format_example
 from dialogsum_peft.evaluation import LORA, ZERO_SHOT, compute_rouge
-from dialogsum_peft.hardware import DeviceInfo, in_colab, library_versions
+from dialogsum_peft.hardware import DeviceInfo, in_colab
 from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, score_pairs
 from dialogsum_peft.offline import SMOKE_BANNER
 from dialogsum_peft.published import NOT_REPORTED, PUBLISHED, PublishedFigure
@@ -213,11 +213,24 @@ def test_environment_report_cpu_and_gpu():
 
     cpu = environment_report(DeviceInfo())
     assert f"transformers {transformers.__version__}" in " ".join(cpu.split())
-    assert set(library_versions()) == {"torch", "transformers", "peft", "datasets"}
     assert "CPU only" in cpu and "WARNING" in cpu and "Change runtime type -> GPU" in cpu
     gpu = environment_report(DeviceInfo("cuda", "Tesla T4", 14.7, bf16=False))
     assert "Tesla T4, 14.7 GiB" in gpu and "fp32" in gpu and "WARNING" not in gpu
     assert in_colab() is False
+
+
+def test_environment_report_warns_of_a_broken_combination_in_one_line():
+    """peft 0.20 with transformers 5.18 or newer cannot build a seq2seq peft model: the report
+    names both versions and the fix; the versions the package sets test raise no warning."""
+    gpu = DeviceInfo("cuda", "Tesla T4", 14.7, bf16=False)
+    broken = environment_report(gpu, versions={"peft": "0.20.0", "transformers": "5.25.0"})
+    warnings = [line for line in broken.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 1
+    assert "peft 0.20.0" in warnings[0] and "transformers 5.25.0" in warnings[0]
+    assert "pip install -U 'peft>=0.21.2'" in warnings[0]
+    for tested in ({"peft": "0.20.0", "transformers": "5.15.0"},    # Colab's, the floors
+                   {"peft": "0.21.2", "transformers": "5.25.0"}):   # the newest
+        assert "WARNING" not in environment_report(gpu, versions=tested)
 
 
 def test_example_report(sample):

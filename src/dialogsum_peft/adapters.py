@@ -201,10 +201,14 @@ def load_adapter(base_model, path: str | os.PathLike, tokenizer=None, is_trainab
 
     With ``tokenizer`` (the base's), a vocabulary mismatch is refused; an adapter trained on
     another base warns, naming both; a base model of another shape is an :class:`AdapterError`
-    naming both, not a size-mismatch traceback.
+    naming both, not a size-mismatch traceback. A peft that cannot wrap a seq2seq model under
+    the installed transformers raises :class:`~dialogsum_peft.versions.BrokenVersionsError`.
     """
     from peft import PeftModel
 
+    from .versions import require_working
+
+    require_working("peft-seq2seq-generate")
     path = check_adapter_fits(path, base_model, tokenizer)
     try:
         return PeftModel.from_pretrained(base_model, path, is_trainable=is_trainable)

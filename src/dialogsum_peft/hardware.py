@@ -108,14 +108,3 @@ def cpu_warning(info: DeviceInfo, n_examples: int, smoke: bool) -> str | None:
     return (f"WARNING: no GPU found. Training flan-t5-base on {n_examples:,} examples on this CPU "
             f"would take roughly {minutes / 60:.0f} hours. In Colab choose Runtime -> Change "
             "runtime type -> GPU (T4), or set DIALOGSUM_MODE=smoke to check the pipeline only.")
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries the tutorial depends on."""
-    import datasets
-    import peft
-    import torch
-    import transformers
-
-    return {"torch": torch.__version__, "transformers": transformers.__version__,
-            "peft": peft.__version__, "datasets": datasets.__version__}

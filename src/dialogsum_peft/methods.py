@@ -48,17 +48,21 @@ def apply_method(model, config, model_path: str | None = None):
     """``model`` ready to train with ``config.method``: a PeftModel, or the model itself (full).
 
     The peft initialisation is seeded with ``config.seed`` (two runs with one config train the
-    same adapter; a resumed run can be compared with an uninterrupted one).
+    same adapter; a resumed run can be compared with an uninterrupted one). Raises
+    :class:`~dialogsum_peft.versions.BrokenVersionsError` for a peft that cannot wrap a seq2seq
+    model under the installed transformers (:data:`~dialogsum_peft.versions.BREAKAGES`).
     """
     from peft import get_peft_model
     from transformers import set_seed
 
     from .errors import ConfigError, one_line
+    from .versions import require_working
 
     set_seed(config.seed)
     if not is_peft(config.method):
         model.requires_grad_(True)
         return model
+    require_working("peft-seq2seq-generate")
     try:
         return get_peft_model(model, peft_config(config, model_path))
     except (ValueError, OSError) as err:

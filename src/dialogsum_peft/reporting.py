@@ -231,19 +231,27 @@ def side_by_side(dataset, results: Mapping[str, EvalResult], indices: Sequence[i
 RUNTIME_HINT = "Runtime -> Change runtime type -> GPU"
 
 
-def environment_report(info=None) -> str:
+def environment_report(info=None, versions: dict[str, str] | None = None) -> str:
     """Library versions and the device (``info``: a :class:`~dialogsum_peft.hardware.DeviceInfo`,
-    this machine's by default), with a clear warning on a CPU-only runtime."""
-    from .hardware import describe_device, library_versions
+    this machine's by default), with one ``WARNING:`` line for each combination of versions known
+    to break a notebook (:data:`~dialogsum_peft.versions.BREAKAGES`: the versions, what fails,
+    the fix) and a clear warning on a CPU-only runtime. ``versions``: the installed libraries'
+    (:func:`~dialogsum_peft.versions.library_versions`) unless given."""
+    from .hardware import describe_device
+    from .versions import BREAKAGES, library_versions
 
     info = info or describe_device()
-    lines = [f"{name:<13}{version}" for name, version in library_versions().items()]
-    lines.append(f"python       {sys.version.split()[0]}")
+    installed = library_versions()
+    versions = {**installed, **(versions or {})}
+    lines = [f"{name:<16}{versions[name]}" for name in installed]
+    lines.append(f"{'python':<16}{sys.version.split()[0]}")
+    lines += [f"WARNING: {b.message(versions)}" for b in BREAKAGES
+              if b.in_notebooks and b.applies(versions)]
     if info.kind == "cuda":
-        lines.append(f"device       GPU: {info.name}, {info.total_memory_gib:.1f} GiB, "
+        lines.append(f"{'device':<16}GPU: {info.name}, {info.total_memory_gib:.1f} GiB, "
                      f"{'bf16 supported' if info.bf16 else 'no bf16 (fp32 will be used)'}")
     else:
-        lines.append("device       CPU only")
+        lines.append(f"{'device':<16}CPU only")
         lines.append(f"WARNING: no GPU. Full training would take hours here. In Colab: {RUNTIME_HINT} "
                      "(T4 is free), then run the notebook again from the top. The offline smoke "
                      "mode (DIALOGSUM_MODE=smoke) runs on a CPU in a few minutes.")
