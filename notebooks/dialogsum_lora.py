@@ -62,10 +62,11 @@
 # ## 1. Setup
 #
 # In **Colab** the next cell downloads the repository (for its helper package and
-# `requirements.txt`) and installs the libraries this notebook uses (Colab's own torch and Jupyter
-# stay as they are). **Locally**, from a clone set up as its README says, it has nothing to
-# install. Either way it imports the helpers from the clone's `src/` folder (a package installed
-# a moment ago becomes importable only after a restart).
+# `requirements.txt`) and installs what this notebook needs that Colab lacks (`evaluate`,
+# `rouge_score`, `pysbd`): Colab's own torch, transformers, peft and Jupyter stay as they are, so
+# no restart is needed. **Locally**, from a clone set up as its README says, it has nothing to
+# install. Either way it imports the helpers from the clone's `src/` folder (an installed package
+# would become importable only after a restart).
 
 # %%
 import os
@@ -88,8 +89,12 @@ if "google.colab" in sys.modules:
                              "this cell to the address of the tutorial's repository (your copy of "
                              "it), then run this cell again.")
     os.chdir(repo)
-    # the notebook's libraries only; the repository's tooling is in requirements-dev.txt
-    # %pip install -q -r requirements.txt
+    # requirements.txt: Colab's own packages meet its ranges, so this adds only what the runtime
+    # lacks (evaluate, rouge_score, pysbd, the helper package) and says so in one line
+    if subprocess.run([sys.executable, "scripts/colab_install.py"], check=False).returncode:
+        from IPython.core.error import UsageError
+
+        raise UsageError("Installing requirements.txt failed: the error is above.")
 else:
     repo = Path.cwd().resolve().parent  # locally this notebook sits in the clone's notebooks/
 sys.path.insert(0, str(repo / "src"))

@@ -50,7 +50,16 @@ def test_colab_installs_the_notebooks_libraries_and_no_tooling():
     assert TOOLING <= requirement_names(ROOT / "requirements-dev.txt")
     for name in ("dialogsum_lora.py", "peft_methods.py"):  # the Colab cell installs the small file
         source = (ROOT / "notebooks" / name).read_text(encoding="utf-8")
-        assert re.findall(r"%pip install[^\n]*", source) == ["%pip install -q -r requirements.txt"]
+        assert "%pip" not in source
+        assert re.findall(r"subprocess\.run\(\[sys\.executable, \"scripts[^\n]*", source) == [
+            COLAB_INSTALL_CALL], name
+    script = (ROOT / "scripts" / "colab_install.py").read_text(encoding="utf-8")
+    assert '"-r", str(requirements)' in script and 'ROOT / "requirements.txt"' in script
+
+
+# The notebooks' first cell in Colab; .ci/run's "colab" set runs the same command.
+COLAB_INSTALL_CALL = ('subprocess.run([sys.executable, "scripts/colab_install.py"], '
+                      "check=False).returncode:")
 
 
 def _top_level_imports(path: Path) -> set[str]:
@@ -184,3 +193,68 @@ def test_a_missing_requirements_file_is_one_error_line(tmp_path):
     result = subprocess.run(["bash", str(SCRIPT), "no-such.txt"], capture_output=True, text=True,
                             env={**os.environ, "DRY_RUN": "1"})
     assert result.returncode == 2 and result.stderr == "error: no requirements file at no-such.txt\n"
+
+
+# ------------------------------------------------------------- the notebooks' install in Colab
+def _wheel(folder: Path, name: str, version: str, requires: tuple[str, ...] = ()) -> Path:
+    """A minimal pure-Python wheel of one module (a real wheel: pip installs it offline)."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}.py": f"VERSION = {version!r}\n",
+        f"{dist}/METADATA": "Metadata-Version: 2.1\n"
+                            f"Name: {name}\nVersion: {version}\n"
+                            + "".join(f"Requires-Dist: {r}\n" for r in requires),
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                         "Tag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    files[f"{dist}/RECORD"] = "\n".join([*record, f"{dist}/RECORD,,"]) + "\n"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for path, text in files.items():
+            zf.writestr(path, text)
+    return wheel
+
+
+@pytest.mark.slow
+def test_colab_install_names_what_it_added_and_what_it_upgraded(tmp_path):
+    """The notebooks' first cell in Colab: one line of what was installed, nothing to restart
+    when only new packages came; an upgrade of a package the runtime had is named, with the
+    restart it needs; a failure is error lines and exit status 1, no traceback."""
+    env_dir = tmp_path / "runtime"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    preinstalled = _wheel(wheels, "colabpkg", "1.0")
+    newer = _wheel(wheels, "colabpkg", "2.0")
+    added = _wheel(wheels, "addedpkg", "0.3", requires=("colabpkg>=1.0",))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(PIP_NO_INDEX="1", PIP_CONFIG_FILE=os.devnull)
+    subprocess.run([python, "-m", "pip", "install", "-q", preinstalled], check=True, env=env)
+
+    def cell(*lines: str) -> subprocess.CompletedProcess:
+        requirements = tmp_path / "requirements.txt"
+        requirements.write_text("\n".join(lines) + "\n")
+        return subprocess.run([python, ROOT / "scripts" / "colab_install.py", requirements],
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    first = cell(str(added), "colabpkg>=1.0")
+    assert first.returncode == 0, first.stderr
+    assert re.fullmatch(r"installed in \d+ s: addedpkg 0\.3\n", first.stdout)
+    again = cell(str(added), "colabpkg>=1.0")
+    assert again.stdout.endswith("nothing (all requirements were already met)\n")
+    upgrade = cell(str(newer))
+    assert upgrade.returncode == 0
+    assert "upgraded: colabpkg 1.0 -> 2.0. Restart the runtime" in upgrade.stdout
+    missing = cell("colabpkg>=3.0")
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr.startswith("error: pip could not install requirements.txt:\nERROR")
+    assert "Traceback" not in missing.stderr
