@@ -126,16 +126,19 @@ def add_config_flags(parser: argparse.ArgumentParser, command: str) -> None:
     """One flag per ``TrainConfig`` field that ``command`` uses (its ``cli`` metadata), each help
     ending with its default. Flags that are not given leave the preset's or file's value alone
     (``SUPPRESS``)."""
-    g = parser.add_argument_group("configuration (a preset, then --config, then these flags)")
+    g = parser.add_argument_group(
+        "configuration (a preset built with --recipe and --method, then the --config file's "
+        "fields, then the other flags; a flag that cannot apply is refused)")
     g.add_argument("--preset", choices=PRESETS, metavar="{" + ",".join(PRESETS) + "}",
                    help="starting point: smoke (offline tiny T5 on the shipped sample), colab "
                         "(T4, fp32), auto/full (flan-t5-base split for this device). "
                         f"Default: {DEFAULT_PRESET}, or the --config file alone")
     if command == "train":
         g.add_argument("--recipe", default=argparse.SUPPRESS, choices=tuple(RECIPES),
-                       help="full-mode recipe, the same on every card: " + "; ".join(
-                           f"{r.name}: {r.description}" for r in RECIPES.values())
-                       + f" (default: {DEFAULT_RECIPE}; the smoke preset has its own 30 steps)")
+                       help="training schedule, the same on every card and on any preset; it "
+                            "replaces the schedule of the preset and of a --config file: "
+                       + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values())
+                       + f" (default: {DEFAULT_RECIPE}; smoke: its own 30 steps)")
     g.add_argument("--config", metavar="FILE", type=user_path,
                    help="TrainConfig fields as JSON or YAML (e.g. a previous run's config.json) "
                         "(default: none)")

@@ -22,7 +22,7 @@ from typing import Any
 
 from .config_checks import MAX_BEAMS, MAX_NEW_TOKENS_LIMIT, check_config  # noqa: F401
 from .errors import ConfigError
-from .recipes import DEFAULT_RECIPE, RECIPES
+from .recipes import DEFAULT_RECIPE, RECIPES, recipe_schedule
 from .settings import (BASE_MODEL, DEFAULT_METHOD, HUB_DATASET, METHOD_SETTINGS, SMOKE_LR_FACTOR,
                        TINY_MODEL_NAME, sample_data_dir, weights_dtype)
 
@@ -166,10 +166,14 @@ class TrainConfig:
 
     # ---------------------------------------------------------------- presets
     @classmethod
-    def smoke(cls, method: str = DEFAULT_METHOD, **overrides) -> TrainConfig:
+    def smoke(cls, method: str = DEFAULT_METHOD, recipe: str | None = None,
+              **overrides) -> TrainConfig:
         """Offline: the shipped sample and a tiny random T5. Seconds on a CPU; outputs are gibberish.
 
-        30 steps instead of hundreds, so the method's learning rate is tripled.
+        Its own schedule (recipe ``"smoke"``): 30 steps instead of hundreds, so the method's
+        learning rate is tripled. ``recipe`` (quick, thorough, own-data) trains that recipe's
+        schedule instead (:func:`~dialogsum_peft.recipes.recipe_schedule`, at most 8 examples
+        per forward pass), with the same model, data and learning rate.
         """
         settings = _method_settings(method)
         settings["learning_rate"] *= SMOKE_LR_FACTOR
@@ -179,6 +183,8 @@ class TrainConfig:
             per_device_train_batch_size=8, eval_batch_size=16, max_new_tokens=24,
             logging_steps=5, save_steps=10, warmup_steps=0.0,
         )
+        if recipe not in (None, "smoke"):
+            base.update(recipe_schedule(_known_recipe(recipe), max_per_device=8))
         return cls(**{**base, **settings, **overrides})
 
     @classmethod
@@ -188,17 +194,11 @@ class TrainConfig:
         split for ``info``."""
         from .hardware import recommend
 
-        if recipe not in RECIPES:
-            raise ConfigError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
-        rec, card = RECIPES[recipe], recommend(info)
-        per_device = min(card.train_batch_size, rec.effective_batch)
+        card = recommend(info)
         base = dict(
-            preset=preset, recipe=recipe, precision=card.precision, optim=card.optim,
-            per_device_train_batch_size=per_device,
-            gradient_accumulation_steps=rec.effective_batch // per_device,
+            preset=preset, precision=card.precision, optim=card.optim,
             eval_batch_size=card.eval_batch_size,
-            warmup_steps=rec.warmup_steps, lr_scheduler_type=rec.lr_scheduler_type,
-            max_steps=rec.max_steps, num_train_epochs=rec.num_train_epochs,
+            **recipe_schedule(_known_recipe(recipe), max_per_device=card.train_batch_size),
         )
         # the learning rate (and LoRA settings) are the method's (settings.METHOD_SETTINGS)
         return cls(**{**base, **_method_settings(method), **overrides})
@@ -219,13 +219,15 @@ class TrainConfig:
         return cls.for_device(describe_device(), preset="auto", recipe=recipe, **overrides)
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> TrainConfig:
+    def from_preset(cls, name: str, recipe: str | None = None, method: str | None = None,
+                    **overrides) -> TrainConfig:
+        """Preset ``name`` built with ``recipe`` and ``method`` (``None``: the preset's own),
+        then ``overrides`` field by field. Every preset takes every recipe and method."""
         presets = dict(zip(PRESETS, (cls.smoke, cls.colab, cls.auto, cls.auto)))
         if name not in presets:
             raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-        if name == "smoke":
-            overrides.pop("recipe", None)
-        return presets[name](**overrides)
+        chosen = {k: v for k, v in (("recipe", recipe), ("method", method)) if v is not None}
+        return presets[name](**chosen, **overrides)
 
     # ---------------------------------------------------------------- validation
     def validate(self) -> TrainConfig:
@@ -321,6 +323,12 @@ class TrainConfig:
         from .offline import resolve_model_path
 
         return resolve_model_path(self.model_name)
+
+
+def _known_recipe(recipe: str) -> str:
+    if recipe not in RECIPES:
+        raise ConfigError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+    return recipe
 
 
 def _method_settings(method: str) -> dict[str, Any]:
