@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "tokenizer), or convert it for the CTranslate2 engine.")
     add_config_flags(p, "export")
     g = p.add_argument_group("export")
-    g.add_argument("--adapter", required=True, metavar="DIR",
+    g.add_argument("--adapter", required=True, metavar="DIR", type=user_path,
                    help="what 'train' wrote: <output-dir>/adapter, or <output-dir>/model (full) "
                         "(default: none, required)")
     g.add_argument("--to", required=True, metavar="DIR", help="the folder to write, new or empty "

@@ -76,7 +76,7 @@ def given_flags(args: argparse.Namespace) -> dict[str, Any]:
             if hasattr(args, name)}
 
 
-def resolve_config(args: argparse.Namespace) -> TrainConfig:
+def resolve_config(args: argparse.Namespace, trained_base: str | None = None) -> TrainConfig:
     """The config a command line describes, by one rule (docs/cli.md, "Where a setting comes
     from"): each layer replaces what the one before set.
 
@@ -92,9 +92,55 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     A flag that cannot apply is refused (:class:`CliError`), never dropped: ``--max-steps``
     with ``--epochs``, a method's own settings with another method (``--lora-r`` with
     ``--method ia3``), ``--recipe`` or ``--method`` on a file that names no preset.
+
+    ``trained_base``: the base model the ``--adapter`` of evaluate, summarize or export was
+    trained on (:func:`~dialogsum_peft.export.trained_base`). When no ``--preset``, ``--config``
+    or ``--model`` names a base, that one is loaded (the smoke preset for the smoke path's tiny
+    T5, ``auto`` with ``--model <base>`` otherwise); one that names another base is refused
+    (:class:`~dialogsum_peft.errors.AdapterError`, naming both), before anything is loaded.
     """
     file_values = load_config_file(args.config) if getattr(args, "config", None) else {}
     flags = given_flags(args)
+    named = getattr(args, "preset", None) or file_values or "model_name" in flags
+    if trained_base and not named:
+        config = _adapter_base_config(trained_base, args, flags)
+    else:
+        config = _resolve(args, file_values, flags)
+    if trained_base and named:
+        _check_named_base(config, trained_base, args, file_values, flags)
+    return config
+
+
+def _adapter_base_config(base: str, args, flags: dict[str, Any]) -> TrainConfig:
+    """The config of a command whose only base is the one its adapter records."""
+    from .errors import AdapterError
+    from .offline import is_smoke_base
+
+    if is_smoke_base(base):
+        return TrainConfig.from_preset("smoke", **flags)
+    if base.startswith(("/", "~", ".")) or os.path.isabs(base):
+        if not Path(base).expanduser().is_dir():
+            raise AdapterError(f"the adapter {args.adapter} was trained on {base}, which is not "
+                               "here: give --model with that base model (a folder or Hub id)")
+    return _resolve(args, {}, {**flags, "model_name": base})
+
+
+def _check_named_base(config: TrainConfig, base: str, args, file_values, flags) -> None:
+    from .adapters import other_base_message, same_base
+    from .errors import AdapterError
+
+    if same_base(base, config.model_name):
+        return
+    what = ("--model" if "model_name" in flags
+            else f"the --config file {args.config}" if "model_name" in file_values
+            else f"--preset {getattr(args, 'preset', None) or DEFAULT_PRESET}")
+    raise AdapterError(other_base_message(args.adapter, base, config.model_name, f" ({what})")
+                       + " (without --model, --preset and --config the adapter's own base is "
+                         "loaded)")
+
+
+def _resolve(args, file_values: dict[str, Any], flags: dict[str, Any]) -> TrainConfig:
+    flags = dict(flags)
     if "num_train_epochs" in flags:
         if "max_steps" in flags:
             raise CliError("give --max-steps or --epochs, not both")

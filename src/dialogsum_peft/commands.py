@@ -215,9 +215,17 @@ def _backend_source(args):
     return check_trained_dir(args.adapter) if args.adapter else None
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    config = resolve_config(args)
+def _config_and_source(args):
+    """(config, ``--adapter`` checked for the backend): the base is the one the adapter was
+    trained on, or refused when the flags name another (before anything is loaded)."""
+    from .export import trained_base
+
     trained = _backend_source(args)
+    return resolve_config(args, trained_base(trained)), trained
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    config, trained = _config_and_source(args)
     if args.no_base and trained is None:
         raise CliError("--no-base needs --adapter (otherwise there is nothing to evaluate)")
     results_dir = check_writable(args.results_dir or Path(config.output_dir) / "evaluation")
@@ -271,8 +279,7 @@ def _write_evaluation_outputs(results, split, config, args, trained, results_dir
 def cmd_summarize(args: argparse.Namespace) -> int:
     from .inputs import read_dialogue_file
 
-    config = resolve_config(args)
-    trained = _backend_source(args)
+    config, trained = _config_and_source(args)
     records, is_jsonl = read_dialogue_file(args.input)
     if args.output:
         if Path(args.output).is_dir():
@@ -318,9 +325,10 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------ export
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export
+    from .adapters import check_trained_dir
+    from .export import export, trained_base
 
-    config = resolve_config(args)
+    config = resolve_config(args, trained_base(check_trained_dir(args.adapter)))
     prepare_hub(config)
     to = export(config, args.adapter, args.to, fmt=args.format, quantization=args.quantization,
                 overwrite=args.overwrite)

@@ -162,6 +162,12 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, str) and value.startswith("~"):
                 setattr(self, name, os.path.expanduser(value))
+        # A local model folder is kept as an absolute path: the adapter records it as its base
+        # (``base_model_name_or_path``), and evaluate/summarize/export load that base from any
+        # working directory.
+        if (isinstance(self.model_name, str) and self.model_name != TINY_MODEL_NAME
+                and Path(self.model_name).is_dir()):
+            self.model_name = os.path.abspath(self.model_name)
         self.validate()
 
     # ---------------------------------------------------------------- presets
@@ -313,7 +319,11 @@ class TrainConfig:
 
     @property
     def is_smoke(self) -> bool:
-        return self.model_name == TINY_MODEL_NAME
+        """The smoke path's tiny T5: :data:`TINY_MODEL_NAME`, or a folder of one (an adapter's
+        recorded base)."""
+        from .offline import is_smoke_folder
+
+        return self.model_name == TINY_MODEL_NAME or is_smoke_folder(self.model_name)
 
     @property
     def model_path(self) -> str:
