@@ -119,7 +119,8 @@ print(environment_report())
 #   Hub); `"smoke"` runs offline with a **tiny randomly initialised T5** on the small sample
 #   shipped with the repository: it proves every cell runs, but its summaries are gibberish and
 #   its scores meaningless (every result says so); `"auto"` (default) is full when the Hub
-#   answers, smoke otherwise. The environment variable `DIALOGSUM_MODE` overrides `MODE`.
+#   answers or `MODEL` and `DATA` are local folders, smoke otherwise. The environment variable
+#   `DIALOGSUM_MODE` overrides `MODE`.
 # * `RECIPE`: a **recipe** is a fixed training schedule: how long to train, the learning rate
 #   and the effective batch. `"quick"` trains 250 steps of 32 examples (8,000 dialogues, about
 #   2/3 of an epoch); `"thorough"` trains 2 epochs. Both use the same learning rate (1e-3, linear
@@ -130,11 +131,12 @@ print(environment_report())
 # * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500). 100 is quicker and noisier.
 # * `SAVE_TO_DRIVE` (Colab only): keep checkpoints and the adapter on your Google Drive, so they
 #   survive a disconnect. With `RESUME = True` a rerun continues from the last checkpoint.
-# * `MODEL`, `DATA`: `None` loads google/flan-t5-base and DialogSum from the Hub; a **local
-#   folder** (a `save_pretrained` copy of the model, the DialogSum files) works offline, e.g. on
-#   a cluster without internet: set `MODE = "full"` and `HF_HUB_OFFLINE=1`. The environment
-#   variables `DIALOGSUM_MODEL` and `DIALOGSUM_DATA` override them (the README shows a headless
-#   run); so does papermill's `-p`, as this is the notebook's `parameters` cell.
+# * `MODEL`, `DATA`: `None` loads google/flan-t5-base and DialogSum from the Hub; **local
+#   folders** (a `save_pretrained` copy of the model, the DialogSum files or your own, as in the
+#   README) work offline, e.g. on a cluster without internet (smoke mode refuses them rather than
+#   drop them). The environment variables `DIALOGSUM_MODEL` and `DIALOGSUM_DATA` override them
+#   (the README shows a headless run); so does papermill's `-p`, as this is the notebook's
+#   `parameters` cell.
 #
 # `notebook_config` builds the run's `TrainConfig` from these knobs: every value the next cells
 # use comes from it, and the command line (`python -m dialogsum_peft train`) is driven by the

@@ -453,3 +453,49 @@ def test_speed_flags_reach_the_command_line():
     config = resolve_config(parser.parse_args(["evaluate", "--preset", "smoke",
                                                "--merge-for-generation"]))
     assert config.merge_for_generation
+
+
+def _readme_own_data_commands() -> list[list[str]]:
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Fine-tune on your own dialogues")[1].split("\n## ")[0]
+    block = section.split("```bash\n")[1].split("```")[0]
+    return [shlex.split(line)[3:] for line in block.splitlines() if line.startswith("python -m")]
+
+
+def test_the_readmes_own_data_commands_run_offline_with_a_local_model_folder(tiny_dir, tmp_path,
+                                                                            monkeypatch, capsys):
+    """Issue 32, fault 3: the README's own-data commands, as written, plus `--model DIR` (a
+    save_pretrained folder: the tiny T5 without its smoke mark, as any local model), run with the
+    Hub switched off: train (preset auto, recipe own-data), evaluate, summarize."""
+    model = tmp_path / "models" / "my-t5"
+    shutil.copytree(tiny_dir, model)
+    config = json.loads((model / "config.json").read_text())
+    del config["dialogsum_peft_smoke_model"]
+    (model / "config.json").write_text(json.dumps(config))
+    data = tmp_path / "my_data"
+    data.mkdir()
+    rows = [{"id": f"t{i}", "dialogue": d, "summary": s} for i, (d, s) in enumerate(OWN_DIALOGUES)]
+    (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    tests = [{"id": f"e{i}", "dialogue": d, "summary1": s, "summary2": s.replace("#", "")}
+             for i, (d, s) in enumerate(OWN_DIALOGUES[:2])]
+    (data / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tests), "utf-8")
+    (tmp_path / "new_dialogues.txt").write_text(OWN_DIALOGUES[0][0] + "\n\n" + OWN_DIALOGUES[1][0],
+                                                "utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    train, evaluate, summarize_ = _readme_own_data_commands()
+    assert train[0] == "train" and "--model" not in train
+    assert main([*train, "--model", "models/my-t5"]) == 0
+    saved = TrainConfig.from_dict(json.loads((tmp_path / "runs/mine/config.json").read_text()))
+    assert (saved.preset, saved.recipe, saved.model_name) == ("auto", "own-data", str(model))
+    assert saved.max_steps == -1 and saved.num_train_epochs == 3
+    assert main(evaluate) == 0
+    scores = json.loads((tmp_path / "runs/mine/evaluation/scores.json").read_text())
+    assert scores["num_dialogues"] == 2 and scores["model"] == str(model)
+    capsys.readouterr()
+    monkeypatch.chdir(tmp_path / "models")  # the adapter's base is found from anywhere
+    summarize_ = [str(tmp_path / a) if a.startswith(("runs/", "new_")) else a for a in summarize_]
+    assert main(summarize_) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2

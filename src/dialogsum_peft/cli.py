@@ -38,8 +38,11 @@ examples:
   python -m dialogsum_peft train --recipe thorough --output-dir runs/base
   # continue an interrupted run from its last checkpoint (same settings: its config.json)
   python -m dialogsum_peft train --config runs/base/config.json --resume
-  # your own dialogues (a folder with train.jsonl: "dialogue" and "summary" per line), 3 epochs
+  # your own dialogues (a folder with train.jsonl: "dialogue" and "summary" per line), 3 epochs;
+  # the base model comes from the Hub (once, then its cache), or offline from a local folder
   python -m dialogsum_peft train --dataset my_data --recipe own-data --output-dir runs/mine
+  python -m dialogsum_peft train --dataset my_data --recipe own-data --model /models/flan-t5-base \
+      --output-dir runs/mine
   # another method: lora-all, ia3, prompt-tuning or full (each with its own learning rate)
   python -m dialogsum_peft train --method ia3 --output-dir runs/ia3
   # 4 GPUs, data parallel (either launcher)
@@ -131,8 +134,11 @@ def add_config_flags(parser: argparse.ArgumentParser, command: str) -> None:
         "fields, then the other flags; a flag that cannot apply is refused)")
     g.add_argument("--preset", choices=PRESETS, metavar="{" + ",".join(PRESETS) + "}",
                    help="starting point: smoke (offline tiny T5 on the shipped sample), colab "
-                        "(T4, fp32), auto/full (flan-t5-base split for this device). "
-                        f"Default: {DEFAULT_PRESET}, or the --config file alone")
+                        "(T4, fp32), auto/full (flan-t5-base split for this device); colab and "
+                        "auto load the model and DialogSum from the Hugging Face Hub (or its "
+                        "cache) unless --model and --dataset name local folders. "
+                        f"Default: {DEFAULT_PRESET}, or the --config file alone, or with "
+                        "--adapter the base it was trained on")
     if command == "train":
         g.add_argument("--recipe", default=argparse.SUPPRESS, choices=tuple(RECIPES),
                        help="training schedule, the same on every card and on any preset; it "

@@ -57,10 +57,15 @@ class TrainConfig:
     recipe: str = _f(DEFAULT_RECIPE, "full-mode training recipe (the same on every card): "
                      + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()),
                      resume_safe=True)
-    model_name: str = _f(BASE_MODEL, "base model: a Hub id (google/flan-t5-base) or a local folder",
+    model_name: str = _f(BASE_MODEL, "base model: a Hub id (google/flan-t5-base: needs the "
+                         "Hugging Face Hub the first time, about 1 GB, then its cache) or a local "
+                         "folder (a save_pretrained copy: no Hub); evaluate, summarize and export "
+                         "default to the base the --adapter was trained on",
                          cli=(*ALL_COMMANDS, "export"), flag="--model", metavar="NAME_OR_PATH")
-    dataset_source: str = _f(HUB_DATASET, "knkarthick/dialogsum (Hub) or a folder of DialogSum "
-                             ".jsonl files", cli=RUN_FOLDER, flag="--dataset", metavar="ID_OR_DIR")
+    dataset_source: str = _f(HUB_DATASET, "knkarthick/dialogsum (needs the Hub, or its cache) "
+                             "or a folder of .jsonl files (train.jsonl, validation.jsonl, "
+                             "test.jsonl: no Hub)", cli=RUN_FOLDER, flag="--dataset",
+                             metavar="ID_OR_DIR")
     output_dir: str = _f("outputs/dialogsum-lora", "the run folder", cli=RUN_FOLDER,
                          resume_safe=True, metavar="DIR")
     seed: int = _f(42, "seed of the adapter's initialisation and of the batch order", cli=TRAIN_ONLY)
