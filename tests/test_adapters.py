@@ -170,3 +170,28 @@ def test_prompt_tuning_has_nothing_to_merge(tiny):
     config = TrainConfig.smoke(method="prompt-tuning")
     with pytest.raises(AdapterError, match="prompt-tuning adapter has no weights to merge"):
         merged_copy(apply_method(model, config, str(tiny_base_dir())))
+
+
+def test_a_pickle_only_adapter_is_refused_with_the_command_that_converts_it(tiny, tmp_path,
+                                                                            capsys):
+    """Issue 32: the `.bin`-only message said what was wrong, not how to convert; the command
+    it now gives, run as it is, converts the adapter to safetensors."""
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    from dialogsum_peft.adapters import check_trained_dir
+
+    model, tok = tiny
+    adapter = _adapter(model, tok, tmp_path / "adapter")
+    weights = adapter / "adapter_model.safetensors"
+    torch.save(load_file(weights), adapter / "adapter_model.bin")
+    weights.unlink()
+    assert main(["summarize", *SMOKE_GEN, "--adapter", str(adapter), "--input",
+                 str(sample_data_dir() / "test.jsonl")]) == 2
+    error = _one_error(capsys)
+    assert "holds adapter_model.bin, a pickle" in error and "safe_serialization=True" in error
+    command = error.split("python -c ")[1].strip('"')
+    subprocess.run([sys.executable, "-c", command], check=True, capture_output=True)
+    assert check_trained_dir(adapter) == (adapter, "lora") and weights.is_file()

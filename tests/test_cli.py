@@ -499,3 +499,32 @@ def test_the_readmes_own_data_commands_run_offline_with_a_local_model_folder(tin
     summarize_ = [str(tmp_path / a) if a.startswith(("runs/", "new_")) else a for a in summarize_]
     assert main(summarize_) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
+
+
+def test_summarize_help_says_what_separates_plain_text_dialogues(capsys):
+    """The help's rule, checked against the reader summarize uses: a line of nothing, of
+    whitespace (tab, no-break space, ideographic space) or of invisible characters (zero-width
+    space, byte-order mark) separates two dialogues."""
+    assert main(["summarize", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert ("plain-text dialogues separated by a line with nothing visible on it (blank, spaces "
+            "or invisible characters)") in help_text and "blank line" not in help_text
+    separators = ["", "   \t", "\u00a0\u3000", "\u200b", "\ufeff \u200d"]
+    text = "\n".join(f"#Person1#: line {i}\n#Person2#: reply {i}\n{sep}"
+                     for i, sep in enumerate(separators))
+    records, is_jsonl = read_dialogues(text)
+    assert not is_jsonl and len(records) == len(separators)
+
+
+def test_a_refusal_under_torchrun_is_printed_once(tmp_path):
+    """Before the fix each of the 2 processes printed the same `error:` line."""
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node", "2", "-m", "dialogsum_peft", "train", "--preset",
+                           "smoke", "--method", "ia3", "--lora-r", "4", "--output-dir",
+                           str(tmp_path / "run")], capture_output=True, text=True, env=_env(),
+                          timeout=240)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: --lora-r is a setting of --method lora or lora-all; this run trains "
+                      "ia3: drop --lora-r or choose that method"], proc.stderr[-3000:]
+    assert not (tmp_path / "run").exists()

@@ -49,6 +49,10 @@ def check_adapter_dir(path: str | os.PathLike) -> Path:
     if not path.is_dir():
         raise AdapterError(f"adapter folder not found: {path}")
     if not _is_adapter_dir(path):
+        from .modeling import pickle_weights_message  # a .bin: say how to convert it
+
+        if pickle_weights_message(path):
+            raise AdapterError(pickle_weights_message(path))
         raise AdapterError(f"{path} is not a peft adapter folder (it needs adapter_config.json and "
                            f"{ADAPTER_WEIGHTS}, as training writes into <output-dir>/adapter)")
     _check_weights(path / ADAPTER_WEIGHTS)
@@ -67,6 +71,10 @@ def check_trained_dir(path: str | os.PathLike) -> tuple[Path, str]:
         _check_weights(path / MODEL_WEIGHTS)
         return path, "full"
     if path.is_dir() and not _is_adapter_dir(path):
+        from .modeling import pickle_weights_message  # a .bin: say how to convert it
+
+        if pickle_weights_message(path):
+            raise AdapterError(pickle_weights_message(path))
         raise AdapterError(f"{path} is neither a peft adapter folder (adapter_config.json + "
                            f"{ADAPTER_WEIGHTS}) nor a fine-tuned model folder (config.json + "
                            f"{MODEL_WEIGHTS}), as training writes into <output-dir>/adapter or /model")

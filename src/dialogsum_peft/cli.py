@@ -68,10 +68,10 @@ reference protocols), predictions-<base|method>.csv/.jsonl, rouge.png, config.js
 """
 
 SUMMARIZE_EPILOG = """\
-input: JSON Lines with a "dialogue" field per line, or plain-text dialogues separated by a blank
-line (UTF-8; a byte-order mark is fine). output: one summary per dialogue, in order: one line
-each (text), or the input records with a "prediction" field (jsonl; the default for JSON Lines
-input or a .jsonl --output).
+input: JSON Lines with a "dialogue" field per line, or plain-text dialogues separated by a line
+with nothing visible on it (blank, spaces or invisible characters) (UTF-8; a byte-order mark is
+fine). output: one summary per dialogue, in order: one line each (text), or the input records
+with a "prediction" field (jsonl; the default for JSON Lines input or a .jsonl --output).
 
 examples:
   python -m dialogsum_peft summarize --adapter runs/base/adapter --input dialogues.txt
@@ -273,7 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error(message: str) -> None:
-    print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
+    """The one ``error:`` line, from the main process only: under a launcher (torchrun,
+    accelerate launch: ``RANK``) every process refuses the same command line at the same check,
+    and N copies of the line hid nothing but the line itself. The exit status is every
+    process's."""
+    if int(os.environ.get("RANK", "0") or 0) == 0:
+        print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None, _default=None,

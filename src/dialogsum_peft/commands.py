@@ -221,7 +221,28 @@ def _config_and_source(args):
     from .export import trained_base
 
     trained = _backend_source(args)
-    return resolve_config(args, trained_base(trained)), trained
+    config = resolve_config(args, trained_base(trained))
+    _check_merge(args, config, trained)
+    return config, trained
+
+
+def _check_merge(args, config, trained) -> None:
+    """``--merge-for-generation`` only where it can apply: a LoRA or IA3 adapter (refused before
+    any model is loaded: a prompt-tuning adapter used to fail after the base row was generated).
+    The ctranslate2 backend always runs merged weights."""
+    from .export import MERGEABLE
+
+    if not config.merge_for_generation or args.backend == "ctranslate2":
+        return
+    method = trained[1] if trained else None
+    if method not in (*MERGEABLE, "full", None):
+        raise CliError(f"--merge-for-generation: {trained[0]} is a {method} adapter, which has "
+                       "no weights to merge (only LoRA and IA3 adapters do): leave it off")
+    if hasattr(args, "merge_for_generation") and method in ("full", None):
+        what = (f"{trained[0]} is a whole fine-tuned model" if trained
+                else "no --adapter is given")
+        raise CliError(f"--merge-for-generation merges a LoRA or IA3 --adapter, and {what}: "
+                       "leave it off")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -299,7 +320,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         model, tokenizer = _load_base(config, state)
     else:
         model, tokenizer = _load_trained(config, state, trained)
-        if config.merge_for_generation and trained[1] != "full":
+        if config.merge_for_generation and trained[1] != "full":  # LoRA/IA3: _check_merge
             from .adapters import merged_copy
 
             model = merged_copy(model)
