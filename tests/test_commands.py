@@ -386,3 +386,20 @@ def test_merge_for_generation_that_cannot_apply_is_refused_before_loading(run, t
     rc = main(["summarize", *SMOKE, "--merge-for-generation", "--input", data])
     assert "and no --adapter is given: leave it off" in one_error(capsys, rc)
     assert not out.exists()
+
+
+def test_torch_flags_with_the_ctranslate2_backend_and_eval_steps_without_validation_are_refused(
+        run, tmp_path, capsys, no_model_loads):
+    """Before the fix both were silently unused."""
+    pytest.importorskip("ctranslate2")
+    data = str(sample_data_dir() / "test.jsonl")
+    rc = main(["summarize", *SMOKE, "--adapter", str(run / "adapter"), "--backend", "ctranslate2",
+               "--precision", "bf16", "--input", data])
+    assert "--precision sets how PyTorch runs the model" in one_error(capsys, rc)
+    own = tmp_path / "own"
+    own.mkdir()
+    shutil.copy(sample_data_dir() / "train.jsonl", own / "train.jsonl")
+    rc = main(["train", *SMOKE, "--dataset", str(own), "--eval-steps", "2", "--output-dir",
+               str(tmp_path / "o")])
+    assert f"--eval-steps: {own} has no validation split" in one_error(capsys, rc)
+    assert not (tmp_path / "o").exists()

@@ -104,6 +104,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     dataset = _load_dataset(config, state)
     _banner(state, config)
     require_split(dataset, "train")
+    if getattr(args, "eval_steps", 0) and "validation" not in dataset:  # the flag, not a preset's
+        raise CliError(f"--eval-steps: {config.dataset_source} has no validation split "
+                       "(validation.jsonl) to compute a validation loss on: add one, or drop "
+                       "--eval-steps (without it, no validation loss is computed)")
     model, tokenizer = _load_base(config, state)
     peft_model = apply_method(model, config, config.model_path)
     tokenized = prepare_datasets(dataset, tokenizer, config)
@@ -222,16 +226,24 @@ def _config_and_source(args):
 
     trained = _backend_source(args)
     config = resolve_config(args, trained_base(trained))
-    _check_merge(args, config, trained)
+    _check_generation_flags(args, config, trained)
     return config, trained
 
 
-def _check_merge(args, config, trained) -> None:
-    """``--merge-for-generation`` only where it can apply: a LoRA or IA3 adapter (refused before
-    any model is loaded: a prompt-tuning adapter used to fail after the base row was generated).
-    The ctranslate2 backend always runs merged weights."""
+def _check_generation_flags(args, config, trained) -> None:
+    """Generation flags only where they can apply, refused before any model is loaded:
+    ``--precision`` and ``--attn-implementation`` with the transformers backend only;
+    ``--merge-for-generation`` with a LoRA or IA3 adapter only (a prompt-tuning adapter used to
+    fail after the base row was generated; the ctranslate2 backend always runs merged weights)."""
     from .export import MERGEABLE
 
+    if args.backend == "ctranslate2":
+        for name in ("precision", "attn_implementation"):  # torch settings: nothing reads them
+            if hasattr(args, name):
+                flag = "--" + name.replace("_", "-")
+                raise CliError(f"{flag} sets how PyTorch runs the model (--backend "
+                               "transformers); the ctranslate2 backend runs its own kernels "
+                               "in the weight type of --quantization: drop " + flag)
     if not config.merge_for_generation or args.backend == "ctranslate2":
         return
     method = trained[1] if trained else None
