@@ -53,6 +53,9 @@ examples:
                    "holds a run needs --resume (same settings) or --overwrite.", 96) + "\n"
 
 EVALUATE_EPILOG = """\
+with --adapter, the base model is the one the adapter was trained on (no --model, --preset or
+--config needed; one naming another base is refused, naming both).
+
 examples:
   python -m dialogsum_peft evaluate --preset smoke --output-dir runs/smoke --adapter runs/smoke/adapter
   python -m dialogsum_peft evaluate --limit 200 --output-dir runs/zero-shot
@@ -68,6 +71,9 @@ reference protocols), predictions-<base|method>.csv/.jsonl, rouge.png, config.js
 """
 
 SUMMARIZE_EPILOG = """\
+with --adapter, the base model is the one the adapter was trained on (no --model, --preset or
+--config needed; one naming another base is refused, naming both).
+
 input: JSON Lines with a "dialogue" field per line, or plain-text dialogues separated by a line
 with nothing visible on it (blank, spaces or invisible characters) (UTF-8; a byte-order mark is
 fine). output: one summary per dialogue, in order: one line each (text), or the input records
@@ -91,9 +97,10 @@ examples:
   python -m dialogsum_peft export --adapter runs/base/adapter --to runs/base/ct2 --format ctranslate2
   python -m dialogsum_peft summarize --backend ctranslate2 --adapter runs/base/ct2 --input dialogues.txt
 
-the base model is the one the flags name, as for evaluate and summarize (--preset smoke for a
-smoke run, or --config <run>/config.json). A full fine-tuning run's model/ is exported as it is;
-prompt tuning cannot be merged (its virtual tokens are an input, not a weight).
+the base model is the one the adapter was trained on (its adapter_config.json), as for evaluate
+and summarize: no flag needed; --model, --preset or --config naming another base is refused. A
+full fine-tuning run's model/ is exported as it is; prompt tuning cannot be merged (its virtual
+tokens are an input, not a weight).
 """
 
 
