@@ -195,3 +195,14 @@ def test_a_pickle_only_adapter_is_refused_with_the_command_that_converts_it(tiny
     command = error.split("python -c ")[1].strip('"')
     subprocess.run([sys.executable, "-c", command], check=True, capture_output=True)
     assert check_trained_dir(adapter) == (adapter, "lora") and weights.is_file()
+
+
+def test_an_adapters_base_folder_that_is_gone_is_one_error_line(tiny, tmp_path, capsys):
+    model, tok = tiny
+    for base, words in ((tmp_path / "gone-model", "give --model with that base model"),
+                        (tmp_path / "dialogsum_peft-tiny-t5-0123", "train the adapter again")):
+        adapter = _adapter(model, tok, tmp_path / base.name, base=str(base))
+        assert main(["summarize", "--adapter", str(adapter), "--input",
+                     str(sample_data_dir() / "test.jsonl")]) == 2
+        error = _one_error(capsys)
+        assert f"was trained on {base}, which is not here: " in error and words in error

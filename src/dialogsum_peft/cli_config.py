@@ -120,8 +120,12 @@ def _adapter_base_config(base: str, args, flags: dict[str, Any]) -> TrainConfig:
         return TrainConfig.from_preset("smoke", **flags)
     if base.startswith(("/", "~", ".")) or os.path.isabs(base):
         if not Path(base).expanduser().is_dir():
+            how = ("the smoke path's tiny T5 of another version of this package: train the "
+                   "adapter again with --preset smoke"
+                   if Path(base).name.startswith("dialogsum_peft-tiny-t5-")
+                   else "give --model with that base model (a folder or Hub id)")
             raise AdapterError(f"the adapter {args.adapter} was trained on {base}, which is not "
-                               "here: give --model with that base model (a folder or Hub id)")
+                               f"here: {how}")
     return _resolve(args, {}, {**flags, "model_name": base})
 
 
