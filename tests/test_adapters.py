@@ -201,7 +201,7 @@ def test_an_adapters_base_folder_that_is_gone_is_one_error_line(tiny, tmp_path, 
     model, tok = tiny
     for base, words in ((tmp_path / "gone-model", "give --model with that base model"),
                         (tmp_path / "dialogsum_peft-tiny-t5-0123", "train the adapter again")):
-        adapter = _adapter(model, tok, tmp_path / base.name, base=str(base))
+        adapter = _adapter(model, tok, tmp_path / f"adapter-{base.name}", base=str(base))
         assert main(["summarize", "--adapter", str(adapter), "--input",
                      str(sample_data_dir() / "test.jsonl")]) == 2
         error = _one_error(capsys)

@@ -62,6 +62,9 @@ def load_model_and_tokenizer(name: str = BASE_MODEL, dtype: torch.dtype | None =
             raise ConfigError(f"{folder} holds no model.safetensors: this project loads weights "
                               "only from safetensors. " + (pickle_weights_message(folder) or "Convert the "
                               "checkpoint with save_pretrained(..., safe_serialization=True)"))
+        if not (folder / "config.json").is_file():
+            raise ConfigError(f"{folder} is not a model folder (it has no config.json): give a "
+                              "save_pretrained copy of the model")
         return load(local_files_only=True)
     return hub_call(load, what=f"model '{name}'")
 
