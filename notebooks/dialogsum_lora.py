@@ -625,9 +625,9 @@ print("adapter saved to", adapter_dir, "->", sorted(p.name for p in adapter_dir.
 # %% [markdown]
 # To use the adapter later (in another session, on another machine), load a **fresh** base model
 # and attach the adapter with `PeftModel.from_pretrained`. `check_adapter_fits` first makes sure the
-# folder holds a complete adapter with finite weights, made with this base's vocabulary; it warns
-# when the adapter was trained on another base model than this one (naming both) and refuses one
-# whose shapes cannot fit. The reloaded model must write exactly the same summary as the model we
+# folder holds a complete adapter with finite weights, made with this base's vocabulary, and
+# trained on this very base model: an adapter of another base, or one whose shapes cannot fit,
+# is refused, naming both. The reloaded model must write exactly the same summary as the model we
 # trained.
 
 # %%
