@@ -124,7 +124,8 @@ print(environment_report())
 #   Hub); `"smoke"` runs offline with a **tiny randomly initialised T5** on the small sample
 #   shipped with the repository: it proves every cell runs, but its summaries are gibberish and
 #   its scores meaningless (every result says so); `"auto"` (default) is full when the Hub
-#   answers, smoke otherwise. The environment variable `DIALOGSUM_MODE` overrides `MODE`.
+#   answers or `MODEL` and `DATA` are local folders, smoke otherwise. The environment variable
+#   `DIALOGSUM_MODE` overrides `MODE`.
 # * `RECIPE`: a **recipe** is a fixed training schedule: how long to train, the learning rate
 #   and the effective batch. `"quick"` trains 250 steps of 32 examples (8,000 dialogues, about
 #   2/3 of an epoch); `"thorough"` trains 2 epochs. Both use the same learning rate (1e-3, linear
@@ -135,11 +136,12 @@ print(environment_report())
 # * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500). 100 is quicker and noisier.
 # * `SAVE_TO_DRIVE` (Colab only): keep checkpoints and the adapter on your Google Drive, so they
 #   survive a disconnect. With `RESUME = True` a rerun continues from the last checkpoint.
-# * `MODEL`, `DATA`: `None` loads google/flan-t5-base and DialogSum from the Hub; a **local
-#   folder** (a `save_pretrained` copy of the model, the DialogSum files) works offline, e.g. on
-#   a cluster without internet: set `MODE = "full"` and `HF_HUB_OFFLINE=1`. The environment
-#   variables `DIALOGSUM_MODEL` and `DIALOGSUM_DATA` override them (the README shows a headless
-#   run); so does papermill's `-p`, as this is the notebook's `parameters` cell.
+# * `MODEL`, `DATA`: `None` loads google/flan-t5-base and DialogSum from the Hub; **local
+#   folders** (a `save_pretrained` copy of the model, the DialogSum files or your own, as in the
+#   README) work offline, e.g. on a cluster without internet (smoke mode refuses them rather than
+#   drop them). The environment variables `DIALOGSUM_MODEL` and `DIALOGSUM_DATA` override them
+#   (the README shows a headless run); so does papermill's `-p`, as this is the notebook's
+#   `parameters` cell.
 #
 # `notebook_config` builds the run's `TrainConfig` from these knobs: every value the next cells
 # use comes from it, and the command line (`python -m dialogsum_peft train`) is driven by the
@@ -628,9 +630,9 @@ print("adapter saved to", adapter_dir, "->", sorted(p.name for p in adapter_dir.
 # %% [markdown]
 # To use the adapter later (in another session, on another machine), load a **fresh** base model
 # and attach the adapter with `PeftModel.from_pretrained`. `check_adapter_fits` first makes sure the
-# folder holds a complete adapter with finite weights, made with this base's vocabulary; it warns
-# when the adapter was trained on another base model than this one (naming both) and refuses one
-# whose shapes cannot fit. The reloaded model must write exactly the same summary as the model we
+# folder holds a complete adapter with finite weights, made with this base's vocabulary, and
+# trained on this very base model: an adapter of another base, or one whose shapes cannot fit,
+# is refused, naming both. The reloaded model must write exactly the same summary as the model we
 # trained.
 
 # %%

@@ -123,7 +123,8 @@ print(environment_report())
 #   `"smoke"` runs offline with a **tiny randomly initialised T5** on the sample shipped with the
 #   repository, a few steps per method: it proves every cell runs, but its summaries are
 #   gibberish and its scores meaningless (every table and plot says so); `"auto"` (default) is
-#   full when the Hub answers, smoke otherwise. The environment variable `DIALOGSUM_MODE` wins.
+#   full when the Hub answers or `MODEL` and `DATA` are local folders, smoke otherwise. The
+#   environment variable `DIALOGSUM_MODE` wins.
 # * `RECIPE`: a **recipe** is a fixed training schedule (how long to train and the effective
 #   batch: the examples per optimizer step, batch × accumulated batches). `"quick"`
 #   (250 steps of 32 examples) or `"thorough"` (2 epochs), **the same for every method**: only
@@ -131,8 +132,8 @@ print(environment_report())
 #   optimizer) differ.
 # * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500); every method is scored on
 #   the same ones.
-# * `MODEL`, `DATA`: `None` loads them from the Hub; local folders work offline (`MODE = "full"`,
-#   `HF_HUB_OFFLINE=1`), as in the first notebook.
+# * `MODEL`, `DATA`: `None` loads them from the Hub; local folders work offline, as in the first
+#   notebook (smoke mode refuses them rather than drop them).
 
 # %% tags=["parameters"]
 MODE = "auto"      # "full" | "smoke" | "auto" (the environment variable DIALOGSUM_MODE wins)

@@ -1,19 +1,21 @@
-"""Issue 17, fault 4: an adapter made for another base says so (both names), and one whose shapes
-cannot fit the base is refused, in every command and API that loads an adapter."""
+"""Issue 17, fault 4 and issue 32, fault 2: an adapter runs only on the base it was trained on.
+Without a base named, every command loads the adapter's own; a base named otherwise, or one whose
+shapes cannot fit, is refused naming both, in every command and API that loads an adapter."""
 
 from __future__ import annotations
 
 import json
-import warnings
+import shutil
 
 import pytest
-from transformers import T5ForConditionalGeneration
+from transformers import AutoTokenizer, T5ForConditionalGeneration
 
-from dialogsum_peft.adapters import (AdapterBaseWarning, check_adapter_fits, load_adapter,
-                                     save_adapter)
-from dialogsum_peft.cli import main
+from dialogsum_peft.adapters import check_adapter_fits, load_adapter, save_adapter
+from dialogsum_peft.cli import build_parser, main
+from dialogsum_peft.cli_config import resolve_config
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import AdapterError
+from dialogsum_peft.export import export, trained_base
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.offline import sample_data_dir, tiny_base_dir, tiny_t5_config
 import torch
@@ -36,46 +38,95 @@ def _adapter(model, tok, folder, method="lora", base=None):
     return path
 
 
-def _base_warnings(caught):
-    return [str(w.message) for w in caught if issubclass(w.category, AdapterBaseWarning)]
-
-
 @pytest.fixture()
 def xxl_adapter(tiny, tmp_path):
     model, tok = tiny
     return _adapter(model, tok, tmp_path / "adapter", base=XXL)
 
 
-def test_an_adapter_for_another_base_warns_on_every_command(xxl_adapter, tiny_dir, tmp_path, capsys):
-    # Before the fix: `assert len(warned) == 1` failed: the adapter loaded without a word.
+def _one_error(capsys) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0] == lines[-1], lines
+    return errors[0]
+
+
+@pytest.mark.parametrize("named", [["--preset", "smoke"], ["--model", "{tiny}"],
+                                   ["--config", "{config}"]])
+def test_an_adapter_for_another_base_is_refused_by_every_command_naming_both(
+        xxl_adapter, tiny_dir, tmp_path, capsys, named):
+    # Before the fix (issue 17): it loaded onto the tiny T5 with a warning, and wrote summaries.
+    TrainConfig.smoke().save(tmp_path / "config.json")
+    named = [a.format(tiny=tiny_dir, config=tmp_path / "config.json") for a in named]
     data = str(sample_data_dir() / "test.jsonl")
-    runs = {"summarize": ["summarize", *SMOKE_GEN, "--adapter", str(xxl_adapter), "--input", data,
-                          "--output", str(tmp_path / "s.jsonl")],
-            "evaluate": ["evaluate", *SMOKE_GEN, "--adapter", str(xxl_adapter), "--no-base",
-                         "--limit", "2", "--output-dir", str(tmp_path / "run")]}
-    for name, argv in runs.items():
-        assert main(argv) == 0, name
-        warned = [line for line in capsys.readouterr().err.splitlines()
-                  if line.startswith("warning: the adapter")]
-        assert len(warned) == 1, name
-        assert f"trained on {XXL} and is loaded onto {tiny_dir}" in warned[0]
+    runs = {"summarize": ["--input", data, "--output", str(tmp_path / "s.jsonl")],
+            "evaluate": ["--no-base", "--limit", "2", "--output-dir", str(tmp_path / "run")],
+            "export": ["--to", str(tmp_path / "export")]}
+    for command, argv in runs.items():
+        assert main([command, *named, "--adapter", str(xxl_adapter), *argv]) == 2, command
+        error = _one_error(capsys)
+        assert f"the adapter {xxl_adapter} was trained on {XXL}, not on " in error, error
+        assert "(--preset smoke)" in error or "(--model)" in error or "--config file" in error
+    assert not any((tmp_path / name).exists() for name in ("s.jsonl", "run", "export"))
 
 
-def test_the_api_and_the_notebook_check_warn_and_the_same_base_does_not(tiny, tmp_path, xxl_adapter):
+def test_the_api_and_the_notebook_check_refuse_another_base(tiny, tmp_path, xxl_adapter):
     model, tok = tiny
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    both = f"trained on {XXL}, not on {model.name_or_path}"
+    with pytest.raises(AdapterError, match=both):
         check_adapter_fits(xxl_adapter, model, tok)  # the notebook's cell, before from_pretrained
+    with pytest.raises(AdapterError, match=both):
         load_adapter(model, xxl_adapter, tok)
-    assert len(_base_warnings(caught)) == 2 and XXL in _base_warnings(caught)[0]
+    with pytest.raises(AdapterError, match=f"trained on {XXL}, not on tiny-random-t5"):
+        export(TrainConfig.smoke(), xxl_adapter, tmp_path / "export")
+    assert not (tmp_path / "export").exists()
 
     fresh = T5ForConditionalGeneration.from_pretrained(model.config._name_or_path)
     own = _adapter(fresh, tok, tmp_path / "own")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        load_adapter(T5ForConditionalGeneration.from_pretrained(model.config._name_or_path),
-                     own, tok)
-    assert _base_warnings(caught) == []
+    load_adapter(T5ForConditionalGeneration.from_pretrained(model.config._name_or_path), own, tok)
+
+
+def test_without_a_base_named_every_command_loads_the_adapters_own_base(tiny_dir, tmp_path, capsys):
+    """An adapter trained on a local copy of a base: summarize, evaluate and export load that
+    copy (offline) with no --model, --preset or --config; the smoke path's adapters get the
+    smoke preset and its banner."""
+    base = tmp_path / "my-base"
+    shutil.copytree(tiny_dir, base)
+    model = T5ForConditionalGeneration.from_pretrained(base)
+    tok = AutoTokenizer.from_pretrained(base)
+    adapter = save_adapter(lora(model), tmp_path / "adapter", tok)
+    assert trained_base((adapter, "lora")) == str(base)
+    dialogues = tmp_path / "in.txt"
+    dialogues.write_text("#Person1#: Hi.\n#Person2#: Hello.\n", encoding="utf-8")
+    # Before the fix: "Could not load model 'google/flan-t5-base' from the Hugging Face Hub"
+    assert main(["summarize", "--adapter", str(adapter), "--input", str(dialogues),
+                 "--max-new-tokens", "4", "--output", str(tmp_path / "a.txt")]) == 0
+    assert main(["summarize", "--model", str(base), "--adapter", str(adapter), "--input",
+                 str(dialogues), "--max-new-tokens", "4", "--output", str(tmp_path / "b.txt")]) == 0
+    assert (tmp_path / "a.txt").read_text() == (tmp_path / "b.txt").read_text()
+    assert main(["evaluate", "--adapter", str(adapter), "--dataset", str(sample_data_dir()),
+                 "--limit", "2", "--no-base", "--max-new-tokens", "4",
+                 "--output-dir", str(tmp_path / "run")]) == 0
+    scores = json.loads((tmp_path / "run" / "evaluation" / "scores.json").read_text())
+    assert scores["model"] == str(base)
+    assert main(["export", "--adapter", str(adapter), "--to", str(tmp_path / "export")]) == 0
+    assert json.loads((tmp_path / "export" / "export.json").read_text())["base_model"] == str(base)
+    capsys.readouterr()
+    # a smoke adapter: the smoke preset (its generation settings, its banner)
+    smoke = _adapter(T5ForConditionalGeneration.from_pretrained(tiny_dir), tok, tmp_path / "smoke")
+    args = build_parser().parse_args(["summarize", "--adapter", str(smoke)])
+    assert resolve_config(args, trained_base((smoke, "lora"))) == TrainConfig.smoke()
+
+
+def test_a_full_runs_model_records_its_base_in_the_run_folder(tiny_dir, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_dir, run / "model")
+    TrainConfig.smoke(method="full").save(run / "config.json")
+    assert trained_base((run / "model", "full")) == "tiny-random-t5"
+    args = build_parser().parse_args(["evaluate", "--adapter", str(run / "model")])
+    assert resolve_config(args, trained_base((run / "model", "full"))).is_smoke
+    shutil.copytree(run / "model", tmp_path / "moved")  # outside its run: nothing records it
+    assert trained_base((tmp_path / "moved", "full")) is None
 
 
 @pytest.mark.parametrize("method", ["lora", "prompt-tuning"])
@@ -84,8 +135,7 @@ def test_an_adapter_whose_shapes_cannot_fit_is_refused_naming_both_bases(tiny, t
     model, tok = tiny
     wide = T5ForConditionalGeneration(tiny_t5_config(len(tok), d_model=48))
     adapter = _adapter(wide, tok, tmp_path / "wide", method=method, base="acme/t5-wide")
-    with pytest.raises(AdapterError, match="trained on acme/t5-wide"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", AdapterBaseWarning)  # LoRA: the names differ too
+    with pytest.raises(AdapterError, match="trained on acme/t5-wide"):
         load_adapter(model, adapter, tok)
     # the command line: one error line, exit 2
     assert main(["summarize", *SMOKE_GEN, "--adapter", str(adapter), "--input",
@@ -120,3 +170,39 @@ def test_prompt_tuning_has_nothing_to_merge(tiny):
     config = TrainConfig.smoke(method="prompt-tuning")
     with pytest.raises(AdapterError, match="prompt-tuning adapter has no weights to merge"):
         merged_copy(apply_method(model, config, str(tiny_base_dir())))
+
+
+def test_a_pickle_only_adapter_is_refused_with_the_command_that_converts_it(tiny, tmp_path,
+                                                                            capsys):
+    """Issue 32: the `.bin`-only message said what was wrong, not how to convert; the command
+    it now gives, run as it is, converts the adapter to safetensors."""
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    from dialogsum_peft.adapters import check_trained_dir
+
+    model, tok = tiny
+    adapter = _adapter(model, tok, tmp_path / "adapter")
+    weights = adapter / "adapter_model.safetensors"
+    torch.save(load_file(weights), adapter / "adapter_model.bin")
+    weights.unlink()
+    assert main(["summarize", *SMOKE_GEN, "--adapter", str(adapter), "--input",
+                 str(sample_data_dir() / "test.jsonl")]) == 2
+    error = _one_error(capsys)
+    assert "holds adapter_model.bin, a pickle" in error and "safe_serialization=True" in error
+    command = error.split("python -c ")[1].strip('"')
+    subprocess.run([sys.executable, "-c", command], check=True, capture_output=True)
+    assert check_trained_dir(adapter) == (adapter, "lora") and weights.is_file()
+
+
+def test_an_adapters_base_folder_that_is_gone_is_one_error_line(tiny, tmp_path, capsys):
+    model, tok = tiny
+    for base, words in ((tmp_path / "gone-model", "give --model with that base model"),
+                        (tmp_path / "dialogsum_peft-tiny-t5-0123", "train the adapter again")):
+        adapter = _adapter(model, tok, tmp_path / f"adapter-{base.name}", base=str(base))
+        assert main(["summarize", "--adapter", str(adapter), "--input",
+                     str(sample_data_dir() / "test.jsonl")]) == 2
+        error = _one_error(capsys)
+        assert f"was trained on {base}, which is not here: " in error and words in error

@@ -453,3 +453,78 @@ def test_speed_flags_reach_the_command_line():
     config = resolve_config(parser.parse_args(["evaluate", "--preset", "smoke",
                                                "--merge-for-generation"]))
     assert config.merge_for_generation
+
+
+def _readme_own_data_commands() -> list[list[str]]:
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Fine-tune on your own dialogues")[1].split("\n## ")[0]
+    block = section.split("```bash\n")[1].split("```")[0]
+    return [shlex.split(line)[3:] for line in block.splitlines() if line.startswith("python -m")]
+
+
+def test_the_readmes_own_data_commands_run_offline_with_a_local_model_folder(tiny_dir, tmp_path,
+                                                                            monkeypatch, capsys):
+    """Issue 32, fault 3: the README's own-data commands, as written, plus `--model DIR` (a
+    save_pretrained folder: the tiny T5 without its smoke mark, as any local model), run with the
+    Hub switched off: train (preset auto, recipe own-data), evaluate, summarize."""
+    model = tmp_path / "models" / "my-t5"
+    shutil.copytree(tiny_dir, model)
+    config = json.loads((model / "config.json").read_text())
+    del config["dialogsum_peft_smoke_model"]
+    (model / "config.json").write_text(json.dumps(config))
+    data = tmp_path / "my_data"
+    data.mkdir()
+    rows = [{"id": f"t{i}", "dialogue": d, "summary": s} for i, (d, s) in enumerate(OWN_DIALOGUES)]
+    (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    tests = [{"id": f"e{i}", "dialogue": d, "summary1": s, "summary2": s.replace("#", "")}
+             for i, (d, s) in enumerate(OWN_DIALOGUES[:2])]
+    (data / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tests), "utf-8")
+    (tmp_path / "new_dialogues.txt").write_text(OWN_DIALOGUES[0][0] + "\n\n" + OWN_DIALOGUES[1][0],
+                                                "utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    train, evaluate, summarize_ = _readme_own_data_commands()
+    assert train[0] == "train" and "--model" not in train
+    assert main([*train, "--model", "models/my-t5"]) == 0
+    saved = TrainConfig.from_dict(json.loads((tmp_path / "runs/mine/config.json").read_text()))
+    assert (saved.preset, saved.recipe, saved.model_name) == ("auto", "own-data", str(model))
+    assert saved.max_steps == -1 and saved.num_train_epochs == 3
+    assert main(evaluate) == 0
+    scores = json.loads((tmp_path / "runs/mine/evaluation/scores.json").read_text())
+    assert scores["num_dialogues"] == 2 and scores["model"] == str(model)
+    capsys.readouterr()
+    monkeypatch.chdir(tmp_path / "models")  # the adapter's base is found from anywhere
+    summarize_ = [str(tmp_path / a) if a.startswith(("runs/", "new_")) else a for a in summarize_]
+    assert main(summarize_) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+
+
+def test_summarize_help_says_what_separates_plain_text_dialogues(capsys):
+    """The help's rule, checked against the reader summarize uses: a line of nothing, of
+    whitespace (tab, no-break space, ideographic space) or of invisible characters (zero-width
+    space, byte-order mark) separates two dialogues."""
+    assert main(["summarize", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert ("plain-text dialogues separated by a line with nothing visible on it (blank, spaces "
+            "or invisible characters)") in help_text and "blank line" not in help_text
+    separators = ["", "   \t", "\u00a0\u3000", "\u200b", "\ufeff \u200d"]
+    text = "\n".join(f"#Person1#: line {i}\n#Person2#: reply {i}\n{sep}"
+                     for i, sep in enumerate(separators))
+    records, is_jsonl = read_dialogues(text)
+    assert not is_jsonl and len(records) == len(separators)
+
+
+def test_a_refusal_under_torchrun_is_printed_once(tmp_path):
+    """Before the fix each of the 2 processes printed the same `error:` line."""
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node", "2", "-m", "dialogsum_peft", "train", "--preset",
+                           "smoke", "--method", "ia3", "--lora-r", "4", "--output-dir",
+                           str(tmp_path / "run")], capture_output=True, text=True, env=_env(),
+                          timeout=240)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: --lora-r is a setting of --method lora or lora-all; this run trains "
+                      "ia3: drop --lora-r or choose that method"], proc.stderr[-3000:]
+    assert not (tmp_path / "run").exists()

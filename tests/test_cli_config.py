@@ -63,3 +63,57 @@ def test_tilde_paths_in_a_config_file_and_the_python_api(home):
     args = build_parser().parse_args(["train", "--resume=~/runs/y/checkpoints/checkpoint-2"])
     assert args.resume == str(home / "runs/y/checkpoints/checkpoint-2")
     assert build_parser().parse_args(["train", "--resume"]).resume == "last"
+
+
+# Issue 32, fault 1: a preset, a --config file and flags combine by one rule; a flag that cannot
+# apply is refused in one line, never dropped.
+def _resolve(*argv):
+    return resolve_config(build_parser().parse_args(["train", *argv]))
+
+
+def test_recipe_flag_sets_the_schedule_on_every_preset_and_over_a_config_file(tmp_path):
+    from dialogsum_peft.recipes import RECIPES
+
+    own = RECIPES["own-data"]
+    # Before the fix: recipe "smoke", 30 steps: the smoke preset dropped --recipe.
+    smoke = _resolve("--preset", "smoke", "--recipe", "own-data", "--dataset", str(tmp_path))
+    assert (smoke.preset, smoke.recipe, smoke.max_steps) == ("smoke", "own-data", -1)
+    assert smoke.num_train_epochs == own.num_train_epochs
+    assert smoke.effective_batch == own.effective_batch and smoke.warmup_steps == own.warmup_steps
+    assert smoke.learning_rate == TrainConfig.smoke().learning_rate  # the preset's rate stays
+    assert smoke == TrainConfig.smoke(recipe="own-data", dataset_source=str(tmp_path))
+    # a saved run's config.json: --recipe replaces its schedule, the rest of the file stays
+    TrainConfig.smoke(lora_r=4, max_steps=7).save(tmp_path / "run.json")
+    rerun = _resolve("--config", str(tmp_path / "run.json"), "--recipe", "own-data")
+    assert (rerun.recipe, rerun.max_steps, rerun.num_train_epochs) == ("own-data", -1, 3.0)
+    assert rerun.lora_r == 4 and rerun.preset == "smoke"
+    # a schedule flag is more specific than the recipe: it wins
+    assert _resolve("--preset", "smoke", "--recipe", "own-data", "--max-steps", "5").max_steps == 5
+    assert _resolve("--config", str(tmp_path / "run.json")).max_steps == 7  # the file alone
+
+
+def test_method_flag_sets_the_methods_settings_over_a_config_file(tmp_path):
+    TrainConfig.smoke(method="full").save(tmp_path / "full.json")
+    lora = _resolve("--config", str(tmp_path / "full.json"), "--method", "lora")
+    # Before the fix: method lora with full fine-tuning's learning rate and adafactor
+    assert lora == TrainConfig.smoke(method="lora")
+    assert _resolve("--config", str(tmp_path / "full.json"), "--method", "ia3",
+                    "--lr", "0.5").learning_rate == 0.5
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--preset", "smoke", "--method", "ia3", "--lora-r", "4"],
+     "--lora-r is a setting of --method lora or lora-all; this run trains ia3"),
+    (["--preset", "smoke", "--num-virtual-tokens", "5"],
+     "--num-virtual-tokens is a setting of --method prompt-tuning; this run trains lora"),
+    (["--config", "{partial}", "--recipe", "own-data"],
+     "names none (preset None): add --preset"),
+    (["--preset", "smoke", "--max-steps", "3", "--epochs", "2"], "not both"),
+])
+def test_a_flag_that_cannot_apply_is_one_error_line(tmp_path, capsys, argv, words):
+    (tmp_path / "partial.json").write_text('{"learning_rate": 0.0001}')
+    argv = [a.replace("{partial}", str(tmp_path / "partial.json")) for a in argv]
+    assert main(["train", *argv, "--output-dir", str(tmp_path / "run")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
+    assert not (tmp_path / "run").exists()

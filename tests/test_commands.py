@@ -348,3 +348,58 @@ def test_a_token_written_into_a_run_folder_is_reported(overwritten):
     _, token, _, err = overwritten
     assert "warning: a Hub token was written to" in err and "notes.txt" in err
     assert token not in err  # reported redacted
+
+
+# Issue 32: --merge-for-generation only where it can apply, refused before any model is loaded.
+@pytest.fixture()
+def no_model_loads(monkeypatch):
+    """Any base or trained model loaded from here on fails the test."""
+    import dialogsum_peft.commands as commands
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was loaded before the refusal")
+
+    monkeypatch.setattr(commands, "_load_base", refuse)
+    monkeypatch.setattr(commands, "_load_trained", refuse)
+
+
+def test_merge_for_generation_that_cannot_apply_is_refused_before_loading(run, tiny, tmp_path,
+                                                                          capsys, no_model_loads):
+    from dialogsum_peft.adapters import save_adapter
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.methods import apply_method
+    from dialogsum_peft.offline import tiny_base_dir
+
+    model, tok = tiny
+    prompt = save_adapter(apply_method(model, TrainConfig.smoke(method="prompt-tuning"),
+                                       str(tiny_base_dir())), tmp_path / "prompt", tok)
+    data = str(sample_data_dir() / "test.jsonl")
+    out = tmp_path / "ev"
+    # Before the fix: the zero-shot row was generated, then merged_copy refused
+    rc = main(["evaluate", *SMOKE, "--adapter", str(prompt), "--merge-for-generation", "--limit",
+               "2", "--output-dir", str(out)])
+    assert f"--merge-for-generation: {prompt} is a prompt-tuning adapter" in one_error(capsys, rc)
+    rc = main(["summarize", *SMOKE, "--adapter", str(prompt), "--merge-for-generation", "--input",
+               data])
+    assert "is a prompt-tuning adapter, which has no weights to merge" in one_error(capsys, rc)
+    # a flag with nothing to merge: no adapter (before the fix: silently unused)
+    rc = main(["summarize", *SMOKE, "--merge-for-generation", "--input", data])
+    assert "and no --adapter is given: leave it off" in one_error(capsys, rc)
+    assert not out.exists()
+
+
+def test_torch_flags_with_the_ctranslate2_backend_and_eval_steps_without_validation_are_refused(
+        run, tmp_path, capsys, no_model_loads):
+    """Before the fix both were silently unused."""
+    pytest.importorskip("ctranslate2")
+    data = str(sample_data_dir() / "test.jsonl")
+    rc = main(["summarize", *SMOKE, "--adapter", str(run / "adapter"), "--backend", "ctranslate2",
+               "--precision", "bf16", "--input", data])
+    assert "--precision sets how PyTorch runs the model" in one_error(capsys, rc)
+    own = tmp_path / "own"
+    own.mkdir()
+    shutil.copy(sample_data_dir() / "train.jsonl", own / "train.jsonl")
+    rc = main(["train", *SMOKE, "--dataset", str(own), "--eval-steps", "2", "--output-dir",
+               str(tmp_path / "o")])
+    assert f"--eval-steps: {own} has no validation split" in one_error(capsys, rc)
+    assert not (tmp_path / "o").exists()

@@ -203,3 +203,56 @@ def test_truncation_count_is_logged(tiny, sample, caplog):
     n_long_sum = sum(len(tok(text_target=s)["input_ids"]) > 16 for s in sample["train"]["summary"])
     assert (int(m.group(1)), int(m.group(2))) == (n_long, n_long_sum)
     assert n_long >= 1 and n_long_sum >= 1
+
+
+# Issue 32, fault 7: one rule for the target and references, every other row one line naming
+# file and line; a file given for the folder, and folders mixing the two layouts.
+@pytest.mark.parametrize("row, words", [
+    ({"id": "r2", "dialogue": "d", "summary": "s", "summary2": "t"},
+     'holds both "summary" and "summary2"'),
+    ({"id": "r2", "dialogue": "d", "summary1": "s", "summary3": "t"}, "without gaps"),
+    ({"id": "r2", "dialogue": "d", "summary0": "s"}, "without gaps"),
+    ({"id": "r2", "dialogue": "d", "Summary": "s"}, "field 'summary' is missing (the row has "
+                                                    "'id', 'dialogue', 'Summary')"),
+])
+@pytest.mark.parametrize("file", ["train.jsonl", "test.jsonl", "dialogsum.dev.jsonl"])
+def test_rows_outside_the_reference_rule_are_refused_naming_file_and_line(tmp_path, row, words,
+                                                                           file):
+    # Before the fix: summary + summary2 trained on summary2; a row without "summary" was
+    # "field 'summary1' is missing"; no message named the file or the line.
+    write_jsonl(tmp_path / file, [{"id": "ok", "dialogue": "d", "summary": "s"}, row])
+    with pytest.raises(DataError) as err:
+        load_dialogsum(tmp_path)
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / file}, line 2: ") and "row 'r2'" in message
+    assert words in message and 'or several as "summary1", "summary2", ...' in message
+
+
+def test_the_first_reference_is_the_training_target(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", [
+        {"id": "a", "dialogue": "d1", "summary1": "first", "summary2": "second"},
+        {"id": "b", "dialogue": "d2", "summary": "only"}])
+    train = load_dialogsum(tmp_path)["train"]
+    assert train["summary"] == ["first", "only"]
+    assert train["references"] == [["first", "second"], ["only"]]
+
+
+def test_a_file_given_for_the_dataset_folder_says_so(tmp_path):
+    # Before the fix: "dataset folder not found: .../data.csv"
+    for name in ("data.csv", "train.jsonl"):
+        (tmp_path / name).write_text('{"dialogue": "d", "summary": "s"}\n')
+        with pytest.raises(DataError, match=f"{name} is a file, not a folder: .*train.jsonl"):
+            load_dialogsum(tmp_path / name)
+
+
+def test_a_folder_mixing_the_two_layouts_uses_every_split_file(tmp_path):
+    # Before the fix: train.jsonl was read and dialogsum.test.jsonl silently ignored.
+    write_jsonl(tmp_path / "train.jsonl", [{"id": "a", "dialogue": "d", "summary": "s"}])
+    write_jsonl(tmp_path / "dialogsum.test.jsonl",
+                [{"fname": "t", "dialogue": "e", "summary1": "x", "summary2": "y"}])
+    ds = load_dialogsum(tmp_path)
+    assert set(ds) == {"train", "test"} and ds["test"]["references"] == [["x", "y"]]
+    write_jsonl(tmp_path / "test.jsonl", [{"id": "t", "dialogue": "e", "summary": "x"}])
+    with pytest.raises(DataError, match=r"two files for the 'test' split \(test.jsonl and "
+                                        r"dialogsum.test.jsonl\): keep one"):
+        load_dialogsum(tmp_path)

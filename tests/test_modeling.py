@@ -45,7 +45,8 @@ def test_full_mode_loading_path_on_a_local_checkpoint(tiny_dir, sample):
     assert next(model.parameters()).dtype is torch.float32  # pick_dtype on a CPU
     assert model.config._attn_implementation == "eager"
     config = TrainConfig.auto(model_name=str(tiny_dir))
-    assert not config.is_smoke and config.precision == "fp32"  # CPU: for_device picks fp32
+    assert config.preset == "auto" and config.precision == "fp32"  # CPU: for_device picks fp32
+    assert config.is_smoke  # the tiny T5's folder is still the smoke model: its banner shows
     model2, tok2 = load_base_model(config, device="cpu")
     dialogues = list(sample["validation"]["dialogue"][:2])
     assert summarize(model, tok, dialogues, max_new_tokens=6, progress=False) == \

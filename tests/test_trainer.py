@@ -80,10 +80,24 @@ def test_notebook_config_reads_local_model_and_data_folders(tmp_path, monkeypatc
     config = notebook_config(model=str(model), data=str(data), announce=False)
     assert (config.model_name, config.dataset_source) == (str(tmp_path / "other"),
                                                           str(tmp_path / "other-data"))
+    monkeypatch.delenv("DIALOGSUM_MODEL")
+    monkeypatch.delenv("DIALOGSUM_DATA")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # issue 32, fault 3: no Hub, local folders: full
+    monkeypatch.delenv("DIALOGSUM_MODE", raising=False)
+    model.mkdir()
+    data.mkdir()
+    assert notebook_config("auto", model=str(model), data=str(data), announce=False).preset == "auto"
     monkeypatch.setenv("DIALOGSUM_MODE", "smoke")  # smoke mode: the tiny T5 and the sample
-    smoke = notebook_config(model=str(model), data=str(data), announce=False)
+    smoke = notebook_config(announce=False)
     assert smoke.model_name == TrainConfig.smoke().model_name
     assert Path(smoke.model_path, "config.json").is_file()  # the tiny T5's folder, built
+    # Before the fix: MODEL and DATA were dropped without a word in smoke mode
+    with pytest.raises(ConfigError, match="MODEL and DATA apply to full mode, and this run is "
+                                          "in smoke mode \\(DIALOGSUM_MODE=smoke\\)"):
+        notebook_config(model=str(model), data=str(data), announce=False)
+    monkeypatch.delenv("DIALOGSUM_MODE")  # auto without the Hub, the data from the Hub: smoke
+    with pytest.raises(ConfigError, match="MODEL apply .*MODE='auto' and the Hugging Face Hub"):
+        notebook_config("auto", model=str(model), announce=False)
 
 
 def test_notebook_config_gives_each_method_its_own_folder(tmp_path, monkeypatch, capsys):

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from .atomic import atomic_dir
-from .errors import AdapterError, DialogSumWarning, one_line
+from .errors import AdapterError, one_line
 from .settings import ADAPTER_WEIGHTS, MODEL_WEIGHTS
 
 
@@ -49,6 +49,10 @@ def check_adapter_dir(path: str | os.PathLike) -> Path:
     if not path.is_dir():
         raise AdapterError(f"adapter folder not found: {path}")
     if not _is_adapter_dir(path):
+        from .modeling import pickle_weights_message  # a .bin: say how to convert it
+
+        if pickle_weights_message(path):
+            raise AdapterError(pickle_weights_message(path))
         raise AdapterError(f"{path} is not a peft adapter folder (it needs adapter_config.json and "
                            f"{ADAPTER_WEIGHTS}, as training writes into <output-dir>/adapter)")
     _check_weights(path / ADAPTER_WEIGHTS)
@@ -67,6 +71,10 @@ def check_trained_dir(path: str | os.PathLike) -> tuple[Path, str]:
         _check_weights(path / MODEL_WEIGHTS)
         return path, "full"
     if path.is_dir() and not _is_adapter_dir(path):
+        from .modeling import pickle_weights_message  # a .bin: say how to convert it
+
+        if pickle_weights_message(path):
+            raise AdapterError(pickle_weights_message(path))
         raise AdapterError(f"{path} is neither a peft adapter folder (adapter_config.json + "
                            f"{ADAPTER_WEIGHTS}) nor a fine-tuned model folder (config.json + "
                            f"{MODEL_WEIGHTS}), as training writes into <output-dir>/adapter or /model")
@@ -124,10 +132,6 @@ def check_same_tokenizer(path: str | os.PathLike, tokenizer) -> None:
                            "load it onto the base model it was trained on")
 
 
-class AdapterBaseWarning(DialogSumWarning):
-    """The adapter was trained on another base model than the one it is loaded onto."""
-
-
 def adapter_base(path: str | os.PathLike) -> str | None:
     """The base model an adapter was trained on (``base_model_name_or_path`` of its config)."""
     import json
@@ -145,11 +149,22 @@ def model_base(model) -> str | None:
     return getattr(config, "_name_or_path", None) or getattr(config, "name_or_path", None) or None
 
 
-def _same_base(trained: str, loaded: str) -> bool:
+def same_base(trained: str, loaded: str) -> bool:
     """One model under two spellings: equal, or a local folder named like the Hub id's model
-    (``/models/flan-t5-base`` for ``google/flan-t5-base``)."""
+    (``/models/flan-t5-base`` for ``google/flan-t5-base``), or :data:`TINY_MODEL_NAME` for the
+    smoke path's tiny T5 folder (:func:`~dialogsum_peft.offline.is_smoke_base`)."""
+    from .offline import is_smoke_base
+
+    if is_smoke_base(trained) and is_smoke_base(loaded):
+        return True
     trained, loaded = trained.rstrip("/"), loaded.rstrip("/")
     return trained == loaded or Path(trained).name == Path(loaded).name
+
+
+def other_base_message(path, trained: str, loaded: str, how: str = "") -> str:
+    """The one line that refuses an adapter (or model) trained on ``trained`` for ``loaded``."""
+    return (f"the adapter {path} was trained on {trained}, not on {loaded}{how}: its summaries "
+            f"only mean something on its own base; load it onto {trained}")
 
 
 def _shape_mismatch(path: Path, base_model) -> str | None:
@@ -174,13 +189,12 @@ def check_adapter_fits(path: str | os.PathLike, base_model, tokenizer=None) -> P
     """Every check before an adapter meets ``base_model``; returns the adapter folder.
 
     The folder and weights (:func:`check_adapter_dir`); with ``tokenizer``, the vocabulary
-    (:func:`check_same_tokenizer`); an :class:`AdapterBaseWarning` naming both models when the
-    adapter was trained on another base (``base_model_name_or_path`` of ``adapter_config.json``)
-    than ``base_model`` was loaded from; an :class:`AdapterError` when shapes cannot match.
-    The notebook passes the result to ``PeftModel.from_pretrained``; :func:`load_adapter` too.
+    (:func:`check_same_tokenizer`); the base: an adapter trained on another base
+    (``base_model_name_or_path`` of ``adapter_config.json``, compared by :func:`same_base`) than
+    ``base_model`` was loaded from is an :class:`AdapterError` naming both, and so are shapes that
+    cannot match. The notebook passes the result to ``PeftModel.from_pretrained``;
+    :func:`load_adapter` too.
     """
-    import warnings
-
     path = check_adapter_dir(path)
     if tokenizer is not None:
         check_same_tokenizer(path, tokenizer)
@@ -189,10 +203,8 @@ def check_adapter_fits(path: str | os.PathLike, base_model, tokenizer=None) -> P
     if mismatch:
         raise AdapterError(f"the adapter {path} was trained on {trained}, not on {loaded}: "
                            f"{mismatch}; load it onto the base model it was trained on")
-    if trained and loaded and not _same_base(trained, loaded):
-        warnings.warn(f"the adapter {path} was trained on {trained} and is loaded onto {loaded}: "
-                      "its summaries are only meaningful on the base it was trained on",
-                      AdapterBaseWarning, stacklevel=2)
+    if trained and loaded and not same_base(trained, loaded):
+        raise AdapterError(other_base_message(path, trained, loaded))
     return path
 
 
@@ -200,9 +212,10 @@ def load_adapter(base_model, path: str | os.PathLike, tokenizer=None, is_trainab
     """``PeftModel.from_pretrained(base_model, path)`` after :func:`check_adapter_fits`.
 
     With ``tokenizer`` (the base's), a vocabulary mismatch is refused; an adapter trained on
-    another base warns, naming both; a base model of another shape is an :class:`AdapterError`
-    naming both, not a size-mismatch traceback. A peft that cannot wrap a seq2seq model under
-    the installed transformers raises :class:`~dialogsum_peft.versions.BrokenVersionsError`.
+    another base, or a base model of another shape, is an :class:`AdapterError` naming both
+    (not a size-mismatch traceback, not summaries of a model nobody trained). A peft that cannot
+    wrap a seq2seq model under the installed transformers raises
+    :class:`~dialogsum_peft.versions.BrokenVersionsError`.
     """
     from peft import PeftModel
 

@@ -38,8 +38,11 @@ examples:
   python -m dialogsum_peft train --recipe thorough --output-dir runs/base
   # continue an interrupted run from its last checkpoint (same settings: its config.json)
   python -m dialogsum_peft train --config runs/base/config.json --resume
-  # your own dialogues (a folder with train.jsonl: "dialogue" and "summary" per line), 3 epochs
+  # your own dialogues (a folder with train.jsonl: "dialogue" and "summary" per line), 3 epochs;
+  # the base model comes from the Hub (once, then its cache), or offline from a local folder
   python -m dialogsum_peft train --dataset my_data --recipe own-data --output-dir runs/mine
+  python -m dialogsum_peft train --dataset my_data --recipe own-data --model /models/flan-t5-base \
+      --output-dir runs/mine
   # another method: lora-all, ia3, prompt-tuning or full (each with its own learning rate)
   python -m dialogsum_peft train --method ia3 --output-dir runs/ia3
   # 4 GPUs, data parallel (either launcher)
@@ -50,6 +53,9 @@ examples:
                    "holds a run needs --resume (same settings) or --overwrite.", 96) + "\n"
 
 EVALUATE_EPILOG = """\
+with --adapter, the base model is the one the adapter was trained on (no --model, --preset or
+--config needed; one naming another base is refused, naming both).
+
 examples:
   python -m dialogsum_peft evaluate --preset smoke --output-dir runs/smoke --adapter runs/smoke/adapter
   python -m dialogsum_peft evaluate --limit 200 --output-dir runs/zero-shot
@@ -65,10 +71,13 @@ reference protocols), predictions-<base|method>.csv/.jsonl, rouge.png, config.js
 """
 
 SUMMARIZE_EPILOG = """\
-input: JSON Lines with a "dialogue" field per line, or plain-text dialogues separated by a blank
-line (UTF-8; a byte-order mark is fine). output: one summary per dialogue, in order: one line
-each (text), or the input records with a "prediction" field (jsonl; the default for JSON Lines
-input or a .jsonl --output).
+with --adapter, the base model is the one the adapter was trained on (no --model, --preset or
+--config needed; one naming another base is refused, naming both).
+
+input: JSON Lines with a "dialogue" field per line, or plain-text dialogues separated by a line
+with nothing visible on it (blank, spaces or invisible characters) (UTF-8; a byte-order mark is
+fine). output: one summary per dialogue, in order: one line each (text), or the input records
+with a "prediction" field (jsonl; the default for JSON Lines input or a .jsonl --output).
 
 examples:
   python -m dialogsum_peft summarize --adapter runs/base/adapter --input dialogues.txt
@@ -88,9 +97,10 @@ examples:
   python -m dialogsum_peft export --adapter runs/base/adapter --to runs/base/ct2 --format ctranslate2
   python -m dialogsum_peft summarize --backend ctranslate2 --adapter runs/base/ct2 --input dialogues.txt
 
-the base model is the one the flags name, as for evaluate and summarize (--preset smoke for a
-smoke run, or --config <run>/config.json). A full fine-tuning run's model/ is exported as it is;
-prompt tuning cannot be merged (its virtual tokens are an input, not a weight).
+the base model is the one the adapter was trained on (its adapter_config.json), as for evaluate
+and summarize: no flag needed; --model, --preset or --config naming another base is refused. A
+full fine-tuning run's model/ is exported as it is; prompt tuning cannot be merged (its virtual
+tokens are an input, not a weight).
 """
 
 
@@ -126,16 +136,22 @@ def add_config_flags(parser: argparse.ArgumentParser, command: str) -> None:
     """One flag per ``TrainConfig`` field that ``command`` uses (its ``cli`` metadata), each help
     ending with its default. Flags that are not given leave the preset's or file's value alone
     (``SUPPRESS``)."""
-    g = parser.add_argument_group("configuration (a preset, then --config, then these flags)")
+    g = parser.add_argument_group(
+        "configuration (a preset built with --recipe and --method, then the --config file's "
+        "fields, then the other flags; a flag that cannot apply is refused)")
     g.add_argument("--preset", choices=PRESETS, metavar="{" + ",".join(PRESETS) + "}",
                    help="starting point: smoke (offline tiny T5 on the shipped sample), colab "
-                        "(T4, fp32), auto/full (flan-t5-base split for this device). "
-                        f"Default: {DEFAULT_PRESET}, or the --config file alone")
+                        "(T4, fp32), auto/full (flan-t5-base split for this device); colab and "
+                        "auto load the model and DialogSum from the Hugging Face Hub (or its "
+                        "cache) unless --model and --dataset name local folders. "
+                        f"Default: {DEFAULT_PRESET}, or the --config file alone, or with "
+                        "--adapter the base it was trained on")
     if command == "train":
         g.add_argument("--recipe", default=argparse.SUPPRESS, choices=tuple(RECIPES),
-                       help="full-mode recipe, the same on every card: " + "; ".join(
-                           f"{r.name}: {r.description}" for r in RECIPES.values())
-                       + f" (default: {DEFAULT_RECIPE}; the smoke preset has its own 30 steps)")
+                       help="training schedule, the same on every card and on any preset; it "
+                            "replaces the schedule of the preset and of a --config file: "
+                       + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values())
+                       + f" (default: {DEFAULT_RECIPE}; smoke: its own 30 steps)")
     g.add_argument("--config", metavar="FILE", type=user_path,
                    help="TrainConfig fields as JSON or YAML (e.g. a previous run's config.json) "
                         "(default: none)")
@@ -247,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "tokenizer), or convert it for the CTranslate2 engine.")
     add_config_flags(p, "export")
     g = p.add_argument_group("export")
-    g.add_argument("--adapter", required=True, metavar="DIR",
+    g.add_argument("--adapter", required=True, metavar="DIR", type=user_path,
                    help="what 'train' wrote: <output-dir>/adapter, or <output-dir>/model (full) "
                         "(default: none, required)")
     g.add_argument("--to", required=True, metavar="DIR", help="the folder to write, new or empty "
@@ -264,7 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error(message: str) -> None:
-    print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
+    """The one ``error:`` line, from the main process only: under a launcher (torchrun,
+    accelerate launch: ``RANK``) every process refuses the same command line at the same check,
+    and N copies of the line hid nothing but the line itself. The exit status is every
+    process's."""
+    if int(os.environ.get("RANK", "0") or 0) == 0:
+        print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None, _default=None,

@@ -104,6 +104,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     dataset = _load_dataset(config, state)
     _banner(state, config)
     require_split(dataset, "train")
+    if getattr(args, "eval_steps", 0) and "validation" not in dataset:  # the flag, not a preset's
+        raise CliError(f"--eval-steps: {config.dataset_source} has no validation split "
+                       "(validation.jsonl) to compute a validation loss on: add one, or drop "
+                       "--eval-steps (without it, no validation loss is computed)")
     model, tokenizer = _load_base(config, state)
     peft_model = apply_method(model, config, config.model_path)
     tokenized = prepare_datasets(dataset, tokenizer, config)
@@ -215,9 +219,46 @@ def _backend_source(args):
     return check_trained_dir(args.adapter) if args.adapter else None
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    config = resolve_config(args)
+def _config_and_source(args):
+    """(config, ``--adapter`` checked for the backend): the base is the one the adapter was
+    trained on, or refused when the flags name another (before anything is loaded)."""
+    from .export import trained_base
+
     trained = _backend_source(args)
+    config = resolve_config(args, trained_base(trained))
+    _check_generation_flags(args, config, trained)
+    return config, trained
+
+
+def _check_generation_flags(args, config, trained) -> None:
+    """Generation flags only where they can apply, refused before any model is loaded:
+    ``--precision`` and ``--attn-implementation`` with the transformers backend only;
+    ``--merge-for-generation`` with a LoRA or IA3 adapter only (a prompt-tuning adapter used to
+    fail after the base row was generated; the ctranslate2 backend always runs merged weights)."""
+    from .export import MERGEABLE
+
+    if args.backend == "ctranslate2":
+        for name in ("precision", "attn_implementation"):  # torch settings: nothing reads them
+            if hasattr(args, name):
+                flag = "--" + name.replace("_", "-")
+                raise CliError(f"{flag} sets how PyTorch runs the model (--backend "
+                               "transformers); the ctranslate2 backend runs its own kernels "
+                               "in the weight type of --quantization: drop " + flag)
+    if not config.merge_for_generation or args.backend == "ctranslate2":
+        return
+    method = trained[1] if trained else None
+    if method not in (*MERGEABLE, "full", None):
+        raise CliError(f"--merge-for-generation: {trained[0]} is a {method} adapter, which has "
+                       "no weights to merge (only LoRA and IA3 adapters do): leave it off")
+    if hasattr(args, "merge_for_generation") and method in ("full", None):
+        what = (f"{trained[0]} is a whole fine-tuned model" if trained
+                else "no --adapter is given")
+        raise CliError(f"--merge-for-generation merges a LoRA or IA3 --adapter, and {what}: "
+                       "leave it off")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    config, trained = _config_and_source(args)
     if args.no_base and trained is None:
         raise CliError("--no-base needs --adapter (otherwise there is nothing to evaluate)")
     results_dir = check_writable(args.results_dir or Path(config.output_dir) / "evaluation")
@@ -271,8 +312,7 @@ def _write_evaluation_outputs(results, split, config, args, trained, results_dir
 def cmd_summarize(args: argparse.Namespace) -> int:
     from .inputs import read_dialogue_file
 
-    config = resolve_config(args)
-    trained = _backend_source(args)
+    config, trained = _config_and_source(args)
     records, is_jsonl = read_dialogue_file(args.input)
     if args.output:
         if Path(args.output).is_dir():
@@ -292,7 +332,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         model, tokenizer = _load_base(config, state)
     else:
         model, tokenizer = _load_trained(config, state, trained)
-        if config.merge_for_generation and trained[1] != "full":
+        if config.merge_for_generation and trained[1] != "full":  # LoRA/IA3: _check_merge
             from .adapters import merged_copy
 
             model = merged_copy(model)
@@ -318,9 +358,10 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------ export
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export
+    from .adapters import check_trained_dir
+    from .export import export, trained_base
 
-    config = resolve_config(args)
+    config = resolve_config(args, trained_base(check_trained_dir(args.adapter)))
     prepare_hub(config)
     to = export(config, args.adapter, args.to, fmt=args.format, quantization=args.quantization,
                 overwrite=args.overwrite)

@@ -22,7 +22,7 @@ from typing import Any
 
 from .config_checks import MAX_BEAMS, MAX_NEW_TOKENS_LIMIT, check_config  # noqa: F401
 from .errors import ConfigError
-from .recipes import DEFAULT_RECIPE, RECIPES
+from .recipes import DEFAULT_RECIPE, RECIPES, recipe_schedule
 from .settings import (BASE_MODEL, DEFAULT_METHOD, HUB_DATASET, METHOD_SETTINGS, SMOKE_LR_FACTOR,
                        TINY_MODEL_NAME, sample_data_dir, weights_dtype)
 
@@ -57,10 +57,15 @@ class TrainConfig:
     recipe: str = _f(DEFAULT_RECIPE, "full-mode training recipe (the same on every card): "
                      + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()),
                      resume_safe=True)
-    model_name: str = _f(BASE_MODEL, "base model: a Hub id (google/flan-t5-base) or a local folder",
+    model_name: str = _f(BASE_MODEL, "base model: a Hub id (google/flan-t5-base: needs the "
+                         "Hugging Face Hub the first time, about 1 GB, then its cache) or a local "
+                         "folder (a save_pretrained copy: no Hub); evaluate, summarize and export "
+                         "default to the base the --adapter was trained on",
                          cli=(*ALL_COMMANDS, "export"), flag="--model", metavar="NAME_OR_PATH")
-    dataset_source: str = _f(HUB_DATASET, "knkarthick/dialogsum (Hub) or a folder of DialogSum "
-                             ".jsonl files", cli=RUN_FOLDER, flag="--dataset", metavar="ID_OR_DIR")
+    dataset_source: str = _f(HUB_DATASET, "knkarthick/dialogsum (needs the Hub, or its cache) "
+                             "or a folder of .jsonl files (train.jsonl, validation.jsonl, "
+                             "test.jsonl: no Hub)", cli=RUN_FOLDER, flag="--dataset",
+                             metavar="ID_OR_DIR")
     output_dir: str = _f("outputs/dialogsum-lora", "the run folder", cli=RUN_FOLDER,
                          resume_safe=True, metavar="DIR")
     seed: int = _f(42, "seed of the adapter's initialisation and of the batch order", cli=TRAIN_ONLY)
@@ -162,14 +167,24 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, str) and value.startswith("~"):
                 setattr(self, name, os.path.expanduser(value))
+        # A local model folder is kept as an absolute path: the adapter records it as its base
+        # (``base_model_name_or_path``), and evaluate/summarize/export load that base from any
+        # working directory.
+        if (isinstance(self.model_name, str) and self.model_name != TINY_MODEL_NAME
+                and Path(self.model_name).is_dir()):
+            self.model_name = os.path.abspath(self.model_name)
         self.validate()
 
     # ---------------------------------------------------------------- presets
     @classmethod
-    def smoke(cls, method: str = DEFAULT_METHOD, **overrides) -> TrainConfig:
+    def smoke(cls, method: str = DEFAULT_METHOD, recipe: str | None = None,
+              **overrides) -> TrainConfig:
         """Offline: the shipped sample and a tiny random T5. Seconds on a CPU; outputs are gibberish.
 
-        30 steps instead of hundreds, so the method's learning rate is tripled.
+        Its own schedule (recipe ``"smoke"``): 30 steps instead of hundreds, so the method's
+        learning rate is tripled. ``recipe`` (quick, thorough, own-data) trains that recipe's
+        schedule instead (:func:`~dialogsum_peft.recipes.recipe_schedule`, at most 8 examples
+        per forward pass), with the same model, data and learning rate.
         """
         settings = _method_settings(method)
         settings["learning_rate"] *= SMOKE_LR_FACTOR
@@ -179,6 +194,8 @@ class TrainConfig:
             per_device_train_batch_size=8, eval_batch_size=16, max_new_tokens=24,
             logging_steps=5, save_steps=10, warmup_steps=0.0,
         )
+        if recipe not in (None, "smoke"):
+            base.update(recipe_schedule(_known_recipe(recipe), max_per_device=8))
         return cls(**{**base, **settings, **overrides})
 
     @classmethod
@@ -188,17 +205,11 @@ class TrainConfig:
         split for ``info``."""
         from .hardware import recommend
 
-        if recipe not in RECIPES:
-            raise ConfigError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
-        rec, card = RECIPES[recipe], recommend(info)
-        per_device = min(card.train_batch_size, rec.effective_batch)
+        card = recommend(info)
         base = dict(
-            preset=preset, recipe=recipe, precision=card.precision, optim=card.optim,
-            per_device_train_batch_size=per_device,
-            gradient_accumulation_steps=rec.effective_batch // per_device,
+            preset=preset, precision=card.precision, optim=card.optim,
             eval_batch_size=card.eval_batch_size,
-            warmup_steps=rec.warmup_steps, lr_scheduler_type=rec.lr_scheduler_type,
-            max_steps=rec.max_steps, num_train_epochs=rec.num_train_epochs,
+            **recipe_schedule(_known_recipe(recipe), max_per_device=card.train_batch_size),
         )
         # the learning rate (and LoRA settings) are the method's (settings.METHOD_SETTINGS)
         return cls(**{**base, **_method_settings(method), **overrides})
@@ -219,13 +230,15 @@ class TrainConfig:
         return cls.for_device(describe_device(), preset="auto", recipe=recipe, **overrides)
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> TrainConfig:
+    def from_preset(cls, name: str, recipe: str | None = None, method: str | None = None,
+                    **overrides) -> TrainConfig:
+        """Preset ``name`` built with ``recipe`` and ``method`` (``None``: the preset's own),
+        then ``overrides`` field by field. Every preset takes every recipe and method."""
         presets = dict(zip(PRESETS, (cls.smoke, cls.colab, cls.auto, cls.auto)))
         if name not in presets:
             raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-        if name == "smoke":
-            overrides.pop("recipe", None)
-        return presets[name](**overrides)
+        chosen = {k: v for k, v in (("recipe", recipe), ("method", method)) if v is not None}
+        return presets[name](**chosen, **overrides)
 
     # ---------------------------------------------------------------- validation
     def validate(self) -> TrainConfig:
@@ -311,7 +324,11 @@ class TrainConfig:
 
     @property
     def is_smoke(self) -> bool:
-        return self.model_name == TINY_MODEL_NAME
+        """The smoke path's tiny T5: :data:`TINY_MODEL_NAME`, or a folder of one (an adapter's
+        recorded base)."""
+        from .offline import is_smoke_folder
+
+        return self.model_name == TINY_MODEL_NAME or is_smoke_folder(self.model_name)
 
     @property
     def model_path(self) -> str:
@@ -321,6 +338,12 @@ class TrainConfig:
         from .offline import resolve_model_path
 
         return resolve_model_path(self.model_name)
+
+
+def _known_recipe(recipe: str) -> str:
+    if recipe not in RECIPES:
+        raise ConfigError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+    return recipe
 
 
 def _method_settings(method: str) -> dict[str, Any]:

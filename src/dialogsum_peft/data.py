@@ -64,27 +64,39 @@ class LoadReport:
 # --------------------------------------------------------------------------------------------
 
 
-def _check_text(value: Any, split: str, row_id: str, field_name: str) -> str:
+def _check_text(value: Any, where: str, field_name: str) -> str:
     if value is None:
-        raise DataError(f"split '{split}', row '{row_id}': field '{field_name}' is missing")
+        raise DataError(f"{where}: field '{field_name}' is missing")
     if not isinstance(value, str):
-        raise DataError(
-            f"split '{split}', row '{row_id}': field '{field_name}' must be a string, "
-            f"got {type(value).__name__}"
-        )
+        raise DataError(f"{where}: field '{field_name}' must be a string, got {type(value).__name__}")
     if not value.strip():
-        raise DataError(f"split '{split}', row '{row_id}': field '{field_name}' is empty")
+        raise DataError(f"{where}: field '{field_name}' is empty")
     return value
 
 
-def _references_of(row: Mapping[str, Any]) -> list[Any]:
-    """All reference summaries of a raw row: `summary` or `summary1..N` (original test format)."""
-    numbered = sorted(
-        (k for k in row if re.fullmatch(r"summary\d+", k)), key=lambda k: int(k[len("summary"):])
-    )
+REFERENCE_RULE = ('one reference summary as "summary", or several as "summary1", "summary2", ... '
+                  '(numbered from 1, without gaps); the first is what training learns')
+
+
+def _references_of(row: Mapping[str, Any], where: str) -> list[tuple[str, Any]]:
+    """``(field, value)`` of every reference summary of a raw row, by :data:`REFERENCE_RULE`:
+    ``summary`` alone (the Hub's files), or ``summary1..N`` (the original test file). A row with
+    both, numbered fields with a gap, or neither is a :class:`DataError` naming ``where``."""
+    numbered = sorted((k for k in row if re.fullmatch(r"summary\d+", k)),
+                      key=lambda k: (int(k[len("summary"):]), k))
+    if "summary" in row and numbered:
+        raise DataError(f"{where}: holds both \"summary\" and \"{numbered[0]}\"; give "
+                        f"{REFERENCE_RULE}")
     if numbered:
-        return [row[k] for k in numbered]
-    return [row.get("summary")]
+        expected = [f"summary{i}" for i in range(1, len(numbered) + 1)]
+        if numbered != expected:
+            raise DataError(f"{where}: numbered summaries {', '.join(numbered)} do not run "
+                            f"summary1, summary2, ... without gaps; give {REFERENCE_RULE}")
+        return [(k, row[k]) for k in numbered]
+    if "summary" not in row:
+        raise DataError(f"{where}: field 'summary' is missing (the row has "
+                        f"{', '.join(map(repr, row)) or 'no fields'}); give {REFERENCE_RULE}")
+    return [("summary", row["summary"])]
 
 
 def _topic_of(row: Mapping[str, Any]) -> str:
@@ -94,9 +106,13 @@ def _topic_of(row: Mapping[str, Any]) -> str:
 
 def normalize_rows(
     rows: Iterable[Mapping[str, Any]], split: str, *, group: bool, skip_invalid: bool = False,
-    report: LoadReport | None = None,
+    report: LoadReport | None = None, locations: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Validate raw rows and map them to ``id, dialogue, summary, references, topic``.
+
+    ``summary`` is the training target and ``references`` every reference summary, by
+    :data:`REFERENCE_RULE` (``summary``, or ``summary1``, ``summary2``, ...: the first is the
+    target). ``locations`` (one per row, e.g. ``"data/train.jsonl, line 3"``) start each message.
 
     With ``group=True`` rows that share the same dialogue text become one row whose
     ``references`` hold every summary (the Hub's test split lists each dialogue once per
@@ -107,12 +123,11 @@ def normalize_rows(
     by_dialogue: dict[str, dict[str, Any]] = {}
     for i, row in enumerate(rows):
         row_id = str(row.get("id") or row.get("fname") or f"#{i}")
+        where = (f"{locations[i]}: " if locations else "") + f"split '{split}', row '{row_id}'"
         try:
-            dialogue = _check_text(row.get("dialogue"), split, row_id, "dialogue")
-            refs = _references_of(row)
-            for j, ref in enumerate(refs):
-                name = "summary" if len(refs) == 1 and "summary" in row else f"summary{j + 1}"
-                _check_text(ref, split, row_id, name)
+            dialogue = _check_text(row.get("dialogue"), where, "dialogue")
+            named = _references_of(row, where)
+            refs = [_check_text(value, where, name) for name, value in named]
         except DataError as err:
             if not skip_invalid:
                 raise
@@ -129,7 +144,7 @@ def normalize_rows(
         new = {
             "id": clean_id,
             "dialogue": dialogue.strip(),
-            "summary": refs[0].strip(),
+            "summary": refs[0].strip(),  # the training target: the first reference
             "references": [r.strip() for r in refs],
             "topic": _topic_of(row),
         }
@@ -139,12 +154,31 @@ def normalize_rows(
     return out
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The objects of one split file; bad bytes, bad lines or no lines at all are a DataError."""
-    rows = [row for _, row in json_lines(read_text(path), path, '"dialogue" and "summary" fields')]
-    if not rows:
+def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The objects of one split file and where each is (``"FILE, line N"``); bad bytes, bad
+    lines or no lines at all are a DataError."""
+    lines = json_lines(read_text(path), path, '"dialogue" and "summary" fields')
+    if not lines:
         raise DataError(f"{path}: no JSON lines (the file is empty; expected one object per line)")
-    return rows
+    return [row for _, row in lines], [f"{path}, line {n}" for n, _ in lines]
+
+
+def _split_files(folder: Path) -> dict[str, Path]:
+    """Each split's file in ``folder``, in either naming (:data:`HUB_EXPORT_FILES`,
+    :data:`ORIGINAL_FILES`, which may be mixed); two files for one split are a DataError."""
+    found: dict[str, Path] = {}
+    for names in (HUB_EXPORT_FILES, ORIGINAL_FILES):
+        for split, name in names.items():
+            # exists(), not is_file(): a folder named train.jsonl is an error, not a missing split
+            if (folder / name).exists():
+                if split in found:
+                    raise DataError(f"{folder} holds two files for the '{split}' split "
+                                    f"({found[split].name} and {name}): keep one")
+                found[split] = folder / name
+    if not found:
+        expected = ", ".join(list(HUB_EXPORT_FILES.values()) + list(ORIGINAL_FILES.values()))
+        raise DataError(f"no DialogSum files in {folder} (expected some of: {expected})")
+    return found
 
 
 def _to_dataset(rows: list[dict[str, Any]]):
@@ -168,27 +202,27 @@ def load_dialogsum(
 ):
     """Load DialogSum as a ``datasets.DatasetDict`` with splits train/validation/test.
 
-    ``source`` is a Hub dataset id (default ``knkarthick/dialogsum``) or a local folder with
-    either the Hub export files (``train.jsonl``, ``validation.jsonl``, ``test.jsonl``) or the
-    original DialogSum files (``dialogsum.train.jsonl``, ``dialogsum.dev.jsonl``,
-    ``dialogsum.test.jsonl``). A split whose file is absent is missing from the result.
-    Validation and test rows repeating one dialogue are grouped into one multi-reference row.
+    ``source`` is a Hub dataset id (default ``knkarthick/dialogsum``; needs the Hub or its
+    cache) or a local folder with, per split, the Hub export file (``train.jsonl``,
+    ``validation.jsonl``, ``test.jsonl``) or the original DialogSum file
+    (``dialogsum.train.jsonl``, ``dialogsum.dev.jsonl``, ``dialogsum.test.jsonl``); both for
+    one split is refused. A split whose file is absent is missing from the result. Each row holds
+    ``dialogue`` and its references by :data:`REFERENCE_RULE`. Validation and test rows
+    repeating one dialogue are grouped into one multi-reference row. Every unusable input (a
+    file given for the folder, a bad row) is a :class:`DataError` naming the file and line.
     """
     import datasets
 
     splits: dict[str, list[dict[str, Any]]] = {}
+    locations: dict[str, list[str]] = {}
     path = Path(source)
     if path.is_dir():
-        for names in (HUB_EXPORT_FILES, ORIGINAL_FILES):
-            # exists(), not is_file(): a folder named train.jsonl is an error, not a missing split
-            found = {s: path / f for s, f in names.items() if (path / f).exists()}
-            if found:
-                splits = {s: _read_jsonl(p) for s, p in found.items()}
-                break
-        else:
-            expected = ", ".join(list(HUB_EXPORT_FILES.values()) + list(ORIGINAL_FILES.values()))
-            raise DataError(f"no DialogSum files in {path} (expected some of: {expected})")
-    elif path.exists() or not _looks_like_hub_id(str(source)):
+        for split, file in _split_files(path).items():
+            splits[split], locations[split] = _read_jsonl(file)
+    elif path.exists():
+        raise DataError(f"{source} is a file, not a folder: put the dialogues in a folder as "
+                        "train.jsonl (optional: validation.jsonl, test.jsonl) and give the folder")
+    elif not _looks_like_hub_id(str(source)):
         raise DataError(f"dataset folder not found: {source} (nor is it a Hub id 'owner/name')")
     else:
         from .hub import load_hub_dataset
@@ -199,8 +233,8 @@ def load_dialogsum(
     out = {}
     for split, rows in splits.items():
         normalized = normalize_rows(
-            rows, split, group=(split != "train"), skip_invalid=skip_invalid, report=report
-        )
+            rows, split, group=(split != "train"), skip_invalid=skip_invalid, report=report,
+            locations=locations.get(split))
         if not normalized:
             raise DataError(f"split '{split}' has no usable rows")
         out[split] = _to_dataset(normalized)

@@ -128,16 +128,52 @@ def load_ctranslate2(config, trained: tuple[Path, str] | None, compute_type: str
     return model, tokenizer
 
 
+def trained_base(trained: tuple[Path, str] | None) -> str | None:
+    """The base model that what ``--adapter`` names was trained on, where something records it:
+    an adapter's ``base_model_name_or_path`` (:func:`~dialogsum_peft.adapters.adapter_base`),
+    an export folder's ``export.json``, a ``--method full`` run's ``config.json`` beside its
+    ``model/``; ``None`` when nothing does (then the flags name the base)."""
+    from .adapters import adapter_base
+    from .run_folder import CONFIG
+
+    if trained is None:
+        return None
+    path, method = trained
+    if (path / "adapter_config.json").is_file():
+        return adapter_base(path)
+    if (path / EXPORT_INFO).is_file():
+        return read_export_info(path).get("base_model")
+    run_config = path.parent / CONFIG
+    if method == "full" and run_config.is_file():
+        try:
+            return json.loads(run_config.read_text(encoding="utf-8")).get("model_name")
+        except (OSError, ValueError, AttributeError):
+            return None
+    return None
+
+
+def check_same_base(config, trained: tuple[Path, str] | None) -> None:
+    """Refuse (:class:`AdapterError`, naming both) when ``config`` names another base model than
+    the one ``trained`` was trained on (:func:`trained_base`); before anything is loaded."""
+    from .adapters import other_base_message, same_base
+
+    recorded = trained_base(trained)
+    if recorded and not same_base(recorded, config.model_name):
+        raise AdapterError(other_base_message(trained[0], recorded, config.model_name))
+
+
 def merge_into_base(config, trained: tuple[Path, str]):
     """(plain model, tokenizer): the adapter merged into a fresh float32 base on the CPU, or the
     fully fine-tuned model itself. The base is the one ``config`` names (``--preset``/``--model``/
-    ``--config``), as for ``evaluate`` and ``summarize``; another vocabulary is refused."""
+    ``--config``), as for ``evaluate`` and ``summarize``; a base other than the one the adapter
+    was trained on, or another vocabulary, is refused (:class:`AdapterError`)."""
     import torch
 
     from .adapters import load_adapter
     from .modeling import load_model_and_tokenizer
 
     path, method = trained
+    check_same_base(config, trained)
     name = str(path) if method == "full" else config.model_path
     model, tokenizer = load_model_and_tokenizer(name, dtype=torch.float32, device="cpu",
                                                 attn_implementation=config.attn_implementation)
@@ -158,11 +194,13 @@ def export(config, adapter: str | os.PathLike, to: str | os.PathLike, fmt: str =
     (``quantization`` float32, the default, or bfloat16). ``fmt="ctranslate2"``: CTranslate2's
     model.bin, config.json and vocabulary plus the tokenizer (``quantization`` int8, float32 —
     the default, whose summaries equal transformers' — or bfloat16). Both hold ``export.json``
-    (what was exported, how). Every check runs before anything is loaded; raises
+    (what was exported, how). ``config`` must name the base the adapter was trained on
+    (:func:`check_same_base`). Every check runs before anything is loaded; raises
     :class:`AdapterError`, :class:`RunFolderError`, :class:`ConfigError` or ``MissingExtraError``.
     """
     trained = check_trained_dir(adapter)
     check_exportable(trained, fmt, quantization)
+    check_same_base(config, trained)
     to = check_export_target(to, overwrite, source=trained[0])
     quantization = quantization or "float32"
     try:

@@ -20,8 +20,10 @@ from .errors import HubUnavailableError
 T = TypeVar("T")
 
 HUB_HOST = "huggingface.co"
-SMOKE_HINT = ("Without the Hub, run the offline smoke path: set DIALOGSUM_MODE=smoke (notebook) "
-              "or use --preset smoke (command line).")
+SMOKE_HINT = ("Without the Hub, use local folders: a save_pretrained copy of the model "
+              "(--model DIR; notebook: MODEL) and your data as a folder (--dataset DIR; "
+              "notebook: DATA), or run the offline smoke path: --preset smoke (command line) or "
+              "DIALOGSUM_MODE=smoke (notebook).")
 
 
 def offline_forced() -> bool:

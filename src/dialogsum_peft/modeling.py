@@ -60,10 +60,43 @@ def load_model_and_tokenizer(name: str = BASE_MODEL, dtype: torch.dtype | None =
     if folder.is_dir():
         if not any(folder.glob("*.safetensors")) and not (folder / "model.safetensors.index.json").is_file():
             raise ConfigError(f"{folder} holds no model.safetensors: this project loads weights "
-                              "only from safetensors (convert the checkpoint with "
-                              "save_pretrained(..., safe_serialization=True))")
+                              "only from safetensors. " + (pickle_weights_message(folder) or "Convert the "
+                              "checkpoint with save_pretrained(..., safe_serialization=True)"))
+        if not (folder / "config.json").is_file():
+            raise ConfigError(f"{folder} is not a model folder (it has no config.json): give a "
+                              "save_pretrained copy of the model")
         return load(local_files_only=True)
     return hub_call(load, what=f"model '{name}'")
+
+
+def pickle_weights_message(path) -> str | None:
+    """How to convert a folder whose weights are only a pickle (``.bin``), which this project
+    never loads (a pickle can run code): one ``save_pretrained(..., safe_serialization=True)``,
+    as a one-line command with the folder's own names; ``None`` for any other folder."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if (path / "adapter_config.json").is_file() and (path / "adapter_model.bin").is_file():
+        try:
+            base = json.loads((path / "adapter_config.json").read_text("utf-8"))[
+                "base_model_name_or_path"] or "BASE_MODEL"
+        except (OSError, ValueError, KeyError, TypeError):
+            base = "BASE_MODEL"
+        load = (f"PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained('{base}'), "
+                f"'{path}')")
+        imports = "from peft import PeftModel; from transformers import AutoModelForSeq2SeqLM"
+        what = "adapter_model.bin"
+    elif (path / "config.json").is_file() and (path / "pytorch_model.bin").is_file():
+        load = f"AutoModelForSeq2SeqLM.from_pretrained('{path}')"
+        imports = "from transformers import AutoModelForSeq2SeqLM"
+        what = "pytorch_model.bin"
+    else:
+        return None
+    return (f"{path} holds {what}, a pickle, which this project never loads (loading a pickle can "
+            "run code); if you trust the file, convert it once to safetensors (load it and "
+            f"save_pretrained with safe_serialization=True): python -c \"{imports}; "
+            f"{load}.save_pretrained('{path}', safe_serialization=True)\"")
 
 
 def load_base_model(config, device: str | torch.device | None = None):

@@ -13,8 +13,6 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import torch
-
 from .settings import TINY_MODEL_NAME, sample_data_dir  # noqa: F401 - the smoke path's names
 
 SMOKE_BANNER = (
@@ -53,6 +51,18 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000):
 
 
 SMOKE_MARK = "dialogsum_peft_smoke_model"  # in the tiny T5's config.json: its results mean nothing
+
+
+def is_smoke_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a model folder whose ``config.json`` carries :data:`SMOKE_MARK` (a
+    tiny T5 of the smoke path, of this version or an earlier one)."""
+    import json
+
+    config = Path(path).expanduser() / "config.json"
+    try:
+        return config.is_file() and bool(json.loads(config.read_text("utf-8")).get(SMOKE_MARK))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def is_smoke_model(model) -> bool:
@@ -100,6 +110,7 @@ def tiny_model_and_tokenizer(texts: Iterable[str], save_dir: str | os.PathLike |
     folder :func:`tiny_base_dir` names after a hash of the sample and this module identifies the
     base an adapter was trained on (its ``base_model_name_or_path``).
     """
+    import torch
     from transformers import AutoTokenizer, T5ForConditionalGeneration
 
     tokenizer = train_tokenizer(texts, vocab_size=vocab_size)
@@ -152,6 +163,30 @@ def smoke_banner(width: int = 96) -> str:
     return f"{bar}\n{body}\n{bar}"
 
 
+def tiny_base_path() -> Path:
+    """Where :func:`tiny_base_dir` keeps the tiny T5, without building it: a folder of the
+    temporary directory named after a hash of the sample files, this module's source and the
+    versions of the libraries that write its files (torch, transformers, tokenizers:
+    ``config.json`` records the transformers version)."""
+    import hashlib
+
+    from .versions import library_versions
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for version in library_versions(("torch", "transformers", "tokenizers")).values():
+        digest.update(version.encode() + b"\0")
+    for path in sorted(sample_data_dir().glob("*.jsonl")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return Path(tempfile.gettempdir()) / f"dialogsum_peft-tiny-t5-{digest.hexdigest()[:16]}"
+
+
+def is_smoke_base(name: str | None) -> bool:
+    """Whether ``name`` (a config's ``model_name``, an adapter's recorded base) is the smoke
+    path's tiny T5 of this version: :data:`TINY_MODEL_NAME` or :func:`tiny_base_path`."""
+    return bool(name) and (name == TINY_MODEL_NAME
+                           or Path(name).expanduser().absolute() == tiny_base_path())
+
+
 def tiny_base_dir() -> Path:
     """The folder of the smoke path's tiny T5 (built on first use, then reused).
 
@@ -161,18 +196,8 @@ def tiny_base_dir() -> Path:
     transformers, tokenizers: ``config.json`` records the transformers version): a change to any
     of them builds a new base instead of reusing one another version wrote.
     """
-    import hashlib
-
-    import tokenizers
-    import transformers
-
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    for version in (torch.__version__, transformers.__version__, tokenizers.__version__):
-        digest.update(version.encode() + b"\0")
     data_dir = sample_data_dir()
-    for path in sorted(data_dir.glob("*.jsonl")):
-        digest.update(path.name.encode() + path.read_bytes())
-    target = Path(tempfile.gettempdir()) / f"dialogsum_peft-tiny-t5-{digest.hexdigest()[:16]}"
+    target = tiny_base_path()
     if (target / "config.json").is_file() and (target / "tokenizer.json").is_file():
         return target
     from .atomic import atomic_dir

@@ -50,6 +50,22 @@ RECIPES = {
                                    "number"),
 }
 DEFAULT_RECIPE = "quick"
+# The TrainConfig fields a recipe sets (recipe_schedule): --recipe replaces exactly these.
+RECIPE_FIELDS = ("recipe", "per_device_train_batch_size", "gradient_accumulation_steps",
+                 "warmup_steps", "lr_scheduler_type", "max_steps", "num_train_epochs")
+
+
+def recipe_schedule(name: str, max_per_device: int) -> dict:
+    """The :data:`RECIPE_FIELDS` of recipe ``name``: its schedule, and its effective batch split
+    into the largest per-device batch not above ``max_per_device`` that divides it, times the
+    gradient accumulation that completes it. Raises ``KeyError`` for an unknown recipe."""
+    rec = RECIPES[name]
+    per_device = max(b for b in range(1, min(max_per_device, rec.effective_batch) + 1)
+                     if rec.effective_batch % b == 0)
+    return dict(recipe=name, per_device_train_batch_size=per_device,
+                gradient_accumulation_steps=rec.effective_batch // per_device,
+                warmup_steps=rec.warmup_steps, lr_scheduler_type=rec.lr_scheduler_type,
+                max_steps=rec.max_steps, num_train_epochs=rec.num_train_epochs)
 # More passes than this over the training data by a step-based recipe earns a warning: the
 # recipes above were sized for DialogSum (quick: 0.64 epochs, thorough: 2).
 MAX_EPOCHS_WITHOUT_WARNING = 5

@@ -288,12 +288,14 @@ def notebook_config(mode: str = "auto", recipe: str = DEFAULT_RECIPE, eval_size:
     :func:`dialogsum_peft.cli_config.resolve_config`), announced in a few lines.
 
     ``mode`` is resolved by :func:`dialogsum_peft.offline.resolve_mode` (``DIALOGSUM_MODE``
-    wins; ``auto`` is full when the Hub answers). Smoke mode is ``TrainConfig.smoke`` (the tiny
-    model's own short schedule, changed by ``smoke_schedule``; ``recipe``, ``model`` and ``data``
-    do not apply); full mode is ``TrainConfig.auto(recipe=...)``: the recipe as it is, precision
-    and batch split for this GPU. ``model``/``data`` (``None``: google/flan-t5-base and DialogSum
-    from the Hub; the environment variables ``DIALOGSUM_MODEL``/``DIALOGSUM_DATA`` win) may name
-    local folders, so a full run works offline with ``HF_HUB_OFFLINE=1``. The folder,
+    wins; ``auto`` is full when the Hub answers or when ``model`` and ``data`` are both local
+    folders). Smoke mode is ``TrainConfig.smoke`` (the tiny model's own short schedule, changed
+    by ``smoke_schedule``; ``recipe`` does not apply, and a ``model`` or ``data`` given is a
+    :class:`~dialogsum_peft.errors.ConfigError`: they would be dropped); full mode is
+    ``TrainConfig.auto(recipe=...)``: the recipe as it is, precision and batch split for this
+    GPU. ``model``/``data`` (``None``: google/flan-t5-base and DialogSum from the Hub; the
+    environment variables ``DIALOGSUM_MODEL``/``DIALOGSUM_DATA`` win) may name local folders,
+    so a full run works offline. The folder,
     ``outputs/<run_name>`` (default ``dialogsum-lora-{recipe}``, or ``smoke``; ``{recipe}`` is
     replaced by the config's recipe, ``smoke`` in smoke mode), is named after the recipe so
     switching recipes never mixes checkpoints; it is on Google Drive with
@@ -306,13 +308,26 @@ def notebook_config(mode: str = "auto", recipe: str = DEFAULT_RECIPE, eval_size:
     from .hardware import cpu_warning, describe_device
     from .offline import resolve_mode, smoke_banner
 
-    resolved = resolve_mode(mode)
+    from .errors import ConfigError
+    from .hub import hub_reachable
+
+    sources = {"model_name": os.environ.get(MODEL_ENV) or model,
+               "dataset_source": os.environ.get(DATA_ENV) or data}
+    local = all(v and Path(v).expanduser().is_dir() for v in sources.values())
+    resolved = resolve_mode(mode, reachable=lambda: local or hub_reachable())
     common = dict(method=method, eval_limit=eval_size, seed=seed)
     if resolved == "smoke":
+        given = [knob for knob, v in zip(("MODEL", "DATA"), sources.values()) if v]
+        if given:
+            why = (f"DIALOGSUM_MODE={os.environ['DIALOGSUM_MODE']}"
+                   if os.environ.get("DIALOGSUM_MODE") else f"MODE={mode!r}"
+                   + (" and the Hugging Face Hub did not answer" if mode == "auto" else ""))
+            raise ConfigError(f"{' and '.join(given)} apply to full mode, and this run is in "
+                              f"smoke mode ({why}), which trains the tiny T5 on the shipped "
+                              "sample: set MODE = \"full\" (offline when MODEL and DATA are both "
+                              f"local folders) or leave {' and '.join(given)} None")
         config = TrainConfig.smoke(**{**common, **(smoke_schedule or {})})
     else:
-        sources = {"model_name": os.environ.get(MODEL_ENV) or model,
-                   "dataset_source": os.environ.get(DATA_ENV) or data}
         config = TrainConfig.auto(recipe=recipe, **common,
                                   **{k: v for k, v in sources.items() if v})
     if run_name is None:
