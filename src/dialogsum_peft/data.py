@@ -41,11 +41,25 @@ ORIGINAL_FILES = {
 PROMPT_TEMPLATE = "Summarize the following conversation.\n\n{dialogue}\n\nSummary:"
 
 
+def normalize_line_breaks(text: str) -> str:
+    """``text`` with every line boundary Python knows (``str.splitlines``: CR, CRLF, U+2028, and
+    the separators U+001C-U+001E, U+0085 ...) written as ``\\n``.
+
+    Why: Flan-T5's tokenizer reads ``\\n`` as a space between two turns but deletes U+001E and
+    its kind outright, so ``"#Person1#: Hi.\\x1e#Person2#: ..."`` reached the model as
+    ``"Hi.#Person2#:"``: two turns glued into one word. Plain-text input was already split on
+    them; a dialogue from JSON Lines or a data file was not.
+    """
+    return "\n".join(text.splitlines())
+
+
 def build_prompt(dialogue: str) -> str:
-    """The instruction prompt used for BOTH training inputs and inference inputs."""
+    """The instruction prompt used for BOTH training inputs and inference inputs: the dialogue,
+    stripped, its turns one per line (:func:`normalize_line_breaks`), inside
+    :data:`PROMPT_TEMPLATE`. Raises TypeError for anything but a string."""
     if not isinstance(dialogue, str):
         raise TypeError(f"build_prompt expects a dialogue string, got {type(dialogue).__name__}")
-    return PROMPT_TEMPLATE.format(dialogue=dialogue.strip())
+    return PROMPT_TEMPLATE.format(dialogue=normalize_line_breaks(dialogue.strip()))
 
 
 @dataclass
@@ -244,7 +258,8 @@ def tokenize_for_training(
     Use with ``Dataset.map(..., batched=True)``.
     """
     prompts = [build_prompt(d) for d in batch["dialogue"]]
-    enc = tokenizer(prompts, text_target=list(batch["summary"]), truncation=False, verbose=False)
+    targets = [normalize_line_breaks(s) for s in batch["summary"]]  # a separator is a space
+    enc = tokenizer(prompts, text_target=targets, truncation=False, verbose=False)
     eos = tokenizer.eos_token_id
     input_ids, masks, labels, src_cut, tgt_cut = [], [], [], [], []
     for ids, lab in zip(enc["input_ids"], enc["labels"]):
