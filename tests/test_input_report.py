@@ -23,6 +23,9 @@ from dialogsum_peft.trainer import prepare_datasets
 from conftest import lora
 
 FLAN_TOKENIZER = Path(__file__).resolve().parents[2] / "shared" / "flan-t5-tokenizer"
+SHARED_TOKENIZER_REASON = ("needs the real Flan-T5 tokenizer in ../shared/flan-t5-tokenizer/ (a copy "
+                           "of google/flan-t5-base's tokenizer files kept beside this repository, "
+                           "not in it, for checks that cannot use the Hub)")
 # ~2,000 words in 121 turns; the conclusion is the last turn (the issue's example)
 LONG = "\n".join(f"#Person{1 + i % 2}#: we still need to talk about the budget for item {i} "
                  "and what the team thinks of it" for i in range(120)) + \
@@ -35,7 +38,7 @@ def _lossy(caught) -> list[str]:
     return [str(w.message) for w in caught if issubclass(w.category, InputLossWarning)]
 
 
-@pytest.mark.skipif(not FLAN_TOKENIZER.is_dir(), reason="needs ../shared/flan-t5-tokenizer")
+@pytest.mark.skipif(not FLAN_TOKENIZER.is_dir(), reason=SHARED_TOKENIZER_REASON)
 def test_measure_inputs_with_the_real_flan_t5_tokenizer():
     from transformers import AutoTokenizer
 
@@ -102,6 +105,39 @@ def test_training_says_which_characters_are_lost(tiny, sample, capsys):
     prepare_datasets(DatasetDict(train=train), tok, TrainConfig.smoke())
     err = capsys.readouterr().err
     assert "warning: 1 of 4 train dialogues hold 3 characters the tokenizer cannot encode" in err
+
+
+def test_training_says_what_the_summaries_lose(tiny, sample, capsys):
+    """Issue 32 (8): every text field of every split the Trainer reads. Before the fix the
+    characters of training and validation *summaries* that become <unk> were never mentioned."""
+    _, tok = tiny
+    from datasets import DatasetDict
+
+    def with_text(split, field, text, rows):
+        part = sample[split].select(range(rows))
+        return part.map(lambda row, i: {field: text if i == 0 else row[field]}, with_indices=True)
+
+    emoji = "They agree on a code 😀, with { and ~."
+    assert tok.unk_token_id in tok(emoji)["input_ids"]  # the smoke tokenizer lacks them too
+    data = DatasetDict(train=with_text("train", "summary", emoji, 4),
+                       validation=with_text("validation", "summary", "Fine {ok}.", 3))
+    prepare_datasets(data, tok, TrainConfig.smoke())
+    lines = [line for line in capsys.readouterr().err.splitlines() if "cannot encode" in line]
+    assert lines == [
+        "warning: 1 of 4 train summaries hold 3 characters the tokenizer cannot encode (e.g. '😀' "
+        "'{' '~'); the model learns to write <unk> in their place",
+        "warning: 1 of 3 validation summaries hold 2 characters the tokenizer cannot encode (e.g. "
+        "'{' '}'); the model learns to write <unk> in their place"]
+
+
+@pytest.mark.skipif(not FLAN_TOKENIZER.is_dir(), reason=SHARED_TOKENIZER_REASON)
+def test_flan_t5_loses_the_issues_summary_characters():
+    """The issue's characters are lost by the real Flan-T5 tokenizer too (not only the smoke one)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(FLAN_TOKENIZER)
+    report = measure_inputs(["They agree on a code 😀, with { and ~."], tok, None)
+    assert report.lost_examples == ["😀", "{", "~"]
 
 
 def test_summarize_command_says_what_the_model_does_not_see(tmp_path, capsys):

@@ -117,14 +117,14 @@ def training_arguments(config: TrainConfig, **overrides):
 def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
     """Tokenized train (and validation, if present) splits with only the model's columns.
 
-    Prints one warning line per split when truncation cut dialogues or summaries, and one when
-    dialogues hold characters the tokenizer maps to ``<unk>`` (:mod:`dialogsum_peft.input_report`),
+    Prints one warning line per split when truncation cut dialogues or summaries, and one per
+    text field (dialogues, summaries) whose texts hold characters the tokenizer maps to ``<unk>``
+    (:func:`dialogsum_peft.input_report.training_text_losses`),
     and one when a step-based recipe would pass more than 5 times over the training split
     (:func:`dialogsum_peft.recipes.epochs_warning`).
     """
-    from .data import (build_prompt, require_split, tokenize_split, truncation_counts,
-                       truncation_warning)
-    from .input_report import measure_inputs
+    from .data import require_split, tokenize_split, truncation_counts, truncation_warning
+    from .input_report import training_text_losses
 
     require_split(dataset_dict, "train")
     out = {}
@@ -139,10 +139,8 @@ def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
         warning = truncation_warning(truncation_counts(tokenized), config.max_source_length,
                                      config.max_target_length, split)
         _say_once(warning)
-        # truncation is counted above (summaries too); here what <unk> takes from the prompts
-        lost = measure_inputs([build_prompt(d) for d in ds["dialogue"]], tokenizer,
-                              None).message(f"{split} dialogues")
-        _say_once(lost and f"warning: {lost}")
+        for line in training_text_losses(ds, tokenizer, split):  # <unk> in prompts and labels
+            _say_once(line)
         out[split] = tokenized.select_columns(list(TRAIN_COLUMNS))
     if not _schedule_sized_for(config):
         _say_once(epochs_warning(config.max_steps, config.effective_batch, len(out["train"])))
