@@ -214,10 +214,13 @@ print(f"{model.num_parameters():,} parameters, {model.num_parameters(only_traina
 # ## 5. Zero-shot: how well does it summarize before any training?
 #
 # We build the prompt for one random test dialogue, tokenize it and let the model write greedily
-# (`do_sample=False`: always the most likely next token, so the output is reproducible). Set
-# `index` to any number to look at another dialogue. `summarize_one` is these steps for one
-# dialogue (prompt → token ids → `generate` → text); the later cells reuse it. The tokenizer cuts
-# a prompt at `max_source_length` tokens (`truncation=True`), silently: so we count them first.
+# (`do_sample=False`: always the most likely next token, so the output is reproducible).
+# `pick_index(test, None)` draws another test dialogue at each run (from the operating system's
+# randomness: the seeds set for training do not fix it); give it a number instead of `None`
+# (e.g. 200) to look at that dialogue, checked against the size of the split. `summarize_one`
+# is these steps for one dialogue (prompt → token ids → `generate` → text); the later cells reuse
+# it. The tokenizer cuts a prompt at `max_source_length` tokens (`truncation=True`), silently: so
+# we count them first.
 #
 # The decoding settings are one `GenerationConfig`: ours, plus the model's own token ids (where
 # decoding starts and stops, the padding). Why not just keyword arguments to `generate`? Every
@@ -233,7 +236,7 @@ print(f"{model.num_parameters():,} parameters, {model.num_parameters(only_traina
 # %%
 from transformers import GenerationConfig
 
-from dialogsum_peft.evaluation import ZERO_SHOT
+from dialogsum_peft.evaluation import ZERO_SHOT, pick_index
 from dialogsum_peft.reporting import example_report
 
 generation_config = GenerationConfig(
@@ -258,7 +261,7 @@ def summarize_one(model, dialogue):
     return tokenizer.decode(output_ids[0], skip_special_tokens=True).strip()
 
 
-index = random.randrange(len(test))  # or pick one yourself, e.g. index = 200
+index = pick_index(test, None)  # None: another random test dialogue at each run; or e.g. 200
 n_tokens = len(tokenizer(build_prompt(test[index]["dialogue"]), verbose=False)["input_ids"])
 print(f"the prompt is {n_tokens} tokens; the model reads "
       + (f"only the first {config.max_source_length}" if n_tokens > config.max_source_length
@@ -594,11 +597,12 @@ side_by_side(eval_set, results, picks)
 # %% [markdown]
 # ## 9. Explore: run this cell again and again
 #
-# Each run picks another random test dialogue (or set `index` yourself) and shows the human
-# summary, the zero-shot summary and the LoRA summary, each with its own ROUGE.
+# Each run picks another random test dialogue (or give `pick_index` a number instead of `None`)
+# and shows the human summary, the zero-shot summary and the LoRA summary, each with its own
+# ROUGE.
 
 # %%
-index = random.randrange(len(test))  # or e.g. index = 42
+index = pick_index(test, None)  # None: another random test dialogue at each run; or e.g. 42
 summaries = zero_shot_and_lora_summaries(peft_model, tokenizer, [test[index]["dialogue"]], **gen)
 print(example_report(test, index, {name: s[0] for name, s in summaries.items()},
                      smoke=config.is_smoke))

@@ -78,6 +78,17 @@ def test_notebook_shows_the_lesson_in_its_cells():
     assert all(line.startswith("#") for line in push.source.splitlines() if line.strip())
 
 
+def test_example_cells_pick_their_dialogue_with_a_checked_index():
+    """Issue 32 (4): both example cells take their index from pick_index (a checked number, or
+    another random dialogue at each run); before the fix they drew with random.randrange after
+    the Trainer had seeded it, and a learner's index = 200 raised a bare IndexError."""
+    nb = _committed()
+    cells = [c for c in code_cells(nb) if re.search(r"^index = ", c.source, re.M)]
+    assert len(cells) == 2 and all(re.search(r"^index = pick_index\(test, None\)  # .*e\.g\. \d+",
+                                             c.source, re.M) for c in cells)
+    assert "randrange" not in "\n".join(c.source for c in code_cells(nb))
+
+
 def test_the_lessons_generate_call_writes_what_an_evaluation_model_writes(tiny, sample):
     """Found by a second "Run all" into the same folder: the run resumed at its last step, the
     Trainer trained nothing and left the model in training mode, so the cell's generate call
@@ -203,8 +214,10 @@ with open(_os.environ["NOTEBOOK_TEST_STATE"], "w") as _fh:
                      "pad_to_multiple_of": data_collator.pad_to_multiple_of},
         "lora_config": lora_config.to_dict(),
         "model_path": model_path,
+        "explore_reruns": _reruns,
     }, _fh, default=_plain)
 '''
+EXPLORE_MARKER = "example_report(test, index, {name"  # section 9: run it again and again
 
 
 @pytest.fixture(scope="module")
@@ -214,9 +227,13 @@ def executed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("notebook")
     run_dir, state_file = tmp / "run", tmp / "state.json"
     nb = _committed()
-    nb.cells.append(nbformat.v4.new_code_cell(STATE_CELL.strip()))
+    explore = find_cell(nb, EXPLORE_MARKER).source  # rerun twice, as a learner would
+    added = [nbformat.v4.new_code_cell(source) for source in (
+        "_reruns = [index]", f"{explore}\n_reruns.append(index)", f"{explore}\n_reruns.append(index)",
+        STATE_CELL.strip())]
+    nb.cells += added
     execute_in_smoke_mode(nb, NOTEBOOK, tmp, {STATE_FILE_ENV: str(state_file)})
-    nb.cells.pop()  # the recording cell
+    del nb.cells[-len(added):]  # the test's cells
     return nb, run_dir, json.loads(state_file.read_text())
 
 
@@ -326,6 +343,15 @@ def test_notebook_outputs_read_as_text(executed):
                 and not re.search(r"\d+%\|", line)]) == 1
     bars = [line for line in commands.splitlines() if re.search(r"\d+%\|", line)]
     assert bars and all("100%|" in line for line in bars), bars
+
+
+@pytest.mark.slow
+def test_rerunning_the_explore_cell_shows_another_dialogue(executed):
+    """Issue 32 (4): after training seeded Python's random, each run of the explore cell still
+    shows another test dialogue."""
+    _, _, state = executed
+    reruns = state["explore_reruns"]  # the last index before, then two reruns of the cell
+    assert len(reruns) == 4 and all(a != b for a, b in zip(reruns, reruns[1:]))
 
 
 @pytest.mark.slow

@@ -237,8 +237,30 @@ def test_example_report(sample):
     prompted = example_report(test, 3, {LORA: perfect}, smoke=True, show_prompt=True)
     assert "Summarize the following conversation." in prompted and "PROMPT" in prompted
     assert SMOKE_BANNER.split(":")[0] in prompted
-    with pytest.raises(IndexError, match="outside the split"):
+    with pytest.raises(IndexError, match="index 10 is outside the test split: it has 10 dialogues"):
         example_report(test, len(test), {LORA: "x"})
+
+
+# Issue 32 (4): every helper that takes an index checks it against the split it indexes, with a
+# message naming the split's size. Before the fix side_by_side raised a bare IndexError from
+# datasets (or showed another split's predictions) and example_report named no size.
+@pytest.mark.parametrize("index", [200, 42, 10, -1])
+def test_helpers_that_take_an_index_name_the_splits_size(sample, index):
+    from dialogsum_peft.errors import SplitIndexError
+    from dialogsum_peft.evaluation import limit_split
+
+    test, results = sample["test"], results_from(sample)
+    message = f"index {index} is outside the test split: it has 10 dialogues (rows 0 to 9)"
+    for call in (lambda: example_report(test, index, {LORA: "x"}),
+                 lambda: side_by_side(test, results, [0, index])):
+        with pytest.raises(SplitIndexError) as err:
+            call()
+        assert str(err.value) == message and isinstance(err.value, IndexError)
+        assert err.value._render_traceback_() == [f"SplitIndexError: {message}"]  # a notebook's view
+    with pytest.raises(SplitIndexError, match=r"it has 1 dialogue \(row 0\)$"):
+        example_report(limit_split(test, 1), max(index, 1), {LORA: "x"})
+    with pytest.raises(ValueError, match="10 predictions for a split of 3 dialogues"):
+        side_by_side(limit_split(test, 3), results, [0])  # another split's results
 
 
 def test_settings_table_shows_what_applies_to_each_method():

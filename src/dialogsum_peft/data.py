@@ -161,7 +161,8 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _to_dataset(rows: list[dict[str, Any]]):
+def _to_dataset(rows: list[dict[str, Any]], split: str | None = None):
+    """The rows as a ``datasets.Dataset`` that knows its split's name (``dataset.split``)."""
     import datasets
 
     features = datasets.Features(
@@ -173,7 +174,7 @@ def _to_dataset(rows: list[dict[str, Any]]):
             "topic": datasets.Value("string"),
         }
     )
-    return datasets.Dataset.from_list(rows, features=features)
+    return datasets.Dataset.from_list(rows, features=features, split=split)
 
 
 def load_dialogsum(
@@ -217,7 +218,7 @@ def load_dialogsum(
         )
         if not normalized:
             raise DataError(f"split '{split}' has no usable rows")
-        out[split] = _to_dataset(normalized)
+        out[split] = _to_dataset(normalized, split)
     return datasets.DatasetDict(out)
 
 

@@ -215,9 +215,18 @@ def side_by_side(dataset, results: Mapping[str, EvalResult], indices: Sequence[i
     the rows ``indices``, as wrapped text blocks (:func:`format_example`, one per row).
 
     When a result comes from the smoke model the first line is :data:`SMOKE_NOTE`. Raises
-    TypeError for results that are not EvalResults.
+    TypeError for results that are not EvalResults, ValueError for results of another split and
+    :class:`~dialogsum_peft.errors.SplitIndexError` for an index outside ``dataset``
+    (:func:`~dialogsum_peft.evaluation.check_index`).
     """
+    from .evaluation import check_index
+
     scores_under(results, "mean")  # EvalResults only
+    for name, result in results.items():
+        if len(result.predictions) != len(dataset):
+            raise ValueError(f"results[{name!r}] holds {len(result.predictions)} predictions for "
+                             f"a split of {len(dataset)} dialogues: not this split's results")
+    indices = [check_index(dataset, i) for i in indices]
     blocks = [SMOKE_NOTE] if any_smoke(results.values()) else []
     for i in indices:
         blocks.append(f"id: {dataset[i]['id']}")
@@ -288,13 +297,14 @@ def example_report(dataset, index: int, summaries: Mapping[str, str], smoke: boo
                    show_prompt: bool = False) -> str:
     """One test dialogue: its text (or the full prompt), the human summary, each model's summary
     with its own ROUGE against all the dialogue's references; the smoke banner on top in smoke mode.
+    Raises :class:`~dialogsum_peft.errors.SplitIndexError` naming the split's size for an
+    ``index`` outside ``dataset`` (:func:`~dialogsum_peft.evaluation.check_index`).
     """
     from .data import build_prompt
+    from .evaluation import check_index
     from .offline import smoke_banner
 
-    if not 0 <= index < len(dataset):
-        raise IndexError(f"index {index} is outside the split (0 to {len(dataset) - 1})")
-    row = dataset[index]
+    row = dataset[check_index(dataset, index)]
     text = build_prompt(row["dialogue"]) if show_prompt else row["dialogue"]
     header = f"test dialogue #{index} (id {row['id']}, {len(row['references'])} human reference(s))"
     body = format_example(text, row["summary"], summaries, row["references"])
