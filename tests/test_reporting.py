@@ -208,6 +208,32 @@ def test_rouge_table_intervals_surround_each_score_and_the_improvement(sample):
         *paired["rouge2"]["ci95"])
 
 
+def test_tables_and_plots_show_no_95_percent_interval_where_none_can_be_estimated(sample):
+    """Issue 32 (10): one dialogue, or a score with no spread, gave a zero-width "95%" interval."""
+    from dialogsum_peft.evaluation import limit_split
+    from dialogsum_peft.metrics import EvalResult
+
+    one = {name: EvalResult(r.predictions[:1], r.pair_scores[:1])
+           for name, r in results_from(sample).items()}
+    table = rouge_table(one, "zero-shot", "LoRA", intervals=True)
+    reason = "not estimable: 1 dialogue; at least 10 are needed"
+    assert all(table.loc[row, f"{k} 95% CI"] == reason for row in table.index for k in ROUGE_TYPES)
+    fig = plot_rouge_comparison(one)
+    ax = fig.axes[0]
+    assert "no CI: not estimable (1 dialogue; at least 10 are needed)" in (
+        ax.get_legend().get_title().get_text())
+    assert [t.get_text() for t in ax.texts].count("no CI") == 2 * len(ROUGE_TYPES)
+    test = sample["test"]
+    flat = [test["references"][i][0] for i in range(len(test))]  # each its own first reference
+    perfect = {"LoRA": EvalResult(flat, score_pairs(flat, [r[:1] for r in test["references"]]))}
+    table = rouge_table(perfect, protocol="first", intervals=True)  # 1.0 everywhere: no spread
+    assert set(table.iloc[0][[f"{k} 95% CI" for k in ROUGE_TYPES]]) == {
+        "not estimable: no spread: every resample gives 1.000"}
+    assert len(limit_split(test, 10)) == 10  # the sample's own 10 dialogues: estimable
+    full = rouge_table(results_from(sample), intervals=True)
+    assert " to " in full.loc["LoRA", "rouge1 95% CI"]
+
+
 def test_environment_report_cpu_and_gpu():
     import transformers
 

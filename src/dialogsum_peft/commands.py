@@ -260,6 +260,11 @@ def _write_evaluation_outputs(results, split, config, args, trained, results_dir
     print(rouge_table(results, baseline="base" if both else None,
                       improved=tuned[0] if both else None).to_string())
     print(f"results: {results_dir} (scores.json with every ROUGE protocol, predictions, rouge.png)")
+    from .evaluation import interval_warnings
+
+    scores = json.loads((results_dir / "scores.json").read_text(encoding="utf-8"))
+    for line in interval_warnings(scores):  # what the files say: no zero-width "95%" interval
+        print(line, file=sys.stderr)
     texts = {"references": [r for refs in split["references"] for r in refs],
              **{f"{name} predictions": r.predictions for name, r in results.items()}}
     note = unscorable_note(texts)

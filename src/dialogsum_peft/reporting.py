@@ -90,9 +90,8 @@ def rouge_table(results: Mapping[str, EvalResult], baseline: str | None = None,
 
 def _with_intervals(table, results, baseline, improved, protocol):
     """``table`` with a "95% CI" column after each metric: each model's bootstrap interval, and
-    the paired interval of the improvement row (:mod:`dialogsum_peft.intervals`)."""
-    import pandas as pd
-
+    the paired interval of the improvement row (:mod:`dialogsum_peft.intervals`); "not
+    estimable: <reason>" where an interval cannot be estimated (too few dialogues, no spread)."""
     from .intervals import difference_intervals, format_interval, rouge_intervals
 
     cis = {name: rouge_intervals(r.pair_scores, protocol) for name, r in results.items()}
@@ -138,7 +137,8 @@ def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE
                           note: str | None = None, protocol: str = "mean"):
     """Grouped bars of rouge1/2/L/Lsum per model with 95% bootstrap intervals as error bars
     (:func:`dialogsum_peft.intervals.rouge_intervals`), the improvement of the last over the
-    first on top.
+    first on top. A bar whose interval cannot be estimated (too few dialogues, no spread) has no
+    error bar but "no CI" on it, and the legend says why.
 
     The scores are computed here from ``results`` under ``protocol``, which the y axis names; the
     title carries ``note`` and, when a result comes from the smoke model, the smoke note.
@@ -154,15 +154,22 @@ def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE
     width = 0.8 / max(1, len(names))
     fig, ax = plt.subplots(figsize=(8, 4.5))
     tops = [0.0] * len(ROUGE_TYPES)  # the highest bar or interval of each metric
+    missing: dict[str, None] = {}  # the reasons of intervals that cannot be estimated
     for i, name in enumerate(names):
         values = [scores[name][k] for k in ROUGE_TYPES]
         ci = rouge_intervals(results[name].pair_scores, protocol)  # 95% bootstrap intervals
-        errors = [[v - ci[k][0] for v, k in zip(values, ROUGE_TYPES)],
-                  [ci[k][1] - v for v, k in zip(values, ROUGE_TYPES)]]
-        bars = ax.bar(x + (i - (len(names) - 1) / 2) * width, values, width, label=name,
-                      yerr=errors, capsize=3, error_kw={"elinewidth": 1})
+        his = [ci[k].high if ci[k].estimable else v for v, k in zip(values, ROUGE_TYPES)]
+        los = [ci[k].low if ci[k].estimable else v for v, k in zip(values, ROUGE_TYPES)]
+        xs = x + (i - (len(names) - 1) / 2) * width
+        bars = ax.bar(xs, values, width, label=name, yerr=[np.subtract(values, los),
+                      np.subtract(his, values)], capsize=3, error_kw={"elinewidth": 1})
         ax.bar_label(bars, fmt="%.3f", fontsize=8, label_type="center", color="white")
-        tops = [max(t, hi) for t, hi in zip(tops, (ci[k][1] for k in ROUGE_TYPES))]
+        for j, k in enumerate(ROUGE_TYPES):
+            if not ci[k].estimable:  # no error bar: say so on the bar, not a zero-width bar
+                missing[ci[k].reason] = None
+                ax.annotate("no CI", (xs[j], values[j]), xytext=(0, 2), ha="center",
+                            textcoords="offset points", fontsize=7, color="dimgray")
+        tops = [max(t, hi) for t, hi in zip(tops, his)]
     if len(names) >= 2:
         first, last = scores[names[0]], scores[names[-1]]
         for j, k in enumerate(ROUGE_TYPES):
@@ -174,7 +181,10 @@ def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE
     ax.set_ylabel(f"ROUGE F-measure (protocol: {protocol})")
     ax.set_ylim(0, max(0.1, max(tops) * 1.25))
     ax.set_title(title_with_notes(title, note, any_smoke(results.values())))
-    ax.legend(loc="upper right", title="error bars: 95% bootstrap interval", title_fontsize=8)
+    legend = "error bars: 95% bootstrap interval"
+    if missing:
+        legend += "\nno CI: not estimable (" + "; ".join(missing) + ")"
+    ax.legend(loc="upper right", title=legend, title_fontsize=8)
     fig.tight_layout()
     return fig
 
