@@ -95,9 +95,10 @@ else:
 sys.path.insert(0, str(repo / "src"))
 
 # %% [markdown]
-# Which libraries and which accelerator do we have? Training flan-t5-base needs a **GPU**. On a
-# CPU-only runtime the report ends with a warning: in Colab choose
-# **Runtime → Change runtime type → GPU** (a T4 is free) and start again from the top.
+# Which libraries and which accelerator do we have? Training flan-t5-base needs a **GPU**: on a
+# CPU-only runtime, in Colab choose **Runtime → Change runtime type → GPU** (a T4 is free) and
+# start again from the top. The smoke mode (next cell) runs on a CPU; the configuration cell warns
+# when the run it sets up would train flan-t5-base on a CPU.
 
 # %%
 # %matplotlib inline
@@ -271,7 +272,7 @@ print(example_report(test, index, {ZERO_SHOT: zero_shot_before}, smoke=config.is
                      show_prompt=True))
 
 # %% [markdown]
-# ## 6. LoRA: train 1.4% of the parameters
+# ## 6. LoRA: train a small share of the parameters
 #
 # LoRA freezes every original weight. Next to some weight matrices `W` (here the attention's
 # query `q` and value `v` projections, in every layer of encoder and decoder) it adds two small
@@ -317,10 +318,10 @@ layer = type(model.encoder.block[0].layer[0].SelfAttention.q)
 print(f"the first query layer of `model` is now a {layer.__module__}.{layer.__qualname__}")
 
 # %% [markdown]
-# *In smoke mode the line above says about **18%** trainable, not 1.4%.* The tiny random T5's
-# layers are only 32 wide, as wide as the rank r=32: each adapter's `A` and `B` then hold twice
-# as many numbers as the 32×32 weight they adapt. flan-t5-base's layers are 768 wide, so the same
-# rank adds 32·(768+768) numbers to a 768×768 weight, and the adapters are 1.4% of the model.
+# *In smoke mode the share printed above is far larger than flan-t5-base's 1.4%.* The tiny random
+# T5's layers are only 32 wide, as wide as the rank r=32: each adapter's `A` and `B` then hold
+# twice as many numbers as the 32×32 weight they adapt. flan-t5-base's layers are 768 wide, so the
+# same rank adds 32·(768+768) numbers to a 768×768 weight, and the adapters are 1.4% of that model.
 
 # %% [markdown]
 # ## 7. Training
@@ -417,8 +418,7 @@ from dialogsum_peft.trainer import resume_or_start
 last_checkpoint = resume_or_start(config.output_dir, config.identity(), resume=RESUME)
 print(f"resuming from {last_checkpoint}" if last_checkpoint else "training from the start")
 train_result = trainer.train(resume_from_checkpoint=last_checkpoint)
-print(f"trained to step {trainer.state.global_step} of {trainer.state.max_steps} "
-      f"({train_result.metrics['train_runtime']:.0f} s in this session)")
+print(trainer.session_report(train_result))  # the steps and time of this session
 
 # %% [markdown]
 # **Reading the two curves.** The training loss is measured on the batches the model is learning
@@ -433,16 +433,15 @@ print(f"trained to step {trainer.state.global_step} of {trainer.state.max_steps}
 #
 # Cost: five validation passes are about 2,500 forward passes against training's 8,000 examples
 # of forward and backward (about three forward passes each), so roughly 10% more time: an
-# **estimate** from FLOPs, not a measurement. The smoke run's own cost is printed below.
+# **estimate** from FLOPs, not a measurement. This session's own cost is printed below (a rerun
+# that resumes a finished run trains nothing and runs no validation pass, and says so).
 
 # %%
 from dialogsum_peft.reporting import plot_loss_curve
 
 plot_loss_curve(trainer, title=f"LoRA training and validation loss ({config.model_name})")
 plt.show()
-evaluations = [e for e in trainer.state.log_history if "eval_runtime" in e]
-print(f"{len(evaluations)} validation passes took {sum(e['eval_runtime'] for e in evaluations):.1f} s "
-      f"of the {train_result.metrics['train_runtime']:.1f} s that training took")
+print(trainer.validation_report(train_result))  # this session's passes, against its time
 
 # %% [markdown]
 # ## 8. Evaluation: zero-shot against LoRA, on the same test dialogues
@@ -487,12 +486,12 @@ from dialogsum_peft.evaluation import LORA, evaluate_zero_shot_and_lora, limit_s
 from dialogsum_peft.reporting import plot_rouge_comparison, protocol_table, rouge_table
 
 eval_set = limit_split(test, config.eval_limit)
-print(f"scoring {len(eval_set)} test dialogues with both models")
+print("test dialogues both models score:", len(eval_set))
 results = evaluate_zero_shot_and_lora(peft_model, tokenizer, eval_set, config)
 rouge_table(results, baseline=ZERO_SHOT, improved=LORA, protocol="mean", intervals=True)
 
 # %%
-plot_rouge_comparison(results, title=f"ROUGE on {len(eval_set)} DialogSum test dialogues",
+plot_rouge_comparison(results, title=f"ROUGE on DialogSum test dialogues (n = {len(eval_set)})",
                       protocol="mean")
 plt.show()
 

@@ -203,7 +203,7 @@ def load_base(config):
     ).to(device)
 
 
-print(f"{len(tokenized['train'])} training examples, {len(eval_set)} test dialogues to score")
+print(f"training examples: {len(tokenized['train'])}, test dialogues to score: {len(eval_set)}")
 print("every model reads prompts like this:\n" + build_prompt(ds["train"][0]["dialogue"])[:300], "…")
 
 # %% [markdown]
@@ -505,7 +505,7 @@ protocol_table({name: run.evaluation for name, run in runs.items()})
 # %%
 from dialogsum_peft.comparison import plot_peak_memory, plot_rouge_vs_parameters
 
-note = f"{len(eval_set)} test dialogues, recipe {shared.recipe!r}"
+note = f"test dialogues: {len(eval_set)}, recipe {shared.recipe!r}"
 plot_rouge_vs_parameters(runs, published="course lab", protocol="mean", note=note)
 plt.show()
 

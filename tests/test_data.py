@@ -46,8 +46,9 @@ def test_turns_separated_by_u001e_stay_apart_for_flan_t5():
 
     path = Path(__file__).resolve().parents[2] / "shared" / "flan-t5-tokenizer"
     if not path.is_dir():
-        pytest.skip("needs the real Flan-T5 tokenizer in ../shared/flan-t5-tokenizer/ (a copy of "
-                    "google/flan-t5-base's tokenizer files kept beside this repository, not in it)")
+        from conftest import needs_shared
+
+        pytest.skip(needs_shared("flan-t5-tokenizer"))
     tok = AutoTokenizer.from_pretrained(path)
     tokens = tok.tokenize(build_prompt("#Person1#: hi\x1e#Person2#: yo"))
     assert tokens[tokens.index("▁hi") + 1] == "▁#"  # a space, as after "\n"; not "hi#" glued
@@ -164,8 +165,8 @@ def test_truncation_warning_says_what_was_cut():
         "(longer than 128 tokens) were truncated; raise max_source_length / max_target_length "
         "to keep them whole")
     assert truncation_warning({**counts, "source": 0}, 512, 128, "validation") == (
-        "warning: 1 of 40 validation summaries (longer than 128 tokens) were truncated; "
-        "raise max_target_length to keep them whole")
+        "warning: 1 of 40 validation summaries (longer than 128 tokens) was truncated; "
+        "raise max_target_length to keep them whole")  # issue 32 (11): one was, not were
     assert truncation_warning({"source": 0, "target": 0, "total": 40}, 512, 128) is None
 
 

@@ -234,13 +234,32 @@ def test_tables_and_plots_show_no_95_percent_interval_where_none_can_be_estimate
     assert " to " in full.loc["LoRA", "rouge1 95% CI"]
 
 
+def test_counts_name_their_noun_in_the_right_number(sample):
+    """Issue 32 (11): "(1 dialogues)" under a length bin, "1 summaries written"."""
+    from dialogsum_peft.display import counted
+    from dialogsum_peft.evaluation import rouge_by_length
+    from dialogsum_peft.reporting import plot_rouge_by_length
+
+    assert [counted(n, "dialogue") for n in (0, 1, 2, 1500)] == [
+        "0 dialogues", "1 dialogue", "2 dialogues", "1,500 dialogues"]
+    assert counted(1, "summary", "summaries") == "1 summary"
+    results = results_from(sample)
+    lengths = [600] + [10] * (len(sample["test"]) - 1)  # one dialogue in the last bin
+    labels = [t.get_text() for t in plot_rouge_by_length(
+        rouge_by_length(results, lengths)).axes[0].get_xticklabels()]
+    assert labels == ["0-127\n(9 dialogues)", ">= 512 (cut)\n(1 dialogue)"]
+
+
 def test_environment_report_cpu_and_gpu():
     import transformers
 
     cpu = environment_report(DeviceInfo())
     assert f"transformers {transformers.__version__}" in " ".join(cpu.split())
     assert set(library_versions()) == {"torch", "transformers", "peft", "datasets"}
-    assert "CPU only" in cpu and "WARNING" in cpu and "Change runtime type -> GPU" in cpu
+    # issue 32 (11): before the mode is known, no warning (a smoke run on a CPU is what it is for:
+    # the report warned "Full training would take hours here" above the smoke banner)
+    assert "CPU only" in cpu and "WARNING" not in cpu and "Change runtime type -> GPU" in cpu
+    assert "smoke mode" in cpu
     gpu = environment_report(DeviceInfo("cuda", "Tesla T4", 14.7, bf16=False))
     assert "Tesla T4, 14.7 GiB" in gpu and "fp32" in gpu and "WARNING" not in gpu
     assert in_colab() is False

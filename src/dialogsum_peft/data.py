@@ -305,7 +305,8 @@ def truncation_warning(counts: Mapping[str, int], max_source_length: int, max_ta
     what = " and ".join(f"{n} of {counts['total']} {split} {kind} (longer than {limit} tokens)"
                         for n, kind, limit, _ in cut)
     knobs = " / ".join(knob for *_, knob in cut)
-    return f"warning: {what} were truncated; raise {knobs} to keep them whole"
+    verb = "was" if len(cut) == 1 and cut[0][0] == 1 else "were"
+    return f"warning: {what} {verb} truncated; raise {knobs} to keep them whole"
 
 
 def tokenize_split(dataset, tokenizer, max_source_length: int = 512, max_target_length: int = 128,

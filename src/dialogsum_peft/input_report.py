@@ -52,16 +52,24 @@ class InputReport:
     def message(self, what: str = "dialogues", target: bool = False) -> str | None:
         """One sentence on what was lost (``None`` when nothing was), without a ``warning:`` prefix;
         ``target``: the texts are what the model learns to write (training labels), not input."""
+        def counted(n: int, noun: str) -> str:  # display.counted's rule (display imports us)
+            return f"{n} {noun}{'s' if n != 1 else ''}"
+
         parts = []
         if self.truncated:
-            parts.append(f"{self.truncated} of {self.dialogues} {what} are longer than "
-                         f"max_source_length={self.max_length} tokens (longest {self.longest}): "
-                         f"{self.tokens_cut} tokens at their ends are cut and never read by the model "
-                         "(raise max_source_length to keep them whole)")
+            one = self.truncated == 1
+            parts.append(f"{self.truncated} of {self.dialogues} {what} {'is' if one else 'are'} "
+                         f"longer than max_source_length={self.max_length} tokens (longest "
+                         f"{self.longest}): {counted(self.tokens_cut, 'token')} at "
+                         f"{'its end' if one else 'their ends'} "
+                         f"{'is' if self.tokens_cut == 1 else 'are'} cut and never read by the "
+                         "model (raise max_source_length to keep them whole)")
         if self.with_unknown:
             shown = " ".join(repr(c) for c in self.lost_examples)
-            parts.append(f"{self.with_unknown} of {self.dialogues} {what} hold {self.chars_lost} "
-                         f"characters the tokenizer cannot encode (e.g. {shown}); the model "
+            parts.append(f"{self.with_unknown} of {self.dialogues} {what} "
+                         f"{'holds' if self.with_unknown == 1 else 'hold'} "
+                         f"{counted(self.chars_lost, 'character')} the tokenizer cannot encode "
+                         f"(e.g. {shown}); the model "
                          + ("learns to write" if target else "reads") + " <unk> in their place")
         return "; ".join(parts) or None
 

@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .display import (SMOKE_NOTE, TextBlock, any_smoke, captioned, format_example, smoke_caption,
-                      title_with_notes, wrap_lines)
+from .display import (SMOKE_NOTE, TextBlock, any_smoke, captioned, counted, format_example,
+                      smoke_caption, title_with_notes, wrap_lines)
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
 from .published import NOT_REPORTED, PUBLISHED, PublishedFigure
 
@@ -252,7 +252,10 @@ RUNTIME_HINT = "Runtime -> Change runtime type -> GPU"
 
 def environment_report(info=None) -> str:
     """Library versions and the device (``info``: a :class:`~dialogsum_peft.hardware.DeviceInfo`,
-    this machine's by default), with a clear warning on a CPU-only runtime."""
+    this machine's by default). It runs before the mode is chosen, so on a CPU-only runtime it
+    says what a GPU is needed for and where to get one, without a warning: the configuration
+    (:func:`~dialogsum_peft.trainer.notebook_config`) warns when the run it sets up would train
+    flan-t5-base on the CPU, and says nothing of the kind for a smoke run, which is meant for it."""
     from .hardware import describe_device, library_versions
 
     info = info or describe_device()
@@ -262,10 +265,9 @@ def environment_report(info=None) -> str:
         lines.append(f"device       GPU: {info.name}, {info.total_memory_gib:.1f} GiB, "
                      f"{'bf16 supported' if info.bf16 else 'no bf16 (fp32 will be used)'}")
     else:
-        lines.append("device       CPU only")
-        lines.append(f"WARNING: no GPU. Full training would take hours here. In Colab: {RUNTIME_HINT} "
-                     "(T4 is free), then run the notebook again from the top. The offline smoke "
-                     "mode (DIALOGSUM_MODE=smoke) runs on a CPU in a few minutes.")
+        lines.append("device       CPU only: enough for the smoke mode (a tiny model, minutes); "
+                     "training flan-t5-base (full mode) needs a GPU, in Colab: "
+                     f"{RUNTIME_HINT} (a T4 is free)")
     return "\n".join(lines)
 
 
@@ -336,7 +338,8 @@ def plot_rouge_by_length(table):
         xs = [x + i * width for x in range(len(table))]
         ax.bar(xs, table[name], width, label=name)
     ax.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(table))])
-    ax.set_xticklabels([f"{label}\n({n} dialogues)" for label, n in zip(table.index, table["dialogues"])])
+    ax.set_xticklabels([f"{label}\n({counted(n, 'dialogue')})"
+                        for label, n in zip(table.index, table["dialogues"])])
     ax.set_xlabel("prompt length in tokens")
     ax.set_ylabel(table.index.name.split("(")[1].rstrip(")"))
     ax.set_title(title_with_notes("ROUGE by dialogue length", None,

@@ -25,12 +25,15 @@ from typing import Any
 
 import torch
 from transformers import Seq2SeqTrainer
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from .config import TrainConfig
 from .recipes import DEFAULT_RECIPE, epochs_warning
 from .errors import ConfigError
-from .trainer_parts import DivergenceGuard, EpochSeededLengthGroupedSampler, FractionStepsNoteFilter
+from .trainer_parts import (DivergenceGuard, EpochSeededLengthGroupedSampler, FractionStepsNoteFilter,
+                            LogLines, MtimeNoteFilter, ProgressLines, SessionSteps,
+                            session_report, validation_report)
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
 
@@ -170,19 +173,37 @@ class DialogSumTrainer(Seq2SeqTrainer):
         if (kwargs.get("eval_dataset") is None and training_args is not None
                 and training_args.eval_strategy != "no"):  # no validation split: nothing to score
             kwargs["args"] = dataclasses.replace(training_args, eval_strategy="no", eval_steps=None)
-        super().__init__(*args, callbacks=[DivergenceGuard(), *(callbacks or [])], **kwargs)
+        super().__init__(*args, callbacks=[DivergenceGuard(), SessionSteps(), *(callbacks or [])],
+                         **kwargs)
         self.model_accepts_loss_kwargs = False  # T5's loss is already a per-batch mean
+        for printer, lines in ((PrinterCallback, LogLines), (ProgressCallback, ProgressLines)):
+            if any(type(c) is printer for c in self.callback_handler.callbacks):
+                self.remove_callback(printer)  # raw dicts out, one readable line per log in
+                self.add_callback(lines)
 
     def train(self, *args, **kwargs):
-        """``Trainer.train``, without transformers' resume note about ``eval_steps`` given as a
-        fraction (:class:`~dialogsum_peft.trainer_parts.FractionStepsNoteFilter`)."""
+        """``Trainer.train``, without two notes of transformers no one can act on: the resume
+        note about ``eval_steps`` given as a fraction and the "mtime may not be reliable" note
+        (:class:`~dialogsum_peft.trainer_parts.FractionStepsNoteFilter`, ``MtimeNoteFilter``)."""
         logger = logging.getLogger("transformers.trainer_utils")
-        note_filter = FractionStepsNoteFilter(self)
-        logger.addFilter(note_filter)
+        filters = [FractionStepsNoteFilter(self), MtimeNoteFilter()]
+        for note_filter in filters:
+            logger.addFilter(note_filter)
         try:
             return super().train(*args, **kwargs)
         finally:
-            logger.removeFilter(note_filter)
+            for note_filter in filters:
+                logger.removeFilter(note_filter)
+
+    def session_report(self, result) -> str:
+        """What the last ``train()`` (``result``) trained in this session, in one line
+        (:func:`~dialogsum_peft.trainer_parts.session_report`)."""
+        return session_report(self, result)
+
+    def validation_report(self, result) -> str:
+        """This session's validation passes and their share of its time, in one line
+        (:func:`~dialogsum_peft.trainer_parts.validation_report`)."""
+        return validation_report(self, result)
 
     def _get_train_sampler(self, *args, **kwargs):  # signature differs across versions
         sampler = super()._get_train_sampler(*args, **kwargs)
@@ -299,7 +320,7 @@ def notebook_config(mode: str = "auto", recipe: str = DEFAULT_RECIPE, eval_size:
         print(f"MODE={mode!r} -> running in {resolved.upper()} mode (preset {config.preset!r}, "
               f"recipe {config.recipe!r}), writing to {folder}")
         if config.is_smoke:
-            print(smoke_banner())
+            print(smoke_banner(config.dataset_source))
         examples = (config.max_steps * config.effective_batch if config.max_steps > 0
                     else round(config.num_train_epochs * DIALOGSUM_TRAIN_DIALOGUES))
         warning = cpu_warning(describe_device(), examples, smoke=config.is_smoke)
