@@ -479,7 +479,10 @@ except ValueError as err:
 # about ±1.2 points, and a difference between two independent summarizers to about ±1.4
 # (measured on the human summaries, `benchmarks/interval_width.py`): a gain like LoRA's over
 # zero-shot is resolved many times over, while a gap of 1.35 points (the course lab's full
-# fine-tuning over LoRA) is at the edge and needs its own paired interval.
+# fine-tuning over LoRA) is at the edge and needs its own paired interval. Where no interval can
+# be estimated (fewer than 10 dialogues, or no spread: every dialogue scores the same, as the
+# smoke model's ROUGE-2 may), the table says "not estimable" and why, and the plot draws no error
+# bar, instead of a zero-width "95%" interval.
 
 # %%
 from dialogsum_peft.evaluation import LORA, evaluate_zero_shot_and_lora, limit_split
