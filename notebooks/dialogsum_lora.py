@@ -714,12 +714,11 @@ import shlex
 
 def dialogsum_peft(*args):
     """Run `python -m dialogsum_peft ARGS` as in a terminal; print the command and its output
-    (of a progress bar, its last state)."""
+    (captured, not a terminal: the command draws no progress bars, only lines)."""
     print("$ python -m dialogsum_peft", shlex.join(args))
-    done = subprocess.run([sys.executable, "-m", "dialogsum_peft", *args],
+    done = subprocess.run([sys.executable, "-m", "dialogsum_peft", *args], text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
-    text = done.stdout.decode("utf-8", "replace")  # bytes: text mode would turn each \r into a line
-    print("\n".join(line.rsplit("\r", 1)[-1] for line in text.strip().split("\n")))
+    print(done.stdout.strip())
 
 
 run_dir = Path(config.output_dir)
