@@ -272,6 +272,8 @@ def test_example_report(sample):
     text = example_report(test, 3, {ZERO_SHOT: "nothing alike here", LORA: perfect})
     flat = " ".join(text.split())  # summaries are wrapped to the line width
     assert f"#3 (id {row['id']}" in text and " ".join(row["summary"].split()) in flat
+    refs = len(row["references"])
+    assert f"{refs} human reference{'s' * (refs != 1)})" in text  # not "reference(s)"
     assert "ZERO-SHOT:" in text and "LORA:" in text
     mean_r1 = compute_rouge([perfect], [row["references"]])["rouge1"]  # "mean" protocol
     assert f"ROUGE-1 {mean_r1:.3f}" in text and mean_r1 < 1.0  # one reference of several

@@ -318,7 +318,8 @@ def example_report(dataset, index: int, summaries: Mapping[str, str], smoke: boo
 
     row = dataset[check_index(dataset, index)]
     text = build_prompt(row["dialogue"]) if show_prompt else row["dialogue"]
-    header = f"test dialogue #{index} (id {row['id']}, {len(row['references'])} human reference(s))"
+    header = (f"test dialogue #{index} (id {row['id']}, "
+              f"{counted(len(row['references']), 'human reference')})")
     body = format_example(text, row["summary"], summaries, row["references"])
     if show_prompt:
         body = body.replace("DIALOGUE:", "PROMPT (what the model reads):", 1)
