@@ -100,9 +100,10 @@ else:
 sys.path.insert(0, str(repo / "src"))
 
 # %% [markdown]
-# Which libraries and which accelerator do we have? Training flan-t5-base needs a **GPU**. On a
-# CPU-only runtime the report ends with a warning: in Colab choose
-# **Runtime → Change runtime type → GPU** (a T4 is free) and start again from the top.
+# Which libraries and which accelerator do we have? Training flan-t5-base needs a **GPU**: on a
+# CPU-only runtime, in Colab choose **Runtime → Change runtime type → GPU** (a T4 is free) and
+# start again from the top. The smoke mode (next cell) runs on a CPU; the configuration cell warns
+# when the run it sets up would train flan-t5-base on a CPU.
 
 # %%
 # %matplotlib inline
@@ -221,10 +222,13 @@ print(f"{model.num_parameters():,} parameters, {model.num_parameters(only_traina
 # ## 5. Zero-shot: how well does it summarize before any training?
 #
 # We build the prompt for one random test dialogue, tokenize it and let the model write greedily
-# (`do_sample=False`: always the most likely next token, so the output is reproducible). Set
-# `index` to any number to look at another dialogue. `summarize_one` is these steps for one
-# dialogue (prompt → token ids → `generate` → text); the later cells reuse it. The tokenizer cuts
-# a prompt at `max_source_length` tokens (`truncation=True`), silently: so we count them first.
+# (`do_sample=False`: always the most likely next token, so the output is reproducible).
+# `pick_index(test, None)` draws another test dialogue at each run (from the operating system's
+# randomness: the seeds set for training do not fix it); give it a number instead of `None`
+# (e.g. 200) to look at that dialogue, checked against the size of the split. `summarize_one`
+# is these steps for one dialogue (prompt → token ids → `generate` → text); the later cells reuse
+# it. The tokenizer cuts a prompt at `max_source_length` tokens (`truncation=True`), silently: so
+# we count them first.
 #
 # The decoding settings are one `GenerationConfig`: ours, plus the model's own token ids (where
 # decoding starts and stops, the padding). Why not just keyword arguments to `generate`? Every
@@ -240,7 +244,7 @@ print(f"{model.num_parameters():,} parameters, {model.num_parameters(only_traina
 # %%
 from transformers import GenerationConfig
 
-from dialogsum_peft.evaluation import ZERO_SHOT
+from dialogsum_peft.evaluation import ZERO_SHOT, pick_index
 from dialogsum_peft.reporting import example_report
 
 generation_config = GenerationConfig(
@@ -265,7 +269,7 @@ def summarize_one(model, dialogue):
     return tokenizer.decode(output_ids[0], skip_special_tokens=True).strip()
 
 
-index = random.randrange(len(test))  # or pick one yourself, e.g. index = 200
+index = pick_index(test, None)  # None: another random test dialogue at each run; or e.g. 200
 n_tokens = len(tokenizer(build_prompt(test[index]["dialogue"]), verbose=False)["input_ids"])
 print(f"the prompt is {n_tokens} tokens; the model reads "
       + (f"only the first {config.max_source_length}" if n_tokens > config.max_source_length
@@ -275,7 +279,7 @@ print(example_report(test, index, {ZERO_SHOT: zero_shot_before}, smoke=config.is
                      show_prompt=True))
 
 # %% [markdown]
-# ## 6. LoRA: train 1.4% of the parameters
+# ## 6. LoRA: train a small share of the parameters
 #
 # LoRA freezes every original weight. Next to some weight matrices `W` (here the attention's
 # query `q` and value `v` projections, in every layer of encoder and decoder) it adds two small
@@ -321,10 +325,10 @@ layer = type(model.encoder.block[0].layer[0].SelfAttention.q)
 print(f"the first query layer of `model` is now a {layer.__module__}.{layer.__qualname__}")
 
 # %% [markdown]
-# *In smoke mode the line above says about **18%** trainable, not 1.4%.* The tiny random T5's
-# layers are only 32 wide, as wide as the rank r=32: each adapter's `A` and `B` then hold twice
-# as many numbers as the 32×32 weight they adapt. flan-t5-base's layers are 768 wide, so the same
-# rank adds 32·(768+768) numbers to a 768×768 weight, and the adapters are 1.4% of the model.
+# *In smoke mode the share printed above is far larger than flan-t5-base's 1.4%.* The tiny random
+# T5's layers are only 32 wide, as wide as the rank r=32: each adapter's `A` and `B` then hold
+# twice as many numbers as the 32×32 weight they adapt. flan-t5-base's layers are 768 wide, so the
+# same rank adds 32·(768+768) numbers to a 768×768 weight, and the adapters are 1.4% of that model.
 
 # %% [markdown]
 # ## 7. Training
@@ -421,8 +425,7 @@ from dialogsum_peft.trainer import resume_or_start
 last_checkpoint = resume_or_start(config.output_dir, config.identity(), resume=RESUME)
 print(f"resuming from {last_checkpoint}" if last_checkpoint else "training from the start")
 train_result = trainer.train(resume_from_checkpoint=last_checkpoint)
-print(f"trained to step {trainer.state.global_step} of {trainer.state.max_steps} "
-      f"({train_result.metrics['train_runtime']:.0f} s in this session)")
+print(trainer.session_report(train_result))  # the steps and time of this session
 
 # %% [markdown]
 # **Reading the two curves.** The training loss is measured on the batches the model is learning
@@ -437,16 +440,15 @@ print(f"trained to step {trainer.state.global_step} of {trainer.state.max_steps}
 #
 # Cost: five validation passes are about 2,500 forward passes against training's 8,000 examples
 # of forward and backward (about three forward passes each), so roughly 10% more time: an
-# **estimate** from FLOPs, not a measurement. The smoke run's own cost is printed below.
+# **estimate** from FLOPs, not a measurement. This session's own cost is printed below (a rerun
+# that resumes a finished run trains nothing and runs no validation pass, and says so).
 
 # %%
 from dialogsum_peft.reporting import plot_loss_curve
 
 plot_loss_curve(trainer, title=f"LoRA training and validation loss ({config.model_name})")
 plt.show()
-evaluations = [e for e in trainer.state.log_history if "eval_runtime" in e]
-print(f"{len(evaluations)} validation passes took {sum(e['eval_runtime'] for e in evaluations):.1f} s "
-      f"of the {train_result.metrics['train_runtime']:.1f} s that training took")
+print(trainer.validation_report(train_result))  # this session's passes, against its time
 
 # %% [markdown]
 # ## 8. Evaluation: zero-shot against LoRA, on the same test dialogues
@@ -484,19 +486,22 @@ except ValueError as err:
 # about ±1.2 points, and a difference between two independent summarizers to about ±1.4
 # (measured on the human summaries, `benchmarks/interval_width.py`): a gain like LoRA's over
 # zero-shot is resolved many times over, while a gap of 1.35 points (the course lab's full
-# fine-tuning over LoRA) is at the edge and needs its own paired interval.
+# fine-tuning over LoRA) is at the edge and needs its own paired interval. Where no interval can
+# be estimated (fewer than 10 dialogues, or no spread: every dialogue scores the same, as the
+# smoke model's ROUGE-2 may), the table says "not estimable" and why, and the plot draws no error
+# bar, instead of a zero-width "95%" interval.
 
 # %%
 from dialogsum_peft.evaluation import LORA, evaluate_zero_shot_and_lora, limit_split
 from dialogsum_peft.reporting import plot_rouge_comparison, protocol_table, rouge_table
 
 eval_set = limit_split(test, config.eval_limit)
-print(f"scoring {len(eval_set)} test dialogues with both models")
+print("test dialogues both models score:", len(eval_set))
 results = evaluate_zero_shot_and_lora(peft_model, tokenizer, eval_set, config)
 rouge_table(results, baseline=ZERO_SHOT, improved=LORA, protocol="mean", intervals=True)
 
 # %%
-plot_rouge_comparison(results, title=f"ROUGE on {len(eval_set)} DialogSum test dialogues",
+plot_rouge_comparison(results, title=f"ROUGE on DialogSum test dialogues (n = {len(eval_set)})",
                       protocol="mean")
 plt.show()
 
@@ -601,11 +606,12 @@ side_by_side(eval_set, results, picks)
 # %% [markdown]
 # ## 9. Explore: run this cell again and again
 #
-# Each run picks another random test dialogue (or set `index` yourself) and shows the human
-# summary, the zero-shot summary and the LoRA summary, each with its own ROUGE.
+# Each run picks another random test dialogue (or give `pick_index` a number instead of `None`)
+# and shows the human summary, the zero-shot summary and the LoRA summary, each with its own
+# ROUGE.
 
 # %%
-index = random.randrange(len(test))  # or e.g. index = 42
+index = pick_index(test, None)  # None: another random test dialogue at each run; or e.g. 42
 summaries = zero_shot_and_lora_summaries(peft_model, tokenizer, [test[index]["dialogue"]], **gen)
 print(example_report(test, index, {name: s[0] for name, s in summaries.items()},
                      smoke=config.is_smoke))
@@ -715,12 +721,11 @@ import shlex
 
 def dialogsum_peft(*args):
     """Run `python -m dialogsum_peft ARGS` as in a terminal; print the command and its output
-    (of a progress bar, its last state)."""
+    (captured, not a terminal: the command draws no progress bars, only lines)."""
     print("$ python -m dialogsum_peft", shlex.join(args))
-    done = subprocess.run([sys.executable, "-m", "dialogsum_peft", *args],
+    done = subprocess.run([sys.executable, "-m", "dialogsum_peft", *args], text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
-    text = done.stdout.decode("utf-8", "replace")  # bytes: text mode would turn each \r into a line
-    print("\n".join(line.rsplit("\r", 1)[-1] for line in text.strip().split("\n")))
+    print(done.stdout.strip())
 
 
 run_dir = Path(config.output_dir)

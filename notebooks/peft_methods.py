@@ -209,7 +209,7 @@ def load_base(config):
     ).to(device)
 
 
-print(f"{len(tokenized['train'])} training examples, {len(eval_set)} test dialogues to score")
+print(f"training examples: {len(tokenized['train'])}, test dialogues to score: {len(eval_set)}")
 print("every model reads prompts like this:\n" + build_prompt(ds["train"][0]["dialogue"])[:300], "…")
 
 # %% [markdown]
@@ -480,7 +480,8 @@ runs["full"] = train_and_evaluate("full", None)  # no peft config: every weight 
 # this runtime cannot measure (GPU memory on a CPU). The last column is each method's ROUGE-1
 # minus LoRA's with a 95% interval from a paired bootstrap (the test dialogues drawn again 1,000
 # times, the same draw for both methods): an interval that contains 0 means this test set cannot
-# tell that method from LoRA. On 500 dialogues a difference needs to be above roughly 1–1.5
+# tell that method from LoRA; "not estimable" says why there is none (fewer than 10 dialogues, as
+# in smoke mode, or no spread). On 500 dialogues a difference needs to be above roughly 1–1.5
 # ROUGE-1 points to be resolved (`benchmarks/interval_width.py`); the course lab's full
 # fine-tuning over LoRA gap is 1.35. In smoke mode the trainable shares are far larger than the
 # figures at the top: the tiny T5's layers are only 32 wide, so an adapter of rank 32 (or 16) is
@@ -511,7 +512,7 @@ protocol_table({name: run.evaluation for name, run in runs.items()})
 # %%
 from dialogsum_peft.comparison import plot_peak_memory, plot_rouge_vs_parameters
 
-note = f"{len(eval_set)} test dialogues, recipe {shared.recipe!r}"
+note = f"test dialogues: {len(eval_set)}, recipe {shared.recipe!r}"
 plot_rouge_vs_parameters(runs, published="course lab", protocol="mean", note=note)
 plt.show()
 

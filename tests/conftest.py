@@ -73,6 +73,18 @@ def pytest_collection_finish(session):
     gc.freeze()
 
 
+SHARED_WHAT = ("a folder beside this repository, never part of it, that holds the real DialogSum "
+               "files (dialogsum/) and google/flan-t5-base's tokenizer (flan-t5-tokenizer/) for "
+               "checks that cannot use the Hub; docs/tests.md")
+
+
+def needs_shared(*parts: str) -> str:
+    """A skip reason for a test that needs ``../shared/<part>``: what is missing and what
+    ``../shared`` is (:data:`SHARED_WHAT`), so the reason reads without knowing the project."""
+    names = " and ".join(f"../shared/{p}" for p in parts)
+    return f"needs {names}: ../shared is {SHARED_WHAT}"
+
+
 def usable_cores() -> int:
     """The cores this process may run on: torch's DataLoader warns (may run slow or freeze) when
     a test asks for more workers than this."""

@@ -52,14 +52,14 @@ def outputs_text(cell) -> str:
 # Warnings a notebook may show, each telling the user what to do about it; any other warning
 # line, and any line on stderr, in an executed notebook is one the user cannot act on.
 EXPECTED_WARNINGS = (
-    # hardware.py: no GPU, so switch the runtime (or run the smoke mode)
-    r"WARNING: no GPU\. .*Change runtime type -> GPU",
+    # hardware.py (a full run only): no GPU, so switch the runtime (or run the smoke mode)
+    r"WARNING: no GPU found\. .*Change runtime type -> GPU",
     # data.py: the dialogues cut at max_source_length, and the setting that keeps them whole
-    r"warning: \d+ of \d+ \w+ dialogues \(longer than \d+ tokens\) were truncated; "
+    r"warning: \d+ of \d+ \w+ dialogues \(longer than \d+ tokens\) (were|was) truncated; "
     r"raise max_source_length",
     # input_report.py: the same at inference, and characters the tokenizer cannot encode
-    r"warning: \d+ of \d+ .* are longer than max_source_length=\d+ tokens .*raise max_source_length",
-    r"warning: \d+ of \d+ .* hold \d+ characters the tokenizer cannot encode",
+    r"warning: \d+ of \d+ .* (are|is) longer than max_source_length=\d+ tokens .*raise max_source_length",
+    r"warning: \d+ of \d+ .* holds? \d+ characters? the tokenizer cannot encode",
 )
 WARNING_LINE = re.compile(r"warn|deprecat|\berror\b", re.IGNORECASE)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dialogsum_peft.ctranslate2_backend import available as ctranslate2_available
+from conftest import needs_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -276,7 +277,7 @@ def test_token_lengths_reports_what_each_benchmark_measures(no_shared):
 
 
 @pytest.mark.skipif(not SHARED_TOKENIZER.is_dir(),
-                    reason="../shared/flan-t5-tokenizer is absent (it is never part of the repository)")
+                    reason=needs_shared("flan-t5-tokenizer"))
 def test_shared_flan_t5_tokenizer_gives_the_recorded_lengths(bench, tmp_path):
     """By default the real tokenizer is used, and the recorded means are its real means."""
     import eval_throughput
@@ -346,7 +347,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 @pytest.mark.skipif(not (SHARED / "flan-t5-tokenizer").is_dir() or not (SHARED / "dialogsum").is_dir(),
-                    reason="needs ../shared/flan-t5-tokenizer and ../shared/dialogsum")
+                    reason=needs_shared("flan-t5-tokenizer", "dialogsum"))
 def test_source_length_limit_counts_are_reproducible(bench, tmp_path):
     """Issue 17: the counts behind the chosen max_source_length come back from the script."""
     import source_length_limits

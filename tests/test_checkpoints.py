@@ -170,6 +170,42 @@ def test_half_written_checkpoint_is_skipped(straight_run, tmp_path, caplog):
     assert find_last_checkpoint(tmp_path / "never-trained") is None
 
 
+@pytest.mark.parametrize("world_size, files, complete", [
+    (2, ["rng_state_0.pth"], False),  # the issue's case: resumed before the fix, not exactly
+    (2, ["rng_state_1.pth"], False),
+    (2, ["rng_state_0.pth", "rng_state_1.pth"], True),
+    (3, ["rng_state_0.pth", "rng_state_1.pth"], False),
+    (1, ["rng_state_0.pth"], False),  # a one-process run writes rng_state.pth
+    (1, ["rng_state.pth"], True),
+    (2, ["rng_state.pth"], False),
+])
+def test_complete_means_one_rng_state_per_process_of_the_run(straight_run, tmp_path, world_size,
+                                                             files, complete):
+    """Issue 32 (6): a checkpoint is complete when it holds every file its world size needs. The
+    world size is the run identity's (checkpoints/run.json), read by every way to resume: the
+    command line's --resume, the notebook's resume_or_start, find_last_checkpoint. Before the fix
+    a 2-process checkpoint without rng_state_1.pth counted as complete."""
+    from dialogsum_peft.checkpoints import is_complete_checkpoint, write_run_identity
+    from dialogsum_peft.trainer import resume_or_start
+
+    out, config = tmp_path / "run", straight_run["config"]
+    ckpt = out / "checkpoints" / "checkpoint-12"
+    shutil.copytree(straight_run["out"] / "checkpoints" / "checkpoint-12", ckpt)
+    rng = (ckpt / "rng_state.pth").read_bytes()
+    (ckpt / "rng_state.pth").unlink()
+    for name in files:
+        (ckpt / name).write_bytes(rng)
+    identity = config.identity(world_size)
+    write_run_identity(out, identity)
+    assert is_complete_checkpoint(ckpt) is complete
+    assert is_complete_checkpoint(ckpt, world_size=world_size) is complete
+    assert find_last_checkpoint(out) == (str(ckpt) if complete else None)
+    if complete:
+        assert resume_or_start(out, identity) == str(ckpt)
+    else:  # the notebook starts afresh instead of resuming a checkpoint that is not exact
+        assert resume_or_start(out, identity) is None
+
+
 def test_resume_or_start_resumes_the_same_run_or_starts_afresh(straight_run, tmp_path):
     """The notebook's resume step: the last checkpoint of the same run, a refusal naming the
     differences for another run's checkpoints, and with resume=False a folder holding nothing

@@ -293,6 +293,32 @@ def test_evaluation_folder_holds_only_the_latest_results(run, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.parametrize("limit", [1, 3])
+def test_evaluate_on_too_few_dialogues_gives_no_95_percent_interval(run, tmp_path, capsys, limit):
+    """Issue 32 (10): `evaluate --limit 1` wrote a zero-width "95%" interval (score to score) into
+    scores.json and rouge.png and said nothing. Now every interval is null with its reason, and
+    stderr says so, once per reason."""
+    results = tmp_path / "eval"
+    capsys.readouterr()
+    assert main(["evaluate", *SMOKE, "--output-dir", str(run), "--results-dir", str(results),
+                 "--limit", str(limit), "--max-new-tokens", "4", "--adapter",
+                 str(run / "adapter")]) == 0
+    reason = f"{limit} dialogue{'s' * (limit > 1)}; at least 10 are needed"
+    summary = json.loads((results / "scores.json").read_text())
+    for name in ("base", "lora"):
+        for protocol, scores in summary["scores"][name].items():
+            assert set(scores["ci95"].values()) == {None}, (name, protocol)
+            assert set(scores["ci95_not_estimable"].values()) == {reason}
+    for protocol, by_type in summary["differences"]["lora - base"].items():
+        assert all(d["ci95"] is None and d["ci95_not_estimable"] == reason
+                   for d in by_type.values())
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if "95% interval" in line]
+    assert len(warned) == 1 and warned[0].startswith(
+        "warning: no 95% interval can be estimated for base rouge1 (mean), base rouge2 (mean)")
+    assert f"and 30 more ({reason}): scores.json records null" in warned[0]
+
+
 # ------------------------------------------------------------------ divergence guard
 def test_exploding_loss_stops_training_before_anything_is_saved(sample, tmp_path):
     from dialogsum_peft.config import TrainConfig

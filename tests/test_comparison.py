@@ -193,6 +193,13 @@ def test_each_method_minus_lora_with_its_paired_interval(runs):
     assert table.loc["lora", column] == "—"
     d = difference_intervals(runs["lora"].evaluation.pair_scores,
                              runs["zero-shot"].evaluation.pair_scores)["rouge1"]
-    assert table.loc["zero-shot", column] == (f"{d['difference']:+.4f} ({d['ci95'][0]:+.3f} to "
-                                              f"{d['ci95'][1]:+.3f})")
+    assert table.loc["zero-shot", column] == (f"{d['difference']:+.4f} ({d['ci95'].low:+.3f} to "
+                                              f"{d['ci95'].high:+.3f})")
     assert column not in comparison_table(runs, reference=None).columns
+    # Issue 32 (10): ia3 scored exactly as lora on every dialogue: no spread, so no "95%" interval
+    # (before the fix: "+0.0000 (+0.000 to +0.000)")
+    assert table.loc["ia3", column] == "+0.0000 (not estimable: no spread: every resample gives 0.000)"
+    few = {m: MethodRun(**{**vars(r), "evaluation": EvalResult(
+        r.evaluation.predictions[:4], r.evaluation.pair_scores[:4])}) for m, r in runs.items()}
+    assert comparison_table(few).loc["zero-shot", column].endswith(
+        "(not estimable: 4 dialogues; at least 10 are needed)")

@@ -23,6 +23,37 @@ def test_prompt_wraps_dialogue_with_instruction():
         build_prompt(None)
 
 
+# Issue 32: U+001E (and U+001C/1D, U+2028, CR ...) between two turns is a line break: Flan-T5's
+# tokenizer deletes U+001E, so before the fix the turns reached the model glued
+# ("hi.#Person2#"), in prompts and training summaries alike.
+SEPARATORS = ["\x1e", "\x1c", "\x1d", "\x85", "\u2028", "\u2029", "\r", "\r\n", "\x0b", "\x0c"]
+
+
+@pytest.mark.parametrize("sep", SEPARATORS)
+def test_every_line_separator_reaches_the_model_as_a_line_break(tiny, sep):
+    _, tok = tiny
+    lines = "#Person1#: Hi.\n#Person2#: Hello."
+    assert build_prompt(lines.replace("\n", sep)) == build_prompt(lines)
+    glued = {"dialogue": [lines.replace("\n", sep)], "summary": [f"One greets.{sep}Two greets."]}
+    plain = {"dialogue": [lines], "summary": ["One greets.\nTwo greets."]}
+    assert tokenize_for_training(glued, tok) == tokenize_for_training(plain, tok)
+
+
+def test_turns_separated_by_u001e_stay_apart_for_flan_t5():
+    from pathlib import Path
+
+    from transformers import AutoTokenizer
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "flan-t5-tokenizer"
+    if not path.is_dir():
+        from conftest import needs_shared
+
+        pytest.skip(needs_shared("flan-t5-tokenizer"))
+    tok = AutoTokenizer.from_pretrained(path)
+    tokens = tok.tokenize(build_prompt("#Person1#: hi\x1e#Person2#: yo"))
+    assert tokens[tokens.index("▁hi") + 1] == "▁#"  # a space, as after "\n"; not "hi#" glued
+
+
 def test_shipped_sample_has_all_splits_and_columns(sample):
     assert set(sample) == {"train", "validation", "test"}
     assert (len(sample["train"]), len(sample["validation"]), len(sample["test"])) == (40, 10, 10)
@@ -134,8 +165,8 @@ def test_truncation_warning_says_what_was_cut():
         "(longer than 128 tokens) were truncated; raise max_source_length / max_target_length "
         "to keep them whole")
     assert truncation_warning({**counts, "source": 0}, 512, 128, "validation") == (
-        "warning: 1 of 40 validation summaries (longer than 128 tokens) were truncated; "
-        "raise max_target_length to keep them whole")
+        "warning: 1 of 40 validation summaries (longer than 128 tokens) was truncated; "
+        "raise max_target_length to keep them whole")  # issue 32 (11): one was, not were
     assert truncation_warning({"source": 0, "target": 0, "total": 40}, 512, 128) is None
 
 

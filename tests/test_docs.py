@@ -85,3 +85,19 @@ def test_every_file_a_page_names_exists(page):
     named = set(re.findall(r"\b((?:tests|src/dialogsum_peft|benchmarks|scripts)/[\w/]+\.(?:py|sh))", text))
     missing = sorted(path for path in named if not (ROOT / path).is_file())
     assert not missing, f"{page.name} names files that do not exist: {missing}"
+
+
+def test_skip_reasons_say_what_shared_is():
+    """Issue 32 (11): skip reasons named ../shared without saying what it is. Every test that
+    needs it gives its reason through conftest.needs_shared."""
+    import re
+
+    from conftest import needs_shared
+
+    tests = Path(__file__).resolve().parent
+    for path in tests.glob("test_*.py"):
+        for reason in re.findall(r"(?:reason=|pytest\.skip\()\s*f?\"([^\"]*)\"", path.read_text()):
+            assert "shared" not in reason, (path.name, reason)
+    reason = needs_shared("dialogsum")
+    assert reason.startswith("needs ../shared/dialogsum: ../shared is a folder beside this "
+                             "repository, never part of it, that holds the real DialogSum files")

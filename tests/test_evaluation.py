@@ -30,6 +30,39 @@ def _perturb_lora(peft_model, seed=0):
                 p.copy_(torch.randn(p.shape, generator=gen) * 2.0)
 
 
+# Issue 32 (4): the notebooks' example cells pick their dialogue with pick_index. Before the fix
+# they drew with Python's global random, seeded by the Trainer (and set_seed) before the draw:
+# every "Run all" showed the same dialogue, and index = 200 raised a bare IndexError.
+def test_pick_index_checks_a_chosen_index_and_draws_another_dialogue_each_time(sample):
+    import random
+
+    from dialogsum_peft.errors import SplitIndexError
+    from dialogsum_peft.evaluation import check_index, pick_index
+
+    test = sample["test"]
+    assert [pick_index(test, 7) for _ in range(3)] == [7, 7, 7]  # a chosen index is reproducible
+    for bad in (200, 42, -1, len(test)):
+        with pytest.raises(SplitIndexError, match=rf"^index {bad} is outside the test split: it "
+                                                  r"has 10 dialogues \(rows 0 to 9\)$"):
+            pick_index(test, bad)
+    for bad in (1.5, "3", True):
+        with pytest.raises(TypeError, match="whole number"):
+            check_index(test, bad)
+    draws = []
+    for _ in range(3 * len(test)):
+        random.seed(42)  # what set_seed and the Trainer do before the cell runs
+        state = random.getstate()
+        draws.append(pick_index(test))
+        assert random.getstate() == state  # the draw leaves the seeded generator alone
+    assert all(a != b for a, b in zip(draws, draws[1:]))  # a rerun shows another dialogue
+    for start in range(0, len(draws), len(test)):  # every dialogue once per round
+        assert sorted(draws[start:start + len(test)]) == list(range(len(test)))
+    one = limit_split(test, 1)
+    assert pick_index(one) == pick_index(one) == 0
+    with pytest.raises(SplitIndexError, match="has 0 dialogues"):
+        pick_index(test.select([]))
+
+
 def test_zero_shot_is_the_untouched_base_model(tiny, sample):
     model, tok = tiny
     dialogues = list(sample["test"]["dialogue"][:4])

@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 from dialogsum_peft.adapters import load_adapter, save_adapter, save_model
 from dialogsum_peft.cli import main
 from dialogsum_peft.config import TrainConfig
+from dialogsum_peft.data import build_prompt
 from dialogsum_peft.ctranslate2_backend import available
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.modeling import load_base_model, load_model_and_tokenizer
@@ -144,6 +145,50 @@ def test_a_full_runs_model_converts_directly(tiny, dialogues, tmp_path):
     engine, engine_tok = load_ctranslate2(None, (ct2, "full"))
     assert summarize(engine, engine_tok, dialogues, max_new_tokens=10, num_beams=2, progress=False) \
         == summarize(model, tok, dialogues, max_new_tokens=10, num_beams=2, progress=False)
+
+
+# Issue 32 (5): decoding settings are what the records say, on every backend, whatever the model
+# folder carries. Before the fix the ctranslate2 backend read repetition_penalty,
+# no_repeat_ngram_size and length_penalty from the folder's generation_config.json (copied beside
+# every conversion): 0 of 4 summaries equal transformers' here.
+OPINIONS = dict(repetition_penalty=3.0, no_repeat_ngram_size=1, length_penalty=2.0, min_length=12,
+                encoder_no_repeat_ngram_size=2, bad_words_ids=[[5]], suppress_tokens=[6, 7],
+                forced_eos_token_id=1, max_length=9, num_beams=3, early_stopping=True)
+
+
+@needs_ct2
+def test_a_model_folders_decoding_settings_change_no_backend(tiny, dialogues, input_file, tmp_path):
+    from transformers import GenerationConfig
+
+    model, tok = tiny
+    folder = save_model(model, tmp_path / "run" / "model", tokenizer=tok)  # a full model folder
+    (folder / "generation_config.json").write_text(json.dumps(  # as a fine-tuned summarizer's
+        {"decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0, **OPINIONS}))
+    plain = summarize(model, tok, dialogues, max_new_tokens=12, progress=False)
+    own = [tok.decode(model.generate(**tok(build_prompt(d), return_tensors="pt"),
+                                     generation_config=GenerationConfig.from_pretrained(folder),
+                                     max_new_tokens=12)[0], skip_special_tokens=True).strip()
+           for d in dialogues]
+    assert own != plain  # the folder's settings would change the summaries
+
+    def cli_summaries(*args):
+        out = tmp_path / "out.jsonl"
+        assert main(["summarize", *SMOKE, "--input", str(input_file), "--output", str(out),
+                     "--max-new-tokens", "12", *args]) == 0
+        return [r["prediction"] for r in read_jsonl(out)]
+
+    assert cli_summaries("--adapter", str(folder)) == plain  # transformers
+    assert cli_summaries("--backend", "ctranslate2", "--adapter", str(folder)) == plain  # on the fly
+    ct2 = tmp_path / "ct2"
+    assert main(["export", *SMOKE, "--adapter", str(folder), "--to", str(ct2),
+                 "--format", "ctranslate2"]) == 0
+    assert not (ct2 / "generation_config.json").exists()  # nothing to read it from
+    (ct2 / "generation_config.json").write_bytes((folder / "generation_config.json").read_bytes())
+    assert cli_summaries("--backend", "ctranslate2", "--adapter", str(ct2)) == plain  # an export
+    from dialogsum_peft.export import load_ctranslate2
+
+    engine, engine_tok = load_ctranslate2(None, (ct2, "full"))  # the library's way
+    assert summarize(engine, engine_tok, dialogues, max_new_tokens=12, progress=False) == plain
 
 
 def test_prompt_tuning_cannot_be_merged(tiny_dir, tmp_path, capsys):

@@ -50,6 +50,17 @@ def test_works_on_peft_model_and_beam_search(tiny, sample):
     assert len(beams) == 3 and all(isinstance(s, str) for s in beams)
 
 
+def test_a_record_separator_between_turns_is_a_line_break(tiny, sample):
+    """Issue 32: a JSON Lines dialogue whose turns are separated by U+001E is summarized like the
+    same dialogue with line breaks (the smoke tokenizer read U+001E as <unk>, Flan-T5's deletes it)."""
+    model, tok = tiny
+    dialogues = list(sample["test"]["dialogue"][:3])
+    separated = [d.replace("\n", "\x1e") for d in dialogues]
+    assert separated != dialogues
+    assert (summarize(model, tok, separated, max_new_tokens=8, progress=False)
+            == summarize(model, tok, dialogues, max_new_tokens=8, progress=False))
+
+
 def test_forced_length_for_benchmarks(tiny, sample):
     model, tok = tiny
     dialogues = list(sample["validation"]["dialogue"][:2])
@@ -65,6 +76,7 @@ def test_forced_length_for_benchmarks(tiny, sample):
     ("one dialogue", "single string"),
     ([], "no dialogues"),
     (["ok", ""], "dialogue 1 is empty"),
+    (["ok", "\u200e \u2066"], "dialogue 1 is empty"),  # issue 32: nothing visible in it
     (["ok", 3], "dialogue 1 is a int"),
 ])
 def test_rejects_bad_input(tiny, bad, message):

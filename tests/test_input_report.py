@@ -20,7 +20,7 @@ from dialogsum_peft.input_report import InputLossWarning, measure_inputs
 from dialogsum_peft.evaluation import evaluate_zero_shot_and_lora, zero_shot_and_lora_summaries
 from dialogsum_peft.trainer import prepare_datasets
 
-from conftest import lora
+from conftest import lora, needs_shared
 
 FLAN_TOKENIZER = Path(__file__).resolve().parents[2] / "shared" / "flan-t5-tokenizer"
 # ~2,000 words in 121 turns; the conclusion is the last turn (the issue's example)
@@ -35,7 +35,7 @@ def _lossy(caught) -> list[str]:
     return [str(w.message) for w in caught if issubclass(w.category, InputLossWarning)]
 
 
-@pytest.mark.skipif(not FLAN_TOKENIZER.is_dir(), reason="needs ../shared/flan-t5-tokenizer")
+@pytest.mark.skipif(not FLAN_TOKENIZER.is_dir(), reason=needs_shared("flan-t5-tokenizer"))
 def test_measure_inputs_with_the_real_flan_t5_tokenizer():
     from transformers import AutoTokenizer
 
@@ -50,7 +50,7 @@ def test_measure_inputs_with_the_real_flan_t5_tokenizer():
     assert (report.with_unknown, report.chars_lost) == (1, 3)
     assert report.lost_examples == ["{", "}", "😀"]
     assert report.lengths == lengths and "lengths" not in report.to_dict()  # per input, in order
-    assert "1 of 3 dialogues are longer than max_source_length=512" in report.message()
+    assert "1 of 3 dialogues is longer than max_source_length=512" in report.message()
     assert measure_inputs([build_prompt(SHORT)], tok, 512).message() is None
 
 
@@ -62,7 +62,7 @@ def test_library_generation_and_evaluation_warn_and_record(tiny, sample):
         summaries = summarize(model, tok, [LONG, CODE], max_new_tokens=3, progress=False)
     assert len(summaries) == 2
     (message,) = _lossy(caught)
-    assert "1 of 2 dialogues are longer than max_source_length=512" in message
+    assert "1 of 2 dialogues is longer than max_source_length=512" in message
     assert "cannot encode" in message and "'{'" in message
 
     split = limit_split(sample["test"], 3)
@@ -101,7 +101,40 @@ def test_training_says_which_characters_are_lost(tiny, sample, capsys):
                       with_indices=True)
     prepare_datasets(DatasetDict(train=train), tok, TrainConfig.smoke())
     err = capsys.readouterr().err
-    assert "warning: 1 of 4 train dialogues hold 3 characters the tokenizer cannot encode" in err
+    assert "warning: 1 of 4 train dialogues holds 3 characters the tokenizer cannot encode" in err
+
+
+def test_training_says_what_the_summaries_lose(tiny, sample, capsys):
+    """Issue 32 (8): every text field of every split the Trainer reads. Before the fix the
+    characters of training and validation *summaries* that become <unk> were never mentioned."""
+    _, tok = tiny
+    from datasets import DatasetDict
+
+    def with_text(split, field, text, rows):
+        part = sample[split].select(range(rows))
+        return part.map(lambda row, i: {field: text if i == 0 else row[field]}, with_indices=True)
+
+    emoji = "They agree on a code 😀, with { and ~."
+    assert tok.unk_token_id in tok(emoji)["input_ids"]  # the smoke tokenizer lacks them too
+    data = DatasetDict(train=with_text("train", "summary", emoji, 4),
+                       validation=with_text("validation", "summary", "Fine {ok}.", 3))
+    prepare_datasets(data, tok, TrainConfig.smoke())
+    lines = [line for line in capsys.readouterr().err.splitlines() if "cannot encode" in line]
+    assert lines == [
+        "warning: 1 of 4 train summaries holds 3 characters the tokenizer cannot encode (e.g. '😀' "
+        "'{' '~'); the model learns to write <unk> in their place",
+        "warning: 1 of 3 validation summaries holds 2 characters the tokenizer cannot encode (e.g. "
+        "'{' '}'); the model learns to write <unk> in their place"]
+
+
+@pytest.mark.skipif(not FLAN_TOKENIZER.is_dir(), reason=needs_shared("flan-t5-tokenizer"))
+def test_flan_t5_loses_the_issues_summary_characters():
+    """The issue's characters are lost by the real Flan-T5 tokenizer too (not only the smoke one)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(FLAN_TOKENIZER)
+    report = measure_inputs(["They agree on a code 😀, with { and ~."], tok, None)
+    assert report.lost_examples == ["😀", "{", "~"]
 
 
 def test_summarize_command_says_what_the_model_does_not_see(tmp_path, capsys):
@@ -114,7 +147,7 @@ def test_summarize_command_says_what_the_model_does_not_see(tmp_path, capsys):
     assert len(captured.out.strip().splitlines()) == 2
     warnings_ = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
     assert len(warnings_) == 1, captured.err
-    assert "1 of 2 dialogues are longer than max_source_length=512" in warnings_[0]
+    assert "1 of 2 dialogues is longer than max_source_length=512" in warnings_[0]
     assert "characters the tokenizer cannot encode" in warnings_[0]
 
 
@@ -141,6 +174,7 @@ def test_evaluate_records_truncation_and_lost_characters_in_scores_json(tmp_path
         assert scores["inputs"][model]["truncated"] == 3
         assert scores["inputs"][model]["max_length"] == 16
         assert {"tokens_cut", "with_unknown", "chars_lost"} <= set(scores["inputs"][model])
-    warned = [line for line in err.splitlines() if line.startswith("warning: ")]
+    warned = [line for line in err.splitlines()  # (3 dialogues: no 95% intervals, said apart)
+              if line.startswith("warning: ") and "95% interval" not in line]
     assert len(warned) == 1 and warned == [
         line for line in err.splitlines() if "3 of 3 dialogues of the split are longer" in line]

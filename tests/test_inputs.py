@@ -123,7 +123,13 @@ def test_read_dialogues_formats():
 # (one dialogue came back: only spaces/tabs between "\n"s counted as a blank line).
 BLANKS = {"nbsp": "\u00a0", "ideographic space": "\u3000", "em space": "\u2003",
           "tab and nbsp": "\t\u00a0 ", "zero-width space": "\u200b", "BOM": "\ufeff",
-          "narrow nbsp": "\u202f", "empty": ""}
+          "narrow nbsp": "\u202f", "empty": "",
+          # Issue 32 (9): nothing visible, yet not whitespace; before the fix each case came back
+          # as one merged dialogue
+          "left-to-right mark": "\u200e", "right-to-left mark": "\u200f",
+          "isolate marks": "\u2066\u2069", "Arabic letter mark": "\u061c",
+          "soft hyphen": "\u00ad", "word joiner and space": "\u2060 ", "Hangul filler": "\u3164",
+          "variation selector": "\ufe0f", "blank Braille pattern": "\u2800"}
 ENDINGS = {"LF": "\n", "CRLF": "\r\n", "CR": "\r", "U+2028": "\u2028"}
 
 
@@ -144,3 +150,22 @@ def test_a_whitespace_only_line_separates_dialogues(tmp_path, blank, ending):
 def test_whitespace_inside_a_dialogue_line_does_not_split_it():
     records, _ = read_dialogues("#Person1#: 10\u00a0kg please\n#Person2#: sure\u3000ok\n")
     assert [r["dialogue"] for r in records] == ["#Person1#: 10\u00a0kg please\n#Person2#: sure\u3000ok"]
+
+
+# Issue 32 (9): JSON Lines skip a line with nothing visible, as they skip an empty one, and a
+# "dialogue" of invisible characters is empty. Before the fix both were errors of another kind
+# ("line 2 is not valid JSON") or accepted.
+def test_json_lines_skip_invisible_lines_and_refuse_invisible_dialogues():
+    text = '{"dialogue": "x: hi"}\n\u200e\n\u2066 \u2069\n{"dialogue": "y: yo"}\n'
+    records, is_jsonl = read_dialogues(text)
+    assert is_jsonl and [r["dialogue"] for r in records] == ["x: hi", "y: yo"]
+    records, is_jsonl = read_dialogues('\u200e\n{"dialogue": "x: hi"}\n')
+    assert is_jsonl and records == [{"dialogue": "x: hi"}]
+    assert error_of(read_dialogues, '{"dialogue": "\u200e\u00a0"}\n') == (
+        'input: line 1 has no non-empty "dialogue" string field')
+    assert error_of(read_dialogues, "\u200e\n\u2800\n") .startswith("input: no dialogues")
+
+
+def test_a_visible_character_keeps_a_line():
+    records, _ = read_dialogues("#Person1#: hi\n\u200e.\n#Person2#: yo\n")
+    assert [r["dialogue"] for r in records] == ["#Person1#: hi\n\u200e.\n#Person2#: yo"]

@@ -13,6 +13,7 @@ from dialogsum_peft.metrics import (
     per_example, score_pairs, split_sentences,
 )
 from dialogsum_peft.offline import sample_data_dir
+from conftest import needs_shared
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "dialogsum"
 
@@ -119,7 +120,7 @@ def test_mean_protocol_equals_scoring_the_hub_test_split_row_by_row(sample):
 
 
 @pytest.mark.skipif(not (SHARED / "dialogsum.test.jsonl").is_file(),
-                    reason=f"the full DialogSum test file is not at {SHARED}")
+                    reason=needs_shared("dialogsum/dialogsum.test.jsonl"))
 def test_mean_protocol_equals_row_by_row_on_the_full_test_split():
     original = [json.loads(line) for line in
                 (SHARED / "dialogsum.test.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -100,3 +100,19 @@ def test_mode_resolution(monkeypatch):
     monkeypatch.setenv("DIALOGSUM_MODE", "fast")
     with pytest.raises(ValueError, match="auto, full, smoke"):
         resolve_mode()
+
+
+def test_the_smoke_banner_names_what_the_run_reads(tmp_path):
+    """Issue 32 (11): the banner said "on the project's small offline sample" on every smoke run,
+    an own-data run and `summarize` of a user's file included."""
+    from dialogsum_peft.offline import SAMPLE_NAME, sample_data_dir, smoke_banner
+
+    def text(banner):
+        return " ".join(line.strip("! ") for line in banner.splitlines())
+
+    assert f"a tiny randomly initialised T5 on {SAMPLE_NAME}. " in text(smoke_banner(sample_data_dir()))
+    own = tmp_path / "my_data"
+    own.mkdir()
+    assert f"T5 on {own}. " in text(smoke_banner(own)) and SAMPLE_NAME not in text(smoke_banner(own))
+    assert "T5 on standard input. " in text(smoke_banner("-"))
+    assert "a tiny randomly initialised T5. Summaries are gibberish" in text(smoke_banner())

@@ -31,6 +31,7 @@ import nbformat
 import pytest
 
 from notebook_checks import code_cells, execute_in_smoke_mode, find_cell, outputs_text
+from conftest import needs_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -38,7 +39,7 @@ TOKENIZER, DIALOGSUM = SHARED / "flan-t5-tokenizer", SHARED / "dialogsum"
 pytestmark = [pytest.mark.rehearsal,
               pytest.mark.skipif(not (TOKENIZER / "tokenizer.json").is_file()
                                  or not (DIALOGSUM / "dialogsum.test.jsonl").is_file(),
-                                 reason="needs ../shared/flan-t5-tokenizer and ../shared/dialogsum")]
+                                 reason=needs_shared("flan-t5-tokenizer", "dialogsum"))]
 LONG_TEST_IDS = ("test_87", "test_111")  # real test dialogues of 1,027 and 564 prompt tokens
 
 

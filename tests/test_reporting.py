@@ -208,12 +208,57 @@ def test_rouge_table_intervals_surround_each_score_and_the_improvement(sample):
         *paired["rouge2"]["ci95"])
 
 
+def test_tables_and_plots_show_no_95_percent_interval_where_none_can_be_estimated(sample):
+    """Issue 32 (10): one dialogue, or a score with no spread, gave a zero-width "95%" interval."""
+    from dialogsum_peft.evaluation import limit_split
+    from dialogsum_peft.metrics import EvalResult
+
+    one = {name: EvalResult(r.predictions[:1], r.pair_scores[:1])
+           for name, r in results_from(sample).items()}
+    table = rouge_table(one, "zero-shot", "LoRA", intervals=True)
+    reason = "not estimable: 1 dialogue; at least 10 are needed"
+    assert all(table.loc[row, f"{k} 95% CI"] == reason for row in table.index for k in ROUGE_TYPES)
+    fig = plot_rouge_comparison(one)
+    ax = fig.axes[0]
+    assert "no CI: not estimable (1 dialogue; at least 10 are needed)" in (
+        ax.get_legend().get_title().get_text())
+    assert [t.get_text() for t in ax.texts].count("no CI") == 2 * len(ROUGE_TYPES)
+    test = sample["test"]
+    flat = [test["references"][i][0] for i in range(len(test))]  # each its own first reference
+    perfect = {"LoRA": EvalResult(flat, score_pairs(flat, [r[:1] for r in test["references"]]))}
+    table = rouge_table(perfect, protocol="first", intervals=True)  # 1.0 everywhere: no spread
+    assert set(table.iloc[0][[f"{k} 95% CI" for k in ROUGE_TYPES]]) == {
+        "not estimable: no spread: every resample gives 1.000"}
+    assert len(limit_split(test, 10)) == 10  # the sample's own 10 dialogues: estimable
+    full = rouge_table(results_from(sample), intervals=True)
+    assert " to " in full.loc["LoRA", "rouge1 95% CI"]
+
+
+def test_counts_name_their_noun_in_the_right_number(sample):
+    """Issue 32 (11): "(1 dialogues)" under a length bin, "1 summaries written"."""
+    from dialogsum_peft.display import counted
+    from dialogsum_peft.evaluation import rouge_by_length
+    from dialogsum_peft.reporting import plot_rouge_by_length
+
+    assert [counted(n, "dialogue") for n in (0, 1, 2, 1500)] == [
+        "0 dialogues", "1 dialogue", "2 dialogues", "1,500 dialogues"]
+    assert counted(1, "summary", "summaries") == "1 summary"
+    results = results_from(sample)
+    lengths = [600] + [10] * (len(sample["test"]) - 1)  # one dialogue in the last bin
+    labels = [t.get_text() for t in plot_rouge_by_length(
+        rouge_by_length(results, lengths)).axes[0].get_xticklabels()]
+    assert labels == ["0-127\n(9 dialogues)", ">= 512 (cut)\n(1 dialogue)"]
+
+
 def test_environment_report_cpu_and_gpu():
     import transformers
 
     cpu = environment_report(DeviceInfo())
     assert f"transformers {transformers.__version__}" in " ".join(cpu.split())
-    assert "CPU only" in cpu and "WARNING" in cpu and "Change runtime type -> GPU" in cpu
+    # issue 32 (11): before the mode is known, no warning (a smoke run on a CPU is what it is for:
+    # the report warned "Full training would take hours here" above the smoke banner)
+    assert "CPU only" in cpu and "WARNING" not in cpu and "Change runtime type -> GPU" in cpu
+    assert "smoke mode" in cpu
     gpu = environment_report(DeviceInfo("cuda", "Tesla T4", 14.7, bf16=False))
     assert "Tesla T4, 14.7 GiB" in gpu and "fp32" in gpu and "WARNING" not in gpu
     assert in_colab() is False
@@ -240,6 +285,8 @@ def test_example_report(sample):
     text = example_report(test, 3, {ZERO_SHOT: "nothing alike here", LORA: perfect})
     flat = " ".join(text.split())  # summaries are wrapped to the line width
     assert f"#3 (id {row['id']}" in text and " ".join(row["summary"].split()) in flat
+    refs = len(row["references"])
+    assert f"{refs} human reference{'s' * (refs != 1)})" in text  # not "reference(s)"
     assert "ZERO-SHOT:" in text and "LORA:" in text
     mean_r1 = compute_rouge([perfect], [row["references"]])["rouge1"]  # "mean" protocol
     assert f"ROUGE-1 {mean_r1:.3f}" in text and mean_r1 < 1.0  # one reference of several
@@ -250,8 +297,30 @@ def test_example_report(sample):
     prompted = example_report(test, 3, {LORA: perfect}, smoke=True, show_prompt=True)
     assert "Summarize the following conversation." in prompted and "PROMPT" in prompted
     assert SMOKE_BANNER.split(":")[0] in prompted
-    with pytest.raises(IndexError, match="outside the split"):
+    with pytest.raises(IndexError, match="index 10 is outside the test split: it has 10 dialogues"):
         example_report(test, len(test), {LORA: "x"})
+
+
+# Issue 32 (4): every helper that takes an index checks it against the split it indexes, with a
+# message naming the split's size. Before the fix side_by_side raised a bare IndexError from
+# datasets (or showed another split's predictions) and example_report named no size.
+@pytest.mark.parametrize("index", [200, 42, 10, -1])
+def test_helpers_that_take_an_index_name_the_splits_size(sample, index):
+    from dialogsum_peft.errors import SplitIndexError
+    from dialogsum_peft.evaluation import limit_split
+
+    test, results = sample["test"], results_from(sample)
+    message = f"index {index} is outside the test split: it has 10 dialogues (rows 0 to 9)"
+    for call in (lambda: example_report(test, index, {LORA: "x"}),
+                 lambda: side_by_side(test, results, [0, index])):
+        with pytest.raises(SplitIndexError) as err:
+            call()
+        assert str(err.value) == message and isinstance(err.value, IndexError)
+        assert err.value._render_traceback_() == [f"SplitIndexError: {message}"]  # a notebook's view
+    with pytest.raises(SplitIndexError, match=r"it has 1 dialogue \(row 0\)$"):
+        example_report(limit_split(test, 1), max(index, 1), {LORA: "x"})
+    with pytest.raises(ValueError, match="10 predictions for a split of 3 dialogues"):
+        side_by_side(limit_split(test, 3), results, [0])  # another split's results
 
 
 def test_settings_table_shows_what_applies_to_each_method():

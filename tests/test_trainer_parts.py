@@ -103,3 +103,58 @@ def test_resume_shows_transformers_note_only_for_a_real_change(sample, tmp_path)
     (note,) = notes
     assert "logging_steps: 2 (from args) != 1" in note and "eval_steps" not in note
     assert not logger.filters  # the filter is removed after each train()
+
+
+# ------------------------------------------------------------------ issue 32 (11): messages
+def test_session_and_validation_reports_describe_this_session(sample, tmp_path, capsys):
+    """A second "Run all" resumes a finished run: before the fix the notebook printed "0 s in this
+    session" and "1 validation passes took 0.2 s of the 0.0 s that training took" (earlier
+    sessions' passes set against this session's time)."""
+    def trainer_for(max_steps=5):  # 40 examples in batches of 8: 5 steps are one whole epoch
+        config = TrainConfig.smoke(output_dir=str(tmp_path / "run"), max_steps=max_steps,
+                                   save_steps=5, logging_steps=1, eval_steps=5)
+        model, tok = load_base_model(config)
+        return make_trainer(apply_method(model, config), tok, sample, config)
+
+    first = trainer_for()
+    result = first.train()
+    assert first.session_report(result) == (
+        f"trained steps 1 to 5 of 5 in this session ({result.metrics['train_runtime']:.1f} s)")
+    (seconds,) = [e["eval_runtime"] for e in first.state.log_history if "eval_runtime" in e]
+    assert first.validation_report(result) == (
+        f"1 validation pass in this session took {seconds:.1f} s of the "
+        f"{result.metrics['train_runtime']:.1f} s this session's training took")
+
+    checkpoint = str(tmp_path / "run" / "checkpoints" / "checkpoint-5")
+    again = trainer_for()
+    result = again.train(resume_from_checkpoint=checkpoint)
+    assert again.session_report(result) == ("nothing to train in this session: the run was "
+                                            "already complete at step 5 of 5 (resumed from its "
+                                            "last checkpoint, whose model this is)")
+    assert again.validation_report(result) == (
+        "no validation pass ran in this session; 1 ran in an earlier session")
+
+    longer = trainer_for(max_steps=10)  # resumed half way: this session's steps and passes only
+    result = longer.train(resume_from_checkpoint=checkpoint)
+    assert longer.session_report(result).startswith("trained steps 6 to 10 of 10 in this session (")
+    assert longer.session_report(result).endswith(", resumed from step 5)")
+    assert longer.validation_report(result).startswith("1 validation pass in this session took ")
+    assert longer.validation_report(result).endswith("; 1 more ran in an earlier session")
+
+
+def test_log_lines_read_as_text():
+    from types import SimpleNamespace
+
+    from dialogsum_peft.trainer_parts import log_line
+
+    state = SimpleNamespace(global_step=20, max_steps=30)
+    assert log_line({"loss": 6.91234, "grad_norm": 3.3012, "learning_rate": 0.0005, "epoch": 4.0},
+                    state) == "step 20/30 (epoch 4.00): loss 6.912, gradient norm 3.301, learning rate 0.0005"
+    assert log_line({"eval_loss": 7.0, "eval_runtime": 0.25, "eval_samples_per_second": 40.0,
+                     "epoch": 4.0}, state) == "step 20/30 (epoch 4.00): validation loss 7 (0.2 s)"
+    end = {"train_runtime": 12.5, "train_samples_per_second": 19.2, "train_loss": 7.25,
+           "total_flos": 1e9, "epoch": 6.0}
+    assert log_line(end, state) == ("training ended at step 20/30: 12 s in this session, "
+                                    "19.2 examples/s, mean training loss 7.25")
+    assert log_line(end, state, trained=False) == (
+        "nothing to train: the run was already complete at step 20/30")

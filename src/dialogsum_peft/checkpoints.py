@@ -41,11 +41,38 @@ def _weights_file(path: Path) -> Path | None:
     return None
 
 
-def rng_state_files(path: str | os.PathLike) -> list[Path]:
-    """The RNG state files of a checkpoint: ``rng_state.pth`` (one process) or
-    ``rng_state_0.pth``, ``rng_state_1.pth`` ... (one per process; all ranks ``0..N-1`` must be
-    there, so a checkpoint cut short while saving them is not taken for complete)."""
+def checkpoint_world_size(path: str | os.PathLike) -> int | None:
+    """The number of processes that wrote the checkpoint ``path`` (a ``checkpoint-N`` folder):
+    the ``world_size`` of the run identity beside it (``checkpoints/run.json``), 1 for an
+    identity written before the world size was recorded (as :func:`check_resume_identity`
+    reads it), ``None`` when no identity says (a folder without ``run.json``)."""
+    run_file = Path(path).parent / RUN_FILE
+    if not run_file.is_file():
+        return None
+    try:
+        identity = json.loads(run_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    size = identity.get("world_size", 1) if isinstance(identity, dict) else None
+    return size if isinstance(size, int) and size >= 1 else None
+
+
+def rng_state_files(path: str | os.PathLike, world_size: int | None = None) -> list[Path]:
+    """The RNG state files a checkpoint of a ``world_size``-process run needs, all present, or
+    ``[]`` when one is missing.
+
+    The Trainer saves ``rng_state.pth`` in a one-process run and ``rng_state_0.pth`` ...
+    ``rng_state_<N-1>.pth``, one per process, in an N-process run
+    (``Trainer._save_rng_state``); a resume without a process's file restores nothing for that
+    process and goes on, no longer exact. ``world_size`` ``None`` (nothing recorded it): one
+    file, or an unbroken run of ranks from 0, whichever the folder holds.
+    """
     path = Path(path)
+    if world_size is not None:
+        names = (["rng_state.pth"] if world_size <= 1
+                 else [f"rng_state_{r}.pth" for r in range(world_size)])
+        files = [path / n for n in names]
+        return files if all(f.is_file() for f in files) else []
     if (path / "rng_state.pth").is_file():
         return [path / "rng_state.pth"]
     ranks = sorted(int(m.group(1)[1:]) for p in path.iterdir()
@@ -55,13 +82,16 @@ def rng_state_files(path: str | os.PathLike) -> list[Path]:
     return [path / f"rng_state_{r}.pth" for r in ranks]
 
 
-def is_complete_checkpoint(path: str | os.PathLike) -> bool:
+def is_complete_checkpoint(path: str | os.PathLike, world_size: int | None = None) -> bool:
     """True when a ``checkpoint-N`` folder holds everything an exact resume needs, and it parses.
 
-    A run killed while saving leaves files that exist but are cut short, so each one is opened:
-    ``trainer_state.json`` loads as JSON, the weights' safetensors header reads, the optimizer,
-    scheduler and RNG states (:func:`rng_state_files`: one file, or one per process) load
-    (``weights_only``, as the Trainer loads them).
+    Complete means every file its world size needs: the weights, ``trainer_state.json``, the
+    optimizer and scheduler states and one RNG state per process (:func:`rng_state_files`;
+    ``world_size`` defaults to the one recorded beside the checkpoint,
+    :func:`checkpoint_world_size`). A run killed while saving leaves files that exist but are cut
+    short, so each one is opened: ``trainer_state.json`` loads as JSON, the weights' safetensors
+    header reads, the optimizer, scheduler and RNG states load (``weights_only``, as the Trainer
+    loads them).
     """
     import torch
     from safetensors import safe_open
@@ -71,7 +101,7 @@ def is_complete_checkpoint(path: str | os.PathLike) -> bool:
     weights = _weights_file(path)
     if weights is None or not all((path / n).is_file() for n in CHECKPOINT_STATE_FILES):
         return False
-    rng_files = rng_state_files(path)
+    rng_files = rng_state_files(path, world_size or checkpoint_world_size(path))
     if not rng_files:
         return False
     try:

@@ -28,11 +28,29 @@ def _say(state, *lines: str, file=None) -> None:
             print(line, file=file or sys.stdout, flush=True)
 
 
-def _banner(state, config, file=None) -> None:
+def progress_bars() -> bool:
+    """Whether this command shows progress bars: only on a terminal. When stderr goes to a file
+    (a log, ``nohup``, a job scheduler) every bar is switched off, ours and those of transformers,
+    datasets and huggingface_hub: a bar redraws itself with carriage returns, which a log file
+    keeps as hundreds of half lines. The Trainer then prints one line per log instead."""
+    if sys.stderr.isatty():
+        return True
+    import datasets
+    from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils import logging as transformers_logging
+
+    datasets.disable_progress_bars()
+    disable_progress_bars()
+    transformers_logging.disable_progress_bar()
+    return False
+
+
+def _banner(state, config, file=None, data=None) -> None:
+    """The smoke banner, naming what the command reads (``data``; the config's dataset)."""
     if config.is_smoke:
         from .offline import smoke_banner
 
-        _say(state, smoke_banner(), file=file)
+        _say(state, smoke_banner(data or config.dataset_source), file=file)
 
 
 def _load_dataset(config, state):
@@ -93,6 +111,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = rf.RunFolder(config.output_dir)
     checkpoint = _checkpoint_to_resume(args, out, identity)
     prepare_hub(config)
+    bars = progress_bars()  # on a terminal only
     from .data import require_split
     from .distributed import finish, process_state
     from .methods import apply_method
@@ -113,7 +132,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     tokenized = prepare_datasets(dataset, tokenizer, config)
     # Every trained weight is used in every forward pass: no need for DDP's unused-weight search.
     # Built here, so a bad setting is refused before the folder is touched.
-    train_args = training_arguments(config, ddp_find_unused_parameters=False)  # split as run_config
+    train_args = training_arguments(config, ddp_find_unused_parameters=False,  # split as run_config
+                                    disable_tqdm=not bars)
     lock = out.lock().acquire() if state.is_main_process else None
     try:
         if lock is not None:
@@ -169,7 +189,7 @@ def _evaluate_models(config, state, trained, split, no_base: bool, backend: str 
     on ``split``."""
     from .distributed import distributed_evaluate
 
-    gen = config.generation_kwargs()
+    gen = {**config.generation_kwargs(), "progress": progress_bars()}
     results = {}
     if backend == "ctranslate2":  # the zero-shot row from the plain base, converted
         from .export import load_ctranslate2
@@ -263,6 +283,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise CliError("--no-base needs --adapter (otherwise there is nothing to evaluate)")
     results_dir = check_writable(args.results_dir or Path(config.output_dir) / "evaluation")
     prepare_hub(config)
+    progress_bars()  # on a terminal only
     from .data import require_split
     from .distributed import finish, process_state
     from .evaluation import limit_split
@@ -301,6 +322,11 @@ def _write_evaluation_outputs(results, split, config, args, trained, results_dir
     print(rouge_table(results, baseline="base" if both else None,
                       improved=tuned[0] if both else None).to_string())
     print(f"results: {results_dir} (scores.json with every ROUGE protocol, predictions, rouge.png)")
+    from .evaluation import interval_warnings
+
+    scores = json.loads((results_dir / "scores.json").read_text(encoding="utf-8"))
+    for line in interval_warnings(scores):  # what the files say: no zero-width "95%" interval
+        print(line, file=sys.stderr)
     texts = {"references": [r for refs in split["references"] for r in refs],
              **{f"{name} predictions": r.predictions for name, r in results.items()}}
     note = unscorable_note(texts)
@@ -320,10 +346,11 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         check_writable(Path(args.output).parent)
     fmt = args.format or ("jsonl" if is_jsonl or (args.output or "").endswith(".jsonl") else "text")
     prepare_hub(config)
+    progress_bars()  # on a terminal only
     from .distributed import distributed_summarize, finish, process_state
 
     state = process_state()
-    _banner(state, config, file=sys.stderr)  # stdout stays the summaries alone
+    _banner(state, config, file=sys.stderr, data=args.input)  # stdout: the summaries alone
     if args.backend == "ctranslate2":
         from .export import load_ctranslate2
 
@@ -337,7 +364,8 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
             model = merged_copy(model)
     summaries = distributed_summarize(model, tokenizer, [r["dialogue"] for r in records], state,
-                                      progress=args.output is not None, **config.generation_kwargs())
+                                      progress=args.output is not None and progress_bars(),
+                                      **config.generation_kwargs())
     if state.is_main_process:
         if fmt == "jsonl":
             lines = [json.dumps({**r, "prediction": s}, ensure_ascii=False)
@@ -347,11 +375,14 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         body = "\n".join(lines) + "\n"
         if args.output:
             write_text_atomic(Path(args.output), body)
-            print(f"{len(lines)} summaries written to {args.output}", file=sys.stderr)
+            from .display import counted
+
+            print(f"{counted(len(lines), 'summary', 'summaries')} written to {args.output}",
+                  file=sys.stderr)
         else:
             sys.stdout.write(body)
             sys.stdout.flush()
-    _banner(state, config, file=sys.stderr)
+    _banner(state, config, file=sys.stderr, data=args.input)
     finish(state)
     return 0
 
@@ -363,6 +394,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     config = resolve_config(args, trained_base(check_trained_dir(args.adapter)))
     prepare_hub(config)
+    progress_bars()  # none in a log file
     to = export(config, args.adapter, args.to, fmt=args.format, quantization=args.quantization,
                 overwrite=args.overwrite)
     print(f"exported {args.adapter} ({args.format}, {args.quantization or 'float32'}) to {to}")

@@ -18,7 +18,6 @@ without it :func:`require_ctranslate2` raises :class:`MissingExtraError` with on
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -28,10 +27,13 @@ BACKENDS = ("transformers", "ctranslate2")
 # CTranslate2's names for the weight types a converted model is stored or run in.
 QUANTIZATIONS = ("int8", "float32", "bfloat16")
 INSTALL_HINT = "pip install 'dialogsum_peft[serve]' (or pip install -r requirements-serve.txt)"
-# generation_config.json fields that change what transformers' generate does, and their names in
-# Translator.translate_batch; copied beside a converted model so both backends decode alike.
-GENERATION_OPTIONS = {"length_penalty": "length_penalty", "repetition_penalty": "repetition_penalty",
-                      "no_repeat_ngram_size": "no_repeat_ngram_size"}
+# Every decoding option of Translator.translate_batch is passed explicitly, at the value that
+# matches transformers' GenerationConfig defaults, so a model folder cannot bring its own: the
+# summaries are decoded with what the run's settings record, whatever the backend
+# (:func:`dialogsum_peft.generation.decoding_config` does the same for transformers).
+DECODING_DEFAULTS = dict(length_penalty=1.0, repetition_penalty=1.0, no_repeat_ngram_size=0,
+                         coverage_penalty=0.0, sampling_topk=1, sampling_temperature=1.0,
+                         disable_unk=False, num_hypotheses=1, return_alternatives=False)
 
 
 class MissingExtraError(DialogSumError, ImportError):
@@ -69,8 +71,9 @@ def convert(model_dir: str | os.PathLike, out_dir: str | os.PathLike,
     """Convert a transformers T5 folder (safetensors + tokenizer) into CTranslate2's format.
 
     ``out_dir`` must not exist yet or be empty; it receives ``model.bin``, CTranslate2's
-    ``config.json`` and vocabulary, and the tokenizer and ``generation_config.json`` of
-    ``model_dir`` (so the folder is all :class:`CTranslate2Model` needs). ``quantization`` is one
+    ``config.json`` and vocabulary, and the tokenizer of ``model_dir`` (so the folder is all
+    :class:`CTranslate2Model` needs). The model's ``generation_config.json`` is not copied:
+    its decoding settings are never used (:data:`DECODING_DEFAULTS`). ``quantization`` is one
     of :data:`QUANTIZATIONS` (the weights' storage type). Raises :class:`MissingExtraError`.
     """
     import shutil
@@ -95,8 +98,7 @@ def convert(model_dir: str | os.PathLike, out_dir: str | os.PathLike,
 
     Converter(str(model_dir)).convert(str(out_dir), quantization=quantization, force=True)
     for f in model_dir.iterdir():
-        if f.is_file() and (f.name.startswith(("tokenizer", "special_tokens", "spiece"))
-                            or f.name == "generation_config.json"):
+        if f.is_file() and f.name.startswith(("tokenizer", "special_tokens", "spiece")):
             shutil.copy2(f, out_dir / f.name)
     return out_dir
 
@@ -123,12 +125,6 @@ class CTranslate2Model:
         self.translator = ctranslate2.Translator(
             str(self.path), device="cpu", compute_type=compute_type,
             intra_threads=threads or torch.get_num_threads(), inter_threads=1)
-        self.options = {}
-        gen_file = self.path / "generation_config.json"
-        if gen_file.is_file():
-            saved = json.loads(gen_file.read_text(encoding="utf-8"))
-            self.options = {ct2: saved[hf] for hf, ct2 in GENERATION_OPTIONS.items()
-                            if saved.get(hf) is not None}
 
     def load_tokenizer(self):
         """The tokenizer saved beside the converted weights."""
@@ -140,15 +136,18 @@ class CTranslate2Model:
                      num_beams: int = 1, min_new_tokens: int | None = None) -> list[list[int]]:
         """Token ids generated for each (already truncated) input of ``batch``, in order.
 
-        The same settings as transformers' ``generate``: ``max_new_tokens`` counts the end
+        The same settings as transformers' ``generate`` with
+        :func:`~dialogsum_peft.generation.decoding_config`: ``max_new_tokens`` counts the end
         token, ``min_new_tokens`` keeps the end token away until that many tokens exist,
-        ``num_beams`` 1 is greedy. No input is truncated again (``max_input_length=0``).
+        ``num_beams`` 1 is greedy, and every other option at its default
+        (:data:`DECODING_DEFAULTS`), whatever a ``generation_config.json`` in the model's folder
+        says. No input is truncated again (``max_input_length=0``).
         """
         tokens = [tokenizer.convert_ids_to_tokens(ids) for ids in batch]
         results = self.translator.translate_batch(
             tokens, beam_size=num_beams, max_decoding_length=max_new_tokens,
             min_decoding_length=min_new_tokens or 0, max_input_length=0,
-            return_end_token=True, **self.options)
+            return_end_token=True, **DECODING_DEFAULTS)
         return [tokenizer.convert_tokens_to_ids(r.hypotheses[0]) for r in results]
 
     def __repr__(self) -> str:

@@ -41,11 +41,25 @@ ORIGINAL_FILES = {
 PROMPT_TEMPLATE = "Summarize the following conversation.\n\n{dialogue}\n\nSummary:"
 
 
+def normalize_line_breaks(text: str) -> str:
+    """``text`` with every line boundary Python knows (``str.splitlines``: CR, CRLF, U+2028, and
+    the separators U+001C-U+001E, U+0085 ...) written as ``\\n``.
+
+    Why: Flan-T5's tokenizer reads ``\\n`` as a space between two turns but deletes U+001E and
+    its kind outright, so ``"#Person1#: Hi.\\x1e#Person2#: ..."`` reached the model as
+    ``"Hi.#Person2#:"``: two turns glued into one word. Plain-text input was already split on
+    them; a dialogue from JSON Lines or a data file was not.
+    """
+    return "\n".join(text.splitlines())
+
+
 def build_prompt(dialogue: str) -> str:
-    """The instruction prompt used for BOTH training inputs and inference inputs."""
+    """The instruction prompt used for BOTH training inputs and inference inputs: the dialogue,
+    stripped, its turns one per line (:func:`normalize_line_breaks`), inside
+    :data:`PROMPT_TEMPLATE`. Raises TypeError for anything but a string."""
     if not isinstance(dialogue, str):
         raise TypeError(f"build_prompt expects a dialogue string, got {type(dialogue).__name__}")
-    return PROMPT_TEMPLATE.format(dialogue=dialogue.strip())
+    return PROMPT_TEMPLATE.format(dialogue=normalize_line_breaks(dialogue.strip()))
 
 
 @dataclass
@@ -181,7 +195,8 @@ def _split_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _to_dataset(rows: list[dict[str, Any]]):
+def _to_dataset(rows: list[dict[str, Any]], split: str | None = None):
+    """The rows as a ``datasets.Dataset`` that knows its split's name (``dataset.split``)."""
     import datasets
 
     features = datasets.Features(
@@ -193,7 +208,7 @@ def _to_dataset(rows: list[dict[str, Any]]):
             "topic": datasets.Value("string"),
         }
     )
-    return datasets.Dataset.from_list(rows, features=features)
+    return datasets.Dataset.from_list(rows, features=features, split=split)
 
 
 def load_dialogsum(
@@ -237,7 +252,7 @@ def load_dialogsum(
             locations=locations.get(split))
         if not normalized:
             raise DataError(f"split '{split}' has no usable rows")
-        out[split] = _to_dataset(normalized)
+        out[split] = _to_dataset(normalized, split)
     return datasets.DatasetDict(out)
 
 
@@ -278,7 +293,8 @@ def tokenize_for_training(
     Use with ``Dataset.map(..., batched=True)``.
     """
     prompts = [build_prompt(d) for d in batch["dialogue"]]
-    enc = tokenizer(prompts, text_target=list(batch["summary"]), truncation=False, verbose=False)
+    targets = [normalize_line_breaks(s) for s in batch["summary"]]  # a separator is a space
+    enc = tokenizer(prompts, text_target=targets, truncation=False, verbose=False)
     eos = tokenizer.eos_token_id
     input_ids, masks, labels, src_cut, tgt_cut = [], [], [], [], []
     for ids, lab in zip(enc["input_ids"], enc["labels"]):
@@ -323,7 +339,8 @@ def truncation_warning(counts: Mapping[str, int], max_source_length: int, max_ta
     what = " and ".join(f"{n} of {counts['total']} {split} {kind} (longer than {limit} tokens)"
                         for n, kind, limit, _ in cut)
     knobs = " / ".join(knob for *_, knob in cut)
-    return f"warning: {what} were truncated; raise {knobs} to keep them whole"
+    verb = "was" if len(cut) == 1 and cut[0][0] == 1 else "were"
+    return f"warning: {what} {verb} truncated; raise {knobs} to keep them whole"
 
 
 def tokenize_split(dataset, tokenizer, max_source_length: int = 512, max_target_length: int = 128,

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 
 class DialogSumError(Exception):
-    """Base class: something the user asked for cannot be done; the message says why and where."""
+    """Base class: something the user asked for cannot be done; the message says why and where.
+
+    In a notebook (IPython) it shows as its one line, ``SomeError: message``, without a traceback
+    (``_render_traceback_``, IPython's hook for exceptions that render themselves)."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
 
 
 class ConfigError(DialogSumError, ValueError):
@@ -27,6 +33,10 @@ class RunFolderError(DialogSumError):
 
 class AdapterError(DialogSumError, ValueError):
     """An adapter folder is missing, incomplete, corrupt or holds non-finite weights."""
+
+
+class SplitIndexError(DialogSumError, IndexError):
+    """A row index outside the split it indexes; the message names the split and its size."""
 
 
 class TrainingError(DialogSumError, RuntimeError):

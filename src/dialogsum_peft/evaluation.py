@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from .data import build_prompt
-from .display import captioned, smoke_caption
+from .display import captioned, counted, smoke_caption
 from .generation import summarize
 from .input_report import measure_inputs, warn_input_loss
 from .metrics import (MULTI_REF_PROTOCOLS, EvalResult, aggregate, aggregate_by_protocol,
@@ -59,6 +59,66 @@ def rouge_by_protocol(predictions, references, use_stemmer: bool = True,
     return aggregate_by_protocol(score_pairs(predictions, references, use_stemmer, tokenizer))
 
 
+def split_name(dataset) -> str:
+    """``"the test split"`` for a split :func:`~dialogsum_peft.data.load_dialogsum` loaded
+    (``dataset.split``), ``"the split"`` for one that does not know its name."""
+    name = getattr(dataset, "split", None)
+    return f"the {name} split" if name else "the split"
+
+
+def check_index(dataset, index) -> int:
+    """``index`` as an int when it is a row of ``dataset`` (0 to ``len(dataset) - 1``).
+
+    Raises :class:`~dialogsum_peft.errors.SplitIndexError` (an IndexError) naming the split and
+    its size for any other number, TypeError for what is not a whole number.
+    """
+    import numbers
+
+    from .errors import SplitIndexError
+
+    if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+        raise TypeError(f"a row index is a whole number, got {index!r}")
+    n = len(dataset)
+    if not 0 <= index < n:
+        rows = {0: "no rows", 1: "row 0"}.get(n, f"rows 0 to {n - 1}")
+        raise SplitIndexError(f"index {index} is outside {split_name(dataset)}: it has "
+                              f"{counted(n, 'dialogue')} ({rows})")
+    return int(index)
+
+
+_DRAWN: dict[tuple, list[int]] = {}  # per split: the indices not drawn yet in this round
+_LAST: dict[tuple, int] = {}  # per split: the index drawn last
+
+
+def pick_index(dataset, index=None) -> int:
+    """A row of ``dataset`` to look at: ``index`` itself, checked (:func:`check_index`; a number
+    always gives the same dialogue), or with ``None`` a random one.
+
+    The random draw does not use Python's global ``random``, which the Trainer and ``set_seed``
+    seed (every "Run all" would show the same dialogue), but the operating system's entropy
+    (``random.SystemRandom``), and it goes through the split like a shuffled deck: a call never
+    returns the index the previous call returned, and every row is shown once before any
+    comes back. Raises :class:`~dialogsum_peft.errors.SplitIndexError` for an empty split.
+    """
+    import random
+
+    if index is not None:
+        return check_index(dataset, index)
+    n = len(dataset)
+    if n == 0:
+        check_index(dataset, 0)  # raises: no rows
+    key = (getattr(dataset, "_fingerprint", None) or id(dataset), n)
+    deck = _DRAWN.get(key)
+    if not deck:
+        deck = list(range(n))
+        random.SystemRandom().shuffle(deck)
+        if n > 1 and deck[-1] == _LAST.get(key):  # a new round starts with another dialogue
+            deck[0], deck[-1] = deck[-1], deck[0]
+        _DRAWN[key] = deck
+    _LAST[key] = deck.pop()
+    return _LAST[key]
+
+
 def limit_split(dataset, limit: int | None):
     """The first ``limit`` rows of a split (all of them for ``None``)."""
     if limit is None or limit >= len(dataset):
@@ -90,30 +150,67 @@ def evaluate_model(model, tokenizer, dataset, batch_size: int = 32, max_new_toke
                       smoke=is_smoke_model(model), inputs=inputs)
 
 
+def _with_ci(entry: dict, intervals: dict) -> dict:
+    """``entry`` with ``"ci95"`` (``{k: [low, high] or None}``) and, when some interval cannot be
+    estimated, ``"ci95_not_estimable"`` (``{k: reason}``)."""
+    entry["ci95"] = {k: ci.to_json() for k, ci in intervals.items()}
+    missing = {k: ci.reason for k, ci in intervals.items() if not ci.estimable}
+    if missing:
+        entry["ci95_not_estimable"] = missing
+    return entry
+
+
 def scores_with_intervals(results: dict[str, EvalResult]) -> dict:
     """``{model: {protocol: {rouge1: F, ..., "ci95": {rouge1: [low, high], ...}}}}``: every
-    protocol's corpus scores with their 95% bootstrap intervals (:mod:`dialogsum_peft.intervals`)."""
+    protocol's corpus scores with their 95% bootstrap intervals (:mod:`dialogsum_peft.intervals`).
+    An interval that cannot be estimated (too few dialogues, no spread) is ``None``, and
+    ``"ci95_not_estimable"`` beside it says why (``{rouge2: "no spread: ..."}``)."""
     from .intervals import rouge_intervals
 
-    return {name: {protocol: {**scores, "ci95": {k: list(ci) for k, ci in
-                                                 rouge_intervals(r.pair_scores, protocol).items()}}
+    return {name: {protocol: _with_ci(dict(scores), rouge_intervals(r.pair_scores, protocol))
                    for protocol, scores in r.by_protocol.items()}
             for name, r in results.items()}
 
 
 def differences(results: dict[str, EvalResult], baseline: str = "base") -> dict:
     """``{"<model> - base": {protocol: {rouge1: {"difference": d, "ci95": [low, high]}}}}`` for
-    every model beside ``baseline``, with paired bootstrap intervals; empty without a baseline."""
+    every model beside ``baseline``, with paired bootstrap intervals; empty without a baseline.
+    An interval that cannot be estimated is ``None``, with ``"ci95_not_estimable"``: the reason."""
     from .intervals import difference_intervals
+
+    def entry(d):
+        ci = d["ci95"]
+        out = {"difference": d["difference"], "ci95": ci.to_json()}
+        return out if ci.estimable else {**out, "ci95_not_estimable": ci.reason}
 
     if baseline not in results:
         return {}
     return {f"{name} - {baseline}": {
-                protocol: {k: {"difference": d["difference"], "ci95": list(d["ci95"])}
-                           for k, d in difference_intervals(results[baseline].pair_scores,
-                                                            r.pair_scores, protocol).items()}
+                protocol: {k: entry(d) for k, d in difference_intervals(
+                    results[baseline].pair_scores, r.pair_scores, protocol).items()}
                 for protocol in MULTI_REF_PROTOCOLS}
             for name, r in results.items() if name != baseline}
+
+
+def interval_warnings(summary: dict, shown: int = 6) -> list[str]:
+    """``warning:`` lines for the intervals of an evaluation's ``scores.json`` (``summary``: its
+    ``"scores"`` and ``"differences"``) that cannot be estimated, one per reason, naming up to
+    ``shown`` of them ("lora rouge2 (mean)"); ``[]`` when every interval was estimated."""
+    by_reason: dict[str, list[str]] = {}
+    for name, protocols in {**summary.get("scores", {}), **summary.get("differences", {})}.items():
+        for protocol, entry in protocols.items():
+            missing = entry.get("ci95_not_estimable") or {
+                k: v["ci95_not_estimable"] for k, v in entry.items()
+                if isinstance(v, dict) and "ci95_not_estimable" in v}
+            for k, reason in missing.items():
+                by_reason.setdefault(reason, []).append(f"{name} {k} ({protocol})")
+    lines = []
+    for reason, names in by_reason.items():
+        more = f" and {len(names) - shown} more" if len(names) > shown else ""
+        lines.append(f"warning: no 95% interval can be estimated for {', '.join(names[:shown])}"
+                     f"{more} ({reason}): scores.json records null for them and the plot draws "
+                     "no error bar")
+    return lines
 
 
 # ------------------------------------------------------------------ zero-shot against LoRA

@@ -21,6 +21,7 @@ import torch
 
 from .data import build_prompt
 from .input_report import measure_inputs, warn_input_loss
+from .inputs import has_visible_text
 
 
 def _check_dialogues(dialogues) -> list[str]:
@@ -34,8 +35,8 @@ def _check_dialogues(dialogues) -> list[str]:
     for i, d in enumerate(dialogues):
         if not isinstance(d, str):
             raise ValueError(f"dialogue {i} is a {type(d).__name__}, not a string")
-        if not d.strip():
-            raise ValueError(f"dialogue {i} is empty")
+        if not has_visible_text(d):
+            raise ValueError(f"dialogue {i} is empty (nothing visible in it)")
     return dialogues
 
 

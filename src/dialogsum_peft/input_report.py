@@ -49,19 +49,28 @@ class InputReport:
         """The counts, as ``scores.json`` records them (without ``lengths``)."""
         return {k: v for k, v in asdict(self).items() if k != "lengths"}
 
-    def message(self, what: str = "dialogues") -> str | None:
-        """One sentence on what was lost (``None`` when nothing was), without a ``warning:`` prefix."""
+    def message(self, what: str = "dialogues", target: bool = False) -> str | None:
+        """One sentence on what was lost (``None`` when nothing was), without a ``warning:`` prefix;
+        ``target``: the texts are what the model learns to write (training labels), not input."""
+        def counted(n: int, noun: str) -> str:  # display.counted's rule (display imports us)
+            return f"{n} {noun}{'s' if n != 1 else ''}"
+
         parts = []
         if self.truncated:
-            parts.append(f"{self.truncated} of {self.dialogues} {what} are longer than "
-                         f"max_source_length={self.max_length} tokens (longest {self.longest}): "
-                         f"{self.tokens_cut} tokens at their ends are cut and never read by the model "
-                         "(raise max_source_length to keep them whole)")
+            one = self.truncated == 1
+            parts.append(f"{self.truncated} of {self.dialogues} {what} {'is' if one else 'are'} "
+                         f"longer than max_source_length={self.max_length} tokens (longest "
+                         f"{self.longest}): {counted(self.tokens_cut, 'token')} at "
+                         f"{'its end' if one else 'their ends'} "
+                         f"{'is' if self.tokens_cut == 1 else 'are'} cut and never read by the "
+                         "model (raise max_source_length to keep them whole)")
         if self.with_unknown:
             shown = " ".join(repr(c) for c in self.lost_examples)
-            parts.append(f"{self.with_unknown} of {self.dialogues} {what} hold {self.chars_lost} "
-                         f"characters the tokenizer cannot encode (e.g. {shown}); the model reads "
-                         "<unk> in their place")
+            parts.append(f"{self.with_unknown} of {self.dialogues} {what} "
+                         f"{'holds' if self.with_unknown == 1 else 'hold'} "
+                         f"{counted(self.chars_lost, 'character')} the tokenizer cannot encode "
+                         f"(e.g. {shown}); the model "
+                         + ("learns to write" if target else "reads") + " <unk> in their place")
         return "; ".join(parts) or None
 
 
@@ -104,6 +113,31 @@ def measure_inputs(texts: Sequence[str], tokenizer, max_length: int | None) -> I
         lost.update(dict.fromkeys(chars))
     report.lost_examples = list(lost)[:MAX_EXAMPLE_CHARS]
     return report
+
+
+TRAINING_FIELDS = {"dialogue": "dialogues", "summary": "summaries"}  # prompt, labels
+
+
+def training_text_losses(dataset, tokenizer, split: str) -> list[str]:
+    """``warning:`` lines for a split the Trainer reads (train, validation): one per text field
+    (:data:`TRAINING_FIELDS`: the dialogues as their prompts, the summaries as the labels they
+    become) whose texts hold characters ``tokenizer`` maps to ``<unk>``; ``[]`` when none does.
+    Truncation is counted where the split is tokenized
+    (:func:`dialogsum_peft.data.truncation_warning`), so it is not measured here.
+    """
+    from .data import build_prompt, normalize_line_breaks
+
+    lines = []
+    for field, what in TRAINING_FIELDS.items():
+        if field not in dataset.column_names:
+            continue
+        texts = [build_prompt(t) if field == "dialogue" else normalize_line_breaks(t)
+                 for t in dataset[field]]
+        message = measure_inputs(texts, tokenizer, None).message(
+            f"{split} {what}", target=field != "dialogue")
+        if message:
+            lines.append(f"warning: {message}")
+    return lines
 
 
 def warn_input_loss(report: InputReport, what: str = "dialogues", stacklevel: int = 3) -> None:

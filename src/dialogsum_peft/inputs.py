@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import regex
+
 from .errors import DataError
 
 STDIN = "-"
@@ -66,7 +68,7 @@ def json_lines(text: str, source: str | os.PathLike, expected: str) -> list[tupl
     """
     out = []
     for lineno, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
+        if is_blank_line(line):
             continue
         try:
             value = json.loads(line)
@@ -79,15 +81,27 @@ def json_lines(text: str, source: str | os.PathLike, expected: str) -> list[tupl
     return out
 
 
-# Invisible characters that are not Unicode whitespace (str.isspace) but make a line look empty.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+# What a line may hold and still show nothing: Unicode whitespace (U+00A0, U+3000, tabs ...),
+# default-ignorable code points (zero-width spaces and joiners, U+200E/U+200F direction marks,
+# bidirectional controls, variation selectors, Hangul fillers, the BOM: Unicode's
+# Default_Ignorable_Code_Point, which renderers draw as nothing), control and format characters,
+# and U+2800 (the blank Braille pattern), all of which text copied from web pages, chat apps and
+# word processors holds. Matched with the ``regex`` package's Unicode properties (a dependency
+# of transformers' tokenizers), not a hand-kept list.
+_NOTHING_VISIBLE = regex.compile(
+    r"[\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\u2800]*")
 
 
 def is_blank_line(line: str) -> bool:
-    """True for a line of whitespace only: any Unicode whitespace (U+00A0 no-break space, U+3000
-    ideographic space, tabs ...) or zero-width characters, as text copied from web pages and word
-    processors holds."""
-    return not line.strip().strip(_INVISIBLE).strip()
+    """True for a line with nothing visible on it: only whitespace, invisible (default-ignorable,
+    control or format) characters or the blank Braille pattern, in any mix (see
+    ``_NOTHING_VISIBLE``). Such a line separates plain-text dialogues and is skipped in JSON Lines."""
+    return _NOTHING_VISIBLE.fullmatch(line) is not None
+
+
+def has_visible_text(text: str) -> bool:
+    """False for a text (a dialogue, a field) with nothing visible in it (:func:`is_blank_line`)."""
+    return not is_blank_line(text)
 
 
 def plain_text_blocks(text: str) -> list[str]:
@@ -116,16 +130,17 @@ def read_dialogues(text: str, source: str = "input") -> tuple[list[dict[str, Any
     be an object with a non-empty ``"dialogue"`` string (a stray array or plain line is an error,
     not silently summarized as text). Otherwise each block between whitespace-only lines
     (:func:`plain_text_blocks`: any Unicode whitespace, any line-ending convention) is one dialogue.
+    Lines with nothing visible on them (:func:`is_blank_line`) are blank in both formats.
     Returns the records (each with a ``"dialogue"``, other fields kept) and whether the input was
     JSON Lines. ``source`` names the input in messages. No dialogue at all is a DataError.
     """
     text = text.removeprefix("\ufeff")
-    first = next((line for line in text.split("\n") if line.strip()), "")
-    if first.lstrip().startswith("{"):
+    first = next((line for line in text.split("\n") if not is_blank_line(line)), "")
+    if _NOTHING_VISIBLE.sub("", first).startswith("{"):
         records = []
         for lineno, record in json_lines(text, source, 'a "dialogue" field'):
             dialogue = record.get("dialogue")
-            if not isinstance(dialogue, str) or not dialogue.strip():
+            if not isinstance(dialogue, str) or not has_visible_text(dialogue):
                 raise DataError(f"{source}: line {lineno} has no non-empty \"dialogue\" string field")
             records.append(record)
         return records, True

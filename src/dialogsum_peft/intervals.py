@@ -12,11 +12,22 @@ The statistic is the corpus score under the chosen protocol, so an interval is a
 the number the table shows: under "mean" each dialogue contributes the sum of its pair scores
 and its number of references (a ratio of sums, exactly :func:`dialogsum_peft.metrics.aggregate`
 on the resample); under "best" and "first" each dialogue contributes one score.
+
+Some intervals cannot be estimated, and are then not shown as 95% intervals at all: an
+:class:`Interval` without bounds, with its reason, that every table, plot, ``scores.json`` and
+command line message reports as "not estimable". Two cases: fewer than :data:`MIN_DIALOGUES`
+dialogues (one cannot be resampled; with a few, the resampled means take a handful of values and
+the percentile interval of a mean covers well under 95%: about 85% at 5 dialogues, 90% at 10,
+from the ratio of the percentile bootstrap's half-width, ``1.96 * sqrt((n-1)/n)``, to Student's
+``t``), and no spread (every resample gives the same value: every dialogue scores the same, or
+two models differ by the same on every dialogue), where a zero-width "interval" would claim
+certainty that a sample of dialogues cannot give.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,6 +36,39 @@ from .metrics import ROUGE_TYPES, check_protocol, per_example
 N_RESAMPLES = 1000
 CONFIDENCE = 0.95
 SEED = 0
+MIN_DIALOGUES = 10  # fewer: no interval is estimated (see the module's docstring)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A bootstrap confidence interval, ``low`` to ``high`` (fractions, as the scores), or, when
+    it cannot be estimated, no bounds and the ``reason`` (e.g. ``"1 dialogue; at least 10 are
+    needed"``, ``"no spread: every resample gives 0.000"``).
+
+    ``low, high = interval`` (and ``interval[0]``) reads an estimable interval and raises
+    ValueError, naming the reason, for one that is not: a caller cannot take a missing interval
+    for a zero-width one.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    reason: str | None = None
+
+    @property
+    def estimable(self) -> bool:
+        return self.reason is None
+
+    def __iter__(self):
+        if not self.estimable:
+            raise ValueError(f"no interval: {self.reason}")
+        return iter((self.low, self.high))
+
+    def __getitem__(self, i: int) -> float:  # interval[0], interval[1], as for a (low, high) pair
+        return tuple(self)[i]
+
+    def to_json(self) -> list[float] | None:
+        """``[low, high]``, or ``None`` when the interval cannot be estimated."""
+        return [self.low, self.high] if self.estimable else None
 
 
 def _sums_and_counts(pair_scores, protocol: str, rouge_type: str) -> tuple[np.ndarray, np.ndarray]:
@@ -47,22 +91,31 @@ def _difference(sums_a, sums_b, counts, axis=-1):
 
 
 def _bootstrap(data: tuple, statistic, n_resamples: int, confidence: float,
-               seed: int) -> tuple[float, float]:
+               seed: int) -> Interval:
     from scipy.stats import bootstrap
 
-    if len(data[0]) < 2:
-        value = float(statistic(*data))
-        return value, value  # one dialogue: nothing to resample
+    n = len(data[0])
+    if n < MIN_DIALOGUES:
+        return Interval(reason=f"{n} dialogue{'s' if n != 1 else ''}; at least {MIN_DIALOGUES} "
+                               "are needed")
+    no_spread = Interval(reason=f"no spread: every resample gives {float(statistic(*data)):.3f}")
+    each = np.array([statistic(*(d[i:i + 1] for d in data)) for i in range(n)])
+    if np.ptp(each) <= 1e-12:  # every dialogue alike: so is every resample (scipy would warn)
+        return no_spread
     result = bootstrap(data, statistic, paired=True, vectorized=True, n_resamples=n_resamples,
                        confidence_level=confidence, method="percentile",
                        rng=np.random.default_rng(seed))
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
+    if not (np.isfinite(low) and np.isfinite(high)) or high - low <= 1e-12:
+        return no_spread
+    return Interval(low, high)
 
 
 def rouge_intervals(pair_scores: Sequence[Sequence[dict[str, float]]], protocol: str = "mean",
                     n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE,
-                    seed: int = SEED) -> dict[str, tuple[float, float]]:
-    """``{rouge_type: (low, high)}``: the bootstrap interval of each corpus ROUGE F-measure.
+                    seed: int = SEED) -> dict[str, Interval]:
+    """``{rouge_type: Interval}``: the bootstrap interval of each corpus ROUGE F-measure, or one
+    that says why it cannot be estimated (:class:`Interval`).
 
     ``pair_scores`` is :attr:`dialogsum_peft.metrics.EvalResult.pair_scores` (one list per
     dialogue, one dict per reference). Fractions in [0, 1]. Raises ValueError for an unknown
@@ -77,8 +130,8 @@ def rouge_intervals(pair_scores: Sequence[Sequence[dict[str, float]]], protocol:
 
 def difference_intervals(baseline_pairs, other_pairs, protocol: str = "mean",
                          n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE,
-                         seed: int = SEED) -> dict[str, dict[str, float | tuple[float, float]]]:
-    """``{rouge_type: {"difference": other - baseline, "ci95": (low, high)}}``, paired.
+                         seed: int = SEED) -> dict[str, dict[str, float | Interval]]:
+    """``{rouge_type: {"difference": other - baseline, "ci95": Interval}}``, paired.
 
     Both arguments are pair scores of the same dialogues in the same order (two models'
     ``EvalResult.pair_scores``); each resample draws the same dialogues for both. An interval
@@ -99,8 +152,24 @@ def difference_intervals(baseline_pairs, other_pairs, protocol: str = "mean",
     return out
 
 
-def format_interval(ci: Sequence[float], signed: bool = False) -> str:
+def format_interval(ci: Interval | Sequence[float], signed: bool = False) -> str:
     """An interval as tables show it: ``"0.412 to 0.437"``, or with ``signed`` (a difference)
-    ``"+0.012 to +0.031"``, three decimals (ROUGE F-measures are fractions)."""
+    ``"+0.012 to +0.031"``, three decimals (ROUGE F-measures are fractions); an interval that
+    cannot be estimated as ``"not estimable: <reason>"``."""
+    if isinstance(ci, Interval) and not ci.estimable:
+        return f"not estimable: {ci.reason}"
+    low, high = ci
     sign = "+" if signed else ""
-    return f"{ci[0]:{sign}.3f} to {ci[1]:{sign}.3f}"
+    return f"{low:{sign}.3f} to {high:{sign}.3f}"
+
+
+def not_estimable(intervals: dict[str, dict[str, Interval]]) -> dict[str, list[str]]:
+    """``{reason: ["<name> <rouge_type>", ...]}`` for the intervals of ``intervals`` (``{name:
+    {rouge_type: Interval}}``, e.g. one per model or difference) that cannot be estimated, in
+    order; empty when every one can. For messages that say which numbers have no interval."""
+    out: dict[str, list[str]] = {}
+    for name, by_type in intervals.items():
+        for k, ci in by_type.items():
+            if not ci.estimable:
+                out.setdefault(ci.reason, []).append(f"{name} {k}")
+    return out

@@ -16,9 +16,10 @@ from pathlib import Path
 from .settings import TINY_MODEL_NAME, sample_data_dir  # noqa: F401 - the smoke path's names
 
 SMOKE_BANNER = (
-    "SMOKE MODE: a tiny randomly initialised T5 on the project's small offline sample. "
+    "SMOKE MODE: a tiny randomly initialised T5{on}. "
     "Summaries are gibberish and ROUGE numbers are meaningless; they only show the pipeline runs."
-)
+)  # {on}: what the run reads (describe_data), or nothing where the caller does not know it
+SAMPLE_NAME = "the project's small offline sample"
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000):
@@ -154,12 +155,30 @@ def resolve_mode(requested: str | None = None, env: str = "DIALOGSUM_MODE",
     return mode
 
 
-def smoke_banner(width: int = 96) -> str:
-    """The loud banner printed wherever smoke-mode results are shown."""
+def describe_data(source: str | os.PathLike | None) -> str | None:
+    """What a run reads, for the smoke banner: :data:`SAMPLE_NAME` for the shipped sample, else
+    the folder, file or Hub id as given (``"-"``: standard input); ``None`` for ``None``."""
+    if source is None:
+        return None
+    if str(source) == "-":
+        return "standard input"
+    path = Path(source).expanduser()
+    if path.exists() and path.resolve() == sample_data_dir().resolve():
+        return SAMPLE_NAME
+    return str(source)
+
+
+def smoke_banner(data: str | os.PathLike | None = None, width: int = 96) -> str:
+    """The loud banner printed wherever smoke-mode results are shown. ``data`` is what the run
+    reads (a dataset folder, Hub id or input file, :func:`describe_data`); the banner names it,
+    and names none when it is not given."""
     import textwrap
 
+    described = describe_data(data)
+    text = SMOKE_BANNER.format(on=f" on {described}" if described else "")
     bar = "!" * width
-    body = "\n".join(f"!! {line}" for line in textwrap.wrap(SMOKE_BANNER, width - 3))
+    body = "\n".join(f"!! {line}" for line in textwrap.wrap(  # a path stays whole
+        text, width - 3, break_on_hyphens=False, break_long_words=False))
     return f"{bar}\n{body}\n{bar}"
 
 

@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .display import (SMOKE_NOTE, TextBlock, any_smoke, captioned, format_example, smoke_caption,
-                      title_with_notes, wrap_lines)
+from .display import (SMOKE_NOTE, TextBlock, any_smoke, captioned, counted, format_example,
+                      smoke_caption, title_with_notes, wrap_lines)
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
 from .published import NOT_REPORTED, PUBLISHED, PublishedFigure
 
@@ -90,9 +90,8 @@ def rouge_table(results: Mapping[str, EvalResult], baseline: str | None = None,
 
 def _with_intervals(table, results, baseline, improved, protocol):
     """``table`` with a "95% CI" column after each metric: each model's bootstrap interval, and
-    the paired interval of the improvement row (:mod:`dialogsum_peft.intervals`)."""
-    import pandas as pd
-
+    the paired interval of the improvement row (:mod:`dialogsum_peft.intervals`); "not
+    estimable: <reason>" where an interval cannot be estimated (too few dialogues, no spread)."""
     from .intervals import difference_intervals, format_interval, rouge_intervals
 
     cis = {name: rouge_intervals(r.pair_scores, protocol) for name, r in results.items()}
@@ -138,7 +137,8 @@ def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE
                           note: str | None = None, protocol: str = "mean"):
     """Grouped bars of rouge1/2/L/Lsum per model with 95% bootstrap intervals as error bars
     (:func:`dialogsum_peft.intervals.rouge_intervals`), the improvement of the last over the
-    first on top.
+    first on top. A bar whose interval cannot be estimated (too few dialogues, no spread) has no
+    error bar but "no CI" on it, and the legend says why.
 
     The scores are computed here from ``results`` under ``protocol``, which the y axis names; the
     title carries ``note`` and, when a result comes from the smoke model, the smoke note.
@@ -154,15 +154,22 @@ def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE
     width = 0.8 / max(1, len(names))
     fig, ax = plt.subplots(figsize=(8, 4.5))
     tops = [0.0] * len(ROUGE_TYPES)  # the highest bar or interval of each metric
+    missing: dict[str, None] = {}  # the reasons of intervals that cannot be estimated
     for i, name in enumerate(names):
         values = [scores[name][k] for k in ROUGE_TYPES]
         ci = rouge_intervals(results[name].pair_scores, protocol)  # 95% bootstrap intervals
-        errors = [[v - ci[k][0] for v, k in zip(values, ROUGE_TYPES)],
-                  [ci[k][1] - v for v, k in zip(values, ROUGE_TYPES)]]
-        bars = ax.bar(x + (i - (len(names) - 1) / 2) * width, values, width, label=name,
-                      yerr=errors, capsize=3, error_kw={"elinewidth": 1})
+        his = [ci[k].high if ci[k].estimable else v for v, k in zip(values, ROUGE_TYPES)]
+        los = [ci[k].low if ci[k].estimable else v for v, k in zip(values, ROUGE_TYPES)]
+        xs = x + (i - (len(names) - 1) / 2) * width
+        bars = ax.bar(xs, values, width, label=name, yerr=[np.subtract(values, los),
+                      np.subtract(his, values)], capsize=3, error_kw={"elinewidth": 1})
         ax.bar_label(bars, fmt="%.3f", fontsize=8, label_type="center", color="white")
-        tops = [max(t, hi) for t, hi in zip(tops, (ci[k][1] for k in ROUGE_TYPES))]
+        for j, k in enumerate(ROUGE_TYPES):
+            if not ci[k].estimable:  # no error bar: say so on the bar, not a zero-width bar
+                missing[ci[k].reason] = None
+                ax.annotate("no CI", (xs[j], values[j]), xytext=(0, 2), ha="center",
+                            textcoords="offset points", fontsize=7, color="dimgray")
+        tops = [max(t, hi) for t, hi in zip(tops, his)]
     if len(names) >= 2:
         first, last = scores[names[0]], scores[names[-1]]
         for j, k in enumerate(ROUGE_TYPES):
@@ -174,7 +181,10 @@ def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE
     ax.set_ylabel(f"ROUGE F-measure (protocol: {protocol})")
     ax.set_ylim(0, max(0.1, max(tops) * 1.25))
     ax.set_title(title_with_notes(title, note, any_smoke(results.values())))
-    ax.legend(loc="upper right", title="error bars: 95% bootstrap interval", title_fontsize=8)
+    legend = "error bars: 95% bootstrap interval"
+    if missing:
+        legend += "\nno CI: not estimable (" + "; ".join(missing) + ")"
+    ax.legend(loc="upper right", title=legend, title_fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -215,9 +225,18 @@ def side_by_side(dataset, results: Mapping[str, EvalResult], indices: Sequence[i
     the rows ``indices``, as wrapped text blocks (:func:`format_example`, one per row).
 
     When a result comes from the smoke model the first line is :data:`SMOKE_NOTE`. Raises
-    TypeError for results that are not EvalResults.
+    TypeError for results that are not EvalResults, ValueError for results of another split and
+    :class:`~dialogsum_peft.errors.SplitIndexError` for an index outside ``dataset``
+    (:func:`~dialogsum_peft.evaluation.check_index`).
     """
+    from .evaluation import check_index
+
     scores_under(results, "mean")  # EvalResults only
+    for name, result in results.items():
+        if len(result.predictions) != len(dataset):
+            raise ValueError(f"results[{name!r}] holds {len(result.predictions)} predictions for "
+                             f"a split of {len(dataset)} dialogues: not this split's results")
+    indices = [check_index(dataset, i) for i in indices]
     blocks = [SMOKE_NOTE] if any_smoke(results.values()) else []
     for i in indices:
         blocks.append(f"id: {dataset[i]['id']}")
@@ -235,8 +254,11 @@ def environment_report(info=None, versions: dict[str, str] | None = None) -> str
     """Library versions and the device (``info``: a :class:`~dialogsum_peft.hardware.DeviceInfo`,
     this machine's by default), with one ``WARNING:`` line for each combination of versions known
     to break a notebook (:data:`~dialogsum_peft.versions.BREAKAGES`: the versions, what fails,
-    the fix) and a clear warning on a CPU-only runtime. ``versions``: the installed libraries'
-    (:func:`~dialogsum_peft.versions.library_versions`) unless given."""
+    the fix). ``versions``: the installed libraries' (:func:`~dialogsum_peft.versions.library_versions`)
+    unless given. It runs before the mode is chosen, so on a CPU-only runtime it says what a GPU
+    is needed for and where to get one, without a warning: the configuration
+    (:func:`~dialogsum_peft.trainer.notebook_config`) warns when the run it sets up would train
+    flan-t5-base on the CPU, and says nothing of the kind for a smoke run, which is meant for it."""
     from .hardware import describe_device
     from .versions import BREAKAGES, library_versions
 
@@ -251,10 +273,9 @@ def environment_report(info=None, versions: dict[str, str] | None = None) -> str
         lines.append(f"{'device':<16}GPU: {info.name}, {info.total_memory_gib:.1f} GiB, "
                      f"{'bf16 supported' if info.bf16 else 'no bf16 (fp32 will be used)'}")
     else:
-        lines.append(f"{'device':<16}CPU only")
-        lines.append(f"WARNING: no GPU. Full training would take hours here. In Colab: {RUNTIME_HINT} "
-                     "(T4 is free), then run the notebook again from the top. The offline smoke "
-                     "mode (DIALOGSUM_MODE=smoke) runs on a CPU in a few minutes.")
+        lines.append(f"{'device':<16}CPU only: enough for the smoke mode (a tiny model, minutes); "
+                     "training flan-t5-base (full mode) needs a GPU, in Colab: "
+                     f"{RUNTIME_HINT} (a T4 is free)")
     return "\n".join(lines)
 
 
@@ -296,15 +317,17 @@ def example_report(dataset, index: int, summaries: Mapping[str, str], smoke: boo
                    show_prompt: bool = False) -> str:
     """One test dialogue: its text (or the full prompt), the human summary, each model's summary
     with its own ROUGE against all the dialogue's references; the smoke banner on top in smoke mode.
+    Raises :class:`~dialogsum_peft.errors.SplitIndexError` naming the split's size for an
+    ``index`` outside ``dataset`` (:func:`~dialogsum_peft.evaluation.check_index`).
     """
     from .data import build_prompt
+    from .evaluation import check_index
     from .offline import smoke_banner
 
-    if not 0 <= index < len(dataset):
-        raise IndexError(f"index {index} is outside the split (0 to {len(dataset) - 1})")
-    row = dataset[index]
+    row = dataset[check_index(dataset, index)]
     text = build_prompt(row["dialogue"]) if show_prompt else row["dialogue"]
-    header = f"test dialogue #{index} (id {row['id']}, {len(row['references'])} human reference(s))"
+    header = (f"test dialogue #{index} (id {row['id']}, "
+              f"{counted(len(row['references']), 'human reference')})")
     body = format_example(text, row["summary"], summaries, row["references"])
     if show_prompt:
         body = body.replace("DIALOGUE:", "PROMPT (what the model reads):", 1)
@@ -324,7 +347,8 @@ def plot_rouge_by_length(table):
         xs = [x + i * width for x in range(len(table))]
         ax.bar(xs, table[name], width, label=name)
     ax.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(table))])
-    ax.set_xticklabels([f"{label}\n({n} dialogues)" for label, n in zip(table.index, table["dialogues"])])
+    ax.set_xticklabels([f"{label}\n({counted(n, 'dialogue')})"
+                        for label, n in zip(table.index, table["dialogues"])])
     ax.set_xlabel("prompt length in tokens")
     ax.set_ylabel(table.index.name.split("(")[1].rstrip(")"))
     ax.set_title(title_with_notes("ROUGE by dialogue length", None,

@@ -120,7 +120,7 @@ def write_evaluation(results_dir: str | os.PathLike, results: dict, split, info:
     """
     import csv
 
-    from .display import save_figure
+    from .display import counted, save_figure
     from .evaluation import differences, scores_with_intervals
     from .reporting import plot_rouge_comparison
 
@@ -148,7 +148,7 @@ def write_evaluation(results_dir: str | os.PathLike, results: dict, split, info:
                                                                       ensure_ascii=False),
                                       "rouge": json.dumps(row["rouge"])} for row in rows)
         fig = plot_rouge_comparison(results, title=f"ROUGE on DialogSum {info.get('split', '')} "
-                                                   f"({len(split)} dialogues)")
+                                                   f"({counted(len(split), 'dialogue')})")
         save_figure(fig, tmp / "rouge.png")
     return results_dir
 

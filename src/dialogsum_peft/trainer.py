@@ -25,12 +25,15 @@ from typing import Any
 
 import torch
 from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from .config import TrainConfig
 from .recipes import DEFAULT_RECIPE, epochs_warning
 from .errors import ConfigError
-from .trainer_parts import DivergenceGuard, EpochSeededLengthGroupedSampler, FractionStepsNoteFilter
+from .trainer_parts import (DivergenceGuard, EpochSeededLengthGroupedSampler, FractionStepsNoteFilter,
+                            LogLines, MtimeNoteFilter, ProgressLines, SessionSteps,
+                            session_report, validation_report)
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
 # transformers 5.24 renamed ``gradient_checkpointing`` to ``activation_checkpointing`` and warns on
@@ -123,14 +126,14 @@ def training_arguments(config: TrainConfig, **overrides):
 def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
     """Tokenized train (and validation, if present) splits with only the model's columns.
 
-    Prints one warning line per split when truncation cut dialogues or summaries, and one when
-    dialogues hold characters the tokenizer maps to ``<unk>`` (:mod:`dialogsum_peft.input_report`),
+    Prints one warning line per split when truncation cut dialogues or summaries, and one per
+    text field (dialogues, summaries) whose texts hold characters the tokenizer maps to ``<unk>``
+    (:func:`dialogsum_peft.input_report.training_text_losses`),
     and one when a step-based recipe would pass more than 5 times over the training split
     (:func:`dialogsum_peft.recipes.epochs_warning`).
     """
-    from .data import (build_prompt, require_split, tokenize_split, truncation_counts,
-                       truncation_warning)
-    from .input_report import measure_inputs
+    from .data import require_split, tokenize_split, truncation_counts, truncation_warning
+    from .input_report import training_text_losses
 
     require_split(dataset_dict, "train")
     out = {}
@@ -145,10 +148,8 @@ def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
         warning = truncation_warning(truncation_counts(tokenized), config.max_source_length,
                                      config.max_target_length, split)
         _say_once(warning)
-        # truncation is counted above (summaries too); here what <unk> takes from the prompts
-        lost = measure_inputs([build_prompt(d) for d in ds["dialogue"]], tokenizer,
-                              None).message(f"{split} dialogues")
-        _say_once(lost and f"warning: {lost}")
+        for line in training_text_losses(ds, tokenizer, split):  # <unk> in prompts and labels
+            _say_once(line)
         out[split] = tokenized.select_columns(list(TRAIN_COLUMNS))
     if not _schedule_sized_for(config):
         _say_once(epochs_warning(config.max_steps, config.effective_batch, len(out["train"])))
@@ -178,13 +179,19 @@ class DialogSumTrainer(Seq2SeqTrainer):
         if (kwargs.get("eval_dataset") is None and training_args is not None
                 and training_args.eval_strategy != "no"):  # no validation split: nothing to score
             kwargs["args"] = dataclasses.replace(training_args, eval_strategy="no", eval_steps=None)
-        super().__init__(*args, callbacks=[DivergenceGuard(), *(callbacks or [])], **kwargs)
+        super().__init__(*args, callbacks=[DivergenceGuard(), SessionSteps(), *(callbacks or [])],
+                         **kwargs)
         self.model_accepts_loss_kwargs = False  # T5's loss is already a per-batch mean
+        for printer, lines in ((PrinterCallback, LogLines), (ProgressCallback, ProgressLines)):
+            if any(type(c) is printer for c in self.callback_handler.callbacks):
+                self.remove_callback(printer)  # raw dicts out, one readable line per log in
+                self.add_callback(lines)
 
     def train(self, resume_from_checkpoint=None, *args, **kwargs):
-        """``Trainer.train``, without transformers' resume note about ``eval_steps`` given as a
-        fraction (:class:`~dialogsum_peft.trainer_parts.FractionStepsNoteFilter`). Resuming a
-        run of several CPU processes with a transformers that cannot
+        """``Trainer.train``, without two notes of transformers no one can act on: the resume
+        note about ``eval_steps`` given as a fraction and the "mtime may not be reliable" note
+        (:class:`~dialogsum_peft.trainer_parts.FractionStepsNoteFilter`, ``MtimeNoteFilter``).
+        Resuming a run of several CPU processes with a transformers that cannot
         (:data:`~dialogsum_peft.versions.BREAKAGES`) raises
         :class:`~dialogsum_peft.versions.BrokenVersionsError` before anything is loaded."""
         from .versions import require_working
@@ -192,12 +199,24 @@ class DialogSumTrainer(Seq2SeqTrainer):
         if resume_from_checkpoint and self.args.world_size > 1 and self.args.device.type == "cpu":
             require_working("cpu-multiprocess-resume")
         logger = logging.getLogger("transformers.trainer_utils")
-        note_filter = FractionStepsNoteFilter(self)
-        logger.addFilter(note_filter)
+        filters = [FractionStepsNoteFilter(self), MtimeNoteFilter()]
+        for note_filter in filters:
+            logger.addFilter(note_filter)
         try:
             return super().train(resume_from_checkpoint, *args, **kwargs)
         finally:
-            logger.removeFilter(note_filter)
+            for note_filter in filters:
+                logger.removeFilter(note_filter)
+
+    def session_report(self, result) -> str:
+        """What the last ``train()`` (``result``) trained in this session, in one line
+        (:func:`~dialogsum_peft.trainer_parts.session_report`)."""
+        return session_report(self, result)
+
+    def validation_report(self, result) -> str:
+        """This session's validation passes and their share of its time, in one line
+        (:func:`~dialogsum_peft.trainer_parts.validation_report`)."""
+        return validation_report(self, result)
 
     def _get_eval_sampler(self, eval_dataset):
         """transformers before 5.2x groups validation batches by length with the global RNG, so
@@ -340,7 +359,7 @@ def notebook_config(mode: str = "auto", recipe: str = DEFAULT_RECIPE, eval_size:
         print(f"MODE={mode!r} -> running in {resolved.upper()} mode (preset {config.preset!r}, "
               f"recipe {config.recipe!r}), writing to {folder}")
         if config.is_smoke:
-            print(smoke_banner())
+            print(smoke_banner(config.dataset_source))
         examples = (config.max_steps * config.effective_batch if config.max_steps > 0
                     else round(config.num_train_epochs * DIALOGSUM_TRAIN_DIALOGUES))
         warning = cpu_warning(describe_device(), examples, smoke=config.is_smoke)

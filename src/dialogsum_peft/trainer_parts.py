@@ -14,6 +14,11 @@ line call.
   validation losses the Trainer logged, for the loss curve and ``loss_history.csv``/``.json``.
 * :class:`FractionStepsNoteFilter` takes out of transformers' resume note the lines that compare
   a step interval given as a fraction of the run with the step count it resolved to.
+* :class:`SessionSteps` records where this session's training started, so that
+  :func:`session_report` and :func:`validation_report` describe this session's steps and time
+  (a resumed run's log also holds the earlier sessions').
+* :func:`log_line`, :class:`LogLines` and :class:`ProgressLines`: the Trainer's logs as one
+  readable line each, in place of the raw dicts its ``PrinterCallback``/``ProgressCallback`` print.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import re
 
 import torch
 from transformers import TrainerCallback
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from .errors import TrainingError
@@ -158,3 +164,146 @@ class FractionStepsNoteFilter(logging.Filter):
             return False
         max_steps = self.trainer.state.max_steps
         return 0 < fraction < 1 and max_steps > 0 and steps == math.ceil(fraction * max_steps)
+
+
+class MtimeNoteFilter(logging.Filter):
+    """Drops transformers' "mtime may not be reliable on this filesystem" note.
+
+    Why: the Trainer orders checkpoints by modification time before deleting the oldest, and says
+    the filesystem is unreliable whenever two checkpoints were written less than a second apart
+    (a short run, or a fast one), then orders them by step number, which is what it should do and
+    what :func:`dialogsum_peft.checkpoints.find_last_checkpoint` does: a note about the user's
+    filesystem that is not true and asks nothing of them.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "mtime may not be reliable" not in record.getMessage()
+
+
+# ------------------------------------------------------------------ this session of a run
+class SessionSteps(TrainerCallback):
+    """The global step this training session started from: the checkpoint's when it resumed, 0
+    for a fresh run (``start_step``), and whether it trained any step (``trained``)."""
+
+    def __init__(self):
+        self.start_step, self.trained = 0, False
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start_step, self.trained = None, False  # known at the first step, or at the end
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if not self.trained:
+            self.start_step, self.trained = state.global_step, True
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.start_step is None:  # nothing to train: the run was complete
+            self.start_step = state.global_step
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 10 else f"{value:,.0f} s"
+
+
+def _session(trainer) -> SessionSteps:
+    found = [c for c in trainer.callback_handler.callbacks if isinstance(c, SessionSteps)]
+    if not found:
+        raise ValueError("this Trainer does not record its sessions (use DialogSumTrainer)")
+    return found[0]
+
+
+def session_report(trainer, result) -> str:
+    """One line on what the last ``trainer.train()`` (its ``result``) did in this session: the
+    steps it trained and their time, or that a finished run had nothing left to train (resumed
+    from its last checkpoint: the model is that checkpoint's)."""
+    session, state = _session(trainer), trainer.state
+    end = f"step {state.global_step} of {state.max_steps}"
+    if not session.trained:
+        return (f"nothing to train in this session: the run was already complete at {end} "
+                "(resumed from its last checkpoint, whose model this is)")
+    start = session.start_step
+    resumed = f", resumed from step {start}" if start else ""
+    return (f"trained steps {start + 1} to {state.global_step} of {state.max_steps} in this "
+            f"session ({_seconds(result.metrics['train_runtime'])}{resumed})")
+
+
+def validation_report(trainer, result) -> str:
+    """One line on the validation passes of the last ``trainer.train()``: how many ran in this
+    session and how long they took of this session's training time; the passes of earlier
+    sessions (a resumed run's log holds them) are counted apart, never set against this one's."""
+    session = _session(trainer)
+    passes = [e for e in trainer.state.log_history if "eval_runtime" in e]
+    now = [e for e in passes if e["step"] > session.start_step]
+    earlier = len(passes) - len(now)
+    if not now:
+        return "no validation pass ran in this session" + (
+            f"; {earlier} ran in an earlier session" if earlier else "")
+    before = f"; {earlier} more ran in an earlier session" if earlier else ""
+    seconds = sum(e["eval_runtime"] for e in now)
+    return (f"{len(now)} validation pass{'es' if len(now) != 1 else ''} in this session took "
+            f"{_seconds(seconds)} of the {_seconds(result.metrics['train_runtime'])} this "
+            f"session's training took{before}")
+
+
+# ------------------------------------------------------------------ log lines
+_NAMES = {"loss": "loss", "grad_norm": "gradient norm", "learning_rate": "learning rate"}
+
+
+def log_line(logs: dict, state, trained: bool = True) -> str:
+    """One readable line for a log of the Trainer (``logs`` as ``on_log`` gets it), e.g.
+    ``step 20/30 (epoch 4.00): loss 6.912, gradient norm 3.3, learning rate 0.0005``; at the end
+    of training ``training ended at step 30/30: 8.1 s in this session, 29.6 examples/s, mean
+    training loss 7.2``, or with ``trained`` False (a finished run resumed: no step this session)
+    ``nothing to train: the run was already complete at step 30/30``."""
+    at = f"step {state.global_step}/{state.max_steps}"
+    if "train_runtime" in logs:
+        if not trained:
+            return f"nothing to train: the run was already complete at {at}"
+        parts = [_seconds(float(logs["train_runtime"])) + " in this session"]
+        if "train_samples_per_second" in logs:
+            parts.append(f"{float(logs['train_samples_per_second']):.3g} examples/s")
+        if "train_loss" in logs:
+            parts.append(f"mean training loss {float(logs['train_loss']):.4g}")
+        return f"training ended at {at}: " + ", ".join(parts)
+    epoch = f" (epoch {float(logs['epoch']):.2f})" if "epoch" in logs else ""
+    if "eval_loss" in logs:
+        took = f" ({_seconds(float(logs['eval_runtime']))})" if "eval_runtime" in logs else ""
+        return f"{at}{epoch}: validation loss {float(logs['eval_loss']):.4g}{took}"
+    parts = []
+    for key, value in logs.items():
+        if key in ("epoch", "total_flos") or key.startswith("eval_"):
+            continue
+        name = _NAMES.get(key, key.replace("_", " "))
+        parts.append(f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}")
+    return f"{at}{epoch}: " + ", ".join(parts)
+
+
+class _Lines:
+    """Whether this session trained a step, for :func:`log_line`'s last line."""
+
+    trained = False
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.trained = False
+        return super().on_train_begin(args, state, control, **kwargs)
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.trained = True
+        return super().on_step_begin(args, state, control, **kwargs)
+
+
+class LogLines(_Lines, PrinterCallback):
+    """``PrinterCallback`` (the Trainer's log printer without progress bars) printing
+    :func:`log_line` lines instead of raw dicts."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_local_process_zero and logs:
+            print(log_line(logs, state, self.trained), flush=True)
+
+
+class ProgressLines(_Lines, ProgressCallback):
+    """``ProgressCallback`` (the Trainer's progress bars) writing :func:`log_line` lines above its
+    bar instead of raw dicts."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and self.training_bar is not None and logs:
+            self.training_bar.write(log_line(logs, state, self.trained))
