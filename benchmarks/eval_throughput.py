@@ -26,6 +26,7 @@ rewritten after every variant (benchmarks/README.md).
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import tempfile
@@ -98,7 +99,6 @@ def peak_rss_gib() -> float:
 
 def run_child(name: str, args) -> dict:
     """One variant: an untimed pass, then a timed pass over the same dialogues."""
-    from dialogsum_peft.adapters import merged_copy
     from dialogsum_peft.data import build_prompt
     from dialogsum_peft.generation import summarize
     from dialogsum_peft.input_report import measure_inputs, warn_input_loss
@@ -116,7 +116,7 @@ def run_child(name: str, args) -> dict:
                               attn=config.attn_implementation)
     model = apply_method(model, config)
     if config.merge_for_generation:  # as evaluate/summarize do: the peft model is let go
-        model = merged_copy(model)
+        model = copy.deepcopy(model).merge_and_unload()
     conversion_s, workdir = None, None
     if variant.backend:
         workdir = tempfile.TemporaryDirectory(prefix="bench-ct2-")

@@ -10,8 +10,8 @@ minutes to hours of training; this script gives the cost side of the comparison 
 
 * **Exact on any machine**: trainable parameters (and their share) of each method applied with
   ``methods.apply_method`` to a model of flan-t5-base's exact shape (random weights: counts and
-  bytes do not depend on the values), and the size of the weights file ``save_adapter`` or
-  ``save_model`` writes for it (saved to a temporary folder and measured; fp32 on the CPU, the
+  bytes do not depend on the values), and the size of the weights file ``save_pretrained``
+  writes for it (saved to a temporary folder and measured; fp32 on the CPU, the
   run's precision on a GPU).
 * **Only on CUDA** (or with ``--speed-on-cpu``, to check the script): training samples/s and peak
   memory over ``--steps`` timed optimizer steps after ``--warmup`` untimed ones, at the quick
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import torch  # noqa: E402
 
-from dialogsum_peft.adapters import adapter_size_mb, save_adapter, save_model  # noqa: E402
+from dialogsum_peft.adapters import adapter_size_mb  # noqa: E402
 from dialogsum_peft.config import TrainConfig  # noqa: E402
 from dialogsum_peft.methods import METHODS, apply_method, is_peft  # noqa: E402
 from dialogsum_peft.modeling import count_parameters  # noqa: E402
@@ -166,7 +166,8 @@ def run_method(method: str, base, args, device: torch.device, speed, tokenizer_d
     model = apply_method(copy.deepcopy(base).to(device), config, str(tokenizer_dir))
     counted = count_parameters(model)
     with tempfile.TemporaryDirectory() as tmp:
-        saved = (save_adapter if is_peft(method) else save_model)(model, Path(tmp) / method)
+        saved = Path(tmp) / method  # the adapter, or for full fine-tuning the whole model
+        model.save_pretrained(saved)
         files = sorted(p.name for p in saved.iterdir())
         size_mb = adapter_size_mb(saved)
     row = {"method": method, "learning_rate": config.learning_rate, "optim": config.optim,

@@ -10,17 +10,19 @@ import shutil
 import pytest
 from transformers import AutoTokenizer, T5ForConditionalGeneration
 
-from dialogsum_peft.adapters import check_adapter_fits, load_adapter, save_adapter
-from dialogsum_peft.cli import build_parser, main
-from dialogsum_peft.cli_config import resolve_config
+from dialogsum_peft.adapters import check_adapter_fits
+from dialogsum_peft.command_line.loading import load_adapter
+from dialogsum_peft.command_line.run_outputs import save_adapter
+from dialogsum_peft.command_line.cli import build_parser, main
+from dialogsum_peft.command_line.cli_config import resolve_config
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import AdapterError
-from dialogsum_peft.export import export, trained_base
+from dialogsum_peft.command_line.export import export, trained_base
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.offline import sample_data_dir, tiny_base_dir, tiny_t5_config
 import torch
 from conftest import lora
-from dialogsum_peft.adapters import merged_copy
+from dialogsum_peft.command_line.loading import merged_copy
 from dialogsum_peft.generation import summarize
 
 XXL = "google/flan-t5-xxl"
@@ -181,7 +183,7 @@ def test_a_pickle_only_adapter_is_refused_with_the_command_that_converts_it(tiny
 
     from safetensors.torch import load_file
 
-    from dialogsum_peft.adapters import check_trained_dir
+    from dialogsum_peft.command_line.loading import check_trained_dir
 
     model, tok = tiny
     adapter = _adapter(model, tok, tmp_path / "adapter")

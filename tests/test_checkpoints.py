@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from dialogsum_peft.adapters import save_adapter
+from dialogsum_peft.command_line.run_outputs import save_adapter
 from dialogsum_peft.checkpoints import CHECKPOINT_STATE_FILES, drive_output_dir, find_last_checkpoint
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import RunFolderError
 from dialogsum_peft.hardware import in_colab
 from dialogsum_peft.methods import apply_method
-from dialogsum_peft.modeling import load_base_model
-from dialogsum_peft.safety import redact, scan_for_secrets
+from dialogsum_peft.command_line.loading import load_base_model
+from dialogsum_peft.command_line.safety import redact, scan_for_secrets
 from dialogsum_peft.trainer import make_trainer
 from dialogsum_peft.trainer_parts import loss_history
 
@@ -77,7 +77,7 @@ CHILD = textwrap.dedent("""
     from dialogsum_peft.offline import sample_data_dir
     from dialogsum_peft.config import TrainConfig
     from dialogsum_peft.methods import apply_method
-    from dialogsum_peft.modeling import load_base_model
+    from dialogsum_peft.command_line.loading import load_base_model
     from dialogsum_peft.trainer import make_trainer
 
     out, marker, threads, kill_after = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])

@@ -21,15 +21,15 @@ from pathlib import Path
 
 import pytest
 
-from dialogsum_peft.adapters import load_adapter
-from dialogsum_peft.cli import build_parser, main
-from dialogsum_peft.cli_config import resolve_config
+from dialogsum_peft.command_line.loading import load_adapter
+from dialogsum_peft.command_line.cli import build_parser, main
+from dialogsum_peft.command_line.cli_config import resolve_config
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.generation import summarize
-from dialogsum_peft.inputs import read_dialogues
+from dialogsum_peft.command_line.summarize_input import read_dialogues
 from dialogsum_peft.evaluation import compute_rouge, rouge_per_example
 from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES
-from dialogsum_peft.modeling import load_base_model
+from dialogsum_peft.command_line.loading import load_base_model
 from dialogsum_peft.offline import SMOKE_BANNER, sample_data_dir
 
 GEN = ["--max-new-tokens", "8", "--batch-size", "16"]
@@ -291,7 +291,7 @@ def test_summarize_stdin_to_jsonl(run_dir, monkeypatch, capsys):
 def test_help_and_flag_errors_do_not_import_torch():
     """``--help`` and a bad flag answer in a fraction of a second: building the parser (every
     flag's preset-dependent default) and validating the config need no torch (3 s to import)."""
-    code = ("import sys\nfrom dialogsum_peft.cli import main\n"
+    code = ("import sys\nfrom dialogsum_peft.command_line.cli import main\n"
             "codes = [main(['train', '--help']), main(['train', '--preset', 'smoke', '--lora-r', '-3'])]\n"
             "print(codes, 'torch' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
@@ -475,8 +475,8 @@ def test_evaluate_warns_once_when_references_lose_letters_to_rouge(tmp_path, cap
 
 
 def test_speed_flags_reach_the_command_line():
-    from dialogsum_peft.cli import build_parser
-    from dialogsum_peft.cli_config import resolve_config
+    from dialogsum_peft.command_line.cli import build_parser
+    from dialogsum_peft.command_line.cli_config import resolve_config
 
     parser = build_parser()
     config = resolve_config(parser.parse_args(["train", "--preset", "smoke", "--torch-compile",

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from dialogsum_peft.adapters import check_adapter_dir
-from dialogsum_peft.cli import build_parser, main
-from dialogsum_peft.cli_config import resolve_config
+from dialogsum_peft.command_line.cli import build_parser, main
+from dialogsum_peft.command_line.cli_config import resolve_config
 from dialogsum_peft.config import TrainConfig
 
 

@@ -1,4 +1,4 @@
-"""dialogsum_peft.commands, end to end: the attack list on the command line: every bad input is one ``error:`` line and exit 2, no
+"""dialogsum_peft.command_line.commands, end to end: the attack list on the command line: every bad input is one ``error:`` line and exit 2, no
 traceback, and nothing already on disk changes; a run folder belongs to one run."""
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from dialogsum_peft.checkpoints import RunLock, find_last_checkpoint
-from dialogsum_peft.cli import main
+from dialogsum_peft.command_line.run_outputs import RunLock
+from dialogsum_peft.checkpoints import find_last_checkpoint
+from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.errors import RunFolderError, TrainingError
 from dialogsum_peft.offline import sample_data_dir
 
@@ -323,7 +324,7 @@ def test_evaluate_on_too_few_dialogues_gives_no_95_percent_interval(run, tmp_pat
 def test_exploding_loss_stops_training_before_anything_is_saved(sample, tmp_path):
     from dialogsum_peft.config import TrainConfig
     from dialogsum_peft.methods import apply_method
-    from dialogsum_peft.modeling import load_base_model
+    from dialogsum_peft.command_line.loading import load_base_model
     from dialogsum_peft.trainer import make_trainer
     from dialogsum_peft.trainer_parts import DIVERGENCE_FACTOR, DivergenceGuard
 
@@ -380,7 +381,7 @@ def test_a_token_written_into_a_run_folder_is_reported(overwritten):
 @pytest.fixture()
 def no_model_loads(monkeypatch):
     """Any base or trained model loaded from here on fails the test."""
-    import dialogsum_peft.commands as commands
+    import dialogsum_peft.command_line.commands as commands
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the refusal")
@@ -391,7 +392,7 @@ def no_model_loads(monkeypatch):
 
 def test_merge_for_generation_that_cannot_apply_is_refused_before_loading(run, tiny, tmp_path,
                                                                           capsys, no_model_loads):
-    from dialogsum_peft.adapters import save_adapter
+    from dialogsum_peft.command_line.run_outputs import save_adapter
     from dialogsum_peft.config import TrainConfig
     from dialogsum_peft.methods import apply_method
     from dialogsum_peft.offline import tiny_base_dir

@@ -18,11 +18,9 @@ import textwrap
 import pytest
 
 from dialogsum_peft.checkpoints import find_last_checkpoint, is_complete_checkpoint
-from dialogsum_peft.run_folder import RUN_OUTPUTS
-from dialogsum_peft.cli import main
-from dialogsum_peft.distributed import (
-    distributed_evaluate, distributed_summarize, map_in_order, process_state,
-)
+from dialogsum_peft.command_line.run_outputs import RUN_OUTPUTS
+from dialogsum_peft.command_line.cli import main
+from dialogsum_peft.command_line.distributed import (distributed_evaluate, distributed_summarize, map_in_order, process_state)
 from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.versions import known_breakages
@@ -85,8 +83,8 @@ def torchrun(*args, nproc: int = 2, timeout: int = 300, returncode: int | None =
 GATHER_THEN_TRAIN = textwrap.dedent("""
     import json, sys
     from datasets import Dataset
-    from dialogsum_peft.cli import main
-    from dialogsum_peft.distributed import map_in_order, process_state
+    from dialogsum_peft.command_line.cli import main
+    from dialogsum_peft.command_line.distributed import map_in_order, process_state
     state = process_state()
 
     def tag(part):

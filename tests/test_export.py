@@ -19,13 +19,14 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from dialogsum_peft.adapters import load_adapter, save_adapter, save_model
-from dialogsum_peft.cli import main
+from dialogsum_peft.command_line.loading import load_adapter
+from dialogsum_peft.command_line.run_outputs import save_adapter, save_model
+from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.data import build_prompt
 from dialogsum_peft.ctranslate2_backend import available
 from dialogsum_peft.generation import summarize
-from dialogsum_peft.modeling import load_base_model, load_model_and_tokenizer
+from dialogsum_peft.command_line.loading import load_base_model, load_model_and_tokenizer
 from dialogsum_peft.offline import sample_data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,7 +141,7 @@ def test_a_full_runs_model_converts_directly(tiny, dialogues, tmp_path):
     assert main(["export", *SMOKE, "--adapter", str(full), "--to", str(ct2),
                  "--format", "ctranslate2"]) == 0
     assert json.loads((ct2 / "export.json").read_text())["method"] == "full"
-    from dialogsum_peft.export import load_ctranslate2
+    from dialogsum_peft.command_line.export import load_ctranslate2
 
     engine, engine_tok = load_ctranslate2(None, (ct2, "full"))
     assert summarize(engine, engine_tok, dialogues, max_new_tokens=10, num_beams=2, progress=False) \
@@ -185,7 +186,7 @@ def test_a_model_folders_decoding_settings_change_no_backend(tiny, dialogues, in
     assert not (ct2 / "generation_config.json").exists()  # nothing to read it from
     (ct2 / "generation_config.json").write_bytes((folder / "generation_config.json").read_bytes())
     assert cli_summaries("--backend", "ctranslate2", "--adapter", str(ct2)) == plain  # an export
-    from dialogsum_peft.export import load_ctranslate2
+    from dialogsum_peft.command_line.export import load_ctranslate2
 
     engine, engine_tok = load_ctranslate2(None, (ct2, "full"))  # the library's way
     assert summarize(engine, engine_tok, dialogues, max_new_tokens=12, progress=False) == plain
@@ -238,7 +239,7 @@ def test_without_ctranslate2_one_line_says_how_to_get_it(run, tmp_path):
                  sample_data_dir() / "test.jsonl"],
                 ["evaluate", *SMOKE, "--backend", "ctranslate2", "--output-dir", tmp_path / "ev"]]
     code = ("import sys; sys.modules['ctranslate2'] = None\n"
-            "from dialogsum_peft.cli import main\n"
+            "from dialogsum_peft.command_line.cli import main\n"
             "from dialogsum_peft.ctranslate2_backend import available\n"
             "assert not available()\n"
             f"print([main(argv) for argv in {[[str(a) for a in c] for c in commands]!r}])")

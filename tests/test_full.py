@@ -33,7 +33,7 @@ pytestmark = [
 
 
 def test_quick_recipe_scores_like_a_correct_pipeline(tmp_path):  # pragma: no cover - GPU + Hub
-    from dialogsum_peft.cli import main
+    from dialogsum_peft.command_line.cli import main
     from dialogsum_peft.versions import library_versions
 
     run = tmp_path / "quick"

@@ -31,7 +31,8 @@ def test_unreachable_hub_uses_the_documented_offline_switches(monkeypatch):
     """No minute of retries: when the Hub does not answer, loads are local-files-only."""
     from transformers import AutoTokenizer
 
-    from dialogsum_peft.hub import go_offline_if_unreachable, load_hub_dataset
+    from dialogsum_peft.command_line.loading import go_offline_if_unreachable
+    from dialogsum_peft.hub import load_hub_dataset
 
     seen = []
     assert hub_call(lambda offline: seen.append(offline) or "loaded", "x",
@@ -53,7 +54,7 @@ def test_unreachable_hub_uses_the_documented_offline_switches(monkeypatch):
         load_hub_dataset("knkarthick/dialogsum", reachable=lambda: False)
     # the command line sets the variable before the libraries are imported
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr("dialogsum_peft.hub.hub_reachable", lambda: False)
+    monkeypatch.setattr("dialogsum_peft.command_line.loading.hub_reachable", lambda: False)
     assert go_offline_if_unreachable() and os.environ["HF_HUB_OFFLINE"] == "1"
 
 
@@ -66,7 +67,7 @@ def test_unreachable_hub_uses_the_documented_offline_switches(monkeypatch):
 def test_offline_hub_gives_one_clear_message_fast(call, name):
     from huggingface_hub import constants
 
-    from dialogsum_peft.modeling import load_model_and_tokenizer
+    from dialogsum_peft.command_line.loading import load_model_and_tokenizer
 
     # conftest sets HF_HUB_OFFLINE=1 before anything imports huggingface_hub: no network retries
     assert constants.HF_HUB_OFFLINE

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from dialogsum_peft.adapters import save_adapter
-from dialogsum_peft.cli import main
+from dialogsum_peft.command_line.run_outputs import save_adapter
+from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.data import build_prompt
-from dialogsum_peft.distributed import distributed_evaluate, distributed_summarize
+from dialogsum_peft.command_line.distributed import distributed_evaluate, distributed_summarize
 from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.input_report import InputLossWarning, measure_inputs

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from dialogsum_peft.cli import main
+from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.methods import METHODS, T5_LINEAR_LAYERS, apply_method, saved_method
 from dialogsum_peft.measuring import flan_t5_base_shaped_model

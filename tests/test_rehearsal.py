@@ -45,7 +45,7 @@ LONG_TEST_IDS = ("test_87", "test_111")  # real test dialogues of 1,027 and 564 
 
 def _run(*args, timeout=600):
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg")
-    code = ("import resource, sys\nfrom dialogsum_peft.cli import main\nrc = main(sys.argv[1:])\n"
+    code = ("import resource, sys\nfrom dialogsum_peft.command_line.cli import main\nrc = main(sys.argv[1:])\n"
             "print('peak_rss_mib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,"
             " file=sys.stderr)\nsys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,

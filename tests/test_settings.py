@@ -9,7 +9,7 @@ import torch
 
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.hardware import DeviceInfo, recommend
-from dialogsum_peft.modeling import pick_dtype
+from dialogsum_peft.command_line.loading import pick_dtype
 from dialogsum_peft.settings import METHOD_SETTINGS, precision_for, weights_dtype
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "dialogsum_peft"

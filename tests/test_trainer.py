@@ -13,13 +13,15 @@ import pytest
 import torch
 
 from conftest import usable_cores
-from dialogsum_peft.adapters import adapter_size_mb, load_adapter, save_adapter
+from dialogsum_peft.adapters import adapter_size_mb
+from dialogsum_peft.command_line.loading import load_adapter
+from dialogsum_peft.command_line.run_outputs import save_adapter
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.data import DataError
 from dialogsum_peft.errors import AdapterError, ConfigError, RunFolderError, TrainingError
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.methods import apply_method
-from dialogsum_peft.modeling import load_base_model
+from dialogsum_peft.command_line.loading import load_base_model
 from dialogsum_peft.trainer import make_trainer, notebook_config, repo_root, resolve_output_dir
 from dialogsum_peft.trainer_parts import loss_history
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from dialogsum_peft.adapters import save_adapter
+from dialogsum_peft.command_line.run_outputs import save_adapter
 from dialogsum_peft.checkpoints import find_last_checkpoint
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import TrainingError
 from dialogsum_peft.methods import apply_method
-from dialogsum_peft.modeling import load_base_model
+from dialogsum_peft.command_line.loading import load_base_model
 from dialogsum_peft.trainer import make_trainer
 
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, T5ForConditionalGeneration
 
-from dialogsum_peft.cli import main
+from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.generation import summarize
@@ -84,7 +84,7 @@ def test_notebook_helpers_zero_shot_is_the_base_under_prompt_tuning(tiny_dir, sa
 
 
 def test_cli_evaluate_base_row_is_the_base_for_a_prompt_tuning_adapter(tiny_dir, tmp_path):
-    from dialogsum_peft.adapters import save_adapter
+    from dialogsum_peft.command_line.run_outputs import save_adapter
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
     adapter = save_adapter(trained_like(tiny_dir, "prompt-tuning"), tmp_path / "adapter", tokenizer)

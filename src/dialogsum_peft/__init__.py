@@ -12,9 +12,11 @@ The layout follows who calls what; imports only point down (no cycles, function-
   ``trainer_parts`` (the guard, the sampler, the loss log), ``display``, ``published``,
   ``modeling``, ``config``/``config_checks``/``recipes``, ``atomic`` (temp-then-rename writes)
   and the leaves ``settings`` (the one home of every default) and ``errors``.
-* **The command line**: ``cli`` → ``commands`` → ``cli_config``, with ``run_folder``,
-  ``checkpoints``, ``export``, ``ctranslate2_backend``, ``distributed``, ``hub``, ``inputs``,
-  ``safety``.
+* **The command line**, a subpackage of its own that nothing here imports:
+  :mod:`dialogsum_peft.command_line` (``cli`` → ``commands`` → ``cli_config``, ``loading``,
+  ``run_outputs``, ``evaluation_outputs``, ``summarize_input``, ``export``, ``distributed``,
+  ``safety``). Below it and the lesson: ``run_folder``, ``checkpoints``, ``ctranslate2_backend``,
+  ``hub``, ``inputs``.
 * **Measuring and the smoke path**: ``measuring`` (flan-t5-base's shape, FLOPs), ``offline``
   (the tiny T5 and the shipped sample), ``hardware``.
 

@@ -1,11 +1,11 @@
-"""Saving what training produced (an adapter, or a whole fine-tuned model) so that nothing
-half-written or broken is ever loaded.
+"""Checking a saved adapter before it is loaded, so that nothing broken or foreign is ever used.
 
-Why: an adapter folder is what people keep, share and load months later. It is written
-atomically (a crash leaves the previous adapter or none), only as safetensors, never with NaN
-weights; loading checks the files before peft does, so a truncated or corrupt file is one clear
-message naming it, and an adapter whose weights are NaN or inf is refused instead of silently
-scoring zero.
+Why: an adapter folder is what people keep, share and load months later. The checks here run
+before peft sees the folder: a truncated or corrupt file is one clear message naming it, an
+adapter whose weights are NaN or inf is refused instead of silently scoring zero, and one trained
+on another base (or vocabulary) is refused naming both. The notebook passes the folder
+:func:`check_adapter_fits` returns to ``PeftModel.from_pretrained``. (Writing adapters atomically
+and loading them by name are the command line's: :mod:`dialogsum_peft.command_line`.)
 """
 
 from __future__ import annotations
@@ -13,20 +13,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .atomic import atomic_dir
 from .errors import AdapterError, one_line
 from .settings import ADAPTER_WEIGHTS, MODEL_WEIGHTS
 
 
-def _is_adapter_dir(path: Path) -> bool:
+def is_adapter_dir(path: Path) -> bool:
     return (path / "adapter_config.json").is_file() and (path / ADAPTER_WEIGHTS).is_file()
 
 
-def _is_model_dir(path: Path) -> bool:
+def is_model_dir(path: Path) -> bool:
     return (path / "config.json").is_file() and (path / MODEL_WEIGHTS).is_file()
 
 
-def _check_weights(weights: Path) -> None:
+def check_weights(weights: Path) -> None:
     from safetensors import SafetensorError, safe_open
 
     try:
@@ -48,70 +47,15 @@ def check_adapter_dir(path: str | os.PathLike) -> Path:
     path = Path(path).expanduser()
     if not path.is_dir():
         raise AdapterError(f"adapter folder not found: {path}")
-    if not _is_adapter_dir(path):
+    if not is_adapter_dir(path):
         from .modeling import pickle_weights_message  # a .bin: say how to convert it
 
         if pickle_weights_message(path):
             raise AdapterError(pickle_weights_message(path))
         raise AdapterError(f"{path} is not a peft adapter folder (it needs adapter_config.json and "
                            f"{ADAPTER_WEIGHTS}, as training writes into <output-dir>/adapter)")
-    _check_weights(path / ADAPTER_WEIGHTS)
+    check_weights(path / ADAPTER_WEIGHTS)
     return path
-
-
-def check_trained_dir(path: str | os.PathLike) -> tuple[Path, str]:
-    """What ``train`` wrote: (folder, method) for an adapter folder or a fully fine-tuned model.
-
-    The weights are read and checked for NaN/inf either way.
-    """
-    from .methods import saved_method
-
-    path = Path(path).expanduser()
-    if path.is_dir() and not _is_adapter_dir(path) and _is_model_dir(path):
-        _check_weights(path / MODEL_WEIGHTS)
-        return path, "full"
-    if path.is_dir() and not _is_adapter_dir(path):
-        from .modeling import pickle_weights_message  # a .bin: say how to convert it
-
-        if pickle_weights_message(path):
-            raise AdapterError(pickle_weights_message(path))
-        raise AdapterError(f"{path} is neither a peft adapter folder (adapter_config.json + "
-                           f"{ADAPTER_WEIGHTS}) nor a fine-tuned model folder (config.json + "
-                           f"{MODEL_WEIGHTS}), as training writes into <output-dir>/adapter or /model")
-    return check_adapter_dir(path), saved_method(path)
-
-
-def _save_atomic(model, path: str | os.PathLike, tokenizer, complete) -> Path:
-    """``model.save_pretrained`` (safetensors) into a temporary folder, checked, then renamed in.
-
-    A crash while saving leaves the previous folder or none, never a half-written one; NaN/inf
-    weights are refused before anything is written.
-    """
-    from .errors import TrainingError
-    from .modeling import non_finite_parameters
-
-    path = Path(path)
-    bad = non_finite_parameters(model)
-    if bad:
-        raise TrainingError(f"refusing to save weights with NaN/inf ({len(bad)} tensors, e.g. "
-                            f"{bad[0]}); nothing was written to {path}")
-    with atomic_dir(path) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        if tokenizer is not None:
-            tokenizer.save_pretrained(tmp)
-        if not complete(tmp):
-            raise RuntimeError(f"saving produced no weights file in {tmp}")
-    return path
-
-
-def save_adapter(model, path: str | os.PathLike, tokenizer=None) -> Path:
-    """Save a peft model's adapter (and the tokenizer) atomically; returns the folder."""
-    return _save_atomic(model, path, tokenizer, _is_adapter_dir)
-
-
-def save_model(model, path: str | os.PathLike, tokenizer=None) -> Path:
-    """Save a fully fine-tuned model (and the tokenizer) atomically; returns the folder."""
-    return _save_atomic(model, path, tokenizer, _is_model_dir)
 
 
 def check_same_tokenizer(path: str | os.PathLike, tokenizer) -> None:
@@ -173,7 +117,8 @@ def _shape_mismatch(path: Path, base_model) -> str | None:
     Prompt tuning stores its virtual-token embeddings with the width of the base it was trained
     on (``token_dim``): on a base of another width peft loads them and fails only when
     generating, so the width is compared here; LoRA/IA3 shape mismatches are peft's
-    size-mismatch error, reported by :func:`load_adapter`.
+    size-mismatch error, reported by
+    :func:`~dialogsum_peft.command_line.loading.load_adapter`.
     """
     import json
 
@@ -193,7 +138,7 @@ def check_adapter_fits(path: str | os.PathLike, base_model, tokenizer=None) -> P
     (``base_model_name_or_path`` of ``adapter_config.json``, compared by :func:`same_base`) than
     ``base_model`` was loaded from is an :class:`AdapterError` naming both, and so are shapes that
     cannot match. The notebook passes the result to ``PeftModel.from_pretrained``;
-    :func:`load_adapter` too.
+    the command line's :func:`~dialogsum_peft.command_line.loading.load_adapter` too.
     """
     path = check_adapter_dir(path)
     if tokenizer is not None:
@@ -206,44 +151,6 @@ def check_adapter_fits(path: str | os.PathLike, base_model, tokenizer=None) -> P
     if trained and loaded and not same_base(trained, loaded):
         raise AdapterError(other_base_message(path, trained, loaded))
     return path
-
-
-def load_adapter(base_model, path: str | os.PathLike, tokenizer=None, is_trainable: bool = False):
-    """``PeftModel.from_pretrained(base_model, path)`` after :func:`check_adapter_fits`.
-
-    With ``tokenizer`` (the base's), a vocabulary mismatch is refused; an adapter trained on
-    another base, or a base model of another shape, is an :class:`AdapterError` naming both
-    (not a size-mismatch traceback, not summaries of a model nobody trained). A peft that cannot
-    wrap a seq2seq model under the installed transformers raises
-    :class:`~dialogsum_peft.versions.BrokenVersionsError`.
-    """
-    from peft import PeftModel
-
-    from .versions import require_working
-
-    require_working("peft-seq2seq-generate")
-    path = check_adapter_fits(path, base_model, tokenizer)
-    try:
-        return PeftModel.from_pretrained(base_model, path, is_trainable=is_trainable)
-    except (ValueError, RuntimeError, KeyError) as err:
-        raise AdapterError(f"cannot load the adapter {path} (trained on {adapter_base(path)}) "
-                           f"onto the base model {model_base(base_model)} "
-                           f"({type(base_model).__name__}): {one_line(err)[:300]}") from None
-
-
-def merged_copy(peft_model):
-    """A plain model with the adapter folded into a copy of the weights (``merge_and_unload``).
-
-    Generation then runs without the adapter's extra matrix products; ``peft_model`` itself is
-    left as it was (its ``disable_adapter()`` still gives the zero-shot base). LoRA and IA3 merge;
-    prompt tuning has nothing to merge.
-    """
-    import copy
-
-    if peft_model.peft_config[peft_model.active_adapter].is_prompt_learning:
-        raise AdapterError("merge_for_generation: a prompt-tuning adapter has no weights to merge "
-                           "(only LoRA and IA3 adapters do); leave it off")
-    return copy.deepcopy(peft_model).merge_and_unload()
 
 
 def adapter_size_mb(path: str | os.PathLike) -> float:

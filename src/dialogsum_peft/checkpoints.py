@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import re
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -200,63 +199,6 @@ def check_writable(output_dir: str | os.PathLike) -> Path:
     if not os.access(probe, os.W_OK | os.X_OK):
         raise RunFolderError(f"cannot write to {probe}: choose an output folder you can write to")
     return out
-
-
-# ------------------------------------------------------------------------------- lock
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class RunLock:
-    """``<output_dir>/.train.lock`` holding the owner's pid: one training per folder at a time.
-
-    A lock left by a dead process (a killed run) is taken over with a warning.
-    """
-
-    def __init__(self, output_dir: str | os.PathLike):
-        self.path = Path(output_dir) / LOCK_FILE
-        self.held = False
-
-    def acquire(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        me = f"{os.getpid()} {socket.gethostname()}\n"
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                owner = self.path.read_text(encoding="utf-8", errors="replace").split()
-                pid = int(owner[0]) if owner and owner[0].isdigit() else -1
-                host = owner[1] if len(owner) > 1 else socket.gethostname()
-                if host == socket.gethostname() and pid > 0 and not _pid_alive(pid):
-                    logger.warning("taking over the stale lock %s of process %d, which is gone",
-                                   self.path, pid)
-                    self.path.unlink(missing_ok=True)
-                    continue
-                raise RunFolderError(
-                    f"another training (process {pid} on {host}) is writing to "
-                    f"{self.path.parent}; wait for it, or use another --output-dir") from None
-            with os.fdopen(fd, "w") as fh:
-                fh.write(me)
-            self.held = True
-            return self
-        raise RunFolderError(f"could not take the lock {self.path}")  # pragma: no cover
-
-    def release(self) -> None:
-        if self.held:
-            self.path.unlink(missing_ok=True)
-            self.held = False
-
-    def __enter__(self) -> RunLock:
-        return self.acquire()
-
-    def __exit__(self, *exc) -> None:
-        self.release()
 
 
 # ------------------------------------------------------------------------------- Google Drive

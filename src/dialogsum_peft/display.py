@@ -119,14 +119,3 @@ def format_example(dialogue: str, human: str, summaries: Mapping[str, str],
                        f"ROUGE-L {r['rougeL']:.3f} (protocol: {protocol})")
     out.append(line)
     return "\n".join(out)
-
-
-def save_figure(fig, path) -> None:
-    """Write ``fig`` as a PNG file and free it (headless: the Agg backend, no window)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

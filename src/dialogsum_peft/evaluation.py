@@ -22,7 +22,7 @@ from .data import build_prompt
 from .display import captioned, counted, smoke_caption
 from .generation import summarize
 from .input_report import measure_inputs, warn_input_loss
-from .metrics import (MULTI_REF_PROTOCOLS, EvalResult, aggregate, aggregate_by_protocol,
+from .metrics import (EvalResult, aggregate, aggregate_by_protocol,
                       check_protocol, per_example, score_pairs)
 from .zero_shot import zero_shot_model
 
@@ -148,69 +148,6 @@ def evaluate_model(model, tokenizer, dataset, batch_size: int = 32, max_new_toke
                             check_inputs=False)
     return EvalResult(predictions, score_pairs(predictions, list(dataset["references"])),
                       smoke=is_smoke_model(model), inputs=inputs)
-
-
-def _with_ci(entry: dict, intervals: dict) -> dict:
-    """``entry`` with ``"ci95"`` (``{k: [low, high] or None}``) and, when some interval cannot be
-    estimated, ``"ci95_not_estimable"`` (``{k: reason}``)."""
-    entry["ci95"] = {k: ci.to_json() for k, ci in intervals.items()}
-    missing = {k: ci.reason for k, ci in intervals.items() if not ci.estimable}
-    if missing:
-        entry["ci95_not_estimable"] = missing
-    return entry
-
-
-def scores_with_intervals(results: dict[str, EvalResult]) -> dict:
-    """``{model: {protocol: {rouge1: F, ..., "ci95": {rouge1: [low, high], ...}}}}``: every
-    protocol's corpus scores with their 95% bootstrap intervals (:mod:`dialogsum_peft.intervals`).
-    An interval that cannot be estimated (too few dialogues, no spread) is ``None``, and
-    ``"ci95_not_estimable"`` beside it says why (``{rouge2: "no spread: ..."}``)."""
-    from .intervals import rouge_intervals
-
-    return {name: {protocol: _with_ci(dict(scores), rouge_intervals(r.pair_scores, protocol))
-                   for protocol, scores in r.by_protocol.items()}
-            for name, r in results.items()}
-
-
-def differences(results: dict[str, EvalResult], baseline: str = "base") -> dict:
-    """``{"<model> - base": {protocol: {rouge1: {"difference": d, "ci95": [low, high]}}}}`` for
-    every model beside ``baseline``, with paired bootstrap intervals; empty without a baseline.
-    An interval that cannot be estimated is ``None``, with ``"ci95_not_estimable"``: the reason."""
-    from .intervals import difference_intervals
-
-    def entry(d):
-        ci = d["ci95"]
-        out = {"difference": d["difference"], "ci95": ci.to_json()}
-        return out if ci.estimable else {**out, "ci95_not_estimable": ci.reason}
-
-    if baseline not in results:
-        return {}
-    return {f"{name} - {baseline}": {
-                protocol: {k: entry(d) for k, d in difference_intervals(
-                    results[baseline].pair_scores, r.pair_scores, protocol).items()}
-                for protocol in MULTI_REF_PROTOCOLS}
-            for name, r in results.items() if name != baseline}
-
-
-def interval_warnings(summary: dict, shown: int = 6) -> list[str]:
-    """``warning:`` lines for the intervals of an evaluation's ``scores.json`` (``summary``: its
-    ``"scores"`` and ``"differences"``) that cannot be estimated, one per reason, naming up to
-    ``shown`` of them ("lora rouge2 (mean)"); ``[]`` when every interval was estimated."""
-    by_reason: dict[str, list[str]] = {}
-    for name, protocols in {**summary.get("scores", {}), **summary.get("differences", {})}.items():
-        for protocol, entry in protocols.items():
-            missing = entry.get("ci95_not_estimable") or {
-                k: v["ci95_not_estimable"] for k, v in entry.items()
-                if isinstance(v, dict) and "ci95_not_estimable" in v}
-            for k, reason in missing.items():
-                by_reason.setdefault(reason, []).append(f"{name} {k} ({protocol})")
-    lines = []
-    for reason, names in by_reason.items():
-        more = f" and {len(names) - shown} more" if len(names) > shown else ""
-        lines.append(f"warning: no 95% interval can be estimated for {', '.join(names[:shown])}"
-                     f"{more} ({reason}): scores.json records null for them and the plot draws "
-                     "no error bar")
-    return lines
 
 
 # ------------------------------------------------------------------ zero-shot against LoRA

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 from .errors import HubUnavailableError
@@ -39,20 +38,6 @@ def hub_reachable(timeout: float = 3.0) -> bool:
             return True
     except OSError:
         return False
-
-
-def go_offline_if_unreachable() -> bool:
-    """Set ``HF_HUB_OFFLINE=1`` when the Hub does not answer; call before importing HF libraries.
-
-    The libraries read the variable once, at import; the command line calls this first thing.
-    Returns True when offline mode is (now) on.
-    """
-    if offline_forced():
-        return True
-    if not hub_reachable():
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        return True
-    return False
 
 
 def _hub_error_types() -> tuple[type[BaseException], ...]:
@@ -106,14 +91,3 @@ def load_hub_dataset(name: str, reachable: Callable[[], bool] = hub_reachable):
                            "set HF_HUB_OFFLINE=1 before starting Python")
     return hub_call(lambda _offline: datasets.load_dataset(name), what=f"dataset '{name}'",
                     reachable=lambda: True)
-
-
-def prepare_hub(config) -> None:
-    """Decide before the HF libraries are imported whether they may use the network: offline
-    (``HF_HUB_OFFLINE=1``) for the smoke path and for a local model and data folder, otherwise
-    only when the Hub does not answer (:func:`go_offline_if_unreachable`)."""
-    local = Path(config.model_name).is_dir() and Path(config.dataset_source).is_dir()
-    if config.is_smoke or local:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    else:
-        go_offline_if_unreachable()

@@ -1,26 +1,23 @@
-"""Reading local input files: text decoding, JSON Lines, and the ``summarize`` input format.
+"""Reading local input files: text decoding, JSON Lines, and what counts as visible text.
 
 Why this module exists: a stray Latin-1 byte, a BOM written by a Windows editor, a JSON array on
 one line or a folder given where a file was expected used to end in a traceback from deep inside
 ``codecs``, ``json`` or ``datasets``. Every reader here raises :class:`DataError` with one line
 that names the file and the place (byte offset or line number), before anything is loaded.
-The ``summarize`` parser lives here, not in the CLI, so the command line and the Python API
-accept exactly the same inputs.
+The data loader (:mod:`dialogsum_peft.data`) and the command line's ``summarize`` input
+(:mod:`dialogsum_peft.command_line.summarize_input`) read through these, so they accept and
+refuse the same bytes.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
-from typing import Any
 
 import regex
 
 from .errors import DataError
-
-STDIN = "-"
 
 # How JSON calls the Python types json.loads returns, for "line 3 is a JSON array".
 _JSON_KINDS = {dict: "object", list: "array", str: "string", int: "number", float: "number",
@@ -39,12 +36,7 @@ def decode_utf8(data: bytes, source: str | os.PathLike) -> str:
 
 
 def read_text(path: str | os.PathLike) -> str:
-    """The UTF-8 text of ``path`` (``"-"``: standard input); any failure is one DataError line."""
-    if str(path) == STDIN:
-        buffer = getattr(sys.stdin, "buffer", None)  # a StringIO stdin (tests, notebooks) has none
-        if buffer is None:
-            return sys.stdin.read().removeprefix("\ufeff")
-        return decode_utf8(buffer.read(), "<stdin>")
+    """The UTF-8 text of the file ``path``; any failure is one DataError line."""
     path = Path(path)
     if path.is_dir():
         raise DataError(f"{path}: is a folder, not a file")
@@ -88,70 +80,17 @@ def json_lines(text: str, source: str | os.PathLike, expected: str) -> list[tupl
 # and U+2800 (the blank Braille pattern), all of which text copied from web pages, chat apps and
 # word processors holds. Matched with the ``regex`` package's Unicode properties (a dependency
 # of transformers' tokenizers), not a hand-kept list.
-_NOTHING_VISIBLE = regex.compile(
+NOTHING_VISIBLE = regex.compile(
     r"[\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\u2800]*")
 
 
 def is_blank_line(line: str) -> bool:
     """True for a line with nothing visible on it: only whitespace, invisible (default-ignorable,
     control or format) characters or the blank Braille pattern, in any mix (see
-    ``_NOTHING_VISIBLE``). Such a line separates plain-text dialogues and is skipped in JSON Lines."""
-    return _NOTHING_VISIBLE.fullmatch(line) is not None
+    ``NOTHING_VISIBLE``). Such a line separates plain-text dialogues and is skipped in JSON Lines."""
+    return NOTHING_VISIBLE.fullmatch(line) is not None
 
 
 def has_visible_text(text: str) -> bool:
     """False for a text (a dialogue, a field) with nothing visible in it (:func:`is_blank_line`)."""
     return not is_blank_line(text)
-
-
-def plain_text_blocks(text: str) -> list[str]:
-    """The blank-line-separated blocks of ``text``, each stripped.
-
-    Lines end at any line break Python knows (``str.splitlines``: LF, CRLF, CR, U+2028 ...), so
-    Windows and old Mac files split like Unix ones; a line is blank by :func:`is_blank_line`.
-    """
-    blocks, current = [], []
-    for line in text.splitlines():
-        if is_blank_line(line):
-            if current:
-                blocks.append("\n".join(current).strip())
-            current = []
-        else:
-            current.append(line)
-    if current:
-        blocks.append("\n".join(current).strip())
-    return [b for b in blocks if b]
-
-
-def read_dialogues(text: str, source: str = "input") -> tuple[list[dict[str, Any]], bool]:
-    """Dialogues to summarize, from JSON Lines or from blank-line-separated plain text.
-
-    The input is JSON Lines when its first non-blank line starts with ``{``; then every line must
-    be an object with a non-empty ``"dialogue"`` string (a stray array or plain line is an error,
-    not silently summarized as text). Otherwise each block between whitespace-only lines
-    (:func:`plain_text_blocks`: any Unicode whitespace, any line-ending convention) is one dialogue.
-    Lines with nothing visible on them (:func:`is_blank_line`) are blank in both formats.
-    Returns the records (each with a ``"dialogue"``, other fields kept) and whether the input was
-    JSON Lines. ``source`` names the input in messages. No dialogue at all is a DataError.
-    """
-    text = text.removeprefix("\ufeff")
-    first = next((line for line in text.split("\n") if not is_blank_line(line)), "")
-    if _NOTHING_VISIBLE.sub("", first).startswith("{"):
-        records = []
-        for lineno, record in json_lines(text, source, 'a "dialogue" field'):
-            dialogue = record.get("dialogue")
-            if not isinstance(dialogue, str) or not has_visible_text(dialogue):
-                raise DataError(f"{source}: line {lineno} has no non-empty \"dialogue\" string field")
-            records.append(record)
-        return records, True
-    blocks = plain_text_blocks(text)
-    if not blocks:
-        raise DataError(f"{source}: no dialogues (give JSON Lines with a \"dialogue\" field, or "
-                        f"plain-text dialogues separated by blank lines)")
-    return [{"dialogue": b} for b in blocks], False
-
-
-def read_dialogue_file(path: str | os.PathLike) -> tuple[list[dict[str, Any]], bool]:
-    """:func:`read_dialogues` on a file (``"-"``: standard input), decoded by :func:`read_text`."""
-    source = "<stdin>" if str(path) == STDIN else str(path)
-    return read_dialogues(read_text(path), source=source)

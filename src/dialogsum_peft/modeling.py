@@ -1,11 +1,12 @@
-"""Model loading, parameter counting, LoRA, and the choice of precision.
+"""Parameter counting, NaN checks of weights, the LoRA config, and what to say of pickled weights.
 
 (Models built for measuring, flan-t5-base's shape without a download and FLOP counts, are
-:mod:`dialogsum_peft.measuring`.)
+:mod:`dialogsum_peft.measuring`; loading a model by name, the command line's job, is
+:mod:`dialogsum_peft.command_line.loading`.)
 
 Why: the numbers a PEFT tutorial teaches (247,577,856 parameters, 3,538,944 of them trainable
-with LoRA r=32 on q/v, about 1.4%) come from these few functions, and T5 must never run in fp16
-(its activations overflow to inf/NaN): bf16 where the GPU supports it, fp32 everywhere else.
+with LoRA r=32 on q/v, about 1.4%) come from these few functions, and a weight that became NaN
+must be found before it is saved.
 """
 
 from __future__ import annotations
@@ -13,60 +14,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-
-from .settings import BASE_MODEL, precision_for, weights_dtype
-
-
-def pick_dtype(device: str | torch.device | None = None) -> torch.dtype:
-    """bf16 on a CUDA device that supports it (Ampere or newer), fp32 otherwise. Never fp16."""
-    device = torch.device(device) if device is not None else default_device()
-    bf16 = device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    return weights_dtype(precision_for(device.type, bf16), method="lora")
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def load_model_and_tokenizer(name: str = BASE_MODEL, dtype: torch.dtype | None = None,
-                             device: str | torch.device | None = None,
-                             attn_implementation: str | None = "eager"):
-    """Load a seq2seq model and its tokenizer (Hub id or local folder), on ``device``.
-
-    ``dtype=None`` picks with :func:`pick_dtype`. Weights are read only from safetensors and
-    ``trust_remote_code`` is never enabled. A local folder is read without asking the Hub;
-    Hub failures raise :class:`dialogsum_peft.errors.HubUnavailableError` with one message.
-    """
-    from pathlib import Path
-
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-
-    from .errors import ConfigError
-    from .hub import hub_call
-
-    device = torch.device(device) if device is not None else default_device()
-    if dtype is torch.float16:
-        raise ConfigError("T5 overflows in fp16 (NaN loss); use torch.bfloat16 or torch.float32")
-    dtype = dtype or pick_dtype(device)
-
-    def load(local_files_only: bool):
-        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
-        model = AutoModelForSeq2SeqLM.from_pretrained(
-            name, dtype=dtype, use_safetensors=True, attn_implementation=attn_implementation,
-            local_files_only=local_files_only)
-        return model.to(device), tokenizer
-
-    folder = Path(name)
-    if folder.is_dir():
-        if not any(folder.glob("*.safetensors")) and not (folder / "model.safetensors.index.json").is_file():
-            raise ConfigError(f"{folder} holds no model.safetensors: this project loads weights "
-                              "only from safetensors. " + (pickle_weights_message(folder) or "Convert the "
-                              "checkpoint with save_pretrained(..., safe_serialization=True)"))
-        if not (folder / "config.json").is_file():
-            raise ConfigError(f"{folder} is not a model folder (it has no config.json): give a "
-                              "save_pretrained copy of the model")
-        return load(local_files_only=True)
-    return hub_call(load, what=f"model '{name}'")
 
 
 def pickle_weights_message(path) -> str | None:
@@ -97,16 +44,6 @@ def pickle_weights_message(path) -> str | None:
             "run code); if you trust the file, convert it once to safetensors (load it and "
             f"save_pretrained with safe_serialization=True): python -c \"{imports}; "
             f"{load}.save_pretrained('{path}', safe_serialization=True)\"")
-
-
-def load_base_model(config, device: str | torch.device | None = None):
-    """The base model and tokenizer ``config`` names, in its precision and attention kernel.
-
-    In smoke mode that is the tiny T5 of :func:`dialogsum_peft.offline.tiny_base_dir`, loaded
-    through the same ``from_pretrained`` path as Flan-T5.
-    """
-    return load_model_and_tokenizer(config.model_path, dtype=config.torch_dtype,
-                                    device=device, attn_implementation=config.attn_implementation)
 
 
 class ParameterCount(NamedTuple):

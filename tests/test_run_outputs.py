@@ -1,13 +1,13 @@
-"""RunFolder: the one list of a run folder's files, what is present, --overwrite's clearing,
-the lock and atomic writes, on real folders."""
+"""train's run folder (TrainRunFolder): the one list of its files, what is present,
+--overwrite's clearing, the lock and atomic writes, on real folders."""
 
 import json
 
 import pytest
 
-from dialogsum_peft.cli import TRAIN_EPILOG
+from dialogsum_peft.command_line.cli import TRAIN_EPILOG
+from dialogsum_peft.command_line.run_outputs import RUN_FILES, RUN_OUTPUTS, TrainRunFolder
 from dialogsum_peft.errors import RunFolderError
-from dialogsum_peft.run_folder import RUN_FILES, RUN_OUTPUTS, RunFolder
 
 
 def test_help_lists_every_file_the_run_folder_holds():
@@ -17,7 +17,7 @@ def test_help_lists_every_file_the_run_folder_holds():
 
 
 def test_present_and_clear_touch_only_the_run_files(tmp_path):
-    folder = RunFolder(tmp_path / "run")
+    folder = TrainRunFolder(tmp_path / "run")
     assert folder.present() == [] and folder.path == tmp_path / "run"
     (folder / "checkpoints" / "checkpoint-2").mkdir(parents=True)
     (folder / "adapter").mkdir()
@@ -32,8 +32,8 @@ def test_present_and_clear_touch_only_the_run_files(tmp_path):
 def test_a_file_is_no_run_folder_and_one_training_holds_the_lock(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(RunFolderError, match="is a file, not a folder"):
-        RunFolder(tmp_path / "file" / "run")
-    folder = RunFolder(tmp_path / "run")
+        TrainRunFolder(tmp_path / "file" / "run")
+    folder = TrainRunFolder(tmp_path / "run")
     with folder.lock():
         with pytest.raises(RunFolderError, match="another training"):
             folder.lock().acquire()

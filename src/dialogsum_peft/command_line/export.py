@@ -21,10 +21,10 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from .adapters import check_trained_dir
-from .atomic import replace_dir
-from .ctranslate2_backend import QUANTIZATIONS, convert, require_ctranslate2
-from .errors import AdapterError, ConfigError, RunFolderError
+from ..atomic import replace_dir
+from ..ctranslate2_backend import QUANTIZATIONS, convert, require_ctranslate2
+from ..errors import AdapterError, ConfigError, RunFolderError
+from .loading import check_trained_dir, load_adapter, load_model_and_tokenizer
 
 FORMATS = ("merged", "ctranslate2")
 MERGEABLE = ("lora", "lora-all", "ia3")
@@ -39,7 +39,7 @@ def check_export_target(to: str | os.PathLike, overwrite: bool = False,
     and (with ``source``) the folder being exported or one that holds or lies inside it, which
     ``overwrite`` would destroy.
     """
-    from .checkpoints import check_writable
+    from ..checkpoints import check_writable
 
     to = Path(to).expanduser()
     if to.exists() and not to.is_dir():
@@ -80,7 +80,7 @@ def check_ctranslate2_source(path: str | os.PathLike | None) -> tuple[Path, str]
     anything is loaded. An exported CTranslate2 folder is used as it is (its method from
     export.json); an adapter or full model is converted when loaded (:func:`load_ctranslate2`);
     prompt tuning is refused (:class:`AdapterError`). Also raises ``MissingExtraError``."""
-    from .ctranslate2_backend import is_ctranslate2_dir
+    from ..ctranslate2_backend import is_ctranslate2_dir
 
     require_ctranslate2()
     if path is None:
@@ -105,15 +105,13 @@ def load_ctranslate2(config, trained: tuple[Path, str] | None, compute_type: str
     nothing stale can be served; ``export`` keeps a converted folder for reuse. ``compute_type``
     (int8, float32, bfloat16) converts the weights at load time; ``None`` runs them as stored.
     """
-    from .ctranslate2_backend import CTranslate2Model, is_ctranslate2_dir
+    from ..ctranslate2_backend import CTranslate2Model, is_ctranslate2_dir
 
     if trained is not None and is_ctranslate2_dir(trained[0]):
         model = CTranslate2Model(trained[0], compute_type or "default")
         return model, model.load_tokenizer()
     if trained is None:
         import torch
-
-        from .modeling import load_model_and_tokenizer
 
         hf_model, tokenizer = load_model_and_tokenizer(config.model_path,
                                                        dtype=torch.float32, device="cpu")
@@ -133,8 +131,8 @@ def trained_base(trained: tuple[Path, str] | None) -> str | None:
     an adapter's ``base_model_name_or_path`` (:func:`~dialogsum_peft.adapters.adapter_base`),
     an export folder's ``export.json``, a ``--method full`` run's ``config.json`` beside its
     ``model/``; ``None`` when nothing does (then the flags name the base)."""
-    from .adapters import adapter_base
-    from .run_folder import CONFIG
+    from ..adapters import adapter_base
+    from .run_outputs import CONFIG
 
     if trained is None:
         return None
@@ -155,7 +153,7 @@ def trained_base(trained: tuple[Path, str] | None) -> str | None:
 def check_same_base(config, trained: tuple[Path, str] | None) -> None:
     """Refuse (:class:`AdapterError`, naming both) when ``config`` names another base model than
     the one ``trained`` was trained on (:func:`trained_base`); before anything is loaded."""
-    from .adapters import other_base_message, same_base
+    from ..adapters import other_base_message, same_base
 
     recorded = trained_base(trained)
     if recorded and not same_base(recorded, config.model_name):
@@ -168,9 +166,6 @@ def merge_into_base(config, trained: tuple[Path, str]):
     ``--config``), as for ``evaluate`` and ``summarize``; a base other than the one the adapter
     was trained on, or another vocabulary, is refused (:class:`AdapterError`)."""
     import torch
-
-    from .adapters import load_adapter
-    from .modeling import load_model_and_tokenizer
 
     path, method = trained
     check_same_base(config, trained)

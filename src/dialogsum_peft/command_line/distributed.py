@@ -70,9 +70,9 @@ def distributed_summarize(model, tokenizer, dialogues: Sequence[str], state=None
     call with the same arguments. Progress bars show only on the main process, and so does the
     one warning about input the model cannot see (measured over every dialogue, not per share).
     """
-    from .data import build_prompt
-    from .generation import summarize
-    from .input_report import measure_inputs, warn_input_loss
+    from ..data import build_prompt
+    from ..generation import summarize
+    from ..input_report import measure_inputs, warn_input_loss
 
     state = state or process_state()
     kwargs["progress"] = kwargs.get("progress", True) and state.is_main_process
@@ -92,10 +92,10 @@ def distributed_evaluate(model, tokenizer, dataset, state=None, **kwargs):
     evaluation. Returned on every process; ``inputs`` measures the whole split, and only the main
     process warns about it.
     """
-    from .data import build_prompt
-    from .evaluation import evaluate_model
-    from .metrics import EvalResult
-    from .input_report import measure_inputs, warn_input_loss
+    from ..data import build_prompt
+    from ..evaluation import evaluate_model
+    from ..metrics import EvalResult
+    from ..input_report import measure_inputs, warn_input_loss
 
     def evaluate_share(part):
         result = evaluate_model(model, tokenizer, part, **kwargs)
@@ -106,7 +106,7 @@ def distributed_evaluate(model, tokenizer, dataset, state=None, **kwargs):
     check = kwargs.pop("check_inputs", True)
     kwargs["check_inputs"] = False
     gathered = map_in_order(evaluate_share, dataset, state)
-    from .offline import is_smoke_model
+    from ..offline import is_smoke_model
 
     inputs = measure_inputs([build_prompt(d) for d in dataset["dialogue"]], tokenizer,
                             kwargs.get("max_source_length", 512))

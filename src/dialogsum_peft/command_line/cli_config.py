@@ -16,10 +16,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .config import PRESETS, RECIPES, TrainConfig
-from .recipes import RECIPE_FIELDS
-from .settings import METHOD_SETTINGS
-from .errors import DialogSumError
+from ..config import PRESETS, RECIPES, TrainConfig
+from ..recipes import RECIPE_FIELDS
+from ..settings import METHOD_SETTINGS
+from ..errors import DialogSumError
 
 DEFAULT_PRESET = "auto"
 
@@ -113,8 +113,8 @@ def resolve_config(args: argparse.Namespace, trained_base: str | None = None) ->
 
 def _adapter_base_config(base: str, args, flags: dict[str, Any]) -> TrainConfig:
     """The config of a command whose only base is the one its adapter records."""
-    from .errors import AdapterError
-    from .offline import is_smoke_base
+    from ..errors import AdapterError
+    from ..offline import is_smoke_base
 
     if is_smoke_base(base):
         return TrainConfig.from_preset("smoke", **flags)
@@ -130,8 +130,8 @@ def _adapter_base_config(base: str, args, flags: dict[str, Any]) -> TrainConfig:
 
 
 def _check_named_base(config: TrainConfig, base: str, args, file_values, flags) -> None:
-    from .adapters import other_base_message, same_base
-    from .errors import AdapterError
+    from ..adapters import other_base_message, same_base
+    from ..errors import AdapterError
 
     if same_base(base, config.model_name):
         return
@@ -210,7 +210,7 @@ def _spread(values: dict[str, Any], sample: str) -> str:
 def default_help(name: str) -> str:
     """``"default: ..."`` for a ``TrainConfig`` field: its value under each preset, and where a
     full preset's value depends on the method, the recipe or the device, each of those."""
-    from .settings import sample_data_dir
+    from ..settings import sample_data_dir
 
     return _default_helps(str(sample_data_dir()))[name]
 
@@ -219,8 +219,8 @@ def default_help(name: str) -> str:
 def _default_helps(sample: str) -> dict[str, str]:
     """Every field's ``default_help``, from 14 configs built once per process (the parser shows
     ~50 fields; building a dozen configs for each took 0.07 to 0.2 s per parser here)."""
-    from .hardware import DeviceInfo
-    from .settings import METHOD_SETTINGS, METHODS
+    from ..hardware import DeviceInfo
+    from ..settings import METHOD_SETTINGS, METHODS
 
     t4 = DeviceInfo(*_REFERENCE_DEVICES["T4"])
     smoke_default = TrainConfig.smoke()

@@ -22,10 +22,10 @@ import textwrap
 import warnings
 from typing import Any
 
-from .config import DEFAULT_RECIPE, PRESETS, RECIPES, TrainConfig
+from ..config import DEFAULT_RECIPE, PRESETS, RECIPES, TrainConfig
 from .cli_config import DEFAULT_PRESET, CliError, default_help
-from .errors import ConfigError, DialogSumError, DialogSumWarning, one_line
-from .run_folder import describe_run_files
+from ..errors import ConfigError, DialogSumError, DialogSumWarning, one_line
+from .run_outputs import describe_run_files
 
 PROG = "python -m dialogsum_peft"
 
@@ -174,7 +174,7 @@ def add_config_flags(parser: argparse.ArgumentParser, command: str) -> None:
 
 def add_backend_flags(parser: argparse.ArgumentParser) -> None:
     """``--backend`` and ``--quantization`` of evaluate and summarize."""
-    from .ctranslate2_backend import BACKENDS, QUANTIZATIONS
+    from ..ctranslate2_backend import BACKENDS, QUANTIZATIONS
 
     g = parser.add_argument_group("inference backend")
     g.add_argument("--backend", choices=BACKENDS, default="transformers",
@@ -189,9 +189,9 @@ def add_backend_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
     from .commands import cmd_evaluate, cmd_export, cmd_summarize, cmd_train
-    from .ctranslate2_backend import QUANTIZATIONS
+    from ..ctranslate2_backend import QUANTIZATIONS
     from .export import FORMATS
 
     parser = _Parser(

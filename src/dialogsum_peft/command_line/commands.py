@@ -15,11 +15,12 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import run_folder as rf
-from .checkpoints import check_writable, is_complete_checkpoint, write_text_atomic
+from ..atomic import write_text_atomic
+from ..checkpoints import check_writable, is_complete_checkpoint
 from .cli_config import CliError, resolve_config
-from .errors import RunFolderError
-from .hub import prepare_hub
+from ..errors import RunFolderError
+from . import run_outputs as ro
+from .loading import prepare_hub
 
 # ------------------------------------------------------------------------------------ helpers
 def _say(state, *lines: str, file=None) -> None:
@@ -48,20 +49,20 @@ def progress_bars() -> bool:
 def _banner(state, config, file=None, data=None) -> None:
     """The smoke banner, naming what the command reads (``data``; the config's dataset)."""
     if config.is_smoke:
-        from .offline import smoke_banner
+        from ..offline import smoke_banner
 
         _say(state, smoke_banner(data or config.dataset_source), file=file)
 
 
 def _load_dataset(config, state):
-    from .data import load_dialogsum
+    from ..data import load_dialogsum
 
     with state.main_process_first():  # one Hub download, not one per process
         return load_dialogsum(config.dataset_source)
 
 
 def _load_base(config, state):
-    from .modeling import load_base_model
+    from .loading import load_base_model
 
     with state.main_process_first():
         return load_base_model(config, device=state.device)
@@ -79,7 +80,7 @@ def _warn_secrets(state, *paths: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------ train
-def _checkpoint_to_resume(args, out: rf.RunFolder, identity: dict) -> str | None:
+def _checkpoint_to_resume(args, out: ro.TrainRunFolder, identity: dict) -> str | None:
     present = out.present()
     if args.resume is None:
         if present and not args.overwrite:
@@ -91,10 +92,10 @@ def _checkpoint_to_resume(args, out: rf.RunFolder, identity: dict) -> str | None
     if args.resume == "last":
         checkpoint = out.last_checkpoint()
         if checkpoint is None:
-            raise RunFolderError(f"--resume: no complete checkpoint-N folder in {out / rf.CHECKPOINTS}")
+            raise RunFolderError(f"--resume: no complete checkpoint-N folder in {out / ro.CHECKPOINTS}")
     else:
         checkpoint = args.resume
-        if Path(checkpoint).resolve().parent != (out / rf.CHECKPOINTS).resolve():
+        if Path(checkpoint).resolve().parent != (out / ro.CHECKPOINTS).resolve():
             raise CliError(f"--resume: {checkpoint} is not a checkpoint of {out}/checkpoints")
         if not is_complete_checkpoint(checkpoint):
             raise RunFolderError(f"--resume: {checkpoint} is not a complete Trainer checkpoint")
@@ -108,15 +109,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     # refused), and the run's identity records the world size, so a resume must match it.
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     run_config, identity = config.for_world_size(world_size), config.identity(world_size)
-    out = rf.RunFolder(config.output_dir)
+    out = ro.TrainRunFolder(config.output_dir)
     checkpoint = _checkpoint_to_resume(args, out, identity)
     prepare_hub(config)
     bars = progress_bars()  # on a terminal only
-    from .data import require_split
+    from ..data import require_split
     from .distributed import finish, process_state
-    from .methods import apply_method
-    from .modeling import count_parameters
-    from .trainer import make_trainer, prepare_datasets, training_arguments
+    from ..methods import apply_method
+    from ..modeling import count_parameters
+    from ..trainer import make_trainer, prepare_datasets, training_arguments
 
     state = process_state()
     # Everything that can fail on the user's input happens before the first write.
@@ -145,7 +146,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 out.clear()
             if checkpoint is None:
                 out.write_identity(identity)
-            config.save(out / rf.CONFIG)
+            config.save(out / ro.CONFIG)
             print(f"run folder: {out}  (method {config.method}, world size "
                   f"{state.num_processes}, device {state.device}; effective batch "
                   f"{config.effective_batch} = {run_config.per_device_train_batch_size} per device "
@@ -156,7 +157,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"resuming from {checkpoint}")
         result = trainer.train(resume_from_checkpoint=checkpoint)
         if trainer.is_world_process_zero():
-            rf.write_training_outputs(trainer, peft_model, tokenizer, config, result,
+            ro.write_training_outputs(trainer, peft_model, tokenizer, config, result,
                                       state.num_processes, out)
             _banner(state, config)
         _warn_secrets(state, out.path)
@@ -171,7 +172,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _load_trained(config, state, trained: tuple[Path, str]):
     """The model ``train`` wrote: an adapter attached to the base (PeftModel.from_pretrained
     injects its layers into ``base`` in place), or a fully fine-tuned model from its folder."""
-    from .adapters import load_adapter
+    from .loading import load_adapter
 
     path, method = trained
     if method != "full":
@@ -210,13 +211,13 @@ def _evaluate_models(config, state, trained, split, no_base: bool, backend: str 
     else:
         model, tokenizer = _load_trained(config, state, trained)
         if not no_base:  # the base inside it, adapter off (prompt tuning's tokens too)
-            from .zero_shot import zero_shot_model
+            from ..zero_shot import zero_shot_model
 
             with zero_shot_model(model) as base:
                 results["base"] = distributed_evaluate(base, tokenizer, split, state,
                                                        desc="base (adapter off)", **gen)
         if config.merge_for_generation:
-            from .adapters import merged_copy
+            from .loading import merged_copy
 
             model = merged_copy(model)
         results[trained[1]] = distributed_evaluate(model, tokenizer, split, state,
@@ -226,8 +227,8 @@ def _evaluate_models(config, state, trained, split, no_base: bool, backend: str 
 
 def _backend_source(args):
     """``--adapter`` checked for the chosen backend: (folder, method) or None (the base)."""
-    from .adapters import check_trained_dir
-    from .ctranslate2_backend import is_ctranslate2_dir
+    from .loading import check_trained_dir
+    from ..ctranslate2_backend import is_ctranslate2_dir
     from .export import check_ctranslate2_source
 
     if args.backend == "ctranslate2":
@@ -284,10 +285,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     results_dir = check_writable(args.results_dir or Path(config.output_dir) / "evaluation")
     prepare_hub(config)
     progress_bars()  # on a terminal only
-    from .data import require_split
+    from ..data import require_split
     from .distributed import finish, process_state
-    from .evaluation import limit_split
-    from .metrics import UnscorableTextWarning
+    from ..evaluation import limit_split
+    from ..metrics import UnscorableTextWarning
 
     state = process_state()
     dataset = _load_dataset(config, state)
@@ -306,9 +307,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _write_evaluation_outputs(results, split, config, args, trained, results_dir: Path) -> None:
-    from .run_folder import write_evaluation
-    from .metrics import unscorable_note
-    from .reporting import rouge_table
+    from .evaluation_outputs import interval_warnings, write_evaluation
+    from ..metrics import unscorable_note
+    from ..reporting import rouge_table
 
     info = {"split": args.split, "num_dialogues": len(split), "model": config.model_name,
             "adapter": str(trained[0]) if trained else None,
@@ -322,8 +323,6 @@ def _write_evaluation_outputs(results, split, config, args, trained, results_dir
     print(rouge_table(results, baseline="base" if both else None,
                       improved=tuned[0] if both else None).to_string())
     print(f"results: {results_dir} (scores.json with every ROUGE protocol, predictions, rouge.png)")
-    from .evaluation import interval_warnings
-
     scores = json.loads((results_dir / "scores.json").read_text(encoding="utf-8"))
     for line in interval_warnings(scores):  # what the files say: no zero-width "95%" interval
         print(line, file=sys.stderr)
@@ -336,7 +335,7 @@ def _write_evaluation_outputs(results, split, config, args, trained, results_dir
 
 # ------------------------------------------------------------------------------------ summarize
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from .inputs import read_dialogue_file
+    from .summarize_input import read_dialogue_file
 
     config, trained = _config_and_source(args)
     records, is_jsonl = read_dialogue_file(args.input)
@@ -360,7 +359,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     else:
         model, tokenizer = _load_trained(config, state, trained)
         if config.merge_for_generation and trained[1] != "full":  # LoRA/IA3: _check_merge
-            from .adapters import merged_copy
+            from .loading import merged_copy
 
             model = merged_copy(model)
     summaries = distributed_summarize(model, tokenizer, [r["dialogue"] for r in records], state,
@@ -375,7 +374,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         body = "\n".join(lines) + "\n"
         if args.output:
             write_text_atomic(Path(args.output), body)
-            from .display import counted
+            from ..display import counted
 
             print(f"{counted(len(lines), 'summary', 'summaries')} written to {args.output}",
                   file=sys.stderr)
@@ -389,7 +388,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------ export
 def cmd_export(args: argparse.Namespace) -> int:
-    from .adapters import check_trained_dir
+    from .loading import check_trained_dir
     from .export import export, trained_base
 
     config = resolve_config(args, trained_base(check_trained_dir(args.adapter)))
