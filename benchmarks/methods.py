@@ -111,7 +111,8 @@ def speed_data(args, tokenizer_dir: Path, config: TrainConfig):
              for split in splits.values() for row in split for ref in row["references"]]
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     tokenized = tokenize_split(datasets.Dataset.from_list(pairs), tokenizer,
-                               config.max_source_length, config.max_target_length)
+                               max_source_length=config.max_source_length,
+                               max_target_length=config.max_target_length)
     lengths = [len(ids) for ids in tokenized["input_ids"]]
     # what truncation and <unk> take from the training prompts, said and recorded
     inputs = measure_inputs([build_prompt(p["dialogue"]) for p in pairs], tokenizer,

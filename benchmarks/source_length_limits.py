@@ -58,7 +58,7 @@ def _generate(args) -> dict:
     for _ in range(args.repeats):
         start = time.perf_counter()
         summarize(model, tok, prompts, batch_size=args.batch_size, max_new_tokens=args.new_tokens,
-                  min_new_tokens=args.new_tokens, max_source_length=args.one, use_prompt=False,
+                  num_beams=1, min_new_tokens=args.new_tokens, max_source_length=args.one, use_prompt=False,
                   progress=False, check_inputs=False)
         times.append(time.perf_counter() - start)
     lengths = [min(len(tok(p).input_ids), args.one) for p in prompts]

@@ -12,7 +12,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -132,8 +132,9 @@ print(environment_report())
 #   2/3 of an epoch); `"thorough"` trains 2 epochs. Both use the same learning rate (1e-3, linear
 #   decay after a 6% warm-up) and the same **effective batch** of 32 examples per optimizer step
 #   on every card: a card that fits fewer examples at once (a T4: 8) adds up the gradients of
-#   several batches (4 × 8) before each step, so results do not depend on the GPU. In smoke mode
-#   the tiny model trains its own short schedule instead (30 steps).
+#   several batches (4 × 8) before each step, so results do not depend on the GPU. The recipes,
+#   and each method's learning rate in them, are written in `dialogsum_peft/recipes.py`. In smoke
+#   mode the tiny model trains its own short schedule instead (30 steps).
 # * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500). 100 is quicker and noisier.
 # * `SAVE_TO_DRIVE` (Colab only): keep checkpoints and the adapter on your Google Drive, so they
 #   survive a disconnect. With `RESUME = True` a rerun continues from the last checkpoint.
@@ -570,10 +571,9 @@ from IPython.display import display
 from dialogsum_peft.evaluation import largest_losses, rouge_by_length, rouge_by_topic
 from dialogsum_peft.reporting import plot_rouge_by_length, side_by_side
 
-prompt_tokens = results[LORA].inputs.lengths  # each prompt's tokens before truncation
-by_length = rouge_by_length(results, prompt_tokens)
-display(by_length)
-plot_rouge_by_length(by_length)
+# bins of each prompt's tokens before truncation, up to the max_source_length it was cut to
+display(rouge_by_length(results, protocol="mean"))
+plot_rouge_by_length(results, protocol="mean")
 plt.show()
 display(rouge_by_topic(results, eval_set["topic"]))
 losses = largest_losses(results[ZERO_SHOT], results[LORA], k=3)

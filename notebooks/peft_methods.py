@@ -12,7 +12,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -125,11 +125,11 @@ print(environment_report())
 #   gibberish and its scores meaningless (every table and plot says so); `"auto"` (default) is
 #   full when the Hub answers or `MODEL` and `DATA` are local folders, smoke otherwise. The
 #   environment variable `DIALOGSUM_MODE` wins.
-# * `RECIPE`: a **recipe** is a fixed training schedule (how long to train and the effective
-#   batch: the examples per optimizer step, batch × accumulated batches). `"quick"`
-#   (250 steps of 32 examples) or `"thorough"` (2 epochs), **the same for every method**: only
-#   the method's own settings (which weights train, the learning rate, full fine-tuning's
-#   optimizer) differ.
+# * `RECIPE`: a **recipe** is a fixed training schedule (how long to train, the effective
+#   batch: the examples per optimizer step, batch × accumulated batches, and each method's
+#   learning rate). `"quick"` (250 steps of 32 examples) or `"thorough"` (2 epochs), **the same
+#   for every method**: only the method's own settings (which weights train, its learning rate,
+#   full fine-tuning's optimizer) differ.
 # * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500); every method is scored on
 #   the same ones.
 # * `MODEL`, `DATA`: `None` loads them from the Hub; local folders work offline, as in the first
@@ -145,7 +145,8 @@ MODEL = DATA = None  # None: the Hub's; or local folders (DIALOGSUM_MODEL / DIAL
 # %% [markdown]
 # One `TrainConfig` per method, each in its own folder, from `notebook_config` (as in the first
 # notebook): in full mode `TrainConfig.auto(recipe=..., method=...)` takes the recipe as it is,
-# chooses the precision and the split of the batch for this GPU, and applies the method's settings
+# chooses the precision and the split of the batch for this GPU, and applies the method's learning
+# rate in the recipe (`dialogsum_peft.recipes.LEARNING_RATES`) and its own settings
 # (`dialogsum_peft.settings.METHOD_SETTINGS`); in smoke mode each method trains 4 steps of 4
 # examples and scores 4 test dialogues: seconds per method. The
 # table shows the settings worth comparing, one column per method, "—" where a method has no

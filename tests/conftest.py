@@ -131,3 +131,11 @@ def lora(model, **settings):
     from dialogsum_peft.methods import apply_method
 
     return apply_method(model, TrainConfig.smoke(**settings))
+
+
+def gen(**overrides):
+    """The generation settings ``summarize`` and ``evaluate_model`` take, as a run passes them
+    (``**config.generation_kwargs()``): the smoke config's, with ``overrides``."""
+    from dialogsum_peft.config import TrainConfig
+
+    return {**TrainConfig.smoke().generation_kwargs(), **overrides}

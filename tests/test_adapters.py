@@ -21,7 +21,7 @@ from dialogsum_peft.command_line.export import export, trained_base
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.offline import sample_data_dir, tiny_base_dir, tiny_t5_config
 import torch
-from conftest import lora
+from conftest import gen, lora
 from dialogsum_peft.command_line.loading import merged_copy
 from dialogsum_peft.generation import summarize
 
@@ -149,19 +149,19 @@ def test_an_adapter_whose_shapes_cannot_fit_is_refused_naming_both_bases(tiny, t
 def test_merged_adapter_generates_the_same_summaries(tiny, sample):
     model, tok = tiny
     peft_model = lora(model)
-    gen = torch.Generator().manual_seed(0)
+    rng = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for name, p in peft_model.named_parameters():
             if "lora_B" in name:
-                p.copy_(torch.randn(p.shape, generator=gen))
+                p.copy_(torch.randn(p.shape, generator=rng))
     dialogues = list(sample["test"]["dialogue"])
-    unmerged = summarize(peft_model, tok, dialogues, max_new_tokens=8, progress=False)
+    unmerged = summarize(peft_model, tok, dialogues, progress=False, **gen(max_new_tokens=8))
     merged = merged_copy(peft_model)
     assert not any("lora_" in n for n, _ in merged.named_parameters())
-    assert summarize(merged, tok, dialogues, max_new_tokens=8, progress=False) == unmerged
+    assert summarize(merged, tok, dialogues, progress=False, **gen(max_new_tokens=8)) == unmerged
     # the peft model is untouched: still an adapter, still switchable off for zero-shot
     assert any("lora_" in n for n, _ in peft_model.named_parameters())
-    assert summarize(peft_model, tok, dialogues, max_new_tokens=8, progress=False) == unmerged
+    assert summarize(peft_model, tok, dialogues, progress=False, **gen(max_new_tokens=8)) == unmerged
 
 
 def test_prompt_tuning_has_nothing_to_merge(tiny):

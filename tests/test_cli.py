@@ -31,6 +31,7 @@ from dialogsum_peft.evaluation import compute_rouge, rouge_per_example
 from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES
 from dialogsum_peft.command_line.loading import load_base_model
 from dialogsum_peft.offline import SMOKE_BANNER, sample_data_dir
+from conftest import gen
 
 GEN = ["--max-new-tokens", "8", "--batch-size", "16"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -218,9 +219,8 @@ def test_evaluate_scores_the_adapter_and_the_untouched_base(evaluated, run_dir, 
     config = TrainConfig.smoke(output_dir=str(run_dir))
     dialogues = list(sample["test"]["dialogue"])
     base, tok = load_base_model(config)
-    expected_base = summarize(base, tok, dialogues, max_new_tokens=8, batch_size=16, progress=False)
-    expected_lora = summarize(load_adapter(base, run_dir / "adapter"), tok, dialogues,
-                              max_new_tokens=8, batch_size=16, progress=False)
+    expected_base = summarize(base, tok, dialogues, progress=False, **gen(max_new_tokens=8, batch_size=16))
+    expected_lora = summarize(load_adapter(base, run_dir / "adapter"), tok, dialogues, progress=False, **gen(max_new_tokens=8, batch_size=16))
     assert [r["prediction"] for r in read_jsonl(evaluated / "predictions-lora.jsonl")] == expected_lora
     assert [r["prediction"] for r in read_jsonl(evaluated / "predictions-base.jsonl")] == expected_base
 
@@ -259,8 +259,8 @@ def test_summarize_text_blocks_from_stdin(run_dir, monkeypatch, capsys):
     assert len(lines) == 3
     records, is_jsonl = read_dialogues(text)
     base, tok = load_base_model(TrainConfig.smoke(output_dir=str(run_dir)))
-    assert lines == summarize(base, tok, [r["dialogue"] for r in records], max_new_tokens=8,
-                              progress=False)
+    assert lines == summarize(base, tok, [r["dialogue"] for r in records],
+                              progress=False, **gen(max_new_tokens=8))
     assert "SMOKE MODE" in captured.err  # banner on stderr, stdout is the summaries alone
 
 

@@ -41,7 +41,8 @@ def test_every_card_trains_the_same_recipe(recipe):
 
 def test_recipes_say_how_much_they_train():
     quick, thorough = RECIPES["quick"], RECIPES["thorough"]
-    assert quick.training_examples == 8000
+    assert quick.max_steps * quick.effective_batch == 8000  # its description: "8,000 examples"
+    assert "8,000 examples" in quick.description
     assert thorough.max_steps == -1 and thorough.num_train_epochs >= 2
     assert quick.warmup_steps > 0 and thorough.warmup_steps > 0  # both warm up
     assert TrainConfig.auto(recipe="thorough").recipe == "thorough"

@@ -36,7 +36,8 @@ def test_every_line_separator_reaches_the_model_as_a_line_break(tiny, sep):
     assert build_prompt(lines.replace("\n", sep)) == build_prompt(lines)
     glued = {"dialogue": [lines.replace("\n", sep)], "summary": [f"One greets.{sep}Two greets."]}
     plain = {"dialogue": [lines], "summary": ["One greets.\nTwo greets."]}
-    assert tokenize_for_training(glued, tok) == tokenize_for_training(plain, tok)
+    lengths = dict(max_source_length=512, max_target_length=128)
+    assert tokenize_for_training(glued, tok, **lengths) == tokenize_for_training(plain, tok, **lengths)
 
 
 def test_turns_separated_by_u001e_stay_apart_for_flan_t5():
@@ -139,7 +140,7 @@ def test_missing_folder_and_missing_split_are_clear(tmp_path, sample):
 def test_tokenize_uses_prompt_and_text_target_labels(tiny):
     _, tok = tiny
     batch = {"dialogue": ["#Person1#: Hi there.\n#Person2#: Hello."], "summary": ["They greet."]}
-    out = tokenize_for_training(batch, tok)
+    out = tokenize_for_training(batch, tok, max_source_length=512, max_target_length=128)
     assert out["input_ids"][0] == tok(build_prompt(batch["dialogue"][0]))["input_ids"]
     assert out["labels"][0] == tok(text_target="They greet.")["input_ids"]
     assert out["labels"][0][-1] == tok.eos_token_id

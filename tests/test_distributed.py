@@ -24,6 +24,7 @@ from dialogsum_peft.command_line.distributed import (distributed_evaluate, distr
 from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.versions import known_breakages
+from conftest import gen
 
 
 def test_single_process_map_keeps_order_and_counts():
@@ -44,10 +45,10 @@ def test_single_process_wrappers_equal_plain_calls(tiny, sample):
     assert state.num_processes == 1
     test = limit_split(sample["test"], 5)
     dialogues = list(test["dialogue"])
-    assert distributed_summarize(model, tok, dialogues, state, max_new_tokens=6, progress=False) == \
-        summarize(model, tok, dialogues, max_new_tokens=6, progress=False)
-    a = distributed_evaluate(model, tok, test, state, max_new_tokens=6, progress=False)
-    b = evaluate_model(model, tok, test, max_new_tokens=6, progress=False)
+    assert distributed_summarize(model, tok, dialogues, state, progress=False, **gen(max_new_tokens=6)) == \
+        summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=6))
+    a = distributed_evaluate(model, tok, test, state, progress=False, **gen(max_new_tokens=6))
+    b = evaluate_model(model, tok, test, progress=False, **gen(max_new_tokens=6))
     assert (a.predictions, a.pair_scores, a.by_protocol) == (b.predictions, b.pair_scores, b.by_protocol)
 
 
@@ -162,11 +163,11 @@ def test_two_process_train_and_evaluate_match_single_process(ddp_run, tmp_path):
     assert 0.8 < history[0]["loss"] / first_single < 1.25
 
     # Distributed evaluation = single-process evaluation, example for example, in order.
-    gen = ["--adapter", run / "adapter", "--max-new-tokens", "10", "--batch-size", "4"]
-    proc = torchrun("-m", "dialogsum_peft", "evaluate", *common, *gen,
+    flags = ["--adapter", run / "adapter", "--max-new-tokens", "10", "--batch-size", "4"]
+    proc = torchrun("-m", "dialogsum_peft", "evaluate", *common, *flags,
                     "--results-dir", tmp_path / "eval-2", "--predictions-format", "jsonl")
     assert proc.stdout.count("rougeLsum") == 1 and "SMOKE MODE" in proc.stdout
-    assert main(["evaluate", *map(str, common), *map(str, gen), "--results-dir",
+    assert main(["evaluate", *map(str, common), *map(str, flags), "--results-dir",
                  str(tmp_path / "eval-1"), "--predictions-format", "jsonl"]) == 0
     for name in ("base", "lora"):
         two = (tmp_path / "eval-2" / f"predictions-{name}.jsonl").read_text().splitlines()

@@ -7,7 +7,7 @@ import matplotlib
 import pytest
 import torch
 
-from conftest import lora
+from conftest import gen, lora
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.display import SMOKE_NOTE
 from dialogsum_peft.evaluation import (LORA, ZERO_SHOT, compute_rouge, evaluate_model,
@@ -16,9 +16,10 @@ from dialogsum_peft.evaluation import (LORA, ZERO_SHOT, compute_rouge, evaluate_
                                        zero_shot_and_lora_summaries)
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.metrics import EvalResult, score_pairs
+from dialogsum_peft.input_report import InputReport
 from dialogsum_peft.reporting import plot_rouge_by_length
 
-GEN = dict(max_new_tokens=8, min_new_tokens=8, batch_size=4)
+GEN = gen(max_new_tokens=8, min_new_tokens=8, batch_size=4)
 
 
 def _perturb_lora(peft_model, seed=0):
@@ -111,25 +112,51 @@ def two_models(sample):
                   "LoRA": EvalResult(tuned, score_pairs(tuned, refs))}
 
 
+def _measured(results, lengths, max_source_length=512):
+    """``results`` as evaluate_model returns them: with the measure of their prompts."""
+    inputs = InputReport(dialogues=len(lengths), max_length=max_source_length, lengths=lengths)
+    return {n: EvalResult(r.predictions, r.pair_scores, smoke=r.smoke, inputs=inputs)
+            for n, r in results.items()}
+
+
 def test_length_bins_hold_every_dialogue_and_score_like_the_corpus(two_models):
     test, results = two_models
     lengths = [100, 200, 300, 600] * (len(test) // 4) + [50] * (len(test) % 4)
-    table = rouge_by_length(results, lengths, protocol="mean")
+    table = rouge_by_length(_measured(results, lengths), protocol="mean")
     assert table["dialogues"].sum() == len(test)
-    assert list(table.index) == ["0-127", "128-255", "256-383", ">= 512 (cut)"]
-    long = [i for i, n in enumerate(lengths) if n >= 512]
+    assert list(table.index) == ["0-127", "128-255", "256-383", "> 512 (cut)"]
+    long = [i for i, n in enumerate(lengths) if n > 512]
     expected = compute_rouge([results["LoRA"].predictions[i] for i in long],
                              [test["references"][i] for i in long])["rouge1"]
-    assert table.loc[">= 512 (cut)", "LoRA"] == pytest.approx(expected, abs=1e-4)
+    assert table.loc["> 512 (cut)", "LoRA"] == pytest.approx(expected, abs=1e-4)
     assert "protocol: mean" in table.index.name
-    with pytest.raises(ValueError, match="lengths"):
-        rouge_by_length(results, lengths[:-1])
-    assert SMOKE_NOTE not in plot_rouge_by_length(table).axes[0].get_title()
+    with pytest.raises(ValueError, match="measure of their prompts"):
+        rouge_by_length(results)
+    other = {**_measured(results, lengths), "LoRA": _measured(results, lengths[::-1])["LoRA"]}
+    with pytest.raises(ValueError, match="other dialogues"):
+        rouge_by_length(other)
+    assert SMOKE_NOTE not in plot_rouge_by_length(_measured(results, lengths)).axes[0].get_title()
     smoke = {n: EvalResult(r.predictions, r.pair_scores, smoke=True) for n, r in results.items()}
-    marked = rouge_by_length(smoke, lengths)
+    marked = rouge_by_length(_measured(smoke, lengths))
     assert SMOKE_NOTE in marked.to_string() and SMOKE_NOTE in rouge_by_topic(smoke, ["t"] * len(test)).to_string()
-    assert SMOKE_NOTE in plot_rouge_by_length(marked).axes[0].get_title()  # from the results
+    plot = plot_rouge_by_length(_measured(smoke, lengths), protocol="best")
+    assert SMOKE_NOTE in plot.axes[0].get_title()  # from the results
+    assert plot.axes[0].get_ylabel() == "rouge1 F-measure (protocol: best)"  # given, not parsed
     matplotlib.pyplot.close("all")
+
+
+def test_length_bins_follow_max_source_length(two_models):
+    """The bins are the run's max_source_length's, and "(cut)" marks what it cut. Before, the
+    bins were (0, 128, 256, 384, 512) whatever the setting: at 1024 a prompt of 600 tokens, read
+    whole, sat under ">= 512 (cut)"; and one of exactly 512 tokens, not cut, too."""
+    test, results = two_models
+    lengths = [512, 600, 1024, 1025] + [10] * (len(test) - 4)
+    at_1024 = rouge_by_length(_measured(results, lengths, max_source_length=1024))
+    assert at_1024["dialogues"].to_dict() == {"0-255": len(test) - 4, "512-767": 2,
+                                              "768-1024": 1, "> 1024 (cut)": 1}
+    at_512 = rouge_by_length(_measured(results, lengths))
+    assert at_512["dialogues"].to_dict() == {"0-127": len(test) - 4, "384-512": 1,
+                                             "> 512 (cut)": 3}
 
 
 def test_topics_most_frequent_first(two_models):
@@ -150,7 +177,7 @@ def test_largest_losses_are_the_dialogues_the_tuned_model_lost(two_models):
 def test_evaluate_model_scores_against_all_references(tiny, sample):
     model, tok = tiny
     test = limit_split(sample["test"], 4)
-    result = evaluate_model(model, tok, test, batch_size=2, max_new_tokens=8, progress=False)
+    result = evaluate_model(model, tok, test, progress=False, **gen(batch_size=2, max_new_tokens=8))
     assert len(result.predictions) == 4 and len(result.per_example("best")) == 4
     assert [len(p) for p in result.pair_scores] == [len(r) for r in test["references"]]
     assert result.scores == compute_rouge(result.predictions, test["references"], multi_ref="mean")

@@ -28,6 +28,7 @@ from dialogsum_peft.ctranslate2_backend import available
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.command_line.loading import load_base_model, load_model_and_tokenizer
 from dialogsum_peft.offline import sample_data_dir
+from conftest import gen
 
 ROOT = Path(__file__).resolve().parents[1]
 GEN = ["--max-new-tokens", "12", "--batch-size", "4"]
@@ -63,9 +64,10 @@ def input_file(dialogues, tmp_path_factory):
     return path
 
 
-def adapter_summaries(run, dialogues, **gen):
+def adapter_summaries(run, dialogues, **settings):
     base, tok = load_base_model(TrainConfig.smoke(output_dir=str(run)))
-    return summarize(load_adapter(base, run / "adapter"), tok, dialogues, progress=False, **gen)
+    return summarize(load_adapter(base, run / "adapter"), tok, dialogues, progress=False,
+                     **gen(**settings))
 
 
 def cli_error(capsys, *argv) -> str:
@@ -86,7 +88,7 @@ def test_merged_export_writes_the_summaries_of_adapter_and_base(run, dialogues, 
     assert info["method"] == "lora" and info["format"] == "merged" and info["quantization"] == "float32"
     model, tok = load_model_and_tokenizer(str(to), device="cpu")
     expected = adapter_summaries(run, dialogues, max_new_tokens=12)
-    assert summarize(model, tok, dialogues, max_new_tokens=12, progress=False) == expected
+    assert summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=12)) == expected
     assert not list(tmp_path.glob(".merged.tmp-*"))  # the temporary folder is gone
     # --overwrite replaces an export (and only then)
     assert "already holds files" in cli_error(capsys, "export", *SMOKE, "--adapter",
@@ -107,14 +109,14 @@ def test_ctranslate2_float32_writes_the_summaries_of_transformers(run, dialogues
     assert (ct2 / "model.bin").is_file() and (ct2 / "tokenizer.json").is_file()
     greedy, beam = ["--max-new-tokens", "12"], ["--max-new-tokens", "10", "--num-beams", "3",
                                                "--max-source-length", "64", "--batch-size", "3"]
-    for gen, adapter in ((greedy, ct2), (beam, run / "adapter")):  # exported; converted on the fly
+    for flags, adapter in ((greedy, ct2), (beam, run / "adapter")):  # exported; converted on the fly
         out = tmp_path / "out.jsonl"
         assert main(["summarize", *SMOKE, "--backend", "ctranslate2", "--adapter", str(adapter),
-                     "--input", str(input_file), "--output", str(out), *gen]) == 0
-        expected = adapter_summaries(run, dialogues, max_new_tokens=int(gen[1]),
-                                     num_beams=3 if gen is beam else 1,
-                                     max_source_length=64 if gen is beam else 512)
-        assert [r["prediction"] for r in read_jsonl(out)] == expected, gen
+                     "--input", str(input_file), "--output", str(out), *flags]) == 0
+        expected = adapter_summaries(run, dialogues, max_new_tokens=int(flags[1]),
+                                     num_beams=3 if flags is beam else 1,
+                                     max_source_length=64 if flags is beam else 512)
+        assert [r["prediction"] for r in read_jsonl(out)] == expected, flags
         assert [r["id"] for r in read_jsonl(out)] == ["0", "1", "2", "3"]
     assert len(set(expected)) > 1  # not one string for every dialogue
 
@@ -124,7 +126,7 @@ def test_ctranslate2_float32_writes_the_summaries_of_transformers(run, dialogues
                  "--output-dir", str(run), "--results-dir", str(results), "--predictions-format",
                  "jsonl", "--limit", "4", *greedy]) == 0
     base, tok = load_base_model(TrainConfig.smoke(output_dir=str(run)))
-    expected_base = summarize(base, tok, dialogues, max_new_tokens=12, progress=False)
+    expected_base = summarize(base, tok, dialogues, progress=False, **gen(max_new_tokens=12))
     assert [r["prediction"] for r in read_jsonl(results / "predictions-base.jsonl")] == expected_base
     assert [r["prediction"] for r in read_jsonl(results / "predictions-lora.jsonl")] == \
         adapter_summaries(run, dialogues, max_new_tokens=12)
@@ -144,8 +146,8 @@ def test_a_full_runs_model_converts_directly(tiny, dialogues, tmp_path):
     from dialogsum_peft.command_line.export import load_ctranslate2
 
     engine, engine_tok = load_ctranslate2(None, (ct2, "full"))
-    assert summarize(engine, engine_tok, dialogues, max_new_tokens=10, num_beams=2, progress=False) \
-        == summarize(model, tok, dialogues, max_new_tokens=10, num_beams=2, progress=False)
+    assert summarize(engine, engine_tok, dialogues, progress=False, **gen(max_new_tokens=10, num_beams=2)) \
+        == summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=10, num_beams=2))
 
 
 # Issue 32 (5): decoding settings are what the records say, on every backend, whatever the model
@@ -165,7 +167,7 @@ def test_a_model_folders_decoding_settings_change_no_backend(tiny, dialogues, in
     folder = save_model(model, tmp_path / "run" / "model", tokenizer=tok)  # a full model folder
     (folder / "generation_config.json").write_text(json.dumps(  # as a fine-tuned summarizer's
         {"decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0, **OPINIONS}))
-    plain = summarize(model, tok, dialogues, max_new_tokens=12, progress=False)
+    plain = summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=12))
     own = [tok.decode(model.generate(**tok(build_prompt(d), return_tensors="pt"),
                                      generation_config=GenerationConfig.from_pretrained(folder),
                                      max_new_tokens=12)[0], skip_special_tokens=True).strip()
@@ -189,7 +191,7 @@ def test_a_model_folders_decoding_settings_change_no_backend(tiny, dialogues, in
     from dialogsum_peft.command_line.export import load_ctranslate2
 
     engine, engine_tok = load_ctranslate2(None, (ct2, "full"))  # the library's way
-    assert summarize(engine, engine_tok, dialogues, max_new_tokens=12, progress=False) == plain
+    assert summarize(engine, engine_tok, dialogues, progress=False, **gen(max_new_tokens=12)) == plain
 
 
 def test_prompt_tuning_cannot_be_merged(tiny_dir, tmp_path, capsys):

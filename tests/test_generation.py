@@ -3,7 +3,7 @@ import torch
 
 from dialogsum_peft.data import build_prompt
 from dialogsum_peft.generation import summarize
-from conftest import lora
+from conftest import gen, lora
 
 
 def one_at_a_time(model, tok, dialogues, max_new_tokens):
@@ -11,8 +11,8 @@ def one_at_a_time(model, tok, dialogues, max_new_tokens):
     out = []
     for d in dialogues:
         ids = tok(build_prompt(d), return_tensors="pt", truncation=True, max_length=512).input_ids
-        gen = model.generate(input_ids=ids, max_new_tokens=max_new_tokens, do_sample=False)
-        out.append(tok.decode(gen[0], skip_special_tokens=True).strip())
+        generated = model.generate(input_ids=ids, max_new_tokens=max_new_tokens, do_sample=False)
+        out.append(tok.decode(generated[0], skip_special_tokens=True).strip())
     return out
 
 
@@ -21,21 +21,21 @@ def test_batched_equals_one_at_a_time_and_keeps_order(tiny, sample):
     dialogues = list(sample["test"]["dialogue"]) + list(sample["validation"]["dialogue"][:3])
     expected = one_at_a_time(model, tok, dialogues, max_new_tokens=12)
     assert len(set(expected)) > 1  # distinct outputs, so order mistakes would show
-    batched = summarize(model, tok, dialogues, batch_size=4, max_new_tokens=12, progress=False)
+    batched = summarize(model, tok, dialogues, progress=False, **gen(batch_size=4, max_new_tokens=12))
     assert batched == expected
     # a different batch size (different padding groups) and a reversed input give the same map
-    assert summarize(model, tok, dialogues, batch_size=13, max_new_tokens=12, progress=False) == expected
-    assert summarize(model, tok, dialogues[::-1], batch_size=5, max_new_tokens=12,
-                     progress=False) == expected[::-1]
+    assert summarize(model, tok, dialogues, progress=False, **gen(batch_size=13, max_new_tokens=12)) == expected
+    assert summarize(model, tok, dialogues[::-1],
+                     progress=False, **gen(batch_size=5, max_new_tokens=12)) == expected[::-1]
 
 
 def test_deterministic_and_model_state_restored(tiny, sample):
     model, tok = tiny
     model.train()
     dialogues = list(sample["validation"]["dialogue"][:4])
-    first = summarize(model, tok, dialogues, batch_size=2, max_new_tokens=8, progress=False)
+    first = summarize(model, tok, dialogues, progress=False, **gen(batch_size=2, max_new_tokens=8))
     assert model.training  # summarize switches to eval for generation, then back
-    assert summarize(model, tok, dialogues, batch_size=3, max_new_tokens=8, progress=False) == first
+    assert summarize(model, tok, dialogues, progress=False, **gen(batch_size=3, max_new_tokens=8)) == first
 
 
 def test_works_on_peft_model_and_beam_search(tiny, sample):
@@ -43,10 +43,10 @@ def test_works_on_peft_model_and_beam_search(tiny, sample):
     peft_model = lora(model, lora_r=4, lora_alpha=8)
     dialogues = list(sample["validation"]["dialogue"][:3])
     # freshly initialised LoRA (B = 0) changes nothing
-    base_out = summarize(peft_model.get_base_model(), tok, dialogues, max_new_tokens=8, progress=False)
-    peft_out = summarize(peft_model, tok, dialogues, max_new_tokens=8, progress=False)
+    base_out = summarize(peft_model.get_base_model(), tok, dialogues, progress=False, **gen(max_new_tokens=8))
+    peft_out = summarize(peft_model, tok, dialogues, progress=False, **gen(max_new_tokens=8))
     assert peft_out == base_out
-    beams = summarize(peft_model, tok, dialogues, max_new_tokens=8, num_beams=3, progress=False)
+    beams = summarize(peft_model, tok, dialogues, progress=False, **gen(max_new_tokens=8, num_beams=3))
     assert len(beams) == 3 and all(isinstance(s, str) for s in beams)
 
 
@@ -57,19 +57,19 @@ def test_a_record_separator_between_turns_is_a_line_break(tiny, sample):
     dialogues = list(sample["test"]["dialogue"][:3])
     separated = [d.replace("\n", "\x1e") for d in dialogues]
     assert separated != dialogues
-    assert (summarize(model, tok, separated, max_new_tokens=8, progress=False)
-            == summarize(model, tok, dialogues, max_new_tokens=8, progress=False))
+    assert (summarize(model, tok, separated, progress=False, **gen(max_new_tokens=8))
+            == summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=8)))
 
 
 def test_forced_length_for_benchmarks(tiny, sample):
     model, tok = tiny
     dialogues = list(sample["validation"]["dialogue"][:2])
-    out = summarize(model, tok, dialogues, max_new_tokens=6, min_new_tokens=6, progress=False)
+    out = summarize(model, tok, dialogues, min_new_tokens=6, progress=False, **gen(max_new_tokens=6))
     for d, s in zip(dialogues, out):
         ids = tok(build_prompt(d), return_tensors="pt").input_ids
-        gen = model.generate(input_ids=ids, min_new_tokens=6, max_new_tokens=6, do_sample=False)
-        assert gen.shape[1] == 1 + 6  # decoder start token + exactly 6 new tokens
-        assert s == tok.decode(gen[0], skip_special_tokens=True).strip()
+        generated = model.generate(input_ids=ids, min_new_tokens=6, max_new_tokens=6, do_sample=False)
+        assert generated.shape[1] == 1 + 6  # decoder start token + exactly 6 new tokens
+        assert s == tok.decode(generated[0], skip_special_tokens=True).strip()
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -82,15 +82,15 @@ def test_forced_length_for_benchmarks(tiny, sample):
 def test_rejects_bad_input(tiny, bad, message):
     model, tok = tiny
     with pytest.raises(ValueError, match=message):
-        summarize(model, tok, bad, progress=False)
+        summarize(model, tok, bad, progress=False, **gen())
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_matches_cpu(tiny, sample):  # pragma: no cover - GPU machines only
     model, tok = tiny
     dialogues = list(sample["validation"]["dialogue"][:4])
-    cpu = summarize(model, tok, dialogues, max_new_tokens=8, progress=False)
-    assert summarize(model.cuda(), tok, dialogues, max_new_tokens=8, progress=False) == cpu
+    cpu = summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=8))
+    assert summarize(model.cuda(), tok, dialogues, progress=False, **gen(max_new_tokens=8)) == cpu
 
 
 # ------------------------------------------------------------------ issue 16: settings recorded = used
@@ -117,10 +117,10 @@ def test_model_generation_config_does_not_change_decoding(tiny, opinionated_dir,
     opinionated = T5ForConditionalGeneration.from_pretrained(opinionated_dir).eval()
     assert opinionated.generation_config.repetition_penalty == 3.0  # the file is read
     dialogues = list(sample["test"]["dialogue"][:3])
-    plain = summarize(model, tokenizer, dialogues, max_new_tokens=16, progress=False)
-    assert summarize(opinionated, tokenizer, dialogues, max_new_tokens=16, progress=False) == plain
+    plain = summarize(model, tokenizer, dialogues, progress=False, **gen(max_new_tokens=16))
+    assert summarize(opinionated, tokenizer, dialogues, progress=False, **gen(max_new_tokens=16)) == plain
     peft = lora(opinionated)  # through a peft model too (its base's file counted before)
-    assert summarize(peft, tokenizer, dialogues, max_new_tokens=16, progress=False) == plain
+    assert summarize(peft, tokenizer, dialogues, progress=False, **gen(max_new_tokens=16)) == plain
     assert opinionated.generation_config.no_repeat_ngram_size == 1  # left as it was
 
 

@@ -20,7 +20,7 @@ from dialogsum_peft.input_report import InputLossWarning, measure_inputs
 from dialogsum_peft.evaluation import evaluate_zero_shot_and_lora, zero_shot_and_lora_summaries
 from dialogsum_peft.trainer import prepare_datasets
 
-from conftest import lora, needs_shared
+from conftest import gen, lora, needs_shared
 
 FLAN_TOKENIZER = Path(__file__).resolve().parents[2] / "shared" / "flan-t5-tokenizer"
 # ~2,000 words in 121 turns; the conclusion is the last turn (the example)
@@ -59,7 +59,7 @@ def test_library_generation_and_evaluation_warn_and_record(tiny, sample):
     # Before the fix: `assert _lossy(caught)` failed, summarize said nothing.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        summaries = summarize(model, tok, [LONG, CODE], max_new_tokens=3, progress=False)
+        summaries = summarize(model, tok, [LONG, CODE], progress=False, **gen(max_new_tokens=3))
     assert len(summaries) == 2
     (message,) = _lossy(caught)
     assert "1 of 2 dialogues is longer than max_source_length=512" in message
@@ -68,11 +68,10 @@ def test_library_generation_and_evaluation_warn_and_record(tiny, sample):
     split = limit_split(sample["test"], 3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = evaluate_model(model, tok, split, max_new_tokens=3, max_source_length=16,
-                                progress=False)
-        distributed = distributed_evaluate(model, tok, split, max_new_tokens=3,
-                                           max_source_length=16, progress=False)
-        distributed_summarize(model, tok, [LONG], max_new_tokens=3, progress=False)
+        result = evaluate_model(model, tok, split,
+                                progress=False, **gen(max_new_tokens=3, max_source_length=16))
+        distributed = distributed_evaluate(model, tok, split, progress=False, **gen(max_new_tokens=3, max_source_length=16))
+        distributed_summarize(model, tok, [LONG], progress=False, **gen(max_new_tokens=3))
     assert result.inputs.truncated == 3 and result.inputs.max_length == 16
     assert distributed.inputs == result.inputs
     assert len(_lossy(caught)) == 3  # one per call, not one per batch or per process share
@@ -87,7 +86,7 @@ def test_notebook_helpers_warn_and_record(tiny, sample, smoke_config):
         warnings.simplefilter("always")
         results = evaluate_zero_shot_and_lora(peft_model, tok, limit_split(sample["test"], 2),
                                               config, progress=False)
-        zero_shot_and_lora_summaries(peft_model, tok, [CODE], max_new_tokens=3)
+        zero_shot_and_lora_summaries(peft_model, tok, [CODE], **gen(max_new_tokens=3))
     assert all(r.inputs.truncated == 2 for r in results.values())
     assert len(_lossy(caught)) == 2  # once per helper, not once per model (both read the same prompts)
 

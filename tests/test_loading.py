@@ -6,6 +6,7 @@ import torch
 
 from dialogsum_peft.command_line.loading import load_base_model, load_model_and_tokenizer, pick_dtype
 from dialogsum_peft.config import TrainConfig
+from conftest import gen
 
 
 def test_pick_dtype_never_fp16():
@@ -32,5 +33,5 @@ def test_full_mode_loading_path_on_a_local_checkpoint(tiny_dir, sample):
     assert config.is_smoke  # the tiny T5's folder is still the smoke model: its banner shows
     model2, tok2 = load_base_model(config, device="cpu")
     dialogues = list(sample["validation"]["dialogue"][:2])
-    assert summarize(model, tok, dialogues, max_new_tokens=6, progress=False) == \
-        summarize(model2, tok2, dialogues, max_new_tokens=6, progress=False)
+    assert summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=6)) == \
+        summarize(model2, tok2, dialogues, progress=False, **gen(max_new_tokens=6))

@@ -13,6 +13,7 @@ import nbformat
 import pytest
 
 from notebook_checks import (assert_caption_above, assert_clean, assert_in_sync,
+from conftest import gen
                              assert_readable_outputs, assert_shows, code_cells,
                              execute_in_smoke_mode, find_cell, ipc_kernel, outputs_text,
                              unexpected_warnings)
@@ -117,7 +118,7 @@ def test_the_lessons_generate_call_writes_what_an_evaluation_model_writes(tiny, 
                      eos_token_id=ids.eos_token_id, pad_token_id=ids.pad_token_id)}
     exec(compile(ast.Module([function], type_ignores=[]), "summarize_one", "exec"), namespace)
     dialogues = list(sample["test"]["dialogue"])[:4]
-    expected = summarize(model, tokenizer, dialogues, max_new_tokens=8, progress=False)
+    expected = summarize(model, tokenizer, dialogues, progress=False, **gen(max_new_tokens=8))
     torch.manual_seed(0)
     try:
         assert [namespace["summarize_one"](model.train(), d) for d in dialogues] == expected

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import gen
 from dialogsum_peft.offline import sample_texts, tiny_base_dir, tiny_model_and_tokenizer
 
 # Builds the tiny base in a fresh interpreter and prints {file name: sha256} of what it saved.
@@ -74,8 +75,8 @@ def test_the_smoke_base_writes_distinct_non_empty_gibberish(tiny, sample):
     from dialogsum_peft.generation import summarize
 
     model, tok = tiny
-    summaries = summarize(model, tok, list(sample["test"]["dialogue"]), max_new_tokens=8,
-                          progress=False)
+    summaries = summarize(model, tok, list(sample["test"]["dialogue"]),
+                          progress=False, **gen(max_new_tokens=8))
     assert "" not in summaries
     assert len(set(summaries)) >= 4
 

@@ -171,20 +171,20 @@ def test_peeks_and_side_by_side(sample):
 def test_smoke_mark_comes_from_the_model_that_wrote_the_results(tiny, sample):
     from transformers import T5ForConditionalGeneration
 
-    from conftest import lora
+    from conftest import gen, lora
     from dialogsum_peft.evaluation import evaluate_model, limit_split
     from dialogsum_peft.offline import SMOKE_MARK, is_smoke_model, tiny_t5_config
 
     model, tokenizer = tiny
     split = limit_split(sample["test"], 2)
-    result = evaluate_model(model, tokenizer, split, max_new_tokens=4, progress=False)
+    result = evaluate_model(model, tokenizer, split, progress=False, **gen(max_new_tokens=4))
     assert result.smoke and SMOKE_NOTE in rouge_table({"tiny": result}).to_string()
     assert is_smoke_model(lora(model))
     config = tiny_t5_config(len(tokenizer))
     delattr(config, SMOKE_MARK)  # any other model: no mark
     plain = T5ForConditionalGeneration(config).eval()
     assert not is_smoke_model(plain)
-    unmarked = evaluate_model(plain, tokenizer, split, max_new_tokens=4, progress=False)
+    unmarked = evaluate_model(plain, tokenizer, split, progress=False, **gen(max_new_tokens=4))
     assert not unmarked.smoke and SMOKE_NOTE not in rouge_table({"plain": unmarked}).to_string()
 
 
@@ -238,16 +238,19 @@ def test_counts_name_their_noun_in_the_right_number(sample):
     """Issue 32 (11): "(1 dialogues)" under a length bin, "1 summaries written"."""
     from dialogsum_peft.display import counted
     from dialogsum_peft.evaluation import rouge_by_length
+    from dialogsum_peft.input_report import InputReport
     from dialogsum_peft.reporting import plot_rouge_by_length
 
     assert [counted(n, "dialogue") for n in (0, 1, 2, 1500)] == [
         "0 dialogues", "1 dialogue", "2 dialogues", "1,500 dialogues"]
     assert counted(1, "summary", "summaries") == "1 summary"
-    results = results_from(sample)
     lengths = [600] + [10] * (len(sample["test"]) - 1)  # one dialogue in the last bin
-    labels = [t.get_text() for t in plot_rouge_by_length(
-        rouge_by_length(results, lengths)).axes[0].get_xticklabels()]
-    assert labels == ["0-127\n(9 dialogues)", ">= 512 (cut)\n(1 dialogue)"]
+    inputs = InputReport(dialogues=len(lengths), max_length=512, lengths=lengths)
+    results = {n: EvalResult(r.predictions, r.pair_scores, inputs=inputs)
+               for n, r in results_from(sample).items()}
+    assert rouge_by_length(results)["dialogues"].sum() == len(lengths)
+    labels = [t.get_text() for t in plot_rouge_by_length(results).axes[0].get_xticklabels()]
+    assert labels == ["0-127\n(9 dialogues)", "> 512 (cut)\n(1 dialogue)"]
 
 
 def test_environment_report_cpu_and_gpu():

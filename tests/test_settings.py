@@ -1,6 +1,8 @@
-"""dialogsum_peft.settings is the one home of the defaults: learning rates, LoRA ranks and the
-precision choice are written there and nowhere else in src/ (read from the source, so a copy
-added anywhere in the package fails here)."""
+"""Every value has one home: LoRA ranks and the precision choice in dialogsum_peft.settings, each
+method's learning rate in the recipes (dialogsum_peft.recipes.LEARNING_RATES), the run's token
+lengths, generation settings and seed as TrainConfig's field defaults (dialogsum_peft.config);
+written there and nowhere else in src/ (read from the source, so a copy added anywhere in the
+package fails here): every function below the config takes the value, with no default of its own."""
 
 import ast
 from pathlib import Path
@@ -10,10 +12,14 @@ import torch
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.hardware import DeviceInfo, recommend
 from dialogsum_peft.command_line.loading import pick_dtype
-from dialogsum_peft.settings import METHOD_SETTINGS, precision_for, weights_dtype
+from dialogsum_peft.recipes import LEARNING_RATES, RECIPES, SMOKE_RECIPE
+from dialogsum_peft.settings import METHOD_SETTINGS, METHODS, precision_for, weights_dtype
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "dialogsum_peft"
 DEFAULT_NAMES = {"learning_rate", "lora_r", "lora_alpha"}
+# The run's values a function could restate as a default of its own (a signature's ``name=512``,
+# a call's ``name=512`` or ``kwargs.get("name", 512)``): only TrainConfig's fields may say them.
+RUN_VALUES = {"max_source_length", "max_target_length", "max_new_tokens", "num_beams", "seed"}
 
 
 def _number(node) -> bool:
@@ -24,9 +30,9 @@ def _number(node) -> bool:
 def _homes(found) -> dict[str, set[str]]:
     """``{name: modules}`` where ``found(tree)`` yields a name the module writes a value for."""
     homes: dict[str, set[str]] = {}
-    for path in sorted(SRC.glob("*.py")):
+    for path in sorted(SRC.rglob("*.py")):
         for name in found(ast.parse(path.read_text(encoding="utf-8"))):
-            homes.setdefault(name, set()).add(path.stem)
+            homes.setdefault(name, set()).add(path.relative_to(SRC).with_suffix("").as_posix())
     return homes
 
 
@@ -67,22 +73,67 @@ def _precision_choices(tree):
             yield "precision"
 
 
-def test_learning_rates_and_ranks_are_written_in_settings_only():
-    assert _homes(_default_values) == {name: {"settings"} for name in DEFAULT_NAMES}
+def _learning_rate_tables(tree):
+    """A dict from every method's name to a number: a table of learning rates."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict) and {getattr(k, "value", None) for k in node.keys} \
+                == set(METHODS) and all(_number(v) for v in node.values):
+            yield "learning_rate"
+
+
+def _run_value_defaults(tree):
+    """A number given to a run value anywhere but a TrainConfig field: a signature's default, a
+    call's keyword, ``kwargs.get(name, number)``, or a field ``name: int = _f(number, ...)``."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = node.args
+            positional = [*args.posonlyargs, *args.args]
+            pairs = [*zip(positional[len(positional) - len(args.defaults):], args.defaults),
+                     *zip(args.kwonlyargs, args.kw_defaults)]
+            yield from (a.arg for a, d in pairs if a.arg in RUN_VALUES and d is not None
+                        and _number(d))
+        elif isinstance(node, ast.keyword) and node.arg in RUN_VALUES and _number(node.value):
+            yield node.arg
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "get" \
+                and len(node.args) == 2 and getattr(node.args[0], "value", None) in RUN_VALUES \
+                and _number(node.args[1]):
+            yield node.args[0].value
+        elif isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) in RUN_VALUES:
+            yield f"{node.target.id} (field)"
+
+
+def test_ranks_are_written_in_settings_and_learning_rates_in_the_recipes_only():
+    assert _homes(_default_values) == {"lora_r": {"settings"}, "lora_alpha": {"settings"}}
+    assert _homes(_learning_rate_tables) == {"learning_rate": {"recipes"}}
+
+
+def test_the_run_values_are_written_as_trainconfig_defaults_only():
+    """max_source_length (and max_target_length, max_new_tokens, num_beams, seed): one default,
+    TrainConfig's field; the smoke preset's own values beside it. Before: max_source_length's
+    512 stood in 7 places (config.py and six signatures in data, evaluation, generation and
+    distributed) and generation's defaults in five."""
+    homes = _homes(_run_value_defaults)
+    assert homes == {**{f"{name} (field)": {"config"} for name in RUN_VALUES},
+                     "max_new_tokens": {"config"}}  # TrainConfig.smoke's 24: the preset's value
 
 
 def test_precision_is_chosen_in_settings_only():
     assert _homes(_precision_choices) == {"precision": {"settings"}}
 
 
-def test_every_reader_of_the_defaults_agrees_with_settings():
+def test_every_reader_of_the_defaults_agrees_with_settings_and_the_recipes():
     lora = METHOD_SETTINGS["lora"]
     plain = TrainConfig()
     assert (plain.learning_rate, plain.lora_r, plain.lora_alpha, plain.lora_target_modules) == \
-           (lora["learning_rate"], lora["lora_r"], lora["lora_alpha"], lora["lora_target_modules"])
+           (LEARNING_RATES["lora"], lora["lora_r"], lora["lora_alpha"], lora["lora_target_modules"])
     for method, values in METHOD_SETTINGS.items():
-        config = TrainConfig.auto(method=method)
-        assert {k: getattr(config, k) for k in values} == values, method
+        for recipe in RECIPES:
+            config = TrainConfig.auto(method=method, recipe=recipe)
+            assert {k: getattr(config, k) for k in values} == values, method
+            assert config.learning_rate == RECIPES[recipe].learning_rates[method] \
+                == LEARNING_RATES[method]
+        assert TrainConfig.smoke(method=method).learning_rate \
+            == SMOKE_RECIPE.learning_rates[method] == 3 * LEARNING_RATES[method]
     a100 = DeviceInfo("cuda", "NVIDIA A100 80GB", 80.0, bf16=True)
     t4 = DeviceInfo("cuda", "Tesla T4", 15.0, bf16=False)
     for info in (a100, t4, DeviceInfo()):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import usable_cores
+from conftest import gen, usable_cores
 from dialogsum_peft.adapters import adapter_size_mb
 from dialogsum_peft.command_line.loading import load_adapter
 from dialogsum_peft.command_line.run_outputs import save_adapter
@@ -232,14 +232,14 @@ def test_only_adapter_weights_changed(trained):
 def test_adapter_save_reload_identical_outputs(trained, sample, tmp_path):
     config, peft_model, tok, _ = trained
     dialogues = list(sample["test"]["dialogue"])
-    before = summarize(peft_model, tok, dialogues, max_new_tokens=10, progress=False)
+    before = summarize(peft_model, tok, dialogues, progress=False, **gen(max_new_tokens=10))
     path = save_adapter(peft_model, tmp_path / "adapter", tokenizer=tok)
     assert (path / "adapter_model.safetensors").is_file()
     assert not (path / "adapter_model.bin").exists()
     assert json.loads((path / "adapter_config.json").read_text())["r"] == 8
     fresh_base, _ = load_base_model(config)
     reloaded = load_adapter(fresh_base, path)
-    assert summarize(reloaded, tok, dialogues, max_new_tokens=10, progress=False) == before
+    assert summarize(reloaded, tok, dialogues, progress=False, **gen(max_new_tokens=10)) == before
     # the adapter is a small fraction of the model it adapts
     model_mb = sum(p.numel() * p.element_size() for p in fresh_base.parameters()) / 1e6
     assert 0 < adapter_size_mb(path) < 0.5 * model_mb
@@ -251,10 +251,10 @@ def test_merge_equals_unmerged(trained, sample, tmp_path):
     base, _ = load_base_model(config)
     unmerged = load_adapter(base, path)
     dialogues = list(sample["validation"]["dialogue"])
-    expected = summarize(unmerged, tok, dialogues, max_new_tokens=10, progress=False)
+    expected = summarize(unmerged, tok, dialogues, progress=False, **gen(max_new_tokens=10))
     merged = unmerged.merge_and_unload()
     assert not any("lora_" in n for n, _ in merged.named_parameters())
-    assert summarize(merged, tok, dialogues, max_new_tokens=10, progress=False) == expected
+    assert summarize(merged, tok, dialogues, progress=False, **gen(max_new_tokens=10)) == expected
 
 
 def test_save_is_atomic(trained, tmp_path, monkeypatch):

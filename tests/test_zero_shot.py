@@ -13,6 +13,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, T5ForConditionalGeneration
 
+from conftest import gen
 from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.evaluation import evaluate_model, limit_split
@@ -23,7 +24,7 @@ from dialogsum_peft.evaluation import (LORA, ZERO_SHOT, evaluate_zero_shot_and_l
 from dialogsum_peft.zero_shot import zero_shot_model
 
 PEFT_METHODS = [m for m in METHODS if is_peft(m)]
-GEN = dict(max_new_tokens=8, progress=False)
+GEN = dict(gen(max_new_tokens=8), progress=False)
 
 
 def trained_like(tiny_dir, method):

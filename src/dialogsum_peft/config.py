@@ -6,9 +6,9 @@ notebook reads it, the command line generates its flags from its fields (help te
 and :meth:`TrainConfig.validate` checks every value before a model is loaded or a file written.
 
 One recipe on every card: a full-mode run is defined by its *recipe* (effective batch, schedule
-with warm-up, number of training examples) and its *method* (learning rate); a GPU only decides the precision and
-how the effective batch is split into per-device batch x gradient accumulation. So ROUGE measured
-on an H100 says something about a T4 run of the same recipe.
+with warm-up, number of training examples, each method's learning rate) and its *method*; a GPU
+only decides the precision and how the effective batch is split into per-device batch x gradient
+accumulation. So ROUGE measured on an H100 says something about a T4 run of the same recipe.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 from .config_checks import MAX_BEAMS, MAX_NEW_TOKENS_LIMIT, check_config  # noqa: F401
 from .errors import ConfigError
-from .recipes import DEFAULT_RECIPE, RECIPES, recipe_schedule
-from .settings import (BASE_MODEL, DEFAULT_METHOD, HUB_DATASET, METHOD_SETTINGS, SMOKE_LR_FACTOR,
+from .recipes import DEFAULT_RECIPE, LEARNING_RATES, RECIPES, SMOKE_RECIPE, recipe_schedule
+from .settings import (BASE_MODEL, DEFAULT_METHOD, HUB_DATASET, METHOD_SETTINGS,
                        TINY_MODEL_NAME, sample_data_dir, weights_dtype)
 
 _DEFAULT = METHOD_SETTINGS[DEFAULT_METHOD]  # a config built field by field trains the default method
@@ -100,7 +100,7 @@ class TrainConfig:
                                               flag="--lora-targets", metavar="q,v")
     lora_dropout: float = _f(0.05, "dropout on the adapter's input", cli=TRAIN_ONLY, metavar="P")
     # optimisation
-    learning_rate: float = _f(_DEFAULT["learning_rate"], "peak learning rate", cli=TRAIN_ONLY,
+    learning_rate: float = _f(LEARNING_RATES[DEFAULT_METHOD], "peak learning rate", cli=TRAIN_ONLY,
                               flag=("--lr", "--learning-rate"), metavar="LR")
     max_steps: int = _f(250, "optimizer steps; -1: train --epochs instead", cli=TRAIN_ONLY,
                         metavar="N")
@@ -181,21 +181,19 @@ class TrainConfig:
               **overrides) -> TrainConfig:
         """Offline: the shipped sample and a tiny random T5. Seconds on a CPU; outputs are gibberish.
 
-        Its own schedule (recipe ``"smoke"``): 30 steps instead of hundreds, so the method's
-        learning rate is tripled. ``recipe`` (quick, thorough, own-data) trains that recipe's
-        schedule instead (:func:`~dialogsum_peft.recipes.recipe_schedule`, at most 8 examples
-        per forward pass), with the same model, data and learning rate.
+        Its own schedule (:data:`~dialogsum_peft.recipes.SMOKE_RECIPE`): 30 steps instead of
+        hundreds, so the method's learning rate is tripled. ``recipe`` (quick, thorough, own-data)
+        trains that recipe's schedule instead (:func:`~dialogsum_peft.recipes.recipe_schedule`,
+        at most 8 examples per forward pass), with the same model, data and learning rate.
         """
         settings = _method_settings(method)
-        settings["learning_rate"] *= SMOKE_LR_FACTOR
+        schedule = SMOKE_RECIPE if recipe in (None, "smoke") else RECIPES[_known_recipe(recipe)]
         base = dict(
-            preset="smoke", recipe="smoke", model_name=TINY_MODEL_NAME,
-            dataset_source=str(sample_data_dir()), output_dir="outputs/smoke", max_steps=30,
-            per_device_train_batch_size=8, eval_batch_size=16, max_new_tokens=24,
-            logging_steps=5, save_steps=10, warmup_steps=0.0,
+            preset="smoke", model_name=TINY_MODEL_NAME, dataset_source=str(sample_data_dir()),
+            output_dir="outputs/smoke", eval_batch_size=16, max_new_tokens=24, logging_steps=5,
+            save_steps=10, **recipe_schedule(schedule, max_per_device=8, method=method),
         )
-        if recipe not in (None, "smoke"):
-            base.update(recipe_schedule(_known_recipe(recipe), max_per_device=8))
+        base["learning_rate"] = SMOKE_RECIPE.learning_rates[method]  # on any schedule
         return cls(**{**base, **settings, **overrides})
 
     @classmethod
@@ -206,13 +204,14 @@ class TrainConfig:
         from .hardware import recommend
 
         card = recommend(info)
+        settings = _method_settings(method)  # an unknown method: ConfigError, before the recipe
         base = dict(
             preset=preset, precision=card.precision, optim=card.optim,
             eval_batch_size=card.eval_batch_size,
-            **recipe_schedule(_known_recipe(recipe), max_per_device=card.train_batch_size),
+            **recipe_schedule(RECIPES[_known_recipe(recipe)], card.train_batch_size, method),
         )
-        # the learning rate (and LoRA settings) are the method's (settings.METHOD_SETTINGS)
-        return cls(**{**base, **_method_settings(method), **overrides})
+        # the method's own settings (settings.METHOD_SETTINGS); its learning rate: the recipe's
+        return cls(**{**base, **settings, **overrides})
 
     @classmethod
     def colab(cls, recipe: str = DEFAULT_RECIPE, **overrides) -> TrainConfig:

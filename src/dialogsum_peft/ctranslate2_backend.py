@@ -132,8 +132,8 @@ class CTranslate2Model:
 
         return AutoTokenizer.from_pretrained(self.path)
 
-    def generate_ids(self, tokenizer, batch: list[list[int]], max_new_tokens: int = 128,
-                     num_beams: int = 1, min_new_tokens: int | None = None) -> list[list[int]]:
+    def generate_ids(self, tokenizer, batch: list[list[int]], *, max_new_tokens: int,
+                     num_beams: int, min_new_tokens: int | None = None) -> list[list[int]]:
         """Token ids generated for each (already truncated) input of ``batch``, in order.
 
         The same settings as transformers' ``generate`` with

@@ -282,8 +282,8 @@ def _truncate(ids: list[int], max_length: int, eos_id: int | None) -> tuple[list
 
 
 def tokenize_for_training(
-    batch: Mapping[str, Sequence[str]], tokenizer, max_source_length: int = 512,
-    max_target_length: int = 128,
+    batch: Mapping[str, Sequence[str]], tokenizer, *, max_source_length: int,
+    max_target_length: int,
 ) -> dict[str, list]:
     """Tokenize a batch for seq2seq training: prompted inputs, ``text_target=`` labels.
 
@@ -343,7 +343,7 @@ def truncation_warning(counts: Mapping[str, int], max_source_length: int, max_ta
     return f"warning: {what} {verb} truncated; raise {knobs} to keep them whole"
 
 
-def tokenize_split(dataset, tokenizer, max_source_length: int = 512, max_target_length: int = 128,
+def tokenize_split(dataset, tokenizer, *, max_source_length: int, max_target_length: int,
                    desc: str = "tokenizing"):
     """Tokenize a whole split; log how many examples were truncated (WARNING if any were).
 

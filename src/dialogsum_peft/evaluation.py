@@ -28,7 +28,6 @@ from .zero_shot import zero_shot_model
 
 ZERO_SHOT = "zero-shot"  # the names of the two models the tutorial compares
 LORA = "LoRA"
-LENGTH_BINS = (0, 128, 256, 384, 512)  # prompt tokens; the last bin is "512 and more" (cut)
 
 
 def compute_rouge(predictions, references, multi_ref: str = "mean",
@@ -128,10 +127,11 @@ def limit_split(dataset, limit: int | None):
     return dataset.select(range(limit))
 
 
-def evaluate_model(model, tokenizer, dataset, batch_size: int = 32, max_new_tokens: int = 128,
-                   num_beams: int = 1, max_source_length: int = 512, progress: bool = True,
+def evaluate_model(model, tokenizer, dataset, *, batch_size: int, max_new_tokens: int,
+                   num_beams: int, max_source_length: int, progress: bool = True,
                    desc: str = "evaluating", check_inputs: bool = True) -> EvalResult:
-    """Summaries of every dialogue in ``dataset`` and their ROUGE against all references.
+    """Summaries of every dialogue in ``dataset`` and their ROUGE against all references, with
+    the run's generation settings (``**config.generation_kwargs()``, :func:`summarize`'s).
 
     The prompts are measured (truncation, ``<unk>``) into ``EvalResult.inputs``; with
     ``check_inputs`` an :class:`~dialogsum_peft.input_report.InputLossWarning` says what was lost.
@@ -182,12 +182,6 @@ def evaluate_zero_shot_and_lora(peft_model, tokenizer, dataset, config, progress
 # One corpus score says how much better LoRA is on average, not where. Every number below is a
 # corpus score of a subset under the chosen protocol (metrics.aggregate on the subset's pair
 # scores), so a bin's score means what the headline table's score means.
-def _bin_label(edges: Sequence[int], i: int) -> str:
-    if i == len(edges) - 1:
-        return f">= {edges[i]} (cut)" if edges[i] >= 512 else f">= {edges[i]}"
-    return f"{edges[i]}-{edges[i + 1] - 1}"
-
-
 def _subset_table(results: Mapping, groups: dict[str, list[int]], protocol: str, metric: str,
                   index_name: str):
     import pandas as pd
@@ -205,20 +199,44 @@ def _subset_table(results: Mapping, groups: dict[str, list[int]], protocol: str,
     return captioned(table, smoke_caption(results.values()))  # the mark from the results
 
 
-def rouge_by_length(results: Mapping, prompt_tokens: Sequence[int], protocol: str = "mean",
-                    metric: str = "rouge1", bins: Sequence[int] = LENGTH_BINS):
-    """A DataFrame: one row per length bin of the prompt in tokens (untruncated), its number of
-    dialogues and each model's corpus ``metric`` on them. ``results`` maps a model's name to its
-    :class:`~dialogsum_peft.metrics.EvalResult`; ``prompt_tokens[i]`` is dialogue i's prompt
-    length. Empty bins are left out. Raises ValueError when the lengths do not match."""
+def prompt_lengths(results: Mapping) -> tuple[list[int], int]:
+    """(each dialogue's prompt length in tokens before truncation, the ``max_source_length`` it
+    was cut to), from the results' :class:`~dialogsum_peft.input_report.InputReport`, which every
+    model evaluated on the same dialogues shares. Raises ValueError for results without one, or
+    of other dialogues or another ``max_source_length``."""
+    reports = [r.inputs for r in results.values()]
+    if not reports or any(r is None or r.max_length is None for r in reports):
+        raise ValueError("results without the measure of their prompts (evaluate_model records it)")
+    first = reports[0]
+    if any((r.lengths, r.max_length) != (first.lengths, first.max_length) for r in reports):
+        raise ValueError("the results are of other dialogues or another max_source_length")
+    return list(first.lengths), first.max_length
+
+
+def length_bins(max_source_length: int, parts: int = 4) -> list[tuple[str, int, int | None]]:
+    """``(label, lowest, highest)`` of each bin of prompt lengths: ``parts`` equal bins up to
+    ``max_source_length`` (0-127, 128-255, 256-383, 384-512 for 512), then the prompts longer than
+    it, whose ends are cut (``"> 512 (cut)"``, no highest)."""
+    edges = [round(i * max_source_length / parts) for i in range(parts)]
+    tops = [e - 1 for e in edges[1:]] + [max_source_length]
+    bins = [(f"{low}-{high}", low, high) for low, high in zip(edges, tops)]
+    return bins + [(f"> {max_source_length} (cut)", max_source_length + 1, None)]
+
+
+def rouge_by_length(results: Mapping, protocol: str = "mean", metric: str = "rouge1",
+                    parts: int = 4):
+    """A DataFrame: one row per bin of prompt lengths in tokens before truncation
+    (:func:`length_bins` of the ``max_source_length`` the prompts were cut to, both from
+    :func:`prompt_lengths`), its number of dialogues and each model's corpus ``metric`` on them.
+    ``results`` maps a model's name to its :class:`~dialogsum_peft.metrics.EvalResult`. Empty bins
+    are left out."""
     check_protocol(protocol)
-    n = len(next(iter(results.values())).pair_scores)
-    if len(prompt_tokens) != n:
-        raise ValueError(f"{len(prompt_tokens)} lengths for {n} dialogues")
-    groups: dict[str, list[int]] = {_bin_label(bins, i): [] for i in range(len(bins))}
-    for j, length in enumerate(prompt_tokens):
-        i = max(k for k, edge in enumerate(bins) if length >= edge)
-        groups[_bin_label(bins, i)].append(j)
+    lengths, limit = prompt_lengths(results)
+    bins = length_bins(limit, parts)
+    groups: dict[str, list[int]] = {label: [] for label, _, _ in bins}
+    for j, length in enumerate(lengths):
+        label = next(lb for lb, low, high in bins if low <= length and (high is None or length <= high))
+        groups[label].append(j)
     return _subset_table(results, groups, protocol, metric, "prompt tokens")
 
 

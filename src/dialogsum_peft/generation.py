@@ -47,7 +47,7 @@ def model_device(model) -> torch.device:
 TOKEN_IDS = ("decoder_start_token_id", "bos_token_id", "eos_token_id", "pad_token_id")
 
 
-def decoding_config(model, max_new_tokens: int = 128, num_beams: int = 1,
+def decoding_config(model, *, max_new_tokens: int, num_beams: int,
                     min_new_tokens: int | None = None):
     """The ``transformers.GenerationConfig`` summaries are decoded with.
 
@@ -79,13 +79,14 @@ def decoding_with(model, generation_config) -> Iterator[None]:
 
 
 @torch.inference_mode()
-def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
-              max_new_tokens: int = 128, num_beams: int = 1, progress: bool = True,
-              max_source_length: int = 512, min_new_tokens: int | None = None,
-              use_prompt: bool = True, desc: str = "summarizing",
-              check_inputs: bool = True) -> list[str]:
-    """Summaries of ``dialogues`` (greedy by default, or beam search), in input order.
+def summarize(model, tokenizer, dialogues: Sequence[str], *, batch_size: int, max_new_tokens: int,
+              num_beams: int, max_source_length: int, progress: bool = True,
+              min_new_tokens: int | None = None, use_prompt: bool = True,
+              desc: str = "summarizing", check_inputs: bool = True) -> list[str]:
+    """Summaries of ``dialogues`` (greedy with ``num_beams`` 1, or beam search), in input order.
 
+    The generation settings are the run's, ``**config.generation_kwargs()``
+    (:meth:`~dialogsum_peft.config.TrainConfig.generation_kwargs`): no default of their own here.
     Inputs are the instruction prompt (:func:`dialogsum_peft.data.build_prompt`), truncated to
     ``max_source_length`` tokens, sorted longest first and batched. Works for a base model and a
     peft model, on CPU and CUDA (the model's own device is used). ``min_new_tokens`` forces a
@@ -116,7 +117,8 @@ def summarize(model, tokenizer, dialogues: Sequence[str], batch_size: int = 16,
     was_training = model.training
     model.eval()
     results: list[str | None] = [None] * len(texts)
-    generation_config = decoding_config(model, max_new_tokens, num_beams, min_new_tokens)
+    generation_config = decoding_config(model, max_new_tokens=max_new_tokens, num_beams=num_beams,
+                                        min_new_tokens=min_new_tokens)
     try:
         bar = tqdm(total=len(texts), desc=desc, disable=not progress, unit="dialogue")
         for start in range(0, len(order), batch_size):

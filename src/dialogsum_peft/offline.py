@@ -47,7 +47,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000):
     )
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
-        model_max_length=512,
+        model_max_length=512,  # as flan-t5-base's tokenizer_config.json; every call passes max_length
     )
 
 

@@ -1,30 +1,40 @@
-"""What a full-mode run trains, whatever the card: the quick and thorough recipes.
+"""What a run trains, whatever the card: the recipes, and each method's learning rate in them.
 
 Why: ROUGE measured on one GPU should say something about a run on another. A recipe fixes the
-effective batch, schedule with warm-up and number of training examples (the learning rate is
-the method's, :data:`dialogsum_peft.settings.METHOD_SETTINGS`); a card
-only chooses the precision and how the effective batch is split into per-device batch x
-gradient accumulation (``TrainConfig.for_device``).
+effective batch, the schedule with warm-up, the number of training examples and the learning
+rate of each method (:data:`LEARNING_RATES`); a card only chooses the precision and how the
+effective batch is split into per-device batch x gradient accumulation (``TrainConfig.for_device``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+# The peak learning rate of each method, in every recipe. It differs by method because what is
+# trained differs:
+# * LoRA (and LoRA on every linear layer): 1e-3, 10-100x a full fine-tuning rate; the adapter
+#   starts at B=0 and has to grow (peft's examples/conditional_generation seq2seq LoRA notebooks
+#   use 1e-3; the course lab and a published flan-t5-base DialogSum LoRA notebook, r=8, 2 epochs
+#   on a T4, used 1e-3 at batch 8). We use it at an effective batch of 32: enough examples per
+#   step for a stable gradient, small enough for a T4 to reach it with 4 accumulation steps.
+# * IA3: 3e-3 (the IA3 paper's): a few scale factors that start at 1 need a larger step.
+# * prompt tuning: 3e-2 (peft's prompt-tuning example; Lester et al. used 0.3 with Adafactor):
+#   20 input embeddings must move far from the words they were initialised from.
+# * full fine-tuning: 3e-4 with Adafactor (settings.METHOD_SETTINGS), whose memory use (no second
+#   moment matrices per weight) lets flan-t5-base fit a free T4 in fp32.
+# Not yet measured on a GPU here: ``pytest -m full`` checks what the quick recipe scores.
+LEARNING_RATES: Mapping[str, float] = MappingProxyType({
+    "lora": 1e-3, "lora-all": 1e-3, "ia3": 3e-3, "prompt-tuning": 3e-2, "full": 3e-4,
+})
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """What a full-mode run trains, whatever the card. The learning rate is the method's
-    (:data:`dialogsum_peft.settings.METHOD_SETTINGS`), the same for every recipe.
-
-    Learning rate: LoRA on T5 is trained with rates around 1e-3, 10-100x a full fine-tuning rate
-    (peft's ``examples/conditional_generation`` seq2seq LoRA notebooks use 1e-3; the course lab
-    and a published flan-t5-base DialogSum LoRA notebook (r=8, 2 epochs, T4) used 1e-3 with
-    batch 8). We use 1e-3 at an effective batch of 32 (enough examples per step for a stable
-    gradient, small enough for a T4 to reach it with 4 accumulation steps), linear decay and 6%
-    linear warm-up (the adapter starts at B=0, a short warm-up avoids a first-step jump).
-    Not yet measured on a GPU here: ``pytest -m full`` checks what the quick recipe scores.
-    """
+    """What a run trains, whatever the card: its effective batch, its schedule (linear warm-up,
+    then ``lr_scheduler_type``), how long (``max_steps``, or ``num_train_epochs`` when that is -1)
+    and the peak learning rate of each method (``learning_rates``, :data:`LEARNING_RATES`)."""
 
     name: str
     effective_batch: int
@@ -33,10 +43,7 @@ class Recipe:
     max_steps: int  # -1: train num_train_epochs instead
     num_train_epochs: float
     description: str
-
-    @property
-    def training_examples(self) -> int | None:
-        return self.max_steps * self.effective_batch if self.max_steps > 0 else None
+    learning_rates: Mapping[str, float] = field(default_factory=lambda: LEARNING_RATES, hash=False)
 
 
 RECIPES = {
@@ -50,22 +57,31 @@ RECIPES = {
                                    "number"),
 }
 DEFAULT_RECIPE = "quick"
-# The TrainConfig fields a recipe sets (recipe_schedule): --recipe replaces exactly these.
+# The smoke preset's own schedule (TrainConfig.smoke): the tiny T5 on the shipped sample, a
+# pipeline check of 30 steps instead of hundreds, so each method's learning rate is tripled.
+SMOKE_RECIPE = Recipe("smoke", 8, 0.0, "linear", max_steps=30, num_train_epochs=1.0,
+                      description="30 steps x 8 examples of the shipped sample (the tiny T5)",
+                      learning_rates=MappingProxyType({m: 3 * lr for m, lr in LEARNING_RATES.items()}))
+# The TrainConfig fields a recipe's schedule sets (recipe_schedule): --recipe replaces exactly
+# these. (Its learning rate is the method's in it: --method sets that one too.)
 RECIPE_FIELDS = ("recipe", "per_device_train_batch_size", "gradient_accumulation_steps",
                  "warmup_steps", "lr_scheduler_type", "max_steps", "num_train_epochs")
 
 
-def recipe_schedule(name: str, max_per_device: int) -> dict:
-    """The :data:`RECIPE_FIELDS` of recipe ``name``: its schedule, and its effective batch split
-    into the largest per-device batch not above ``max_per_device`` that divides it, times the
-    gradient accumulation that completes it. Raises ``KeyError`` for an unknown recipe."""
-    rec = RECIPES[name]
-    per_device = max(b for b in range(1, min(max_per_device, rec.effective_batch) + 1)
-                     if rec.effective_batch % b == 0)
-    return dict(recipe=name, per_device_train_batch_size=per_device,
-                gradient_accumulation_steps=rec.effective_batch // per_device,
-                warmup_steps=rec.warmup_steps, lr_scheduler_type=rec.lr_scheduler_type,
-                max_steps=rec.max_steps, num_train_epochs=rec.num_train_epochs)
+def recipe_schedule(recipe: Recipe, max_per_device: int, method: str) -> dict:
+    """The :data:`RECIPE_FIELDS` of ``recipe`` and ``method``'s ``learning_rate`` in it: its
+    schedule, and its effective batch split into the largest per-device batch not above
+    ``max_per_device`` that divides it, times the gradient accumulation that completes it.
+    Raises ``KeyError`` for a method the recipe has no learning rate for."""
+    per_device = max(b for b in range(1, min(max_per_device, recipe.effective_batch) + 1)
+                     if recipe.effective_batch % b == 0)
+    return dict(recipe=recipe.name, per_device_train_batch_size=per_device,
+                gradient_accumulation_steps=recipe.effective_batch // per_device,
+                warmup_steps=recipe.warmup_steps, lr_scheduler_type=recipe.lr_scheduler_type,
+                max_steps=recipe.max_steps, num_train_epochs=recipe.num_train_epochs,
+                learning_rate=recipe.learning_rates[method])
+
+
 # More passes than this over the training data by a step-based recipe earns a warning: the
 # recipes above were sized for DialogSum (quick: 0.64 epochs, thorough: 2).
 MAX_EPOCHS_WITHOUT_WARNING = 5

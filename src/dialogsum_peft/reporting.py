@@ -335,11 +335,17 @@ def example_report(dataset, index: int, summaries: Mapping[str, str], smoke: boo
     return "\n".join(parts + [header, body])
 
 
-def plot_rouge_by_length(table):
-    """Grouped bars of a :func:`rouge_by_length` table (one group per bin, labelled with its
-    number of dialogues); the y axis names the table's protocol and the title carries the smoke
-    note when the table does (both set by the table from its results)."""
+def plot_rouge_by_length(results: Mapping[str, EvalResult], protocol: str = "mean",
+                         metric: str = "rouge1"):
+    """Grouped bars of each model's corpus ``metric`` under ``protocol`` by prompt length
+    (:func:`~dialogsum_peft.evaluation.rouge_by_length`, computed here from ``results``), one group
+    per bin labelled with its number of dialogues; the y axis names the protocol and the title
+    carries the smoke note when a result comes from the smoke model."""
     import matplotlib.pyplot as plt
+
+    from .evaluation import rouge_by_length
+
+    table = rouge_by_length(results, protocol=protocol, metric=metric)
     models = [c for c in table.columns if c != "dialogues"]
     fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
     width = 0.8 / max(1, len(models))
@@ -350,8 +356,7 @@ def plot_rouge_by_length(table):
     ax.set_xticklabels([f"{label}\n({counted(n, 'dialogue')})"
                         for label, n in zip(table.index, table["dialogues"])])
     ax.set_xlabel("prompt length in tokens")
-    ax.set_ylabel(table.index.name.split("(")[1].rstrip(")"))
-    ax.set_title(title_with_notes("ROUGE by dialogue length", None,
-                                  getattr(table, "caption", None) == SMOKE_NOTE))
+    ax.set_ylabel(f"{metric} F-measure (protocol: {protocol})")
+    ax.set_title(title_with_notes("ROUGE by dialogue length", None, any_smoke(results.values())))
     ax.legend()
     return fig

@@ -1,17 +1,12 @@
 """The project's named defaults: the base model, the data set, the smoke model and each
-method's settings, in one leaf module that imports nothing from the package.
+method's own settings, in one leaf module that imports nothing from the package.
 
 Why: ``config`` (the run's settings), ``methods`` (what is trained), ``data`` and ``offline``
 (where the dialogues come from) and ``modeling`` all need these names; when each kept its own,
 they imported each other in a circle. Every module reads them from here; nothing here reads
-any other module of the package.
-
-Learning rates differ by method because what is trained differs: LoRA and IA3 train small
-additive or multiplicative corrections that start as no-ops (1e-3 and 3e-3, as in peft's seq2seq
-examples and the IA3 paper), prompt tuning trains 20 input embeddings that must move far from the
-words they were initialised from (3e-2, peft's prompt-tuning example; Lester et al. used 0.3 with
-Adafactor), full fine-tuning moves every pre-trained weight a little (3e-4 with Adafactor, whose
-memory use — no second moment matrices per weight — lets flan-t5-base fit a free T4 in fp32).
+any other module of the package. (Each method's learning rate is the recipe's:
+:data:`dialogsum_peft.recipes.LEARNING_RATES`. The run's own settings, token lengths and seed
+among them, are :class:`dialogsum_peft.config.TrainConfig`'s field defaults.)
 """
 
 from __future__ import annotations
@@ -30,19 +25,17 @@ MODEL_WEIGHTS = "model.safetensors"
 METHODS = ("lora", "lora-all", "ia3", "prompt-tuning", "full")
 T5_LINEAR_LAYERS = ("q", "k", "v", "o", "wi_0", "wi_1", "wo")
 
-# What each method changes in a recipe (the rest of the recipe is the same for every method).
+# What each method sets besides its learning rate (recipes.LEARNING_RATES): LoRA's rank and
+# layers, full fine-tuning's optimizer (Adafactor keeps no second moments: it fits a T4 in fp32).
 METHOD_SETTINGS: dict[str, dict[str, Any]] = {
-    "lora": dict(learning_rate=1e-3, lora_r=32, lora_alpha=32, lora_target_modules=("q", "v")),
-    "lora-all": dict(learning_rate=1e-3, lora_r=16, lora_alpha=16,
-                     lora_target_modules=T5_LINEAR_LAYERS),
-    "ia3": dict(learning_rate=3e-3),
-    "prompt-tuning": dict(learning_rate=3e-2),
-    "full": dict(learning_rate=3e-4, optim="adafactor"),
+    "lora": dict(lora_r=32, lora_alpha=32, lora_target_modules=("q", "v")),
+    "lora-all": dict(lora_r=16, lora_alpha=16, lora_target_modules=T5_LINEAR_LAYERS),
+    "ia3": {},
+    "prompt-tuning": {},
+    "full": dict(optim="adafactor"),
 }
 
 DEFAULT_METHOD = "lora"
-# A smoke run trains 30 steps instead of hundreds, so it triples the method's learning rate.
-SMOKE_LR_FACTOR = 3
 
 
 def precision_for(device_kind: str, bf16_supported: bool) -> str:

@@ -30,6 +30,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from .config import TrainConfig
 from .recipes import DEFAULT_RECIPE, epochs_warning
+from .settings import DEFAULT_METHOD
 from .errors import ConfigError
 from .trainer_parts import (DivergenceGuard, EpochSeededLengthGroupedSampler, FractionStepsNoteFilter,
                             LogLines, MtimeNoteFilter, ProgressLines, SessionSteps,
@@ -143,8 +144,9 @@ def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
         ds = dataset_dict[split]
         if split == "train" and config.train_limit:
             ds = ds.select(range(min(config.train_limit, len(ds))))
-        tokenized = tokenize_split(ds, tokenizer, config.max_source_length,
-                                   config.max_target_length, desc=f"tokenizing {split}")
+        tokenized = tokenize_split(ds, tokenizer, max_source_length=config.max_source_length,
+                                   max_target_length=config.max_target_length,
+                                   desc=f"tokenizing {split}")
         warning = truncation_warning(truncation_counts(tokenized), config.max_source_length,
                                      config.max_target_length, split)
         _say_once(warning)
@@ -298,7 +300,8 @@ def resolve_output_dir(output_dir: str | os.PathLike, env: str = OUTPUT_DIR_ENV)
 
 
 def notebook_config(mode: str = "auto", recipe: str = DEFAULT_RECIPE, eval_size: int | None = None,
-                    seed: int = 42, save_to_drive: bool = False, method: str = "lora",
+                    seed: int | None = None, save_to_drive: bool = False,
+                    method: str = DEFAULT_METHOD,
                     run_name: str | None = None, subfolder: str | None = None,
                     model: str | None = None, data: str | None = None,
                     smoke_schedule: dict[str, Any] | None = None,
@@ -334,7 +337,8 @@ def notebook_config(mode: str = "auto", recipe: str = DEFAULT_RECIPE, eval_size:
                "dataset_source": os.environ.get(DATA_ENV) or data}
     local = all(v and Path(v).expanduser().is_dir() for v in sources.values())
     resolved = resolve_mode(mode, reachable=lambda: local or hub_reachable())
-    common = dict(method=method, eval_limit=eval_size, seed=seed)
+    common = dict(method=method, eval_limit=eval_size,
+                  **({} if seed is None else {"seed": seed}))  # None: TrainConfig's
     if resolved == "smoke":
         given = [knob for knob, v in zip(("MODEL", "DATA"), sources.values()) if v]
         if given:

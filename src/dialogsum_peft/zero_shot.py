@@ -21,7 +21,7 @@ def zero_shot_model(peft_model) -> Iterator:
     Use it for every zero-shot output made from a peft model::
 
         with zero_shot_model(peft_model) as base:
-            summaries = summarize(base, tokenizer, dialogues)
+            summaries = summarize(base, tokenizer, dialogues, **config.generation_kwargs())
 
     Its outputs equal those of the base model loaded on its own (tested for each peft method
     in :data:`dialogsum_peft.methods.METHODS`). The adapter is on again after the block.

@@ -51,9 +51,10 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-# What --method sets besides the method (each method's settings.METHOD_SETTINGS): --method
-# replaces exactly these, like --recipe the fields of recipes.RECIPE_FIELDS.
-METHOD_FIELDS = ("method", *sorted({k for v in METHOD_SETTINGS.values() for k in v}))
+# What --method sets besides the method (its learning rate in the recipe, recipes.LEARNING_RATES,
+# and its own settings.METHOD_SETTINGS): --method replaces exactly these, like --recipe the fields
+# of recipes.RECIPE_FIELDS.
+METHOD_FIELDS = ("method", "learning_rate", *sorted({k for v in METHOD_SETTINGS.values() for k in v}))
 # Flags of one method's own settings: refused with another method, where nothing reads them.
 METHOD_ONLY_FIELDS = {"lora_r": ("lora", "lora-all"), "lora_alpha": ("lora", "lora-all"),
                       "lora_target_modules": ("lora", "lora-all"),

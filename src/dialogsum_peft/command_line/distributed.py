@@ -78,7 +78,7 @@ def distributed_summarize(model, tokenizer, dialogues: Sequence[str], state=None
     kwargs["progress"] = kwargs.get("progress", True) and state.is_main_process
     if kwargs.pop("check_inputs", True) and state.is_main_process:
         texts = [build_prompt(d) for d in dialogues] if kwargs.get("use_prompt", True) else dialogues
-        warn_input_loss(measure_inputs(texts, tokenizer, kwargs.get("max_source_length", 512)))
+        warn_input_loss(measure_inputs(texts, tokenizer, kwargs["max_source_length"]))
     kwargs["check_inputs"] = False
     return map_in_order(lambda part: summarize(model, tokenizer, part, **kwargs),
                         list(dialogues), state)
@@ -109,7 +109,7 @@ def distributed_evaluate(model, tokenizer, dataset, state=None, **kwargs):
     from ..offline import is_smoke_model
 
     inputs = measure_inputs([build_prompt(d) for d in dataset["dialogue"]], tokenizer,
-                            kwargs.get("max_source_length", 512))
+                            kwargs["max_source_length"])
     if check and state.is_main_process:
         warn_input_loss(inputs, "dialogues of the split")
     return EvalResult([p for p, _ in gathered], [s for _, s in gathered],
