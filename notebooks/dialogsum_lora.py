@@ -160,7 +160,7 @@ RESUME = True          # continue from the last checkpoint in the output folder,
 MODEL = DATA = None    # None: the Hub's; or local folders (DIALOGSUM_MODEL / DIALOGSUM_DATA win)
 
 from dialogsum_peft.reporting import settings_table
-from dialogsum_peft.trainer import notebook_config
+from dialogsum_peft.notebook_setup import notebook_config
 
 config = notebook_config(MODE, RECIPE, EVAL_SIZE, SEED, SAVE_TO_DRIVE, model=MODEL, data=DATA)
 settings_table(config)  # the settings to read; config.to_dict() lists all of them
@@ -414,16 +414,17 @@ trainer = DialogSumTrainer(
 # **Train.** The Trainer shows a progress bar and writes a checkpoint every `save_steps` steps.
 # With `RESUME = True`, a rerun (say, after Colab disconnected) continues from the last complete
 # checkpoint instead of starting over; a finished run whose last checkpoint is the final step is
-# not trained again. `resume_or_start` is that decision in one call: it finds the last complete
-# checkpoint and checks that the folder's recorded settings are this run's (checkpoints written
-# with other settings are refused, as on the command line); with `RESUME = False`, or nothing to
-# resume, it deletes the old checkpoints and records this run's settings.
+# not trained again. The run's folder (`RunFolder`, the same object the command line's `train`
+# uses) makes that decision in one call, `resume_or_start`: it finds the last complete checkpoint
+# and checks that the folder's recorded settings are this run's (checkpoints written with other
+# settings are refused, as on the command line); with `RESUME = False`, or nothing to resume, it
+# deletes the old checkpoints and records this run's settings.
 
 # %%
-from dialogsum_peft.trainer import resume_or_start
+from dialogsum_peft.run_folder import RunFolder
 
 # the last checkpoint of this same run, or None after clearing old checkpoints
-last_checkpoint = resume_or_start(config.output_dir, config.identity(), resume=RESUME)
+last_checkpoint = RunFolder(config.output_dir).resume_or_start(config.identity(), resume=RESUME)
 print(f"resuming from {last_checkpoint}" if last_checkpoint else "training from the start")
 train_result = trainer.train(resume_from_checkpoint=last_checkpoint)
 print(trainer.session_report(train_result))  # the steps and time of this session

@@ -155,7 +155,7 @@ MODEL = DATA = None  # None: the Hub's; or local folders (DIALOGSUM_MODEL / DIAL
 
 # %%
 from dialogsum_peft.reporting import settings_table
-from dialogsum_peft.trainer import notebook_config
+from dialogsum_peft.notebook_setup import notebook_config
 
 METHODS = ("lora", "lora-all", "ia3", "prompt-tuning", "full")  # compared below, in this order
 SMOKE_SCHEDULE = dict(max_steps=4, per_device_train_batch_size=4, logging_steps=2,

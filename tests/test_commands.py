@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from dialogsum_peft.command_line.run_outputs import RunLock
-from dialogsum_peft.checkpoints import find_last_checkpoint
+from dialogsum_peft.run_folder import RunFolder
 from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.errors import RunFolderError, TrainingError
 from dialogsum_peft.offline import sample_data_dir
@@ -143,7 +143,7 @@ def test_a_checkpoint_that_does_not_parse_is_skipped(run, tmp_path, damage, capl
     shutil.copytree(run / "checkpoints", copy / "checkpoints")
     victim = copy / "checkpoints" / "checkpoint-4" / damage
     victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])  # cut short
-    assert Path(find_last_checkpoint(copy)).name == "checkpoint-2"
+    assert Path(RunFolder(copy).last_checkpoint()).name == "checkpoint-2"
     assert "checkpoint-4" in caplog.text
 
 

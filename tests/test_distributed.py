@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from dialogsum_peft.checkpoints import find_last_checkpoint, is_complete_checkpoint
+from dialogsum_peft.run_folder import RunFolder, is_complete_checkpoint
 from dialogsum_peft.command_line.run_outputs import RUN_OUTPUTS
 from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.command_line.distributed import (distributed_evaluate, distributed_summarize, map_in_order, process_state)
@@ -200,7 +200,7 @@ def test_a_checkpoint_with_one_rng_file_per_process_is_complete(one_process_run,
     (ckpt / "rng_state.pth").rename(ckpt / "rng_state_0.pth")
     shutil.copy(ckpt / "rng_state_0.pth", ckpt / "rng_state_1.pth")
     assert is_complete_checkpoint(ckpt)
-    assert find_last_checkpoint(tmp_path) == str(ckpt)
+    assert RunFolder(tmp_path).last_checkpoint() == str(ckpt)
     (ckpt / "rng_state_0.pth").unlink()  # a rank's file missing: not complete
     assert not is_complete_checkpoint(ckpt)
     (ckpt / "rng_state_0.pth").write_bytes(b"cut sh")  # a rank's file cut short: not complete

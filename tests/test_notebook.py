@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebook_checks import (assert_caption_above, assert_clean, assert_in_sync,
 from conftest import gen
+from notebook_checks import (assert_caption_above, assert_clean, assert_in_sync,
                              assert_readable_outputs, assert_shows, code_cells,
                              execute_in_smoke_mode, find_cell, ipc_kernel, outputs_text,
                              unexpected_warnings)

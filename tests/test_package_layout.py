@@ -22,9 +22,10 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
 BENCHMARKS = sorted((ROOT / "benchmarks").glob("*.py"))
 CLI = "dialogsum_peft.command_line"
 ENTRY = "dialogsum_peft.__main__"  # `python -m dialogsum_peft`: the command line's own door
-# The notebooks' steps: the run (settings, folder), the data, the trainer, evaluation, reporting,
-# and adapters (the tutorial) or the method comparison (the methods notebook).
-MAX_HOMES = 6
+# One home per step a notebook takes: the set-up (notebook_setup), the data, the trainer, the
+# run's folder (resume), evaluation, reporting, and the adapter (the tutorial) or the method
+# comparison (the methods notebook).
+MAX_HOMES = 7
 
 
 def _name(path: Path) -> str:

@@ -1,13 +1,11 @@
 """dialogsum_peft.trainer on real Trainer runs of the tiny T5: the recipe's arguments, the loss
 going down, only adapter weights changing, gradient accumulation keeping the loss scale, the
-validation loss, the speed options changing speed and not results; and the notebooks' set-up:
-the run's config from the knob cell and its output folder."""
+validation loss, the speed options changing speed and not results."""
 
 from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,108 +16,12 @@ from dialogsum_peft.command_line.loading import load_adapter
 from dialogsum_peft.command_line.run_outputs import save_adapter
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.data import DataError
-from dialogsum_peft.errors import AdapterError, ConfigError, RunFolderError, TrainingError
+from dialogsum_peft.errors import AdapterError, ConfigError, TrainingError
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.command_line.loading import load_base_model
-from dialogsum_peft.trainer import make_trainer, notebook_config, repo_root, resolve_output_dir
+from dialogsum_peft.trainer import make_trainer
 from dialogsum_peft.trainer_parts import loss_history
-
-
-def test_resolve_output_dir(tmp_path, monkeypatch):
-    monkeypatch.delenv("DIALOGSUM_OUTPUT_DIR", raising=False)
-    root = repo_root()
-    assert root is not None and (root / "src" / "dialogsum_peft").is_dir()
-    assert resolve_output_dir("outputs/smoke") == root / "outputs" / "smoke"
-    assert resolve_output_dir(tmp_path / "abs") == tmp_path / "abs"
-    monkeypatch.setenv("DIALOGSUM_OUTPUT_DIR", str(tmp_path / "env"))
-    assert resolve_output_dir("outputs/smoke") == tmp_path / "env"
-
-
-def test_notebook_config_smoke(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("DIALOGSUM_MODE", "smoke")  # wins over the MODE argument
-    monkeypatch.setenv("DIALOGSUM_OUTPUT_DIR", str(tmp_path / "run"))
-    config = notebook_config("full", "thorough", eval_size=5, seed=7)
-    assert config == TrainConfig.smoke(eval_limit=5, seed=7, output_dir=str(tmp_path / "run"))
-    out = capsys.readouterr().out
-    assert "MODE='full' -> running in SMOKE mode" in out and str(tmp_path / "run") in out
-    assert out.count("!! SMOKE MODE") == 1 and "WARNING" not in out
-
-
-def test_notebook_config_full_without_gpu(monkeypatch, capsys):
-    monkeypatch.setenv("DIALOGSUM_MODE", "full")
-    monkeypatch.delenv("DIALOGSUM_OUTPUT_DIR", raising=False)
-    config = notebook_config("auto", "thorough")
-    # The recipe as it is, in a folder of its own: switching recipes never mixes checkpoints.
-    folder = repo_root() / "outputs" / "dialogsum-lora-thorough"
-    assert config == TrainConfig.auto(recipe="thorough", output_dir=str(folder))
-    out = capsys.readouterr().out
-    assert "running in FULL mode" in out and "SMOKE" not in out
-    assert "WARNING: no GPU found" in out and "24,920 examples" in out  # 2 epochs x 12,460
-    notebook_config("full", "quick")
-    assert "8,000 examples" in capsys.readouterr().out  # 250 steps x 32
-    with pytest.raises(ConfigError, match="unknown recipe 'fast'"):
-        notebook_config("full", "fast")
-
-
-def test_notebook_config_drive_outside_colab(monkeypatch):
-    monkeypatch.setenv("DIALOGSUM_MODE", "smoke")
-    with pytest.raises(RunFolderError, match="SAVE_TO_DRIVE = False"):
-        notebook_config(save_to_drive=True)
-
-
-def test_notebook_config_reads_local_model_and_data_folders(tmp_path, monkeypatch, capsys):
-    """A full run offline: the model and data knobs (or DIALOGSUM_MODEL/DIALOGSUM_DATA, which
-    win) name local folders, and from_pretrained/load_dialogsum read them (config.model_path)."""
-    monkeypatch.setenv("DIALOGSUM_MODE", "full")
-    monkeypatch.setenv("DIALOGSUM_OUTPUT_DIR", str(tmp_path / "run"))
-    model, data = tmp_path / "flan-t5-base", tmp_path / "dialogsum"
-    config = notebook_config(model=str(model), data=str(data))
-    assert (config.model_name, config.dataset_source) == (str(model), str(data))
-    assert config.model_path == str(model) and not config.is_smoke
-    monkeypatch.setenv("DIALOGSUM_MODEL", str(tmp_path / "other"))
-    monkeypatch.setenv("DIALOGSUM_DATA", str(tmp_path / "other-data"))
-    config = notebook_config(model=str(model), data=str(data), announce=False)
-    assert (config.model_name, config.dataset_source) == (str(tmp_path / "other"),
-                                                          str(tmp_path / "other-data"))
-    monkeypatch.delenv("DIALOGSUM_MODEL")
-    monkeypatch.delenv("DIALOGSUM_DATA")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # issue 32, fault 3: no Hub, local folders: full
-    monkeypatch.delenv("DIALOGSUM_MODE", raising=False)
-    model.mkdir()
-    data.mkdir()
-    assert notebook_config("auto", model=str(model), data=str(data), announce=False).preset == "auto"
-    monkeypatch.setenv("DIALOGSUM_MODE", "smoke")  # smoke mode: the tiny T5 and the sample
-    smoke = notebook_config(announce=False)
-    assert smoke.model_name == TrainConfig.smoke().model_name
-    assert Path(smoke.model_path, "config.json").is_file()  # the tiny T5's folder, built
-    # Before the fix: MODEL and DATA were dropped without a word in smoke mode
-    with pytest.raises(ConfigError, match="MODEL and DATA apply to full mode, and this run is "
-                                          "in smoke mode \\(DIALOGSUM_MODE=smoke\\)"):
-        notebook_config(model=str(model), data=str(data), announce=False)
-    monkeypatch.delenv("DIALOGSUM_MODE")  # auto without the Hub, the data from the Hub: smoke
-    with pytest.raises(ConfigError, match="MODEL apply .*MODE='auto' and the Hugging Face Hub"):
-        notebook_config("auto", model=str(model), announce=False)
-
-
-def test_notebook_config_gives_each_method_its_own_folder(tmp_path, monkeypatch, capsys):
-    """The methods notebook: one run name with the recipe in it, one subfolder per method, also
-    when DIALOGSUM_OUTPUT_DIR moves the run (every method's checkpoints stay apart)."""
-    monkeypatch.setenv("DIALOGSUM_MODE", "smoke")
-    monkeypatch.delenv("DIALOGSUM_OUTPUT_DIR", raising=False)
-    schedule = dict(max_steps=4, per_device_train_batch_size=4)
-    configs = {m: notebook_config(method=m, run_name="peft-methods-{recipe}", subfolder=m,
-                                  smoke_schedule=schedule, announce=m == "lora")
-               for m in ("lora", "ia3")}
-    root = repo_root() / "outputs" / "peft-methods-smoke"
-    assert {m: Path(c.output_dir) for m, c in configs.items()} == {"lora": root / "lora",
-                                                                  "ia3": root / "ia3"}
-    assert configs["ia3"].method == "ia3" and configs["ia3"].max_steps == 4
-    assert capsys.readouterr().out.count("running in SMOKE mode") == 1
-    monkeypatch.setenv("DIALOGSUM_OUTPUT_DIR", str(tmp_path / "env"))
-    moved = notebook_config(method="ia3", run_name="peft-methods-{recipe}", subfolder="ia3",
-                            announce=False)
-    assert Path(moved.output_dir) == tmp_path / "env" / "ia3"
 
 
 def test_missing_train_split_is_clear_in_make_trainer(sample, tiny, tmp_path):

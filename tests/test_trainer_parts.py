@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dialogsum_peft.command_line.run_outputs import save_adapter
-from dialogsum_peft.checkpoints import find_last_checkpoint
+from dialogsum_peft.run_folder import RunFolder
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import TrainingError
 from dialogsum_peft.methods import apply_method
@@ -44,7 +44,7 @@ def test_nan_between_logs_never_reaches_a_checkpoint(sample, tmp_path):
     for ckpt in ckpts.iterdir():
         weights = load_file(ckpt / "adapter_model.safetensors")
         assert weights and all(torch.isfinite(t).all() for t in weights.values())
-    assert Path(find_last_checkpoint(tmp_path)).name == "checkpoint-2"  # resumable, sound
+    assert Path(RunFolder(tmp_path).last_checkpoint()).name == "checkpoint-2"  # resumable, sound
     # and the broken model cannot be saved as an adapter either
     with pytest.raises(TrainingError, match="refusing to save weights with NaN"):
         save_adapter(peft_model, tmp_path / "adapter")

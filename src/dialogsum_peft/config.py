@@ -253,7 +253,7 @@ class TrainConfig:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the config as JSON atomically (a temporary file renamed into place)."""
-        from .checkpoints import write_text_atomic
+        from .atomic import write_text_atomic
 
         write_text_atomic(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
 

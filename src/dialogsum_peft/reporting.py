@@ -257,7 +257,7 @@ def environment_report(info=None, versions: dict[str, str] | None = None) -> str
     the fix). ``versions``: the installed libraries' (:func:`~dialogsum_peft.versions.library_versions`)
     unless given. It runs before the mode is chosen, so on a CPU-only runtime it says what a GPU
     is needed for and where to get one, without a warning: the configuration
-    (:func:`~dialogsum_peft.trainer.notebook_config`) warns when the run it sets up would train
+    (:func:`~dialogsum_peft.notebook_setup.notebook_config`) warns when the run it sets up would train
     flan-t5-base on the CPU, and says nothing of the kind for a smoke run, which is meant for it."""
     from .hardware import describe_device
     from .versions import BREAKAGES, library_versions

@@ -172,7 +172,7 @@ class MtimeNoteFilter(logging.Filter):
     Why: the Trainer orders checkpoints by modification time before deleting the oldest, and says
     the filesystem is unreliable whenever two checkpoints were written less than a second apart
     (a short run, or a fast one), then orders them by step number, which is what it should do and
-    what :func:`dialogsum_peft.checkpoints.find_last_checkpoint` does: a note about the user's
+    what :meth:`dialogsum_peft.run_folder.RunFolder.last_checkpoint` does: a note about the user's
     filesystem that is not true and asks nothing of them.
     """
 

@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 
 from ..atomic import write_text_atomic
-from ..checkpoints import check_writable, is_complete_checkpoint
+from ..run_folder import check_writable, is_complete_checkpoint
 from .cli_config import CliError, resolve_config
 from ..errors import RunFolderError
 from . import run_outputs as ro

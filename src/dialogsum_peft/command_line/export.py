@@ -39,7 +39,7 @@ def check_export_target(to: str | os.PathLike, overwrite: bool = False,
     and (with ``source``) the folder being exported or one that holds or lies inside it, which
     ``overwrite`` would destroy.
     """
-    from ..checkpoints import check_writable
+    from ..run_folder import check_writable
 
     to = Path(to).expanduser()
     if to.exists() and not to.is_dir():

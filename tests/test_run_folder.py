@@ -1,7 +1,7 @@
-"""dialogsum_peft.checkpoints on real Trainer runs: a killed training run resumes to identical
+"""dialogsum_peft.run_folder on real Trainer runs: a killed training run resumes to identical
 weights and losses, a checkpoint holds the full resume state as safetensors, a half-written one
-is skipped, resume_or_start resumes only the same run, Google Drive folders, and no Hub token
-ends up in a run's files."""
+is skipped, RunFolder.resume_or_start resumes only the same run, and no Hub token ends up in a
+run's files."""
 
 from __future__ import annotations
 
@@ -23,10 +23,9 @@ import pytest
 import torch
 
 from dialogsum_peft.command_line.run_outputs import save_adapter
-from dialogsum_peft.checkpoints import CHECKPOINT_STATE_FILES, drive_output_dir, find_last_checkpoint
+from dialogsum_peft.run_folder import CHECKPOINT_STATE_FILES, RunFolder
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import RunFolderError
-from dialogsum_peft.hardware import in_colab
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.command_line.loading import load_base_model
 from dialogsum_peft.command_line.safety import redact, scan_for_secrets
@@ -119,7 +118,7 @@ def test_killed_run_resumes_to_identical_weights_and_losses(straight_run, sample
             proc.kill()
         proc.stderr.close()
 
-    last = find_last_checkpoint(out)
+    last = RunFolder(out).last_checkpoint()
     assert last is not None and Path(last).name == "checkpoint-6"
     assert not (out / "adapter").exists()  # killed before the end: no final adapter
 
@@ -164,10 +163,10 @@ def test_half_written_checkpoint_is_skipped(straight_run, tmp_path, caplog):
     shutil.copy(out / "checkpoints" / "checkpoint-12" / "adapter_model.safetensors", partial)
     shutil.copy(out / "checkpoints" / "checkpoint-12" / "adapter_config.json", partial)
     with caplog.at_level(logging.WARNING, logger="dialogsum_peft.checkpoints"):
-        last = find_last_checkpoint(out)
+        last = RunFolder(out).last_checkpoint()
     assert Path(last).name == "checkpoint-12"
     assert "skipping incomplete checkpoint" in caplog.text and "checkpoint-15" in caplog.text
-    assert find_last_checkpoint(tmp_path / "never-trained") is None
+    assert RunFolder(tmp_path / "never-trained").last_checkpoint() is None
 
 
 @pytest.mark.parametrize("world_size, files, complete", [
@@ -185,8 +184,7 @@ def test_complete_means_one_rng_state_per_process_of_the_run(straight_run, tmp_p
     world size is the run identity's (checkpoints/run.json), read by every way to resume: the
     command line's --resume, the notebook's resume_or_start, find_last_checkpoint. Before the fix
     a 2-process checkpoint without rng_state_1.pth counted as complete."""
-    from dialogsum_peft.checkpoints import is_complete_checkpoint, write_run_identity
-    from dialogsum_peft.trainer import resume_or_start
+    from dialogsum_peft.run_folder import is_complete_checkpoint
 
     out, config = tmp_path / "run", straight_run["config"]
     ckpt = out / "checkpoints" / "checkpoint-12"
@@ -196,87 +194,36 @@ def test_complete_means_one_rng_state_per_process_of_the_run(straight_run, tmp_p
     for name in files:
         (ckpt / name).write_bytes(rng)
     identity = config.identity(world_size)
-    write_run_identity(out, identity)
+    RunFolder(out).write_identity(identity)
     assert is_complete_checkpoint(ckpt) is complete
     assert is_complete_checkpoint(ckpt, world_size=world_size) is complete
-    assert find_last_checkpoint(out) == (str(ckpt) if complete else None)
+    assert RunFolder(out).last_checkpoint() == (str(ckpt) if complete else None)
     if complete:
-        assert resume_or_start(out, identity) == str(ckpt)
+        assert RunFolder(out).resume_or_start(identity) == str(ckpt)
     else:  # the notebook starts afresh instead of resuming a checkpoint that is not exact
-        assert resume_or_start(out, identity) is None
+        assert RunFolder(out).resume_or_start(identity) is None
 
 
 def test_resume_or_start_resumes_the_same_run_or_starts_afresh(straight_run, tmp_path):
     """The notebook's resume step: the last checkpoint of the same run, a refusal naming the
     differences for another run's checkpoints, and with resume=False a folder holding nothing
     but the new run's identity."""
-    from dialogsum_peft.checkpoints import read_run_identity, write_run_identity
-    from dialogsum_peft.trainer import resume_or_start
-    from dialogsum_peft.errors import RunFolderError
-
     out, config = tmp_path / "run", straight_run["config"]
     shutil.copytree(straight_run["out"] / "checkpoints", out / "checkpoints")
     with pytest.raises(RunFolderError, match="has no run.json"):  # nothing says whose they are
-        resume_or_start(out, config.identity())
-    write_run_identity(out, config.identity())
-    assert Path(resume_or_start(out, config.identity())).name == "checkpoint-12"
+        RunFolder(out).resume_or_start(config.identity())
+    RunFolder(out).write_identity(config.identity())
+    assert Path(RunFolder(out).resume_or_start(config.identity())).name == "checkpoint-12"
     other = dataclasses.replace(config, lora_r=8).identity()
     with pytest.raises(RunFolderError, match=r"lora_r: 32 -> 8"):
-        resume_or_start(out, other)
+        RunFolder(out).resume_or_start(other)
     assert (out / "checkpoints" / "checkpoint-12").is_dir()  # a refusal deletes nothing
-    assert resume_or_start(out, other, resume=False) is None
+    assert RunFolder(out).resume_or_start(other, resume=False) is None
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["run.json"]
-    assert read_run_identity(out) == other
+    assert RunFolder(out).identity() == other
 
 
-# ------------------------------------------------------------------ 2. Google Drive
-@pytest.mark.skipif(in_colab(), reason="tests the non-Colab path")
-def test_drive_output_dir_outside_colab(tmp_path):
-    with pytest.raises(RunFolderError, match=r"only inside Google Colab.*SAVE_TO_DRIVE = False"):
-        drive_output_dir("run1", mount=True, mount_point=str(tmp_path / "drive"))
-    assert not (tmp_path / "drive").exists()  # nothing created on the way out
-    with pytest.raises(RunFolderError, match="not mounted"):
-        drive_output_dir("run1", mount=False, mount_point=str(tmp_path / "drive"))
-    # an already-mounted Drive (here a folder laid out like one) gets the run folder
-    (tmp_path / "drive" / "MyDrive").mkdir(parents=True)
-    path = drive_output_dir("run1", mount=False, mount_point=str(tmp_path / "drive"))
-    assert path == str(tmp_path / "drive" / "MyDrive" / "dialogsum_peft" / "run1")
-    assert Path(path).is_dir()
-    for bad in ("", "../escape", "a/b", ".."):
-        with pytest.raises(RunFolderError, match="plain folder name"):
-            drive_output_dir(bad, mount=False, mount_point=str(tmp_path / "drive"))
-
-
-# ------------------------------------------------------------------ 3. bad input
-
-
-
-
-
-
-
-
-
-
-# ------------------------------------------------------------------ 4. NaN / fp16
-
-
-
-
-# ------------------------------------------------------------------ 5. Hub unreachable
-
-
-# ------------------------------------------------------------------ 6. CPU-only full run
-
-
-# ------------------------------------------------------------------ 7. safe by default
-
-
-
-
-
-
-# ------------------------------------------------------------------ 8. tokens never saved
+# ------------------------------------------------------------------ 2. tokens never saved
 def test_hub_token_never_lands_in_run_artefacts(straight_run, tmp_path):
     out, token = straight_run["out"], straight_run["token"]
     scanned = [p for p in out.rglob("*") if p.is_file()]
