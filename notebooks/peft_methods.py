@@ -107,6 +107,8 @@ sys.path.insert(0, str(repo / "src"))
 
 # %%
 # %matplotlib inline
+import warnings
+
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
@@ -114,6 +116,10 @@ import torch
 from dialogsum_peft.reporting import environment_report
 
 pd.set_option("display.max_colwidth", None)  # show whole summaries in tables
+# peft 0.21 reads a model property that transformers 5.2x deprecated when `get_peft_model` or
+# `PeftModel.from_pretrained` wraps a model: a FutureWarning no one running this notebook can
+# act on (the helper package silences it around its own calls only)
+warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
 print(environment_report())
 
 # %% [markdown]

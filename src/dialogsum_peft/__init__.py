@@ -20,26 +20,10 @@ The layout follows who calls what; imports only point down (no cycles, function-
 * **Measuring and the smoke path**: ``measuring`` (flan-t5-base's shape, FLOPs), ``offline``
   (the tiny T5 and the shipped sample), ``hardware``.
 
-Submodules import heavy libraries lazily. The full map: docs/package.md.
+Submodules import heavy libraries lazily, and importing the package changes nothing global: its
+own warnings are shown as one ``warning: ...`` line where it issues them (``errors.warn``), and
+the library notes it silences are silenced around its own calls only
+(``errors.quiet_library_notes``). The full map: docs/package.md.
 """
 
-import warnings
-from functools import partial
-
-from .errors import format_warning
-
 __version__ = "0.2.0"
-
-# Two warnings every run would show that no user can act on (library interplay, not their code):
-# peft 0.21's get_peft_model reads model.is_gradient_checkpointing, which transformers 5.2x
-# deprecated; and without a GPU the DataLoader says on every epoch that it cannot pin memory
-# (pinning only matters for copies to a GPU). Filtered by their exact message, nothing else.
-warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated",
-                        category=FutureWarning)
-warnings.filterwarnings("ignore", message=r".*'pin_memory' argument is set as true but no accelerator")
-
-# The package's own warnings (truncated input, an adapter of another base, unscorable text) are
-# about the user's data: shown as one "warning: ..." line, in the notebooks as on the CLI.
-if not getattr(warnings.formatwarning, "dialogsum_peft", False):
-    warnings.formatwarning = partial(format_warning, _default=warnings.formatwarning)
-    warnings.formatwarning.dialogsum_peft = True

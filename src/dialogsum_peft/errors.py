@@ -8,6 +8,9 @@ as one ``error:`` line and exits with status 2; the notebook shows the message.
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
+
 
 class DialogSumError(Exception):
     """Base class: something the user asked for cannot be done; the message says why and where.
@@ -57,12 +60,49 @@ class DialogSumWarning(UserWarning):
 
 
 def format_warning(message, category, filename, lineno, line=None, _default=None) -> str:
-    """``warnings.formatwarning`` that shows the package's own warnings as one ``warning: ...``
+    """A ``warnings.formatwarning`` that shows the package's own warnings as one ``warning: ...``
     line (no file name, line number or source line: they are about the user's data, not our
-    code) and every other warning as Python does. Installed by ``dialogsum_peft/__init__.py``."""
-    import warnings  # noqa: F401 - the fallback when no default was captured
-
+    code) and any other warning as ``_default`` (Python's own format) does."""
     if isinstance(category, type) and issubclass(category, DialogSumWarning):
         return f"warning: {one_line(message)}\n"
     return (_default or warnings.formatwarning)(message, category, filename, lineno, line)
+
+
+def warn(message: str, category: type[DialogSumWarning], stacklevel: int = 2) -> None:
+    """Issue one of the package's warnings, shown as one ``warning: ...`` line wherever Python
+    shows it (a notebook cell, a script, the command line).
+
+    The format applies to this warning, during this call: Python's ``warnings.formatwarning`` is
+    put back when it returns, so importing or using the package changes nothing in how other
+    libraries' warnings look. Filters, ``catch_warnings`` and ``pytest.warns`` see an ordinary
+    warning of ``category``; ``stacklevel`` counts from the caller of this function, as for
+    ``warnings.warn``.
+    """
+    default = warnings.formatwarning
+    warnings.formatwarning = lambda *args, **kwargs: format_warning(*args, **kwargs,
+                                                                    _default=default)
+    try:
+        warnings.warn(message, category, stacklevel=stacklevel + 1)
+    finally:
+        warnings.formatwarning = default
+
+
+# Two warnings of other libraries that the package's own calls trigger and no user can act on
+# (library interplay, not their code), each matched by its exact message: peft 0.21 reads
+# model.is_gradient_checkpointing, which transformers 5.2x deprecated, when it wraps or loads a
+# model; and without a GPU the DataLoader says on every epoch that it cannot pin memory (pinning
+# only matters for copies to a GPU).
+LIBRARY_NOTES = ((r"`is_gradient_checkpointing` is deprecated", FutureWarning),
+                 (r".*'pin_memory' argument is set as true but no accelerator", UserWarning))
+
+
+@contextmanager
+def quiet_library_notes():
+    """A block in which :data:`LIBRARY_NOTES` are not shown: put around the package's own calls
+    that trigger them (``get_peft_model``, ``PeftModel.from_pretrained``, ``Trainer.train``),
+    never installed for the whole process."""
+    with warnings.catch_warnings():
+        for message, category in LIBRARY_NOTES:
+            warnings.filterwarnings("ignore", message=message, category=category)
+        yield
 

@@ -10,11 +10,10 @@ on the command line, an ``"inputs"`` entry in ``scores.json``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from .errors import DialogSumWarning
+from .errors import DialogSumWarning, warn
 
 MAX_EXAMPLE_CHARS = 8  # distinct lost characters quoted in a message
 
@@ -144,4 +143,4 @@ def warn_input_loss(report: InputReport, what: str = "dialogues", stacklevel: in
     """Issue an :class:`InputLossWarning` when ``report`` says something was lost."""
     message = report.message(what)
     if message:
-        warnings.warn(message, InputLossWarning, stacklevel=stacklevel)
+        warn(message, InputLossWarning, stacklevel=stacklevel)

@@ -55,7 +55,7 @@ def apply_method(model, config, model_path: str | None = None):
     from peft import get_peft_model
     from transformers import set_seed
 
-    from .errors import ConfigError, one_line
+    from .errors import ConfigError, one_line, quiet_library_notes
     from .versions import require_working
 
     set_seed(config.seed)
@@ -64,7 +64,8 @@ def apply_method(model, config, model_path: str | None = None):
         return model
     require_working("peft-seq2seq-generate")
     try:
-        return get_peft_model(model, peft_config(config, model_path))
+        with quiet_library_notes():
+            return get_peft_model(model, peft_config(config, model_path))
     except (ValueError, OSError) as err:
         raise ConfigError(f"cannot add {config.method} to {type(model).__name__}: "
                           f"{one_line(err)[:300]}") from None

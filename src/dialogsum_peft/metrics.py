@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .errors import DialogSumWarning
+from .errors import DialogSumWarning, warn
 from .input_report import InputReport
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -154,8 +153,7 @@ def score_pairs(predictions, references, use_stemmer: bool = True,
         note = unscorable_note({"predictions": preds,
                                 "references": [r for group in refs for r in group]})
         if note:
-            warnings.warn(f"{note}; pass tokenizer= to score other languages",
-                          UnscorableTextWarning, stacklevel=2)
+            warn(f"{note}; pass tokenizer= to score other languages", UnscorableTextWarning)
     scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer,
                                       tokenizer=tokenizer)
     pairs = []

@@ -30,7 +30,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from .config import TrainConfig
 from .recipes import epochs_warning
-from .errors import ConfigError
+from .errors import ConfigError, quiet_library_notes
 from .trainer_parts import (DivergenceGuard, EpochSeededLengthGroupedSampler, FractionStepsNoteFilter,
                             LogLines, MtimeNoteFilter, ProgressLines, SessionSteps,
                             session_report, validation_report)
@@ -189,7 +189,8 @@ class DialogSumTrainer(Seq2SeqTrainer):
                 self.add_callback(lines)
 
     def train(self, resume_from_checkpoint=None, *args, **kwargs):
-        """``Trainer.train``, without two notes of transformers no one can act on: the resume
+        """``Trainer.train``, without notes no one can act on (:data:`~dialogsum_peft.errors.
+        LIBRARY_NOTES`, and two of transformers: the resume
         note about ``eval_steps`` given as a fraction and the "mtime may not be reliable" note
         (:class:`~dialogsum_peft.trainer_parts.FractionStepsNoteFilter`, ``MtimeNoteFilter``).
         Resuming a run of several CPU processes with a transformers that cannot
@@ -204,7 +205,8 @@ class DialogSumTrainer(Seq2SeqTrainer):
         for note_filter in filters:
             logger.addFilter(note_filter)
         try:
-            return super().train(resume_from_checkpoint, *args, **kwargs)
+            with quiet_library_notes():  # DataLoader's pin_memory note on a CPU, peft's property
+                return super().train(resume_from_checkpoint, *args, **kwargs)
         finally:
             for note_filter in filters:
                 logger.removeFilter(note_filter)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..adapters import (adapter_base, check_adapter_dir, check_adapter_fits, check_weights,
                         is_adapter_dir, is_model_dir, model_base)
-from ..errors import AdapterError, ConfigError, one_line
+from ..errors import AdapterError, ConfigError, one_line, quiet_library_notes
 from ..hub import hub_call, hub_reachable, offline_forced
 from ..methods import saved_method
 from ..settings import ADAPTER_WEIGHTS, BASE_MODEL, MODEL_WEIGHTS, precision_for, weights_dtype
@@ -152,7 +152,8 @@ def load_adapter(base_model, path: str | os.PathLike, tokenizer=None, is_trainab
     require_working("peft-seq2seq-generate")
     path = check_adapter_fits(path, base_model, tokenizer)
     try:
-        return PeftModel.from_pretrained(base_model, path, is_trainable=is_trainable)
+        with quiet_library_notes():
+            return PeftModel.from_pretrained(base_model, path, is_trainable=is_trainable)
     except (ValueError, RuntimeError, KeyError) as err:
         raise AdapterError(f"cannot load the adapter {path} (trained on {adapter_base(path)}) "
                            f"onto the base model {model_base(base_model)} "
