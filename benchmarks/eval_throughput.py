@@ -101,7 +101,7 @@ def run_child(name: str, args) -> dict:
     """One variant: an untimed pass, then a timed pass over the same dialogues."""
     from dialogsum_peft.data import build_prompt
     from dialogsum_peft.generation import summarize
-    from dialogsum_peft.input_report import measure_inputs, warn_input_loss
+    from dialogsum_peft.tokenization import measure_inputs, warn_input_loss
     from dialogsum_peft.methods import apply_method
 
     variant, device, progress, info = variants.start_child(name, VARIANTS, args)

@@ -98,10 +98,9 @@ def speed_data(args, tokenizer_dir: Path, config: TrainConfig):
     import datasets
     from transformers import AutoTokenizer
 
-    from dialogsum_peft.data import ORIGINAL_FILES, build_prompt, load_dialogsum, tokenize_split
-    from dialogsum_peft.input_report import measure_inputs, warn_input_loss
+    from dialogsum_peft.data import ORIGINAL_FILES, load_dialogsum, tokenize_split
     from dialogsum_peft.offline import sample_data_dir
-    from dialogsum_peft.trainer import TRAIN_COLUMNS
+    from dialogsum_peft.tokenization import warn_input_loss
 
     shared_data = SHARED / "dialogsum"
     data = Path(args.data) if args.data else (
@@ -110,18 +109,17 @@ def speed_data(args, tokenizer_dir: Path, config: TrainConfig):
     pairs = [{"dialogue": row["dialogue"], "summary": ref}
              for split in splits.values() for row in split for ref in row["references"]]
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    tokenized = tokenize_split(datasets.Dataset.from_list(pairs), tokenizer,
-                               max_source_length=config.max_source_length,
-                               max_target_length=config.max_target_length)
+    tokenized, reports = tokenize_split(datasets.Dataset.from_list(pairs), tokenizer,
+                                        max_source_length=config.max_source_length,
+                                        max_target_length=config.max_target_length)
     lengths = [len(ids) for ids in tokenized["input_ids"]]
-    # what truncation and <unk> take from the training prompts, said and recorded
-    inputs = measure_inputs([build_prompt(p["dialogue"]) for p in pairs], tokenizer,
-                            config.max_source_length)
+    # what truncation and <unk> take from the training prompts, said and recorded (one pass)
+    inputs = reports["dialogues"]
     warn_input_loss(inputs, "benchmark training pairs")
     source = {"data": str(data), "tokenizer": str(tokenizer_dir), "pairs": len(pairs),
               "mean_source_tokens": round(sum(lengths) / len(lengths), 1),
               "inputs": inputs.to_dict()}
-    return tokenized.select_columns(list(TRAIN_COLUMNS)), tokenizer, source
+    return tokenized, tokenizer, source
 
 
 def measure_speed(model, tokenizer, train_dataset, config: TrainConfig, args,

@@ -6,7 +6,7 @@
 Why: T5's relative position buckets accept inputs longer than the 512 tokens it was trained on,
 so the evaluation limit is a choice: this measures, with the real Flan-T5 tokenizer on the real
 DialogSum test and validation prompts, how many dialogues and tokens each limit cuts and how
-many characters are lost to ``<unk>`` (``dialogsum_peft.input_report.measure_inputs``), then the
+many characters are lost to ``<unk>`` (``dialogsum_peft.tokenization.measure_inputs``), then the
 generation time and peak memory of a flan-t5-base-shaped model (random weights: the quality
 effect needs the real ones, left to a full-mode run) on a batch of real prompts truncated to
 each limit. Each length runs in its own process, so its peak resident memory (ru_maxrss) is its
@@ -30,7 +30,7 @@ import common  # noqa: F401 - puts src/ on sys.path
 import torch  # noqa: E402
 
 from dialogsum_peft.data import build_prompt, load_dialogsum  # noqa: E402
-from dialogsum_peft.input_report import measure_inputs  # noqa: E402
+from dialogsum_peft.tokenization import measure_inputs  # noqa: E402
 
 
 def _tokenizer(path):

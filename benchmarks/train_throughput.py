@@ -114,14 +114,17 @@ class StepTimer:
 
 
 def tokenize(pairs, tokenizer, config, worst_case: bool = False):
-    from dialogsum_peft.data import tokenize_for_training
+    import datasets
+
+    from dialogsum_peft.data import tokenize_split
 
     batch = {"dialogue": [p["dialogue"] for p in pairs], "summary": [p["summary"] for p in pairs]}
     if worst_case:  # every example at the truncation limits: the memory worst case
         long_d, long_s = " ".join(batch["dialogue"][:8]), " ".join(batch["summary"][:12])
         batch = {"dialogue": [long_d] * len(pairs), "summary": [long_s] * len(pairs)}
-    enc = tokenize_for_training(batch, tokenizer, max_source_length=config.max_source_length,
-                                max_target_length=config.max_target_length)
+    enc, _ = tokenize_split(datasets.Dataset.from_dict(batch), tokenizer,
+                            max_source_length=config.max_source_length,
+                            max_target_length=config.max_target_length)
     return [{"input_ids": i, "attention_mask": a, "labels": lab}
             for i, a, lab in zip(enc["input_ids"], enc["attention_mask"], enc["labels"])]
 

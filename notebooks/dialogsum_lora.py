@@ -345,7 +345,7 @@ print(f"the first query layer of `model` is now a {layer.__module__}.{layer.__qu
 # many characters the tokenizer cannot encode (they become `<unk>`).
 
 # %%
-from dialogsum_peft.trainer import prepare_datasets
+from dialogsum_peft.data import prepare_datasets
 
 tokenized = prepare_datasets(ds, tokenizer, config)
 example = tokenized["train"][0]

@@ -195,9 +195,8 @@ settings_table(configs)  # "—": the method has no such setting
 # %%
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from dialogsum_peft.data import build_prompt, load_dialogsum
+from dialogsum_peft.data import build_prompt, load_dialogsum, prepare_datasets
 from dialogsum_peft.evaluation import limit_split
-from dialogsum_peft.trainer import prepare_datasets
 
 shared = configs["lora"]  # data, prompt, lengths and generation settings are the same for all
 device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -54,11 +54,11 @@ def outputs_text(cell) -> str:
 EXPECTED_WARNINGS = (
     # hardware.py (a full run only): no GPU, so switch the runtime (or run the smoke mode)
     r"WARNING: no GPU found\. .*Change runtime type -> GPU",
-    # data.py: the dialogues cut at max_source_length, and the setting that keeps them whole
-    r"warning: \d+ of \d+ \w+ dialogues \(longer than \d+ tokens\) (were|was) truncated; "
-    r"raise max_source_length",
-    # input_report.py: the same at inference, and characters the tokenizer cannot encode
-    r"warning: \d+ of \d+ .* (are|is) longer than max_source_length=\d+ tokens .*raise max_source_length",
+    # tokenization.py, in training and evaluation alike: the texts cut at max_source_length (or
+    # max_target_length) and the setting that keeps them whole, and characters the tokenizer
+    # cannot encode
+    r"warning: \d+ of \d+ .* (are|is) longer than max_(source|target)_length=\d+ tokens "
+    r".*raise max_(source|target)_length",
     r"warning: \d+ of \d+ .* holds? \d+ characters? the tokenizer cannot encode",
 )
 WARNING_LINE = re.compile(r"warn|deprecat|\berror\b", re.IGNORECASE)

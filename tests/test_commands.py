@@ -279,7 +279,7 @@ def test_truncation_is_reported_on_the_command_line(tmp_path, capsys):
     assert main(["train", *SMOKE, "--output-dir", str(tmp_path / "o"), "--max-steps", "1",
                  "--save-steps", "100", "--max-source-length", "64"]) == 0
     err = capsys.readouterr().err
-    assert "train dialogues (longer than 64 tokens) were truncated" in err
+    assert "warning: " in err and "train dialogues are longer than max_source_length=64" in err
 
 
 def test_evaluation_folder_holds_only_the_latest_results(run, tmp_path):
@@ -326,7 +326,7 @@ def test_exploding_loss_stops_training_before_anything_is_saved(sample, tmp_path
     from dialogsum_peft.methods import apply_method
     from dialogsum_peft.command_line.loading import load_base_model
     from dialogsum_peft.trainer import make_trainer
-    from dialogsum_peft.trainer_parts import DIVERGENCE_FACTOR, DivergenceGuard
+    from dialogsum_peft.trainer import DIVERGENCE_FACTOR, DivergenceGuard
 
     guard = DivergenceGuard()
     args = type("Args", (), {"bf16": False, "fp16": False, "learning_rate": 1.0})()

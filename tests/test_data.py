@@ -1,13 +1,20 @@
 import json
+import warnings
 
+import datasets
 import pytest
 
 from dialogsum_peft.data import (
-    COLUMNS, DataError, LoadReport, build_prompt, load_dialogsum, require_split,
-    tokenize_for_training, tokenize_split, truncation_counts, truncation_warning,
+    COLUMNS, DataError, build_prompt, load_dialogsum, require_split, tokenize_split,
 )
-import logging
-import re
+from dialogsum_peft.tokenization import InputLossWarning
+
+LENGTHS = dict(max_source_length=512, max_target_length=128)
+
+
+def tokenized(batch, tok, **lengths):
+    """``tokenize_split`` of the rows ``batch`` holds (columns of lists): its ids and reports."""
+    return tokenize_split(datasets.Dataset.from_dict(batch), tok, **(lengths or LENGTHS))
 
 
 def write_jsonl(path, rows):
@@ -36,8 +43,7 @@ def test_every_line_separator_reaches_the_model_as_a_line_break(tiny, sep):
     assert build_prompt(lines.replace("\n", sep)) == build_prompt(lines)
     glued = {"dialogue": [lines.replace("\n", sep)], "summary": [f"One greets.{sep}Two greets."]}
     plain = {"dialogue": [lines], "summary": ["One greets.\nTwo greets."]}
-    lengths = dict(max_source_length=512, max_target_length=128)
-    assert tokenize_for_training(glued, tok, **lengths) == tokenize_for_training(plain, tok, **lengths)
+    assert tokenized(glued, tok)[0].to_dict() == tokenized(plain, tok)[0].to_dict()
 
 
 def test_turns_separated_by_u001e_stay_apart_for_flan_t5():
@@ -117,17 +123,6 @@ def test_bad_rows_raise_naming_split_row_and_field(tmp_path, row, field, words):
     assert "'train'" in msg and "'r1'" in msg and f"'{field}'" in msg and words in msg
 
 
-def test_bad_rows_can_be_skipped_and_counted(tmp_path):
-    write_jsonl(tmp_path / "train.jsonl", [
-        {"id": "ok", "dialogue": "d", "summary": "s"},
-        {"id": "bad", "dialogue": None, "summary": "s"},
-    ])
-    report = LoadReport()
-    ds = load_dialogsum(tmp_path, skip_invalid=True, report=report)
-    assert ds["train"]["id"] == ["ok"]
-    assert report.n_skipped == 1 and "'bad'" in report.skipped["train"][0]
-
-
 def test_missing_folder_and_missing_split_are_clear(tmp_path, sample):
     with pytest.raises(DataError, match="no DialogSum files"):
         load_dialogsum(tmp_path)
@@ -140,49 +135,50 @@ def test_missing_folder_and_missing_split_are_clear(tmp_path, sample):
 def test_tokenize_uses_prompt_and_text_target_labels(tiny):
     _, tok = tiny
     batch = {"dialogue": ["#Person1#: Hi there.\n#Person2#: Hello."], "summary": ["They greet."]}
-    out = tokenize_for_training(batch, tok, max_source_length=512, max_target_length=128)
+    out, reports = tokenized(batch, tok)
+    assert out.column_names == ["input_ids", "attention_mask", "labels"]
     assert out["input_ids"][0] == tok(build_prompt(batch["dialogue"][0]))["input_ids"]
     assert out["labels"][0] == tok(text_target="They greet.")["input_ids"]
     assert out["labels"][0][-1] == tok.eos_token_id
-    assert out["source_truncated"] == [False] and out["target_truncated"] == [False]
+    assert reports["dialogues"].truncated == reports["summaries"].truncated == 0
 
 
-def test_truncation_is_counted_and_keeps_eos(tiny, sample):
+def test_truncation_is_measured_in_the_same_pass_and_keeps_eos(tiny, sample):
+    """One pass gives the ids and what the cut took: before, truncation was counted in one
+    tokenization and <unk> measured in a second one of the same texts."""
     _, tok = tiny
-    tokenized = tokenize_split(sample["train"], tok, max_source_length=256, max_target_length=16)
-    counts = truncation_counts(tokenized)
+    out, reports = tokenize_split(sample["train"], tok, max_source_length=256, max_target_length=16)
     full = [len(tok(build_prompt(d))["input_ids"]) for d in sample["train"]["dialogue"]]
-    assert counts["source"] == sum(n > 256 for n in full) >= 2  # the long sample dialogues
-    assert counts["target"] > 0 and counts["total"] == 40
-    assert max(len(x) for x in tokenized["input_ids"]) == 256
-    assert all(x[-1] == tok.eos_token_id for x in tokenized["input_ids"])
-    assert all(len(x) <= 16 and x[-1] == tok.eos_token_id for x in tokenized["labels"])
+    sources, summaries = reports["dialogues"], reports["summaries"]
+    assert sources.lengths == full and sources.max_length == 256 and not sources.target
+    assert sources.truncated == sum(n > 256 for n in full) >= 2  # the long sample dialogues
+    assert sources.tokens_cut == sum(n - 256 for n in full if n > 256)
+    assert summaries.truncated > 0 and summaries.target and summaries.dialogues == 40
+    assert max(len(x) for x in out["input_ids"]) == 256
+    assert all(x[-1] == tok.eos_token_id for x in out["input_ids"])
+    assert all(len(x) <= 16 and x[-1] == tok.eos_token_id for x in out["labels"])
 
 
-def test_truncation_warning_says_what_was_cut():
-    counts = {"source": 3, "target": 1, "total": 40}
-    assert truncation_warning(counts, 512, 128, "train") == (
-        "warning: 3 of 40 train dialogues (longer than 512 tokens) and 1 of 40 train summaries "
-        "(longer than 128 tokens) were truncated; raise max_source_length / max_target_length "
-        "to keep them whole")
-    assert truncation_warning({**counts, "source": 0}, 512, 128, "validation") == (
-        "warning: 1 of 40 validation summaries (longer than 128 tokens) was truncated; "
-        "raise max_target_length to keep them whole")  # issue 32 (11): one was, not were
-    assert truncation_warning({"source": 0, "target": 0, "total": 40}, 512, 128) is None
-
-
-def test_truncation_warning_is_printed_only_when_something_was_cut(tiny, sample, capsys):
-    """The training data preparation prints one warning line per split that lost tokens."""
+def test_training_splits_say_what_was_cut_through_the_evaluation_channel(tiny, sample):
+    """prepare_datasets says what truncation took from each split's dialogues and summaries as
+    an InputLossWarning, the warning evaluation gives (before: a printed line of its own)."""
     from dialogsum_peft.config import TrainConfig
-    from dialogsum_peft.trainer import prepare_datasets
+    from dialogsum_peft.data import prepare_datasets
+
+    def said(config) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            prepare_datasets(sample, tok, config)
+        return [str(w.message) for w in caught if issubclass(w.category, InputLossWarning)]
 
     _, tok = tiny
-    prepare_datasets(sample, tok, TrainConfig.smoke(max_source_length=256, max_target_length=16))
-    err = capsys.readouterr().err
-    assert "warning: " in err and "train dialogues (longer than 256 tokens)" in err
-    assert "train summaries (longer than 16 tokens) were truncated" in err
-    prepare_datasets(sample, tok, TrainConfig.smoke(max_source_length=4096, max_target_length=512))
-    assert "warning" not in capsys.readouterr().err
+    messages = said(TrainConfig.smoke(max_source_length=256, max_target_length=16))
+    assert any(m.startswith("2 of 40 train dialogues are longer than max_source_length=256")
+               or " train dialogues are longer than max_source_length=256" in m for m in messages)
+    assert any(" train summaries are longer than max_target_length=16 " in m
+               and "never learned by the model (raise max_target_length" in m for m in messages)
+    assert any(" validation summaries " in m for m in messages)
+    assert said(TrainConfig.smoke(max_source_length=4096, max_target_length=512)) == []
 
 
 def test_malformed_json_line_names_file_and_line(tmp_path):
@@ -204,37 +200,6 @@ def test_more_bad_rows_name_split_row_and_field(tmp_path, rows, file, message):
     write_jsonl(tmp_path / file, rows)
     with pytest.raises(DataError, match=message):
         load_dialogsum(tmp_path)
-
-
-def test_skipped_rows_are_counted_and_logged(tmp_path, caplog):
-    write_jsonl(tmp_path / "train.jsonl", [
-        {"id": "ok", "dialogue": "d", "summary": "s"},
-        {"id": "no-summary", "dialogue": "d"},
-        {"id": "empty", "dialogue": "  ", "summary": "s"},
-    ])
-    report = LoadReport()
-    with caplog.at_level(logging.WARNING, logger="dialogsum_peft.data"):
-        ds = load_dialogsum(tmp_path, skip_invalid=True, report=report)
-    assert ds["train"]["id"] == ["ok"] and report.n_skipped == 2
-    assert "'no-summary'" in caplog.text and "'empty'" in caplog.text
-    write_jsonl(tmp_path / "train.jsonl", [{"id": "x", "dialogue": "", "summary": "s"}])
-    with pytest.raises(DataError, match="split 'train' has no usable rows"):
-        load_dialogsum(tmp_path, skip_invalid=True)
-
-
-def test_truncation_count_is_logged(tiny, sample, caplog):
-    _, tok = tiny
-    with caplog.at_level(logging.INFO, logger="dialogsum_peft.data"):
-        tokenize_split(sample["train"], tok, max_source_length=256, max_target_length=16,
-                       desc="tokenizing train")
-    line = next(r.getMessage() for r in caplog.records if "truncated" in r.getMessage())
-    m = re.search(r"tokenizing train: (\d+) of 40 dialogues truncated to 256 tokens, "
-                  r"(\d+) of 40 summaries to 16 tokens", line)
-    assert m, line
-    n_long = sum(len(tok(build_prompt(d))["input_ids"]) > 256 for d in sample["train"]["dialogue"])
-    n_long_sum = sum(len(tok(text_target=s)["input_ids"]) > 16 for s in sample["train"]["summary"])
-    assert (int(m.group(1)), int(m.group(2))) == (n_long, n_long_sum)
-    assert n_long >= 1 and n_long_sum >= 1
 
 
 # Issue 32, fault 7: one rule for the target and references, every other row one line naming
@@ -288,3 +253,24 @@ def test_a_folder_mixing_the_two_layouts_uses_every_split_file(tmp_path):
     with pytest.raises(DataError, match=r"two files for the 'test' split \(test.jsonl and "
                                         r"dialogsum.test.jsonl\): keep one"):
         load_dialogsum(tmp_path)
+
+
+def test_prepare_datasets_warns_of_many_epochs_except_for_the_smoke_sample(sample, tiny):
+    """The smoke preset's 30 steps x 8 pass 6 times over the shipped sample's 40 dialogues by
+    design: no warning. The same schedule over 20 of them (12 epochs) warns, naming the epochs."""
+    from dialogsum_peft.data import prepare_datasets
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.recipes import ScheduleWarning
+
+    def said(config) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            prepare_datasets(sample, tokenizer, config)
+        return [str(w.message) for w in caught if issubclass(w.category, ScheduleWarning)]
+
+    _, tokenizer = tiny
+    config = TrainConfig.smoke()
+    assert said(config) == []
+    assert config.max_steps * config.effective_batch / len(sample["train"]) > 5
+    (message,) = said(TrainConfig.smoke(train_limit=20, dataset_source="elsewhere"))
+    assert "is 12.0 epochs over 20 training dialogues" in message

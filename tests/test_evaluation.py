@@ -16,7 +16,7 @@ from dialogsum_peft.evaluation import (LORA, ZERO_SHOT, compute_rouge, evaluate_
                                        zero_shot_and_lora_summaries)
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.metrics import EvalResult, score_pairs
-from dialogsum_peft.input_report import InputReport
+from dialogsum_peft.tokenization import InputReport
 from dialogsum_peft.reporting import plot_rouge_by_length
 
 GEN = gen(max_new_tokens=8, min_new_tokens=8, batch_size=4)

@@ -185,8 +185,9 @@ def test_warning_check_catches_what_a_user_cannot_act_on():
         stream("stream", name="stdout", text="WARNING: no GPU found. Training flan-t5-base on "
                "8,000 examples on this CPU would take roughly 2 hours. In Colab choose Runtime -> "
                "Change runtime type -> GPU (T4)\nstep 3: ok\n"),
-        stream("stream", name="stderr", text="warning: 2 of 40 train dialogues (longer than 512 "
-               "tokens) were truncated; raise max_source_length to keep them whole\n"),
+        stream("stream", name="stderr", text="warning: 2 of 40 train dialogues are longer than "
+               "max_source_length=512 tokens (longest 600): 100 tokens at their ends are cut "
+               "and never read by the model (raise max_source_length to keep them whole)\n"),
         stream("stream", name="stderr", text="/x/modeling_utils.py:3314: UserWarning: odd\n"
                "  warnings.warn(\nSome weights were not initialized\n"),
         stream("stream", name="stdout", text="[IPKernelApp] WARNING | Kernel is running over TCP\n"),

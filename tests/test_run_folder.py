@@ -30,7 +30,7 @@ from dialogsum_peft.methods import apply_method
 from dialogsum_peft.command_line.loading import load_base_model
 from dialogsum_peft.command_line.safety import redact, scan_for_secrets
 from dialogsum_peft.trainer import make_trainer
-from dialogsum_peft.trainer_parts import loss_history
+from dialogsum_peft.training_log import loss_history
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "dialogsum_peft"
 

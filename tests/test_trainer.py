@@ -1,11 +1,14 @@
 """dialogsum_peft.trainer on real Trainer runs of the tiny T5: the recipe's arguments, the loss
 going down, only adapter weights changing, gradient accumulation keeping the loss scale, the
-validation loss, the speed options changing speed and not results."""
+validation loss, the speed options changing speed and not results; DialogSumTrainer's fixes: NaN
+weights never reach a checkpoint, the batch order depends only on the seed and the epoch (an
+exact resume), and what a session trained is reported as this session's."""
 
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -19,9 +22,10 @@ from dialogsum_peft.data import DataError
 from dialogsum_peft.errors import AdapterError, ConfigError, TrainingError
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.methods import apply_method
+from dialogsum_peft.run_folder import RunFolder
 from dialogsum_peft.command_line.loading import load_base_model
 from dialogsum_peft.trainer import make_trainer
-from dialogsum_peft.trainer_parts import loss_history
+from dialogsum_peft.training_log import loss_history
 
 
 def test_missing_train_split_is_clear_in_make_trainer(sample, tiny, tmp_path):
@@ -245,20 +249,6 @@ def test_gradient_accumulation_keeps_loss_scale(sample, tmp_path):
     assert 0.75 < first[2] / first[1] < 1.33  # without the fix the ratio is about 2
 
 
-def test_prepare_datasets_warns_of_many_epochs_except_for_the_smoke_sample(sample, tiny, capsys):
-    """The smoke preset's 30 steps x 8 pass 6 times over the shipped sample's 40 dialogues by
-    design: no warning. The same schedule over 20 of them (12 epochs) warns, naming the epochs."""
-    from dialogsum_peft.trainer import prepare_datasets
-
-    _, tokenizer = tiny
-    config = TrainConfig.smoke()
-    prepare_datasets(sample, tokenizer, config)
-    assert "epochs over" not in capsys.readouterr().err
-    assert config.max_steps * config.effective_batch / len(sample["train"]) > 5
-    prepare_datasets(sample, tokenizer, TrainConfig.smoke(train_limit=20, dataset_source="elsewhere"))
-    assert "is 12.0 epochs over 20 training dialogues" in capsys.readouterr().err
-
-
 def test_validation_loss_is_the_trainers_eval_loss_on_the_validation_split(trained, sample):
     """Every fifth of the run (eval_steps 0.2 of 24 steps: every 5) and at the end, forward passes
     only; the last value is the loss of the final weights on the validation split, recomputed
@@ -266,7 +256,7 @@ def test_validation_loss_is_the_trainers_eval_loss_on_the_validation_split(train
     from torch.utils.data import DataLoader
 
     from dialogsum_peft.trainer import data_collator
-    from dialogsum_peft.trainer_parts import loss_log, validation_loss_history
+    from dialogsum_peft.training_log import loss_log, validation_loss_history
 
     config, peft_model, tok, trainer = trained
     history = validation_loss_history(trainer)
@@ -332,3 +322,92 @@ def test_training_arguments_take_the_housekeeping_from_one_call(tmp_path):
         else:
             assert getattr(args, key) == value, key
     assert not set(housekeeping) & {"learning_rate", "per_device_train_batch_size", "max_steps"}
+
+
+# ------------------------------------------------------------------ the fixes: guard, sampler, sessions
+def test_nan_between_logs_never_reaches_a_checkpoint(sample, tmp_path):
+    from transformers import TrainerCallback
+
+    class Overflow(TrainerCallback):
+        """After step 2, make the base model overflow as fp16 would (inf -> NaN activations)."""
+
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            if state.global_step == 2:
+                with torch.no_grad():
+                    model.get_base_model().encoder.final_layer_norm.weight.fill_(float("nan"))
+
+    # a checkpoint every step but a log only every 5: the loss check alone would come too late
+    config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=8, logging_steps=5,
+                               save_steps=1, save_total_limit=5)
+    model, tok = load_base_model(config)
+    peft_model = apply_method(model, config)
+    trainer = make_trainer(peft_model, tok, sample, config, callbacks=[Overflow()])
+    with pytest.raises(TrainingError,
+                       match=r"weights became NaN/inf at step 3 .*fp16.*before checkpoint-3"):
+        trainer.train()
+    ckpts = tmp_path / "checkpoints"
+    assert sorted(p.name for p in ckpts.iterdir()) == ["checkpoint-1", "checkpoint-2"]
+    from safetensors.torch import load_file
+
+    for ckpt in ckpts.iterdir():
+        weights = load_file(ckpt / "adapter_model.safetensors")
+        assert weights and all(torch.isfinite(t).all() for t in weights.values())
+    assert Path(RunFolder(tmp_path).last_checkpoint()).name == "checkpoint-2"  # resumable, sound
+    # and the broken model cannot be saved as an adapter either
+    with pytest.raises(TrainingError, match="refusing to save weights with NaN"):
+        save_adapter(peft_model, tmp_path / "adapter")
+    assert not (tmp_path / "adapter").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".adapter")] == []
+
+
+def test_batch_order_depends_only_on_seed_and_epoch(sample, tiny, tmp_path):
+    """What makes a mid-epoch resume exact: the global RNG (dropout draws) cannot move batches."""
+    model, tok = tiny
+    config = TrainConfig.smoke(output_dir=str(tmp_path))
+    trainer = make_trainer(apply_method(model, config), tok, sample, config)
+    loader = trainer.get_train_dataloader()
+
+    def order(epoch, noise_seed):
+        torch.manual_seed(noise_seed)
+        loader.set_epoch(epoch)
+        return [tuple(b["input_ids"].sum(dim=1).tolist()) for b in loader]
+
+    assert order(1, noise_seed=1) == order(1, noise_seed=2)
+    assert order(0, noise_seed=3) != order(1, noise_seed=3)  # still reshuffled every epoch
+
+
+# ------------------------------------------------------------------ issue 32 (11): messages
+def test_session_and_validation_reports_describe_this_session(sample, tmp_path, capsys):
+    """A second "Run all" resumes a finished run: before the fix the notebook printed "0 s in this
+    session" and "1 validation passes took 0.2 s of the 0.0 s that training took" (earlier
+    sessions' passes set against this session's time)."""
+    def trainer_for(max_steps=5):  # 40 examples in batches of 8: 5 steps are one whole epoch
+        config = TrainConfig.smoke(output_dir=str(tmp_path / "run"), max_steps=max_steps,
+                                   save_steps=5, logging_steps=1, eval_steps=5)
+        model, tok = load_base_model(config)
+        return make_trainer(apply_method(model, config), tok, sample, config)
+
+    first = trainer_for()
+    result = first.train()
+    assert first.session_report(result) == (
+        f"trained steps 1 to 5 of 5 in this session ({result.metrics['train_runtime']:.1f} s)")
+    (seconds,) = [e["eval_runtime"] for e in first.state.log_history if "eval_runtime" in e]
+    assert first.validation_report(result) == (
+        f"1 validation pass in this session took {seconds:.1f} s of the "
+        f"{result.metrics['train_runtime']:.1f} s this session's training took")
+
+    checkpoint = str(tmp_path / "run" / "checkpoints" / "checkpoint-5")
+    again = trainer_for()
+    result = again.train(resume_from_checkpoint=checkpoint)
+    assert again.session_report(result) == ("nothing to train in this session: the run was "
+                                            "already complete at step 5 of 5 (resumed from its "
+                                            "last checkpoint, whose model this is)")
+    assert again.validation_report(result) == (
+        "no validation pass ran in this session; 1 ran in an earlier session")
+
+    longer = trainer_for(max_steps=10)  # resumed half way: this session's steps and passes only
+    result = longer.train(resume_from_checkpoint=checkpoint)
+    assert longer.session_report(result).startswith("trained steps 6 to 10 of 10 in this session (")
+    assert longer.session_report(result).endswith(", resumed from step 5)")
+    assert longer.validation_report(result).startswith("1 validation pass in this session took ")
+    assert longer.validation_report(result).endswith("; 1 more ran in an earlier session")

@@ -13,19 +13,16 @@ the :class:`DataError` every bad input raises) is :mod:`dialogsum_peft.inputs`.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .settings import HUB_DATASET
 from .errors import DataError
 from .inputs import json_lines, read_text
-
-logger = logging.getLogger(__name__)
+from .settings import HUB_DATASET
+from .tokenization import encode, warn_input_loss
 
 SPLITS = ("train", "validation", "test")
 COLUMNS = ("id", "dialogue", "summary", "references", "topic")
@@ -60,17 +57,6 @@ def build_prompt(dialogue: str) -> str:
     if not isinstance(dialogue, str):
         raise TypeError(f"build_prompt expects a dialogue string, got {type(dialogue).__name__}")
     return PROMPT_TEMPLATE.format(dialogue=normalize_line_breaks(dialogue.strip()))
-
-
-@dataclass
-class LoadReport:
-    """What :func:`load_dialogsum` did besides loading: rows skipped and why."""
-
-    skipped: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def n_skipped(self) -> int:
-        return sum(len(v) for v in self.skipped.values())
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,8 +105,8 @@ def _topic_of(row: Mapping[str, Any]) -> str:
 
 
 def normalize_rows(
-    rows: Iterable[Mapping[str, Any]], split: str, *, group: bool, skip_invalid: bool = False,
-    report: LoadReport | None = None, locations: Sequence[str] | None = None,
+    rows: Iterable[Mapping[str, Any]], split: str, *, group: bool,
+    locations: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Validate raw rows and map them to ``id, dialogue, summary, references, topic``.
 
@@ -130,25 +116,15 @@ def normalize_rows(
 
     With ``group=True`` rows that share the same dialogue text become one row whose
     ``references`` hold every summary (the Hub's test split lists each dialogue once per
-    reference). Invalid rows raise :class:`DataError`, or are skipped and recorded in
-    ``report`` when ``skip_invalid`` is set.
+    reference). An invalid row raises :class:`DataError` naming it.
     """
     out: list[dict[str, Any]] = []
     by_dialogue: dict[str, dict[str, Any]] = {}
     for i, row in enumerate(rows):
         row_id = str(row.get("id") or row.get("fname") or f"#{i}")
         where = (f"{locations[i]}: " if locations else "") + f"split '{split}', row '{row_id}'"
-        try:
-            dialogue = _check_text(row.get("dialogue"), where, "dialogue")
-            named = _references_of(row, where)
-            refs = [_check_text(value, where, name) for name, value in named]
-        except DataError as err:
-            if not skip_invalid:
-                raise
-            if report is not None:
-                report.skipped.setdefault(split, []).append(str(err))
-            logger.warning("skipping invalid row: %s", err)
-            continue
+        dialogue = _check_text(row.get("dialogue"), where, "dialogue")
+        refs = [_check_text(value, where, name) for name, value in _references_of(row, where)]
         key = dialogue.strip()
         if group and key in by_dialogue:
             by_dialogue[key]["references"].extend(r.strip() for r in refs)
@@ -211,10 +187,7 @@ def _to_dataset(rows: list[dict[str, Any]], split: str | None = None):
     return datasets.Dataset.from_list(rows, features=features, split=split)
 
 
-def load_dialogsum(
-    source: str | os.PathLike = HUB_DATASET, *, skip_invalid: bool = False,
-    report: LoadReport | None = None,
-):
+def load_dialogsum(source: str | os.PathLike = HUB_DATASET):
     """Load DialogSum as a ``datasets.DatasetDict`` with splits train/validation/test.
 
     ``source`` is a Hub dataset id (default ``knkarthick/dialogsum``; needs the Hub or its
@@ -247,9 +220,8 @@ def load_dialogsum(
 
     out = {}
     for split, rows in splits.items():
-        normalized = normalize_rows(
-            rows, split, group=(split != "train"), skip_invalid=skip_invalid, report=report,
-            locations=locations.get(split))
+        normalized = normalize_rows(rows, split, group=(split != "train"),
+                                    locations=locations.get(split))
         if not normalized:
             raise DataError(f"split '{split}' has no usable rows")
         out[split] = _to_dataset(normalized, split)
@@ -269,102 +241,61 @@ def require_split(dataset_dict, name: str):
 
 
 # --------------------------------------------------------------------------------------------
-# Tokenization
+# Tokenized splits for training
 # --------------------------------------------------------------------------------------------
+TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
 
 
-def _truncate(ids: list[int], max_length: int, eos_id: int | None) -> tuple[list[int], bool]:
-    if len(ids) <= max_length:
-        return ids, False
-    if eos_id is not None and ids and ids[-1] == eos_id:
-        return ids[: max_length - 1] + [eos_id], True
-    return ids[:max_length], True
+def tokenize_split(dataset, tokenizer, *, max_source_length: int, max_target_length: int):
+    """A split tokenized for seq2seq training, and what the cut and ``<unk>`` took from it.
 
-
-def tokenize_for_training(
-    batch: Mapping[str, Sequence[str]], tokenizer, *, max_source_length: int,
-    max_target_length: int,
-) -> dict[str, list]:
-    """Tokenize a batch for seq2seq training: prompted inputs, ``text_target=`` labels.
-
-    No padding here (the collator pads each batch dynamically). Besides ``input_ids``,
-    ``attention_mask`` and ``labels`` it returns boolean columns ``source_truncated`` and
-    ``target_truncated`` so :func:`truncation_counts` can say how many examples were cut.
-    Use with ``Dataset.map(..., batched=True)``.
+    Inputs are the prompts (:func:`build_prompt`), labels the summaries (``text_target=``), each
+    encoded once by :func:`~dialogsum_peft.tokenization.encode`, which cuts them to
+    ``max_source_length``/``max_target_length`` tokens and measures them in the same pass. No
+    padding here (the collator pads each batch). Returns the ``datasets.Dataset`` of
+    :data:`TRAIN_COLUMNS` and ``{"dialogues": InputReport, "summaries": InputReport}``.
     """
-    prompts = [build_prompt(d) for d in batch["dialogue"]]
-    targets = [normalize_line_breaks(s) for s in batch["summary"]]  # a separator is a space
-    enc = tokenizer(prompts, text_target=targets, truncation=False, verbose=False)
-    eos = tokenizer.eos_token_id
-    input_ids, masks, labels, src_cut, tgt_cut = [], [], [], [], []
-    for ids, lab in zip(enc["input_ids"], enc["labels"]):
-        ids, s_cut = _truncate(list(ids), max_source_length, eos)
-        lab, t_cut = _truncate(list(lab), max_target_length, eos)
-        input_ids.append(ids)
-        masks.append([1] * len(ids))
-        labels.append(lab)
-        src_cut.append(s_cut)
-        tgt_cut.append(t_cut)
-    return {
-        "input_ids": input_ids,
-        "attention_mask": masks,
-        "labels": labels,
-        "source_truncated": src_cut,
-        "target_truncated": tgt_cut,
-    }
+    import datasets
+
+    prompts = [build_prompt(d) for d in dataset["dialogue"]]
+    targets = [normalize_line_breaks(s) for s in dataset["summary"]]  # a separator is a space
+    input_ids, sources = encode(prompts, tokenizer, max_source_length)
+    labels, summaries = encode(targets, tokenizer, max_target_length, target=True)
+    tokenized = datasets.Dataset.from_dict({
+        "input_ids": input_ids, "attention_mask": [[1] * len(ids) for ids in input_ids],
+        "labels": labels})
+    return tokenized, {"dialogues": sources, "summaries": summaries}
 
 
-def truncation_counts(tokenized) -> dict[str, int]:
-    """How many examples of a tokenized split lost tokens: ``{'source': n, 'target': m, 'total': N}``."""
-    return {
-        "source": int(sum(tokenized["source_truncated"])),
-        "target": int(sum(tokenized["target_truncated"])),
-        "total": len(tokenized),
-    }
+def prepare_datasets(dataset_dict, tokenizer, config) -> dict:
+    """The train (and validation, if present) splits the Trainer reads, tokenized by
+    :func:`tokenize_split` with ``config``'s token lengths (the first ``config.train_limit``
+    training dialogues, when set).
 
-
-def truncation_warning(counts: Mapping[str, int], max_source_length: int, max_target_length: int,
-                       split: str = "train") -> str | None:
-    """One line saying what truncation cut (``None`` when nothing was), for the CLI and notebook.
-
-    Why: a cut dialogue loses its end, so the model trains on (or is scored on) conversations
-    without their conclusion; a log line at INFO went unseen. The counts come from
-    :func:`truncation_counts`.
+    What truncation and ``<unk>`` took from each split's dialogues and summaries is said through
+    the same channel as at evaluation (:func:`~dialogsum_peft.tokenization.warn_input_loss`), and
+    a :class:`~dialogsum_peft.recipes.ScheduleWarning` when a step-based recipe would pass more
+    than 5 times over the training split (:func:`~dialogsum_peft.recipes.epochs_warning`).
     """
-    cut = [(counts["source"], "dialogues", max_source_length, "max_source_length"),
-           (counts["target"], "summaries", max_target_length, "max_target_length")]
-    cut = [c for c in cut if c[0]]
-    if not cut:
-        return None
-    what = " and ".join(f"{n} of {counts['total']} {split} {kind} (longer than {limit} tokens)"
-                        for n, kind, limit, _ in cut)
-    knobs = " / ".join(knob for *_, knob in cut)
-    verb = "was" if len(cut) == 1 and cut[0][0] == 1 else "were"
-    return f"warning: {what} {verb} truncated; raise {knobs} to keep them whole"
+    from .recipes import warn_epochs
+    from .settings import sample_data_dir
 
-
-def tokenize_split(dataset, tokenizer, *, max_source_length: int, max_target_length: int,
-                   desc: str = "tokenizing"):
-    """Tokenize a whole split; log how many examples were truncated (WARNING if any were).
-
-    The result keeps the ``source_truncated``/``target_truncated`` columns, so callers get the
-    numbers with :func:`truncation_counts` and a line to print with :func:`truncation_warning`.
-    """
-    tokenized = dataset.map(
-        tokenize_for_training,
-        batched=True,
-        fn_kwargs={
-            "tokenizer": tokenizer,
-            "max_source_length": max_source_length,
-            "max_target_length": max_target_length,
-        },
-        remove_columns=dataset.column_names,
-        desc=desc,
-    )
-    counts = truncation_counts(tokenized)
-    logger.info(
-        "%s: %d of %d dialogues truncated to %d tokens, %d of %d summaries to %d tokens",
-        desc, counts["source"], counts["total"], max_source_length,
-        counts["target"], counts["total"], max_target_length,
-    )
-    return tokenized
+    require_split(dataset_dict, "train")
+    out = {}
+    for split in ("train", "validation"):
+        if split not in dataset_dict:
+            continue
+        ds = dataset_dict[split]
+        if split == "train" and config.train_limit:
+            ds = ds.select(range(min(config.train_limit, len(ds))))
+        out[split], reports = tokenize_split(ds, tokenizer,
+                                             max_source_length=config.max_source_length,
+                                             max_target_length=config.max_target_length)
+        for what, report in reports.items():
+            warn_input_loss(report, f"{split} {what}")
+    # the smoke preset's 30 steps on the shipped sample's 40 dialogues are meant to pass over it
+    # several times: a pipeline check, not a model
+    sized_for = config.is_smoke and Path(config.dataset_source).resolve() == sample_data_dir().resolve()
+    if not sized_for:
+        warn_epochs(config.max_steps, config.effective_batch, len(out["train"]))
+    return out

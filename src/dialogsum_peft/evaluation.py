@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 
 from .data import build_prompt
 from .display import captioned, counted, smoke_caption
-from .generation import summarize
-from .input_report import measure_inputs, warn_input_loss
+from .generation import summarize, summarize_ids
 from .metrics import (EvalResult, aggregate, aggregate_by_protocol,
                       check_protocol, per_example, score_pairs)
+from .tokenization import encode, warn_input_loss
 from .zero_shot import zero_shot_model
 
 ZERO_SHOT = "zero-shot"  # the names of the two models the tutorial compares
@@ -133,19 +133,19 @@ def evaluate_model(model, tokenizer, dataset, *, batch_size: int, max_new_tokens
     """Summaries of every dialogue in ``dataset`` and their ROUGE against all references, with
     the run's generation settings (``**config.generation_kwargs()``, :func:`summarize`'s).
 
-    The prompts are measured (truncation, ``<unk>``) into ``EvalResult.inputs``; with
-    ``check_inputs`` an :class:`~dialogsum_peft.input_report.InputLossWarning` says what was lost.
+    The prompts are encoded once (:func:`~dialogsum_peft.tokenization.encode`): the same pass
+    gives the token ids the model reads and ``EvalResult.inputs``, what truncation and ``<unk>``
+    took; with ``check_inputs`` an :class:`~dialogsum_peft.tokenization.InputLossWarning` says it.
     """
     from .offline import is_smoke_model
 
-    dialogues = list(dataset["dialogue"])
-    inputs = measure_inputs([build_prompt(d) for d in dialogues], tokenizer, max_source_length)
+    encoded, inputs = encode([build_prompt(d) for d in dataset["dialogue"]], tokenizer,
+                             max_source_length)
     if check_inputs:
         warn_input_loss(inputs, "dialogues of the split")
-    predictions = summarize(model, tokenizer, dialogues, batch_size=batch_size,
-                            max_new_tokens=max_new_tokens, num_beams=num_beams,
-                            max_source_length=max_source_length, progress=progress, desc=desc,
-                            check_inputs=False)
+    predictions = summarize_ids(model, tokenizer, encoded, batch_size=batch_size,
+                                max_new_tokens=max_new_tokens, num_beams=num_beams,
+                                progress=progress, desc=desc)
     return EvalResult(predictions, score_pairs(predictions, list(dataset["references"])),
                       smoke=is_smoke_model(model), inputs=inputs)
 
@@ -201,7 +201,7 @@ def _subset_table(results: Mapping, groups: dict[str, list[int]], protocol: str,
 
 def prompt_lengths(results: Mapping) -> tuple[list[int], int]:
     """(each dialogue's prompt length in tokens before truncation, the ``max_source_length`` it
-    was cut to), from the results' :class:`~dialogsum_peft.input_report.InputReport`, which every
+    was cut to), from the results' :class:`~dialogsum_peft.tokenization.InputReport`, which every
     model evaluated on the same dialogues shares. Raises ValueError for results without one, or
     of other dialogues or another ``max_source_length``."""
     reports = [r.inputs for r in results.values()]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .errors import DialogSumWarning, warn
-from .input_report import InputReport
+from .tokenization import InputReport
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
@@ -206,7 +206,7 @@ class EvalResult:
     (:mod:`dialogsum_peft.reporting`), so a label cannot name what the numbers are not.
 
     ``inputs``: what truncation and ``<unk>`` took from the prompts the model read
-    (:class:`~dialogsum_peft.input_report.InputReport`; written to ``scores.json``).
+    (:class:`~dialogsum_peft.tokenization.InputReport`; written to ``scores.json``).
     """
 
     predictions: list[str]

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from .errors import DialogSumWarning, warn
+
 # The peak learning rate of each method, in every recipe. It differs by method because what is
 # trained differs:
 # * LoRA (and LoRA on every linear layer): 1e-3, 10-100x a full fine-tuning rate; the adapter
@@ -87,9 +89,13 @@ def recipe_schedule(recipe: Recipe, max_per_device: int, method: str) -> dict:
 MAX_EPOCHS_WITHOUT_WARNING = 5
 
 
+class ScheduleWarning(DialogSumWarning):
+    """A step-based recipe would pass many times over a small training split: it may over-fit."""
+
+
 def epochs_warning(max_steps: int, effective_batch: int, num_train_examples: int) -> str | None:
-    """A ``warning:`` line when ``max_steps`` optimizer steps of ``effective_batch`` examples
-    (all processes together) pass more than :data:`MAX_EPOCHS_WITHOUT_WARNING` times over
+    """What :func:`warn_epochs` says when ``max_steps`` optimizer steps of ``effective_batch``
+    examples (all processes together) pass more than :data:`MAX_EPOCHS_WITHOUT_WARNING` times over
     ``num_train_examples`` training dialogues; ``None`` otherwise and for epoch-based runs
     (``max_steps`` -1)."""
     if max_steps <= 0 or num_train_examples <= 0:
@@ -97,7 +103,15 @@ def epochs_warning(max_steps: int, effective_batch: int, num_train_examples: int
     epochs = max_steps * effective_batch / num_train_examples
     if epochs <= MAX_EPOCHS_WITHOUT_WARNING:
         return None
-    return (f"warning: {max_steps} steps x {effective_batch} examples is {epochs:.1f} epochs over "
+    return (f"{max_steps} steps x {effective_batch} examples is {epochs:.1f} epochs over "
             f"{num_train_examples:,} training dialogues (more than {MAX_EPOCHS_WITHOUT_WARNING}): "
             "the model may over-fit; for your own data use --recipe own-data (3 epochs) or "
             "--epochs N")
+
+
+def warn_epochs(max_steps: int, effective_batch: int, num_train_examples: int) -> None:
+    """A :class:`ScheduleWarning` (one ``warning:`` line) with :func:`epochs_warning`'s message,
+    when it has one."""
+    message = epochs_warning(max_steps, effective_batch, num_train_examples)
+    if message:
+        warn(message, ScheduleWarning, stacklevel=3)

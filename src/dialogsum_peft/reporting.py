@@ -191,14 +191,14 @@ def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE
 
 def plot_loss_curve(trainer, title: str = "LoRA training loss", note: str | None = None):
     """Training loss against step of a trained ``transformers.Trainer``
-    (:func:`dialogsum_peft.trainer.loss_history`) and the validation loss where it was computed
-    (:func:`~dialogsum_peft.trainer.validation_loss_history`); the title carries ``note`` and,
+    (:func:`dialogsum_peft.training_log.loss_history`) and the validation loss where it was computed
+    (:func:`~dialogsum_peft.training_log.validation_loss_history`); the title carries ``note`` and,
     when the trainer's model is the smoke path's tiny random T5, the smoke note. Raises
     ValueError when no loss was logged."""
     import matplotlib.pyplot as plt
 
     from .offline import is_smoke_model
-    from .trainer_parts import loss_history, validation_loss_history
+    from .training_log import loss_history, validation_loss_history
 
     history, smoke = loss_history(trainer), is_smoke_model(trainer.model)
     if not history:

@@ -1,16 +1,21 @@
-"""The Trainer setup shared by the notebook, the command line and the benchmarks.
+"""``DialogSumTrainer``: ``Seq2SeqTrainer`` with the three fixes this tutorial needs, and the
+arguments, collator and trainer that the notebooks, the command line and the benchmarks give it.
 
-Why: ``Seq2SeqTrainer`` does the training; three things it gets wrong for this tutorial are
-fixed in :class:`DialogSumTrainer`, so the notebook cell that builds a trainer shows plain
-Hugging Face arguments and names this one class:
+Why: ``Seq2SeqTrainer`` does the training; three things it gets wrong here are fixed in this one
+file, so the notebook cell that builds a trainer shows plain Hugging Face arguments and names
+this one class:
 
 * T5 returns the mean loss of its own batch but accepts ``**kwargs``; seeing them, the Trainer
   assumes a loss summed over the accumulated, all-process batch and scales loss and gradients by
   the number of processes and accumulation steps. We tell it the loss is a per-batch mean.
 * the length-grouped sampler shuffles with the global RNG, so a run resumed mid-epoch sees other
-  batches; ours is seeded by ``(data_seed, epoch)`` and resumes exactly.
-* guards stop a run whose loss becomes NaN/inf, explodes, or whose gradient norm is zero or
-  inf, before any checkpoint or adapter with broken weights is written.
+  batches; :class:`EpochSeededLengthGroupedSampler` is seeded by ``(data_seed, epoch)`` and
+  resumes exactly.
+* :class:`DivergenceGuard` stops a run whose loss becomes NaN/inf, explodes, or whose gradient
+  norm is zero or inf, before any checkpoint or adapter with broken weights is written.
+
+How its logs read (one line each) and how they are read back (the loss curve):
+:mod:`dialogsum_peft.training_log`.
 """
 
 from __future__ import annotations
@@ -18,24 +23,197 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
+import math
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
+from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainerCallback
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from .config import TrainConfig
-from .recipes import epochs_warning
-from .errors import ConfigError, quiet_library_notes
-from .trainer_parts import (DivergenceGuard, EpochSeededLengthGroupedSampler, FractionStepsNoteFilter,
-                            LogLines, MtimeNoteFilter, ProgressLines, SessionSteps,
-                            session_report, validation_report)
+from .errors import ConfigError, TrainingError, quiet_library_notes
+from .modeling import non_finite_parameters
+from .training_log import FractionStepsNoteFilter, LogLines, MtimeNoteFilter, ProgressLines, seconds
 
-TRAIN_COLUMNS = ("input_ids", "attention_mask", "labels")
+DIVERGENCE_FACTOR = 3.0  # a logged loss this many times the first logged loss means divergence
+
+
+def _advice(args) -> str:
+    precision = "bf16" if args.bf16 else ("fp16" if args.fp16 else "fp32")
+    return (f"(precision {precision}, learning rate {args.learning_rate}). Lower the learning "
+            "rate; T5 overflows in fp16: use 'bf16' on an Ampere-or-newer GPU or 'fp32'.")
+
+
+class DivergenceGuard(TrainerCallback):
+    """Stop at a NaN/inf or exploding loss, a zero/inf gradient norm, or NaN weights.
+
+    The logged loss and gradient norm are checked in ``on_log``. A checkpoint can be due
+    before the next log, so before every save the trainable weights are checked too: a
+    checkpoint with NaN weights is never written.
+    """
+
+    def __init__(self):
+        self.first_loss = None
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if control.should_save and model is not None:
+            bad = non_finite_parameters(model)
+            if bad:
+                raise TrainingError(
+                    f"trainable weights became NaN/inf at step {state.global_step} "
+                    f"({len(bad)} tensors, e.g. {bad[0]}) {_advice(args)} Training stopped "
+                    f"before checkpoint-{state.global_step}: no NaN weights are on disk.")
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        loss, grad = logs.get("loss"), logs.get("grad_norm")
+        problem = None
+        if loss is not None and not math.isfinite(float(loss)):
+            problem = f"training loss became {loss}"
+        elif grad is not None and (not math.isfinite(float(grad)) or float(grad) == 0.0):
+            problem = f"gradient norm became {grad}"
+        elif loss is not None:
+            if self.first_loss is None:
+                self.first_loss = float(loss)
+            elif float(loss) > DIVERGENCE_FACTOR * self.first_loss:
+                problem = (f"training loss diverged: {float(loss):.4g}, more than "
+                           f"{DIVERGENCE_FACTOR:g}x the first logged loss {self.first_loss:.4g}")
+        if problem:
+            raise TrainingError(f"{problem} at step {state.global_step} {_advice(args)} "
+                                "Training stopped before any adapter was written.")
+
+
+class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
+    """Length-grouped batches whose order depends only on ``seed + epoch``."""
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int):
+        super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:  # called by accelerate's DataLoaderShard
+        self.epoch = epoch
+
+    def __iter__(self):
+        self.generator.manual_seed(self.seed + self.epoch)
+        return super().__iter__()
+
+
+class SessionSteps(TrainerCallback):
+    """The global step this training session started from: the checkpoint's when it resumed, 0
+    for a fresh run (``start_step``), and whether it trained any step (``trained``)."""
+
+    def __init__(self):
+        self.start_step, self.trained = 0, False
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start_step, self.trained = None, False  # known at the first step, or at the end
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if not self.trained:
+            self.start_step, self.trained = state.global_step, True
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.start_step is None:  # nothing to train: the run was complete
+            self.start_step = state.global_step
+
+
+class DialogSumTrainer(Seq2SeqTrainer):
+    """``Seq2SeqTrainer`` + per-batch-mean loss scaling, exact resume, divergence guards; without
+    an ``eval_dataset`` (data with no validation split) the validation loss is switched off."""
+
+    def __init__(self, *args, callbacks=None, **kwargs):
+        training_args = kwargs.get("args")
+        if (kwargs.get("eval_dataset") is None and training_args is not None
+                and training_args.eval_strategy != "no"):  # no validation split: nothing to score
+            kwargs["args"] = dataclasses.replace(training_args, eval_strategy="no", eval_steps=None)
+        super().__init__(*args, callbacks=[DivergenceGuard(), SessionSteps(), *(callbacks or [])],
+                         **kwargs)
+        self.model_accepts_loss_kwargs = False  # T5's loss is already a per-batch mean
+        for printer, lines in ((PrinterCallback, LogLines), (ProgressCallback, ProgressLines)):
+            if any(type(c) is printer for c in self.callback_handler.callbacks):
+                self.remove_callback(printer)  # raw dicts out, one readable line per log in
+                self.add_callback(lines)
+
+    def train(self, resume_from_checkpoint=None, *args, **kwargs):
+        """``Trainer.train`` without notes no one can act on: the libraries'
+        (:data:`~dialogsum_peft.errors.LIBRARY_NOTES`), and transformers' resume note about
+        ``eval_steps`` given as a fraction and its "mtime may not be reliable" note
+        (:mod:`~dialogsum_peft.training_log`).
+        Resuming a run of several CPU processes with a transformers that cannot
+        (:data:`~dialogsum_peft.versions.BREAKAGES`) raises
+        :class:`~dialogsum_peft.versions.BrokenVersionsError` before anything is loaded."""
+        from .versions import require_working
+
+        if resume_from_checkpoint and self.args.world_size > 1 and self.args.device.type == "cpu":
+            require_working("cpu-multiprocess-resume")
+        logger = logging.getLogger("transformers.trainer_utils")
+        filters = [FractionStepsNoteFilter(self), MtimeNoteFilter()]
+        for note_filter in filters:
+            logger.addFilter(note_filter)
+        try:
+            with quiet_library_notes():  # DataLoader's pin_memory note on a CPU, peft's property
+                return super().train(resume_from_checkpoint, *args, **kwargs)
+        finally:
+            for note_filter in filters:
+                logger.removeFilter(note_filter)
+
+    def _session(self) -> SessionSteps:
+        return next(c for c in self.callback_handler.callbacks if isinstance(c, SessionSteps))
+
+    def session_report(self, result) -> str:
+        """One line on what the last ``trainer.train()`` (its ``result``) did in this session: the
+        steps it trained and their time, or that a finished run had nothing left to train (resumed
+        from its last checkpoint: the model is that checkpoint's)."""
+        session, state = self._session(), self.state
+        end = f"step {state.global_step} of {state.max_steps}"
+        if not session.trained:
+            return (f"nothing to train in this session: the run was already complete at {end} "
+                    "(resumed from its last checkpoint, whose model this is)")
+        start = session.start_step
+        resumed = f", resumed from step {start}" if start else ""
+        return (f"trained steps {start + 1} to {state.global_step} of {state.max_steps} in this "
+                f"session ({seconds(result.metrics['train_runtime'])}{resumed})")
+
+
+    def validation_report(self, result) -> str:
+        """One line on the validation passes of the last ``trainer.train()``: how many ran in this
+        session and how long they took of this session's training time; the passes of earlier
+        sessions (a resumed run's log holds them) are counted apart, never set against this one's."""
+        session = self._session()
+        passes = [e for e in self.state.log_history if "eval_runtime" in e]
+        now = [e for e in passes if e["step"] > session.start_step]
+        earlier = len(passes) - len(now)
+        if not now:
+            return "no validation pass ran in this session" + (
+                f"; {earlier} ran in an earlier session" if earlier else "")
+        before = f"; {earlier} more ran in an earlier session" if earlier else ""
+        took = sum(e["eval_runtime"] for e in now)
+        return (f"{len(now)} validation pass{'es' if len(now) != 1 else ''} in this session took "
+                f"{seconds(took)} of the {seconds(result.metrics['train_runtime'])} this "
+                f"session's training took{before}")
+
+    def _get_eval_sampler(self, eval_dataset):
+        """transformers before 5.2x groups validation batches by length with the global RNG, so
+        two evaluations of the same weights give two validation losses (each batch's mean loss
+        is weighted by its examples): seeded here as in newer versions."""
+        sampler = super()._get_eval_sampler(eval_dataset)
+        if type(sampler) is LengthGroupedSampler and sampler.generator is None:
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            return LengthGroupedSampler(sampler.batch_size, lengths=sampler.lengths,
+                                        generator=torch.Generator().manual_seed(seed))
+        return sampler
+
+    def _get_train_sampler(self, *args, **kwargs):  # signature differs across versions
+        sampler = super()._get_train_sampler(*args, **kwargs)
+        if type(sampler) is LengthGroupedSampler:
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            return EpochSeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed)
+        return sampler
+
+
 # transformers 5.24 renamed ``gradient_checkpointing`` to ``activation_checkpointing`` and warns on
 # the old name; 5.15 to 5.23 (Colab's 5.15 among them) know only the old one.
 _CHECKPOINTING_ARGUMENT = ("activation_checkpointing"
@@ -123,123 +301,6 @@ def training_arguments(config: TrainConfig, **overrides):
         raise ConfigError(" ".join(str(err).split())[:300]) from None
 
 
-def prepare_datasets(dataset_dict, tokenizer, config: TrainConfig) -> dict:
-    """Tokenized train (and validation, if present) splits with only the model's columns.
-
-    Prints one warning line per split when truncation cut dialogues or summaries, and one per
-    text field (dialogues, summaries) whose texts hold characters the tokenizer maps to ``<unk>``
-    (:func:`dialogsum_peft.input_report.training_text_losses`),
-    and one when a step-based recipe would pass more than 5 times over the training split
-    (:func:`dialogsum_peft.recipes.epochs_warning`).
-    """
-    from .data import require_split, tokenize_split, truncation_counts, truncation_warning
-    from .input_report import training_text_losses
-
-    require_split(dataset_dict, "train")
-    out = {}
-    for split in ("train", "validation"):
-        if split not in dataset_dict:
-            continue
-        ds = dataset_dict[split]
-        if split == "train" and config.train_limit:
-            ds = ds.select(range(min(config.train_limit, len(ds))))
-        tokenized = tokenize_split(ds, tokenizer, max_source_length=config.max_source_length,
-                                   max_target_length=config.max_target_length,
-                                   desc=f"tokenizing {split}")
-        warning = truncation_warning(truncation_counts(tokenized), config.max_source_length,
-                                     config.max_target_length, split)
-        _say_once(warning)
-        for line in training_text_losses(ds, tokenizer, split):  # <unk> in prompts and labels
-            _say_once(line)
-        out[split] = tokenized.select_columns(list(TRAIN_COLUMNS))
-    if not _schedule_sized_for(config):
-        _say_once(epochs_warning(config.max_steps, config.effective_batch, len(out["train"])))
-    return out
-
-
-def _schedule_sized_for(config: TrainConfig) -> bool:
-    """True for the smoke preset on the shipped sample: its 30 steps are meant to pass over the
-    sample's 40 dialogues several times (a pipeline check, not a model)."""
-    from .settings import sample_data_dir
-
-    return config.is_smoke and Path(config.dataset_source).resolve() == sample_data_dir().resolve()
-
-
-def _say_once(warning: str | None) -> None:
-    """Print ``warning`` on stderr from the main process only (once, not once per process)."""
-    if warning and int(os.environ.get("RANK", "0")) == 0:
-        print(warning, file=sys.stderr, flush=True)
-
-
-class DialogSumTrainer(Seq2SeqTrainer):
-    """``Seq2SeqTrainer`` + per-batch-mean loss scaling, exact resume, divergence guards; without
-    an ``eval_dataset`` (data with no validation split) the validation loss is switched off."""
-
-    def __init__(self, *args, callbacks=None, **kwargs):
-        training_args = kwargs.get("args")
-        if (kwargs.get("eval_dataset") is None and training_args is not None
-                and training_args.eval_strategy != "no"):  # no validation split: nothing to score
-            kwargs["args"] = dataclasses.replace(training_args, eval_strategy="no", eval_steps=None)
-        super().__init__(*args, callbacks=[DivergenceGuard(), SessionSteps(), *(callbacks or [])],
-                         **kwargs)
-        self.model_accepts_loss_kwargs = False  # T5's loss is already a per-batch mean
-        for printer, lines in ((PrinterCallback, LogLines), (ProgressCallback, ProgressLines)):
-            if any(type(c) is printer for c in self.callback_handler.callbacks):
-                self.remove_callback(printer)  # raw dicts out, one readable line per log in
-                self.add_callback(lines)
-
-    def train(self, resume_from_checkpoint=None, *args, **kwargs):
-        """``Trainer.train``, without notes no one can act on (:data:`~dialogsum_peft.errors.
-        LIBRARY_NOTES`, and two of transformers: the resume
-        note about ``eval_steps`` given as a fraction and the "mtime may not be reliable" note
-        (:class:`~dialogsum_peft.trainer_parts.FractionStepsNoteFilter`, ``MtimeNoteFilter``).
-        Resuming a run of several CPU processes with a transformers that cannot
-        (:data:`~dialogsum_peft.versions.BREAKAGES`) raises
-        :class:`~dialogsum_peft.versions.BrokenVersionsError` before anything is loaded."""
-        from .versions import require_working
-
-        if resume_from_checkpoint and self.args.world_size > 1 and self.args.device.type == "cpu":
-            require_working("cpu-multiprocess-resume")
-        logger = logging.getLogger("transformers.trainer_utils")
-        filters = [FractionStepsNoteFilter(self), MtimeNoteFilter()]
-        for note_filter in filters:
-            logger.addFilter(note_filter)
-        try:
-            with quiet_library_notes():  # DataLoader's pin_memory note on a CPU, peft's property
-                return super().train(resume_from_checkpoint, *args, **kwargs)
-        finally:
-            for note_filter in filters:
-                logger.removeFilter(note_filter)
-
-    def session_report(self, result) -> str:
-        """What the last ``train()`` (``result``) trained in this session, in one line
-        (:func:`~dialogsum_peft.trainer_parts.session_report`)."""
-        return session_report(self, result)
-
-    def validation_report(self, result) -> str:
-        """This session's validation passes and their share of its time, in one line
-        (:func:`~dialogsum_peft.trainer_parts.validation_report`)."""
-        return validation_report(self, result)
-
-    def _get_eval_sampler(self, eval_dataset):
-        """transformers before 5.2x groups validation batches by length with the global RNG, so
-        two evaluations of the same weights give two validation losses (each batch's mean loss
-        is weighted by its examples): seeded here as in newer versions."""
-        sampler = super()._get_eval_sampler(eval_dataset)
-        if type(sampler) is LengthGroupedSampler and sampler.generator is None:
-            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-            return LengthGroupedSampler(sampler.batch_size, lengths=sampler.lengths,
-                                        generator=torch.Generator().manual_seed(seed))
-        return sampler
-
-    def _get_train_sampler(self, *args, **kwargs):  # signature differs across versions
-        sampler = super()._get_train_sampler(*args, **kwargs)
-        if type(sampler) is LengthGroupedSampler:
-            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-            return EpochSeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed)
-        return sampler
-
-
 def data_collator(tokenizer, model, config: TrainConfig):
     """``DataCollatorForSeq2Seq``: pads each batch (labels with -100, which the loss ignores)."""
     from transformers import DataCollatorForSeq2Seq
@@ -257,7 +318,7 @@ def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None
     here with the training prompt) or a dict of already tokenized splits. ``args``: training
     arguments already built by :func:`training_arguments` (else built here with ``arg_overrides``).
     """
-    from .data import require_split
+    from .data import prepare_datasets, require_split
 
     train = require_split(datasets, "train")
     if "input_ids" not in getattr(train, "column_names", ["input_ids"]):

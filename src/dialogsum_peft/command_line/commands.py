@@ -117,7 +117,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .distributed import finish, process_state
     from ..methods import apply_method
     from ..modeling import count_parameters
-    from ..trainer import make_trainer, prepare_datasets, training_arguments
+    from ..data import prepare_datasets
+    from ..trainer import make_trainer, training_arguments
 
     state = process_state()
     # Everything that can fail on the user's input happens before the first write.

@@ -14,6 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from ..data import build_prompt
+from ..generation import summarize_ids
+from ..metrics import EvalResult, score_pairs
+from ..offline import is_smoke_model
+from ..tokenization import encode, warn_input_loss
+
 
 def process_state():
     """The ``accelerate.PartialState`` of this run (sets up torch.distributed under a launcher).
@@ -63,54 +69,49 @@ def map_in_order(fn: Callable[[Sequence], Iterable], items: Sequence, state=None
     return gathered
 
 
-def distributed_summarize(model, tokenizer, dialogues: Sequence[str], state=None, **kwargs) -> list[str]:
+def distributed_summarize(model, tokenizer, dialogues: Sequence[str], state=None, *,
+                          max_source_length: int, use_prompt: bool = True,
+                          check_inputs: bool = True, progress: bool = True,
+                          **kwargs) -> list[str]:
     """:func:`dialogsum_peft.generation.summarize` with the dialogues split across processes.
 
     Returns every summary, in input order, on every process; identical to a single-process
-    call with the same arguments. Progress bars show only on the main process, and so does the
-    one warning about input the model cannot see (measured over every dialogue, not per share).
+    call with the same arguments. The dialogues are encoded once, in every process alike; the
+    progress bar and the one warning about input the model cannot see (over every dialogue, not
+    per share) show on the main process only.
     """
-    from ..data import build_prompt
-    from ..generation import summarize
-    from ..input_report import measure_inputs, warn_input_loss
-
     state = state or process_state()
-    kwargs["progress"] = kwargs.get("progress", True) and state.is_main_process
-    if kwargs.pop("check_inputs", True) and state.is_main_process:
-        texts = [build_prompt(d) for d in dialogues] if kwargs.get("use_prompt", True) else dialogues
-        warn_input_loss(measure_inputs(texts, tokenizer, kwargs["max_source_length"]))
-    kwargs["check_inputs"] = False
-    return map_in_order(lambda part: summarize(model, tokenizer, part, **kwargs),
-                        list(dialogues), state)
+    texts = [build_prompt(d) for d in dialogues] if use_prompt else list(dialogues)
+    encoded, inputs = encode(texts, tokenizer, max_source_length)
+    if check_inputs and state.is_main_process:
+        warn_input_loss(inputs)
+    progress = progress and state.is_main_process
+    return map_in_order(lambda part: summarize_ids(model, tokenizer, part, progress=progress,
+                                                   **kwargs), encoded, state)
 
 
-def distributed_evaluate(model, tokenizer, dataset, state=None, **kwargs):
+def distributed_evaluate(model, tokenizer, dataset, state=None, *, max_source_length: int,
+                         check_inputs: bool = True, progress: bool = True, **kwargs):
     """:func:`dialogsum_peft.evaluation.evaluate_model` with generation split across processes.
 
-    Each process evaluates a contiguous share of ``dataset``; predictions and their pair scores
-    are gathered in the original order, so every ROUGE protocol equals a single-process
-    evaluation. Returned on every process; ``inputs`` measures the whole split, and only the main
-    process warns about it.
+    The split is encoded once, in every process alike (``inputs`` measures all of it; only the
+    main process warns); each process summarizes and scores a contiguous share; predictions and
+    their pair scores are gathered in the original order, so every ROUGE protocol equals a
+    single-process evaluation. Returned on every process.
     """
-    from ..data import build_prompt
-    from ..evaluation import evaluate_model
-    from ..metrics import EvalResult
-    from ..input_report import measure_inputs, warn_input_loss
-
-    def evaluate_share(part):
-        result = evaluate_model(model, tokenizer, part, **kwargs)
-        return zip(result.predictions, result.pair_scores)
-
     state = state or process_state()
-    kwargs["progress"] = kwargs.get("progress", True) and state.is_main_process
-    check = kwargs.pop("check_inputs", True)
-    kwargs["check_inputs"] = False
-    gathered = map_in_order(evaluate_share, dataset, state)
-    from ..offline import is_smoke_model
-
-    inputs = measure_inputs([build_prompt(d) for d in dataset["dialogue"]], tokenizer,
-                            kwargs["max_source_length"])
-    if check and state.is_main_process:
+    encoded, inputs = encode([build_prompt(d) for d in dataset["dialogue"]], tokenizer,
+                             max_source_length)
+    if check_inputs and state.is_main_process:
         warn_input_loss(inputs, "dialogues of the split")
+    progress = progress and state.is_main_process
+    references = list(dataset["references"])
+
+    def evaluate_share(rows):
+        predictions = summarize_ids(model, tokenizer, [encoded[i] for i in rows],
+                                    progress=progress, **kwargs)
+        return zip(predictions, score_pairs(predictions, [references[i] for i in rows]))
+
+    gathered = map_in_order(evaluate_share, list(range(len(encoded))), state)
     return EvalResult([p for p, _ in gathered], [s for _, s in gathered],
                       smoke=is_smoke_model(model), inputs=inputs)

@@ -193,7 +193,7 @@ def write_training_outputs(trainer, peft_model, tokenizer, config, result, world
     from ..methods import is_peft
     from ..offline import is_smoke_model
     from ..reporting import plot_loss_curve
-    from ..trainer_parts import loss_history, loss_log, validation_loss_history
+    from ..training_log import loss_history, loss_log, validation_loss_history
 
     if is_peft(config.method):
         adapter = save_adapter(peft_model, out / ADAPTER, tokenizer=tokenizer)

@@ -1,5 +1,6 @@
-"""Issue 17, fault 1: input the model does not see (truncation, characters mapped to <unk>) is said
-at every place input reaches the model, and recorded in scores.json."""
+"""dialogsum_peft.tokenization: input the model does not see (truncation, characters mapped to
+<unk>), measured in the pass that encodes it, is said through one channel (InputLossWarning) at
+every place input reaches the model, training included, and recorded in scores.json."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from dialogsum_peft.data import build_prompt
 from dialogsum_peft.command_line.distributed import distributed_evaluate, distributed_summarize
 from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.generation import summarize
-from dialogsum_peft.input_report import InputLossWarning, measure_inputs
+from dialogsum_peft.tokenization import InputLossWarning, measure_inputs
 from dialogsum_peft.evaluation import evaluate_zero_shot_and_lora, zero_shot_and_lora_summaries
-from dialogsum_peft.trainer import prepare_datasets
+from dialogsum_peft.data import prepare_datasets
 
 from conftest import gen, lora, needs_shared
 
@@ -91,19 +92,26 @@ def test_notebook_helpers_warn_and_record(tiny, sample, smoke_config):
     assert len(_lossy(caught)) == 2  # once per helper, not once per model (both read the same prompts)
 
 
-def test_training_says_which_characters_are_lost(tiny, sample, capsys):
+def _said(fn, *args) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fn(*args)
+    return _lossy(caught)
+
+
+def test_training_says_which_characters_are_lost(tiny, sample):
     _, tok = tiny
     from datasets import DatasetDict
 
     train = sample["train"].select(range(4))
     train = train.map(lambda row, i: {"dialogue": CODE if i == 0 else row["dialogue"]},
                       with_indices=True)
-    prepare_datasets(DatasetDict(train=train), tok, TrainConfig.smoke())
-    err = capsys.readouterr().err
-    assert "warning: 1 of 4 train dialogues holds 3 characters the tokenizer cannot encode" in err
+    messages = _said(prepare_datasets, DatasetDict(train=train), tok, TrainConfig.smoke())
+    assert any("1 of 4 train dialogues holds 3 characters the tokenizer cannot encode" in m
+               for m in messages)
 
 
-def test_training_says_what_the_summaries_lose(tiny, sample, capsys):
+def test_training_says_what_the_summaries_lose(tiny, sample):
     """Issue 32 (8): every text field of every split the Trainer reads. Before the fix the
     characters of training and validation *summaries* that become <unk> were never mentioned."""
     _, tok = tiny
@@ -117,12 +125,12 @@ def test_training_says_what_the_summaries_lose(tiny, sample, capsys):
     assert tok.unk_token_id in tok(emoji)["input_ids"]  # the smoke tokenizer lacks them too
     data = DatasetDict(train=with_text("train", "summary", emoji, 4),
                        validation=with_text("validation", "summary", "Fine {ok}.", 3))
-    prepare_datasets(data, tok, TrainConfig.smoke())
-    lines = [line for line in capsys.readouterr().err.splitlines() if "cannot encode" in line]
+    lines = [m for m in _said(prepare_datasets, data, tok, TrainConfig.smoke())
+             if "summaries" in m]
     assert lines == [
-        "warning: 1 of 4 train summaries holds 3 characters the tokenizer cannot encode (e.g. '😀' "
+        "1 of 4 train summaries holds 3 characters the tokenizer cannot encode (e.g. '😀' "
         "'{' '~'); the model learns to write <unk> in their place",
-        "warning: 1 of 3 validation summaries holds 2 characters the tokenizer cannot encode (e.g. "
+        "1 of 3 validation summaries holds 2 characters the tokenizer cannot encode (e.g. "
         "'{' '}'); the model learns to write <unk> in their place"]
 
 
