@@ -29,12 +29,13 @@ import argparse
 import copy
 import hashlib
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import common
-import torch
+import variant_runs
 import variants
 from variants import BASELINE, Variant, ratio
 
@@ -104,7 +105,7 @@ def run_child(name: str, args) -> dict:
     from dialogsum_peft.tokenization import measure_inputs, warn_input_loss
     from dialogsum_peft.methods import apply_method
 
-    variant, device, progress, info = variants.start_child(name, VARIANTS, args)
+    variant, device, progress, info = variant_runs.start_child(name, VARIANTS, args)
     _, rows, _ = common.load_rows(args.data)
     dialogues = common.select([r["dialogue"] for r in rows],
                               args.loop_examples if variant.subset else args.max_dialogues)
@@ -233,47 +234,26 @@ def main(argv=None):
                         help="dialogues for one-at-a-time (default: 40 on GPU, 4 on CPU)")
     variants.add_common_arguments(parser, VARIANTS, BASELINE)
     args = parser.parse_args(argv)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    on_gpu = device.type == "cuda"
-    args.model = args.model or ("base" if on_gpu else "tiny")
-    args.max_dialogues = args.max_dialogues or (None if on_gpu else 32)
-    args.loop_examples = args.loop_examples or (40 if on_gpu else 4)
-    if args.child:  # one variant, in a process of its own
-        return variants.run_child_variant(args, run_child)
-    if args.list:
-        return variants.print_variants(VARIANTS, "generate")
+    device = variant_runs.device_and_model(args)  # and args.model: base on a GPU, tiny on a CPU
+    args.max_dialogues = args.max_dialogues or (None if device.type == "cuda" else 32)
+    args.loop_examples = args.loop_examples or (40 if device.type == "cuda" else 4)
+    if args.child or args.list:  # one variant in a process of its own, or the list
+        return variant_runs.child_or_list(args, VARIANTS, run_child, "generate")
     names = variants.variant_names(parser, args, VARIANTS, BASELINE)
     pairs, rows, source = common.load_rows(args.data)
     tokenizer, tokenizer_info = common.load_tokenizer(args.tokenizer, pairs)
     dialogues = common.select(rows, args.max_dialogues)
-    dev = common.device_name(device)
-    result = {
-        "benchmark": "eval_throughput", "date": time.strftime("%Y-%m-%d"), "device": dev,
-        "device_slug": common.slug(dev), "gpu": on_gpu, "versions": common.versions(), "model": args.model,
-        "data": source, "tokenizer": tokenizer_info,
+    return variant_runs.run_benchmark(
+        "eval_throughput", sys.modules[__name__], argv, args, names, device, source, tokenizer,
+        tokenizer_info,
         # sources are the dialogues generated from; targets their reference summaries (the
         # generated length itself is fixed at new_tokens)
-        "tokens": common.token_stats(tokenizer, [r["dialogue"] for r in dialogues],
-                                     [ref for r in dialogues for ref in r["references"]]),
-        "new_tokens": args.new_tokens, "dialogues": len(dialogues),
-        "loop_examples": args.loop_examples, "baseline": BASELINE, "targets": TARGETS,
-        "timing": "per variant: one untimed pass over the dialogues (compiles every shape), then "
-                  "one timed pass; compile_s from torch's own compile timers",
-        "isolation": "in-process (caches shared)" if args.in_process else
-                     "one process per variant, empty compile caches",
-        "variants_requested": names, "deadline_s": args.deadline, "rows": [],
-        "command": common.command_line("eval_throughput.py", argv),
-    }
-    path = common.result_path("eval_throughput", result["device_slug"], args.out)
-    with tempfile.TemporaryDirectory(prefix="bench-tok-") as tmp:
-        args.tokenizer = common.tokenizer_for_children(tokenizer, tokenizer_info, Path(tmp))
-        variants.run_variants("eval_throughput.py", names, VARIANTS, args, result, path,
-                            child_argv(args, args.tokenizer), run_child, device, compare)
-    print(f"\n{dev} | {source['name']} | tokenizer {tokenizer_info['name']} | {args.model} model "
-          f"| {args.new_tokens} new tokens | {path}")
-    print(markdown(result))
-    return result
-
+        tokens=common.token_stats(tokenizer, [r["dialogue"] for r in dialogues],
+                                  [ref for r in dialogues for ref in r["references"]]),
+        fields={"new_tokens": args.new_tokens, "dialogues": len(dialogues),
+                "loop_examples": args.loop_examples},
+        passes="one untimed pass over the dialogues (compiles every shape), then one timed pass",
+        summary=f"{args.model} model | {args.new_tokens} new tokens")
 
 if __name__ == "__main__":
     main()

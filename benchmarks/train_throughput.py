@@ -10,7 +10,7 @@ Every variant is a set of ``TrainConfig`` overrides (what a user switches on) on
 meaning after the default changes. Each runs in its own Python process (fresh peak-memory counter
 and empty compile caches) under its own deadline, on a fresh random model (flan-t5-base's shape
 on a GPU, the tiny smoke T5 on a CPU) with the method's adapter, through the project's own
-``make_trainer``: one untimed epoch of the benchmark pairs (every shape compiled, workers
+``DialogSumTrainer``: one untimed epoch of the benchmark pairs (every shape compiled, workers
 started), then one timed epoch. Compile time (torch's own timers, forward and backward graphs) is
 reported apart from the steady-state samples/s. MFU = 3 x forward matmul FLOPs
 (``measuring.t5_forward_flops``, unpadded lengths) per sample x samples/s over the card's dense
@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
-from pathlib import Path
 
 import common
 import torch
+import variant_runs
 import variants
 from variants import BASELINE, Variant
 
@@ -86,7 +87,7 @@ class StepTimer:
     """TrainerCallback: wall time and compile time of the warm-up epoch and of the timed epoch
     (GPU synchronised at the boundaries only), and a progress file updated every step."""
 
-    def __init__(self, warmup_steps: int, device: torch.device, progress: variants.Progress):
+    def __init__(self, warmup_steps: int, device: torch.device, progress: variant_runs.Progress):
         from transformers import TrainerCallback
 
         timer = self
@@ -133,9 +134,9 @@ def run_child(name: str, args) -> dict:
     """One variant: warm-up epoch, timed epoch; returns its result row."""
     from dialogsum_peft.methods import apply_method
     from dialogsum_peft.measuring import t5_forward_flops
-    from dialogsum_peft.trainer import make_trainer
+    from dialogsum_peft.trainer import DialogSumTrainer, data_collator, training_arguments
 
-    variant, device, progress, info = variants.start_child(name, VARIANTS, args)
+    variant, device, progress, info = variant_runs.start_child(name, VARIANTS, args)
     pairs = common.select(common.load_rows(args.data)[0], args.max_pairs)
     tokenizer, _ = common.load_tokenizer(args.tokenizer, pairs)
     config = variants.variant_config(variant, info)
@@ -155,9 +156,11 @@ def run_child(name: str, args) -> dict:
         model = apply_method(model, config)
         progress.update(phase="model ready")
         timer = StepTimer(steps, device, progress)
-        trainer = make_trainer(model, tokenizer, {"train": data}, config,
-                               callbacks=[timer.callback], save_strategy="no", disable_tqdm=True,
-                               **variant.trainer_args)
+        trainer = DialogSumTrainer(  # as the notebooks build it
+            model=model, data_collator=data_collator(tokenizer, model, config), train_dataset=data,
+            args=training_arguments(config, save_strategy="no", disable_tqdm=True,
+                                    **variant.trainer_args),
+            processing_class=tokenizer, callbacks=[timer.callback])
         trainer.train()
         t, c = timer.t, timer.c
         pin, padding = trainer.args.dataloader_pin_memory, trainer.data_collator.pad_to_multiple_of
@@ -235,50 +238,27 @@ def parse_args(argv):
 
 def main(argv=None):
     parser, args = parse_args(argv)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    on_gpu = device.type == "cuda"
-    args.model = args.model or ("base" if on_gpu else "tiny")
+    device = variant_runs.device_and_model(args)
     # a CPU run only shows that the script works: a few batches
-    args.max_pairs = args.max_pairs or (1024 if on_gpu else 64)
-    if args.child:  # one variant, in a process of its own
-        return variants.run_child_variant(args, run_child)
-    if args.list:
-        return variants.print_variants(VARIANTS, "trainer_args")
+    args.max_pairs = args.max_pairs or (1024 if device.type == "cuda" else 64)
+    if args.child or args.list:
+        return variant_runs.child_or_list(args, VARIANTS, run_child, "trainer_args")
     names = variants.variant_names(parser, args, VARIANTS, BASELINE)
     from dialogsum_peft.hardware import describe_device
 
     pairs_all, _, source = common.load_rows(args.data)
     pairs = common.select(pairs_all, args.max_pairs)
     tokenizer, tokenizer_info = common.load_tokenizer(args.tokenizer, pairs)
-    dev = common.device_name(device)
-    result = {
-        "benchmark": "train_throughput", "date": time.strftime("%Y-%m-%d"), "device": dev,
-        "device_slug": common.slug(dev), "gpu": on_gpu,
-        "device_memory_gib": round(describe_device().total_memory_gib, 1),
-        "versions": common.versions(), "model": args.model, "data": source,
-        "pairs": len(pairs), "tokenizer": tokenizer_info,
-        "tokens": common.token_stats(tokenizer, [p["dialogue"] for p in pairs],
-                                     [p["summary"] for p in pairs]),
-        "baseline": BASELINE, "flop_convention": FLOP_CONVENTION,
-        "mfu_peak_bf16_tflops": common.peak_tflops(dev), "targets": TARGETS,
-        "timing": "per variant: one untimed epoch of the pairs (compiles every shape), then one "
-                  "timed epoch; compile_s from torch's own compile timers",
-        "isolation": "in-process (caches shared)" if args.in_process else
-                     "one process per variant, empty compile caches",
-        "variants_requested": names, "deadline_s": args.deadline, "rows": [],
-        "command": common.command_line("train_throughput.py", argv),
-    }
-    path = common.result_path("train_throughput", result["device_slug"], args.out)
-    with tempfile.TemporaryDirectory(prefix="bench-tok-") as tmp:
-        tok_dir = common.tokenizer_for_children(tokenizer, tokenizer_info, Path(tmp))
-        args.tokenizer = tok_dir  # what --in-process variants load, as child processes do
-        variants.run_variants("train_throughput.py", names, VARIANTS, args, result, path,
-                            child_argv(args, tok_dir), run_child, device, compare)
-    print(f"\n{dev} | {source['name']} | tokenizer {tokenizer_info['name']} | {args.model} model "
-          f"| {len(pairs)} pairs | {path}")
-    print(markdown(result))
-    return result
-
+    return variant_runs.run_benchmark(
+        "train_throughput", sys.modules[__name__], argv, args, names, device, source, tokenizer,
+        tokenizer_info,
+        tokens=common.token_stats(tokenizer, [p["dialogue"] for p in pairs],
+                                  [p["summary"] for p in pairs]),
+        fields={"device_memory_gib": round(describe_device().total_memory_gib, 1),
+                "pairs": len(pairs), "flop_convention": FLOP_CONVENTION,
+                "mfu_peak_bf16_tflops": common.peak_tflops(common.device_name(device))},
+        passes="one untimed epoch of the pairs (compiles every shape), then one timed epoch",
+        summary=f"{args.model} model | {len(pairs)} pairs")
 
 if __name__ == "__main__":
     main()

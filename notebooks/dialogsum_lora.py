@@ -75,6 +75,7 @@ import sys
 from pathlib import Path
 
 REPO_URL = "https://github.com/dialogsum-peft/dialogsum_peft"  # where the tutorial's code lives
+# both notebooks' set-up cell, one copy each: a notebook fetches the package before importing it
 
 if "google.colab" in sys.modules:
     repo = Path("/content/dialogsum_peft")
@@ -114,7 +115,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from dialogsum_peft.reporting import environment_report
+from dialogsum_peft.notebook_setup import environment_report
 
 pd.set_option("display.max_colwidth", None)  # show whole dialogues and summaries in tables
 # peft 0.21 reads a model property that transformers 5.2x deprecated when `get_peft_model` or
@@ -164,8 +165,7 @@ SAVE_TO_DRIVE = False  # Colab: keep checkpoints on Google Drive to survive a di
 RESUME = True          # continue from the last checkpoint in the output folder, if there is one
 MODEL = DATA = None    # None: the Hub's; or local folders (DIALOGSUM_MODEL / DIALOGSUM_DATA win)
 
-from dialogsum_peft.reporting import settings_table
-from dialogsum_peft.notebook_setup import notebook_config
+from dialogsum_peft.notebook_setup import notebook_config, settings_table
 
 config = notebook_config(MODE, RECIPE, EVAL_SIZE, SEED, SAVE_TO_DRIVE, model=MODEL, data=DATA)
 settings_table(config)  # the settings to read; config.to_dict() lists all of them
@@ -182,7 +182,7 @@ settings_table(config)  # the settings to read; config.to_dict() lists all of th
 
 # %%
 from dialogsum_peft.data import build_prompt, load_dialogsum
-from dialogsum_peft.reporting import show_random_elements
+from dialogsum_peft.dialogues import show_random_elements
 
 ds = load_dialogsum(config.dataset_source)
 test = ds["test"]
@@ -250,8 +250,8 @@ print(f"{model.num_parameters():,} parameters, {model.num_parameters(only_traina
 # %%
 from transformers import GenerationConfig
 
-from dialogsum_peft.evaluation import ZERO_SHOT, pick_index
-from dialogsum_peft.reporting import example_report
+from dialogsum_peft.dialogues import example_report, pick_index
+from dialogsum_peft.evaluation import ZERO_SHOT
 
 generation_config = GenerationConfig(
     max_new_tokens=config.max_new_tokens,  # at most this many summary tokens
@@ -574,8 +574,9 @@ else:
 # %%
 from IPython.display import display
 
+from dialogsum_peft.dialogues import side_by_side
 from dialogsum_peft.evaluation import largest_losses, rouge_by_length, rouge_by_topic
-from dialogsum_peft.reporting import plot_rouge_by_length, side_by_side
+from dialogsum_peft.reporting import plot_rouge_by_length
 
 # bins of each prompt's tokens before truncation, up to the max_source_length it was cut to
 display(rouge_by_length(results, protocol="mean"))
@@ -604,7 +605,7 @@ print("zero-shot baseline identical:", now[ZERO_SHOT][0] == zero_shot_before)
 # Numbers are one thing; reading summaries is another. A few test dialogues side by side:
 
 # %%
-from dialogsum_peft.reporting import side_by_side
+from dialogsum_peft.dialogues import side_by_side
 
 picks = random.Random(SEED).sample(range(len(eval_set)), k=min(3, len(eval_set)))
 side_by_side(eval_set, results, picks)

@@ -77,6 +77,7 @@ import sys
 from pathlib import Path
 
 REPO_URL = "https://github.com/dialogsum-peft/dialogsum_peft"  # where the tutorial's code lives
+# both notebooks' set-up cell, one copy each: a notebook fetches the package before importing it
 
 if "google.colab" in sys.modules:
     repo = Path("/content/dialogsum_peft")
@@ -113,7 +114,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from dialogsum_peft.reporting import environment_report
+from dialogsum_peft.notebook_setup import environment_report
 
 pd.set_option("display.max_colwidth", None)  # show whole summaries in tables
 # peft 0.21 reads a model property that transformers 5.2x deprecated when `get_peft_model` or
@@ -160,8 +161,7 @@ MODEL = DATA = None  # None: the Hub's; or local folders (DIALOGSUM_MODEL / DIAL
 # This cell is the only one that deals with the mode: results carry their own smoke marks.
 
 # %%
-from dialogsum_peft.reporting import settings_table
-from dialogsum_peft.notebook_setup import notebook_config
+from dialogsum_peft.notebook_setup import notebook_config, settings_table
 
 METHODS = ("lora", "lora-all", "ia3", "prompt-tuning", "full")  # compared below, in this order
 SMOKE_SCHEDULE = dict(max_steps=4, per_device_train_batch_size=4, logging_steps=2,
@@ -537,7 +537,7 @@ plt.show()
 # %%
 import random
 
-from dialogsum_peft.reporting import side_by_side
+from dialogsum_peft.dialogues import side_by_side
 
 picks = random.Random(SEED).sample(range(len(eval_set)), k=min(2, len(eval_set)))
 side_by_side(eval_set, {name: run.evaluation for name, run in runs.items()}, picks)

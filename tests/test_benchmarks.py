@@ -4,6 +4,7 @@ device and versions its figures were measured with; deadlines stop a variant wit
 rows measured before it; and the prepared GPU script fits its device-time budget."""
 
 import json
+import importlib.util
 import os
 import re
 import statistics
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from dialogsum_peft.ctranslate2_backend import available as ctranslate2_available
 from conftest import needs_shared
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,8 +27,8 @@ TINY = ["--model", "tiny", "--data", str(SAMPLE)]
 def bench(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    for name in ("common", "variants", "train_throughput", "eval_throughput", "token_lengths",
-                 "source_length_limits"):
+    for name in ("common", "variants", "variant_runs", "train_throughput", "eval_throughput",
+                 "token_lengths", "source_length_limits"):
         sys.modules.pop(name, None)
 
 
@@ -130,7 +130,7 @@ def test_eval_throughput_runs_and_reports(no_shared, tmp_path):
     assert saved["rows"] == result["rows"] and saved["targets"]["speedup_vs_previous_default"] == 2
 
 
-@pytest.mark.skipif(not ctranslate2_available() and not os.environ.get("CI"),
+@pytest.mark.skipif(importlib.util.find_spec("ctranslate2") is None and not os.environ.get("CI"),
                     reason="ctranslate2 is not installed (CI installs requirements-serve.txt)")
 def test_eval_throughput_ctranslate2_variants(no_shared, tmp_path):
     """The ctranslate2 rows: converted in the run (timed), float32 gives the baseline's summaries,
@@ -177,9 +177,9 @@ def test_deadlines_stop_variants_and_the_json_keeps_every_row(no_shared, tmp_pat
 
 def test_a_child_process_runs_a_variant_end_to_end(bench, tmp_path):
     """The GPU run's path: one fresh process per variant, its log, its row."""
-    import variants
+    import variant_runs
 
-    row = variants.run_child_process("eval_throughput.py", "merged", [
+    row = variant_runs.run_child_process("eval_throughput.py", "merged", [
         *TINY, "--tokenizer", str(_tiny_tokenizer(tmp_path)), "--new-tokens", "2",
         "--max-dialogues", "2", "--loop-examples", "1"], 120, tmp_path / "logs" / "merged.log")
     assert "error" not in row, row

@@ -27,7 +27,8 @@ from dialogsum_peft.command_line.cli_config import resolve_config
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.command_line.summarize_input import read_dialogues
-from dialogsum_peft.evaluation import compute_rouge, rouge_per_example
+from dialogsum_peft.evaluation import compute_rouge
+from dialogsum_peft.metrics import per_example, score_pairs
 from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES
 from dialogsum_peft.command_line.loading import load_base_model
 from dialogsum_peft.offline import SMOKE_BANNER, sample_data_dir
@@ -196,8 +197,8 @@ def test_evaluate_writes_scores_predictions_and_chart(evaluated, sample):
             assert scores == pytest.approx(compute_rouge([r["prediction"] for r in rows],
                                                          [r["references"] for r in rows],
                                                          multi_ref=protocol))
-        per_dialogue = rouge_per_example([r["prediction"] for r in rows],
-                                         [r["references"] for r in rows])
+        per_dialogue = per_example(score_pairs([r["prediction"] for r in rows],
+                                               [r["references"] for r in rows]))
         assert len(per_dialogue) == len(rows)  # one dict per dialogue (approx takes no nesting)
         for row, expected in zip(rows, per_dialogue):
             assert row["rouge"] == pytest.approx(expected)

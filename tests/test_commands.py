@@ -1,4 +1,4 @@
-"""dialogsum_peft.command_line.commands, end to end: the attack list on the command line: every bad input is one ``error:`` line and exit 2, no
+"""dialogsum_peft.command_line.commands and generate, end to end: the attack list on the command line: every bad input is one ``error:`` line and exit 2, no
 traceback, and nothing already on disk changes; a run folder belongs to one run."""
 
 from __future__ import annotations
@@ -325,7 +325,7 @@ def test_exploding_loss_stops_training_before_anything_is_saved(sample, tmp_path
     from dialogsum_peft.config import TrainConfig
     from dialogsum_peft.methods import apply_method
     from dialogsum_peft.command_line.loading import load_base_model
-    from dialogsum_peft.trainer import make_trainer
+    from dialogsum_peft.command_line.commands import make_trainer
     from dialogsum_peft.trainer import DIVERGENCE_FACTOR, DivergenceGuard
 
     guard = DivergenceGuard()
@@ -381,13 +381,13 @@ def test_a_token_written_into_a_run_folder_is_reported(overwritten):
 @pytest.fixture()
 def no_model_loads(monkeypatch):
     """Any base or trained model loaded from here on fails the test."""
-    import dialogsum_peft.command_line.commands as commands
+    import dialogsum_peft.command_line.generate as generate
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the refusal")
 
-    monkeypatch.setattr(commands, "_load_base", refuse)
-    monkeypatch.setattr(commands, "_load_trained", refuse)
+    monkeypatch.setattr(generate, "load_base", refuse)
+    monkeypatch.setattr(generate, "_load_trained", refuse)
 
 
 def test_merge_for_generation_that_cannot_apply_is_refused_before_loading(run, tiny, tmp_path,

@@ -6,18 +6,8 @@ from __future__ import annotations
 import matplotlib
 import pytest
 
-from dialogsum_peft.comparison import (
-    NOT_MEASURED,
-    NOT_TRAINED,
-    MethodRun,
-    comparison_table,
-    describe,
-    flan_t5_base_parameters,
-    memory_estimate,
-    plot_peak_memory,
-    plot_rouge_vs_parameters,
-    zero_shot_run,
-)
+from dialogsum_peft.comparison import (NOT_MEASURED, NOT_TRAINED, MethodRun, comparison_table, flan_t5_base_parameters, memory_estimate, plot_peak_memory, plot_rouge_vs_parameters, zero_shot_run)
+from dialogsum_peft.methods import describe
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.metrics import EvalResult
 from dialogsum_peft.methods import METHODS, peft_config

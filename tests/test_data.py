@@ -12,6 +12,16 @@ from dialogsum_peft.tokenization import InputLossWarning
 LENGTHS = dict(max_source_length=512, max_target_length=128)
 
 
+def warned(category, sample, tok, config) -> list[str]:
+    """The messages of the ``category`` warnings ``prepare_datasets`` gives for ``config``."""
+    from dialogsum_peft.data import prepare_datasets
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepare_datasets(sample, tok, config)
+    return [str(w.message) for w in caught if issubclass(w.category, category)]
+
+
 def tokenized(batch, tok, **lengths):
     """``tokenize_split`` of the rows ``batch`` holds (columns of lists): its ids and reports."""
     return tokenize_split(datasets.Dataset.from_dict(batch), tok, **(lengths or LENGTHS))
@@ -163,22 +173,17 @@ def test_training_splits_say_what_was_cut_through_the_evaluation_channel(tiny, s
     """prepare_datasets says what truncation took from each split's dialogues and summaries as
     an InputLossWarning, the warning evaluation gives (before: a printed line of its own)."""
     from dialogsum_peft.config import TrainConfig
-    from dialogsum_peft.data import prepare_datasets
-
-    def said(config) -> list[str]:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            prepare_datasets(sample, tok, config)
-        return [str(w.message) for w in caught if issubclass(w.category, InputLossWarning)]
 
     _, tok = tiny
-    messages = said(TrainConfig.smoke(max_source_length=256, max_target_length=16))
+    messages = warned(InputLossWarning, sample, tok,
+                      TrainConfig.smoke(max_source_length=256, max_target_length=16))
     assert any(m.startswith("2 of 40 train dialogues are longer than max_source_length=256")
                or " train dialogues are longer than max_source_length=256" in m for m in messages)
     assert any(" train summaries are longer than max_target_length=16 " in m
                and "never learned by the model (raise max_target_length" in m for m in messages)
     assert any(" validation summaries " in m for m in messages)
-    assert said(TrainConfig.smoke(max_source_length=4096, max_target_length=512)) == []
+    assert warned(InputLossWarning, sample, tok,
+                  TrainConfig.smoke(max_source_length=4096, max_target_length=512)) == []
 
 
 def test_malformed_json_line_names_file_and_line(tmp_path):
@@ -258,19 +263,13 @@ def test_a_folder_mixing_the_two_layouts_uses_every_split_file(tmp_path):
 def test_prepare_datasets_warns_of_many_epochs_except_for_the_smoke_sample(sample, tiny):
     """The smoke preset's 30 steps x 8 pass 6 times over the shipped sample's 40 dialogues by
     design: no warning. The same schedule over 20 of them (12 epochs) warns, naming the epochs."""
-    from dialogsum_peft.data import prepare_datasets
     from dialogsum_peft.config import TrainConfig
     from dialogsum_peft.recipes import ScheduleWarning
 
-    def said(config) -> list[str]:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            prepare_datasets(sample, tokenizer, config)
-        return [str(w.message) for w in caught if issubclass(w.category, ScheduleWarning)]
-
     _, tokenizer = tiny
     config = TrainConfig.smoke()
-    assert said(config) == []
+    assert warned(ScheduleWarning, sample, tokenizer, config) == []
     assert config.max_steps * config.effective_batch / len(sample["train"]) > 5
-    (message,) = said(TrainConfig.smoke(train_limit=20, dataset_source="elsewhere"))
+    (message,) = warned(ScheduleWarning, sample, tokenizer,
+                        TrainConfig.smoke(train_limit=20, dataset_source="elsewhere"))
     assert "is 12.0 epochs over 20 training dialogues" in message

@@ -12,10 +12,10 @@ from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.display import SMOKE_NOTE
 from dialogsum_peft.evaluation import (LORA, ZERO_SHOT, compute_rouge, evaluate_model,
                                        evaluate_zero_shot_and_lora, largest_losses, limit_split,
-                                       rouge_by_length, rouge_by_protocol, rouge_by_topic,
+                                       rouge_by_length, rouge_by_topic,
                                        zero_shot_and_lora_summaries)
 from dialogsum_peft.generation import summarize
-from dialogsum_peft.metrics import EvalResult, score_pairs
+from dialogsum_peft.metrics import EvalResult, aggregate_by_protocol, score_pairs
 from dialogsum_peft.tokenization import InputReport
 from dialogsum_peft.reporting import plot_rouge_by_length
 
@@ -38,7 +38,7 @@ def test_pick_index_checks_a_chosen_index_and_draws_another_dialogue_each_time(s
     import random
 
     from dialogsum_peft.errors import SplitIndexError
-    from dialogsum_peft.evaluation import check_index, pick_index
+    from dialogsum_peft.dialogues import check_index, pick_index
 
     test = sample["test"]
     assert [pick_index(test, 7) for _ in range(3)] == [7, 7, 7]  # a chosen index is reproducible
@@ -181,6 +181,7 @@ def test_evaluate_model_scores_against_all_references(tiny, sample):
     assert len(result.predictions) == 4 and len(result.per_example("best")) == 4
     assert [len(p) for p in result.pair_scores] == [len(r) for r in test["references"]]
     assert result.scores == compute_rouge(result.predictions, test["references"], multi_ref="mean")
-    assert result.by_protocol == rouge_by_protocol(result.predictions, test["references"])
+    assert result.by_protocol == aggregate_by_protocol(score_pairs(result.predictions,
+                                                                   test["references"]))
     with pytest.raises(ValueError, match="at least 1"):
         limit_split(sample["test"], 0)

@@ -10,6 +10,7 @@ nothing behind. ctranslate2 is an optional extra: its tests skip without it, exc
 from __future__ import annotations
 
 import json
+import importlib.util
 import os
 import subprocess
 import sys
@@ -24,7 +25,6 @@ from dialogsum_peft.command_line.run_outputs import save_adapter, save_model
 from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.data import build_prompt
-from dialogsum_peft.ctranslate2_backend import available
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.command_line.loading import load_base_model, load_model_and_tokenizer
 from dialogsum_peft.offline import sample_data_dir
@@ -33,7 +33,7 @@ from conftest import gen
 ROOT = Path(__file__).resolve().parents[1]
 GEN = ["--max-new-tokens", "12", "--batch-size", "4"]
 SMOKE = ["--preset", "smoke"]
-needs_ct2 = pytest.mark.skipif(not available() and not os.environ.get("CI"),
+needs_ct2 = pytest.mark.skipif(importlib.util.find_spec("ctranslate2") is None and not os.environ.get("CI"),
                                reason="ctranslate2 is not installed (pip install -r "
                                       "requirements-serve.txt); CI installs it and never skips")
 
@@ -203,7 +203,7 @@ def test_prompt_tuning_cannot_be_merged(tiny_dir, tmp_path, capsys):
     to = tmp_path / "export"
     err = cli_error(capsys, "export", *SMOKE, "--adapter", str(adapter), "--to", str(to))
     assert "prompt-tuning" in err and "cannot be merged" in err and not to.exists()
-    if available():
+    if importlib.util.find_spec("ctranslate2") is not None:
         err = cli_error(capsys, "summarize", *SMOKE, "--backend", "ctranslate2", "--adapter",
                         str(adapter), "--input", str(sample_data_dir() / "test.jsonl"))
         assert "--backend transformers" in err
@@ -242,8 +242,8 @@ def test_without_ctranslate2_one_line_says_how_to_get_it(run, tmp_path):
                 ["evaluate", *SMOKE, "--backend", "ctranslate2", "--output-dir", tmp_path / "ev"]]
     code = ("import sys; sys.modules['ctranslate2'] = None\n"
             "from dialogsum_peft.command_line.cli import main\n"
-            "from dialogsum_peft.ctranslate2_backend import available\n"
-            "assert not available()\n"
+            "import importlib.util\n"
+            "assert importlib.util.find_spec('ctranslate2') is None\n"
             f"print([main(argv) for argv in {[[str(a) for a in c] for c in commands]!r}])")
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,

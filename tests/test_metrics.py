@@ -7,13 +7,21 @@ import pytest
 from rouge_score import rouge_scorer
 
 from dialogsum_peft.data import load_dialogsum
-from dialogsum_peft.evaluation import compute_rouge, rouge_by_protocol, rouge_per_example
+from dialogsum_peft.evaluation import compute_rouge
 from dialogsum_peft.metrics import (
-    MULTI_REF_PROTOCOLS, ROUGE_TYPES, UnscorableTextWarning, aggregate, dropped_characters,
-    per_example, score_pairs, split_sentences,
+    MULTI_REF_PROTOCOLS, ROUGE_TYPES, UnscorableTextWarning, aggregate, aggregate_by_protocol, dropped_characters, per_example, score_pairs, split_sentences,
 )
 from dialogsum_peft.offline import sample_data_dir
 from conftest import needs_shared
+
+def _per_example(predictions, references, multi_ref="mean", tokenizer=None):
+    """Each example's scores under one protocol, from one scoring pass (metrics' own functions)."""
+    return per_example(score_pairs(predictions, references, tokenizer=tokenizer), multi_ref)
+
+
+def _by_protocol(predictions, references, tokenizer=None):
+    return aggregate_by_protocol(score_pairs(predictions, references, tokenizer=tokenizer))
+
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "dialogsum"
 
@@ -64,7 +72,7 @@ def test_single_reference_matches_rouge_score_under_every_protocol(multi_ref):
 
 def test_each_multi_reference_protocol_matches_rouge_score():
     pairs = [[direct(r, p) for r in group] for p, group in zip(PREDS, MULTI)]
-    by_protocol = rouge_by_protocol(PREDS, MULTI)
+    by_protocol = _by_protocol(PREDS, MULTI)
     assert list(by_protocol) == list(MULTI_REF_PROTOCOLS)
     assert_close(by_protocol["mean"], average(s for group in pairs for s in group))
     assert_close(by_protocol["first"], average(group[0] for group in pairs))
@@ -75,10 +83,10 @@ def test_each_multi_reference_protocol_matches_rouge_score():
         assert_close(compute_rouge(PREDS, MULTI, multi_ref=protocol), scores)
     assert by_protocol["best"]["rouge1"] > by_protocol["mean"]["rouge1"]
     # Per example: "best" is score_multi, "first" the first reference, "mean" the dialogue's mean.
-    best = rouge_per_example(PREDS, MULTI, multi_ref="best")
+    best = _per_example(PREDS, MULTI, multi_ref="best")
     assert [b["rouge1"] for b in best] == [m["rouge1"].fmeasure for m in multi]
-    assert rouge_per_example(PREDS, MULTI, multi_ref="first") == [g[0] for g in pairs]
-    assert_close(rouge_per_example(PREDS, MULTI)[2], average(pairs[2]))
+    assert _per_example(PREDS, MULTI, multi_ref="first") == [g[0] for g in pairs]
+    assert_close(_per_example(PREDS, MULTI)[2], average(pairs[2]))
 
 
 def test_pair_scores_are_scored_once_and_aggregate_to_every_protocol():
@@ -87,7 +95,7 @@ def test_pair_scores_are_scored_once_and_aggregate_to_every_protocol():
     assert_close(pairs[2][1], direct(MULTI[2][1], PREDS[2]))
     for protocol in MULTI_REF_PROTOCOLS:
         assert aggregate(pairs, protocol) == compute_rouge(PREDS, MULTI, multi_ref=protocol)
-        assert per_example(pairs, protocol) == rouge_per_example(PREDS, MULTI, multi_ref=protocol)
+        assert per_example(pairs, protocol) == _per_example(PREDS, MULTI, multi_ref=protocol)
     # Unequal reference counts: the pair mean weighs dialogues by their number of references.
     assert aggregate(pairs)["rouge1"] != pytest.approx(average(per_example(pairs))["rouge1"])
 
@@ -140,7 +148,7 @@ def test_prediction_equal_to_reference_scores_one_under_every_protocol():
                    for v in compute_rouge(REFS, [[r, r] for r in REFS], protocol).values())
     assert all(v == 0.0 for v in compute_rouge(["alpha beta"], ["gamma delta"]).values())
     # Equal to one of two references: "best" is perfect, "first" and "mean" are not.
-    scores = rouge_by_protocol(["the cat sat on the mat"], [["a dog barked", "the cat sat on the mat"]])
+    scores = _by_protocol(["the cat sat on the mat"], [["a dog barked", "the cat sat on the mat"]])
     assert scores["best"]["rouge1"] == pytest.approx(1.0)
     assert scores["first"]["rouge1"] == 0.0 and scores["mean"]["rouge1"] == pytest.approx(0.5)
 
@@ -160,7 +168,7 @@ def test_rougelsum_uses_sentence_split():
 
 @pytest.mark.parametrize("call", [
     lambda: compute_rouge(PREDS, REFS, multi_ref="max"),
-    lambda: rouge_per_example(PREDS, REFS, multi_ref="avg"),
+    lambda: _per_example(PREDS, REFS, multi_ref="avg"),
     lambda: aggregate(score_pairs(PREDS, REFS), "all"),
 ])
 def test_unknown_protocol_lists_the_choices(call):
@@ -222,7 +230,7 @@ def test_text_the_scorer_drops_warns_and_a_tokenizer_scores_it():
         warnings.simplefilter("error")
         assert compute_rouge(text, [text], tokenizer=WhitespaceTokenizer()) == dict.fromkeys(
             ROUGE_TYPES, 1.0)
-        assert rouge_by_protocol(text, [text], tokenizer=WhitespaceTokenizer())["best"]["rouge1"] == 1.0
+        assert _by_protocol(text, [text], tokenizer=WhitespaceTokenizer())["best"]["rouge1"] == 1.0
         compute_rouge(PREDS, MULTI)  # English text, punctuation and #Person1# tags: no warning
 
 
@@ -231,4 +239,4 @@ def test_dropped_characters_counts_letters_not_punctuation():
     assert dropped_characters("Café in München") == 2
     assert dropped_characters("Пётр") == 4
     with pytest.warns(UnscorableTextWarning, match="1 of 2 references"):
-        rouge_per_example(["a cafe", "b"], [["the café"], ["b"]])
+        _per_example(["a cafe", "b"], [["the café"], ["b"]])

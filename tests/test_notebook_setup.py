@@ -1,5 +1,6 @@
 """dialogsum_peft.notebook_setup: the run's config from a notebook's knob cell, its output folder
-(the repository's outputs/, DIALOGSUM_OUTPUT_DIR, one subfolder per method) and Google Drive."""
+(the repository's outputs/, DIALOGSUM_OUTPUT_DIR, one subfolder per method), Google Drive, the
+environment report and the settings table."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import ConfigError, RunFolderError
 from dialogsum_peft.hardware import in_colab
-from dialogsum_peft.notebook_setup import (drive_output_dir, notebook_config, repo_root,
-                                           resolve_output_dir)
+from dialogsum_peft.hardware import DeviceInfo
+from dialogsum_peft.notebook_setup import (drive_output_dir, environment_report, notebook_config,
+                                           repo_root, resolve_output_dir, settings_table)
 
 
 def test_resolve_output_dir(tmp_path, monkeypatch):
@@ -125,3 +127,57 @@ def test_drive_output_dir_outside_colab(tmp_path):
     for bad in ("", "../escape", "a/b", ".."):
         with pytest.raises(RunFolderError, match="plain folder name"):
             drive_output_dir(bad, mount=False, mount_point=str(tmp_path / "drive"))
+
+
+def test_environment_report_cpu_and_gpu():
+    import transformers
+
+    cpu = environment_report(DeviceInfo())
+    assert f"transformers {transformers.__version__}" in " ".join(cpu.split())
+    # issue 32 (11): before the mode is known, no warning (a smoke run on a CPU is what it is for:
+    # the report warned "Full training would take hours here" above the smoke banner)
+    assert "CPU only" in cpu and "WARNING" not in cpu and "Change runtime type -> GPU" in cpu
+    assert "smoke mode" in cpu
+    gpu = environment_report(DeviceInfo("cuda", "Tesla T4", 14.7, bf16=False))
+    assert "Tesla T4, 14.7 GiB" in gpu and "fp32" in gpu and "WARNING" not in gpu
+    assert in_colab() is False
+
+
+def test_environment_report_warns_of_a_broken_combination_in_one_line():
+    """peft 0.20 with transformers 5.18 or newer cannot build a seq2seq peft model: the report
+    names both versions and the fix; the versions the package sets test raise no warning."""
+    gpu = DeviceInfo("cuda", "Tesla T4", 14.7, bf16=False)
+    broken = environment_report(gpu, versions={"peft": "0.20.0", "transformers": "5.25.0"})
+    warnings = [line for line in broken.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 1
+    assert "peft 0.20.0" in warnings[0] and "transformers 5.25.0" in warnings[0]
+    assert "pip install -U 'peft>=0.21.2'" in warnings[0]
+    for tested in ({"peft": "0.20.0", "transformers": "5.15.0"},    # Colab's, the floors
+                   {"peft": "0.21.2", "transformers": "5.25.0"}):   # the newest
+        assert "WARNING" not in environment_report(gpu, versions=tested)
+
+
+def test_settings_table_shows_what_applies_to_each_method():
+    """Issue 18: the settings table was config.to_dict()'s 40 rows, and the methods notebook's
+    gave IA3, prompt tuning and full fine-tuning a LoRA rank of 32 and targets q, v."""
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.methods import METHODS, NOT_APPLICABLE, peft_config
+
+    one = settings_table(TrainConfig.smoke())
+    assert len(one) <= 12 and list(one.columns) == ["setting"] and NOT_APPLICABLE not in set(one["setting"])
+    assert one.loc["LoRA rank r", "setting"] == "32 (alpha 32)" and one.loc["target modules", "setting"] == "q, v"
+    assert one.loc["effective batch = batch x accumulation", "setting"] == "8 = 8 x 1"
+    full = settings_table(TrainConfig.auto(recipe="quick"))
+    assert full.loc["training length", "setting"] == "250 steps"
+    assert full.loc["effective batch = batch x accumulation", "setting"].startswith("32 = ")
+
+    table = settings_table({m: TrainConfig.smoke(method=m) for m in METHODS})
+    assert len(table) <= 12 and list(table.columns) == list(METHODS) and not table.isna().any().any()
+    ia3 = set(peft_config(TrainConfig.smoke(method="ia3")).target_modules)  # what it rescales
+    assert table.loc["target modules", "ia3"] == "k, v, wo" and ia3 == {"k", "v", "wo"}
+    assert table.loc["target modules", "lora-all"] == "q, k, v, o, wi_0, wi_1, wo"
+    for method in ("ia3", "prompt-tuning", "full"):
+        assert table.loc["LoRA rank r", method] == NOT_APPLICABLE, method
+    assert table.loc["target modules", "prompt-tuning"] == NOT_APPLICABLE
+    assert table.loc["virtual tokens", "prompt-tuning"] == "20"
+    assert (table.loc["virtual tokens", ["lora", "lora-all", "ia3", "full"]] == NOT_APPLICABLE).all()

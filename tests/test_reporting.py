@@ -5,16 +5,14 @@ import math
 import matplotlib
 import pytest
 
-from dialogsum_peft.display import SMOKE_NOTE, format_example
+from dialogsum_peft.display import SMOKE_NOTE
+from dialogsum_peft.dialogues import format_example
 from dialogsum_peft.evaluation import LORA, ZERO_SHOT, compute_rouge
-from dialogsum_peft.hardware import DeviceInfo, in_colab
 from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, score_pairs
 from dialogsum_peft.offline import SMOKE_BANNER
 from dialogsum_peft.published import NOT_REPORTED, PUBLISHED, PublishedFigure
-from dialogsum_peft.reporting import (
-    environment_report, example_report, plot_rouge_comparison, protocol_table,
-    rouge_table, show_random_elements, side_by_side,
-)
+from dialogsum_peft.dialogues import example_report, show_random_elements, side_by_side
+from dialogsum_peft.reporting import plot_rouge_comparison, protocol_table, rouge_table
 
 matplotlib.use("Agg")
 
@@ -253,34 +251,6 @@ def test_counts_name_their_noun_in_the_right_number(sample):
     assert labels == ["0-127\n(9 dialogues)", "> 512 (cut)\n(1 dialogue)"]
 
 
-def test_environment_report_cpu_and_gpu():
-    import transformers
-
-    cpu = environment_report(DeviceInfo())
-    assert f"transformers {transformers.__version__}" in " ".join(cpu.split())
-    # issue 32 (11): before the mode is known, no warning (a smoke run on a CPU is what it is for:
-    # the report warned "Full training would take hours here" above the smoke banner)
-    assert "CPU only" in cpu and "WARNING" not in cpu and "Change runtime type -> GPU" in cpu
-    assert "smoke mode" in cpu
-    gpu = environment_report(DeviceInfo("cuda", "Tesla T4", 14.7, bf16=False))
-    assert "Tesla T4, 14.7 GiB" in gpu and "fp32" in gpu and "WARNING" not in gpu
-    assert in_colab() is False
-
-
-def test_environment_report_warns_of_a_broken_combination_in_one_line():
-    """peft 0.20 with transformers 5.18 or newer cannot build a seq2seq peft model: the report
-    names both versions and the fix; the versions the package sets test raise no warning."""
-    gpu = DeviceInfo("cuda", "Tesla T4", 14.7, bf16=False)
-    broken = environment_report(gpu, versions={"peft": "0.20.0", "transformers": "5.25.0"})
-    warnings = [line for line in broken.splitlines() if line.startswith("WARNING")]
-    assert len(warnings) == 1
-    assert "peft 0.20.0" in warnings[0] and "transformers 5.25.0" in warnings[0]
-    assert "pip install -U 'peft>=0.21.2'" in warnings[0]
-    for tested in ({"peft": "0.20.0", "transformers": "5.15.0"},    # Colab's, the floors
-                   {"peft": "0.21.2", "transformers": "5.25.0"}):   # the newest
-        assert "WARNING" not in environment_report(gpu, versions=tested)
-
-
 def test_example_report(sample):
     test = sample["test"]
     row = test[3]
@@ -326,28 +296,3 @@ def test_helpers_that_take_an_index_name_the_splits_size(sample, index):
         side_by_side(limit_split(test, 3), results, [0])  # another split's results
 
 
-def test_settings_table_shows_what_applies_to_each_method():
-    """Issue 18: the settings table was config.to_dict()'s 40 rows, and the methods notebook's
-    gave IA3, prompt tuning and full fine-tuning a LoRA rank of 32 and targets q, v."""
-    from dialogsum_peft.config import TrainConfig
-    from dialogsum_peft.methods import METHODS, NOT_APPLICABLE, peft_config
-    from dialogsum_peft.reporting import settings_table
-
-    one = settings_table(TrainConfig.smoke())
-    assert len(one) <= 12 and list(one.columns) == ["setting"] and NOT_APPLICABLE not in set(one["setting"])
-    assert one.loc["LoRA rank r", "setting"] == "32 (alpha 32)" and one.loc["target modules", "setting"] == "q, v"
-    assert one.loc["effective batch = batch x accumulation", "setting"] == "8 = 8 x 1"
-    full = settings_table(TrainConfig.auto(recipe="quick"))
-    assert full.loc["training length", "setting"] == "250 steps"
-    assert full.loc["effective batch = batch x accumulation", "setting"].startswith("32 = ")
-
-    table = settings_table({m: TrainConfig.smoke(method=m) for m in METHODS})
-    assert len(table) <= 12 and list(table.columns) == list(METHODS) and not table.isna().any().any()
-    ia3 = set(peft_config(TrainConfig.smoke(method="ia3")).target_modules)  # what it rescales
-    assert table.loc["target modules", "ia3"] == "k, v, wo" and ia3 == {"k", "v", "wo"}
-    assert table.loc["target modules", "lora-all"] == "q, k, v, o, wi_0, wi_1, wo"
-    for method in ("ia3", "prompt-tuning", "full"):
-        assert table.loc["LoRA rank r", method] == NOT_APPLICABLE, method
-    assert table.loc["target modules", "prompt-tuning"] == NOT_APPLICABLE
-    assert table.loc["virtual tokens", "prompt-tuning"] == "20"
-    assert (table.loc["virtual tokens", ["lora", "lora-all", "ia3", "full"]] == NOT_APPLICABLE).all()

@@ -29,7 +29,7 @@ from dialogsum_peft.errors import RunFolderError
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.command_line.loading import load_base_model
 from dialogsum_peft.command_line.safety import redact, scan_for_secrets
-from dialogsum_peft.trainer import make_trainer
+from dialogsum_peft.command_line.commands import make_trainer
 from dialogsum_peft.training_log import loss_history
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "dialogsum_peft"
@@ -77,7 +77,7 @@ CHILD = textwrap.dedent("""
     from dialogsum_peft.config import TrainConfig
     from dialogsum_peft.methods import apply_method
     from dialogsum_peft.command_line.loading import load_base_model
-    from dialogsum_peft.trainer import make_trainer
+    from dialogsum_peft.command_line.commands import make_trainer
 
     out, marker, threads, kill_after = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)

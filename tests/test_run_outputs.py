@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from dialogsum_peft.command_line.cli import TRAIN_EPILOG
+from dialogsum_peft.command_line.flags import TRAIN_EPILOG
 from dialogsum_peft.command_line.run_outputs import RUN_FILES, RUN_OUTPUTS, TrainRunFolder
 from dialogsum_peft.errors import RunFolderError
 

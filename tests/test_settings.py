@@ -109,12 +109,12 @@ def test_ranks_are_written_in_settings_and_learning_rates_in_the_recipes_only():
 
 def test_the_run_values_are_written_as_trainconfig_defaults_only():
     """max_source_length (and max_target_length, max_new_tokens, num_beams, seed): one default,
-    TrainConfig's field; the smoke preset's own values beside it. Before: max_source_length's
+    TrainConfig's field; the smoke preset's own value in the presets. Before: max_source_length's
     512 stood in 7 places (config.py and six signatures in data, evaluation, generation and
     distributed) and generation's defaults in five."""
     homes = _homes(_run_value_defaults)
     assert homes == {**{f"{name} (field)": {"config"} for name in RUN_VALUES},
-                     "max_new_tokens": {"config"}}  # TrainConfig.smoke's 24: the preset's value
+                     "max_new_tokens": {"presets"}}  # TrainConfig.smoke's 24: the preset's value
 
 
 def test_precision_is_chosen_in_settings_only():

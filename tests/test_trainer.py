@@ -17,6 +17,7 @@ from conftest import gen, usable_cores
 from dialogsum_peft.adapters import adapter_size_mb
 from dialogsum_peft.command_line.loading import load_adapter
 from dialogsum_peft.command_line.run_outputs import save_adapter
+from dialogsum_peft.command_line.cli_config import config_from_preset
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.data import DataError
 from dialogsum_peft.errors import AdapterError, ConfigError, TrainingError
@@ -24,7 +25,7 @@ from dialogsum_peft.generation import summarize
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.run_folder import RunFolder
 from dialogsum_peft.command_line.loading import load_base_model
-from dialogsum_peft.trainer import make_trainer
+from dialogsum_peft.command_line.commands import make_trainer
 from dialogsum_peft.training_log import loss_history
 
 
@@ -208,9 +209,9 @@ def test_presets_and_roundtrip(tmp_path):
     assert smoke.is_smoke and smoke.precision == "fp32" and smoke.max_steps <= 50
     colab = TrainConfig.colab()
     assert (colab.precision, colab.per_device_train_batch_size) == ("fp32", 8)
-    assert TrainConfig.from_preset("colab", max_steps=5).max_steps == 5
+    assert config_from_preset("colab", max_steps=5).max_steps == 5
     with pytest.raises(ConfigError, match="unknown preset"):
-        TrainConfig.from_preset("huge")
+        config_from_preset("huge")
     with pytest.raises(ConfigError, match="fp16"):
         TrainConfig(precision="fp16")
     colab.save(tmp_path / "c.json")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.command_line.loading import load_base_model
-from dialogsum_peft.trainer import make_trainer
+from dialogsum_peft.command_line.commands import make_trainer
 
 
 def test_resume_shows_transformers_note_only_for_a_real_change(sample, tmp_path):

@@ -6,12 +6,10 @@ two pictures of them. The comparison notebook trains each method and hands the n
 functions, so the table and the plots are tested here rather than written in cells.
 
 The labels travel with the numbers, as in :mod:`dialogsum_peft.reporting`: the ROUGE protocol
-is in the table and the axis (the scores are computed under it here, from each run's
-EvalResult), results of the smoke model carry :data:`~dialogsum_peft.display.SMOKE_NOTE` (from
-the results, not from a flag),
-a figure that was not measured says "not measured" instead of showing 0, and published figures
-are drawn only as labelled reference lines. :func:`memory_estimate` is arithmetic from bytes per
-parameter, and its table says "estimate" in its header.
+is in the table and the axis (computed under it here, from each run's EvalResult), the smoke
+model's results carry :data:`~dialogsum_peft.display.SMOKE_NOTE`, a figure not measured says
+"not measured" instead of 0, published figures are labelled reference lines, and
+:func:`memory_estimate`'s table, arithmetic from bytes per parameter, says "estimate".
 """
 
 from __future__ import annotations
@@ -66,6 +64,7 @@ class MethodRun:
         weighed (MB), and the Trainer's ``train_samples_per_second``/``train_runtime`` from
         ``train_metrics`` (``trainer.train().metrics``)."""
         from .adapters import adapter_size_mb
+        from .methods import describe
 
         return cls(method, describe(method_config), count_parameters(model), evaluation,
                    saved_mb=adapter_size_mb(saved_dir), peak_memory_gib=peak_memory_gib,
@@ -78,25 +77,6 @@ def zero_shot_run(model, evaluation: EvalResult) -> MethodRun:
     total = count_parameters(model).total
     return MethodRun(ZERO_SHOT, "nothing (the pre-trained model)", ParameterCount(0, total, 0.0),
                      evaluation)
-
-
-def describe(method_config) -> str:
-    """What a method trains, in words, from its peft config object (``None``: full fine-tuning)."""
-    from peft import IA3Config, LoraConfig, PromptTuningConfig
-
-    def names(modules) -> str:
-        return ", ".join(sorted(modules)) if not isinstance(modules, str) else modules
-
-    if method_config is None:
-        return "every weight (full fine-tuning)"
-    if isinstance(method_config, LoraConfig):
-        return (f"LoRA r={method_config.r}, alpha={method_config.lora_alpha} on "
-                f"{names(method_config.target_modules)}")
-    if isinstance(method_config, IA3Config):
-        return f"IA3 scaling vectors on {names(method_config.target_modules)}"
-    if isinstance(method_config, PromptTuningConfig):
-        return f"{method_config.num_virtual_tokens} virtual input tokens (prompt tuning)"
-    return type(method_config).__name__
 
 
 Runs = Mapping[str, MethodRun] | Sequence[MethodRun]
@@ -115,14 +95,13 @@ def _measured(run: MethodRun, value, digits: int):
 def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None = "lora"):
     """One row per method: trainable parameters, saved size, peak GPU memory, speed, ROUGE.
 
-    ROUGE-1/2/L are corpus F-measures under ``protocol`` (the row header names it; the other
-    protocols are in each run's ``evaluation.by_protocol``). Values not measured read
-    "not measured", those that do not apply (the zero-shot row's training) "n/a". With a
-    ``reference`` method among the runs, the last column is each method's ROUGE-1 minus the
-    reference's with its paired 95% bootstrap interval (:mod:`dialogsum_peft.intervals`): an
-    interval that contains 0 means the test set cannot tell the two apart. When a run's
-    evaluation comes from the smoke model the column header carries the smoke note, in the text
-    and the HTML display alike. Raises ValueError for an unknown protocol.
+    ROUGE-1/2/L are corpus F-measures under ``protocol``, which the row header names (the others:
+    each run's ``evaluation.by_protocol``); "not measured" and "n/a" (the zero-shot row's
+    training) stand for what was not measured or does not apply. With a ``reference`` method
+    among the runs, the last column is each method's ROUGE-1 minus the reference's with its
+    paired 95% bootstrap interval (:mod:`dialogsum_peft.intervals`; one that contains 0: the test
+    set cannot tell them apart). The smoke note from the runs' evaluations heads the table.
+    Raises ValueError for an unknown protocol.
     """
     import pandas as pd
 
@@ -158,11 +137,10 @@ def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] | 
                              note: str | None = None):
     """ROUGE against trainable parameters (log x axis): one point per trained method.
 
-    The zero-shot model (0 trainable parameters, off a log axis) is a solid horizontal line;
-    each ``published`` figure of the same protocol that reports ``metric`` is a dashed line
-    labelled "published", its source and protocol. Figures of other protocols are left out.
-    ``published`` may name a source instead: the figures whose source starts with it
-    (:func:`dialogsum_peft.published.figures_from`, e.g. ``"course lab"``).
+    The zero-shot model (0 trainable parameters, off a log axis) is a solid horizontal line; each
+    ``published`` figure of ``protocol`` that reports ``metric`` a dashed line labelled
+    "published" and its source (``published`` may name a source: :func:`~dialogsum_peft.
+    published.figures_from`, e.g. ``"course lab"``); other protocols' figures are left out.
     """
     import matplotlib.pyplot as plt
 
@@ -245,14 +223,12 @@ def memory_estimate(setups: Mapping[str, tuple[int, int, str, str]],
                     activations_gib: float | None = None, card_gib: float = T4_MEMORY_GIB):
     """ESTIMATED training memory from bytes per parameter, one row per setup.
 
-    ``setups`` maps a label to (total parameters, trainable parameters, weight precision "fp32"
-    or "bf16", optimizer "adamw" or "adafactor"). Every weight costs 4 or 2 bytes. Every
-    trainable one also costs its gradient and the optimizer's moments (:data:`OPTIMIZER_MOMENTS`),
-    each the size of the trainable weight: the model's precision for full fine-tuning, fp32 for
-    an adapter (peft keeps adapter weights in fp32). ``activations_gib``, when given, is added
-    alike to every setup (activations depend on batch and lengths, far less on the method) and
-    the last column says whether the sum fits ``card_gib``. Nothing here is measured: the
-    header says "estimate".
+    ``setups``: label -> (total parameters, trainable parameters, "fp32" or "bf16", "adamw" or
+    "adafactor"). A weight costs 4 or 2 bytes; a trainable one also its gradient and the
+    optimizer's moments (:data:`OPTIMIZER_MOMENTS`), each its size (fp32 for an adapter: peft
+    keeps adapters in fp32). ``activations_gib`` is added alike to every setup (they depend on
+    batch and lengths far more than on the method) and the last column says whether the sum fits
+    ``card_gib``. Nothing here is measured: the header says "estimate".
     """
     import pandas as pd
 

@@ -1,14 +1,12 @@
-"""Every setting of a run in one dataclass, the recipes, and their validation.
+"""Every setting of a run in one dataclass: its default, help text and range, and the presets.
 
 Why: a tutorial's hyper-parameters end up scattered over notebook cells, command-line flags and
-presets that drift apart. Here :class:`TrainConfig` is the one source: presets fill it, the
-notebook reads it, the command line generates its flags from its fields (help text included),
-and :meth:`TrainConfig.validate` checks every value before a model is loaded or a file written.
-
-One recipe on every card: a full-mode run is defined by its *recipe* (effective batch, schedule
-with warm-up, number of training examples, each method's learning rate) and its *method*; a GPU
-only decides the precision and how the effective batch is split into per-device batch x gradient
-accumulation. So ROUGE measured on an H100 says something about a T4 run of the same recipe.
+presets that drift apart. :class:`TrainConfig` is the one source: presets fill it, the notebooks
+read it, the command line makes its flags from its fields, and :meth:`TrainConfig.validate`
+checks every value before a model is loaded or a file written. A full-mode run is its *recipe*
+and its *method* (:mod:`dialogsum_peft.recipes`); a GPU only decides the precision and how the
+effective batch is split into per-device batch x accumulation, so ROUGE measured on an H100 says
+something about a T4 run of the same recipe.
 """
 
 from __future__ import annotations
@@ -20,38 +18,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config_checks import MAX_BEAMS, MAX_NEW_TOKENS_LIMIT, check_config  # noqa: F401
+from .config_checks import MAX_NEW_TOKENS_LIMIT, check_config
 from .errors import ConfigError
-from .recipes import DEFAULT_RECIPE, LEARNING_RATES, RECIPES, SMOKE_RECIPE, recipe_schedule
-from .settings import (BASE_MODEL, DEFAULT_METHOD, HUB_DATASET, METHOD_SETTINGS,
-                       TINY_MODEL_NAME, sample_data_dir, weights_dtype)
+from .presets import Presets
+from .recipes import DEFAULT_RECIPE, LEARNING_RATES, RECIPES, split_batch
+from .settings import (BASE_MODEL, DEFAULT_METHOD, HUB_DATASET, METHOD_SETTINGS, METHODS,
+                       TINY_MODEL_NAME, weights_dtype)
 
-_DEFAULT = METHOD_SETTINGS[DEFAULT_METHOD]  # a config built field by field trains the default method
+# a config built field by field trains the default method
+_DEFAULT = METHOD_SETTINGS[DEFAULT_METHOD]
 
-PRESETS = ("smoke", "colab", "auto", "full")  # full: an alias of auto
 PATH_FIELDS = ("output_dir", "model_name", "dataset_source")  # "~" expanded once, at creation
 
 
 
 
-def _f(default, help: str, *, cli: tuple[str, ...] = (), flag: str | None = None,
-       choices: tuple | None = None, resume_safe: bool = False, metavar: str | None = None):
-    """A dataclass field with its command-line help (``cli``: the commands that get the flag)."""
-    meta = {"help": help, "cli": cli, "flag": flag, "choices": choices, "resume_safe": resume_safe,
-            "metavar": metavar}
+def _f(default, help: str, *, choices: tuple | None = None, resume_safe: bool = False):
+    """A dataclass field with its help text (``--help`` shows it too), its ``choices`` and whether
+    it may change when a run resumes (``resume_safe``: not part of :meth:`TrainConfig.identity`).
+    Which commands take it as a flag is the command line's: :mod:`dialogsum_peft.command_line.flags`."""
     if isinstance(default, (list, dict, set)):
         raise TypeError("use tuples for defaults")  # pragma: no cover - a programming slip
-    return field(default=default, metadata=meta)
+    return field(default=default, metadata={"help": help, "choices": choices,
+                                            "resume_safe": resume_safe})
 
 
-# ``cli``: the commands that take the field as a flag (the others ignore it, so do not list it)
-ALL_COMMANDS = ("train", "evaluate", "summarize")
-TRAIN_ONLY = ("train",)
-GENERATE = ("evaluate", "summarize")
-RUN_FOLDER = ("train", "evaluate")  # commands that read a data set and write a run folder
 @dataclass
-class TrainConfig:
-    """Every knob of a run. Start from a preset: ``TrainConfig.smoke()``, ``.colab()``, ``.auto()``."""
+class TrainConfig(Presets):
+    """Every knob of a run. Start from a preset (:class:`~dialogsum_peft.presets.Presets`):
+    ``TrainConfig.smoke()``, ``.colab()``, ``.auto()``."""
 
     preset: str = _f("custom", "where the values came from (smoke, colab, auto)", resume_safe=True)
     recipe: str = _f(DEFAULT_RECIPE, "full-mode training recipe (the same on every card): "
@@ -60,102 +55,77 @@ class TrainConfig:
     model_name: str = _f(BASE_MODEL, "base model: a Hub id (google/flan-t5-base: needs the "
                          "Hugging Face Hub the first time, about 1 GB, then its cache) or a local "
                          "folder (a save_pretrained copy: no Hub); evaluate, summarize and export "
-                         "default to the base the --adapter was trained on",
-                         cli=(*ALL_COMMANDS, "export"), flag="--model", metavar="NAME_OR_PATH")
+                         "default to the base the --adapter was trained on")
     dataset_source: str = _f(HUB_DATASET, "knkarthick/dialogsum (needs the Hub, or its cache) "
                              "or a folder of .jsonl files (train.jsonl, validation.jsonl, "
-                             "test.jsonl: no Hub)", cli=RUN_FOLDER, flag="--dataset",
-                             metavar="ID_OR_DIR")
-    output_dir: str = _f("outputs/dialogsum-lora", "the run folder", cli=RUN_FOLDER,
-                         resume_safe=True, metavar="DIR")
-    seed: int = _f(42, "seed of the adapter's initialisation and of the batch order", cli=TRAIN_ONLY)
+                             "test.jsonl: no Hub)")
+    output_dir: str = _f("outputs/dialogsum-lora", "the run folder",
+                         resume_safe=True)
+    seed: int = _f(42, "seed of the adapter's initialisation and of the batch order")
     precision: str = _f("fp32", "bf16 (Ampere or newer GPUs) or fp32; fp16 is refused: T5 "
-                        "overflows in it", cli=ALL_COMMANDS, choices=("bf16", "fp32"))
+                        "overflows in it", choices=("bf16", "fp32"))
     attn_implementation: str = _f("eager", "attention kernel; eager is the measured default for "
                                   "T5's learned position bias (benchmarks/README.md). "
                                   "flex_attention is there to be measured: with transformers "
-                                  "5.24 it fails for T5 at batch > 1 and with dropout",
-                                  cli=ALL_COMMANDS, choices=("eager", "sdpa", "flex_attention"))
+                                  "5.24 it fails for T5 at batch > 1 and with dropout", choices=("eager", "sdpa", "flex_attention"))
     # 512 (Flan-T5's training length): 768/1024 keep 11 more of the 500 test prompts whole but
     # cost ~3x/~7x the time of the longest batches on CPU; their ROUGE effect is not measured yet
     # (benchmarks/results/source_length_limits-*.json); what 512 cuts is reported, not hidden.
-    max_source_length: int = _f(512, "dialogue prompts are truncated to this many tokens",
-                                cli=ALL_COMMANDS, metavar="TOKENS")
+    max_source_length: int = _f(512, "dialogue prompts are truncated to this many tokens")
     # what is trained (dialogsum_peft.methods)
     method: str = _f(DEFAULT_METHOD, "lora (r=32 on q,v), lora-all (r=16 on every linear layer), ia3, "
                      "prompt-tuning, or full fine-tuning; a preset applies the method's learning "
-                     "rate and settings", cli=TRAIN_ONLY, choices=("lora", "lora-all", "ia3",
-                                                                "prompt-tuning", "full"))
-    num_virtual_tokens: int = _f(20, "prompt tuning: trained input embeddings", cli=TRAIN_ONLY,
-                                 metavar="N")
+                     "rate and settings", choices=METHODS)
+    num_virtual_tokens: int = _f(20, "prompt tuning: trained input embeddings")
     prompt_init_text: str = _f("Summarize the following conversation.", "prompt tuning: the "
-                               "text whose embeddings initialise the virtual tokens", cli=TRAIN_ONLY,
-                               metavar="TEXT")
+                               "text whose embeddings initialise the virtual tokens")
     # LoRA
-    lora_r: int = _f(_DEFAULT["lora_r"], "LoRA rank", cli=TRAIN_ONLY, metavar="R")
-    lora_alpha: int = _f(_DEFAULT["lora_alpha"], "LoRA scale (the update is multiplied by alpha/r)", cli=TRAIN_ONLY,
-                         metavar="ALPHA")
+    lora_r: int = _f(_DEFAULT["lora_r"], "LoRA rank")
+    lora_alpha: int = _f(_DEFAULT["lora_alpha"], "LoRA scale (the update is multiplied by alpha/r)")
     lora_target_modules: tuple[str, ...] = _f(_DEFAULT["lora_target_modules"], "comma-separated module names (T5: "
-                                              "q,k,v,o,wi_0,wi_1,wo)", cli=TRAIN_ONLY,
-                                              flag="--lora-targets", metavar="q,v")
-    lora_dropout: float = _f(0.05, "dropout on the adapter's input", cli=TRAIN_ONLY, metavar="P")
+                                              "q,k,v,o,wi_0,wi_1,wo)")
+    lora_dropout: float = _f(0.05, "dropout on the adapter's input")
     # optimisation
-    learning_rate: float = _f(LEARNING_RATES[DEFAULT_METHOD], "peak learning rate", cli=TRAIN_ONLY,
-                              flag=("--lr", "--learning-rate"), metavar="LR")
-    max_steps: int = _f(250, "optimizer steps; -1: train --epochs instead", cli=TRAIN_ONLY,
-                        metavar="N")
-    num_train_epochs: float = _f(1.0, "epochs (used when max_steps is -1)", cli=TRAIN_ONLY,
-                                 flag="--epochs", metavar="E")
+    learning_rate: float = _f(LEARNING_RATES[DEFAULT_METHOD], "peak learning rate")
+    max_steps: int = _f(250, "optimizer steps; -1: train --epochs instead")
+    num_train_epochs: float = _f(1.0, "epochs (used when max_steps is -1)")
     per_device_train_batch_size: int = _f(8, "examples per forward pass of a one-process run; "
                                           "effective batch = this x --grad-accum on any number "
-                                          "of processes (split across them)", cli=TRAIN_ONLY,
-                                          flag="--batch-size", metavar="N")
-    gradient_accumulation_steps: int = _f(1, "batches summed per optimizer step", cli=TRAIN_ONLY,
-                                          flag="--grad-accum", metavar="N")
-    warmup_steps: float = _f(0.0, "linear warm-up: steps, or a fraction of them when below 1",
-                             cli=TRAIN_ONLY, metavar="N")
-    lr_scheduler_type: str = _f("linear", "learning-rate schedule after warm-up", cli=TRAIN_ONLY,
-                                flag="--lr-scheduler", choices=("linear", "cosine", "constant"))
-    weight_decay: float = _f(0.0, "AdamW weight decay", cli=TRAIN_ONLY)
+                                          "of processes (split across them)")
+    gradient_accumulation_steps: int = _f(1, "batches summed per optimizer step")
+    warmup_steps: float = _f(0.0, "linear warm-up: steps, or a fraction of them when below 1")
+    lr_scheduler_type: str = _f("linear", "learning-rate schedule after warm-up", choices=("linear", "cosine", "constant"))
+    weight_decay: float = _f(0.0, "AdamW weight decay")
     optim: str = _f("adamw_torch", "Trainer optimizer name (adamw_torch, adamw_torch_fused, "
-                    "adafactor)", cli=TRAIN_ONLY)
-    gradient_checkpointing: bool = _f(False, "trade compute for memory", cli=TRAIN_ONLY)
+                    "adafactor)")
+    gradient_checkpointing: bool = _f(False, "trade compute for memory")
     torch_compile: bool = _f(False, "compile the model (torch.compile); with pad_to_multiple_of "
-                             "64 or more only a few shapes compile. Not yet measured to help: off",
-                             cli=TRAIN_ONLY)
-    dataloader_num_workers: int = _f(0, "processes preparing batches beside training",
-                                     cli=TRAIN_ONLY, resume_safe=True, metavar="N")
+                             "64 or more only a few shapes compile. Not yet measured to help: off")
+    dataloader_num_workers: int = _f(0, "processes preparing batches beside training", resume_safe=True)
     train_sampling_strategy: str = _f("group_by_length", "batch order: length-grouped (less "
-                                      "padding) or random", cli=TRAIN_ONLY,
+                                      "padding) or random",
                                       choices=("group_by_length", "random"))
-    pad_to_multiple_of: int | None = _f(8, "pad batches to a multiple of this on GPUs", cli=TRAIN_ONLY)
-    max_target_length: int = _f(128, "summaries are truncated to this many tokens", cli=TRAIN_ONLY,
-                                metavar="TOKENS")
-    train_limit: int | None = _f(None, "use only the first N training dialogues", cli=TRAIN_ONLY,
-                                 metavar="N")
+    pad_to_multiple_of: int | None = _f(8, "pad batches to a multiple of this on GPUs")
+    max_target_length: int = _f(128, "summaries are truncated to this many tokens")
+    train_limit: int | None = _f(None, "use only the first N training dialogues")
     # evaluation / generation
-    eval_batch_size: int = _f(32, "dialogues per generation batch", cli=GENERATE,
-                              flag="--batch-size", resume_safe=True, metavar="N")
-    eval_limit: int | None = _f(None, "score only the first N dialogues of the split",
-                                cli=("evaluate",), flag="--limit", resume_safe=True, metavar="N")
-    max_new_tokens: int = _f(128, f"longest summary, 1 to {MAX_NEW_TOKENS_LIMIT} tokens",
-                             cli=GENERATE, resume_safe=True, metavar="TOKENS")
-    num_beams: int = _f(1, "1: greedy; more: beam search", cli=GENERATE, resume_safe=True)
+    eval_batch_size: int = _f(32, "dialogues per generation batch", resume_safe=True)
+    eval_limit: int | None = _f(None, "score only the first N dialogues of the split", resume_safe=True)
+    max_new_tokens: int = _f(128, f"longest summary, 1 to {MAX_NEW_TOKENS_LIMIT} tokens", resume_safe=True)
+    num_beams: int = _f(1, "1: greedy; more: beam search", resume_safe=True)
     merge_for_generation: bool = _f(False, "generate with the adapter's weights (LoRA, IA3) merged "
                                     "into a copy of the model (same summaries, no adapter "
                                     "overhead; the copy costs the model's memory once more; "
-                                    "prompt tuning has nothing to merge)", cli=GENERATE,
+                                    "prompt tuning has nothing to merge)",
                                     resume_safe=True)
     # logging / checkpoints
-    logging_steps: int = _f(10, "log the loss every N steps", cli=TRAIN_ONLY, resume_safe=True,
-                            metavar="N")
+    logging_steps: int = _f(10, "log the loss every N steps", resume_safe=True)
     eval_steps: float = _f(0.2, "validation loss every N steps, or every such fraction of the run "
                            "when below 1 (0.2: five times); 0: never. Forward passes only, on the "
-                           "validation split when the data has one", cli=TRAIN_ONLY,
-                           resume_safe=True, metavar="N")
-    save_steps: int = _f(50, "write a checkpoint every N steps", cli=TRAIN_ONLY, resume_safe=True,
-                         metavar="N")
-    save_total_limit: int = _f(2, "checkpoints kept", cli=TRAIN_ONLY, resume_safe=True, metavar="N")
+                           "validation split when the data has one",
+                           resume_safe=True)
+    save_steps: int = _f(50, "write a checkpoint every N steps", resume_safe=True)
+    save_total_limit: int = _f(2, "checkpoints kept", resume_safe=True)
 
     def __post_init__(self):
         if isinstance(self.lora_target_modules, (list, tuple)):
@@ -174,70 +144,6 @@ class TrainConfig:
                 and Path(self.model_name).is_dir()):
             self.model_name = os.path.abspath(self.model_name)
         self.validate()
-
-    # ---------------------------------------------------------------- presets
-    @classmethod
-    def smoke(cls, method: str = DEFAULT_METHOD, recipe: str | None = None,
-              **overrides) -> TrainConfig:
-        """Offline: the shipped sample and a tiny random T5. Seconds on a CPU; outputs are gibberish.
-
-        Its own schedule (:data:`~dialogsum_peft.recipes.SMOKE_RECIPE`): 30 steps instead of
-        hundreds, so the method's learning rate is tripled. ``recipe`` (quick, thorough, own-data)
-        trains that recipe's schedule instead (:func:`~dialogsum_peft.recipes.recipe_schedule`,
-        at most 8 examples per forward pass), with the same model, data and learning rate.
-        """
-        settings = _method_settings(method)
-        schedule = SMOKE_RECIPE if recipe in (None, "smoke") else RECIPES[_known_recipe(recipe)]
-        base = dict(
-            preset="smoke", model_name=TINY_MODEL_NAME, dataset_source=str(sample_data_dir()),
-            output_dir="outputs/smoke", eval_batch_size=16, max_new_tokens=24, logging_steps=5,
-            save_steps=10, **recipe_schedule(schedule, max_per_device=8, method=method),
-        )
-        base["learning_rate"] = SMOKE_RECIPE.learning_rates[method]  # on any schedule
-        return cls(**{**base, **settings, **overrides})
-
-    @classmethod
-    def for_device(cls, info, preset: str = "auto", recipe: str = DEFAULT_RECIPE,
-                   method: str = DEFAULT_METHOD, **overrides) -> TrainConfig:
-        """Flan-T5-base on DialogSum: ``recipe`` and ``method`` as they are, precision and batch
-        split for ``info``."""
-        from .hardware import recommend
-
-        card = recommend(info)
-        settings = _method_settings(method)  # an unknown method: ConfigError, before the recipe
-        base = dict(
-            preset=preset, precision=card.precision, optim=card.optim,
-            eval_batch_size=card.eval_batch_size,
-            **recipe_schedule(RECIPES[_known_recipe(recipe)], card.train_batch_size, method),
-        )
-        # the method's own settings (settings.METHOD_SETTINGS); its learning rate: the recipe's
-        return cls(**{**base, **settings, **overrides})
-
-    @classmethod
-    def colab(cls, recipe: str = DEFAULT_RECIPE, **overrides) -> TrainConfig:
-        """Free Colab T4 (16 GB, no bf16): fp32, the effective batch as 8 x 4 accumulation steps."""
-        from .hardware import DeviceInfo
-
-        t4 = DeviceInfo("cuda", "Tesla T4", 15.0, bf16=False)
-        return cls.for_device(t4, preset="colab", recipe=recipe, **overrides)
-
-    @classmethod
-    def auto(cls, recipe: str = DEFAULT_RECIPE, **overrides) -> TrainConfig:
-        """Flan-T5-base sized for the device this process sees."""
-        from .hardware import describe_device
-
-        return cls.for_device(describe_device(), preset="auto", recipe=recipe, **overrides)
-
-    @classmethod
-    def from_preset(cls, name: str, recipe: str | None = None, method: str | None = None,
-                    **overrides) -> TrainConfig:
-        """Preset ``name`` built with ``recipe`` and ``method`` (``None``: the preset's own),
-        then ``overrides`` field by field. Every preset takes every recipe and method."""
-        presets = dict(zip(PRESETS, (cls.smoke, cls.colab, cls.auto, cls.auto)))
-        if name not in presets:
-            raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-        chosen = {k: v for k, v in (("recipe", recipe), ("method", method)) if v is not None}
-        return presets[name](**chosen, **overrides)
 
     # ---------------------------------------------------------------- validation
     def validate(self) -> TrainConfig:
@@ -311,10 +217,9 @@ class TrainConfig:
                 f"{self.gradient_accumulation_steps}) cannot be split over {world_size} processes: "
                 f"give --batch-size x --grad-accum a multiple of {world_size}, or launch "
                 f"a number of processes that divides {self.effective_batch}")
-        per_device = max(b for b in range(1, min(share, self.per_device_train_batch_size) + 1)
-                         if share % b == 0)
+        per_device, accumulation = split_batch(share, self.per_device_train_batch_size)
         return dataclasses.replace(self, per_device_train_batch_size=per_device,
-                                   gradient_accumulation_steps=share // per_device)
+                                   gradient_accumulation_steps=accumulation)
 
     @property
     def torch_dtype(self):
@@ -337,15 +242,3 @@ class TrainConfig:
         from .offline import resolve_model_path
 
         return resolve_model_path(self.model_name)
-
-
-def _known_recipe(recipe: str) -> str:
-    if recipe not in RECIPES:
-        raise ConfigError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
-    return recipe
-
-
-def _method_settings(method: str) -> dict[str, Any]:
-    if method not in METHOD_SETTINGS:
-        raise ConfigError(f"method must be one of {', '.join(METHOD_SETTINGS)}, got {method!r}")
-    return {"method": method, **METHOD_SETTINGS[method]}

@@ -51,15 +51,6 @@ def require_ctranslate2():
     return ctranslate2
 
 
-def available() -> bool:
-    """Whether ctranslate2 can be imported (the notebook picks its fastest backend with this)."""
-    try:
-        require_ctranslate2()
-    except MissingExtraError:
-        return False
-    return True
-
-
 def is_ctranslate2_dir(path: str | os.PathLike) -> bool:
     """Whether ``path`` holds a converted CTranslate2 model (model.bin + its config.json)."""
     path = Path(path)

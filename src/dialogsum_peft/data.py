@@ -1,4 +1,4 @@
-"""DialogSum loading, the instruction prompt, and tokenization for training.
+"""DialogSum loading, the instruction prompt, and the tokenized splits the Trainer reads.
 
 Why this module exists: the original tutorial fine-tuned on bare dialogues but prompted with an
 instruction at inference, and scored the Hub's test split row by row although each test dialogue
@@ -6,9 +6,9 @@ appears three times (once per human summary). Here one function builds the promp
 training and inference, and the loader groups repeated test dialogues into one row with all their
 reference summaries, so every dialogue is generated once and scored against every reference.
 
-Every split returned by :func:`load_dialogsum` has the columns
-``id, dialogue, summary, references, topic``. Reading the files themselves (decoding, JSON Lines,
-the :class:`DataError` every bad input raises) is :mod:`dialogsum_peft.inputs`.
+Every split :func:`load_dialogsum` returns has the columns ``id, dialogue, summary, references,
+topic``. Reading the files (decoding, JSON Lines, the :class:`DataError` of a bad input) is
+:mod:`dialogsum_peft.inputs`; encoding text, :mod:`dialogsum_peft.tokenization`.
 """
 
 from __future__ import annotations
@@ -114,9 +114,8 @@ def normalize_rows(
     :data:`REFERENCE_RULE` (``summary``, or ``summary1``, ``summary2``, ...: the first is the
     target). ``locations`` (one per row, e.g. ``"data/train.jsonl, line 3"``) start each message.
 
-    With ``group=True`` rows that share the same dialogue text become one row whose
-    ``references`` hold every summary (the Hub's test split lists each dialogue once per
-    reference). An invalid row raises :class:`DataError` naming it.
+    With ``group=True`` rows of one dialogue text become one row whose ``references`` hold every
+    summary (the Hub's test split lists a dialogue once per reference). A bad row: DataError.
     """
     out: list[dict[str, Any]] = []
     by_dialogue: dict[str, dict[str, Any]] = {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import textwrap
-from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -93,29 +92,3 @@ def title_with_notes(title: str, note: str | None, smoke: bool) -> str:
     """The title with the caller's note and, in smoke mode, the smoke note under it."""
     lines = [title, note, SMOKE_NOTE if smoke else None]
     return "\n".join(dict.fromkeys(line for line in lines if line))
-
-
-def format_example(dialogue: str, human: str, summaries: Mapping[str, str],
-                   references: Sequence[str] | None = None, width: int = 100,
-                   protocol: str = "mean") -> str:
-    """A printable block: dialogue (one line per turn, wrapped), human summary, each model's
-    summary and, with
-    ``references`` (the dialogue's human summaries), its ROUGE-1/2/L against them, computed here
-    under ``protocol``, which the line names."""
-    from .metrics import check_protocol, per_example, score_pairs
-
-    check_protocol(protocol)
-    names = list(summaries)
-    rouge = dict(zip(names, per_example(score_pairs([summaries[n] for n in names],
-                                                    [list(references)] * len(names)), protocol))
-                 ) if references else {}
-    line = "-" * width
-    out = [line, "DIALOGUE:", wrap_lines(dialogue, width), line, "HUMAN SUMMARY:", textwrap.fill(human, width)]
-    for name, text in summaries.items():
-        out += [line, f"{name.upper()}:", textwrap.fill(text or "(empty)", width)]
-        if rouge and name in rouge:
-            r = rouge[name]
-            out.append(f"  ROUGE-1 {r['rouge1']:.3f} | ROUGE-2 {r['rouge2']:.3f} | "
-                       f"ROUGE-L {r['rougeL']:.3f} (protocol: {protocol})")
-    out.append(line)
-    return "\n".join(out)

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from .data import build_prompt
-from .display import captioned, counted, smoke_caption
+from .display import captioned, smoke_caption
 from .generation import summarize, summarize_ids
-from .metrics import (EvalResult, aggregate, aggregate_by_protocol,
+from .metrics import (EvalResult, aggregate,
                       check_protocol, per_example, score_pairs)
 from .tokenization import encode, warn_input_loss
 from .zero_shot import zero_shot_model
@@ -42,80 +42,6 @@ def compute_rouge(predictions, references, multi_ref: str = "mean",
     """
     check_protocol(multi_ref)
     return aggregate(score_pairs(predictions, references, use_stemmer, tokenizer), multi_ref)
-
-
-def rouge_per_example(predictions, references, multi_ref: str = "mean",
-                      use_stemmer: bool = True, tokenizer=None) -> list[dict[str, float]]:
-    """ROUGE F-measures of each example under one protocol, as fractions in [0, 1]
-    (arguments as for :func:`compute_rouge`)."""
-    check_protocol(multi_ref)
-    return per_example(score_pairs(predictions, references, use_stemmer, tokenizer), multi_ref)
-
-
-def rouge_by_protocol(predictions, references, use_stemmer: bool = True,
-                      tokenizer=None) -> dict[str, dict[str, float]]:
-    """Corpus ROUGE under every protocol, ``{protocol: scores}``, from one scoring pass."""
-    return aggregate_by_protocol(score_pairs(predictions, references, use_stemmer, tokenizer))
-
-
-def split_name(dataset) -> str:
-    """``"the test split"`` for a split :func:`~dialogsum_peft.data.load_dialogsum` loaded
-    (``dataset.split``), ``"the split"`` for one that does not know its name."""
-    name = getattr(dataset, "split", None)
-    return f"the {name} split" if name else "the split"
-
-
-def check_index(dataset, index) -> int:
-    """``index`` as an int when it is a row of ``dataset`` (0 to ``len(dataset) - 1``).
-
-    Raises :class:`~dialogsum_peft.errors.SplitIndexError` (an IndexError) naming the split and
-    its size for any other number, TypeError for what is not a whole number.
-    """
-    import numbers
-
-    from .errors import SplitIndexError
-
-    if isinstance(index, bool) or not isinstance(index, numbers.Integral):
-        raise TypeError(f"a row index is a whole number, got {index!r}")
-    n = len(dataset)
-    if not 0 <= index < n:
-        rows = {0: "no rows", 1: "row 0"}.get(n, f"rows 0 to {n - 1}")
-        raise SplitIndexError(f"index {index} is outside {split_name(dataset)}: it has "
-                              f"{counted(n, 'dialogue')} ({rows})")
-    return int(index)
-
-
-_DRAWN: dict[tuple, list[int]] = {}  # per split: the indices not drawn yet in this round
-_LAST: dict[tuple, int] = {}  # per split: the index drawn last
-
-
-def pick_index(dataset, index=None) -> int:
-    """A row of ``dataset`` to look at: ``index`` itself, checked (:func:`check_index`; a number
-    always gives the same dialogue), or with ``None`` a random one.
-
-    The random draw does not use Python's global ``random``, which the Trainer and ``set_seed``
-    seed (every "Run all" would show the same dialogue), but the operating system's entropy
-    (``random.SystemRandom``), and it goes through the split like a shuffled deck: a call never
-    returns the index the previous call returned, and every row is shown once before any
-    comes back. Raises :class:`~dialogsum_peft.errors.SplitIndexError` for an empty split.
-    """
-    import random
-
-    if index is not None:
-        return check_index(dataset, index)
-    n = len(dataset)
-    if n == 0:
-        check_index(dataset, 0)  # raises: no rows
-    key = (getattr(dataset, "_fingerprint", None) or id(dataset), n)
-    deck = _DRAWN.get(key)
-    if not deck:
-        deck = list(range(n))
-        random.SystemRandom().shuffle(deck)
-        if n > 1 and deck[-1] == _LAST.get(key):  # a new round starts with another dialogue
-            deck[0], deck[-1] = deck[-1], deck[0]
-        _DRAWN[key] = deck
-    _LAST[key] = deck.pop()
-    return _LAST[key]
 
 
 def limit_split(dataset, limit: int | None):

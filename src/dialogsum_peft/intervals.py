@@ -161,15 +161,3 @@ def format_interval(ci: Interval | Sequence[float], signed: bool = False) -> str
     low, high = ci
     sign = "+" if signed else ""
     return f"{low:{sign}.3f} to {high:{sign}.3f}"
-
-
-def not_estimable(intervals: dict[str, dict[str, Interval]]) -> dict[str, list[str]]:
-    """``{reason: ["<name> <rouge_type>", ...]}`` for the intervals of ``intervals`` (``{name:
-    {rouge_type: Interval}}``, e.g. one per model or difference) that cannot be estimated, in
-    order; empty when every one can. For messages that say which numbers have no interval."""
-    out: dict[str, list[str]] = {}
-    for name, by_type in intervals.items():
-        for k, ci in by_type.items():
-            if not ci.estimable:
-                out.setdefault(ci.reason, []).append(f"{name} {k}")
-    return out

@@ -85,6 +85,25 @@ def saved_method(path) -> str | None:
     return None
 
 
+def describe(method_config) -> str:
+    """What a method trains, in words, from its peft config object (``None``: full fine-tuning)."""
+    from peft import IA3Config, LoraConfig, PromptTuningConfig
+
+    def names(modules) -> str:
+        return ", ".join(sorted(modules)) if not isinstance(modules, str) else modules
+
+    if method_config is None:
+        return "every weight (full fine-tuning)"
+    if isinstance(method_config, LoraConfig):
+        return (f"LoRA r={method_config.r}, alpha={method_config.lora_alpha} on "
+                f"{names(method_config.target_modules)}")
+    if isinstance(method_config, IA3Config):
+        return f"IA3 scaling vectors on {names(method_config.target_modules)}"
+    if isinstance(method_config, PromptTuningConfig):
+        return f"{method_config.num_virtual_tokens} virtual input tokens (prompt tuning)"
+    return type(method_config).__name__
+
+
 NOT_APPLICABLE = "—"  # a setting the method does not have
 
 

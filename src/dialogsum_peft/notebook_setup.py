@@ -1,5 +1,6 @@
-"""A notebook's run, from its knob cell: the :class:`~dialogsum_peft.config.TrainConfig` the
-knobs describe, and where the run writes (the repository's ``outputs/``, or Google Drive).
+"""A notebook's set-up cells: the environment (libraries, device), the run's
+:class:`~dialogsum_peft.config.TrainConfig` from the knob cell, where it writes (the repository's
+``outputs/``, or Google Drive), and the settings worth reading.
 
 Why: the notebooks' configuration cell names a mode, a recipe and local folders, and every later
 cell reads one config; the command line builds the same ``TrainConfig`` from its flags
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +118,74 @@ def notebook_config(mode: str = "auto", recipe: str = DEFAULT_RECIPE, eval_size:
         if warning:
             print(warning)
     return config
+
+
+# ------------------------------------------------------------------------------- the set-up cells' reports
+RUNTIME_HINT = "Runtime -> Change runtime type -> GPU"
+
+
+def environment_report(info=None, versions: dict[str, str] | None = None) -> str:
+    """Library versions and the device (``info``: a :class:`~dialogsum_peft.hardware.DeviceInfo`,
+    this machine's by default), with one ``WARNING:`` line for each combination of versions known
+    to break a notebook (:data:`~dialogsum_peft.versions.BREAKAGES`: the versions, what fails,
+    the fix). ``versions``: the installed libraries' (:func:`~dialogsum_peft.versions.library_versions`)
+    unless given. It runs before the mode is chosen, so on a CPU-only runtime it says what a GPU
+    is needed for and where to get one, without a warning: the configuration
+    (:func:`notebook_config`) warns when the run it sets up would train
+    flan-t5-base on the CPU, and says nothing of the kind for a smoke run, which is meant for it."""
+    from .hardware import describe_device
+    from .versions import BREAKAGES, library_versions
+
+    info = info or describe_device()
+    installed = library_versions()
+    versions = {**installed, **(versions or {})}
+    lines = [f"{name:<16}{versions[name]}" for name in installed]
+    lines.append(f"{'python':<16}{sys.version.split()[0]}")
+    lines += [f"WARNING: {b.message(versions)}" for b in BREAKAGES
+              if b.in_notebooks and b.applies(versions)]
+    if info.kind == "cuda":
+        lines.append(f"{'device':<16}GPU: {info.name}, {info.total_memory_gib:.1f} GiB, "
+                     f"{'bf16 supported' if info.bf16 else 'no bf16 (fp32 will be used)'}")
+    else:
+        lines.append(f"{'device':<16}CPU only: enough for the smoke mode (a tiny model, minutes); "
+                     "training flan-t5-base (full mode) needs a GPU, in Colab: "
+                     f"{RUNTIME_HINT} (a T4 is free)")
+    return "\n".join(lines)
+
+
+def settings_table(configs):
+    """The settings a learner should read, at most 12 rows (pandas DataFrame of strings): model,
+    data, method and its own settings, learning rate, training length, effective batch (batch x
+    accumulation), precision, token lengths, test dialogues scored.
+
+    One config: one column, without the rows its method does not have. A mapping (name ->
+    config): one column per method, :data:`~dialogsum_peft.methods.NOT_APPLICABLE` where a setting does not apply. The
+    full list is ``config.to_dict()``.
+    """
+    import pandas as pd
+
+    from .methods import NOT_APPLICABLE, method_settings
+
+    single = isinstance(configs, TrainConfig)
+    columns = {"setting": configs} if single else dict(configs)
+    table = {}
+    for name, c in columns.items():
+        length = (f"{c.max_steps} steps" if c.max_steps > 0 else f"{c.num_train_epochs:g} epochs")
+        table[name] = {
+            "model": c.model_name, "data": c.dataset_source, "method": c.method,
+            **method_settings(c),
+            "learning rate": f"{c.learning_rate:g}",
+            "training length": length,
+            "effective batch = batch x accumulation": f"{c.effective_batch} = "
+            f"{c.per_device_train_batch_size} x {c.gradient_accumulation_steps}",
+            "precision": c.precision,
+            "tokens: prompt / summary": f"{c.max_source_length} / {c.max_target_length}",
+            "test dialogues scored": "all" if c.eval_limit is None else str(c.eval_limit),
+        }
+    frame = pd.DataFrame(table)
+    if single:
+        frame = frame[frame["setting"] != NOT_APPLICABLE]
+    return frame
 
 
 # ------------------------------------------------------------------------------- Google Drive

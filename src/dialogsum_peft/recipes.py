@@ -70,15 +70,21 @@ RECIPE_FIELDS = ("recipe", "per_device_train_batch_size", "gradient_accumulation
                  "warmup_steps", "lr_scheduler_type", "max_steps", "num_train_epochs")
 
 
+def split_batch(examples: int, max_per_device: int) -> tuple[int, int]:
+    """``examples`` per optimizer step as (per-device batch, gradient accumulation): the largest
+    batch not above ``max_per_device`` that divides it, times the accumulation that completes it."""
+    per_device = max(b for b in range(1, min(max_per_device, examples) + 1) if examples % b == 0)
+    return per_device, examples // per_device
+
+
 def recipe_schedule(recipe: Recipe, max_per_device: int, method: str) -> dict:
     """The :data:`RECIPE_FIELDS` of ``recipe`` and ``method``'s ``learning_rate`` in it: its
     schedule, and its effective batch split into the largest per-device batch not above
     ``max_per_device`` that divides it, times the gradient accumulation that completes it.
     Raises ``KeyError`` for a method the recipe has no learning rate for."""
-    per_device = max(b for b in range(1, min(max_per_device, recipe.effective_batch) + 1)
-                     if recipe.effective_batch % b == 0)
+    per_device, accumulation = split_batch(recipe.effective_batch, max_per_device)
     return dict(recipe=recipe.name, per_device_train_batch_size=per_device,
-                gradient_accumulation_steps=recipe.effective_batch // per_device,
+                gradient_accumulation_steps=accumulation,
                 warmup_steps=recipe.warmup_steps, lr_scheduler_type=recipe.lr_scheduler_type,
                 max_steps=recipe.max_steps, num_train_epochs=recipe.num_train_epochs,
                 learning_rate=recipe.learning_rates[method])

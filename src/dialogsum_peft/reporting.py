@@ -16,14 +16,11 @@ and protocol, so they are only compared like for like.
 
 from __future__ import annotations
 
-import random
-import sys
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .display import (SMOKE_NOTE, TextBlock, any_smoke, captioned, counted, format_example,
-                      smoke_caption, title_with_notes, wrap_lines)
+from .display import (any_smoke, captioned, counted, smoke_caption, title_with_notes)
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
 from .published import NOT_REPORTED, PUBLISHED, PublishedFigure
 
@@ -39,32 +36,6 @@ def scores_under(results: Mapping[str, EvalResult], protocol: str) -> dict[str, 
             raise TypeError(f"results[{name!r}] is a {type(result).__name__}, not an EvalResult: "
                             "tables and plots compute their scores under the protocol they name")
     return {name: result.by_protocol[protocol] for name, result in results.items()}
-
-
-def show_random_elements(dataset, num_examples: int = 3, seed: int | None = None,
-                         columns: Sequence[str] = ("id", "topic", "dialogue", "summary"),
-                         width: int = 100) -> TextBlock:
-    """``num_examples`` random rows as wrapped text, one block per row (id and topic on its first
-    line, then each of the other ``columns`` under its name), so a dialogue shows its turns on
-    lines of at most ``width`` characters instead of escaped ``\\n`` in a wide table.
-
-    Raises ValueError when the split has fewer rows than ``num_examples``.
-    """
-    if num_examples > len(dataset):
-        raise ValueError(f"can't pick {num_examples} rows from a split of {len(dataset)}")
-    rng = random.Random(seed)
-    picks = rng.sample(range(len(dataset)), num_examples)
-    cols = [c for c in columns if c in dataset.column_names]
-    line, blocks = "-" * width, []
-    for i in picks:
-        row = dataset[i]
-        head = [f"{c}: {row[c]}" for c in cols if c in ("id", "topic")]
-        block = [line, f"row {i}" + (" | " + " | ".join(head) if head else "")]
-        for c in cols:
-            if c not in ("id", "topic"):
-                block += [f"{c.upper()}:", wrap_lines(str(row[c]), width)]
-        blocks.append("\n".join(block))
-    return TextBlock("\n".join([*blocks, line]))
 
 
 def rouge_table(results: Mapping[str, EvalResult], baseline: str | None = None,
@@ -217,122 +188,6 @@ def plot_loss_curve(trainer, title: str = "LoRA training loss", note: str | None
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
-
-
-def side_by_side(dataset, results: Mapping[str, EvalResult], indices: Sequence[int],
-                 width: int = 100) -> TextBlock:
-    """Dialogue, human summary and each model's summary (from its EvalResult on ``dataset``) for
-    the rows ``indices``, as wrapped text blocks (:func:`format_example`, one per row).
-
-    When a result comes from the smoke model the first line is :data:`SMOKE_NOTE`. Raises
-    TypeError for results that are not EvalResults, ValueError for results of another split and
-    :class:`~dialogsum_peft.errors.SplitIndexError` for an index outside ``dataset``
-    (:func:`~dialogsum_peft.evaluation.check_index`).
-    """
-    from .evaluation import check_index
-
-    scores_under(results, "mean")  # EvalResults only
-    for name, result in results.items():
-        if len(result.predictions) != len(dataset):
-            raise ValueError(f"results[{name!r}] holds {len(result.predictions)} predictions for "
-                             f"a split of {len(dataset)} dialogues: not this split's results")
-    indices = [check_index(dataset, i) for i in indices]
-    blocks = [SMOKE_NOTE] if any_smoke(results.values()) else []
-    for i in indices:
-        blocks.append(f"id: {dataset[i]['id']}")
-        blocks.append(format_example(dataset[i]["dialogue"], dataset[i]["summary"],
-                                     {name: r.predictions[i] for name, r in results.items()},
-                                     width=width))
-    return TextBlock("\n".join(blocks))
-
-
-# ------------------------------------------------------------- the notebooks' set-up reports
-RUNTIME_HINT = "Runtime -> Change runtime type -> GPU"
-
-
-def environment_report(info=None, versions: dict[str, str] | None = None) -> str:
-    """Library versions and the device (``info``: a :class:`~dialogsum_peft.hardware.DeviceInfo`,
-    this machine's by default), with one ``WARNING:`` line for each combination of versions known
-    to break a notebook (:data:`~dialogsum_peft.versions.BREAKAGES`: the versions, what fails,
-    the fix). ``versions``: the installed libraries' (:func:`~dialogsum_peft.versions.library_versions`)
-    unless given. It runs before the mode is chosen, so on a CPU-only runtime it says what a GPU
-    is needed for and where to get one, without a warning: the configuration
-    (:func:`~dialogsum_peft.notebook_setup.notebook_config`) warns when the run it sets up would train
-    flan-t5-base on the CPU, and says nothing of the kind for a smoke run, which is meant for it."""
-    from .hardware import describe_device
-    from .versions import BREAKAGES, library_versions
-
-    info = info or describe_device()
-    installed = library_versions()
-    versions = {**installed, **(versions or {})}
-    lines = [f"{name:<16}{versions[name]}" for name in installed]
-    lines.append(f"{'python':<16}{sys.version.split()[0]}")
-    lines += [f"WARNING: {b.message(versions)}" for b in BREAKAGES
-              if b.in_notebooks and b.applies(versions)]
-    if info.kind == "cuda":
-        lines.append(f"{'device':<16}GPU: {info.name}, {info.total_memory_gib:.1f} GiB, "
-                     f"{'bf16 supported' if info.bf16 else 'no bf16 (fp32 will be used)'}")
-    else:
-        lines.append(f"{'device':<16}CPU only: enough for the smoke mode (a tiny model, minutes); "
-                     "training flan-t5-base (full mode) needs a GPU, in Colab: "
-                     f"{RUNTIME_HINT} (a T4 is free)")
-    return "\n".join(lines)
-
-
-def settings_table(configs):
-    """The settings a learner should read, at most 12 rows (pandas DataFrame of strings): model,
-    data, method and its own settings, learning rate, training length, effective batch (batch x
-    accumulation), precision, token lengths, test dialogues scored.
-
-    One config: one column, without the rows its method does not have. A mapping (name ->
-    config): one column per method, :data:`~dialogsum_peft.methods.NOT_APPLICABLE` where a setting does not apply. The
-    full list is ``config.to_dict()``.
-    """
-    from .config import TrainConfig
-    from .methods import NOT_APPLICABLE, method_settings
-
-    single = isinstance(configs, TrainConfig)
-    columns = {"setting": configs} if single else dict(configs)
-    table = {}
-    for name, c in columns.items():
-        length = (f"{c.max_steps} steps" if c.max_steps > 0 else f"{c.num_train_epochs:g} epochs")
-        table[name] = {
-            "model": c.model_name, "data": c.dataset_source, "method": c.method,
-            **method_settings(c),
-            "learning rate": f"{c.learning_rate:g}",
-            "training length": length,
-            "effective batch = batch x accumulation": f"{c.effective_batch} = "
-            f"{c.per_device_train_batch_size} x {c.gradient_accumulation_steps}",
-            "precision": c.precision,
-            "tokens: prompt / summary": f"{c.max_source_length} / {c.max_target_length}",
-            "test dialogues scored": "all" if c.eval_limit is None else str(c.eval_limit),
-        }
-    frame = pd.DataFrame(table)
-    if single:
-        frame = frame[frame["setting"] != NOT_APPLICABLE]
-    return frame
-
-
-def example_report(dataset, index: int, summaries: Mapping[str, str], smoke: bool = False,
-                   show_prompt: bool = False) -> str:
-    """One test dialogue: its text (or the full prompt), the human summary, each model's summary
-    with its own ROUGE against all the dialogue's references; the smoke banner on top in smoke mode.
-    Raises :class:`~dialogsum_peft.errors.SplitIndexError` naming the split's size for an
-    ``index`` outside ``dataset`` (:func:`~dialogsum_peft.evaluation.check_index`).
-    """
-    from .data import build_prompt
-    from .evaluation import check_index
-    from .offline import smoke_banner
-
-    row = dataset[check_index(dataset, index)]
-    text = build_prompt(row["dialogue"]) if show_prompt else row["dialogue"]
-    header = (f"test dialogue #{index} (id {row['id']}, "
-              f"{counted(len(row['references']), 'human reference')})")
-    body = format_example(text, row["summary"], summaries, row["references"])
-    if show_prompt:
-        body = body.replace("DIALOGUE:", "PROMPT (what the model reads):", 1)
-    parts = [smoke_banner()] if smoke else []
-    return "\n".join(parts + [header, body])
 
 
 def plot_rouge_by_length(results: Mapping[str, EvalResult], protocol: str = "mean",

@@ -1,21 +1,15 @@
-"""``DialogSumTrainer``: ``Seq2SeqTrainer`` with the three fixes this tutorial needs, and the
-arguments, collator and trainer that the notebooks, the command line and the benchmarks give it.
-
-Why: ``Seq2SeqTrainer`` does the training; three things it gets wrong here are fixed in this one
-file, so the notebook cell that builds a trainer shows plain Hugging Face arguments and names
-this one class:
+"""``DialogSumTrainer``: ``Seq2SeqTrainer`` with the three fixes this tutorial needs, in this one
+file, and the arguments and collator the notebooks, the command line and the benchmarks give it.
 
 * T5 returns the mean loss of its own batch but accepts ``**kwargs``; seeing them, the Trainer
   assumes a loss summed over the accumulated, all-process batch and scales loss and gradients by
   the number of processes and accumulation steps. We tell it the loss is a per-batch mean.
 * the length-grouped sampler shuffles with the global RNG, so a run resumed mid-epoch sees other
-  batches; :class:`EpochSeededLengthGroupedSampler` is seeded by ``(data_seed, epoch)`` and
-  resumes exactly.
+  batches; :class:`EpochSeededLengthGroupedSampler` is seeded by ``(data_seed, epoch)``.
 * :class:`DivergenceGuard` stops a run whose loss becomes NaN/inf, explodes, or whose gradient
   norm is zero or inf, before any checkpoint or adapter with broken weights is written.
 
-How its logs read (one line each) and how they are read back (the loss curve):
-:mod:`dialogsum_peft.training_log`.
+How its logs read and are read back (the loss curve): :mod:`dialogsum_peft.training_log`.
 """
 
 from __future__ import annotations
@@ -228,15 +222,12 @@ def housekeeping_arguments(config: TrainConfig) -> dict[str, Any]:
     (``**housekeeping_arguments(config)``) beside the arguments it writes out, and
     :func:`training_arguments` uses the same call.
 
-    * ``logging_nan_inf_filter=False``: a NaN loss must reach the guard, not be averaged away;
-    * ``seed``/``data_seed``: the same initialisation and batch order on every run;
-    * ``report_to="none"``: no experiment tracker;
-    * ``use_cpu``: without a GPU, accelerate would ignore torchrun's environment and every
-      process would train alone (the CPU runs of the tests start two processes);
-    * ``dataloader_num_workers``, ``torch_compile``, ``activation_checkpointing`` (before
-      transformers 5.24: ``gradient_checkpointing``, its deprecated alias since),
-      ``train_sampling_strategy`` (length-grouped batches: less padding): speed and memory
-      settings from the config.
+    ``logging_nan_inf_filter=False`` (a NaN loss must reach the guard); ``seed``/``data_seed``
+    (the same initialisation and batch order on every run); ``report_to="none"``; ``use_cpu``
+    without a GPU (else accelerate ignores torchrun's environment and every CPU process trains
+    alone); and the config's speed and memory settings: ``dataloader_num_workers``,
+    ``torch_compile``, ``activation_checkpointing`` (before transformers 5.24
+    ``gradient_checkpointing``), ``train_sampling_strategy`` (length-grouped: less padding).
     """
     return dict(
         logging_nan_inf_filter=False,
@@ -308,24 +299,3 @@ def data_collator(tokenizer, model, config: TrainConfig):
     multiple = config.pad_to_multiple_of if torch.cuda.is_available() else None
     return DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100,
                                   pad_to_multiple_of=multiple)
-
-
-def make_trainer(model, tokenizer, datasets, config: TrainConfig, callbacks=None, args=None,
-                 **arg_overrides):
-    """A :class:`DialogSumTrainer` for ``model`` on ``datasets['train']`` (the CLI's trainer).
-
-    ``datasets`` is the DatasetDict of :func:`dialogsum_peft.data.load_dialogsum` (tokenized
-    here with the training prompt) or a dict of already tokenized splits. ``args``: training
-    arguments already built by :func:`training_arguments` (else built here with ``arg_overrides``).
-    """
-    from .data import prepare_datasets, require_split
-
-    train = require_split(datasets, "train")
-    if "input_ids" not in getattr(train, "column_names", ["input_ids"]):
-        datasets = prepare_datasets(datasets, tokenizer, config)
-    args = args or training_arguments(config, **arg_overrides)
-    return DialogSumTrainer(
-        model=model, args=args,
-        data_collator=data_collator(tokenizer, model, config), train_dataset=datasets["train"],
-        eval_dataset=datasets.get("validation"), processing_class=tokenizer, callbacks=callbacks,
-    )

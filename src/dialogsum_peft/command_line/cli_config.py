@@ -16,12 +16,30 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..config import PRESETS, RECIPES, TrainConfig
+from ..config import TrainConfig
+from ..recipes import RECIPES
 from ..recipes import RECIPE_FIELDS
 from ..settings import METHOD_SETTINGS
 from ..errors import DialogSumError
+from .field_flags import flags_of
 
+PRESETS = ("smoke", "colab", "auto", "full")  # full: an alias of auto
 DEFAULT_PRESET = "auto"
+
+
+def config_from_preset(name: str, recipe: str | None = None, method: str | None = None,
+                       **overrides) -> TrainConfig:
+    """Preset ``name`` (``TrainConfig.smoke``, ``.colab`` or ``.auto``) built with ``recipe`` and
+    ``method`` (``None``: the preset's own), then ``overrides`` field by field. Every preset takes
+    every recipe and method; an unknown preset is a :class:`~dialogsum_peft.errors.ConfigError`."""
+    from ..errors import ConfigError
+
+    presets = dict(zip(PRESETS, (TrainConfig.smoke, TrainConfig.colab, TrainConfig.auto,
+                                 TrainConfig.auto)))
+    if name not in presets:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    chosen = {k: v for k, v in (("recipe", recipe), ("method", method)) if v is not None}
+    return presets[name](**chosen, **overrides)
 
 
 class CliError(DialogSumError):
@@ -66,9 +84,7 @@ METHOD_ONLY_FIELDS = {"lora_r": ("lora", "lora-all"), "lora_alpha": ("lora", "lo
 def flag_of(name: str) -> str:
     """The command-line flag of ``TrainConfig`` field ``name`` (``lora_target_modules`` ->
     ``--lora-targets``)."""
-    meta = TrainConfig.__dataclass_fields__[name].metadata
-    flag = meta.get("flag") or "--" + name.replace("_", "-")
-    return flag if isinstance(flag, str) else flag[0]
+    return flags_of(name)[0]
 
 
 def given_flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -118,7 +134,7 @@ def _adapter_base_config(base: str, args, flags: dict[str, Any]) -> TrainConfig:
     from ..offline import is_smoke_base
 
     if is_smoke_base(base):
-        return TrainConfig.from_preset("smoke", **flags)
+        return config_from_preset("smoke", **flags)
     if base.startswith(("/", "~", ".")) or os.path.isabs(base):
         if not Path(base).expanduser().is_dir():
             how = ("the smoke path's tiny T5 of another version of this package: train the "
@@ -167,7 +183,7 @@ def _resolve(args, file_values: dict[str, Any], flags: dict[str, Any]) -> TrainC
     layer = {k: v for k, v in file_values.items() if k != "preset" and k not in owned}
     recipe = chosen.get("recipe", layer.pop("recipe", None))
     method = chosen.get("method", layer.pop("method", None))
-    config = TrainConfig.from_preset(preset or DEFAULT_PRESET, recipe=recipe, method=method,
+    config = config_from_preset(preset or DEFAULT_PRESET, recipe=recipe, method=method,
                                      **{**layer, **flags})
     return _check_method_flags(config, flags)
 
