@@ -2,23 +2,20 @@
 
 The layout follows who calls what; imports only point down (no cycles, function-level ones too).
 
-* **The lesson's helpers**, what the notebooks import (each notebook names at most 5 modules):
-  ``data`` (DialogSum, the prompt), ``trainer`` (a notebook's config from its knobs, tokenized
-  splits, ``DialogSumTrainer``, resuming), ``evaluation`` (ROUGE of predictions and models,
-  zero-shot against LoRA, where a model fails), ``reporting`` (tables, plots, examples, the
-  environment), ``adapters`` (save, check, load) and, for the methods notebook, ``comparison``.
-* **Below them**: ``generation`` (batched summaries), ``zero_shot``, ``metrics`` (ROUGE pair
-  scores, protocols, ``EvalResult``), ``intervals``, ``input_report``, ``methods``,
-  ``trainer_parts`` (the guard, the sampler, the loss log), ``display``, ``published``,
-  ``modeling``, ``config``/``config_checks``/``recipes``, ``atomic`` (temp-then-rename writes)
-  and the leaves ``settings`` (the one home of every default) and ``errors``.
+* **The lesson's helpers**, what the notebooks import, one module per step: ``notebook_setup``
+  (the environment, the run's config from the knob cell, the settings table), ``data``
+  (DialogSum, the prompt, the tokenized splits), ``dialogues`` (a row, by index or at random),
+  ``trainer`` (``DialogSumTrainer`` and its fixes), ``run_folder`` (the run's folder and
+  checkpoints, resuming), ``evaluation``, ``reporting``, ``adapters`` and, for the methods
+  notebook, ``comparison``.
+* **Below them**: ``config``/``presets``/``config_checks``, ``recipes`` (each method's learning
+  rate), ``tokenization`` (ids and what truncation and ``<unk>`` took, from one pass),
+  ``generation``, ``zero_shot``, ``metrics``, ``intervals``, ``training_log``, ``methods``,
+  ``modeling``, ``display``, ``published``, ``hardware``, ``inputs``, ``hub``, ``offline``,
+  ``measuring``, ``versions``, ``ctranslate2_backend``, and the leaves ``settings``, ``errors``
+  and ``atomic``.
 * **The command line**, a subpackage of its own that nothing here imports:
-  :mod:`dialogsum_peft.command_line` (``cli`` → ``commands`` → ``cli_config``, ``loading``,
-  ``run_outputs``, ``evaluation_outputs``, ``summarize_input``, ``export``, ``distributed``,
-  ``safety``). Below it and the lesson: ``run_folder``, ``checkpoints``, ``ctranslate2_backend``,
-  ``hub``, ``inputs``.
-* **Measuring and the smoke path**: ``measuring`` (flan-t5-base's shape, FLOPs), ``offline``
-  (the tiny T5 and the shipped sample), ``hardware``.
+  :mod:`dialogsum_peft.command_line` (``python -m dialogsum_peft``).
 
 Submodules import heavy libraries lazily, and importing the package changes nothing global: its
 own warnings are shown as one ``warning: ...`` line where it issues them (``errors.warn``), and
