@@ -27,8 +27,8 @@ TINY = ["--model", "tiny", "--data", str(SAMPLE)]
 def bench(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    for name in ("common", "variants", "variant_runs", "train_throughput", "eval_throughput",
-                 "token_lengths", "source_length_limits"):
+    for name in ("common", "variants", "variant_runs", "train_variants", "eval_variants",
+                 "train_throughput", "eval_throughput", "token_lengths", "source_length_limits"):
         sys.modules.pop(name, None)
 
 
