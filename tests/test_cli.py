@@ -610,3 +610,10 @@ def test_evaluate_prints_the_wins_and_updates_only_the_evaluated_adapters_card(r
     assert f"model card: {copy / 'README.md'}" in out
     assert "4 dialogues of the test split" in ModelCard.load(copy / "README.md").text
     assert (run_dir / "adapter" / "README.md").read_text() == before
+    # a card someone wrote is kept: a warning line, and the evaluation itself succeeds
+    (copy / "README.md").write_text("---\nlicense: mit\n---\n# Mine\n", encoding="utf-8")
+    assert main(["evaluate", "--preset", "smoke", "--output-dir", str(run_dir), "--results-dir",
+                 str(tmp_path / "results"), "--adapter", str(copy), "--limit", "4", *GEN]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the model card was not updated: " in err and "someone wrote" in err
+    assert (copy / "README.md").read_text(encoding="utf-8").endswith("# Mine\n")

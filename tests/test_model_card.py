@@ -154,3 +154,19 @@ def test_only_hub_repository_ids_go_into_the_metadata(tmp_path):
     assert hub_id(str(tmp_path / "org" / "model")) is None
     assert hub_id("tiny-random-t5") is None and hub_id(None) is None
     assert hub_id("not a/repo id") is None
+
+
+def test_a_card_someone_wrote_is_never_replaced(adapter, sample):
+    """peft's empty template and our own cards are replaced; a hand-written or broken README is
+    refused in one line and stays as it was."""
+    readme = adapter / "README.md"
+    readme.write_text("---\nlicense: mit\n---\n# My adapter\nNotes I wrote.\n", encoding="utf-8")
+    tuned = summaries_of(sample["test"], 0)
+    for kwargs in ({}, {"tuned": tuned, "trained_here": False}):
+        with pytest.raises(AdapterError, match="a model card someone wrote"):
+            write_model_card(adapter, full_config(), **kwargs)
+    assert readme.read_text(encoding="utf-8").endswith("Notes I wrote.\n")
+    readme.write_text("---\nlicense: [mit\n---\nbroken\n", encoding="utf-8")
+    with pytest.raises(AdapterError, match="cannot be read as a model card"):
+        write_model_card(adapter, full_config())
+    assert readme.read_text(encoding="utf-8").endswith("broken\n")

@@ -266,13 +266,15 @@ def write_model_card(adapter_dir, config, tuned=None, zero_shot=None, *, split: 
     was trained in this session, on this machine (its device and library versions go into the
     card, with ``world_size`` processes and ``steps``); ``False`` (an evaluation) keeps what the
     folder's card recorded of the training and replaces its results. Raises
-    :class:`~dialogsum_peft.errors.AdapterError` for a folder that is not a sound adapter.
+    :class:`~dialogsum_peft.errors.AdapterError` for a folder that is not a sound adapter, and
+    for a README.md someone wrote (only ours or peft's empty template is replaced).
     """
     from .atomic import write_text_atomic
-    from .model_card import (CARD, CardEvaluation, TrainingFacts, build_card, read_card,
-                             with_evaluation)
+    from .model_card import (CARD, CardEvaluation, TrainingFacts, build_card, check_replaceable,
+                             read_card, with_evaluation)
 
     path = check_adapter_dir(adapter_dir)
+    check_replaceable(path)  # a card someone wrote by hand is never overwritten
     evaluation = None if tuned is None else CardEvaluation(tuned, zero_shot, split, backend)
     card = None if trained_here else read_card(path)
     if card is not None and evaluation:

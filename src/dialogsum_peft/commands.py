@@ -345,6 +345,7 @@ def _update_model_card(results, config, args, trained) -> None:
     if not trained or not (Path(trained[0]) / "adapter_config.json").is_file():
         return
     from .adapters import write_model_card
+    from .errors import AdapterError
 
     backend = args.backend + (f" ({args.quantization})" if args.quantization else "")
     try:
@@ -353,6 +354,9 @@ def _update_model_card(results, config, args, trained) -> None:
     except OSError as err:
         print(f"warning: the model card in {trained[0]} was not updated ({err.strerror})",
               file=sys.stderr)
+        return
+    except AdapterError as err:  # a README.md someone wrote, or one that does not parse
+        print(f"warning: the model card was not updated: {err}", file=sys.stderr)
         return
     print(f"model card: {card} (these results replace the ones it had)")
 

@@ -91,16 +91,43 @@ def is_smoke_card(card) -> bool:
     return SMOKE_TAG in (card.data.tags or [])
 
 
-def read_card(adapter_dir) -> object | None:
-    """The folder's card (``ModelCard.load``) when this module wrote it (tagged :data:`TAG`),
-    ``None`` when there is none or it is another one (peft's template)."""
+def _load(adapter_dir):
+    """The folder's README.md as a ``ModelCard``, ``None`` without one; AdapterError when it
+    cannot be read as a card (its YAML header is broken)."""
     from huggingface_hub import ModelCard
+
+    from .errors import AdapterError, one_line
 
     path = Path(adapter_dir) / CARD
     if not path.is_file():
         return None
-    card = ModelCard.load(path)
-    return card if TAG in (card.data.tags or []) else None
+    import yaml
+
+    try:
+        return ModelCard.load(path)
+    except (ValueError, OSError, yaml.YAMLError) as err:
+        raise AdapterError(f"{path} cannot be read as a model card ({one_line(err)[:120]}): "
+                           "fix or move it; it is not replaced") from None
+
+
+def read_card(adapter_dir) -> object | None:
+    """The folder's card (``ModelCard.load``) when this module wrote it (tagged :data:`TAG`),
+    ``None`` when there is none or it is another one (peft's template)."""
+    card = _load(adapter_dir)
+    return card if card is not None and TAG in (card.data.tags or []) else None
+
+
+def check_replaceable(adapter_dir) -> None:
+    """Refuse (AdapterError) to replace a README.md that someone wrote: only a card of ours or
+    the empty template ``save_pretrained`` leaves (``# Model Card for Model ID``) is replaced."""
+    from .errors import AdapterError
+
+    card = _load(adapter_dir)
+    if card is None or TAG in (card.data.tags or []) or "# Model Card for Model ID" in card.text:
+        return
+    raise AdapterError(f"{Path(adapter_dir) / CARD} is a model card someone wrote, not the "
+                       "template save_pretrained leaves: it is not replaced; move it away to "
+                       "have the card written")
 
 
 def _peft_settings(adapter_dir) -> tuple[str, str, str]:
