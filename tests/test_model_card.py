@@ -1,5 +1,6 @@
-"""The adapter folder's model card: written with huggingface_hub's ModelCard, read back with
-ModelCard.load, true to the saved adapter, the run and the results."""
+"""The adapter folder's model card (model_card, and the sections card_sections writes): written
+with huggingface_hub's ModelCard, read back with ModelCard.load, true to the saved adapter, the
+run and the results."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import AdapterError
 from dialogsum_peft.intervals import difference_intervals, format_interval, rouge_intervals
 from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, score_pairs
-from dialogsum_peft.model_card import (EVAL_END, EVAL_START, SMOKE_TAG, TAG, hub_id,
-                                       read_card)
+from dialogsum_peft.card_sections import EVAL_END, EVAL_START, hub_id
+from dialogsum_peft.model_card import SMOKE_TAG, TAG, read_card
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.versions import library_versions
 from dialogsum_peft.wins import win_shares
@@ -170,3 +171,15 @@ def test_a_card_someone_wrote_is_never_replaced(adapter, sample):
     with pytest.raises(AdapterError, match="cannot be read as a model card"):
         write_model_card(adapter, full_config())
     assert readme.read_text(encoding="utf-8").endswith("broken\n")
+
+
+def test_results_find_their_place_when_the_section_was_edited_away(adapter, sample):
+    write_model_card(adapter, full_config())
+    readme = adapter / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(EVAL_START), text.index(EVAL_END) + len(EVAL_END)
+    readme.write_text(text[:start] + text[end:], encoding="utf-8")
+    tuned = summaries_of(sample["test"], 0)
+    card = ModelCard.load(write_model_card(adapter, full_config(), tuned, trained_here=False))
+    assert card.text.count(EVAL_START) == 1 and card.text.rstrip().endswith(EVAL_END)
+    assert "Intended use and limits" in card.text and len(card.data.eval_results) == 12

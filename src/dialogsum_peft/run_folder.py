@@ -33,7 +33,7 @@ METRICS = "train_metrics.json"
 # (``--overwrite`` removes exactly these).
 RUN_FILES: dict[str, str] = {
     CONFIG: "the settings",
-    ADAPTER: "a PEFT method's weights + tokenizer",
+    ADAPTER: "a PEFT method's weights + tokenizer + model card (README.md)",
     MODEL: "--method full: the whole model + tokenizer",
     LOSS_CSV: "the training and validation loss per logged step",
     LOSS_JSON: "the same as JSON",
