@@ -477,7 +477,7 @@ runs["full"] = train_and_evaluate("full", None)  # no peft config: every weight 
 # One row per method, all on the same test dialogues. ROUGE is the corpus F-measure under the
 # **mean** protocol (every summary against each of its dialogue's references, averaged: the
 # course lab's way); "n/a" marks what does not apply to the zero-shot model, "not measured" what
-# this runtime cannot measure (GPU memory on a CPU). The last column is each method's ROUGE-1
+# this runtime cannot measure (GPU memory on a CPU). The next-to-last column is each method's ROUGE-1
 # minus LoRA's with a 95% interval from a paired bootstrap (the test dialogues drawn again 1,000
 # times, the same draw for both methods): an interval that contains 0 means this test set cannot
 # tell that method from LoRA; "not estimable" says why there is none (fewer than 10 dialogues, as
@@ -486,6 +486,12 @@ runs["full"] = train_and_evaluate("full", None)  # no peft config: every weight 
 # fine-tuning over LoRA gap is 1.35. In smoke mode the trainable shares are far larger than the
 # figures at the top: the tiny T5's layers are only 32 wide, so an adapter of rank 32 (or 16) is
 # as large as the weight it adapts, while flan-t5-base's layers are 768 wide.
+#
+# The last column counts dialogues instead of averaging them: the share of test dialogues on
+# which each method's ROUGE-1 is higher than zero-shot's, equal and lower, with a 95% interval
+# for the first (Wilson's interval for a proportion). Two methods with the same average can
+# differ here: one better on nearly every dialogue, the other much better on some and worse on
+# many (the tutorial's section 8 says more).
 
 # %%
 from dialogsum_peft.comparison import comparison_table

@@ -182,6 +182,9 @@ def test_methods_notebook_runs_and_compares_all_methods(executed):
     for row in ROWS:
         assert re.search(rf"^{re.escape(row)}\s", table, re.M), row
     assert SMOKE_NOTE in table and "protocol: mean" in table and "not measured" in table
+    html = find_cell(nb, TABLE_CELL).outputs[-1].data["text/html"]  # beside the means: how many
+    assert "rouge1 per dialogue vs zero-shot: higher / equal / lower (95% CI)" in html
+    assert re.search(r"<td>\d+% / \d+% / \d+% \(higher: ", html)
     protocols = outputs_text(find_cell(nb, "protocol_table("))
     assert SMOKE_NOTE in protocols and "published: " in protocols
     assert "ESTIMATE" in outputs_text(find_cell(nb, "memory_estimate({"))

@@ -74,8 +74,11 @@ def test_notebook_shows_the_lesson_in_its_cells():
     assert COLAB_URL in readme and REPO_URL in readme
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert COLAB_URL in markdown and "python -m dialogsum_peft train --help" in markdown
-    push = find_cell(nb, "push_to_hub")
-    assert all(line.startswith("#") for line in push.source.splitlines() if line.strip())
+    # Sharing is a visible cell behind one knob, off by default; the login is huggingface_hub's
+    push = find_cell(nb, "PUSH_TO_HUB = False")
+    assert "push_adapter(adapter_dir, HUB_REPO_ID, private=True)" in push.source
+    assert "notebook_login()" in push.source and "hf_" not in push.source
+    assert "push_to_hub" not in code  # no commented-out lines to edit instead
 
 
 def test_example_cells_pick_their_dialogue_with_a_checked_index():
@@ -311,6 +314,11 @@ def test_notebook_shows_tables_charts_and_smoke_marks(executed):
     assert re.search(r"^LoRA - zero-shot\s+-?\d", headline, re.M)
     protocols = outputs_text(find_cell(nb, "protocol_table(results"))
     assert "protocol" in protocols and "published: " in protocols and SMOKE_NOTE in protocols
+    wins = outputs_text(find_cell(nb, "win_table(results"))  # beside the mean: how many dialogues
+    assert "Test dialogues where LoRA scores higher than, equal to, lower than zero-shot" in wins
+    assert re.search(r"^rouge1\s+\d+ of \d+ \(\d+%\)", wins, re.M) and SMOKE_NOTE in wins
+    assert_caption_above(find_cell(nb, "win_table(results").outputs[-1].data["text/plain"],
+                         SMOKE_NOTE)
     for marker in ("rouge_table(results", "protocol_table(results"):  # a caption, not a header
         assert_caption_above(find_cell(nb, marker).outputs[-1].data["text/plain"], SMOKE_NOTE)
     picks = find_cell(nb, "side_by_side(eval_set, results, picks)").outputs[-1].data["text/plain"]
@@ -389,6 +397,19 @@ def test_notebook_comparison_is_fair_and_adapter_round_trips(executed):
     merged = outputs_text(find_cell(nb, "merge_and_unload()"))
     assert "merged model identical: True" in merged and "T5ForConditionalGeneration" in merged
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
+    # the card: section 8's results, read back as the Hub reads it; a toy, said first
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(run_dir / "adapter" / "README.md")
+    assert card.data.library_name == "peft" and len(card.data.eval_results) == 12
+    assert "untrained toy" in card.text.strip().splitlines()[0]
+    assert "| trained on | CPU, 30 optimizer steps |" in card.text
+    saved = outputs_text(find_cell(nb, "write_model_card(adapter_dir"))
+    assert "model card " in saved and "untrained toy" in saved
+    push = outputs_text(find_cell(nb, "PUSH_TO_HUB = False"))
+    assert push.startswith("SMOKE MODE: tiny random model, numbers are meaningless: this toy "
+                           "adapter is never pushed\nwould push 5 files (README.md, ")
+    assert "PUSH_TO_HUB is False: nothing was sent" in push
     adapter = json.loads((run_dir / "adapter" / "adapter_config.json").read_text())
     assert adapter["r"] == state["config"]["lora_r"] and sorted(adapter["target_modules"]) == ["q", "v"]
     # The run folder records the run's identity, as the command line's does, so a rerun can

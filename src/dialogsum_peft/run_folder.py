@@ -33,7 +33,7 @@ METRICS = "train_metrics.json"
 # (``--overwrite`` removes exactly these).
 RUN_FILES: dict[str, str] = {
     CONFIG: "the settings",
-    ADAPTER: "a PEFT method's weights + tokenizer",
+    ADAPTER: "a PEFT method's weights + tokenizer + model card (README.md)",
     MODEL: "--method full: the whole model + tokenizer",
     LOSS_CSV: "the training and validation loss per logged step",
     LOSS_JSON: "the same as JSON",
@@ -113,7 +113,9 @@ def write_evaluation(results_dir: str | os.PathLike, results: dict, split, info:
 
     ``scores.json`` holds ``info``, every model's ROUGE under every protocol with its 95%
     bootstrap interval (``"ci95"`` beside the values), under ``"differences"`` each model minus
-    the base with its paired interval, and under ``"inputs"`` what truncation and ``<unk>`` took
+    the base with its paired interval, under ``"wins"`` the share of dialogues on which each
+    model scores higher, equal and lower than the base (:func:`~dialogsum_peft.wins.wins_json`),
+    and under ``"inputs"`` what truncation and ``<unk>`` took
     from each model's input; ``predictions-<model>.csv/.jsonl`` the id, dialogue, references,
     prediction and the row's ROUGE ("mean" protocol: its average over the references) of each row;
     ``rouge.png`` the chart; ``config.json`` the settings.
@@ -123,12 +125,14 @@ def write_evaluation(results_dir: str | os.PathLike, results: dict, split, info:
     from .display import counted, save_figure
     from .evaluation import differences, scores_with_intervals
     from .reporting import plot_rouge_comparison
+    from .wins import wins_json
 
     results_dir = Path(results_dir)
     with atomic_dir(results_dir) as tmp:
         config.save(tmp / "config.json")
         summary = {**info, "scores": scores_with_intervals(results),
                    "differences": differences(results),
+                   "wins": wins_json(results),  # per dialogue: higher, equal, lower than base
                    "inputs": {name: r.inputs.to_dict() if r.inputs else None
                               for name, r in results.items()}}
         (tmp / "scores.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -168,6 +172,9 @@ def write_training_outputs(trainer, peft_model, tokenizer, config, result, world
 
     if is_peft(config.method):
         adapter = save_adapter(peft_model, out / ADAPTER, tokenizer=tokenizer)
+        from .adapters import write_model_card  # the card: what it is, how it was trained
+
+        write_model_card(adapter, config, world_size=world_size, steps=trainer.state.global_step)
     else:
         adapter = save_model(peft_model, out / MODEL, tokenizer=tokenizer)
     history, log = loss_history(trainer), loss_log(trainer)
