@@ -188,3 +188,20 @@ def test_scores_are_the_models_own_answers_before_and_after(tiny):
     assert after.answers != before.answers and after.smoke
     with pytest.raises(TypeError, match="peft model"):
         score_before_and_after(model, tokenizer, rigged)
+
+
+def test_scoring_says_what_of_an_instruction_the_model_does_not_see(tiny):
+    import warnings
+
+    from dialogsum_peft.input_report import InputLossWarning
+
+    model, tokenizer = tiny
+    items = [Instruction("code", "c", "Repeat the code {SAVE10} 😀", ("SAVE10",)),
+             Instruction("long", "c", " ".join(["Answer yes or no."] * 60), ("yes",))]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        score_instructions(model, tokenizer, items, max_source_length=64)
+        score_instructions(model, tokenizer, load_instructions())  # the shipped set loses nothing
+    (message,) = [str(w.message) for w in caught if issubclass(w.category, InputLossWarning)]
+    assert "1 of 2 instructions is longer than max_source_length=64" in message
+    assert "1 of 2 instructions holds 3 characters the tokenizer cannot encode" in message

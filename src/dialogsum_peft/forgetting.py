@@ -144,11 +144,16 @@ def score_instructions(model, tokenizer, instructions: Sequence[Instruction], ba
     """``model``'s greedy answers to ``instructions`` (each instruction as the whole input, no
     summarization prompt), scored by :func:`is_correct`. Any seq2seq model: a base model, a peft
     model, a fully fine-tuned one (the decoding settings of
-    :func:`~dialogsum_peft.generation.summarize`)."""
+    :func:`~dialogsum_peft.generation.summarize`). An
+    :class:`~dialogsum_peft.input_report.InputLossWarning` says what of the instructions the
+    model does not see (cut at ``max_source_length`` tokens, characters mapped to ``<unk>``)."""
     from .generation import summarize
+    from .input_report import measure_inputs, warn_input_loss
     from .offline import is_smoke_model
 
-    answers = summarize(model, tokenizer, [i.instruction for i in instructions],
+    texts = [i.instruction for i in instructions]
+    warn_input_loss(measure_inputs(texts, tokenizer, max_source_length), "instructions")
+    answers = summarize(model, tokenizer, texts,
                         batch_size=batch_size, max_new_tokens=max_new_tokens,
                         max_source_length=max_source_length, progress=progress,
                         use_prompt=False, desc="instructions", check_inputs=False)
