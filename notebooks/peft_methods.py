@@ -263,7 +263,11 @@ from peft import get_peft_model
 from transformers import set_seed
 
 from dialogsum_peft.comparison import MethodRun
+from dialogsum_peft.forgetting import load_instructions, score_instructions
 from dialogsum_peft.trainer import DialogSumTrainer, data_collator, training_arguments
+
+instructions = load_instructions()  # section 11: what each method made the model forget
+forgetting = {}  # method -> (its instruction scores before training, after)
 
 
 def train_and_evaluate(method, method_config):
@@ -273,6 +277,7 @@ def train_and_evaluate(method, method_config):
     if device == "cuda":
         torch.cuda.empty_cache()  # free the previous method's model and optimizer
     model = load_base(config)
+    before = score_instructions(model, tokenizer, instructions)  # the base, before training
     set_seed(config.seed)  # the same initialisation of the new weights on every run
     print(f"{method}:", end=" ")
     if method_config is None:
@@ -298,6 +303,7 @@ def train_and_evaluate(method, method_config):
     tokenizer.save_pretrained(saved)
     evaluation = evaluate_model(tuned, tokenizer, eval_set, desc=method, **config.generation_kwargs())
     run = MethodRun.measure(method, method_config, tuned, evaluation, saved, metrics, peak_gib)
+    forgetting[method] = (before, score_instructions(tuned, tokenizer, instructions))
     print(f"saved {saved.name}/ ({run.saved_mb:.2f} MB of weights); "
           f"ROUGE-1 (protocol mean) {evaluation.by_protocol['mean']['rouge1']:.4f}")
     return run
@@ -541,6 +547,24 @@ from dialogsum_peft.reporting import side_by_side
 
 picks = random.Random(SEED).sample(range(len(eval_set)), k=min(2, len(eval_set)))
 side_by_side(eval_set, {name: run.evaluation for name, run in runs.items()}, picks)
+
+# %% [markdown]
+# ### What did each method forget?
+#
+# Each model also answered the first notebook's 40 short instructions outside dialogue
+# summarization (sentiment, yes/no and factual questions, translations, arithmetic in words;
+# [how they were written](../data/forgetting/README.md)) twice: `train_and_evaluate` asks the
+# fresh base model before it applies the method, and the trained model after. An answer counts
+# when it equals an accepted one once case, punctuation and spaces are normalized (normalized
+# exact match). LoRA, IA3 and prompt tuning leave every base weight as it was (switch the adapter
+# off and the zero-shot model is back); full fine-tuning changes all of them, so this is where
+# forgetting can show. With 40 items each accuracy comes with its 95% Wilson interval, and the
+# change with a paired bootstrap interval: one that contains 0 means this set cannot tell.
+
+# %%
+from dialogsum_peft.forgetting import forgetting_table
+
+forgetting_table(forgetting)  # {method: (before, after)}, filled by train_and_evaluate
 
 # %% [markdown]
 # ## 12. Choosing a method

@@ -226,3 +226,20 @@ def test_methods_notebook_runs_and_compares_all_methods(executed):
     for method in METHODS:
         weights = "model/model.safetensors" if method == "full" else "adapter/adapter_model.safetensors"
         assert (run_dir / method / weights).is_file(), method
+
+
+@pytest.mark.slow
+def test_every_method_is_asked_the_instructions_before_and_after(executed):
+    """What each method made the model forget: one row per method, before (its fresh base,
+    scored before the method is applied) and after training, under the smoke mark."""
+    from dialogsum_peft.display import SMOKE_NOTE
+    from dialogsum_peft.settings import METHODS
+
+    nb, _, _, _ = executed
+    source = find_cell(nb, "def train_and_evaluate(").source
+    assert source.index("score_instructions(model") < source.index("get_peft_model(")
+    table = find_cell(nb, "forgetting_table(forgetting)").outputs[-1].data["text/plain"]
+    assert_caption_above(table, SMOKE_NOTE)
+    assert "normalized exact match" in table and "on 40 instructions" in table
+    for method in METHODS:
+        assert re.search(rf"^{re.escape(method)}\s+\d\.\d{{3}} \(", table, re.M), method

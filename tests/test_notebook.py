@@ -416,3 +416,39 @@ def test_notebook_comparison_is_fair_and_adapter_round_trips(executed):
     # resume only with the same settings.
     assert json.loads((run_dir / "checkpoints" / "run.json").read_text()) == state["identity"]
     assert (run_dir / "checkpoints" / "checkpoint-30").is_dir()
+
+
+# ------------------------------------------------------------------------------ after training
+TRY_IT_CELL, FORGETTING_CELL = "try_it_app(peft_model", "score_before_and_after(peft_model"
+
+
+@pytest.mark.slow
+def test_try_it_cell_serves_the_page_or_prints_the_comparison(executed):
+    """Where gradio is installed (Colab, the test tooling) the cell serves the Try-it page on this
+    machine, shown inline, with no public link; without it the same comparison is printed for
+    one test dialogue, under the smoke banner."""
+    from dialogsum_peft.try_it import gradio_installed
+
+    nb, _, _ = executed
+    cell = find_cell(nb, TRY_IT_CELL)
+    assert "share=False" in cell.source and "share=True" not in cell.source
+    text = outputs_text(cell)
+    if gradio_installed():
+        assert re.search(r'<iframe src="http://(127\.0\.0\.1|localhost):\d+/"', text), text
+        assert "public URL" not in text and "gradio.live" not in text
+    else:
+        assert "!! SMOKE MODE" in text and "ZERO-SHOT:" in text and "LORA:" in text
+
+
+@pytest.mark.slow
+def test_forgetting_cell_shows_lora_before_and_after_under_the_smoke_mark(executed):
+    from dialogsum_peft.display import SMOKE_NOTE
+
+    nb, _, _ = executed
+    cell = find_cell(nb, FORGETTING_CELL)
+    table, examples = [o.data["text/plain"] for o in cell.outputs if "data" in o]
+    assert "normalized exact match" in table.splitlines()[0] and "on 40 instructions" in table
+    assert_caption_above(table, SMOKE_NOTE)
+    assert re.search(r"^LoRA\s+\d\.\d{3} \(", table, re.M)
+    assert_caption_above(examples, SMOKE_NOTE)
+    assert "instructions forgotten (right before, wrong after)" in examples

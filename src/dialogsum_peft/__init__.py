@@ -7,6 +7,9 @@ The layout follows who calls what; imports only point down (no cycles, function-
   splits, ``DialogSumTrainer``, resuming), ``evaluation`` (ROUGE of predictions and models,
   zero-shot against LoRA, where a model fails), ``reporting`` (tables, plots, examples, the
   environment), ``adapters`` (save, check, load) and, for the methods notebook, ``comparison``.
+* **After training**, one module per notebook section, beside those five: ``try_it`` (a dialogue
+  of one's own, zero-shot and fine-tuned side by side, as a gradio page) and ``forgetting``
+  (instructions outside summarization, answered before and after fine-tuning).
 * **Below them**: ``generation`` (batched summaries), ``zero_shot``, ``metrics`` (ROUGE pair
   scores, protocols, ``EvalResult``), ``intervals``, ``input_report``, ``methods``,
   ``trainer_parts`` (the guard, the sampler, the loss log), ``display``, ``published``,
