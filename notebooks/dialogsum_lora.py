@@ -507,6 +507,23 @@ print("test dialogues both models score:", len(eval_set))
 results = evaluate_zero_shot_and_lora(peft_model, tokenizer, eval_set, config)
 rouge_table(results, baseline=ZERO_SHOT, improved=LORA, protocol="mean", intervals=True)
 
+# %% [markdown]
+# **Better on how many dialogues?** The table above gives the *average* gain. An average can
+# hide a split: LoRA a little better on most dialogues, or much better on a third of them and
+# worse on the rest. `win_table` counts, dialogue by dialogue, where LoRA's ROUGE-1 (protocol
+# "mean", each dialogue scored against its own references) is higher than zero-shot's, equal,
+# and lower. Each share comes with a 95% interval for a proportion (Wilson's, from
+# `scipy.stats.binomtest`): for example, higher on 310 of 500 test dialogues (62%) would
+# mean higher on about 58% to 66% of dialogues like them. A share of "higher" well above 50%
+# says the gain is broad, not carried by a few dialogues; the "lower" dialogues are the ones
+# worth reading (the largest losses are shown further down). `rouge_types="all"` adds
+# ROUGE-2/L/Lsum.
+
+# %%
+from dialogsum_peft.reporting import win_table
+
+win_table(results, baseline=ZERO_SHOT, improved=LORA, protocol="mean")
+
 # %%
 plot_rouge_comparison(results, title=f"ROUGE on DialogSum test dialogues (n = {len(eval_set)})",
                       protocol="mean")
@@ -624,21 +641,87 @@ print(example_report(test, index, {name: s[0] for name, s in summaries.items()},
                      smoke=config.is_smoke))
 
 # %% [markdown]
+# ### Try it: your own dialogue
+#
+# Type or paste a dialogue (one turn per line, e.g. `#Person1#: Hello!`), or pick a test dialogue,
+# and read the zero-shot summary (the adapter switched off) beside LoRA's. Under them the page says
+# what of your dialogue the model does not see: the end of a dialogue longer than
+# `max_source_length` tokens is cut, and characters the tokenizer cannot encode (`{`, `}`, most
+# emoji) reach the model as `<unk>`. `try_it_app` builds a [gradio](https://www.gradio.app) page
+# around `try_dialogue`, which writes the same summaries as `zero_shot_and_lora_summaries`, with
+# the run's generation settings (`gen`, as above);
+# `launch` serves it from this runtime and shows it under the cell. `share=False`: no public link,
+# what you type stays between your browser and the runtime. Colab has gradio; without it
+# (`pip install gradio`) the cell prints the same comparison for one test dialogue.
+
+# %%
+from dialogsum_peft.dialogues import gradio_installed, try_it_app
+from dialogsum_peft.evaluation import try_dialogue
+
+if gradio_installed():  # Colab has it; elsewhere: pip install gradio
+    app = try_it_app(peft_model, tokenizer, examples=test[:3]["dialogue"], **gen)
+    app.launch(share=False, quiet=True, prevent_thread_lock=True)  # served beside the notebook
+else:  # the same comparison as a plain call, for one test dialogue
+    print(try_dialogue(peft_model, tokenizer, test[index]["dialogue"], **gen))
+
+# %% [markdown]
+# ### What did it forget?
+#
+# Training on DialogSum taught the model to summarize dialogues. Did it cost anything elsewhere?
+# Flan-T5 was instruction-tuned on many tasks, and fine-tuning can overwrite some of them
+# (*catastrophic forgetting*). `data/forgetting/instructions.jsonl` holds 40 short instructions of
+# such tasks, written for this project: sentiment, yes/no and factual questions, translations to
+# German and French, arithmetic in words, each with its accepted answers
+# ([how it was made](../data/forgetting/README.md)). `score_before_and_after` asks them of the
+# zero-shot model (the adapter switched off) and of the LoRA model, each instruction as the whole
+# input, without the summarization prompt, with the run's generation settings (answers cut at 32
+# new tokens: the longest accepted one has 8 words). An answer counts when it **equals** an accepted one
+# once case, punctuation and spaces are normalized (*normalized exact match*; "contains the
+# answer" would also credit an output that only repeats the question's options). 40 items know an
+# accuracy to about ±0.15, so each comes with its 95% Wilson interval and the change with a paired
+# bootstrap interval. The methods notebook asks the same of every method, full fine-tuning (which
+# changes every weight) included.
+
+# %%
+from dialogsum_peft.forgetting import (answer_examples, forgetting_table, load_instructions,
+                                       score_before_and_after)
+
+instructions = load_instructions()  # data/forgetting/instructions.jsonl
+before, after = score_before_and_after(peft_model, tokenizer, instructions, **gen)
+display(forgetting_table({LORA: (before, after)}))
+answer_examples(instructions, before, after)  # the forgotten ones first
+
+# %% [markdown]
 # ## 10. Save the adapter, load it again, merge it
 #
 # `peft_model.save_pretrained(folder)` saves only the LoRA weights (safetensors) and their
 # `adapter_config.json`: megabytes instead of the whole model. The tokenizer goes beside them, so
 # the folder is all that is needed to summarize later. `check_adapter_dir` then reads back what
 # was written: a complete adapter whose weights are all finite numbers.
+#
+# `save_pretrained` also leaves an empty model card (`README.md`, peft's template).
+# `write_model_card` replaces it with one that says what this adapter is: base model, data, the
+# LoRA settings, the recipe, the device and library versions, the ROUGE results of section 8
+# under their protocol with 95% intervals beside the zero-shot row, and what it is for and not
+# for. It is written with `huggingface_hub`'s `ModelCard` and `ModelCardData`, so the Hub reads
+# its metadata (`ModelCard.load(adapter_dir / "README.md").data`); in smoke mode its first line
+# says the model is an untrained toy.
 
 # %%
-from dialogsum_peft.adapters import adapter_size_mb, check_adapter_dir
+from huggingface_hub import ModelCard
+
+from dialogsum_peft.adapters import adapter_size_mb, check_adapter_dir, write_model_card
 
 adapter_dir = Path(config.output_dir) / "adapter"
 peft_model.save_pretrained(adapter_dir)
 tokenizer.save_pretrained(adapter_dir)
 check_adapter_dir(adapter_dir)  # raises, saying why, if the folder is not a sound adapter
+card_path = write_model_card(adapter_dir, config, results[LORA], results[ZERO_SHOT],
+                             steps=trainer.state.global_step)  # the results of section 8
 print("adapter saved to", adapter_dir, "->", sorted(p.name for p in adapter_dir.iterdir()))
+card = ModelCard.load(card_path)  # as the Hub reads it: metadata + text
+print(f"model card {card_path}: {card.data.library_name}, {card.data.model_name}, tags "
+      f"{card.data.tags}\n{card.text.strip().splitlines()[0]}")
 
 # %% [markdown]
 # To use the adapter later (in another session, on another machine), load a **fresh** base model
@@ -681,14 +764,30 @@ print(f"adapter file: {adapter_size_mb(adapter_dir):.1f} MB | merged model in me
       f"{merged.get_memory_footprint() / 1e6:,.1f} MB")
 
 # %% [markdown]
-# **Optional: share it on the Hugging Face Hub.** Log in first; the token comes from the login
-# prompt or the `HF_TOKEN` environment variable (a Colab secret). Never paste a token into a cell.
+# **Optional: share it on the Hugging Face Hub.** Set `PUSH_TO_HUB = True` and run the cell:
+# `push_adapter` sends the adapter, its tokenizer and its card to a **private** repository
+# `<your user name>/<the card's model name>` (or `HUB_REPO_ID`). It needs a login: without
+# one the cell opens the login box (`notebook_login`); log in there, then run the cell again.
+# In Colab a secret named `HF_TOKEN` (the key icon) logs you in too. Never paste a token into a
+# cell. With `PUSH_TO_HUB = False` the cell only says what it would push; the smoke mode's toy
+# adapter is never pushed.
 
 # %%
-# from huggingface_hub import notebook_login
-# notebook_login()  # or set HF_TOKEN in the environment (Colab: the key icon, "Secrets")
-# peft_model.push_to_hub("your-username/flan-t5-base-dialogsum-lora", private=True)
-# tokenizer.push_to_hub("your-username/flan-t5-base-dialogsum-lora", private=True)
+PUSH_TO_HUB = False  # True: push the adapter, tokenizer and card to the Hub (private)
+HUB_REPO_ID = None   # None: "<your user name>/<the card's model name>"
+
+from huggingface_hub import get_token, notebook_login
+
+from dialogsum_peft.adapters import push_adapter
+
+if not PUSH_TO_HUB:
+    print(push_adapter(adapter_dir, HUB_REPO_ID, dry_run=True))
+    print("PUSH_TO_HUB is False: nothing was sent")
+elif get_token() is None:  # no HF_TOKEN, Colab secret or saved login
+    notebook_login()
+    print("not logged in to the Hugging Face Hub: log in in the box above, then run this cell again")
+else:
+    print(push_adapter(adapter_dir, HUB_REPO_ID, private=True))
 
 # %% [markdown]
 # ## 11. What next?

@@ -269,7 +269,11 @@ from peft import get_peft_model
 from transformers import set_seed
 
 from dialogsum_peft.comparison import MethodRun
+from dialogsum_peft.forgetting import load_instructions, score_instructions
 from dialogsum_peft.trainer import DialogSumTrainer, data_collator, training_arguments
+
+instructions = load_instructions()  # section 11: what each method made the model forget
+forgetting = {}  # method -> (its instruction scores before training, after)
 
 
 def train_and_evaluate(method, method_config):
@@ -279,6 +283,8 @@ def train_and_evaluate(method, method_config):
     if device == "cuda":
         torch.cuda.empty_cache()  # free the previous method's model and optimizer
     model = load_base(config)
+    gen = config.generation_kwargs()
+    before = score_instructions(model, tokenizer, instructions, **gen)  # the base, before training
     set_seed(config.seed)  # the same initialisation of the new weights on every run
     print(f"{method}:", end=" ")
     if method_config is None:
@@ -302,8 +308,9 @@ def train_and_evaluate(method, method_config):
     saved = Path(config.output_dir) / ("model" if method_config is None else "adapter")
     tuned.save_pretrained(saved)  # an adapter: only its own weights; full: the whole model
     tokenizer.save_pretrained(saved)
-    evaluation = evaluate_model(tuned, tokenizer, eval_set, desc=method, **config.generation_kwargs())
+    evaluation = evaluate_model(tuned, tokenizer, eval_set, desc=method, **gen)
     run = MethodRun.measure(method, method_config, tuned, evaluation, saved, metrics, peak_gib)
+    forgetting[method] = (before, score_instructions(tuned, tokenizer, instructions, **gen))
     print(f"saved {saved.name}/ ({run.saved_mb:.2f} MB of weights); "
           f"ROUGE-1 (protocol mean) {evaluation.by_protocol['mean']['rouge1']:.4f}")
     return run
@@ -483,7 +490,7 @@ runs["full"] = train_and_evaluate("full", None)  # no peft config: every weight 
 # One row per method, all on the same test dialogues. ROUGE is the corpus F-measure under the
 # **mean** protocol (every summary against each of its dialogue's references, averaged: the
 # course lab's way); "n/a" marks what does not apply to the zero-shot model, "not measured" what
-# this runtime cannot measure (GPU memory on a CPU). The last column is each method's ROUGE-1
+# this runtime cannot measure (GPU memory on a CPU). The next-to-last column is each method's ROUGE-1
 # minus LoRA's with a 95% interval from a paired bootstrap (the test dialogues drawn again 1,000
 # times, the same draw for both methods): an interval that contains 0 means this test set cannot
 # tell that method from LoRA; "not estimable" says why there is none (fewer than 10 dialogues, as
@@ -492,6 +499,12 @@ runs["full"] = train_and_evaluate("full", None)  # no peft config: every weight 
 # fine-tuning over LoRA gap is 1.35. In smoke mode the trainable shares are far larger than the
 # figures at the top: the tiny T5's layers are only 32 wide, so an adapter of rank 32 (or 16) is
 # as large as the weight it adapts, while flan-t5-base's layers are 768 wide.
+#
+# The last column counts dialogues instead of averaging them: the share of test dialogues on
+# which each method's ROUGE-1 is higher than zero-shot's, equal and lower, with a 95% interval
+# for the first (Wilson's interval for a proportion). Two methods with the same average can
+# differ here: one better on nearly every dialogue, the other much better on some and worse on
+# many (the tutorial's section 8 says more).
 
 # %%
 from dialogsum_peft.comparison import comparison_table
@@ -541,6 +554,24 @@ from dialogsum_peft.dialogues import side_by_side
 
 picks = random.Random(SEED).sample(range(len(eval_set)), k=min(2, len(eval_set)))
 side_by_side(eval_set, {name: run.evaluation for name, run in runs.items()}, picks)
+
+# %% [markdown]
+# ### What did each method forget?
+#
+# Each model also answered the first notebook's 40 short instructions outside dialogue
+# summarization (sentiment, yes/no and factual questions, translations, arithmetic in words;
+# [how they were written](../data/forgetting/README.md)) twice: `train_and_evaluate` asks the
+# fresh base model before it applies the method, and the trained model after. An answer counts
+# when it equals an accepted one once case, punctuation and spaces are normalized (normalized
+# exact match). LoRA, IA3 and prompt tuning leave every base weight as it was (switch the adapter
+# off and the zero-shot model is back); full fine-tuning changes all of them, so this is where
+# forgetting can show. With 40 items each accuracy comes with its 95% Wilson interval, and the
+# change with a paired bootstrap interval: one that contains 0 means this set cannot tell.
+
+# %%
+from dialogsum_peft.forgetting import forgetting_table
+
+forgetting_table(forgetting)  # {method: (before, after)}, filled by train_and_evaluate
 
 # %% [markdown]
 # ## 12. Choosing a method

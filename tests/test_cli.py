@@ -563,3 +563,58 @@ def test_a_refusal_under_torchrun_is_printed_once(tmp_path):
     assert errors == ["error: --lora-r is a setting of --method lora or lora-all; this run trains "
                       "ia3: drop --lora-r or choose that method"], proc.stderr[-3000:]
     assert not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------------------------- the card, wins (issue 34)
+def test_train_writes_a_model_card_and_evaluate_adds_its_results(run_dir, evaluated):
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(run_dir / "adapter" / "README.md")
+    assert "untrained toy" in card.text.strip().splitlines()[0]  # a smoke run's card says so first
+    assert card.data.library_name == "peft" and "smoke-test" in card.data.tags
+    assert "r=4, lora_alpha=8" in card.text  # the run's --lora-r 4 --lora-alpha 8
+    assert "| trained on | CPU, 8 optimizer steps |" in card.text  # --max-steps 8, this machine
+    summary = json.loads((evaluated / "scores.json").read_text())
+    values = {(r.metric_args["multi_ref"], r.metric_config): r.metric_value
+              for r in card.data.eval_results}
+    for protocol in MULTI_REF_PROTOCOLS:
+        for k in ROUGE_TYPES:
+            assert values[(protocol, k)] == round(summary["scores"]["lora"][protocol][k], 4)
+    assert "| mean | zero-shot (base model) |" in card.text and "10 dialogues of the test split" in card.text
+
+
+def test_scores_json_counts_the_dialogues_each_model_wins(evaluated):
+    """scores.json's "wins": the same counts as the per-dialogue ROUGE of the predictions files."""
+    summary = json.loads((evaluated / "scores.json").read_text())
+    base, lora = (read_jsonl(evaluated / f"predictions-{name}.jsonl") for name in ("base", "lora"))
+    for k in ROUGE_TYPES:
+        wins = summary["wins"]["lora vs base"]["mean"][k]
+        pairs = [(b["rouge"][k], t["rouge"][k]) for b, t in zip(base, lora)]
+        assert wins["higher"]["dialogues"] == sum(t > b + 1e-9 for b, t in pairs)
+        assert wins["lower"]["dialogues"] == sum(t < b - 1e-9 for b, t in pairs)
+        assert sum(wins[o]["dialogues"] for o in ("higher", "equal", "lower")) == 10
+        assert all(wins[o]["ci95"][0] <= wins[o]["share"] <= wins[o]["ci95"][1]
+                   for o in ("higher", "equal", "lower"))
+
+
+def test_evaluate_prints_the_wins_and_updates_only_the_evaluated_adapters_card(run_dir, evaluated,
+                                                                              tmp_path, capsys):
+    from huggingface_hub import ModelCard
+
+    before = (run_dir / "adapter" / "README.md").read_text()
+    copy = shutil.copytree(run_dir / "adapter", tmp_path / "adapter")
+    assert main(["evaluate", "--preset", "smoke", "--output-dir", str(run_dir), "--results-dir",
+                 str(tmp_path / "results"), "--adapter", str(copy), "--limit", "4", *GEN]) == 0
+    out = capsys.readouterr().out
+    assert "Test dialogues where lora scores higher than, equal to, lower than base" in out
+    assert "not estimable: 4 dialogues; at least 10 are needed" in out
+    assert f"model card: {copy / 'README.md'}" in out
+    assert "4 dialogues of the test split" in ModelCard.load(copy / "README.md").text
+    assert (run_dir / "adapter" / "README.md").read_text() == before
+    # a card someone wrote is kept: a warning line, and the evaluation itself succeeds
+    (copy / "README.md").write_text("---\nlicense: mit\n---\n# Mine\n", encoding="utf-8")
+    assert main(["evaluate", "--preset", "smoke", "--output-dir", str(run_dir), "--results-dir",
+                 str(tmp_path / "results"), "--adapter", str(copy), "--limit", "4", *GEN]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the model card was not updated: " in err and "someone wrote" in err
+    assert (copy / "README.md").read_text(encoding="utf-8").endswith("# Mine\n")

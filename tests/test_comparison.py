@@ -193,3 +193,27 @@ def test_each_method_minus_lora_with_its_paired_interval(runs):
         r.evaluation.predictions[:4], r.evaluation.pair_scores[:4])}) for m, r in runs.items()}
     assert comparison_table(few).loc["zero-shot", column].endswith(
         "(not estimable: 4 dialogues; at least 10 are needed)")
+
+
+def test_each_trained_method_against_zero_shot_dialogue_by_dialogue(runs):
+    """Beside the averages: on what share of the test dialogues each method's ROUGE-1 is higher,
+    equal and lower than zero-shot's, with the 95% Wilson interval of the first."""
+    from dialogsum_peft.wins import win_shares
+
+    column = "rouge1 per dialogue vs zero-shot: higher / equal / lower (95% CI)"
+    table = comparison_table(runs)
+    assert table.loc["zero-shot", column] == "—"
+    for method in ("lora", "ia3", "full"):
+        s = win_shares(runs["zero-shot"].evaluation, runs[method].evaluation, "mean", "rouge1")
+        assert table.loc[method, column] == (
+            f"{s['higher'].share:.0%} / {s['equal'].share:.0%} / {s['lower'].share:.0%} "
+            f"(higher: {s['higher'].ci95.low:.0%} to {s['higher'].ci95.high:.0%})")
+    best = win_shares(runs["zero-shot"].evaluation, runs["lora"].evaluation, "best", "rouge1")
+    assert comparison_table(runs, protocol="best").loc["lora", column].startswith(
+        f"{best['higher'].share:.0%} / ")
+    without = {m: r for m, r in runs.items() if m != "zero-shot"}
+    assert column not in comparison_table(without).columns
+    few = {m: MethodRun(**{**vars(r), "evaluation": EvalResult(
+        r.evaluation.predictions[:4], r.evaluation.pair_scores[:4])}) for m, r in runs.items()}
+    assert comparison_table(few).loc["lora", column].endswith(
+        "(higher: not estimable: 4 dialogues; at least 10 are needed)")

@@ -44,10 +44,12 @@ def read_jsonl(path):
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """A smoke LoRA run (a few steps at a high learning rate, so the adapter changes the output)."""
+    """A smoke LoRA run (a few steps at a high learning rate, so the adapter changes the output).
+    6e-3, not 3e-2: with torch 2.6 (the floors set) 3e-2 trained an adapter that writes one
+    string for every dialogue, and the equality checks below could not tell dialogues apart."""
     out = tmp_path_factory.mktemp("export") / "run"
     assert main(["train", *SMOKE, "--output-dir", str(out), "--max-steps", "2", "--lora-r", "4",
-                 "--lora-alpha", "8", "--lr", "3e-2", "--logging-steps", "1"]) == 0
+                 "--lora-alpha", "8", "--lr", "6e-3", "--logging-steps", "1"]) == 0
     return out
 
 
@@ -118,7 +120,8 @@ def test_ctranslate2_float32_writes_the_summaries_of_transformers(run, dialogues
                                      max_source_length=64 if flags is beam else 512)
         assert [r["prediction"] for r in read_jsonl(out)] == expected, flags
         assert [r["id"] for r in read_jsonl(out)] == ["0", "1", "2", "3"]
-    assert len(set(expected)) > 1  # not one string for every dialogue
+        if gen is greedy:  # not one string for every dialogue: the check tells them apart
+            assert len(set(expected)) > 1
 
     # evaluate: the zero-shot row is the plain base, converted; the lora row the adapter's
     results = tmp_path / "evaluation"

@@ -182,6 +182,9 @@ def test_methods_notebook_runs_and_compares_all_methods(executed):
     for row in ROWS:
         assert re.search(rf"^{re.escape(row)}\s", table, re.M), row
     assert SMOKE_NOTE in table and "protocol: mean" in table and "not measured" in table
+    html = find_cell(nb, TABLE_CELL).outputs[-1].data["text/html"]  # beside the means: how many
+    assert "rouge1 per dialogue vs zero-shot: higher / equal / lower (95% CI)" in html
+    assert re.search(r"<td>\d+% / \d+% / \d+% \(higher: ", html)
     protocols = outputs_text(find_cell(nb, "protocol_table("))
     assert SMOKE_NOTE in protocols and "published: " in protocols
     assert "ESTIMATE" in outputs_text(find_cell(nb, "memory_estimate({"))
@@ -223,3 +226,20 @@ def test_methods_notebook_runs_and_compares_all_methods(executed):
     for method in METHODS:
         weights = "model/model.safetensors" if method == "full" else "adapter/adapter_model.safetensors"
         assert (run_dir / method / weights).is_file(), method
+
+
+@pytest.mark.slow
+def test_every_method_is_asked_the_instructions_before_and_after(executed):
+    """What each method made the model forget: one row per method, before (its fresh base,
+    scored before the method is applied) and after training, under the smoke mark."""
+    from dialogsum_peft.display import SMOKE_NOTE
+    from dialogsum_peft.settings import METHODS
+
+    nb, _, _, _ = executed
+    source = find_cell(nb, "def train_and_evaluate(").source
+    assert source.index("score_instructions(model") < source.index("get_peft_model(")
+    table = find_cell(nb, "forgetting_table(forgetting)").outputs[-1].data["text/plain"]
+    assert_caption_above(table, SMOKE_NOTE)
+    assert "normalized exact match" in table and "on 40 instructions" in table
+    for method in METHODS:
+        assert re.search(rf"^{re.escape(method)}\s+\d\.\d{{3}} \(", table, re.M), method

@@ -75,8 +75,11 @@ def test_notebook_shows_the_lesson_in_its_cells():
     assert COLAB_URL in readme and REPO_URL in readme
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert COLAB_URL in markdown and "python -m dialogsum_peft train --help" in markdown
-    push = find_cell(nb, "push_to_hub")
-    assert all(line.startswith("#") for line in push.source.splitlines() if line.strip())
+    # Sharing is a visible cell behind one knob, off by default; the login is huggingface_hub's
+    push = find_cell(nb, "PUSH_TO_HUB = False")
+    assert "push_adapter(adapter_dir, HUB_REPO_ID, private=True)" in push.source
+    assert "notebook_login()" in push.source and "hf_" not in push.source
+    assert "push_to_hub" not in code  # no commented-out lines to edit instead
 
 
 def test_example_cells_pick_their_dialogue_with_a_checked_index():
@@ -313,6 +316,11 @@ def test_notebook_shows_tables_charts_and_smoke_marks(executed):
     assert re.search(r"^LoRA - zero-shot\s+-?\d", headline, re.M)
     protocols = outputs_text(find_cell(nb, "protocol_table(results"))
     assert "protocol" in protocols and "published: " in protocols and SMOKE_NOTE in protocols
+    wins = outputs_text(find_cell(nb, "win_table(results"))  # beside the mean: how many dialogues
+    assert "Test dialogues where LoRA scores higher than, equal to, lower than zero-shot" in wins
+    assert re.search(r"^rouge1\s+\d+ of \d+ \(\d+%\)", wins, re.M) and SMOKE_NOTE in wins
+    assert_caption_above(find_cell(nb, "win_table(results").outputs[-1].data["text/plain"],
+                         SMOKE_NOTE)
     for marker in ("rouge_table(results", "protocol_table(results"):  # a caption, not a header
         assert_caption_above(find_cell(nb, marker).outputs[-1].data["text/plain"], SMOKE_NOTE)
     picks = find_cell(nb, "side_by_side(eval_set, results, picks)").outputs[-1].data["text/plain"]
@@ -391,9 +399,58 @@ def test_notebook_comparison_is_fair_and_adapter_round_trips(executed):
     merged = outputs_text(find_cell(nb, "merge_and_unload()"))
     assert "merged model identical: True" in merged and "T5ForConditionalGeneration" in merged
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
+    # the card: section 8's results, read back as the Hub reads it; a toy, said first
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(run_dir / "adapter" / "README.md")
+    assert card.data.library_name == "peft" and len(card.data.eval_results) == 12
+    assert "untrained toy" in card.text.strip().splitlines()[0]
+    assert "| trained on | CPU, 30 optimizer steps |" in card.text
+    saved = outputs_text(find_cell(nb, "write_model_card(adapter_dir"))
+    assert "model card " in saved and "untrained toy" in saved
+    push = outputs_text(find_cell(nb, "PUSH_TO_HUB = False"))
+    assert push.startswith("SMOKE MODE: tiny random model, numbers are meaningless: this toy "
+                           "adapter is never pushed\nwould push 5 files (README.md, ")
+    assert "PUSH_TO_HUB is False: nothing was sent" in push
     adapter = json.loads((run_dir / "adapter" / "adapter_config.json").read_text())
     assert adapter["r"] == state["config"]["lora_r"] and sorted(adapter["target_modules"]) == ["q", "v"]
     # The run folder records the run's identity, as the command line's does, so a rerun can
     # resume only with the same settings.
     assert json.loads((run_dir / "checkpoints" / "run.json").read_text()) == state["identity"]
     assert (run_dir / "checkpoints" / "checkpoint-30").is_dir()
+
+
+# ------------------------------------------------------------------------------ after training
+TRY_IT_CELL, FORGETTING_CELL = "try_it_app(peft_model", "score_before_and_after(peft_model"
+
+
+@pytest.mark.slow
+def test_try_it_cell_serves_the_page_or_prints_the_comparison(executed):
+    """Where gradio is installed (Colab, the test tooling) the cell serves the Try-it page on this
+    machine, shown inline, with no public link; without it the same comparison is printed for
+    one test dialogue, under the smoke banner."""
+    from dialogsum_peft.dialogues import gradio_installed
+
+    nb, _, _ = executed
+    cell = find_cell(nb, TRY_IT_CELL)
+    assert "share=False" in cell.source and "share=True" not in cell.source
+    text = outputs_text(cell)
+    if gradio_installed():
+        assert re.search(r'<iframe src="http://(127\.0\.0\.1|localhost):\d+/"', text), text
+        assert "public URL" not in text and "gradio.live" not in text
+    else:
+        assert "!! SMOKE MODE" in text and "ZERO-SHOT:" in text and "LORA:" in text
+
+
+@pytest.mark.slow
+def test_forgetting_cell_shows_lora_before_and_after_under_the_smoke_mark(executed):
+    from dialogsum_peft.display import SMOKE_NOTE
+
+    nb, _, _ = executed
+    cell = find_cell(nb, FORGETTING_CELL)
+    table, examples = [o.data["text/plain"] for o in cell.outputs if "data" in o]
+    assert "normalized exact match" in table.splitlines()[0] and "on 40 instructions" in table
+    assert_caption_above(table, SMOKE_NOTE)
+    assert re.search(r"^LoRA\s+\d\.\d{3} \(", table, re.M)
+    assert_caption_above(examples, SMOKE_NOTE)
+    assert "instructions forgotten (right before, wrong after)" in examples

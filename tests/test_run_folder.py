@@ -28,7 +28,7 @@ from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import RunFolderError
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.command_line.loading import load_base_model
-from dialogsum_peft.command_line.safety import redact, scan_for_secrets
+from dialogsum_peft.safety import redact, scan_for_secrets
 from dialogsum_peft.command_line.commands import make_trainer
 from dialogsum_peft.training_log import loss_history
 

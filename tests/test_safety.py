@@ -1,4 +1,4 @@
-"""dialogsum_peft.command_line.safety and the package's loading: never trust_remote_code, torch.load only with
+"""dialogsum_peft.safety and the package's loading: never trust_remote_code, torch.load only with
 weights_only=True (ours and the installed Trainer's on resume)."""
 
 from __future__ import annotations

@@ -7,11 +7,14 @@ The layout follows who calls what; imports only point down (no cycles, function-
   (DialogSum, the prompt, the tokenized splits), ``dialogues`` (a row, by index or at random),
   ``trainer`` (``DialogSumTrainer`` and its fixes), ``run_folder`` (the run's folder and
   checkpoints, resuming), ``evaluation``, ``reporting``, ``adapters`` and, for the methods
-  notebook, ``comparison``.
+  notebook, ``comparison``; beside them ``forgetting`` (instructions outside summarization,
+  answered before and after fine-tuning).
 * **Below them**: ``config``/``presets``/``config_checks``, ``recipes`` (each method's learning
   rate), ``tokenization`` (ids and what truncation and ``<unk>`` took, from one pass),
-  ``generation``, ``zero_shot``, ``metrics``, ``intervals``, ``training_log``, ``methods``,
-  ``modeling``, ``display``, ``published``, ``hardware``, ``inputs``, ``hub``, ``offline``,
+  ``generation``, ``zero_shot``, ``metrics``, ``intervals``, ``wins``, ``training_log``,
+  ``methods``, ``modeling``, ``display``, ``published``, ``model_card``/``card_sections``/
+  ``sharing``/``safety`` (the adapter's card, the push to the Hub, the token scan),
+  ``hardware``, ``inputs``, ``hub``, ``offline``,
   ``measuring``, ``versions``, ``ctranslate2_backend``, and the leaves ``settings``, ``errors``
   and ``atomic``.
 * **The command line**, a subpackage of its own that nothing here imports:

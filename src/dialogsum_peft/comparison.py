@@ -98,10 +98,13 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
     ROUGE-1/2/L are corpus F-measures under ``protocol``, which the row header names (the others:
     each run's ``evaluation.by_protocol``); "not measured" and "n/a" (the zero-shot row's
     training) stand for what was not measured or does not apply. With a ``reference`` method
-    among the runs, the last column is each method's ROUGE-1 minus the reference's with its
-    paired 95% bootstrap interval (:mod:`dialogsum_peft.intervals`; one that contains 0: the test
-    set cannot tell them apart). The smoke note from the runs' evaluations heads the table.
-    Raises ValueError for an unknown protocol.
+    among the runs, a column gives each method's ROUGE-1 minus the reference's with its paired
+    95% bootstrap interval (:mod:`dialogsum_peft.intervals`; one that contains 0: the test set
+    cannot tell them apart). With a zero-shot run (nothing trained), the last column gives the
+    share of test dialogues on which each trained method's ROUGE-1 is higher, equal and lower
+    than zero-shot's, with the 95% Wilson interval of the first
+    (:func:`dialogsum_peft.wins.win_shares`). The smoke note from the runs' evaluations heads the
+    table. Raises ValueError for an unknown protocol.
     """
     import pandas as pd
 
@@ -128,6 +131,17 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
                 d = difference_intervals(base, run.evaluation.pair_scores, protocol)["rouge1"]
                 table.loc[name, column] = (f"{d['difference']:+.4f} "
                                            f"({format_interval(d['ci95'], signed=True)})")
+    zero_shot = next((run for run in runs if not run.trained), None)
+    if zero_shot is not None:  # on how many dialogues, beside the average (dialogsum_peft.wins)
+        from .wins import format_share_ci, win_shares
+
+        column = f"rouge1 per dialogue vs {zero_shot.method}: higher / equal / lower (95% CI)"
+        table[column] = "—"
+        for run in (r for r in runs if r.trained):
+            s = win_shares(zero_shot.evaluation, run.evaluation, protocol, "rouge1")
+            table.loc[run.method, column] = (
+                f"{s['higher'].share:.0%} / {s['equal'].share:.0%} / {s['lower'].share:.0%} "
+                f"(higher: {format_share_ci(s['higher'].ci95)})")
     table.index.name = f"method (ROUGE F-measure, protocol: {protocol})"
     return captioned(table, smoke_caption(r.evaluation for r in runs))
 

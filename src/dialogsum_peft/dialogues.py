@@ -1,5 +1,6 @@
 """Looking at dialogues: a row of a split by its index (checked) or at random, a few random rows,
-one dialogue with each model's summary and its ROUGE, several side by side.
+one dialogue with each model's summary and its ROUGE, several side by side, and the Try-it page (a
+dialogue of one's own, zero-shot and fine-tuned side by side, served by gradio).
 
 Why: reading summaries says more than a score, and a notebook cell that shows "another dialogue
 at each run" must neither repeat itself (the global RNG the Trainer seeds) nor fail with a bare
@@ -176,3 +177,73 @@ def side_by_side(dataset, results: Mapping[str, EvalResult], indices: Sequence[i
                                      {name: r.predictions[i] for name, r in results.items()},
                                      width=width))
     return TextBlock("\n".join(blocks))
+
+
+# ------------------------------------------------------------------ try it: a page of one's own
+TITLE = "Try it: zero-shot against fine-tuned"
+API_NAME = "summarize"  # the app's endpoint: gradio_client's predict(..., api_name="/summarize")
+SMOKE_LABEL = " (SMOKE MODE: gibberish)"
+_APPS: list = []  # the Try-it apps this process built, so a rerun of the cell closes the last one
+
+
+def gradio_installed() -> bool:
+    """Whether gradio can be imported (Colab preinstalls it; ``pip install gradio`` elsewhere)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("gradio") is not None
+    except (ImportError, ValueError):  # a module set to None in sys.modules, a broken install
+        return False
+
+
+def try_it_app(peft_model, tokenizer, examples: Sequence[str] = (), *, max_source_length: int,
+               **gen_kwargs):
+    """A ``gradio.Blocks`` page: a box for a dialogue, a few ``examples`` to pick from (e.g. test
+    dialogues), and the :func:`~dialogsum_peft.evaluation.try_dialogue` result: the zero-shot and
+    the fine-tuned summary side by side and what of the dialogue the model does not see
+    (``max_source_length`` and ``gen_kwargs``: the run's, ``**config.generation_kwargs()``). Its
+    endpoint ``/summarize`` takes the dialogue and returns ``(zero-shot, fine-tuned, notes)``; an
+    empty dialogue is refused with a message. Serve it with ``app.launch(share=False)`` (no
+    public link); building a new app closes the last one built in this process. Raises
+    ModuleNotFoundError, saying how to install gradio, where it is missing (gradio is not a
+    requirement: Colab has it). Smoke results: the page and both summary labels carry the smoke
+    mark.
+    """
+    if not gradio_installed():
+        raise ModuleNotFoundError("the Try-it page needs gradio (Colab has it): pip install gradio")
+    import gradio as gr
+
+    from .errors import DialogSumError
+    from .evaluation import LORA, ZERO_SHOT, try_dialogue
+    from .offline import SMOKE_BANNER, is_smoke_model
+
+    smoke = is_smoke_model(peft_model)
+    mark = SMOKE_LABEL if smoke else ""
+
+    def summarize(dialogue: str):
+        try:
+            result = try_dialogue(peft_model, tokenizer, dialogue,
+                                  max_source_length=max_source_length, **gen_kwargs)
+        except (DialogSumError, TypeError) as err:
+            raise gr.Error(str(err), print_exception=False) from None  # the message, no traceback
+        return result.summaries[ZERO_SHOT], result.summaries[LORA], result.notes()
+
+    while _APPS:  # one Try-it server at a time: a rerun of the cell replaces the last one
+        _APPS.pop().close()
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+        gr.Markdown(f"## {TITLE}")
+        if smoke:
+            gr.Markdown(f"**{SMOKE_BANNER.format(on='')}**", elem_id="smoke-banner")
+        dialogue = gr.Textbox(label="Dialogue (one turn per line)", lines=8,
+                              placeholder="#Person1#: Hello!\n#Person2#: Hi, how are you?")
+        button = gr.Button("Summarize", variant="primary")
+        with gr.Row():
+            zero_shot = gr.Textbox(label=f"{ZERO_SHOT} summary{mark}", interactive=False)
+            tuned = gr.Textbox(label=f"{LORA} summary{mark}", interactive=False)
+        notes = gr.Textbox(label="What the model does not see", interactive=False)
+        if examples:
+            gr.Examples([[d] for d in examples], inputs=dialogue, label="Or pick a test dialogue")
+        button.click(summarize, inputs=dialogue, outputs=[zero_shot, tuned, notes],
+                     api_name=API_NAME)
+    _APPS.append(app)
+    return app

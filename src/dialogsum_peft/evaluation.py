@@ -1,5 +1,6 @@
-"""Score summaries and models: ROUGE of predictions, a model on a split, zero-shot against LoRA,
-intervals, differences, and where a model fails (by length, by topic, its worst dialogues).
+"""Score summaries and models: ROUGE of predictions, a model on a split, zero-shot against LoRA
+(on a split, or on one dialogue of one's own: :func:`try_dialogue`), and where a model fails (by
+length, by topic, its worst dialogues).
 
 Why: the notebooks, the command line and the benchmarks all evaluate the same way (same prompt,
 same batching, same ROUGE), so the comparison of zero-shot and LoRA models is apples to apples.
@@ -17,6 +18,7 @@ with the adapter: comparing against it would compare LoRA with itself.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from .data import build_prompt
 from .display import captioned, smoke_caption
@@ -88,6 +90,70 @@ def zero_shot_and_lora_summaries(peft_model, tokenizer, dialogues: Sequence[str]
     lora = summarize(peft_model, tokenizer, dialogues, progress=progress, desc=LORA,
                      check_inputs=False, **gen_kwargs)
     return {ZERO_SHOT: zero_shot, LORA: lora}
+
+
+# ------------------------------------------------------------------ try it: a dialogue of one's own
+NOTHING_LOST = "The model reads the whole dialogue."
+
+
+@dataclass
+class TryItResult:
+    """One dialogue's summaries, ``{"zero-shot": str, "LoRA": str}``; ``warnings``: what of it
+    the model does not see, one sentence each (empty when it reads it all); ``smoke``: written by
+    the smoke path's tiny random T5. ``str()`` gives the side-by-side as text."""
+
+    dialogue: str
+    summaries: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+    smoke: bool = False
+
+    def notes(self) -> str:
+        """The input warnings as ``warning:`` lines, or :data:`NOTHING_LOST`."""
+        return "\n".join(f"warning: {w}" for w in self.warnings) or NOTHING_LOST
+
+    def __str__(self) -> str:
+        from .display import wrap_lines
+        from .offline import smoke_banner
+
+        line = "-" * 100
+        parts = [smoke_banner()] if self.smoke else []
+        parts += [line, "DIALOGUE:", wrap_lines(self.dialogue), line]
+        for name, text in self.summaries.items():
+            parts += [f"{name.upper()}:", wrap_lines(text or "(empty)"), line]
+        parts.append(self.notes())
+        return "\n".join(parts)
+
+    def _repr_pretty_(self, printer, cycle):  # a notebook shows it as printed
+        printer.text(str(self))
+
+
+def try_dialogue(peft_model, tokenizer, dialogue: str, *, max_source_length: int,
+                 **gen_kwargs) -> TryItResult:
+    """The zero-shot and the fine-tuned summary of ``dialogue`` (one string, turns on their own
+    lines): :func:`zero_shot_and_lora_summaries`' summaries, from one encoding of its prompt
+    (:func:`~dialogsum_peft.tokenization.encode`), whose report of what truncation at
+    ``max_source_length`` tokens and ``<unk>`` took is the result's ``warnings`` (not a Python
+    warning as well). ``max_source_length`` and ``gen_kwargs``: the run's generation settings,
+    ``**config.generation_kwargs()`` (:func:`~dialogsum_peft.generation.summarize_ids` takes the
+    others). Raises :class:`~dialogsum_peft.errors.DataError` for a dialogue with nothing visible
+    in it, TypeError for one that is not a string."""
+    from .errors import DataError
+    from .inputs import has_visible_text
+    from .offline import is_smoke_model
+
+    if not isinstance(dialogue, str):
+        raise TypeError(f"a dialogue is a string, got {type(dialogue).__name__}")
+    if not has_visible_text(dialogue):
+        raise DataError("the dialogue is empty: type or paste one (one turn per line, e.g. "
+                        "\"#Person1#: Hello!\")")
+    encoded, report = encode([build_prompt(dialogue)], tokenizer, max_source_length)
+    message = report.message("dialogue")
+    with zero_shot_model(peft_model) as base:
+        zero_shot = summarize_ids(base, tokenizer, encoded, progress=False, desc=ZERO_SHOT,
+                                  **gen_kwargs)
+    lora = summarize_ids(peft_model, tokenizer, encoded, progress=False, desc=LORA, **gen_kwargs)
+    return TryItResult(dialogue, {ZERO_SHOT: zero_shot[0], LORA: lora[0]},
+                       [message] if message else [], smoke=is_smoke_model(peft_model))
 
 
 def evaluate_zero_shot_and_lora(peft_model, tokenizer, dataset, config, progress: bool = True):

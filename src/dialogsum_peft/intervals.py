@@ -152,6 +152,19 @@ def difference_intervals(baseline_pairs, other_pairs, protocol: str = "mean",
     return out
 
 
+def wilson_interval(right: int, n: int, confidence: float = CONFIDENCE) -> Interval:
+    """The Wilson score interval of a share of ``right`` out of ``n`` (fractions in [0, 1]), from
+    ``scipy.stats.binomtest(...).proportion_ci(method="wilson")``: unlike the Wald interval it
+    stays inside [0, 1] and keeps close to its coverage near 0 and 1 (Brown, Cai & DasGupta 2001).
+    Raises ValueError for ``n < 1`` or ``right`` outside 0..n."""
+    from scipy.stats import binomtest
+
+    if n < 1 or not 0 <= right <= n:
+        raise ValueError(f"a share needs 0 <= right <= n and n >= 1, got {right} of {n}")
+    ci = binomtest(right, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return Interval(float(ci.low), float(ci.high))
+
+
 def format_interval(ci: Interval | Sequence[float], signed: bool = False) -> str:
     """An interval as tables show it: ``"0.412 to 0.437"``, or with ``signed`` (a difference)
     ``"+0.012 to +0.031"``, three decimals (ROUGE F-measures are fractions); an interval that

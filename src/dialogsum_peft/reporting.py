@@ -215,3 +215,33 @@ def plot_rouge_by_length(results: Mapping[str, EvalResult], protocol: str = "mea
     ax.set_title(title_with_notes("ROUGE by dialogue length", None, any_smoke(results.values())))
     ax.legend()
     return fig
+
+
+# ------------------------------------------------------------- on how many dialogues
+def win_table(results: Mapping[str, EvalResult], baseline: str, improved: str,
+              protocol: str = "mean", rouge_types: Sequence[str] | str = ("rouge1",)):
+    """On how many test dialogues ``improved`` scores higher than, equal to and lower than
+    ``baseline`` (:func:`dialogsum_peft.wins.win_shares`): one row per ROUGE type
+    (``rouge_types``: names, or ``"all"``), each outcome as "k of n (share)" and its 95% Wilson
+    interval ("not estimable: <reason>" under 10 dialogues). The row header names the protocol of
+    the per-dialogue scores; results of the smoke model put the table under :data:`SMOKE_NOTE`.
+    Raises TypeError/ValueError as :func:`scores_under` and for an unknown ROUGE type.
+    """
+    from .wins import OUTCOMES, format_share_ci, win_shares
+
+    scores_under(results, protocol)  # EvalResults only, a known protocol
+    types = ROUGE_TYPES if rouge_types == "all" else tuple(rouge_types)
+    rows = {}
+    for k in types:
+        shares = win_shares(results[baseline], results[improved], protocol, k)
+        row = {}
+        for outcome in OUTCOMES:
+            s = shares[outcome]
+            row[outcome] = f"{s.dialogues} of {s.total} ({s.share:.0%})"
+            row[f"{outcome} 95% CI"] = format_share_ci(s.ci95)
+        rows[k] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = f"ROUGE F-measure per dialogue, protocol: {protocol}"
+    title = (f"Test dialogues where {improved} scores higher than, equal to, lower than "
+             f"{baseline} (95% Wilson intervals)")
+    return captioned(table, "\n".join(filter(None, [title, smoke_caption(results.values())])))

@@ -17,6 +17,7 @@ import argparse
 import functools
 import os
 import sys
+import time
 import warnings
 
 from ..errors import ConfigError, DialogSumError, DialogSumWarning, one_line
@@ -123,13 +124,20 @@ def _command(sub, func, group: str, **parser_args):
     return p, p.add_argument_group(group)
 
 
-def _error(message: str) -> None:
+def _error(message: str, wait: bool = True) -> None:
     """The one ``error:`` line, from the main process only: under a launcher (torchrun,
     accelerate launch: ``RANK``) every process refuses the same command line at the same check,
     and N copies of the line hid nothing but the line itself. The exit status is every
-    process's."""
+    process's. Another process waits up to :data:`LAUNCHER_GRACE_S` before it exits: the
+    launcher ends every process as soon as one fails, and a process that failed first used to
+    end the main one before its line was printed (seen under load)."""
     if int(os.environ.get("RANK", "0") or 0) == 0:
         print(f"error: {one_line(message)}", file=sys.stderr, flush=True)
+    elif wait:
+        time.sleep(LAUNCHER_GRACE_S)  # ended sooner by the launcher once the main process fails
+
+
+LAUNCHER_GRACE_S = 30
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None, _default=None,
@@ -165,7 +173,7 @@ def _run(parser, argv) -> int:
         _error(str(err))
         return 2
     except KeyboardInterrupt:
-        _error("interrupted")
+        _error("interrupted", wait=False)
         return 130
 
 

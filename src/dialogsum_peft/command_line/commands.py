@@ -68,7 +68,7 @@ def load_base(config, state):
 
 def warn_secrets(state, *paths: Path) -> None:
     """Warn (never fail) when a Hub token landed in files a run wrote."""
-    from .safety import scan_for_secrets
+    from ..safety import scan_for_secrets
 
     if state.is_main_process:
         findings = scan_for_secrets([p for p in paths if p.exists()])

@@ -89,8 +89,9 @@ def write_evaluation(results_dir: str | os.PathLike, results: dict, split, info:
 
     ``scores.json`` holds ``info``, every model's ROUGE under every protocol with its 95%
     bootstrap interval (``"ci95"`` beside the values), under ``"differences"`` each model minus
-    the base with its paired interval, and under ``"inputs"`` what truncation and ``<unk>`` took
-    from each model's input; ``predictions-<model>.csv/.jsonl`` the id, dialogue, references,
+    the base with its paired interval, under ``"wins"`` the share of dialogues on which each
+    model scores higher, equal and lower than the base (:func:`~dialogsum_peft.wins.wins_json`),
+    and under ``"inputs"`` what truncation and ``<unk>`` took from each model's input; ``predictions-<model>.csv/.jsonl`` the id, dialogue, references,
     prediction and the row's ROUGE ("mean" protocol: its average over the references) of each row;
     ``rouge.png`` the chart; ``config.json`` the settings.
     """
@@ -98,12 +99,14 @@ def write_evaluation(results_dir: str | os.PathLike, results: dict, split, info:
 
     from ..display import counted
     from ..reporting import plot_rouge_comparison
+    from ..wins import wins_json
 
     results_dir = Path(results_dir)
     with atomic_dir(results_dir) as tmp:
         config.save(tmp / "config.json")
         summary = {**info, "scores": scores_with_intervals(results),
                    "differences": differences(results),
+                   "wins": wins_json(results),  # per dialogue: higher, equal, lower than base
                    "inputs": {name: r.inputs.to_dict() if r.inputs else None
                               for name, r in results.items()}}
         (tmp / "scores.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -172,6 +172,11 @@ def _write_evaluation_outputs(results, split, config, args, trained, results_dir
     both = "base" in results and tuned
     print(rouge_table(results, baseline="base" if both else None,
                       improved=tuned[0] if both else None).to_string())
+    if both:  # on how many dialogues, beside the average (dialogsum_peft.wins)
+        from ..reporting import win_table
+
+        print(win_table(results, "base", tuned[0]).to_string())
+    _update_model_card(results, config, args, trained)
     print(f"results: {results_dir} (scores.json with every ROUGE protocol, predictions, rouge.png)")
     scores = json.loads((results_dir / "scores.json").read_text(encoding="utf-8"))
     for line in interval_warnings(scores):  # what the files say: no zero-width "95%" interval
@@ -181,6 +186,28 @@ def _write_evaluation_outputs(results, split, config, args, trained, results_dir
     note = unscorable_note(texts)
     if note:
         print(f"warning: {note}", file=sys.stderr)
+
+
+def _update_model_card(results, config, args, trained) -> None:
+    """The evaluated adapter's card gets these results (a warning, never a failure, when its
+    folder cannot be written)."""
+    if not trained or not (Path(trained[0]) / "adapter_config.json").is_file():
+        return
+    from ..adapters import write_model_card
+    from ..errors import AdapterError
+
+    backend = args.backend + (f" ({args.quantization})" if args.quantization else "")
+    try:
+        card = write_model_card(trained[0], config, results[trained[1]], results.get("base"),
+                                split=args.split, trained_here=False, backend=backend)
+    except OSError as err:
+        print(f"warning: the model card in {trained[0]} was not updated ({err.strerror})",
+              file=sys.stderr)
+        return
+    except AdapterError as err:  # a README.md someone wrote, or one that does not parse
+        print(f"warning: the model card was not updated: {err}", file=sys.stderr)
+        return
+    print(f"model card: {card} (these results replace the ones it had)")
 
 
 # ------------------------------------------------------------------------------------ summarize

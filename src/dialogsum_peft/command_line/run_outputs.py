@@ -37,7 +37,7 @@ METRICS = "train_metrics.json"
 # (``--overwrite`` removes exactly these).
 RUN_FILES: dict[str, str] = {
     CONFIG: "the settings",
-    ADAPTER: "a PEFT method's weights + tokenizer",
+    ADAPTER: "a PEFT method's weights + tokenizer + model card (README.md)",
     MODEL: "--method full: the whole model + tokenizer",
     LOSS_CSV: "the training and validation loss per logged step",
     LOSS_JSON: "the same as JSON",
@@ -197,6 +197,9 @@ def write_training_outputs(trainer, peft_model, tokenizer, config, result, world
 
     if is_peft(config.method):
         adapter = save_adapter(peft_model, out / ADAPTER, tokenizer=tokenizer)
+        from ..adapters import write_model_card  # the card: what it is, how it was trained
+
+        write_model_card(adapter, config, world_size=world_size, steps=trainer.state.global_step)
     else:
         adapter = save_model(peft_model, out / MODEL, tokenizer=tokenizer)
     history, log = loss_history(trainer), loss_log(trainer)
