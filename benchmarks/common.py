@@ -70,12 +70,19 @@ def load_rows(requested: str | None = None) -> tuple[list[dict], list[dict], dic
     path = data_dir(requested)
     splits = load_dialogsum(path)
     eval_rows = list(require_split(splits, "test"))
-    pairs = [{"dialogue": row["dialogue"], "summary": ref}
-             for split in splits.values() for row in split for ref in row["references"]]
+    pairs = [
+        {"dialogue": row["dialogue"], "summary": ref}
+        for split in splits.values()
+        for row in split
+        for ref in row["references"]
+    ]
     sample = path.resolve() == sample_data_dir().resolve()
     source = {
-        "name": "project sample (data/dialogsum_sample)" if sample else f"DialogSum {'+'.join(splits)}",
-        "path": str(path), "dialogues_by_split": {s: len(d) for s, d in splits.items()},
+        "name": "project sample (data/dialogsum_sample)"
+        if sample
+        else f"DialogSum {'+'.join(splits)}",
+        "path": str(path),
+        "dialogues_by_split": {s: len(d) for s, d in splits.items()},
     }
     return pairs, eval_rows, source
 
@@ -92,9 +99,18 @@ def load_tokenizer(requested: str | None, pairs: list[dict]):
     """
     from transformers import AutoTokenizer
 
-    path = Path(requested) if requested else next(
-        (p for p in (SHARED / "flan-t5-tokenizer", BENCH_COPY / "flan-t5-tokenizer")
-         if p.is_dir()), SHARED / "flan-t5-tokenizer")
+    path = (
+        Path(requested)
+        if requested
+        else next(
+            (
+                p
+                for p in (SHARED / "flan-t5-tokenizer", BENCH_COPY / "flan-t5-tokenizer")
+                if p.is_dir()
+            ),
+            SHARED / "flan-t5-tokenizer",
+        )
+    )
     if requested and not path.is_dir():
         raise SystemExit(f"--tokenizer {requested}: no such folder")
     if path.is_dir():
@@ -103,7 +119,10 @@ def load_tokenizer(requested: str | None, pairs: list[dict]):
     else:
         texts = [p["dialogue"] for p in pairs] + [p["summary"] for p in pairs]
         tokenizer = train_tokenizer(texts, vocab_size=8000 if len(pairs) > 200 else 2000)
-        info = {"name": "stand-in (Unigram trained on the benchmark dialogues)", "real_flan_t5": False}
+        info = {
+            "name": "stand-in (Unigram trained on the benchmark dialogues)",
+            "real_flan_t5": False,
+        }
     info["vocab_size"] = len(tokenizer)
     announce_tokenizer(info)
     return tokenizer, info
@@ -129,9 +148,16 @@ def select(items: list, n: int | None) -> list:
 
 # Dense bf16 tensor-core peaks (TFLOP/s, NVIDIA data sheets), most specific name first; MFU is
 # reported for bf16 runs on these cards only.
-BF16_PEAK_TFLOPS = (("H100 PCIe", 756.5), ("H100 NVL", 835.5), ("H200 NVL", 835.5),
-                    ("H100", 989.5), ("H200", 989.5), ("A100", 312.0), ("L4", 121.0),
-                    ("A10", 125.0))
+BF16_PEAK_TFLOPS = (
+    ("H100 PCIe", 756.5),
+    ("H100 NVL", 835.5),
+    ("H200 NVL", 835.5),
+    ("H100", 989.5),
+    ("H200", 989.5),
+    ("A100", 312.0),
+    ("L4", 121.0),
+    ("A10", 125.0),
+)
 
 
 def peak_tflops(device: str) -> float | None:
@@ -140,34 +166,49 @@ def peak_tflops(device: str) -> float | None:
 
 def announce_tokenizer(info: dict) -> None:
     if info["real_flan_t5"]:
-        print(f"TOKENIZER: the real Flan-T5 tokenizer ({info['name']}): real token lengths.",
-              file=sys.stderr, flush=True)
+        print(
+            f"TOKENIZER: the real Flan-T5 tokenizer ({info['name']}): real token lengths.",
+            file=sys.stderr,
+            flush=True,
+        )
         return
     bar = "!" * 96
-    print(f"{bar}\n!! TOKENIZER: {info['name']} is NOT Flan-T5's tokenizer.\n"
-          "!! Token counts, samples/s, FLOPs and MFU are not those of Flan-T5 on this data (its\n"
-          "!! sequences are shorter; see benchmarks/README.md). Pass --tokenizer DIR with the\n"
-          f"!! Flan-T5 tokenizer, or put it in {SHARED / 'flan-t5-tokenizer'}.\n{bar}",
-          file=sys.stderr, flush=True)
+    print(
+        f"{bar}\n!! TOKENIZER: {info['name']} is NOT Flan-T5's tokenizer.\n"
+        "!! Token counts, samples/s, FLOPs and MFU are not those of Flan-T5 on this data (its\n"
+        "!! sequences are shorter; see benchmarks/README.md). Pass --tokenizer DIR with the\n"
+        f"!! Flan-T5 tokenizer, or put it in {SHARED / 'flan-t5-tokenizer'}.\n{bar}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def length_stats(lengths: list[int], limit: int) -> dict:
     """Mean, 95th percentile (nearest rank), max, and how many exceed ``limit``."""
     ordered = sorted(lengths)
-    return {"n": len(ordered), "mean": round(statistics.mean(ordered), 1),
-            "p95": ordered[math.ceil(0.95 * len(ordered)) - 1], "max": ordered[-1],
-            "limit": limit, "over_limit": sum(n > limit for n in ordered)}
+    return {
+        "n": len(ordered),
+        "mean": round(statistics.mean(ordered), 1),
+        "p95": ordered[math.ceil(0.95 * len(ordered)) - 1],
+        "max": ordered[-1],
+        "limit": limit,
+        "over_limit": sum(n > limit for n in ordered),
+    }
 
 
 def token_stats(tokenizer, dialogues: list[str], summaries: list[str]) -> dict:
     """Untruncated lengths: prompts as the model is trained on them, summaries as labels."""
     source = tokenizer([build_prompt(d) for d in dialogues], verbose=False).input_ids
     target = tokenizer(text_target=list(summaries), verbose=False).input_ids
-    return {"source": length_stats([len(ids) for ids in source], MAX_SOURCE_TOKENS),
-            "target": length_stats([len(ids) for ids in target], MAX_TARGET_TOKENS)}
+    return {
+        "source": length_stats([len(ids) for ids in source], MAX_SOURCE_TOKENS),
+        "target": length_stats([len(ids) for ids in target], MAX_TARGET_TOKENS),
+    }
 
 
-def make_model(kind: str, tokenizer, dtype: torch.dtype, device: torch.device, attn: str | None = None):
+def make_model(
+    kind: str, tokenizer, dtype: torch.dtype, device: torch.device, attn: str | None = None
+):
     """A fresh random model: 'base' = flan-t5-base shape, 'tiny' = the smoke T5."""
     from transformers import T5ForConditionalGeneration
 
@@ -197,9 +238,14 @@ def versions() -> dict[str, str]:
     import tokenizers
     import transformers
 
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "peft": peft.__version__,
-            "tokenizers": tokenizers.__version__, "datasets": datasets.__version__}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "tokenizers": tokenizers.__version__,
+        "datasets": datasets.__version__,
+    }
 
 
 def sync(device: torch.device) -> None:

@@ -40,13 +40,18 @@ def main() -> dict:
     diff = difference_intervals(vs_third_1, vs_third_2)["rouge1"]
     result = {
         "what": "95% bootstrap intervals (1,000 resamples, 'mean' protocol) on the DialogSum "
-                "test set's human summaries, ROUGE-1",
+        "test set's human summaries, ROUGE-1",
         "dialogues": len(rows),
-        "one_system": {"score": aggregate(one)["rouge1"], "ci95": single.to_json(),
-                       "half_width_points": (single.high - single.low) / 2 * 100},
+        "one_system": {
+            "score": aggregate(one)["rouge1"],
+            "ci95": single.to_json(),
+            "half_width_points": (single.high - single.low) / 2 * 100,
+        },
         "paired_difference_independent_writers": {
-            "difference": diff["difference"], "ci95": diff["ci95"].to_json(),
-            "half_width_points": (diff["ci95"].high - diff["ci95"].low) / 2 * 100},
+            "difference": diff["difference"],
+            "ci95": diff["ci95"].to_json(),
+            "half_width_points": (diff["ci95"].high - diff["ci95"].low) / 2 * 100,
+        },
     }
     out = ROOT / "benchmarks" / "results" / f"interval_width-{datetime.date.today():%Y%m%d}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -52,16 +52,27 @@ NOT_TIMED = "no CUDA device: training speed and peak GPU memory are measured on 
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", default=",".join(METHODS),
-                        help=f"comma-separated, of {', '.join(METHODS)} (default: all)")
-    parser.add_argument("--model", choices=("base", "tiny"), default="base",
-                        help="base: flan-t5-base shape, random weights; tiny: the smoke T5")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help=f"comma-separated, of {', '.join(METHODS)} (default: all)",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("base", "tiny"),
+        default="base",
+        help="base: flan-t5-base shape, random weights; tiny: the smoke T5",
+    )
     parser.add_argument("--steps", type=int, default=10, help="timed optimizer steps (GPU)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps before them")
-    parser.add_argument("--speed-on-cpu", action="store_true",
-                        help="time training on the CPU too (a check of the script, not a figure)")
+    parser.add_argument(
+        "--speed-on-cpu",
+        action="store_true",
+        help="time training on the CPU too (a check of the script, not a figure)",
+    )
     parser.add_argument("--data", default=None, help="DialogSum folder for the speed part")
     parser.add_argument("--tokenizer", default=None, help="tokenizer folder for the speed part")
     parser.add_argument("--out", default=str(RESULTS), help="results folder")
@@ -103,27 +114,44 @@ def speed_data(args, tokenizer_dir: Path, config: TrainConfig):
     from dialogsum_peft.tokenization import warn_input_loss
 
     shared_data = SHARED / "dialogsum"
-    data = Path(args.data) if args.data else (
-        shared_data if (shared_data / ORIGINAL_FILES["test"]).is_file() else sample_data_dir())
+    data = (
+        Path(args.data)
+        if args.data
+        else (
+            shared_data if (shared_data / ORIGINAL_FILES["test"]).is_file() else sample_data_dir()
+        )
+    )
     splits = load_dialogsum(data)
-    pairs = [{"dialogue": row["dialogue"], "summary": ref}
-             for split in splits.values() for row in split for ref in row["references"]]
+    pairs = [
+        {"dialogue": row["dialogue"], "summary": ref}
+        for split in splits.values()
+        for row in split
+        for ref in row["references"]
+    ]
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    tokenized, reports = tokenize_split(datasets.Dataset.from_list(pairs), tokenizer,
-                                        max_source_length=config.max_source_length,
-                                        max_target_length=config.max_target_length)
+    tokenized, reports = tokenize_split(
+        datasets.Dataset.from_list(pairs),
+        tokenizer,
+        max_source_length=config.max_source_length,
+        max_target_length=config.max_target_length,
+    )
     lengths = [len(ids) for ids in tokenized["input_ids"]]
     # what truncation and <unk> take from the training prompts, said and recorded (one pass)
     inputs = reports["dialogues"]
     warn_input_loss(inputs, "benchmark training pairs")
-    source = {"data": str(data), "tokenizer": str(tokenizer_dir), "pairs": len(pairs),
-              "mean_source_tokens": round(sum(lengths) / len(lengths), 1),
-              "inputs": inputs.to_dict()}
+    source = {
+        "data": str(data),
+        "tokenizer": str(tokenizer_dir),
+        "pairs": len(pairs),
+        "mean_source_tokens": round(sum(lengths) / len(lengths), 1),
+        "inputs": inputs.to_dict(),
+    }
     return tokenized, tokenizer, source
 
 
-def measure_speed(model, tokenizer, train_dataset, config: TrainConfig, args,
-                  device: torch.device) -> dict:
+def measure_speed(
+    model, tokenizer, train_dataset, config: TrainConfig, args, device: torch.device
+) -> dict:
     """Samples/s over ``args.steps`` steps after ``args.warmup``, and the peak memory (CUDA)."""
     from transformers import TrainerCallback
 
@@ -140,12 +168,21 @@ def measure_speed(model, tokenizer, train_dataset, config: TrainConfig, args,
 
     with tempfile.TemporaryDirectory() as tmp:
         trainer = DialogSumTrainer(
-            model=model, args=training_arguments(
-                config, output_dir=tmp, max_steps=args.warmup + args.steps,
-                gradient_accumulation_steps=1, save_strategy="no", disable_tqdm=True,
-                logging_steps=args.warmup + args.steps),
-            data_collator=data_collator(tokenizer, model, config), train_dataset=train_dataset,
-            processing_class=tokenizer, callbacks=[Timer()])
+            model=model,
+            args=training_arguments(
+                config,
+                output_dir=tmp,
+                max_steps=args.warmup + args.steps,
+                gradient_accumulation_steps=1,
+                save_strategy="no",
+                disable_tqdm=True,
+                logging_steps=args.warmup + args.steps,
+            ),
+            data_collator=data_collator(tokenizer, model, config),
+            train_dataset=train_dataset,
+            processing_class=tokenizer,
+            callbacks=[Timer()],
+        )
         if device.type == "cuda":
             gc.collect()  # the previous method's model and optimizer
             torch.cuda.empty_cache()
@@ -153,10 +190,16 @@ def measure_speed(model, tokenizer, train_dataset, config: TrainConfig, args,
         trainer.train()
     batch = config.per_device_train_batch_size
     seconds = marks["end"] - marks["start"]
-    return {"samples_per_s": round(args.steps * batch / seconds, 2),
-            "peak_memory_gib": (round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
-                                if device.type == "cuda" else None),
-            "timed_steps": args.steps, "per_device_batch": batch}
+    return {
+        "samples_per_s": round(args.steps * batch / seconds, 2),
+        "peak_memory_gib": (
+            round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
+            if device.type == "cuda"
+            else None
+        ),
+        "timed_steps": args.steps,
+        "per_device_batch": batch,
+    }
 
 
 def run_method(method: str, base, args, device: torch.device, speed, tokenizer_dir: Path) -> dict:
@@ -169,16 +212,28 @@ def run_method(method: str, base, args, device: torch.device, speed, tokenizer_d
         model.save_pretrained(saved)
         files = sorted(p.name for p in saved.iterdir())
         size_mb = adapter_size_mb(saved)
-    row = {"method": method, "learning_rate": config.learning_rate, "optim": config.optim,
-           "precision": config.precision, "trainable_parameters": counted.trainable,
-           "total_parameters": counted.total, "trainable_percent": round(counted.percent, 4),
-           "saved": "adapter" if is_peft(method) else "whole model",
-           "saved_weights_mb": round(size_mb, 3), "saved_files": files,
-           "saved_dtype": str(next(p.dtype for p in model.parameters() if p.requires_grad)
-                              ).replace("torch.", "")}
+    row = {
+        "method": method,
+        "learning_rate": config.learning_rate,
+        "optim": config.optim,
+        "precision": config.precision,
+        "trainable_parameters": counted.trainable,
+        "total_parameters": counted.total,
+        "trainable_percent": round(counted.percent, 4),
+        "saved": "adapter" if is_peft(method) else "whole model",
+        "saved_weights_mb": round(size_mb, 3),
+        "saved_files": files,
+        "saved_dtype": str(next(p.dtype for p in model.parameters() if p.requires_grad)).replace(
+            "torch.", ""
+        ),
+    }
     if speed is None:
-        return {**row, "samples_per_s": None, "peak_memory_gib": None,
-                "not_measured_because": NOT_TIMED}
+        return {
+            **row,
+            "samples_per_s": None,
+            "peak_memory_gib": None,
+            "not_measured_because": NOT_TIMED,
+        }
     train_dataset, tokenizer = speed
     row.update(measure_speed(model, tokenizer, train_dataset, config, args, device))
     return row
@@ -190,33 +245,48 @@ def device_description(device: torch.device) -> tuple[str, str]:
         name = torch.cuda.get_device_name(device)
     else:
         name = f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
-    slug = "cpu" if device.type == "cpu" else "".join(
-        c if c.isalnum() else "-" for c in name.lower()).strip("-")[:40]
+    slug = (
+        "cpu"
+        if device.type == "cpu"
+        else "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:40]
+    )
     return name, slug
 
 
 def main(argv=None) -> dict:
-    from dialogsum_peft.versions import library_versions
     from dialogsum_peft.offline import tiny_base_dir
+    from dialogsum_peft.versions import library_versions
 
     args = parse_args(argv)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     timed = device.type == "cuda" or args.speed_on_cpu
     shared_tokenizer = SHARED / "flan-t5-tokenizer"
-    tokenizer_dir = Path(args.tokenizer) if args.tokenizer else (
-        shared_tokenizer if args.model == "base" and (shared_tokenizer / "tokenizer.json").is_file()
-        else tiny_base_dir())
+    tokenizer_dir = (
+        Path(args.tokenizer)
+        if args.tokenizer
+        else (
+            shared_tokenizer
+            if args.model == "base" and (shared_tokenizer / "tokenizer.json").is_file()
+            else tiny_base_dir()
+        )
+    )
     # the quick recipe's settings for this device (precision, per-device batch)
     dtype = TrainConfig.auto().torch_dtype
     base = base_model(args.model, dtype)
     name, slug = device_description(device)
     result = {
-        "benchmark": "methods", "date": time.strftime("%Y-%m-%d"), "device": name,
+        "benchmark": "methods",
+        "date": time.strftime("%Y-%m-%d"),
+        "device": name,
         "device_slug": slug,
         "versions": {"python": platform.python_version(), **library_versions()},
-        "model": ("flan-t5-base shape, random init" if args.model == "base"
-                  else "tiny smoke T5 (a check of the script)"),
-        "recipe": "quick", "speed_measured": timed,
+        "model": (
+            "flan-t5-base shape, random init"
+            if args.model == "base"
+            else "tiny smoke T5 (a check of the script)"
+        ),
+        "recipe": "quick",
+        "speed_measured": timed,
     }
     speed = None
     if timed:
@@ -229,9 +299,12 @@ def main(argv=None) -> dict:
     for method in args.methods:
         row = run_method(method, base, args, device, speed, tokenizer_dir)
         result["methods"].append(row)
-        print(f"{method:14} trainable {row['trainable_parameters']:>12,} "
-              f"({row['trainable_percent']:.4f}%)  saved {row['saved_weights_mb']:9.2f} MB  "
-              f"samples/s {row['samples_per_s']}  peak GiB {row['peak_memory_gib']}", flush=True)
+        print(
+            f"{method:14} trainable {row['trainable_parameters']:>12,} "
+            f"({row['trainable_percent']:.4f}%)  saved {row['saved_weights_mb']:9.2f} MB  "
+            f"samples/s {row['samples_per_s']}  peak GiB {row['peak_memory_gib']}",
+            flush=True,
+        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"methods-{slug}-{time.strftime('%Y%m%d')}.json"

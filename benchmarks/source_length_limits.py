@@ -25,10 +25,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import common  # noqa: F401 - puts src/ on sys.path
-
 import torch  # noqa: E402
 
+import common  # noqa: F401 - puts src/ on sys.path
 from dialogsum_peft.data import build_prompt, load_dialogsum  # noqa: E402
 from dialogsum_peft.tokenization import measure_inputs  # noqa: E402
 
@@ -50,26 +49,42 @@ def _generate(args) -> dict:
     torch.set_num_threads(args.threads)
     tok = _tokenizer(args.tokenizer)
     test = load_dialogsum(args.data)["test"]
-    prompts = sorted((build_prompt(d) for d in test["dialogue"]),
-                     key=lambda p: -len(tok(p).input_ids))[:args.batch_size]
+    prompts = sorted(
+        (build_prompt(d) for d in test["dialogue"]), key=lambda p: -len(tok(p).input_ids)
+    )[: args.batch_size]
     model = flan_t5_base_shaped_model(attn_implementation="eager").eval()
     rss_model = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        summarize(model, tok, prompts, batch_size=args.batch_size, max_new_tokens=args.new_tokens,
-                  num_beams=1, min_new_tokens=args.new_tokens, max_source_length=args.one, use_prompt=False,
-                  progress=False, check_inputs=False)
+        summarize(
+            model,
+            tok,
+            prompts,
+            batch_size=args.batch_size,
+            max_new_tokens=args.new_tokens,
+            num_beams=1,
+            min_new_tokens=args.new_tokens,
+            max_source_length=args.one,
+            use_prompt=False,
+            progress=False,
+            check_inputs=False,
+        )
         times.append(time.perf_counter() - start)
     lengths = [min(len(tok(p).input_ids), args.one) for p in prompts]
-    return {"max_source_length": args.one, "input_tokens": lengths, "seconds": times,
-            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "rss_after_model_mib": rss_model / 1024}
+    return {
+        "max_source_length": args.one,
+        "input_tokens": lengths,
+        "seconds": times,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_after_model_mib": rss_model / 1024,
+    }
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", default=str(common.SHARED / "dialogsum"))
     parser.add_argument("--tokenizer", default=str(common.SHARED / "flan-t5-tokenizer"))
     parser.add_argument("--limits", default="512,768,1024")
@@ -79,8 +94,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-timing", action="store_true", help="counts only")
     parser.add_argument("--out", default=str(common.RESULTS), help="folder of the JSON result")
-    parser.add_argument("--under-load", action="store_true",
-                        help="label the timings: other work shared the CPU while they ran")
+    parser.add_argument(
+        "--under-load",
+        action="store_true",
+        help="label the timings: other work shared the CPU while they ran",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: one length
     args = parser.parse_args(argv)
     if args.one:
@@ -95,23 +113,50 @@ def main(argv=None) -> dict:
             continue
         prompts = [build_prompt(d) for d in splits[split]["dialogue"]]
         counts[split] = {str(n): measure_inputs(prompts, tok, n).to_dict() for n in limits}
-    result = {"data": args.data, "tokenizer": args.tokenizer, "prompt": "build_prompt",
-              "counts": counts}
+    result = {
+        "data": args.data,
+        "tokenizer": args.tokenizer,
+        "prompt": "build_prompt",
+        "counts": counts,
+    }
     if not args.no_timing:
         runs = []
         for n in limits:
-            cmd = [sys.executable, __file__, "--one", str(n), "--data", args.data,
-                   "--tokenizer", args.tokenizer, "--batch-size", str(args.batch_size),
-                   "--new-tokens", str(args.new_tokens), "--repeats", str(args.repeats),
-                   "--threads", str(args.threads)]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                                 env=dict(os.environ, OMP_NUM_THREADS=str(args.threads)))
+            cmd = [
+                sys.executable,
+                __file__,
+                "--one",
+                str(n),
+                "--data",
+                args.data,
+                "--tokenizer",
+                args.tokenizer,
+                "--batch-size",
+                str(args.batch_size),
+                "--new-tokens",
+                str(args.new_tokens),
+                "--repeats",
+                str(args.repeats),
+                "--threads",
+                str(args.threads),
+            ]
+            out = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                check=True,
+                env=dict(os.environ, OMP_NUM_THREADS=str(args.threads)),
+            )
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         result["generation"] = {
             "model": "measuring.flan_t5_base_shaped_model (random weights, fp32, eager attention)",
-            "device": "cpu", "threads": args.threads, "batch_size": args.batch_size,
-            "new_tokens": args.new_tokens, "prompts": "the longest test prompts, truncated",
-            "under_load": args.under_load, "runs": runs,
+            "device": "cpu",
+            "threads": args.threads,
+            "batch_size": args.batch_size,
+            "new_tokens": args.new_tokens,
+            "prompts": "the longest test prompts, truncated",
+            "under_load": args.under_load,
+            "runs": runs,
         }
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
     path = Path(args.out) / f"source_length_limits-cpu-{stamp}.json"

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import torch
+
 import common
 from common import ROOT, write_json
 from variants import MIN_START_S, Variant, compile_stats, print_variants, variant_identity
@@ -46,14 +47,15 @@ def _read_json(path: Path) -> dict | None:
 
 def _log_tail(path: Path, lines: int = 3) -> str:
     try:
-        text = [l for l in path.read_text(errors="replace").splitlines() if l.strip()]
+        text = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
     except OSError:
         return ""
     return " | ".join(text[-lines:])[-400:]
 
 
-def run_child_process(script: str, name: str, child_argv: list[str], deadline_s: float,
-                      log_path: Path) -> dict:
+def run_child_process(
+    script: str, name: str, child_argv: list[str], deadline_s: float, log_path: Path
+) -> dict:
     """Run one variant in a fresh Python process, killed (with everything it started) at
     ``deadline_s``. A fresh process per variant: its own peak-memory counter, a crash or
     out-of-memory cannot spoil the next variant, and compile caches start empty, so compile time
@@ -62,16 +64,36 @@ def run_child_process(script: str, name: str, child_argv: list[str], deadline_s:
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         tmp = Path(tmp)
         row_file, progress = tmp / "row.json", tmp / "progress.json"
-        env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=str(tmp / "inductor"),
-                   TRITON_CACHE_DIR=str(tmp / "triton"), PYTHONUNBUFFERED="1",
-                   PYTHONPATH=os.pathsep.join(p for p in (str(ROOT / "src"),
-                                                          os.environ.get("PYTHONPATH")) if p))
-        cmd = [sys.executable, str(Path(__file__).parent / script), *child_argv, "--child", name,
-               "--child-out", str(row_file), "--progress", str(progress)]
+        env = dict(
+            os.environ,
+            TORCHINDUCTOR_CACHE_DIR=str(tmp / "inductor"),
+            TRITON_CACHE_DIR=str(tmp / "triton"),
+            PYTHONUNBUFFERED="1",
+            PYTHONPATH=os.pathsep.join(
+                p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p
+            ),
+        )
+        cmd = [
+            sys.executable,
+            str(Path(__file__).parent / script),
+            *child_argv,
+            "--child",
+            name,
+            "--child-out",
+            str(row_file),
+            "--progress",
+            str(progress),
+        ]
         t = time.perf_counter()
         with open(log_path, "w") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             try:
                 rc = proc.wait(timeout=deadline_s)
             except subprocess.TimeoutExpired:
@@ -84,8 +106,11 @@ def run_child_process(script: str, name: str, child_argv: list[str], deadline_s:
                 proc.wait()
         wall = round(time.perf_counter() - t, 1)
         if rc is None:
-            row = {"variant": name, "error": f"deadline: stopped after {deadline_s:.3g} s",
-                   "progress": _read_json(progress)}
+            row = {
+                "variant": name,
+                "error": f"deadline: stopped after {deadline_s:.3g} s",
+                "progress": _read_json(progress),
+            }
         elif rc != 0 or not row_file.is_file():
             row = {"variant": name, "error": f"exit code {rc}: {_log_tail(log_path)}"}
         else:
@@ -95,9 +120,18 @@ def run_child_process(script: str, name: str, child_argv: list[str], deadline_s:
     return row
 
 
-def run_variants(script: str, names: list[str], table: dict[str, Variant], args, result: dict,
-                 path: Path, child_argv: list[str], run_child, device: torch.device,
-                 summarize_row) -> None:
+def run_variants(
+    script: str,
+    names: list[str],
+    table: dict[str, Variant],
+    args,
+    result: dict,
+    path: Path,
+    child_argv: list[str],
+    run_child,
+    device: torch.device,
+    summarize_row,
+) -> None:
     """Run ``names`` one after another; the JSON at ``path`` is rewritten after every variant,
     so a run cut short keeps what it measured.
 
@@ -123,11 +157,17 @@ def run_variants(script: str, names: list[str], table: dict[str, Variant], args,
         if variant.gpu_only and device.type != "cuda":
             row = {"variant": name, "skipped": variant.gpu_only}
         elif ident in seen:
-            row = {"variant": name, "same_as": seen[ident],
-                   "note": "the same configuration on this device: not run twice"}
+            row = {
+                "variant": name,
+                "same_as": seen[ident],
+                "note": "the same configuration on this device: not run twice",
+            }
         elif left is not None and left < MIN_START_S:
-            row = {"variant": name, "skipped": f"run deadline: {max(left, 0):.0f} s left of "
-                                               f"--deadline {args.deadline:.0f} s"}
+            row = {
+                "variant": name,
+                "skipped": f"run deadline: {max(left, 0):.0f} s left of "
+                f"--deadline {args.deadline:.0f} s",
+            }
         else:
             deadline = min(args.variant_deadline or variant.deadline_s, left or math.inf)
             if args.in_process:  # tests and debugging: no deadline, caches shared
@@ -138,20 +178,31 @@ def run_variants(script: str, names: list[str], table: dict[str, Variant], args,
                     row = {"variant": name, "error": f"{type(err).__name__}: {err}"[:400]}
                 row["process_wall_s"] = round(time.perf_counter() - t, 1)
             else:
-                row = run_child_process(script, name, child_argv, deadline,
-                                        logs / f"{path.stem}-{name}.log")
+                row = run_child_process(
+                    script, name, child_argv, deadline, logs / f"{path.stem}-{name}.log"
+                )
             row["deadline_s"] = None if args.in_process else round(deadline, 1)
             seen[ident] = name  # a failed configuration is not retried under another name
         row.setdefault("help", variant.help)
-        row.setdefault("overrides", {"config": variant.config, "base": variant.base,
-                                     "not_config_settings": {**variant.trainer_args,
-                                                             **variant.generate,
-                                                             **variant.backend}})
+        row.setdefault(
+            "overrides",
+            {
+                "config": variant.config,
+                "base": variant.base,
+                "not_config_settings": {
+                    **variant.trainer_args,
+                    **variant.generate,
+                    **variant.backend,
+                },
+            },
+        )
         result["rows"].append(row)
         summarize_row(result)
         write_json(path, result)
-        print(json.dumps({k: row[k] for k in row if k not in ("help", "overrides", "log")}),
-              flush=True)
+        print(
+            json.dumps({k: row[k] for k in row if k not in ("help", "overrides", "log")}),
+            flush=True,
+        )
 
 
 def run_child_variant(args, run_child) -> dict:
@@ -187,9 +238,22 @@ def child_or_list(args, table: dict[str, Variant], run_child, outside_config: st
     return print_variants(table, outside_config)
 
 
-def run_benchmark(benchmark: str, script, argv, args, names: list[str], device, source: dict,
-                  tokenizer, tokenizer_info: dict, *, tokens: dict, fields: dict, passes: str,
-                  summary: str) -> dict:
+def run_benchmark(
+    benchmark: str,
+    script,
+    argv,
+    args,
+    names: list[str],
+    device,
+    source: dict,
+    tokenizer,
+    tokenizer_info: dict,
+    *,
+    tokens: dict,
+    fields: dict,
+    passes: str,
+    summary: str,
+) -> dict:
     """The result file of ``benchmark`` (``script``, its module: ``VARIANTS``, ``BASELINE``,
     ``TARGETS``, ``child_argv``, ``run_child``, ``compare`` and ``markdown``): the run's facts
     (device, versions, data, tokenizer, ``tokens``, the script's own ``fields``, its timed
@@ -197,23 +261,43 @@ def run_benchmark(benchmark: str, script, argv, args, names: list[str], device, 
     saved for the children; prints ``summary`` and the Markdown table. Returns the result."""
     dev = common.device_name(device)
     result = {
-        "benchmark": benchmark, "date": time.strftime("%Y-%m-%d"), "device": dev,
-        "device_slug": common.slug(dev), "gpu": device.type == "cuda",
-        "versions": common.versions(), "model": args.model, "data": source,
-        "tokenizer": tokenizer_info, "tokens": tokens, **fields, "baseline": script.BASELINE,
+        "benchmark": benchmark,
+        "date": time.strftime("%Y-%m-%d"),
+        "device": dev,
+        "device_slug": common.slug(dev),
+        "gpu": device.type == "cuda",
+        "versions": common.versions(),
+        "model": args.model,
+        "data": source,
+        "tokenizer": tokenizer_info,
+        "tokens": tokens,
+        **fields,
+        "baseline": script.BASELINE,
         "targets": script.TARGETS,
         "timing": f"per variant: {passes}; compile_s from torch's own compile timers",
-        "isolation": "in-process (caches shared)" if args.in_process else
-                     "one process per variant, empty compile caches",
-        "variants_requested": names, "deadline_s": args.deadline, "rows": [],
+        "isolation": "in-process (caches shared)"
+        if args.in_process
+        else "one process per variant, empty compile caches",
+        "variants_requested": names,
+        "deadline_s": args.deadline,
+        "rows": [],
         "command": common.command_line(f"{benchmark}.py", argv),
     }
     path = common.result_path(benchmark, result["device_slug"], args.out)
     with tempfile.TemporaryDirectory(prefix="bench-tok-") as tmp:
         args.tokenizer = common.tokenizer_for_children(tokenizer, tokenizer_info, Path(tmp))
-        run_variants(f"{benchmark}.py", names, script.VARIANTS, args, result, path,
-                     script.child_argv(args, args.tokenizer), script.run_child, device,
-                     script.compare)
+        run_variants(
+            f"{benchmark}.py",
+            names,
+            script.VARIANTS,
+            args,
+            result,
+            path,
+            script.child_argv(args, args.tokenizer),
+            script.run_child,
+            device,
+            script.compare,
+        )
     print(f"\n{dev} | {source['name']} | tokenizer {tokenizer_info['name']} | {summary} | {path}")
     print(script.markdown(result))
     return result

@@ -13,7 +13,6 @@ import argparse
 import json
 from dataclasses import dataclass, field
 
-
 # ------------------------------------------------------------------------------ variants
 # Each benchmark variant is a set of TrainConfig overrides on a named base, so what is measured
 # is what a user switches on (``--attn-implementation``, ``--torch-compile``, ...). Settings that
@@ -35,7 +34,9 @@ class Variant:
     gpu_only: str | None = None  # why it is not run on a CPU
     worst_case: bool = False  # training: every example at the 512/128-token limits
     subset: bool = False  # generation: only --loop-examples dialogues (slow variants)
-    backend: dict = field(default_factory=dict)  # generation: another engine (ctranslate2), not torch
+    backend: dict = field(
+        default_factory=dict
+    )  # generation: another engine (ctranslate2), not torch
 
 
 def previous_default_settings(device_type: str) -> dict:
@@ -45,10 +46,16 @@ def previous_default_settings(device_type: str) -> dict:
     ``previous-default`` row keeps meaning what it meant, and a ``default`` row (the config as it
     is now) runs beside it whenever the two differ.
     """
-    return dict(attn_implementation="eager", torch_compile=False, pad_to_multiple_of=8,
-                dataloader_num_workers=0, train_sampling_strategy="group_by_length",
-                gradient_checkpointing=False, merge_for_generation=False,
-                optim="adamw_torch_fused" if device_type == "cuda" else "adamw_torch")
+    return dict(
+        attn_implementation="eager",
+        torch_compile=False,
+        pad_to_multiple_of=8,
+        dataloader_num_workers=0,
+        train_sampling_strategy="group_by_length",
+        gradient_checkpointing=False,
+        merge_for_generation=False,
+        optim="adamw_torch_fused" if device_type == "cuda" else "adamw_torch",
+    )
 
 
 def variant_config(variant: Variant, info, **run_fields):
@@ -60,8 +67,9 @@ def variant_config(variant: Variant, info, **run_fields):
         return TrainConfig.colab(**overrides)
     if variant.base == "default":
         return TrainConfig.for_device(info, preset="auto", **overrides)
-    return TrainConfig.for_device(info, preset="auto",
-                                  **{**previous_default_settings(info.kind), **overrides})
+    return TrainConfig.for_device(
+        info, preset="auto", **{**previous_default_settings(info.kind), **overrides}
+    )
 
 
 def variant_identity(variant: Variant, info) -> str:
@@ -69,8 +77,18 @@ def variant_identity(variant: Variant, info) -> str:
     d = variant_config(variant, info).to_dict()
     for key in ("preset", "output_dir"):
         d.pop(key)
-    return json.dumps([d, variant.trainer_args, variant.generate, variant.worst_case,
-                       variant.subset, variant.backend], sort_keys=True, default=str)
+    return json.dumps(
+        [
+            d,
+            variant.trainer_args,
+            variant.generate,
+            variant.worst_case,
+            variant.subset,
+            variant.backend,
+        ],
+        sort_keys=True,
+        default=str,
+    )
 
 
 def not_config_settings(variant: Variant) -> list[str]:
@@ -87,15 +105,19 @@ def compile_stats() -> dict:
         from torch._dynamo.utils import calculate_time_spent, counters
     except ImportError:  # pragma: no cover - very old torch
         return {"compile_s": None, "graphs": None}
-    return {"compile_s": round(calculate_time_spent().get("total_wall_time", 0.0), 2),
-            "graphs": int(counters["stats"]["unique_graphs"])}
+    return {
+        "compile_s": round(calculate_time_spent().get("total_wall_time", 0.0), 2),
+        "graphs": int(counters["stats"]["unique_graphs"]),
+    }
 
 
 def compile_delta(before: dict, after: dict) -> dict:
     if before["compile_s"] is None or after["compile_s"] is None:
         return {"compile_s": None, "graphs": None}
-    return {"compile_s": round(after["compile_s"] - before["compile_s"], 2),
-            "graphs": after["graphs"] - before["graphs"]}
+    return {
+        "compile_s": round(after["compile_s"] - before["compile_s"], 2),
+        "graphs": after["graphs"] - before["graphs"],
+    }
 
 
 def ratio(a, b) -> float | None:
@@ -122,14 +144,17 @@ def print_variants(variants: dict, outside_config: str) -> None:
     width = max(map(len, variants)) + 2
     for name, v in variants.items():
         extra = getattr(v, outside_config)
-        print(f"{name:{width}} {v.help}\n{'':{width}} config {v.config or '{}'}"
-              + (f", not TrainConfig settings {extra}" if extra else ""))
+        print(
+            f"{name:{width}} {v.help}\n{'':{width}} config {v.config or '{}'}"
+            + (f", not TrainConfig settings {extra}" if extra else "")
+        )
 
 
 def variant_names(parser, args, variants: dict, baseline: str) -> list[str]:
     """The variants to run: the baseline and today's default first, then those asked for."""
-    names = [baseline, "default"] + [v for v in args.variants.split(",")
-                                     if v and v not in (baseline, "default")]
+    names = [baseline, "default"] + [
+        v for v in args.variants.split(",") if v and v not in (baseline, "default")
+    ]
     unknown = [n for n in names if n not in variants]
     if unknown:
         parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(variants)}")
@@ -152,26 +177,50 @@ def compare_to_baseline(result: dict, baseline: str, metric: str, comparable, ta
         memory = ratio(r["peak_memory_gib"], base["peak_memory_gib"])
         r["vs_previous_default"] = {metric: speed, "peak_memory": memory}
         same = comparable(r, base)
-        r["targets_met"] = (targets(r, speed, memory, same) if result["gpu"]
-                            else "targets apply to GPU runs")
+        r["targets_met"] = (
+            targets(r, speed, memory, same) if result["gpu"] else "targets apply to GPU runs"
+        )
 
 
 def add_common_arguments(parser, variants: dict, baseline: str) -> None:
     """The flags both throughput scripts take: variants, deadlines, data, tokenizer, output."""
-    parser.add_argument("--variants", default="", help="comma-separated, run after "
-                        f"{baseline} and default: {variants_help(variants)}")
+    parser.add_argument(
+        "--variants",
+        default="",
+        help=f"comma-separated, run after {baseline} and default: {variants_help(variants)}",
+    )
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
-    parser.add_argument("--deadline", type=float, default=None,
-                        help="seconds for the whole run: no variant starts later, none runs past it")
-    parser.add_argument("--variant-deadline", type=float, default=None,
-                        help="seconds per variant, for every variant (default: each variant's own, "
-                        "sized for a GPU run)")
-    parser.add_argument("--in-process", action="store_true", help="run the variants in this "
-                        "process (tests, debugging): no deadlines, shared compile caches")
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=None,
+        help="seconds for the whole run: no variant starts later, none runs past it",
+    )
+    parser.add_argument(
+        "--variant-deadline",
+        type=float,
+        default=None,
+        help="seconds per variant, for every variant (default: each variant's own, "
+        "sized for a GPU run)",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the variants in this "
+        "process (tests, debugging): no deadlines, shared compile caches",
+    )
     for hidden in ("--child", "--child-out", "--progress"):
         parser.add_argument(hidden, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--data", default=None, help="DialogSum folder, either file format (default: "
-                        ".bench/ or ../shared/dialogsum with the real files, else the project sample)")
-    parser.add_argument("--tokenizer", default=None, help="local tokenizer folder (default: "
-                        "../shared/flan-t5-tokenizer, else a stand-in trained on the data)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="DialogSum folder, either file format (default: "
+        ".bench/ or ../shared/dialogsum with the real files, else the project sample)",
+    )
+    parser.add_argument(
+        "--tokenizer",
+        default=None,
+        help="local tokenizer folder (default: "
+        "../shared/flan-t5-tokenizer, else a stand-in trained on the data)",
+    )
     parser.add_argument("--out", default=None, help="results folder (default benchmarks/results)")

@@ -683,8 +683,12 @@ else:  # the same comparison as a plain call, for one test dialogue
 # changes every weight) included.
 
 # %%
-from dialogsum_peft.forgetting import (answer_examples, forgetting_table, load_instructions,
-                                       score_before_and_after)
+from dialogsum_peft.forgetting import (
+    answer_examples,
+    forgetting_table,
+    load_instructions,
+    score_before_and_after,
+)
 
 instructions = load_instructions()  # data/forgetting/instructions.jsonl
 before, after = score_before_and_after(peft_model, tokenizer, instructions, **gen)

@@ -33,8 +33,11 @@ def _canonical(name: str) -> str:
 
 def installed_versions() -> dict[str, str]:
     """``{canonical distribution name: version}`` of this Python's installed packages."""
-    return {_canonical(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()
-            if d.metadata["Name"]}
+    return {
+        _canonical(d.metadata["Name"]): d.version
+        for d in importlib.metadata.distributions()
+        if d.metadata["Name"]
+    }
 
 
 def install(requirements: Path = ROOT / "requirements.txt") -> tuple[list[str], list[str], str]:
@@ -48,9 +51,23 @@ def install(requirements: Path = ROOT / "requirements.txt") -> tuple[list[str], 
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         done = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-             "-r", str(requirements), "--report", str(report)],
-            cwd=requirements.parent, capture_output=True, text=True, check=False)
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "-r",
+                str(requirements),
+                "--report",
+                str(report),
+            ],
+            cwd=requirements.parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(_error_lines(done.stderr) or f"pip exited with {done.returncode}")
         items = json.loads(report.read_text(encoding="utf-8")).get("install", [])
@@ -87,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     what = ", ".join(added) if added else "nothing (all requirements were already met)"
     print(f"installed in {seconds:.0f} s: {what}")
     if upgraded:
-        print(f"upgraded: {', '.join(upgraded)}. Restart the runtime (Runtime -> Restart session), "
-              "then run the notebook again from the top: the old versions may already be loaded.")
+        print(
+            f"upgraded: {', '.join(upgraded)}. Restart the runtime (Runtime -> Restart session), "
+            "then run the notebook again from the top: the old versions may already be loaded."
+        )
     return 0
 
 

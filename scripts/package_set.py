@@ -34,8 +34,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 COLAB_FREEZE = ROOT / "package-sets" / "colab-gpu.txt"
@@ -43,8 +44,16 @@ COLAB_PYTHON = "3.13"
 # Colab's packages this project touches: the notebooks' libraries (requirements.txt), what the
 # tests run the notebooks with, and what Colab ships that pins our dependencies (gradio: it
 # requires huggingface_hub < 2). pip adds their dependencies at Colab's versions.
-COLAB_PACKAGES = ("gradio", "ipywidgets", "ipykernel", "ipython", "jupyter_client", "nbclient",
-                  "nbformat", "pytest")
+COLAB_PACKAGES = (
+    "gradio",
+    "ipywidgets",
+    "ipykernel",
+    "ipython",
+    "jupyter_client",
+    "nbclient",
+    "nbformat",
+    "pytest",
+)
 # The CUDA stack of Colab's torch (2.11.0+cu128 from PyTorch's index) differs from the CUDA
 # build PyPI serves for the same version: left out of the constraints, torch's own is taken.
 CUDA_STACK = re.compile(r"^(nvidia-|cuda-|cupy-|triton$|jax-cuda)")
@@ -66,8 +75,9 @@ def find_python(version: str) -> str:
     """The newest installed CPython ``version`` (e.g. "3.13"), from pyenv or the PATH."""
     candidates = []
     try:
-        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        root = subprocess.run(
+            ["pyenv", "root"], capture_output=True, text=True, check=True
+        ).stdout.strip()
         candidates += sorted(Path(root, "versions").glob(f"{version}.*/bin/python"), reverse=True)
     except (OSError, subprocess.CalledProcessError):
         pass
@@ -80,13 +90,27 @@ def find_python(version: str) -> str:
 
 
 def _python_version(python) -> str:
-    return run(python, "-c", "import platform; print(platform.python_version())",
-               capture_output=True, text=True).stdout.strip()
+    return run(
+        python,
+        "-c",
+        "import platform; print(platform.python_version())",
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def freeze(python: str) -> dict[str, str]:
-    out = run(python, "-m", "pip", "list", "--format", "json", "--disable-pip-version-check",
-              capture_output=True, text=True).stdout
+    out = run(
+        python,
+        "-m",
+        "pip",
+        "list",
+        "--format",
+        "json",
+        "--disable-pip-version-check",
+        capture_output=True,
+        text=True,
+    ).stdout
     return {canonical(p["name"]): p["version"] for p in json.loads(out)}
 
 
@@ -119,8 +143,9 @@ def floors(*paths: Path) -> dict[str, str]:
         name, spec = match.group(1), match.group(2)
         floor = re.search(r">=\s*([^,\s;]+)", spec)
         if not floor:
-            sys.exit(f"error: {line!r} has no floor (>=): a range we state is one we test at "
-                     "both ends")
+            sys.exit(
+                f"error: {line!r} has no floor (>=): a range we state is one we test at both ends"
+            )
         result[name] = floor.group(1)
     return result
 
@@ -131,6 +156,7 @@ def same_version(a: str, b: str) -> bool:
         while nums and nums[-1] == 0:
             nums.pop()
         return nums
+
     return parts(a) == parts(b)
 
 
@@ -151,20 +177,26 @@ def build_colab(folder: Path) -> str:
     pins = read_pins(COLAB_FREEZE)
     python = make_venv(find_python(COLAB_PYTHON), folder)
     constraints = folder / "colab-constraints.txt"
-    constraints.write_text("".join(f"{n}=={v}\n" for n, v in sorted(pins.items())
-                                   if not CUDA_STACK.match(n)), encoding="utf-8")
+    constraints.write_text(
+        "".join(f"{n}=={v}\n" for n, v in sorted(pins.items()) if not CUDA_STACK.match(n)),
+        encoding="utf-8",
+    )
     say(f"torch {pins['torch']} (PyPI's build of Colab's version)")
     pip(python, f"torch=={pins['torch']}")
-    wanted = {canonical(re.split(r"[<>=!~\[ ;]", line)[0])
-              for line in requirement_lines(ROOT / "requirements.txt")}
+    wanted = {
+        canonical(re.split(r"[<>=!~\[ ;]", line)[0])
+        for line in requirement_lines(ROOT / "requirements.txt")
+    }
     wanted = (wanted | {canonical(n) for n in COLAB_PACKAGES}) & set(pins)
     for _ in range(3):  # and whatever the install cell would add that Colab already has
         say(f"Colab's versions of {len(wanted)} packages: {', '.join(sorted(wanted))}")
         pip(python, "-c", constraints, *sorted(wanted))
         report = folder / "report.json"
         pip(python, "--dry-run", "--report", report, "-r", "requirements.txt", cwd=ROOT)
-        planned = {canonical(i["metadata"]["name"])
-                   for i in json.loads(report.read_text(encoding="utf-8"))["install"]}
+        planned = {
+            canonical(i["metadata"]["name"])
+            for i in json.loads(report.read_text(encoding="utf-8"))["install"]
+        }
         more = (planned & set(pins)) - wanted
         if not more:
             break
@@ -173,8 +205,9 @@ def build_colab(folder: Path) -> str:
 
     say("the notebooks' first cell: python scripts/colab_install.py")
     start = time.monotonic()
-    cell = run(python, "scripts/colab_install.py", cwd=ROOT, capture_output=True, text=True,
-               check=False)
+    cell = run(
+        python, "scripts/colab_install.py", cwd=ROOT, capture_output=True, text=True, check=False
+    )
     seconds = time.monotonic() - start
     print(cell.stdout + cell.stderr, end="")
     if cell.returncode != 0 or "ERROR" in cell.stderr:
@@ -182,8 +215,10 @@ def build_colab(folder: Path) -> str:
     after = freeze(python)
     moved = {n: (v, after.get(n)) for n, v in before.items() if after.get(n) != v}
     if moved:
-        sys.exit("error: the install cell moved packages Colab ships: "
-                 + ", ".join(f"{n} {a} -> {b}" for n, (a, b) in sorted(moved.items())))
+        sys.exit(
+            "error: the install cell moved packages Colab ships: "
+            + ", ".join(f"{n} {a} -> {b}" for n, (a, b) in sorted(moved.items()))
+        )
     added = sorted(set(after) - set(before))
     say(f"install cell: {seconds:.1f} s, no conflict, no package moved, added {', '.join(added)}")
     run(python, "-m", "pip", "check")
@@ -204,18 +239,46 @@ def build_floors(folder: Path) -> str:
     pip(python, "uv")
     uv = folder / "bin" / "uv"
     lock = folder / "floors.lock"
-    resolved = run(uv, "pip", "compile", "-q", "--python", python, pins, "-o", lock,
-                   capture_output=True, text=True, check=False)
+    resolved = run(
+        uv,
+        "pip",
+        "compile",
+        "-q",
+        "--python",
+        python,
+        pins,
+        "-o",
+        lock,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if resolved.returncode != 0:
-        sys.exit(f"error: the floors cannot be installed together: raise the floor uv names\n"
-                 f"{resolved.stderr}")
+        sys.exit(
+            f"error: the floors cannot be installed together: raise the floor uv names\n"
+            f"{resolved.stderr}"
+        )
     say(f"floors: {', '.join(f'{n} {v}' for n, v in wanted.items())}")
     run(uv, "pip", "install", "-q", "--python", python, "-r", lock)
-    run(uv, "pip", "install", "-q", "--python", python, "-c", lock, "-r", "requirements-dev.txt",
-        cwd=ROOT)
+    run(
+        uv,
+        "pip",
+        "install",
+        "-q",
+        "--python",
+        python,
+        "-c",
+        lock,
+        "-r",
+        "requirements-dev.txt",
+        cwd=ROOT,
+    )
     installed = freeze(python)
-    off = {n: installed.get(canonical(n)) for n, v in wanted.items()
-           if not same_version(installed.get(canonical(n), ""), v)}
+    off = {
+        n: installed.get(canonical(n))
+        for n, v in wanted.items()
+        if not same_version(installed.get(canonical(n), ""), v)
+    }
     if off:
         sys.exit(f"error: not at their floors: {off}")
     return python
@@ -230,15 +293,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the venv afterwards")
     parser.add_argument("pytest_args", nargs="*", help="after --: arguments for pytest")
     args = parser.parse_args(argv)
-    folder = Path(os.environ.get("PACKAGE_SET_DIR", tempfile.gettempdir())) / f"dialogsum_peft-{args.set}"
+    folder = (
+        Path(os.environ.get("PACKAGE_SET_DIR", tempfile.gettempdir()))
+        / f"dialogsum_peft-{args.set}"
+    )
     start = time.monotonic()
     try:
         python = BUILDERS[args.set](folder)
         say(f"built in {time.monotonic() - start:.0f} s; the suite:")
-        env = dict(os.environ, PATH=f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}",
-                   DIALOGSUM_SKIP_INSTALL="1", VIRTUAL_ENV=str(folder))
-        return run("bash", "scripts/test.sh", *(args.pytest_args or ["-q"]), cwd=ROOT, env=env,
-                   check=False).returncode
+        env = dict(
+            os.environ,
+            PATH=f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}",
+            DIALOGSUM_SKIP_INSTALL="1",
+            VIRTUAL_ENV=str(folder),
+        )
+        return run(
+            "bash", "scripts/test.sh", *(args.pytest_args or ["-q"]), cwd=ROOT, env=env, check=False
+        ).returncode
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

@@ -26,6 +26,7 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
 
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Every process a test starts (the CLI, torchrun's workers, notebook kernels, `python -c`) imports
@@ -34,7 +35,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 _SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
 if os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] != _SRC:
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p)
+        p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p
+    )
 
 
 # jsonschema, which nbformat imports to validate notebooks, imports rfc3987_syntax where it is
@@ -73,9 +75,11 @@ def pytest_collection_finish(session):
     gc.freeze()
 
 
-SHARED_WHAT = ("a folder beside this repository, never part of it, that holds the real DialogSum "
-               "files (dialogsum/) and google/flan-t5-base's tokenizer (flan-t5-tokenizer/) for "
-               "checks that cannot use the Hub; docs/tests.md")
+SHARED_WHAT = (
+    "a folder beside this repository, never part of it, that holds the real DialogSum "
+    "files (dialogsum/) and google/flan-t5-base's tokenizer (flan-t5-tokenizer/) for "
+    "checks that cannot use the Hub; docs/tests.md"
+)
 
 
 def needs_shared(*parts: str) -> str:

@@ -70,11 +70,18 @@ def unexpected_warnings(nb) -> list[str]:
     output line that mentions a warning, a deprecation or an error."""
     found = []
     for cell in code_cells(nb):
-        stderr = {line for o in cell.get("outputs", []) if o.get("name") == "stderr"
-                  for line in o.text.splitlines()}
+        stderr = {
+            line
+            for o in cell.get("outputs", [])
+            if o.get("name") == "stderr"
+            for line in o.text.splitlines()
+        }
         for line in outputs_text(cell).splitlines():  # stderr's lines are among these
-            if line.strip() and (line in stderr or WARNING_LINE.search(line)) and not any(
-                    re.match(pattern, line) for pattern in EXPECTED_WARNINGS):
+            if (
+                line.strip()
+                and (line in stderr or WARNING_LINE.search(line))
+                and not any(re.match(pattern, line) for pattern in EXPECTED_WARNINGS)
+            ):
                 found.append(line)
     return found
 
@@ -91,7 +98,9 @@ def assert_clean(notebook: Path, source: Path):
     for cell in code_cells(nb):
         assert cell.outputs == [] and cell.execution_count is None, f"cell {cell.id}: strip outputs"
     for text in (raw, source.read_text(encoding="utf-8")):
-        assert not re.search(r"hf_[A-Za-z0-9]{20,}", text), "a Hugging Face token is in the notebook"
+        assert not re.search(r"hf_[A-Za-z0-9]{20,}", text), (
+            "a Hugging Face token is in the notebook"
+        )
         assert not re.search(r"(?<![\w.])/(work|root|home|tmp)\b", text), "an absolute local path"
     meta = nb.metadata
     assert meta["accelerator"] == "GPU" and meta["colab"]["gpuType"] == "T4"
@@ -104,10 +113,12 @@ def assert_in_sync(notebook: Path, source: Path) -> None:
     jupytext = pytest.importorskip("jupytext")
     py = jupytext.read(source)
     committed = nbformat.read(notebook, as_version=4)
-    assert ([(c.cell_type, c.source) for c in py.cells]
-            == [(c.cell_type, c.source) for c in committed.cells]), (
+    assert [(c.cell_type, c.source) for c in py.cells] == [
+        (c.cell_type, c.source) for c in committed.cells
+    ], (
         f"{notebook.name} differs from {source.name}: edit the .py, then run "
-        f"jupytext --sync notebooks/{source.name} (notebooks/README.md)")
+        f"jupytext --sync notebooks/{source.name} (notebooks/README.md)"
+    )
     for key in ("accelerator", "colab", "kernelspec"):
         assert py.metadata[key] == committed.metadata[key], key
     compile(source.read_text(encoding="utf-8"), str(source), "exec")  # plain, lintable Python
@@ -123,8 +134,9 @@ def assert_shows(nb, calls) -> str:
     return code
 
 
-def execute_in_smoke_mode(nb, notebook: Path, tmp: Path, env: dict[str, str] | None = None,
-                          mode: str = "smoke"):
+def execute_in_smoke_mode(
+    nb, notebook: Path, tmp: Path, env: dict[str, str] | None = None, mode: str = "smoke"
+):
     """Run ``nb`` (the committed ``notebook``, perhaps with test cells added) top to bottom in
     ``mode`` (smoke unless said), writing into ``tmp/run``; the executed copy is saved as
     ``tmp/executed.ipynb``.
@@ -139,12 +151,22 @@ def execute_in_smoke_mode(nb, notebook: Path, tmp: Path, env: dict[str, str] | N
     committed = notebook.read_bytes()
     with pytest.MonkeyPatch.context() as mp, ipc_kernel() as kernel_config:
         offline = {"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"} if mode == "smoke" else {}
-        for key, value in {"DIALOGSUM_MODE": mode, "MPLBACKEND": "Agg", **offline,
-                           "TOKENIZERS_PARALLELISM": "false",
-                           "DIALOGSUM_OUTPUT_DIR": str(tmp / "run"), **(env or {})}.items():
+        for key, value in {
+            "DIALOGSUM_MODE": mode,
+            "MPLBACKEND": "Agg",
+            **offline,
+            "TOKENIZERS_PARALLELISM": "false",
+            "DIALOGSUM_OUTPUT_DIR": str(tmp / "run"),
+            **(env or {}),
+        }.items():
             mp.setenv(key, value)
-        client = NotebookClient(nb, timeout=600, kernel_name="python3", config=kernel_config,
-                                resources={"metadata": {"path": str(notebook.parent)}})
+        client = NotebookClient(
+            nb,
+            timeout=600,
+            kernel_name="python3",
+            config=kernel_config,
+            resources={"metadata": {"path": str(notebook.parent)}},
+        )
         try:
             client.execute()  # raises CellExecutionError on the first failing cell
         finally:

@@ -8,22 +8,21 @@ import json
 import shutil
 
 import pytest
+import torch
 from transformers import AutoTokenizer, T5ForConditionalGeneration
 
+from conftest import gen, lora
 from dialogsum_peft.adapters import check_adapter_fits
-from dialogsum_peft.command_line.loading import load_adapter
-from dialogsum_peft.command_line.run_outputs import save_adapter
 from dialogsum_peft.command_line.cli import build_parser, main
 from dialogsum_peft.command_line.cli_config import resolve_config
+from dialogsum_peft.command_line.export import export, trained_base
+from dialogsum_peft.command_line.loading import load_adapter, merged_copy
+from dialogsum_peft.command_line.run_outputs import save_adapter
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import AdapterError
-from dialogsum_peft.command_line.export import export, trained_base
+from dialogsum_peft.generation import summarize
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.offline import sample_data_dir, tiny_base_dir, tiny_t5_config
-import torch
-from conftest import gen, lora
-from dialogsum_peft.command_line.loading import merged_copy
-from dialogsum_peft.generation import summarize
 
 XXL = "google/flan-t5-xxl"
 SMOKE_GEN = ["--preset", "smoke", "--max-new-tokens", "3"]
@@ -53,17 +52,21 @@ def _one_error(capsys) -> str:
     return errors[0]
 
 
-@pytest.mark.parametrize("named", [["--preset", "smoke"], ["--model", "{tiny}"],
-                                   ["--config", "{config}"]])
+@pytest.mark.parametrize(
+    "named", [["--preset", "smoke"], ["--model", "{tiny}"], ["--config", "{config}"]]
+)
 def test_an_adapter_for_another_base_is_refused_by_every_command_naming_both(
-        xxl_adapter, tiny_dir, tmp_path, capsys, named):
+    xxl_adapter, tiny_dir, tmp_path, capsys, named
+):
     # Before the fix (issue 17): it loaded onto the tiny T5 with a warning, and wrote summaries.
     TrainConfig.smoke().save(tmp_path / "config.json")
     named = [a.format(tiny=tiny_dir, config=tmp_path / "config.json") for a in named]
     data = str(sample_data_dir() / "test.jsonl")
-    runs = {"summarize": ["--input", data, "--output", str(tmp_path / "s.jsonl")],
-            "evaluate": ["--no-base", "--limit", "2", "--output-dir", str(tmp_path / "run")],
-            "export": ["--to", str(tmp_path / "export")]}
+    runs = {
+        "summarize": ["--input", data, "--output", str(tmp_path / "s.jsonl")],
+        "evaluate": ["--no-base", "--limit", "2", "--output-dir", str(tmp_path / "run")],
+        "export": ["--to", str(tmp_path / "export")],
+    }
     for command, argv in runs.items():
         assert main([command, *named, "--adapter", str(xxl_adapter), *argv]) == 2, command
         error = _one_error(capsys)
@@ -101,14 +104,60 @@ def test_without_a_base_named_every_command_loads_the_adapters_own_base(tiny_dir
     dialogues = tmp_path / "in.txt"
     dialogues.write_text("#Person1#: Hi.\n#Person2#: Hello.\n", encoding="utf-8")
     # Before the fix: "Could not load model 'google/flan-t5-base' from the Hugging Face Hub"
-    assert main(["summarize", "--adapter", str(adapter), "--input", str(dialogues),
-                 "--max-new-tokens", "4", "--output", str(tmp_path / "a.txt")]) == 0
-    assert main(["summarize", "--model", str(base), "--adapter", str(adapter), "--input",
-                 str(dialogues), "--max-new-tokens", "4", "--output", str(tmp_path / "b.txt")]) == 0
+    assert (
+        main(
+            [
+                "summarize",
+                "--adapter",
+                str(adapter),
+                "--input",
+                str(dialogues),
+                "--max-new-tokens",
+                "4",
+                "--output",
+                str(tmp_path / "a.txt"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "summarize",
+                "--model",
+                str(base),
+                "--adapter",
+                str(adapter),
+                "--input",
+                str(dialogues),
+                "--max-new-tokens",
+                "4",
+                "--output",
+                str(tmp_path / "b.txt"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "a.txt").read_text() == (tmp_path / "b.txt").read_text()
-    assert main(["evaluate", "--adapter", str(adapter), "--dataset", str(sample_data_dir()),
-                 "--limit", "2", "--no-base", "--max-new-tokens", "4",
-                 "--output-dir", str(tmp_path / "run")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--adapter",
+                str(adapter),
+                "--dataset",
+                str(sample_data_dir()),
+                "--limit",
+                "2",
+                "--no-base",
+                "--max-new-tokens",
+                "4",
+                "--output-dir",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 0
+    )
     scores = json.loads((tmp_path / "run" / "evaluation" / "scores.json").read_text())
     assert scores["model"] == str(base)
     assert main(["export", "--adapter", str(adapter), "--to", str(tmp_path / "export")]) == 0
@@ -132,16 +181,28 @@ def test_a_full_runs_model_records_its_base_in_the_run_folder(tiny_dir, tmp_path
 
 
 @pytest.mark.parametrize("method", ["lora", "prompt-tuning"])
-def test_an_adapter_whose_shapes_cannot_fit_is_refused_naming_both_bases(tiny, tmp_path, method,
-                                                                         capsys):
+def test_an_adapter_whose_shapes_cannot_fit_is_refused_naming_both_bases(
+    tiny, tmp_path, method, capsys
+):
     model, tok = tiny
     wide = T5ForConditionalGeneration(tiny_t5_config(len(tok), d_model=48))
     adapter = _adapter(wide, tok, tmp_path / "wide", method=method, base="acme/t5-wide")
     with pytest.raises(AdapterError, match="trained on acme/t5-wide"):
         load_adapter(model, adapter, tok)
     # the command line: one error line, exit 2
-    assert main(["summarize", *SMOKE_GEN, "--adapter", str(adapter), "--input",
-                 str(sample_data_dir() / "test.jsonl")]) == 2
+    assert (
+        main(
+            [
+                "summarize",
+                *SMOKE_GEN,
+                "--adapter",
+                str(adapter),
+                "--input",
+                str(sample_data_dir() / "test.jsonl"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len([e for e in err if e.startswith("error: ")]) == 1 and "acme/t5-wide" in err[-1]
 
@@ -161,7 +222,9 @@ def test_merged_adapter_generates_the_same_summaries(tiny, sample):
     assert summarize(merged, tok, dialogues, progress=False, **gen(max_new_tokens=8)) == unmerged
     # the peft model is untouched: still an adapter, still switchable off for zero-shot
     assert any("lora_" in n for n, _ in peft_model.named_parameters())
-    assert summarize(peft_model, tok, dialogues, progress=False, **gen(max_new_tokens=8)) == unmerged
+    assert (
+        summarize(peft_model, tok, dialogues, progress=False, **gen(max_new_tokens=8)) == unmerged
+    )
 
 
 def test_prompt_tuning_has_nothing_to_merge(tiny):
@@ -174,8 +237,7 @@ def test_prompt_tuning_has_nothing_to_merge(tiny):
         merged_copy(apply_method(model, config, str(tiny_base_dir())))
 
 
-def test_a_pickle_only_adapter_is_refused_with_the_command_that_converts_it(tiny, tmp_path,
-                                                                            capsys):
+def test_a_pickle_only_adapter_is_refused_with_the_command_that_converts_it(tiny, tmp_path, capsys):
     """Issue 32: the `.bin`-only message said what was wrong, not how to convert; the command
     it now gives, run as it is, converts the adapter to safetensors."""
     import subprocess
@@ -190,8 +252,19 @@ def test_a_pickle_only_adapter_is_refused_with_the_command_that_converts_it(tiny
     weights = adapter / "adapter_model.safetensors"
     torch.save(load_file(weights), adapter / "adapter_model.bin")
     weights.unlink()
-    assert main(["summarize", *SMOKE_GEN, "--adapter", str(adapter), "--input",
-                 str(sample_data_dir() / "test.jsonl")]) == 2
+    assert (
+        main(
+            [
+                "summarize",
+                *SMOKE_GEN,
+                "--adapter",
+                str(adapter),
+                "--input",
+                str(sample_data_dir() / "test.jsonl"),
+            ]
+        )
+        == 2
+    )
     error = _one_error(capsys)
     assert "holds adapter_model.bin, a pickle" in error and "safe_serialization=True" in error
     command = error.split("python -c ")[1].strip('"')
@@ -201,10 +274,22 @@ def test_a_pickle_only_adapter_is_refused_with_the_command_that_converts_it(tiny
 
 def test_an_adapters_base_folder_that_is_gone_is_one_error_line(tiny, tmp_path, capsys):
     model, tok = tiny
-    for base, words in ((tmp_path / "gone-model", "give --model with that base model"),
-                        (tmp_path / "dialogsum_peft-tiny-t5-0123", "train the adapter again")):
+    for base, words in (
+        (tmp_path / "gone-model", "give --model with that base model"),
+        (tmp_path / "dialogsum_peft-tiny-t5-0123", "train the adapter again"),
+    ):
         adapter = _adapter(model, tok, tmp_path / f"adapter-{base.name}", base=str(base))
-        assert main(["summarize", "--adapter", str(adapter), "--input",
-                     str(sample_data_dir() / "test.jsonl")]) == 2
+        assert (
+            main(
+                [
+                    "summarize",
+                    "--adapter",
+                    str(adapter),
+                    "--input",
+                    str(sample_data_dir() / "test.jsonl"),
+                ]
+            )
+            == 2
+        )
         error = _one_error(capsys)
         assert f"was trained on {base}, which is not here: " in error and words in error

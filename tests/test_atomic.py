@@ -33,7 +33,9 @@ def test_atomic_dir_leaves_the_target_untouched_on_error(tmp_path):
     with pytest.raises(RuntimeError):
         with atomic_dir(tmp_path / "new") as tmp:
             raise RuntimeError("failed before anything was written")
-    assert not (tmp_path / "new").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+    assert not (tmp_path / "new").exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "results"
+    ]
 
 
 def test_atomic_dir_without_replace_keeps_what_another_process_finished(tmp_path):
@@ -51,7 +53,9 @@ def test_write_text_atomic_and_replace_dir(tmp_path):
     write_text_atomic(path, "première\n")
     assert path.read_text(encoding="utf-8") == "première\n"
     write_text_atomic(path, "second\n")
-    assert path.read_text() == "second\n" and sorted(p.name for p in path.parent.iterdir()) == ["run.json"]
+    assert path.read_text() == "second\n" and sorted(p.name for p in path.parent.iterdir()) == [
+        "run.json"
+    ]
     new, target = tmp_path / "new", tmp_path / "target"
     new.mkdir()
     (new / "a").write_text("a")

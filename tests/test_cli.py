@@ -11,9 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,18 +21,16 @@ from pathlib import Path
 
 import pytest
 
-from dialogsum_peft.command_line.loading import load_adapter
+from conftest import gen
 from dialogsum_peft.command_line.cli import build_parser, main
 from dialogsum_peft.command_line.cli_config import resolve_config
-from dialogsum_peft.config import TrainConfig
-from dialogsum_peft.generation import summarize
+from dialogsum_peft.command_line.loading import load_adapter, load_base_model
 from dialogsum_peft.command_line.summarize_input import read_dialogues
+from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.evaluation import compute_rouge
-from dialogsum_peft.metrics import per_example, score_pairs
-from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES
-from dialogsum_peft.command_line.loading import load_base_model
+from dialogsum_peft.generation import summarize
+from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, per_example, score_pairs
 from dialogsum_peft.offline import SMOKE_BANNER, sample_data_dir
-from conftest import gen
 
 GEN = ["--max-new-tokens", "8", "--batch-size", "16"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -45,8 +43,14 @@ def _env():
 def run_cli(*args, stdin: str | None = None, timeout: int = 240):
     """A real ``python -m dialogsum_peft`` process (with this process's thread count, through
     conftest's OMP_NUM_THREADS: a run it trains is resumed in-process, compared for equality)."""
-    return subprocess.run([sys.executable, "-m", "dialogsum_peft", *map(str, args)], input=stdin,
-                          capture_output=True, text=True, env=_env(), timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "dialogsum_peft", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=timeout,
+    )
 
 
 def read_jsonl(path):
@@ -58,9 +62,25 @@ def train_process(tmp_path_factory):
     """One smoke training run by a real ``python -m dialogsum_peft train`` process (8 steps,
     loss logged every 2): its run folder and the finished process."""
     out = tmp_path_factory.mktemp("cli-run") / "run"
-    proc = run_cli("train", "--preset", "smoke", "--output-dir", out, "--max-steps", "8",
-                   "--logging-steps", "2", "--save-steps", "4", "--lora-r", "4", "--lora-alpha",
-                   "8", "--lr", "1e-2")
+    proc = run_cli(
+        "train",
+        "--preset",
+        "smoke",
+        "--output-dir",
+        out,
+        "--max-steps",
+        "8",
+        "--logging-steps",
+        "2",
+        "--save-steps",
+        "4",
+        "--lora-r",
+        "4",
+        "--lora-alpha",
+        "8",
+        "--lr",
+        "1e-2",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out, proc
 
@@ -81,14 +101,21 @@ def test_logs_written_to_files_read_as_lines(train_process, run_dir, tmp_path):
     assert "mtime" not in proc.stderr
     logged = [line for line in proc.stdout.splitlines() if line.startswith("step ")]
     assert [line.split(":")[0] for line in logged if ": loss " in line] == [
-        f"step {s}/8 (epoch {s * 8 / 40:.2f})" for s in (2, 4, 6, 8)]
-    assert re.search(r"^training ended at step 8/8: [\d.]+ s in this session, [\d.]+ examples/s, "
-                     r"mean training loss [\d.]+$", proc.stdout, re.M)
+        f"step {s}/8 (epoch {s * 8 / 40:.2f})" for s in (2, 4, 6, 8)
+    ]
+    assert re.search(
+        r"^training ended at step 8/8: [\d.]+ s in this session, [\d.]+ examples/s, "
+        r"mean training loss [\d.]+$",
+        proc.stdout,
+        re.M,
+    )
     path = tmp_path / "in.txt"
     path.write_text("#Person1#: Hi.\n#Person2#: Hello.\n", encoding="utf-8")
-    for args in (["summarize", "--input", path, "--output", tmp_path / "out.txt", *GEN[:2]],
-                 ["evaluate", "--limit", "2", "--results-dir", tmp_path / "eval", *GEN[:2]],
-                 ["export", "--to", tmp_path / "merged"]):
+    for args in (
+        ["summarize", "--input", path, "--output", tmp_path / "out.txt", *GEN[:2]],
+        ["evaluate", "--limit", "2", "--results-dir", tmp_path / "eval", *GEN[:2]],
+        ["export", "--to", tmp_path / "merged"],
+    ):
         done = run_cli(*args, "--preset", "smoke", "--adapter", run_dir / "adapter")
         assert done.returncode == 0, done.stderr[-2000:]
         assert "\r" not in done.stdout + done.stderr, (args[0], done.stderr)
@@ -98,8 +125,15 @@ def test_logs_written_to_files_read_as_lines(train_process, run_dir, tmp_path):
 
 def test_train_writes_adapter_config_and_training_log(run_dir):
     config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    assert config == TrainConfig.smoke(output_dir=str(run_dir), max_steps=8, logging_steps=2,
-                                       save_steps=4, lora_r=4, lora_alpha=8, learning_rate=1e-2)
+    assert config == TrainConfig.smoke(
+        output_dir=str(run_dir),
+        max_steps=8,
+        logging_steps=2,
+        save_steps=4,
+        lora_r=4,
+        lora_alpha=8,
+        learning_rate=1e-2,
+    )
 
     with open(run_dir / "loss_history.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -112,7 +146,8 @@ def test_train_writes_adapter_config_and_training_log(run_dir):
     assert all(math.isfinite(x) and x > 0 for x in validation)
     assert read_jsonl_or_json(run_dir / "loss_history.json") == [
         {"step": s, "loss": pytest.approx(x), "validation_loss": pytest.approx(v)}
-        for s, x, v in zip(steps, losses, validation)]
+        for s, x, v in zip(steps, losses, validation)
+    ]
     assert (run_dir / "loss_curve.png").read_bytes()[:8] == PNG_MAGIC
 
     metrics = json.loads((run_dir / "train_metrics.json").read_text())
@@ -125,7 +160,10 @@ def test_train_writes_adapter_config_and_training_log(run_dir):
     assert (adapter / "adapter_model.safetensors").is_file()
     assert (adapter / "tokenizer.json").is_file()
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [
-        "checkpoint-4", "checkpoint-8", "run.json"]  # run.json: the identity of the run
+        "checkpoint-4",
+        "checkpoint-8",
+        "run.json",
+    ]  # run.json: the identity of the run
     assert json.loads((run_dir / "checkpoints" / "run.json").read_text()) == config.identity()
 
 
@@ -139,8 +177,11 @@ def test_smoke_train_prints_the_banner_and_no_warnings(train_process):
     _, proc = train_process
     assert "SMOKE MODE" in proc.stdout and "gibberish" in proc.stdout
     assert "Traceback" not in proc.stderr
-    noise = [line for line in (proc.stdout + proc.stderr).splitlines()
-             if "Warning" in line or "deprecat" in line.lower()]
+    noise = [
+        line
+        for line in (proc.stdout + proc.stderr).splitlines()
+        if "Warning" in line or "deprecat" in line.lower()
+    ]
     assert noise == []
 
 
@@ -154,8 +195,9 @@ def test_resume_continues_the_same_run_exactly(run_dir, tmp_path):
     shutil.rmtree(run / "adapter")
     rc = main(["train", "--config", str(run / "config.json"), "--output-dir", str(run), "--resume"])
     assert rc == 0
-    assert read_jsonl_or_json(run / "loss_history.json") == \
-        read_jsonl_or_json(run_dir / "loss_history.json")
+    assert read_jsonl_or_json(run / "loss_history.json") == read_jsonl_or_json(
+        run_dir / "loss_history.json"
+    )
     assert json.loads((run / "train_metrics.json").read_text())["global_step"] == 8
     resumed = load_file(run / "adapter" / "adapter_model.safetensors")
     straight = load_file(run_dir / "adapter" / "adapter_model.safetensors")
@@ -166,8 +208,18 @@ def test_resume_continues_the_same_run_exactly(run_dir, tmp_path):
 # ------------------------------------------------------------------------------------ evaluate
 @pytest.fixture(scope="module")
 def evaluated(run_dir):
-    rc = main(["evaluate", "--preset", "smoke", "--output-dir", str(run_dir),
-               "--adapter", str(run_dir / "adapter"), *GEN])
+    rc = main(
+        [
+            "evaluate",
+            "--preset",
+            "smoke",
+            "--output-dir",
+            str(run_dir),
+            "--adapter",
+            str(run_dir / "adapter"),
+            *GEN,
+        ]
+    )
     assert rc == 0
     return run_dir / "evaluation"
 
@@ -192,27 +244,42 @@ def test_evaluate_writes_scores_predictions_and_chart(evaluated, sample):
             assert list(scores) == list(ROUGE_TYPES) == list(ci95)
             assert all(0.0 <= v <= 1.0 for v in scores.values())
             assert {k for k, ci in ci95.items() if ci is None} == set(missing)
-            assert all(low <= scores[k] <= high for k, ci in ci95.items() if ci
-                       for low, high in [ci])
-            assert scores == pytest.approx(compute_rouge([r["prediction"] for r in rows],
-                                                         [r["references"] for r in rows],
-                                                         multi_ref=protocol))
-        per_dialogue = per_example(score_pairs([r["prediction"] for r in rows],
-                                               [r["references"] for r in rows]))
+            assert all(
+                low <= scores[k] <= high for k, ci in ci95.items() if ci for low, high in [ci]
+            )
+            assert scores == pytest.approx(
+                compute_rouge(
+                    [r["prediction"] for r in rows],
+                    [r["references"] for r in rows],
+                    multi_ref=protocol,
+                )
+            )
+        per_dialogue = per_example(
+            score_pairs([r["prediction"] for r in rows], [r["references"] for r in rows])
+        )
         assert len(per_dialogue) == len(rows)  # one dict per dialogue (approx takes no nesting)
         for row, expected in zip(rows, per_dialogue):
             assert row["rouge"] == pytest.approx(expected)
         with open(evaluated / f"predictions-{name}.csv", newline="", encoding="utf-8") as fh:
             csv_rows = list(csv.DictReader(fh))
-        assert [{**r, "references": json.loads(r["references"]), "rouge": json.loads(r["rouge"])}
-                for r in csv_rows] == rows
+        assert [
+            {**r, "references": json.loads(r["references"]), "rouge": json.loads(r["rouge"])}
+            for r in csv_rows
+        ] == rows
     difference = summary["differences"]["lora - base"]["mean"]["rouge1"]
     assert difference["difference"] == pytest.approx(
-        summary["scores"]["lora"]["mean"]["rouge1"] - summary["scores"]["base"]["mean"]["rouge1"])
-    assert (difference["ci95"][0] <= difference["difference"] <= difference["ci95"][1]
-            if difference["ci95"] else difference["ci95_not_estimable"].startswith("no spread"))
+        summary["scores"]["lora"]["mean"]["rouge1"] - summary["scores"]["base"]["mean"]["rouge1"]
+    )
+    assert (
+        difference["ci95"][0] <= difference["difference"] <= difference["ci95"][1]
+        if difference["ci95"]
+        else difference["ci95_not_estimable"].startswith("no spread")
+    )
     assert (evaluated / "rouge.png").read_bytes()[:8] == PNG_MAGIC
-    assert TrainConfig.from_dict(json.loads((evaluated / "config.json").read_text())).max_new_tokens == 8
+    assert (
+        TrainConfig.from_dict(json.loads((evaluated / "config.json").read_text())).max_new_tokens
+        == 8
+    )
 
 
 def test_evaluate_scores_the_adapter_and_the_untouched_base(evaluated, run_dir, sample, tmp_path):
@@ -220,14 +287,43 @@ def test_evaluate_scores_the_adapter_and_the_untouched_base(evaluated, run_dir, 
     config = TrainConfig.smoke(output_dir=str(run_dir))
     dialogues = list(sample["test"]["dialogue"])
     base, tok = load_base_model(config)
-    expected_base = summarize(base, tok, dialogues, progress=False, **gen(max_new_tokens=8, batch_size=16))
-    expected_lora = summarize(load_adapter(base, run_dir / "adapter"), tok, dialogues, progress=False, **gen(max_new_tokens=8, batch_size=16))
-    assert [r["prediction"] for r in read_jsonl(evaluated / "predictions-lora.jsonl")] == expected_lora
-    assert [r["prediction"] for r in read_jsonl(evaluated / "predictions-base.jsonl")] == expected_base
+    expected_base = summarize(
+        base, tok, dialogues, progress=False, **gen(max_new_tokens=8, batch_size=16)
+    )
+    expected_lora = summarize(
+        load_adapter(base, run_dir / "adapter"),
+        tok,
+        dialogues,
+        progress=False,
+        **gen(max_new_tokens=8, batch_size=16),
+    )
+    assert [
+        r["prediction"] for r in read_jsonl(evaluated / "predictions-lora.jsonl")
+    ] == expected_lora
+    assert [
+        r["prediction"] for r in read_jsonl(evaluated / "predictions-base.jsonl")
+    ] == expected_base
 
     alone = tmp_path / "base-only"
-    assert main(["evaluate", "--preset", "smoke", "--output-dir", str(run_dir), "--results-dir",
-                 str(alone), "--limit", "4", "--predictions-format", "jsonl", *GEN]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--preset",
+                "smoke",
+                "--output-dir",
+                str(run_dir),
+                "--results-dir",
+                str(alone),
+                "--limit",
+                "4",
+                "--predictions-format",
+                "jsonl",
+                *GEN,
+            ]
+        )
+        == 0
+    )
     rows = read_jsonl(alone / "predictions-base.jsonl")
     assert [r["prediction"] for r in rows] == expected_base[:4]
     assert not (alone / "predictions-base.csv").exists()
@@ -238,21 +334,39 @@ def test_evaluate_scores_the_adapter_and_the_untouched_base(evaluated, run_dir, 
 def test_summarize_jsonl_file_to_jsonl(run_dir, evaluated, tmp_path):
     source = sample_data_dir() / "test.jsonl"  # 27 rows: each test dialogue once per reference
     out = tmp_path / "out.jsonl"
-    assert main(["summarize", "--preset", "smoke", "--adapter",
-                 str(run_dir / "adapter"), "--input", str(source), "--output", str(out), *GEN]) == 0
+    assert (
+        main(
+            [
+                "summarize",
+                "--preset",
+                "smoke",
+                "--adapter",
+                str(run_dir / "adapter"),
+                "--input",
+                str(source),
+                "--output",
+                str(out),
+                *GEN,
+            ]
+        )
+        == 0
+    )
     inputs = read_jsonl(source)
     rows = read_jsonl(out)
     assert len(rows) == len(inputs) == 27
     assert [r["id"] for r in rows] == [r["id"] for r in inputs]
-    by_dialogue = {r["dialogue"]: r["prediction"]
-                   for r in read_jsonl(evaluated / "predictions-lora.jsonl")}
+    by_dialogue = {
+        r["dialogue"]: r["prediction"] for r in read_jsonl(evaluated / "predictions-lora.jsonl")
+    }
     assert [r["prediction"] for r in rows] == [by_dialogue[r["dialogue"].strip()] for r in inputs]
 
 
 def test_summarize_text_blocks_from_stdin(run_dir, monkeypatch, capsys):
-    text = ("#Person1#: Where is the station?\n#Person2#: Turn left at the bank.\n\n\n"
-            "#Person1#: Are you free tonight?\n#Person2#: Yes, let's eat out.\n  \n"
-            "#Person1#: The printer is broken.\n#Person2#: I'll call IT.\n")
+    text = (
+        "#Person1#: Where is the station?\n#Person2#: Turn left at the bank.\n\n\n"
+        "#Person1#: Are you free tonight?\n#Person2#: Yes, let's eat out.\n  \n"
+        "#Person1#: The printer is broken.\n#Person2#: I'll call IT.\n"
+    )
     monkeypatch.setattr(sys, "stdin", io.StringIO(text))
     assert main(["summarize", "--preset", "smoke", *GEN]) == 0
     captured = capsys.readouterr()
@@ -260,13 +374,16 @@ def test_summarize_text_blocks_from_stdin(run_dir, monkeypatch, capsys):
     assert len(lines) == 3
     records, is_jsonl = read_dialogues(text)
     base, tok = load_base_model(TrainConfig.smoke(output_dir=str(run_dir)))
-    assert lines == summarize(base, tok, [r["dialogue"] for r in records],
-                              progress=False, **gen(max_new_tokens=8))
+    assert lines == summarize(
+        base, tok, [r["dialogue"] for r in records], progress=False, **gen(max_new_tokens=8)
+    )
     assert "SMOKE MODE" in captured.err  # banner on stderr, stdout is the summaries alone
 
 
 def test_read_dialogues_formats():
-    records, is_jsonl = read_dialogues('{"id": "a", "dialogue": "x: hi"}\n\n{"dialogue": "y: yo"}\n')
+    records, is_jsonl = read_dialogues(
+        '{"id": "a", "dialogue": "x: hi"}\n\n{"dialogue": "y: yo"}\n'
+    )
     assert is_jsonl and [r["dialogue"] for r in records] == ["x: hi", "y: yo"]
     records, is_jsonl = read_dialogues("a: 1\nb: 2\r\n\r\nc: 3\n")
     assert not is_jsonl and [r["dialogue"] for r in records] == ["a: 1\nb: 2", "c: 3"]
@@ -274,29 +391,52 @@ def test_read_dialogues_formats():
 
 def test_summarize_stdin_to_jsonl(run_dir, monkeypatch, capsys):
     """Dialogues on stdin, one JSON line per dialogue on stdout, the banner on stderr."""
-    monkeypatch.setattr(sys, "stdin", io.StringIO(
-        "#Person1#: Hi.\n#Person2#: Hello.\n\n#Person1#: Bye.\n#Person2#: See you.\n"))
-    assert main(["summarize", "--preset", "smoke", "--adapter", str(run_dir / "adapter"), *GEN,
-                 "--format", "jsonl"]) == 0
+    monkeypatch.setattr(
+        sys,
+        "stdin",
+        io.StringIO("#Person1#: Hi.\n#Person2#: Hello.\n\n#Person1#: Bye.\n#Person2#: See you.\n"),
+    )
+    assert (
+        main(
+            [
+                "summarize",
+                "--preset",
+                "smoke",
+                "--adapter",
+                str(run_dir / "adapter"),
+                *GEN,
+                "--format",
+                "jsonl",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     rows = [json.loads(line) for line in captured.out.splitlines()]
-    assert [r["dialogue"] for r in rows] == ["#Person1#: Hi.\n#Person2#: Hello.",
-                                            "#Person1#: Bye.\n#Person2#: See you."]
+    assert [r["dialogue"] for r in rows] == [
+        "#Person1#: Hi.\n#Person2#: Hello.",
+        "#Person1#: Bye.\n#Person2#: See you.",
+    ]
     assert all(isinstance(r["prediction"], str) for r in rows)
     assert SMOKE_BANNER.split()[0] in captured.err
     # issue 32 (11): the banner names what summarize reads, not the project's sample
-    banner = " ".join(line.strip("! ") for line in captured.err.splitlines() if line.startswith("!!"))
+    banner = " ".join(
+        line.strip("! ") for line in captured.err.splitlines() if line.startswith("!!")
+    )
     assert "T5 on standard input." in banner and "sample" not in banner
 
 
 def test_help_and_flag_errors_do_not_import_torch():
     """``--help`` and a bad flag answer in a fraction of a second: building the parser (every
     flag's preset-dependent default) and validating the config need no torch (3 s to import)."""
-    code = ("import sys\nfrom dialogsum_peft.command_line.cli import main\n"
-            "codes = [main(['train', '--help']), main(['train', '--preset', 'smoke', '--lora-r', '-3'])]\n"
-            "print(codes, 'torch' in sys.modules)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
-                          timeout=60)
+    code = (
+        "import sys\nfrom dialogsum_peft.command_line.cli import main\n"
+        "codes = [main(['train', '--help']), main(['train', '--preset', 'smoke', '--lora-r', '-3'])]\n"
+        "print(codes, 'torch' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60
+    )
     assert proc.stdout.strip().splitlines()[-1] == "[0, 2] False", proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines() == ["error: lora_r must be at least 1, got -3"]
 
@@ -311,22 +451,35 @@ def test_help_has_examples(command, capsys):
 def _subcommand_options(command: str) -> dict[str, str]:
     """``{option string: help}`` of one subcommand's parser."""
     sub = next(a for a in build_parser()._actions if a.dest == "command").choices[command]
-    return {flag: action.help or "" for action in sub._actions for flag in action.option_strings
-            if flag.startswith("--") and flag != "--help"}
+    return {
+        flag: action.help or ""
+        for action in sub._actions
+        for flag in action.option_strings
+        if flag.startswith("--") and flag != "--help"
+    }
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "summarize"])
 def test_every_flag_says_its_default(command):
-    missing = [flag for flag, text in _subcommand_options(command).items()
-               if "default" not in text.lower()]
+    missing = [
+        flag for flag, text in _subcommand_options(command).items() if "default" not in text.lower()
+    ]
     assert missing == []
 
 
 def test_each_command_lists_only_the_flags_it_uses():
     """summarize writes to --output and reads no dataset; evaluate trains nothing."""
     summarize, evaluate = _subcommand_options("summarize"), _subcommand_options("evaluate")
-    for ignored in ("--recipe", "--seed", "--dataset", "--output-dir", "--limit", "--method",
-                    "--lr", "--max-steps"):
+    for ignored in (
+        "--recipe",
+        "--seed",
+        "--dataset",
+        "--output-dir",
+        "--limit",
+        "--method",
+        "--lr",
+        "--max-steps",
+    ):
         assert ignored not in summarize, ignored
     for ignored in ("--recipe", "--seed", "--method", "--lr", "--max-steps", "--lora-r"):
         assert ignored not in evaluate, ignored
@@ -352,8 +505,19 @@ def test_config_resolution_preset_file_flags(tmp_path):
     yaml_file = tmp_path / "run.yaml"
     yaml_file.write_text("learning_rate: 0.0005\nlora_r: 8\nlora_target_modules: [q, k, v]\n")
     parser = build_parser()
-    args = parser.parse_args(["train", "--preset", "smoke", "--config", str(yaml_file),
-                              "--lora-r", "16", "--epochs", "2"])
+    args = parser.parse_args(
+        [
+            "train",
+            "--preset",
+            "smoke",
+            "--config",
+            str(yaml_file),
+            "--lora-r",
+            "16",
+            "--epochs",
+            "2",
+        ]
+    )
     config = resolve_config(args)
     assert config.model_name == TrainConfig.smoke().model_name  # from the preset
     assert config.learning_rate == 0.0005 and config.lora_target_modules == ("q", "k", "v")  # file
@@ -365,8 +529,9 @@ def test_config_resolution_preset_file_flags(tmp_path):
     config = resolve_config(parser.parse_args(["evaluate", "--config", str(saved), "--limit", "3"]))
     assert config == TrainConfig.smoke(max_steps=7, output_dir="x", eval_limit=3)
     # no preset and no file: flan-t5-base sized for this device
-    assert resolve_config(parser.parse_args(["train", "--lora-targets", "q,v,o"])) == \
-        TrainConfig.auto(lora_target_modules=("q", "v", "o"))
+    assert resolve_config(
+        parser.parse_args(["train", "--lora-targets", "q,v,o"])
+    ) == TrainConfig.auto(lora_target_modules=("q", "v", "o"))
 
 
 # ------------------------------------------------------------------------------------ errors
@@ -378,24 +543,53 @@ def _not_an_adapter(tmp_path):
 
 
 ERROR_CASES = {
-    "missing dataset folder": (lambda t: ["train", "--preset", "smoke", "--output-dir", t / "o",
-                                          "--dataset", t / "no-such-folder"],
-                               "dataset folder not found"),
+    "missing dataset folder": (
+        lambda t: [
+            "train",
+            "--preset",
+            "smoke",
+            "--output-dir",
+            t / "o",
+            "--dataset",
+            t / "no-such-folder",
+        ],
+        "dataset folder not found",
+    ),
     "unknown preset": (lambda t: ["train", "--preset", "huge"], "invalid choice: 'huge'"),
-    "non-adapter dir": (lambda t: ["evaluate", "--preset", "smoke", "--output-dir", t / "o",
-                                   "--adapter", _not_an_adapter(t)], "is neither a peft adapter folder"),
-    "fp16": (lambda t: ["train", "--preset", "smoke", "--precision", "fp16"], "T5 overflows in fp16"),
-    "missing adapter": (lambda t: ["summarize", "--preset", "smoke", "--adapter", t / "nope"],
-                        "adapter folder not found"),
-    "missing input": (lambda t: ["summarize", "--preset", "smoke", "--input", t / "nope.txt"],
-                      "nope.txt: file not found"),
+    "non-adapter dir": (
+        lambda t: [
+            "evaluate",
+            "--preset",
+            "smoke",
+            "--output-dir",
+            t / "o",
+            "--adapter",
+            _not_an_adapter(t),
+        ],
+        "is neither a peft adapter folder",
+    ),
+    "fp16": (
+        lambda t: ["train", "--preset", "smoke", "--precision", "fp16"],
+        "T5 overflows in fp16",
+    ),
+    "missing adapter": (
+        lambda t: ["summarize", "--preset", "smoke", "--adapter", t / "nope"],
+        "adapter folder not found",
+    ),
+    "missing input": (
+        lambda t: ["summarize", "--preset", "smoke", "--input", t / "nope.txt"],
+        "nope.txt: file not found",
+    ),
     "missing config": (lambda t: ["train", "--config", t / "nope.json"], "config file not found"),
-    "unknown config field": (lambda t: ["train", "--config", _bad_config(t)],
-                             "unknown TrainConfig field(s): lora_rank"),
-    "nothing to resume": (lambda t: ["train", "--preset", "smoke", "--output-dir", t / "o",
-                                     "--resume"], "no complete checkpoint-N folder"),
-    "both steps and epochs": (lambda t: ["train", "--max-steps", "3", "--epochs", "1"],
-                              "not both"),
+    "unknown config field": (
+        lambda t: ["train", "--config", _bad_config(t)],
+        "unknown TrainConfig field(s): lora_rank",
+    ),
+    "nothing to resume": (
+        lambda t: ["train", "--preset", "smoke", "--output-dir", t / "o", "--resume"],
+        "no complete checkpoint-N folder",
+    ),
+    "both steps and epochs": (lambda t: ["train", "--max-steps", "3", "--epochs", "1"], "not both"),
     "bad number": (lambda t: ["train", "--lora-r", "many"], "invalid int value"),
     "no command": (lambda t: [], "required"),
 }
@@ -420,16 +614,26 @@ def test_bad_arguments_exit_2_with_one_line(case, tmp_path, capsys):
 
 # ------------------------------------------------------------------------------------ own data
 OWN_DIALOGUES = [  # written for this test, in the README's documented own-data format
-    ("#Person1#: Can you water the plants on Friday?\n#Person2#: Sure, I'll be home.",
-     "#Person2# agrees to water #Person1#'s plants on Friday."),
-    ("#Person1#: The printer is jammed again.\n#Person2#: Open the back tray and pull the paper.",
-     "#Person2# tells #Person1# how to clear the printer jam."),
-    ("#Person1#: Is the library open late today?\n#Person2#: Until nine on Thursdays.",
-     "#Person2# says the library is open until nine on Thursdays."),
-    ("#Person1#: I'd like a table for two.\n#Person2#: Inside or on the terrace?",
-     "#Person1# asks for a table for two."),
-    ("#Person1#: My flight was cancelled.\n#Person2#: We can rebook you on the evening flight.",
-     "#Person2# rebooks #Person1# after a cancelled flight."),
+    (
+        "#Person1#: Can you water the plants on Friday?\n#Person2#: Sure, I'll be home.",
+        "#Person2# agrees to water #Person1#'s plants on Friday.",
+    ),
+    (
+        "#Person1#: The printer is jammed again.\n#Person2#: Open the back tray and pull the paper.",
+        "#Person2# tells #Person1# how to clear the printer jam.",
+    ),
+    (
+        "#Person1#: Is the library open late today?\n#Person2#: Until nine on Thursdays.",
+        "#Person2# says the library is open until nine on Thursdays.",
+    ),
+    (
+        "#Person1#: I'd like a table for two.\n#Person2#: Inside or on the terrace?",
+        "#Person1# asks for a table for two.",
+    ),
+    (
+        "#Person1#: My flight was cancelled.\n#Person2#: We can rebook you on the evening flight.",
+        "#Person2# rebooks #Person1# after a cancelled flight.",
+    ),
 ]
 
 
@@ -438,19 +642,51 @@ def test_train_and_evaluate_on_a_folder_of_ones_own(tmp_path, capsys):
     references as summary1..N. Training 8 x 8 examples over 10 dialogues (6.4 epochs) warns."""
     data = tmp_path / "my_data"
     data.mkdir()
-    rows = [{"id": f"t{i}-{k}", "dialogue": d, "summary": s}
-            for k in range(2) for i, (d, s) in enumerate(OWN_DIALOGUES)]
+    rows = [
+        {"id": f"t{i}-{k}", "dialogue": d, "summary": s}
+        for k in range(2)
+        for i, (d, s) in enumerate(OWN_DIALOGUES)
+    ]
     (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    tests = [{"id": f"e{i}", "dialogue": d, "summary1": s, "summary2": s.replace("#Person2#", "Bob")}
-             for i, (d, s) in enumerate(OWN_DIALOGUES[:3])]
+    tests = [
+        {"id": f"e{i}", "dialogue": d, "summary1": s, "summary2": s.replace("#Person2#", "Bob")}
+        for i, (d, s) in enumerate(OWN_DIALOGUES[:3])
+    ]
     (data / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tests), encoding="utf-8")
     out = tmp_path / "run"
-    assert main(["train", "--preset", "smoke", "--dataset", str(data), "--output-dir", str(out),
-                 "--max-steps", "8", "--save-steps", "8"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--preset",
+                "smoke",
+                "--dataset",
+                str(data),
+                "--output-dir",
+                str(out),
+                "--max-steps",
+                "8",
+                "--save-steps",
+                "8",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "warning: 8 steps x 8 examples is 6.4 epochs over 10 training dialogues" in err
-    assert main(["evaluate", "--config", str(out / "config.json"), "--adapter", str(out / "adapter"),
-                 *GEN]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--config",
+                str(out / "config.json"),
+                "--adapter",
+                str(out / "adapter"),
+                *GEN,
+            ]
+        )
+        == 0
+    )
     scores = json.loads((out / "evaluation" / "scores.json").read_text(encoding="utf-8"))
     assert scores["num_dialogues"] == 3 and set(scores["scores"]) == {"base", "lora"}
     predictions = read_jsonl(out / "evaluation" / "predictions-lora.jsonl")
@@ -463,14 +699,30 @@ def test_evaluate_warns_once_when_references_lose_letters_to_rouge(tmp_path, cap
     shutil.copytree(sample_data_dir(), data)
     rows = read_jsonl(data / "test.jsonl")
     rows[0]["summary"] = "Пётр купил новую машину."
-    (data / "test.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                                     encoding="utf-8")
-    rc = main(["evaluate", "--preset", "smoke", "--dataset", str(data), "--limit", "2", *GEN,
-               "--results-dir", str(tmp_path / "ev")])
+    (data / "test.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
+    rc = main(
+        [
+            "evaluate",
+            "--preset",
+            "smoke",
+            "--dataset",
+            str(data),
+            "--limit",
+            "2",
+            *GEN,
+            "--results-dir",
+            str(tmp_path / "ev"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 0
-    warnings = [line for line in err.splitlines()  # (2 dialogues: no 95% interval, said apart)
-                if line.startswith("warning:") and "95% interval" not in line]
+    warnings = [
+        line
+        for line in err.splitlines()  # (2 dialogues: no 95% interval, said apart)
+        if line.startswith("warning:") and "95% interval" not in line
+    ]
     assert len(warnings) == 1 and "1 of " in warnings[0] and "references" in warnings[0]
     assert "English" in warnings[0] and "Warning" not in err  # no Python warning printed
 
@@ -480,13 +732,25 @@ def test_speed_flags_reach_the_command_line():
     from dialogsum_peft.command_line.cli_config import resolve_config
 
     parser = build_parser()
-    config = resolve_config(parser.parse_args(["train", "--preset", "smoke", "--torch-compile",
-                                               "--dataloader-num-workers", "2",
-                                               "--attn-implementation", "flex_attention"]))
+    config = resolve_config(
+        parser.parse_args(
+            [
+                "train",
+                "--preset",
+                "smoke",
+                "--torch-compile",
+                "--dataloader-num-workers",
+                "2",
+                "--attn-implementation",
+                "flex_attention",
+            ]
+        )
+    )
     assert config.torch_compile and config.dataloader_num_workers == 2
     assert config.attn_implementation == "flex_attention"
-    config = resolve_config(parser.parse_args(["evaluate", "--preset", "smoke",
-                                               "--merge-for-generation"]))
+    config = resolve_config(
+        parser.parse_args(["evaluate", "--preset", "smoke", "--merge-for-generation"])
+    )
     assert config.merge_for_generation
 
 
@@ -499,8 +763,9 @@ def _readme_own_data_commands() -> list[list[str]]:
     return [shlex.split(line)[3:] for line in block.splitlines() if line.startswith("python -m")]
 
 
-def test_the_readmes_own_data_commands_run_offline_with_a_local_model_folder(tiny_dir, tmp_path,
-                                                                            monkeypatch, capsys):
+def test_the_readmes_own_data_commands_run_offline_with_a_local_model_folder(
+    tiny_dir, tmp_path, monkeypatch, capsys
+):
     """Issue 32, fault 3: the README's own-data commands, as written, plus `--model DIR` (a
     save_pretrained folder: the tiny T5 without its smoke mark, as any local model), run with the
     Hub switched off: train (preset auto, recipe own-data), evaluate, summarize."""
@@ -513,11 +778,14 @@ def test_the_readmes_own_data_commands_run_offline_with_a_local_model_folder(tin
     data.mkdir()
     rows = [{"id": f"t{i}", "dialogue": d, "summary": s} for i, (d, s) in enumerate(OWN_DIALOGUES)]
     (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
-    tests = [{"id": f"e{i}", "dialogue": d, "summary1": s, "summary2": s.replace("#", "")}
-             for i, (d, s) in enumerate(OWN_DIALOGUES[:2])]
+    tests = [
+        {"id": f"e{i}", "dialogue": d, "summary1": s, "summary2": s.replace("#", "")}
+        for i, (d, s) in enumerate(OWN_DIALOGUES[:2])
+    ]
     (data / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tests), "utf-8")
-    (tmp_path / "new_dialogues.txt").write_text(OWN_DIALOGUES[0][0] + "\n\n" + OWN_DIALOGUES[1][0],
-                                                "utf-8")
+    (tmp_path / "new_dialogues.txt").write_text(
+        OWN_DIALOGUES[0][0] + "\n\n" + OWN_DIALOGUES[1][0], "utf-8"
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     train, evaluate, summarize_ = _readme_own_data_commands()
@@ -542,26 +810,51 @@ def test_summarize_help_says_what_separates_plain_text_dialogues(capsys):
     space, byte-order mark) separates two dialogues."""
     assert main(["summarize", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
-    assert ("plain-text dialogues separated by a line with nothing visible on it (blank, spaces "
-            "or invisible characters)") in help_text and "blank line" not in help_text
+    assert (
+        "plain-text dialogues separated by a line with nothing visible on it (blank, spaces "
+        "or invisible characters)"
+    ) in help_text and "blank line" not in help_text
     separators = ["", "   \t", "\u00a0\u3000", "\u200b", "\ufeff \u200d"]
-    text = "\n".join(f"#Person1#: line {i}\n#Person2#: reply {i}\n{sep}"
-                     for i, sep in enumerate(separators))
+    text = "\n".join(
+        f"#Person1#: line {i}\n#Person2#: reply {i}\n{sep}" for i, sep in enumerate(separators)
+    )
     records, is_jsonl = read_dialogues(text)
     assert not is_jsonl and len(records) == len(separators)
 
 
 def test_a_refusal_under_torchrun_is_printed_once(tmp_path):
     """Before the fix each of the 2 processes printed the same `error:` line."""
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                           "--nproc_per_node", "2", "-m", "dialogsum_peft", "train", "--preset",
-                           "smoke", "--method", "ia3", "--lora-r", "4", "--output-dir",
-                           str(tmp_path / "run")], capture_output=True, text=True, env=_env(),
-                          timeout=240)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "dialogsum_peft",
+            "train",
+            "--preset",
+            "smoke",
+            "--method",
+            "ia3",
+            "--lora-r",
+            "4",
+            "--output-dir",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=240,
+    )
     assert proc.returncode != 0
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
-    assert errors == ["error: --lora-r is a setting of --method lora or lora-all; this run trains "
-                      "ia3: drop --lora-r or choose that method"], proc.stderr[-3000:]
+    assert errors == [
+        "error: --lora-r is a setting of --method lora or lora-all; this run trains "
+        "ia3: drop --lora-r or choose that method"
+    ], proc.stderr[-3000:]
     assert not (tmp_path / "run").exists()
 
 
@@ -575,12 +868,17 @@ def test_train_writes_a_model_card_and_evaluate_adds_its_results(run_dir, evalua
     assert "r=4, lora_alpha=8" in card.text  # the run's --lora-r 4 --lora-alpha 8
     assert "| trained on | CPU, 8 optimizer steps |" in card.text  # --max-steps 8, this machine
     summary = json.loads((evaluated / "scores.json").read_text())
-    values = {(r.metric_args["multi_ref"], r.metric_config): r.metric_value
-              for r in card.data.eval_results}
+    values = {
+        (r.metric_args["multi_ref"], r.metric_config): r.metric_value
+        for r in card.data.eval_results
+    }
     for protocol in MULTI_REF_PROTOCOLS:
         for k in ROUGE_TYPES:
             assert values[(protocol, k)] == round(summary["scores"]["lora"][protocol][k], 4)
-    assert "| mean | zero-shot (base model) |" in card.text and "10 dialogues of the test split" in card.text
+    assert (
+        "| mean | zero-shot (base model) |" in card.text
+        and "10 dialogues of the test split" in card.text
+    )
 
 
 def test_scores_json_counts_the_dialogues_each_model_wins(evaluated):
@@ -593,18 +891,38 @@ def test_scores_json_counts_the_dialogues_each_model_wins(evaluated):
         assert wins["higher"]["dialogues"] == sum(t > b + 1e-9 for b, t in pairs)
         assert wins["lower"]["dialogues"] == sum(t < b - 1e-9 for b, t in pairs)
         assert sum(wins[o]["dialogues"] for o in ("higher", "equal", "lower")) == 10
-        assert all(wins[o]["ci95"][0] <= wins[o]["share"] <= wins[o]["ci95"][1]
-                   for o in ("higher", "equal", "lower"))
+        assert all(
+            wins[o]["ci95"][0] <= wins[o]["share"] <= wins[o]["ci95"][1]
+            for o in ("higher", "equal", "lower")
+        )
 
 
-def test_evaluate_prints_the_wins_and_updates_only_the_evaluated_adapters_card(run_dir, evaluated,
-                                                                              tmp_path, capsys):
+def test_evaluate_prints_the_wins_and_updates_only_the_evaluated_adapters_card(
+    run_dir, evaluated, tmp_path, capsys
+):
     from huggingface_hub import ModelCard
 
     before = (run_dir / "adapter" / "README.md").read_text()
     copy = shutil.copytree(run_dir / "adapter", tmp_path / "adapter")
-    assert main(["evaluate", "--preset", "smoke", "--output-dir", str(run_dir), "--results-dir",
-                 str(tmp_path / "results"), "--adapter", str(copy), "--limit", "4", *GEN]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--preset",
+                "smoke",
+                "--output-dir",
+                str(run_dir),
+                "--results-dir",
+                str(tmp_path / "results"),
+                "--adapter",
+                str(copy),
+                "--limit",
+                "4",
+                *GEN,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Test dialogues where lora scores higher than, equal to, lower than base" in out
     assert "not estimable: 4 dialogues; at least 10 are needed" in out
@@ -613,8 +931,25 @@ def test_evaluate_prints_the_wins_and_updates_only_the_evaluated_adapters_card(r
     assert (run_dir / "adapter" / "README.md").read_text() == before
     # a card someone wrote is kept: a warning line, and the evaluation itself succeeds
     (copy / "README.md").write_text("---\nlicense: mit\n---\n# Mine\n", encoding="utf-8")
-    assert main(["evaluate", "--preset", "smoke", "--output-dir", str(run_dir), "--results-dir",
-                 str(tmp_path / "results"), "--adapter", str(copy), "--limit", "4", *GEN]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--preset",
+                "smoke",
+                "--output-dir",
+                str(run_dir),
+                "--results-dir",
+                str(tmp_path / "results"),
+                "--adapter",
+                str(copy),
+                "--limit",
+                "4",
+                *GEN,
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "warning: the model card was not updated: " in err and "someone wrote" in err
     assert (copy / "README.md").read_text(encoding="utf-8").endswith("# Mine\n")

@@ -28,8 +28,23 @@ def test_tilde_paths_in_flags_name_one_folder_for_every_reader_and_writer(home, 
     # Before the fix: `assert (run / "adapter" / ...).is_file()` failed: checkpoints, lock,
     # run.json and config.json went to $HOME/runs/x, the adapter, loss history and metrics to
     # ./~/runs/x.
-    assert main(["train", "--preset", "smoke", "--output-dir=~/runs/x", "--max-steps", "1",
-                 "--save-steps", "1", "--train-limit", "8"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--preset",
+                "smoke",
+                "--output-dir=~/runs/x",
+                "--max-steps",
+                "1",
+                "--save-steps",
+                "1",
+                "--train-limit",
+                "8",
+            ]
+        )
+        == 0
+    )
     run = home / "runs" / "x"
     assert (run / "adapter" / "adapter_model.safetensors").is_file()
     for name in ("config.json", "train_metrics.json", "loss_history.json", "checkpoints/run.json"):
@@ -37,14 +52,42 @@ def test_tilde_paths_in_flags_name_one_folder_for_every_reader_and_writer(home, 
     assert json.loads((run / "config.json").read_text())["output_dir"] == str(run)
     assert not (tmp_path / "cwd" / "~").exists()
 
-    assert main(["evaluate", "--preset", "smoke", "--output-dir=~/runs/x",
-                 "--adapter=~/runs/x/adapter", "--results-dir=~/evals/e", "--limit", "2", "--no-base",
-                 "--max-new-tokens", "4"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--preset",
+                "smoke",
+                "--output-dir=~/runs/x",
+                "--adapter=~/runs/x/adapter",
+                "--results-dir=~/evals/e",
+                "--limit",
+                "2",
+                "--no-base",
+                "--max-new-tokens",
+                "4",
+            ]
+        )
+        == 0
+    )
     assert (home / "evals" / "e" / "scores.json").is_file()
 
     (home / "in.txt").write_text("#Person1#: hi\n#Person2#: yo\n\n#Person1#: bye\n", "utf-8")
-    assert main(["summarize", "--preset", "smoke", "--adapter=~/runs/x/adapter",
-                 "--input=~/in.txt", "--output=~/out/s.txt", "--max-new-tokens", "4"]) == 0
+    assert (
+        main(
+            [
+                "summarize",
+                "--preset",
+                "smoke",
+                "--adapter=~/runs/x/adapter",
+                "--input=~/in.txt",
+                "--output=~/out/s.txt",
+                "--max-new-tokens",
+                "4",
+            ]
+        )
+        == 0
+    )
     assert len((home / "out" / "s.txt").read_text("utf-8").splitlines()) == 2
 
     assert check_adapter_dir("~/runs/x/adapter") == run / "adapter"  # the Python API too
@@ -97,19 +140,32 @@ def test_method_flag_sets_the_methods_settings_over_a_config_file(tmp_path):
     lora = _resolve("--config", str(tmp_path / "full.json"), "--method", "lora")
     # Before the fix: method lora with full fine-tuning's learning rate and adafactor
     assert lora == TrainConfig.smoke(method="lora")
-    assert _resolve("--config", str(tmp_path / "full.json"), "--method", "ia3",
-                    "--lr", "0.5").learning_rate == 0.5
+    assert (
+        _resolve(
+            "--config", str(tmp_path / "full.json"), "--method", "ia3", "--lr", "0.5"
+        ).learning_rate
+        == 0.5
+    )
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["--preset", "smoke", "--method", "ia3", "--lora-r", "4"],
-     "--lora-r is a setting of --method lora or lora-all; this run trains ia3"),
-    (["--preset", "smoke", "--num-virtual-tokens", "5"],
-     "--num-virtual-tokens is a setting of --method prompt-tuning; this run trains lora"),
-    (["--config", "{partial}", "--recipe", "own-data"],
-     "names none (preset None): add --preset"),
-    (["--preset", "smoke", "--max-steps", "3", "--epochs", "2"], "not both"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (
+            ["--preset", "smoke", "--method", "ia3", "--lora-r", "4"],
+            "--lora-r is a setting of --method lora or lora-all; this run trains ia3",
+        ),
+        (
+            ["--preset", "smoke", "--num-virtual-tokens", "5"],
+            "--num-virtual-tokens is a setting of --method prompt-tuning; this run trains lora",
+        ),
+        (
+            ["--config", "{partial}", "--recipe", "own-data"],
+            "names none (preset None): add --preset",
+        ),
+        (["--preset", "smoke", "--max-steps", "3", "--epochs", "2"], "not both"),
+    ],
+)
 def test_a_flag_that_cannot_apply_is_one_error_line(tmp_path, capsys, argv, words):
     (tmp_path / "partial.json").write_text('{"learning_rate": 0.0001}')
     argv = [a.replace("{partial}", str(tmp_path / "partial.json")) for a in argv]

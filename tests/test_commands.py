@@ -1,5 +1,6 @@
-"""dialogsum_peft.command_line.commands and generate, end to end: the attack list on the command line: every bad input is one ``error:`` line and exit 2, no
-traceback, and nothing already on disk changes; a run folder belongs to one run."""
+"""dialogsum_peft.command_line.commands and generate, end to end: the attack list on the command
+line: every bad input is one ``error:`` line and exit 2, no traceback, and nothing already on
+disk changes; a run folder belongs to one run."""
 
 from __future__ import annotations
 
@@ -16,23 +17,36 @@ from pathlib import Path
 import pytest
 import torch
 
-from dialogsum_peft.command_line.run_outputs import RunLock
-from dialogsum_peft.run_folder import RunFolder
 from dialogsum_peft.command_line.cli import main
+from dialogsum_peft.command_line.run_outputs import RunLock
 from dialogsum_peft.errors import RunFolderError, TrainingError
 from dialogsum_peft.offline import sample_data_dir
+from dialogsum_peft.run_folder import RunFolder
 
 SMOKE = ["--preset", "smoke"]
 # No validation loss (--eval-steps 0): these tests are about folders and refusals, and every
 # run below would otherwise evaluate at each of its 4 steps.
-TINY_RUN = ["--max-steps", "4", "--logging-steps", "2", "--save-steps", "2", "--train-limit", "16",
-            "--eval-steps", "0"]
+TINY_RUN = [
+    "--max-steps",
+    "4",
+    "--logging-steps",
+    "2",
+    "--save-steps",
+    "2",
+    "--train-limit",
+    "16",
+    "--eval-steps",
+    "0",
+]
 
 
 def snapshot(folder: Path) -> dict[str, str]:
     """sha256 of every file under ``folder`` (what a refused command must leave untouched)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -56,22 +70,27 @@ def one_error(capsys, rc: int) -> str:
 # ------------------------------------------------------------------ a run owns its folder
 def test_second_run_into_a_used_folder_is_refused(run, capsys):
     before = snapshot(run)
-    line = one_error(capsys, main(["train", *SMOKE, "--output-dir", str(run), *TINY_RUN,
-                                   "--seed", "7"]))
+    line = one_error(
+        capsys, main(["train", *SMOKE, "--output-dir", str(run), *TINY_RUN, "--seed", "7"])
+    )
     assert str(run) in line and "--resume" in line and "--overwrite" in line
     assert snapshot(run) == before
 
 
-@pytest.mark.parametrize("flags, field", [
-    (["--seed", "7"], "seed: 42 -> 7"),
-    (["--lr", "0.5"], "learning_rate: 0.003 -> 0.5"),
-    (["--lora-r", "4"], "lora_r: 32 -> 4"),
-    (["--max-steps", "6"], "max_steps: 4 -> 6"),
-])
+@pytest.mark.parametrize(
+    "flags, field",
+    [
+        (["--seed", "7"], "seed: 42 -> 7"),
+        (["--lr", "0.5"], "learning_rate: 0.003 -> 0.5"),
+        (["--lora-r", "4"], "lora_r: 32 -> 4"),
+        (["--max-steps", "6"], "max_steps: 4 -> 6"),
+    ],
+)
 def test_resume_with_other_settings_is_refused_naming_them(run, capsys, flags, field):
     before = snapshot(run)
-    line = one_error(capsys, main(["train", *SMOKE, "--output-dir", str(run), *TINY_RUN, *flags,
-                                   "--resume"]))
+    line = one_error(
+        capsys, main(["train", *SMOKE, "--output-dir", str(run), *TINY_RUN, *flags, "--resume"])
+    )
     assert "cannot resume" in line and field in line
     assert snapshot(run) == before  # config.json untouched
 
@@ -80,8 +99,23 @@ def test_resume_may_change_logging_and_checkpoint_interval(run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     shutil.rmtree(copy / "checkpoints" / "checkpoint-4")
-    assert main(["train", "--config", str(copy / "config.json"), "--output-dir", str(copy),
-                 "--logging-steps", "1", "--save-steps", "3", "--resume"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(copy / "config.json"),
+                "--output-dir",
+                str(copy),
+                "--logging-steps",
+                "1",
+                "--save-steps",
+                "3",
+                "--resume",
+            ]
+        )
+        == 0
+    )
     saved = json.loads((copy / "config.json").read_text())
     assert saved["logging_steps"] == 1 and saved["save_steps"] == 3
     assert json.loads((copy / "train_metrics.json").read_text())["global_step"] == 4
@@ -99,8 +133,21 @@ def overwritten(run, tmp_path_factory):
     (copy / "notes.txt").write_text(notes)
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        assert main(["train", *SMOKE, "--output-dir", str(copy), *TINY_RUN, "--seed", "7",
-                     "--overwrite"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    *SMOKE,
+                    "--output-dir",
+                    str(copy),
+                    *TINY_RUN,
+                    "--seed",
+                    "7",
+                    "--overwrite",
+                ]
+            )
+            == 0
+        )
     return copy, token, notes, err.getvalue()
 
 
@@ -124,8 +171,9 @@ def test_a_live_lock_stops_a_second_training(tmp_path, capsys):
 
 
 def test_a_stale_lock_is_taken_over(tmp_path, caplog):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     out = tmp_path / "run"
     out.mkdir()
     import socket
@@ -137,7 +185,9 @@ def test_a_stale_lock_is_taken_over(tmp_path, caplog):
 
 
 # ------------------------------------------------------------------ checkpoints must parse
-@pytest.mark.parametrize("damage", ["trainer_state.json", "optimizer.pt", "adapter_model.safetensors"])
+@pytest.mark.parametrize(
+    "damage", ["trainer_state.json", "optimizer.pt", "adapter_model.safetensors"]
+)
 def test_a_checkpoint_that_does_not_parse_is_skipped(run, tmp_path, damage, caplog):
     copy = tmp_path / "run"
     shutil.copytree(run / "checkpoints", copy / "checkpoints")
@@ -188,53 +238,129 @@ TRAIN_FLAG_CASES = {  # settings, checked before anything loads
     "epochs -1": (["--epochs", "-1"], "num_train_epochs must be in (0, 100]"),
     "max steps 0": (["--max-steps", "0"], "max_steps must be -1 (use epochs) or >= 1"),
 }
-CASES = {name: (lambda r, t, flags=flags: ["train", *SMOKE, "--output-dir", t / "o", *flags], message)
-         for name, (flags, message) in TRAIN_FLAG_CASES.items()}
+CASES = {
+    name: (lambda r, t, flags=flags: ["train", *SMOKE, "--output-dir", t / "o", *flags], message)
+    for name, (flags, message) in TRAIN_FLAG_CASES.items()
+}
 CASES |= {
-    "yaml string lr": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--config",
-                                     _write(t / "c.yaml", b'learning_rate: "fast"\n')],
-                       "learning_rate must be a number, got 'fast'"),
-    "unknown optimizer": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--optim",
-                                        "adamw_typo"], "adamw_typo"),
-    "max new tokens 0": (lambda r, t: ["summarize", *SMOKE, "--max-new-tokens", "0"],
-                         "max_new_tokens must be between 1 and 512"),
-    "max new tokens 100000": (lambda r, t: ["summarize", *SMOKE, "--max-new-tokens", "100000"],
-                              "max_new_tokens must be between 1 and 512"),
-    "beams 0": (lambda r, t: ["summarize", *SMOKE, "--num-beams", "0"],
-                "num_beams must be between 1 and"),
-    "generation batch 0": (lambda r, t: ["summarize", *SMOKE, "--batch-size", "0"],
-                           "eval_batch_size must be at least 1"),
+    "yaml string lr": (
+        lambda r, t: [
+            "train",
+            *SMOKE,
+            "--output-dir",
+            t / "o",
+            "--config",
+            _write(t / "c.yaml", b'learning_rate: "fast"\n'),
+        ],
+        "learning_rate must be a number, got 'fast'",
+    ),
+    "unknown optimizer": (
+        lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--optim", "adamw_typo"],
+        "adamw_typo",
+    ),
+    "max new tokens 0": (
+        lambda r, t: ["summarize", *SMOKE, "--max-new-tokens", "0"],
+        "max_new_tokens must be between 1 and 512",
+    ),
+    "max new tokens 100000": (
+        lambda r, t: ["summarize", *SMOKE, "--max-new-tokens", "100000"],
+        "max_new_tokens must be between 1 and 512",
+    ),
+    "beams 0": (
+        lambda r, t: ["summarize", *SMOKE, "--num-beams", "0"],
+        "num_beams must be between 1 and",
+    ),
+    "generation batch 0": (
+        lambda r, t: ["summarize", *SMOKE, "--batch-size", "0"],
+        "eval_batch_size must be at least 1",
+    ),
     # files
-    "non-UTF-8 data": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--dataset",
-                                     _dataset_with(t, b'{"id": "a", "dialogue": "caf\xe9", '
-                                                      b'"summary": "s"}\n')],
-                       "not UTF-8 text (byte 0xe9 at offset 28)"),
-    "JSON array line": (lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--dataset",
-                                      _dataset_with(t, b'["a", "b"]\n')],
-                        "line 1 is a JSON array, not an object"),
-    "empty adapter": (lambda r, t: ["evaluate", *SMOKE, "--output-dir", t / "o", "--adapter",
-                                    _damaged_adapter(r, t, b"")], "is damaged and cannot be read"),
-    "truncated adapter": (lambda r, t: ["evaluate", *SMOKE, "--output-dir", t / "o", "--adapter",
-                                        _damaged_adapter(r, t, lambda b: b[: len(b) // 2])],
-                          "is damaged and cannot be read"),
-    "random adapter": (lambda r, t: ["summarize", *SMOKE, "--adapter",
-                                     _damaged_adapter(r, t, os.urandom(4096))],
-                       "is damaged and cannot be read"),
-    "NaN adapter": (lambda r, t: ["summarize", *SMOKE, "--adapter", _damaged_adapter(r, t, None)],
-                    "holds NaN/inf weights"),
-    "output dir under a file": (lambda r, t: ["train", *SMOKE, "--output-dir",
-                                              _write(t / "afile", b"x") / "run"],
-                                "is a file, not a folder"),
-    "output is a folder": (lambda r, t: ["summarize", *SMOKE, "--input",
-                                         sample_data_dir() / "test.jsonl", "--output", t],
-                           "is a folder; give a file name"),
-    "non-UTF-8 input": (lambda r, t: ["summarize", *SMOKE, "--input",
-                                      _write(t / "in.txt", b"#Person1#: \xff\xfe hi\n")],
-                        "not UTF-8 text (byte 0xff at offset 11)"),
-    "pickle-only model folder": (lambda r, t: ["summarize", "--model",
-                                               _write(t / "m" / "pytorch_model.bin", b"x").parent,
-                                               "--input", sample_data_dir() / "test.jsonl"],
-                                 "holds no model.safetensors"),
+    "non-UTF-8 data": (
+        lambda r, t: [
+            "train",
+            *SMOKE,
+            "--output-dir",
+            t / "o",
+            "--dataset",
+            _dataset_with(t, b'{"id": "a", "dialogue": "caf\xe9", "summary": "s"}\n'),
+        ],
+        "not UTF-8 text (byte 0xe9 at offset 28)",
+    ),
+    "JSON array line": (
+        lambda r, t: [
+            "train",
+            *SMOKE,
+            "--output-dir",
+            t / "o",
+            "--dataset",
+            _dataset_with(t, b'["a", "b"]\n'),
+        ],
+        "line 1 is a JSON array, not an object",
+    ),
+    "empty adapter": (
+        lambda r, t: [
+            "evaluate",
+            *SMOKE,
+            "--output-dir",
+            t / "o",
+            "--adapter",
+            _damaged_adapter(r, t, b""),
+        ],
+        "is damaged and cannot be read",
+    ),
+    "truncated adapter": (
+        lambda r, t: [
+            "evaluate",
+            *SMOKE,
+            "--output-dir",
+            t / "o",
+            "--adapter",
+            _damaged_adapter(r, t, lambda b: b[: len(b) // 2]),
+        ],
+        "is damaged and cannot be read",
+    ),
+    "random adapter": (
+        lambda r, t: ["summarize", *SMOKE, "--adapter", _damaged_adapter(r, t, os.urandom(4096))],
+        "is damaged and cannot be read",
+    ),
+    "NaN adapter": (
+        lambda r, t: ["summarize", *SMOKE, "--adapter", _damaged_adapter(r, t, None)],
+        "holds NaN/inf weights",
+    ),
+    "output dir under a file": (
+        lambda r, t: ["train", *SMOKE, "--output-dir", _write(t / "afile", b"x") / "run"],
+        "is a file, not a folder",
+    ),
+    "output is a folder": (
+        lambda r, t: [
+            "summarize",
+            *SMOKE,
+            "--input",
+            sample_data_dir() / "test.jsonl",
+            "--output",
+            t,
+        ],
+        "is a folder; give a file name",
+    ),
+    "non-UTF-8 input": (
+        lambda r, t: [
+            "summarize",
+            *SMOKE,
+            "--input",
+            _write(t / "in.txt", b"#Person1#: \xff\xfe hi\n"),
+        ],
+        "not UTF-8 text (byte 0xff at offset 11)",
+    ),
+    "pickle-only model folder": (
+        lambda r, t: [
+            "summarize",
+            "--model",
+            _write(t / "m" / "pytorch_model.bin", b"x").parent,
+            "--input",
+            sample_data_dir() / "test.jsonl",
+        ],
+        "holds no model.safetensors",
+    ),
 }
 
 
@@ -250,42 +376,97 @@ def test_every_bad_input_is_one_error_line(case, run, tmp_path, capsys):
 
 def test_pickle_only_model_message_does_not_blame_the_hub(tmp_path, capsys):
     folder = _write(tmp_path / "m" / "pytorch_model.bin", b"x").parent
-    line = one_error(capsys, main(["summarize", "--model", str(folder), "--input",
-                                   str(sample_data_dir() / "test.jsonl")]))
+    line = one_error(
+        capsys,
+        main(
+            ["summarize", "--model", str(folder), "--input", str(sample_data_dir() / "test.jsonl")]
+        ),
+    )
     assert "Hub" not in line and "internet" not in line
 
 
 def test_subprocess_failures_print_no_traceback(run, tmp_path):
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    for args in (["train", *SMOKE, "--output-dir", str(tmp_path / "o"), "--lr", "-1"],
-                 ["summarize", *SMOKE, "--adapter", str(_damaged_adapter(run, tmp_path, b""))]):
-        proc = subprocess.run([sys.executable, "-m", "dialogsum_peft", *args], capture_output=True,
-                              text=True, env=env, timeout=300)
+    for args in (
+        ["train", *SMOKE, "--output-dir", str(tmp_path / "o"), "--lr", "-1"],
+        ["summarize", *SMOKE, "--adapter", str(_damaged_adapter(run, tmp_path, b""))],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "dialogsum_peft", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
         assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
 
 
 # ------------------------------------------------------------------ inputs and outputs
 def test_bom_jsonl_input_is_read_as_json_lines(run, tmp_path, capsys):
-    source = _write(tmp_path / "in.jsonl", b"\xef\xbb\xbf" + json.dumps(
-        {"id": "x", "dialogue": "#Person1#: Hi.\n#Person2#: Hello."}).encode() + b"\n")
-    assert main(["summarize", *SMOKE, "--adapter", str(run / "adapter"), "--input", str(source),
-                 "--max-new-tokens", "4"]) == 0
+    source = _write(
+        tmp_path / "in.jsonl",
+        b"\xef\xbb\xbf"
+        + json.dumps({"id": "x", "dialogue": "#Person1#: Hi.\n#Person2#: Hello."}).encode()
+        + b"\n",
+    )
+    assert (
+        main(
+            [
+                "summarize",
+                *SMOKE,
+                "--adapter",
+                str(run / "adapter"),
+                "--input",
+                str(source),
+                "--max-new-tokens",
+                "4",
+            ]
+        )
+        == 0
+    )
     row = json.loads(capsys.readouterr().out.strip())
     assert row["id"] == "x" and isinstance(row["prediction"], str)
 
 
 def test_truncation_is_reported_on_the_command_line(tmp_path, capsys):
-    assert main(["train", *SMOKE, "--output-dir", str(tmp_path / "o"), "--max-steps", "1",
-                 "--save-steps", "100", "--max-source-length", "64"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *SMOKE,
+                "--output-dir",
+                str(tmp_path / "o"),
+                "--max-steps",
+                "1",
+                "--save-steps",
+                "100",
+                "--max-source-length",
+                "64",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "warning: " in err and "train dialogues are longer than max_source_length=64" in err
 
 
 def test_evaluation_folder_holds_only_the_latest_results(run, tmp_path):
     results = tmp_path / "eval"
-    common = ["evaluate", *SMOKE, "--output-dir", str(run), "--results-dir", str(results),
-              "--limit", "3", "--max-new-tokens", "4", "--adapter", str(run / "adapter")]
+    common = [
+        "evaluate",
+        *SMOKE,
+        "--output-dir",
+        str(run),
+        "--results-dir",
+        str(results),
+        "--limit",
+        "3",
+        "--max-new-tokens",
+        "4",
+        "--adapter",
+        str(run / "adapter"),
+    ]
     assert main(common) == 0
     assert (results / "predictions-base.jsonl").is_file()
     assert main([*common, "--no-base"]) == 0
@@ -301,9 +482,25 @@ def test_evaluate_on_too_few_dialogues_gives_no_95_percent_interval(run, tmp_pat
     stderr says so, once per reason."""
     results = tmp_path / "eval"
     capsys.readouterr()
-    assert main(["evaluate", *SMOKE, "--output-dir", str(run), "--results-dir", str(results),
-                 "--limit", str(limit), "--max-new-tokens", "4", "--adapter",
-                 str(run / "adapter")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                *SMOKE,
+                "--output-dir",
+                str(run),
+                "--results-dir",
+                str(results),
+                "--limit",
+                str(limit),
+                "--max-new-tokens",
+                "4",
+                "--adapter",
+                str(run / "adapter"),
+            ]
+        )
+        == 0
+    )
     reason = f"{limit} dialogue{'s' * (limit > 1)}; at least 10 are needed"
     summary = json.loads((results / "scores.json").read_text())
     for name in ("base", "lora"):
@@ -311,21 +508,23 @@ def test_evaluate_on_too_few_dialogues_gives_no_95_percent_interval(run, tmp_pat
             assert set(scores["ci95"].values()) == {None}, (name, protocol)
             assert set(scores["ci95_not_estimable"].values()) == {reason}
     for protocol, by_type in summary["differences"]["lora - base"].items():
-        assert all(d["ci95"] is None and d["ci95_not_estimable"] == reason
-                   for d in by_type.values())
+        assert all(
+            d["ci95"] is None and d["ci95_not_estimable"] == reason for d in by_type.values()
+        )
     err = capsys.readouterr().err
     warned = [line for line in err.splitlines() if "95% interval" in line]
     assert len(warned) == 1 and warned[0].startswith(
-        "warning: no 95% interval can be estimated for base rouge1 (mean), base rouge2 (mean)")
+        "warning: no 95% interval can be estimated for base rouge1 (mean), base rouge2 (mean)"
+    )
     assert f"and 30 more ({reason}): scores.json records null" in warned[0]
 
 
 # ------------------------------------------------------------------ divergence guard
 def test_exploding_loss_stops_training_before_anything_is_saved(sample, tmp_path):
+    from dialogsum_peft.command_line.commands import make_trainer
+    from dialogsum_peft.command_line.loading import load_base_model
     from dialogsum_peft.config import TrainConfig
     from dialogsum_peft.methods import apply_method
-    from dialogsum_peft.command_line.loading import load_base_model
-    from dialogsum_peft.command_line.commands import make_trainer
     from dialogsum_peft.trainer import DIVERGENCE_FACTOR, DivergenceGuard
 
     guard = DivergenceGuard()
@@ -350,8 +549,7 @@ def test_exploding_loss_stops_training_before_anything_is_saved(sample, tmp_path
                 with torch.no_grad():
                     model.get_base_model().decoder.final_layer_norm.weight.mul_(1e3)
 
-    config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=8, logging_steps=2,
-                               save_steps=4)
+    config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=8, logging_steps=2, save_steps=4)
     model, tok = load_base_model(config)
     trainer = make_trainer(apply_method(model, config), tok, sample, config, callbacks=[BlowUp()])
     with pytest.raises(TrainingError, match=r"diverged.*at step 4 .*learning rate 0.003"):
@@ -366,8 +564,19 @@ def test_an_adapter_saved_with_another_vocabulary_is_refused(run, tmp_path, samp
     shutil.copytree(run / "adapter", adapter)
     other = train_tokenizer(sample_texts(sample)[:30], vocab_size=500)  # another base's tokenizer
     other.save_pretrained(adapter)
-    line = one_error(capsys, main(["summarize", *SMOKE, "--adapter", str(adapter), "--input",
-                                   str(sample_data_dir() / "test.jsonl")]))
+    line = one_error(
+        capsys,
+        main(
+            [
+                "summarize",
+                *SMOKE,
+                "--adapter",
+                str(adapter),
+                "--input",
+                str(sample_data_dir() / "test.jsonl"),
+            ]
+        ),
+    )
     assert "was trained with another tokenizer" in line
 
 
@@ -390,24 +599,40 @@ def no_model_loads(monkeypatch):
     monkeypatch.setattr(generate, "_load_trained", refuse)
 
 
-def test_merge_for_generation_that_cannot_apply_is_refused_before_loading(run, tiny, tmp_path,
-                                                                          capsys, no_model_loads):
+def test_merge_for_generation_that_cannot_apply_is_refused_before_loading(
+    run, tiny, tmp_path, capsys, no_model_loads
+):
     from dialogsum_peft.command_line.run_outputs import save_adapter
     from dialogsum_peft.config import TrainConfig
     from dialogsum_peft.methods import apply_method
     from dialogsum_peft.offline import tiny_base_dir
 
     model, tok = tiny
-    prompt = save_adapter(apply_method(model, TrainConfig.smoke(method="prompt-tuning"),
-                                       str(tiny_base_dir())), tmp_path / "prompt", tok)
+    prompt = save_adapter(
+        apply_method(model, TrainConfig.smoke(method="prompt-tuning"), str(tiny_base_dir())),
+        tmp_path / "prompt",
+        tok,
+    )
     data = str(sample_data_dir() / "test.jsonl")
     out = tmp_path / "ev"
     # Before the fix: the zero-shot row was generated, then merged_copy refused
-    rc = main(["evaluate", *SMOKE, "--adapter", str(prompt), "--merge-for-generation", "--limit",
-               "2", "--output-dir", str(out)])
+    rc = main(
+        [
+            "evaluate",
+            *SMOKE,
+            "--adapter",
+            str(prompt),
+            "--merge-for-generation",
+            "--limit",
+            "2",
+            "--output-dir",
+            str(out),
+        ]
+    )
     assert f"--merge-for-generation: {prompt} is a prompt-tuning adapter" in one_error(capsys, rc)
-    rc = main(["summarize", *SMOKE, "--adapter", str(prompt), "--merge-for-generation", "--input",
-               data])
+    rc = main(
+        ["summarize", *SMOKE, "--adapter", str(prompt), "--merge-for-generation", "--input", data]
+    )
     assert "is a prompt-tuning adapter, which has no weights to merge" in one_error(capsys, rc)
     # a flag with nothing to merge: no adapter (before the fix: silently unused)
     rc = main(["summarize", *SMOKE, "--merge-for-generation", "--input", data])
@@ -416,17 +641,40 @@ def test_merge_for_generation_that_cannot_apply_is_refused_before_loading(run, t
 
 
 def test_torch_flags_with_the_ctranslate2_backend_and_eval_steps_without_validation_are_refused(
-        run, tmp_path, capsys, no_model_loads):
+    run, tmp_path, capsys, no_model_loads
+):
     """Before the fix both were silently unused."""
     pytest.importorskip("ctranslate2")
     data = str(sample_data_dir() / "test.jsonl")
-    rc = main(["summarize", *SMOKE, "--adapter", str(run / "adapter"), "--backend", "ctranslate2",
-               "--precision", "bf16", "--input", data])
+    rc = main(
+        [
+            "summarize",
+            *SMOKE,
+            "--adapter",
+            str(run / "adapter"),
+            "--backend",
+            "ctranslate2",
+            "--precision",
+            "bf16",
+            "--input",
+            data,
+        ]
+    )
     assert "--precision sets how PyTorch runs the model" in one_error(capsys, rc)
     own = tmp_path / "own"
     own.mkdir()
     shutil.copy(sample_data_dir() / "train.jsonl", own / "train.jsonl")
-    rc = main(["train", *SMOKE, "--dataset", str(own), "--eval-steps", "2", "--output-dir",
-               str(tmp_path / "o")])
+    rc = main(
+        [
+            "train",
+            *SMOKE,
+            "--dataset",
+            str(own),
+            "--eval-steps",
+            "2",
+            "--output-dir",
+            str(tmp_path / "o"),
+        ]
+    )
     assert f"--eval-steps: {own} has no validation split" in one_error(capsys, rc)
     assert not (tmp_path / "o").exists()

@@ -5,7 +5,12 @@ import datasets
 import pytest
 
 from dialogsum_peft.data import (
-    COLUMNS, DataError, build_prompt, load_dialogsum, require_split, tokenize_split,
+    COLUMNS,
+    DataError,
+    build_prompt,
+    load_dialogsum,
+    require_split,
+    tokenize_split,
 )
 from dialogsum_peft.tokenization import InputLossWarning
 
@@ -84,16 +89,22 @@ def test_shipped_sample_has_all_splits_and_columns(sample):
 
 
 def test_hub_export_format_groups_repeated_test_dialogues(tmp_path):
-    write_jsonl(tmp_path / "train.jsonl", [
-        {"id": "train_0", "dialogue": "#Person1#: A", "summary": "s0", "topic": "t"},
-        {"id": "train_1", "dialogue": "#Person1#: A", "summary": "s1", "topic": "t"},
-    ])
-    write_jsonl(tmp_path / "test.jsonl", [
-        {"id": "test_0_1", "dialogue": "#Person1#: X", "summary": "x1", "topic": "a"},
-        {"id": "test_1_1", "dialogue": "#Person1#: Y", "summary": "y1", "topic": "b"},
-        {"id": "test_0_2", "dialogue": "#Person1#: X", "summary": "x2", "topic": "a2"},
-        {"id": "test_0_3", "dialogue": "#Person1#: X", "summary": "x3", "topic": "a3"},
-    ])
+    write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            {"id": "train_0", "dialogue": "#Person1#: A", "summary": "s0", "topic": "t"},
+            {"id": "train_1", "dialogue": "#Person1#: A", "summary": "s1", "topic": "t"},
+        ],
+    )
+    write_jsonl(
+        tmp_path / "test.jsonl",
+        [
+            {"id": "test_0_1", "dialogue": "#Person1#: X", "summary": "x1", "topic": "a"},
+            {"id": "test_1_1", "dialogue": "#Person1#: Y", "summary": "y1", "topic": "b"},
+            {"id": "test_0_2", "dialogue": "#Person1#: X", "summary": "x2", "topic": "a2"},
+            {"id": "test_0_3", "dialogue": "#Person1#: X", "summary": "x3", "topic": "a3"},
+        ],
+    )
     ds = load_dialogsum(tmp_path)
     assert set(ds) == {"train", "test"}  # absent validation file: absent split
     assert len(ds["train"]) == 2  # training pairs are never merged
@@ -104,27 +115,49 @@ def test_hub_export_format_groups_repeated_test_dialogues(tmp_path):
 
 
 def test_original_format_with_numbered_summaries(tmp_path):
-    write_jsonl(tmp_path / "dialogsum.dev.jsonl", [
-        {"fname": "dev_1", "dialogue": "#Person1#: D", "summary": "d", "topic": "x"},
-    ])
-    write_jsonl(tmp_path / "dialogsum.test.jsonl", [
-        {"fname": "test_1", "dialogue": "#Person1#: T", "summary1": "a", "summary2": "b",
-         "summary3": "c", "topic1": "t1", "topic2": "t2", "topic3": "t3"},
-    ])
+    write_jsonl(
+        tmp_path / "dialogsum.dev.jsonl",
+        [
+            {"fname": "dev_1", "dialogue": "#Person1#: D", "summary": "d", "topic": "x"},
+        ],
+    )
+    write_jsonl(
+        tmp_path / "dialogsum.test.jsonl",
+        [
+            {
+                "fname": "test_1",
+                "dialogue": "#Person1#: T",
+                "summary1": "a",
+                "summary2": "b",
+                "summary3": "c",
+                "topic1": "t1",
+                "topic2": "t2",
+                "topic3": "t3",
+            },
+        ],
+    )
     ds = load_dialogsum(tmp_path)
     assert set(ds) == {"validation", "test"}
-    assert ds["validation"][0] == {"id": "dev_1", "dialogue": "#Person1#: D", "summary": "d",
-                                   "references": ["d"], "topic": "x"}
+    assert ds["validation"][0] == {
+        "id": "dev_1",
+        "dialogue": "#Person1#: D",
+        "summary": "d",
+        "references": ["d"],
+        "topic": "x",
+    }
     assert ds["test"][0]["references"] == ["a", "b", "c"]
     assert ds["test"][0]["topic"] == "t1"
 
 
-@pytest.mark.parametrize("row, field, words", [
-    ({"id": "r1", "dialogue": "", "summary": "s"}, "dialogue", "empty"),
-    ({"id": "r1", "summary": "s"}, "dialogue", "missing"),
-    ({"id": "r1", "dialogue": "d", "summary": 3}, "summary", "must be a string"),
-    ({"id": "r1", "dialogue": "d", "summary": "   "}, "summary", "empty"),
-])
+@pytest.mark.parametrize(
+    "row, field, words",
+    [
+        ({"id": "r1", "dialogue": "", "summary": "s"}, "dialogue", "empty"),
+        ({"id": "r1", "summary": "s"}, "dialogue", "missing"),
+        ({"id": "r1", "dialogue": "d", "summary": 3}, "summary", "must be a string"),
+        ({"id": "r1", "dialogue": "d", "summary": "   "}, "summary", "empty"),
+    ],
+)
 def test_bad_rows_raise_naming_split_row_and_field(tmp_path, row, field, words):
     write_jsonl(tmp_path / "train.jsonl", [{"id": "ok", "dialogue": "d", "summary": "s"}, row])
     with pytest.raises(DataError) as err:
@@ -175,32 +208,70 @@ def test_training_splits_say_what_was_cut_through_the_evaluation_channel(tiny, s
     from dialogsum_peft.config import TrainConfig
 
     _, tok = tiny
-    messages = warned(InputLossWarning, sample, tok,
-                      TrainConfig.smoke(max_source_length=256, max_target_length=16))
-    assert any(m.startswith("2 of 40 train dialogues are longer than max_source_length=256")
-               or " train dialogues are longer than max_source_length=256" in m for m in messages)
-    assert any(" train summaries are longer than max_target_length=16 " in m
-               and "never learned by the model (raise max_target_length" in m for m in messages)
+    messages = warned(
+        InputLossWarning,
+        sample,
+        tok,
+        TrainConfig.smoke(max_source_length=256, max_target_length=16),
+    )
+    assert any(
+        m.startswith("2 of 40 train dialogues are longer than max_source_length=256")
+        or " train dialogues are longer than max_source_length=256" in m
+        for m in messages
+    )
+    assert any(
+        " train summaries are longer than max_target_length=16 " in m
+        and "never learned by the model (raise max_target_length" in m
+        for m in messages
+    )
     assert any(" validation summaries " in m for m in messages)
-    assert warned(InputLossWarning, sample, tok,
-                  TrainConfig.smoke(max_source_length=4096, max_target_length=512)) == []
+    assert (
+        warned(
+            InputLossWarning,
+            sample,
+            tok,
+            TrainConfig.smoke(max_source_length=4096, max_target_length=512),
+        )
+        == []
+    )
 
 
 def test_malformed_json_line_names_file_and_line(tmp_path):
-    (tmp_path / "train.jsonl").write_text('{"id": "a", "dialogue": "d", "summary": "s"}\n'
-                                          '{"id": "b", "dialogue": "d", "summ\n')
+    (tmp_path / "train.jsonl").write_text(
+        '{"id": "a", "dialogue": "d", "summary": "s"}\n{"id": "b", "dialogue": "d", "summ\n'
+    )
     with pytest.raises(DataError, match=r"train\.jsonl: line 2 is not valid JSON"):
         load_dialogsum(tmp_path)
 
 
-@pytest.mark.parametrize("rows, file, message", [
-    ([{"id": "r7", "dialogue": 12, "summary": "s"}], "train.jsonl",
-     r"split 'train', row 'r7': field 'dialogue' must be a string, got int"),
-    ([{"id": "r8", "dialogue": ["#Person1#: hi"], "summary": "s"}], "train.jsonl",
-     r"split 'train', row 'r8': field 'dialogue' must be a string, got list"),
-    ([{"fname": "test_9", "dialogue": "d", "summary1": "a", "summary2": " ", "summary3": "c"}],
-     "dialogsum.test.jsonl", r"split 'test', row 'test_9': field 'summary2' is empty"),
-])
+@pytest.mark.parametrize(
+    "rows, file, message",
+    [
+        (
+            [{"id": "r7", "dialogue": 12, "summary": "s"}],
+            "train.jsonl",
+            r"split 'train', row 'r7': field 'dialogue' must be a string, got int",
+        ),
+        (
+            [{"id": "r8", "dialogue": ["#Person1#: hi"], "summary": "s"}],
+            "train.jsonl",
+            r"split 'train', row 'r8': field 'dialogue' must be a string, got list",
+        ),
+        (
+            [
+                {
+                    "fname": "test_9",
+                    "dialogue": "d",
+                    "summary1": "a",
+                    "summary2": " ",
+                    "summary3": "c",
+                }
+            ],
+            "dialogsum.test.jsonl",
+            r"split 'test', row 'test_9': field 'summary2' is empty",
+        ),
+    ],
+)
 def test_more_bad_rows_name_split_row_and_field(tmp_path, rows, file, message):
     write_jsonl(tmp_path / file, rows)
     with pytest.raises(DataError, match=message):
@@ -209,17 +280,25 @@ def test_more_bad_rows_name_split_row_and_field(tmp_path, rows, file, message):
 
 # Issue 32, fault 7: one rule for the target and references, every other row one line naming
 # file and line; a file given for the folder, and folders mixing the two layouts.
-@pytest.mark.parametrize("row, words", [
-    ({"id": "r2", "dialogue": "d", "summary": "s", "summary2": "t"},
-     'holds both "summary" and "summary2"'),
-    ({"id": "r2", "dialogue": "d", "summary1": "s", "summary3": "t"}, "without gaps"),
-    ({"id": "r2", "dialogue": "d", "summary0": "s"}, "without gaps"),
-    ({"id": "r2", "dialogue": "d", "Summary": "s"}, "field 'summary' is missing (the row has "
-                                                    "'id', 'dialogue', 'Summary')"),
-])
+@pytest.mark.parametrize(
+    "row, words",
+    [
+        (
+            {"id": "r2", "dialogue": "d", "summary": "s", "summary2": "t"},
+            'holds both "summary" and "summary2"',
+        ),
+        ({"id": "r2", "dialogue": "d", "summary1": "s", "summary3": "t"}, "without gaps"),
+        ({"id": "r2", "dialogue": "d", "summary0": "s"}, "without gaps"),
+        (
+            {"id": "r2", "dialogue": "d", "Summary": "s"},
+            "field 'summary' is missing (the row has 'id', 'dialogue', 'Summary')",
+        ),
+    ],
+)
 @pytest.mark.parametrize("file", ["train.jsonl", "test.jsonl", "dialogsum.dev.jsonl"])
-def test_rows_outside_the_reference_rule_are_refused_naming_file_and_line(tmp_path, row, words,
-                                                                           file):
+def test_rows_outside_the_reference_rule_are_refused_naming_file_and_line(
+    tmp_path, row, words, file
+):
     # Before the fix: summary + summary2 trained on summary2; a row without "summary" was
     # "field 'summary1' is missing"; no message named the file or the line.
     write_jsonl(tmp_path / file, [{"id": "ok", "dialogue": "d", "summary": "s"}, row])
@@ -231,9 +310,13 @@ def test_rows_outside_the_reference_rule_are_refused_naming_file_and_line(tmp_pa
 
 
 def test_the_first_reference_is_the_training_target(tmp_path):
-    write_jsonl(tmp_path / "train.jsonl", [
-        {"id": "a", "dialogue": "d1", "summary1": "first", "summary2": "second"},
-        {"id": "b", "dialogue": "d2", "summary": "only"}])
+    write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            {"id": "a", "dialogue": "d1", "summary1": "first", "summary2": "second"},
+            {"id": "b", "dialogue": "d2", "summary": "only"},
+        ],
+    )
     train = load_dialogsum(tmp_path)["train"]
     assert train["summary"] == ["first", "only"]
     assert train["references"] == [["first", "second"], ["only"]]
@@ -250,13 +333,18 @@ def test_a_file_given_for_the_dataset_folder_says_so(tmp_path):
 def test_a_folder_mixing_the_two_layouts_uses_every_split_file(tmp_path):
     # Before the fix: train.jsonl was read and dialogsum.test.jsonl silently ignored.
     write_jsonl(tmp_path / "train.jsonl", [{"id": "a", "dialogue": "d", "summary": "s"}])
-    write_jsonl(tmp_path / "dialogsum.test.jsonl",
-                [{"fname": "t", "dialogue": "e", "summary1": "x", "summary2": "y"}])
+    write_jsonl(
+        tmp_path / "dialogsum.test.jsonl",
+        [{"fname": "t", "dialogue": "e", "summary1": "x", "summary2": "y"}],
+    )
     ds = load_dialogsum(tmp_path)
     assert set(ds) == {"train", "test"} and ds["test"]["references"] == [["x", "y"]]
     write_jsonl(tmp_path / "test.jsonl", [{"id": "t", "dialogue": "e", "summary": "x"}])
-    with pytest.raises(DataError, match=r"two files for the 'test' split \(test.jsonl and "
-                                        r"dialogsum.test.jsonl\): keep one"):
+    with pytest.raises(
+        DataError,
+        match=r"two files for the 'test' split \(test.jsonl and "
+        r"dialogsum.test.jsonl\): keep one",
+    ):
         load_dialogsum(tmp_path)
 
 
@@ -270,6 +358,10 @@ def test_prepare_datasets_warns_of_many_epochs_except_for_the_smoke_sample(sampl
     config = TrainConfig.smoke()
     assert warned(ScheduleWarning, sample, tokenizer, config) == []
     assert config.max_steps * config.effective_batch / len(sample["train"]) > 5
-    (message,) = warned(ScheduleWarning, sample, tokenizer,
-                        TrainConfig.smoke(train_limit=20, dataset_source="elsewhere"))
+    (message,) = warned(
+        ScheduleWarning,
+        sample,
+        tokenizer,
+        TrainConfig.smoke(train_limit=20, dataset_source="elsewhere"),
+    )
     assert "is 12.0 epochs over 20 training dialogues" in message

@@ -17,14 +17,19 @@ import textwrap
 
 import pytest
 
-from dialogsum_peft.run_folder import RunFolder, is_complete_checkpoint
-from dialogsum_peft.command_line.run_outputs import RUN_OUTPUTS
+from conftest import gen
 from dialogsum_peft.command_line.cli import main
-from dialogsum_peft.command_line.distributed import (distributed_evaluate, distributed_summarize, map_in_order, process_state)
+from dialogsum_peft.command_line.distributed import (
+    distributed_evaluate,
+    distributed_summarize,
+    map_in_order,
+    process_state,
+)
+from dialogsum_peft.command_line.run_outputs import RUN_OUTPUTS
 from dialogsum_peft.evaluation import evaluate_model, limit_split
 from dialogsum_peft.generation import summarize
+from dialogsum_peft.run_folder import RunFolder, is_complete_checkpoint
 from dialogsum_peft.versions import known_breakages
-from conftest import gen
 
 
 def test_single_process_map_keeps_order_and_counts():
@@ -45,17 +50,27 @@ def test_single_process_wrappers_equal_plain_calls(tiny, sample):
     assert state.num_processes == 1
     test = limit_split(sample["test"], 5)
     dialogues = list(test["dialogue"])
-    assert distributed_summarize(model, tok, dialogues, state, progress=False, **gen(max_new_tokens=6)) == \
-        summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=6))
+    assert distributed_summarize(
+        model, tok, dialogues, state, progress=False, **gen(max_new_tokens=6)
+    ) == summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=6))
     a = distributed_evaluate(model, tok, test, state, progress=False, **gen(max_new_tokens=6))
     b = evaluate_model(model, tok, test, progress=False, **gen(max_new_tokens=6))
-    assert (a.predictions, a.pair_scores, a.by_protocol) == (b.predictions, b.pair_scores, b.by_protocol)
+    assert (a.predictions, a.pair_scores, a.by_protocol) == (
+        b.predictions,
+        b.pair_scores,
+        b.by_protocol,
+    )
 
 
 # ------------------------------------------------------------------------------ real processes
 def _env():
-    return dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg",
-                OMP_NUM_THREADS="1")
+    return dict(
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        MPLBACKEND="Agg",
+        OMP_NUM_THREADS="1",
+    )
 
 
 def torchrun(*args, nproc: int = 2, timeout: int = 300, returncode: int | None = 0):
@@ -64,10 +79,23 @@ def torchrun(*args, nproc: int = 2, timeout: int = 300, returncode: int | None =
 
     Past ``timeout`` seconds the launcher and its workers (one process group) are killed and the
     test fails with what they printed: a hung launch must not leave workers behind."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-           str(nproc), *map(str, args)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env(), start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(nproc),
+        *map(str, args),
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -122,8 +150,21 @@ def test_map_in_order_across_two_processes(ddp_run):
 
 # Data-parallel training: batch 4 split over 2 processes (2 each), loss logged every step,
 # checkpoints at steps 2 and 4.
-DDP_TRAIN = ["train", "--preset", "smoke", "--max-steps", "4", "--logging-steps", "1",
-             "--save-steps", "2", "--batch-size", "4", "--learning-rate", "1e-2"]
+DDP_TRAIN = [
+    "train",
+    "--preset",
+    "smoke",
+    "--max-steps",
+    "4",
+    "--logging-steps",
+    "1",
+    "--save-steps",
+    "2",
+    "--batch-size",
+    "4",
+    "--learning-rate",
+    "1e-2",
+]
 
 
 @pytest.fixture(scope="module")
@@ -152,29 +193,72 @@ def test_two_process_train_and_evaluate_match_single_process(ddp_run, tmp_path):
     history = json.loads((run / "loss_history.json").read_text())
     assert [h["step"] for h in history] == [1, 2, 3, 4]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
-        "checkpoint-2", "checkpoint-4", "run.json"]
+        "checkpoint-2",
+        "checkpoint-4",
+        "run.json",
+    ]
 
     # The logged loss is the mean over both processes, not N times it: the first step (same
     # initial weights) is on the scale of a single-process run's first step.
     single = tmp_path / "single"
-    assert main(["train", "--preset", "smoke", "--output-dir", str(single), "--max-steps", "1",
-                 "--logging-steps", "1", "--save-steps", "100", "--batch-size", "4"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--preset",
+                "smoke",
+                "--output-dir",
+                str(single),
+                "--max-steps",
+                "1",
+                "--logging-steps",
+                "1",
+                "--save-steps",
+                "100",
+                "--batch-size",
+                "4",
+            ]
+        )
+        == 0
+    )
     first_single = json.loads((single / "loss_history.json").read_text())[0]["loss"]
     assert 0.8 < history[0]["loss"] / first_single < 1.25
 
     # Distributed evaluation = single-process evaluation, example for example, in order.
     flags = ["--adapter", run / "adapter", "--max-new-tokens", "10", "--batch-size", "4"]
-    proc = torchrun("-m", "dialogsum_peft", "evaluate", *common, *flags,
-                    "--results-dir", tmp_path / "eval-2", "--predictions-format", "jsonl")
+    proc = torchrun(
+        "-m",
+        "dialogsum_peft",
+        "evaluate",
+        *common,
+        *flags,
+        "--results-dir",
+        tmp_path / "eval-2",
+        "--predictions-format",
+        "jsonl",
+    )
     assert proc.stdout.count("rougeLsum") == 1 and "SMOKE MODE" in proc.stdout
-    assert main(["evaluate", *map(str, common), *map(str, flags), "--results-dir",
-                 str(tmp_path / "eval-1"), "--predictions-format", "jsonl"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                *map(str, common),
+                *map(str, flags),
+                "--results-dir",
+                str(tmp_path / "eval-1"),
+                "--predictions-format",
+                "jsonl",
+            ]
+        )
+        == 0
+    )
     for name in ("base", "lora"):
         two = (tmp_path / "eval-2" / f"predictions-{name}.jsonl").read_text().splitlines()
         one = (tmp_path / "eval-1" / f"predictions-{name}.jsonl").read_text().splitlines()
         assert len(two) == 10 and two == one
-    assert json.loads((tmp_path / "eval-2" / "scores.json").read_text()) == \
-        json.loads((tmp_path / "eval-1" / "scores.json").read_text())
+    assert json.loads((tmp_path / "eval-2" / "scores.json").read_text()) == json.loads(
+        (tmp_path / "eval-1" / "scores.json").read_text()
+    )
 
 
 # ------------------------------------------------------------------------------ issue 17, fault 5
@@ -212,15 +296,29 @@ def test_resume_with_another_world_size_is_refused(one_process_run, monkeypatch,
     the effective batch: `assert main(...) == 2` failed."""
     before = sorted(p.name for p in one_process_run.rglob("*"))
     monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun/accelerate set; refused before any setup
-    assert main([*TRAIN, "--output-dir", str(one_process_run), "--max-steps", "1", "--save-steps",
-                 "1", "--resume"]) == 2
+    assert (
+        main(
+            [
+                *TRAIN,
+                "--output-dir",
+                str(one_process_run),
+                "--max-steps",
+                "1",
+                "--save-steps",
+                "1",
+                "--resume",
+            ]
+        )
+        == 2
+    )
     (line,) = _errors(capsys)
     assert "belong to a run with other settings (world_size: 1 -> 2)" in line
     assert sorted(p.name for p in one_process_run.rglob("*")) == before
 
 
-def test_an_effective_batch_that_cannot_be_split_is_refused_before_writing(tmp_path, monkeypatch,
-                                                                           capsys):
+def test_an_effective_batch_that_cannot_be_split_is_refused_before_writing(
+    tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("WORLD_SIZE", "3")
     assert main([*TRAIN, "--output-dir", str(tmp_path / "r"), "--batch-size", "8"]) == 2
     (line,) = _errors(capsys)
@@ -236,7 +334,9 @@ def test_two_process_run_keeps_the_recipe_and_resumes_exactly(ddp_run, tmp_path)
     identity = json.loads((straight / "checkpoints" / "run.json").read_text())
     assert (identity["world_size"], identity["effective_batch"]) == (2, 4)
     assert {p.name for p in (straight / "checkpoints" / "checkpoint-2").glob("rng_state*")} == {
-        "rng_state_0.pth", "rng_state_1.pth"}
+        "rng_state_0.pth",
+        "rng_state_1.pth",
+    }
     uninterrupted = json.loads((straight / "loss_history.json").read_text())
 
     # a copy of the run, interrupted after checkpoint-2: the last checkpoint and the final
@@ -249,18 +349,28 @@ def test_two_process_run_keeps_the_recipe_and_resumes_exactly(ddp_run, tmp_path)
         if name not in ("checkpoints", "config.json") and (run / name).exists():
             shutil.rmtree(run / name) if (run / name).is_dir() else (run / name).unlink()
     if "cpu-multiprocess-resume" in [b.name for b in known_breakages()]:  # transformers < 5.18
-        proc = torchrun("-m", "dialogsum_peft", *DDP_TRAIN, "--output-dir", run, "--resume",
-                        timeout=120, returncode=None)
+        proc = torchrun(
+            "-m",
+            "dialogsum_peft",
+            *DDP_TRAIN,
+            "--output-dir",
+            run,
+            "--resume",
+            timeout=120,
+            returncode=None,
+        )
         errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
         assert proc.returncode != 0 and len(errors) == 1, proc.stderr[-3000:]
         assert "cpu:0" in errors[0] and "pip install -U 'transformers>=5.18'" in errors[0]
         # the only traceback is torchrun's own report that a worker exited non-zero
         assert proc.stderr.count("Traceback") == proc.stderr.count("ChildFailedError:")
         return
-    proc = torchrun("-m", "dialogsum_peft", *DDP_TRAIN, "--output-dir", run, "--resume",
-                    timeout=120)
+    proc = torchrun(
+        "-m", "dialogsum_peft", *DDP_TRAIN, "--output-dir", run, "--resume", timeout=120
+    )
     assert "resuming from" in proc.stdout and "checkpoint-2" in proc.stdout
     resumed = json.loads((run / "loss_history.json").read_text())
     assert [h["step"] for h in resumed] == [1, 2, 3, 4]
-    assert [h["loss"] for h in resumed] == pytest.approx([h["loss"] for h in uninterrupted],
-                                                         rel=1e-4)
+    assert [h["loss"] for h in resumed] == pytest.approx(
+        [h["loss"] for h in uninterrupted], rel=1e-4
+    )

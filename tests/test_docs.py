@@ -13,8 +13,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
-         ROOT / "notebooks" / "README.md", ROOT / "benchmarks" / "README.md"]
+PAGES = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    ROOT / "notebooks" / "README.md",
+    ROOT / "benchmarks" / "README.md",
+]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -64,16 +68,26 @@ def test_every_docs_page_is_linked_from_the_front_page():
 def test_no_internal_wording_or_issue_numbered_files():
     """The product speaks to its users: no notes about the machine or session a text was
     written in, no file named after a work item."""
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
-                           check=True).stdout.splitlines()
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert [f for f in files if re.search(r"issue[-_]?\d", f, re.I)] == []
-    internal = re.compile(r"no GPU in (this|the) session|the machine (it|this text) was written on|"
-                          r"speed issue|issue \d+",
-                          re.I)
-    product = [f for f in files if f.endswith((".md", ".py", ".sh", ".ipynb", ".txt", ".toml"))
-               and not f.startswith("tests/")]
-    hits = [f"{f}: {m.group(0)}" for f in product
-            for m in internal.finditer((ROOT / f).read_text(encoding="utf-8", errors="replace"))]
+    internal = re.compile(
+        r"no GPU in (this|the) session|the machine (it|this text) was written on|"
+        r"speed issue|issue \d+",
+        re.I,
+    )
+    product = [
+        f
+        for f in files
+        if f.endswith((".md", ".py", ".sh", ".ipynb", ".txt", ".toml"))
+        and not f.startswith("tests/")
+    ]
+    hits = [
+        f"{f}: {m.group(0)}"
+        for f in product
+        for m in internal.finditer((ROOT / f).read_text(encoding="utf-8", errors="replace"))
+    ]
     assert hits == []
 
 
@@ -82,7 +96,9 @@ def test_every_file_a_page_names_exists(page):
     """A page that cites ``tests/test_x.py`` or ``src/dialogsum_peft/x.py`` as proof points at a
     file that is there (test files are named after the module they test, and get renamed)."""
     text = page.read_text(encoding="utf-8")
-    named = set(re.findall(r"\b((?:tests|src/dialogsum_peft|benchmarks|scripts)/[\w/]+\.(?:py|sh))", text))
+    named = set(
+        re.findall(r"\b((?:tests|src/dialogsum_peft|benchmarks|scripts)/[\w/]+\.(?:py|sh))", text)
+    )
     missing = sorted(path for path in named if not (ROOT / path).is_file())
     assert not missing, f"{page.name} names files that do not exist: {missing}"
 
@@ -99,5 +115,7 @@ def test_skip_reasons_say_what_shared_is():
         for reason in re.findall(r"(?:reason=|pytest\.skip\()\s*f?\"([^\"]*)\"", path.read_text()):
             assert "shared" not in reason, (path.name, reason)
     reason = needs_shared("dialogsum")
-    assert reason.startswith("needs ../shared/dialogsum: ../shared is a folder beside this "
-                             "repository, never part of it, that holds the real DialogSum files")
+    assert reason.startswith(
+        "needs ../shared/dialogsum: ../shared is a folder beside this "
+        "repository, never part of it, that holds the real DialogSum files"
+    )

@@ -10,14 +10,22 @@ import torch
 from conftest import gen, lora
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.display import SMOKE_NOTE
-from dialogsum_peft.evaluation import (LORA, ZERO_SHOT, compute_rouge, evaluate_model,
-                                       evaluate_zero_shot_and_lora, largest_losses, limit_split,
-                                       rouge_by_length, rouge_by_topic,
-                                       zero_shot_and_lora_summaries)
+from dialogsum_peft.evaluation import (
+    LORA,
+    ZERO_SHOT,
+    compute_rouge,
+    evaluate_model,
+    evaluate_zero_shot_and_lora,
+    largest_losses,
+    limit_split,
+    rouge_by_length,
+    rouge_by_topic,
+    zero_shot_and_lora_summaries,
+)
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.metrics import EvalResult, aggregate_by_protocol, score_pairs
-from dialogsum_peft.tokenization import InputReport
 from dialogsum_peft.reporting import plot_rouge_by_length
+from dialogsum_peft.tokenization import InputReport
 
 GEN = gen(max_new_tokens=8, min_new_tokens=8, batch_size=4)
 
@@ -37,14 +45,17 @@ def _perturb_lora(peft_model, seed=0):
 def test_pick_index_checks_a_chosen_index_and_draws_another_dialogue_each_time(sample):
     import random
 
-    from dialogsum_peft.errors import SplitIndexError
     from dialogsum_peft.dialogues import check_index, pick_index
+    from dialogsum_peft.errors import SplitIndexError
 
     test = sample["test"]
     assert [pick_index(test, 7) for _ in range(3)] == [7, 7, 7]  # a chosen index is reproducible
     for bad in (200, 42, -1, len(test)):
-        with pytest.raises(SplitIndexError, match=rf"^index {bad} is outside the test split: it "
-                                                  r"has 10 dialogues \(rows 0 to 9\)$"):
+        with pytest.raises(
+            SplitIndexError,
+            match=rf"^index {bad} is outside the test split: it "
+            r"has 10 dialogues \(rows 0 to 9\)$",
+        ):
             pick_index(test, bad)
     for bad in (1.5, "3", True):
         with pytest.raises(TypeError, match="whole number"):
@@ -57,7 +68,7 @@ def test_pick_index_checks_a_chosen_index_and_draws_another_dialogue_each_time(s
         assert random.getstate() == state  # the draw leaves the seeded generator alone
     assert all(a != b for a, b in zip(draws, draws[1:]))  # a rerun shows another dialogue
     for start in range(0, len(draws), len(test)):  # every dialogue once per round
-        assert sorted(draws[start:start + len(test)]) == list(range(len(test)))
+        assert sorted(draws[start : start + len(test)]) == list(range(len(test)))
     one = limit_split(test, 1)
     assert pick_index(one) == pick_index(one) == 0
     with pytest.raises(SplitIndexError, match="has 0 dialogues"):
@@ -108,15 +119,19 @@ def two_models(sample):
     zero = [d.split("\n")[0] for d in test["dialogue"]]  # a "model": the first turn
     tuned = [r[0] for r in refs]  # a "model" that copies the first reference
     tuned[2] = "nothing useful"  # ... except once
-    return test, {"zero-shot": EvalResult(zero, score_pairs(zero, refs)),
-                  "LoRA": EvalResult(tuned, score_pairs(tuned, refs))}
+    return test, {
+        "zero-shot": EvalResult(zero, score_pairs(zero, refs)),
+        "LoRA": EvalResult(tuned, score_pairs(tuned, refs)),
+    }
 
 
 def _measured(results, lengths, max_source_length=512):
     """``results`` as evaluate_model returns them: with the measure of their prompts."""
     inputs = InputReport(dialogues=len(lengths), max_length=max_source_length, lengths=lengths)
-    return {n: EvalResult(r.predictions, r.pair_scores, smoke=r.smoke, inputs=inputs)
-            for n, r in results.items()}
+    return {
+        n: EvalResult(r.predictions, r.pair_scores, smoke=r.smoke, inputs=inputs)
+        for n, r in results.items()
+    }
 
 
 def test_length_bins_hold_every_dialogue_and_score_like_the_corpus(two_models):
@@ -126,8 +141,9 @@ def test_length_bins_hold_every_dialogue_and_score_like_the_corpus(two_models):
     assert table["dialogues"].sum() == len(test)
     assert list(table.index) == ["0-127", "128-255", "256-383", "> 512 (cut)"]
     long = [i for i, n in enumerate(lengths) if n > 512]
-    expected = compute_rouge([results["LoRA"].predictions[i] for i in long],
-                             [test["references"][i] for i in long])["rouge1"]
+    expected = compute_rouge(
+        [results["LoRA"].predictions[i] for i in long], [test["references"][i] for i in long]
+    )["rouge1"]
     assert table.loc["> 512 (cut)", "LoRA"] == pytest.approx(expected, abs=1e-4)
     assert "protocol: mean" in table.index.name
     with pytest.raises(ValueError, match="measure of their prompts"):
@@ -138,7 +154,10 @@ def test_length_bins_hold_every_dialogue_and_score_like_the_corpus(two_models):
     assert SMOKE_NOTE not in plot_rouge_by_length(_measured(results, lengths)).axes[0].get_title()
     smoke = {n: EvalResult(r.predictions, r.pair_scores, smoke=True) for n, r in results.items()}
     marked = rouge_by_length(_measured(smoke, lengths))
-    assert SMOKE_NOTE in marked.to_string() and SMOKE_NOTE in rouge_by_topic(smoke, ["t"] * len(test)).to_string()
+    assert (
+        SMOKE_NOTE in marked.to_string()
+        and SMOKE_NOTE in rouge_by_topic(smoke, ["t"] * len(test)).to_string()
+    )
     plot = plot_rouge_by_length(_measured(smoke, lengths), protocol="best")
     assert SMOKE_NOTE in plot.axes[0].get_title()  # from the results
     assert plot.axes[0].get_ylabel() == "rouge1 F-measure (protocol: best)"  # given, not parsed
@@ -152,11 +171,14 @@ def test_length_bins_follow_max_source_length(two_models):
     test, results = two_models
     lengths = [512, 600, 1024, 1025] + [10] * (len(test) - 4)
     at_1024 = rouge_by_length(_measured(results, lengths, max_source_length=1024))
-    assert at_1024["dialogues"].to_dict() == {"0-255": len(test) - 4, "512-767": 2,
-                                              "768-1024": 1, "> 1024 (cut)": 1}
+    assert at_1024["dialogues"].to_dict() == {
+        "0-255": len(test) - 4,
+        "512-767": 2,
+        "768-1024": 1,
+        "> 1024 (cut)": 1,
+    }
     at_512 = rouge_by_length(_measured(results, lengths))
-    assert at_512["dialogues"].to_dict() == {"0-127": len(test) - 4, "384-512": 1,
-                                             "> 512 (cut)": 3}
+    assert at_512["dialogues"].to_dict() == {"0-127": len(test) - 4, "384-512": 1, "> 512 (cut)": 3}
 
 
 def test_topics_most_frequent_first(two_models):
@@ -181,7 +203,8 @@ def test_evaluate_model_scores_against_all_references(tiny, sample):
     assert len(result.predictions) == 4 and len(result.per_example("best")) == 4
     assert [len(p) for p in result.pair_scores] == [len(r) for r in test["references"]]
     assert result.scores == compute_rouge(result.predictions, test["references"], multi_ref="mean")
-    assert result.by_protocol == aggregate_by_protocol(score_pairs(result.predictions,
-                                                                   test["references"]))
+    assert result.by_protocol == aggregate_by_protocol(
+        score_pairs(result.predictions, test["references"])
+    )
     with pytest.raises(ValueError, match="at least 1"):
         limit_split(sample["test"], 0)

@@ -9,8 +9,8 @@ nothing behind. ctranslate2 is an optional extra: its tests skip without it, exc
 
 from __future__ import annotations
 
-import json
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -20,22 +20,27 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from dialogsum_peft.command_line.loading import load_adapter
-from dialogsum_peft.command_line.run_outputs import save_adapter, save_model
+from conftest import gen
 from dialogsum_peft.command_line.cli import main
+from dialogsum_peft.command_line.loading import (
+    load_adapter,
+    load_base_model,
+    load_model_and_tokenizer,
+)
+from dialogsum_peft.command_line.run_outputs import save_adapter, save_model
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.data import build_prompt
 from dialogsum_peft.generation import summarize
-from dialogsum_peft.command_line.loading import load_base_model, load_model_and_tokenizer
 from dialogsum_peft.offline import sample_data_dir
-from conftest import gen
 
 ROOT = Path(__file__).resolve().parents[1]
 GEN = ["--max-new-tokens", "12", "--batch-size", "4"]
 SMOKE = ["--preset", "smoke"]
-needs_ct2 = pytest.mark.skipif(importlib.util.find_spec("ctranslate2") is None and not os.environ.get("CI"),
-                               reason="ctranslate2 is not installed (pip install -r "
-                                      "requirements-serve.txt); CI installs it and never skips")
+needs_ct2 = pytest.mark.skipif(
+    importlib.util.find_spec("ctranslate2") is None and not os.environ.get("CI"),
+    reason="ctranslate2 is not installed (pip install -r "
+    "requirements-serve.txt); CI installs it and never skips",
+)
 
 
 def read_jsonl(path):
@@ -48,8 +53,27 @@ def run(tmp_path_factory):
     6e-3, not 3e-2: with torch 2.6 (the floors set) 3e-2 trained an adapter that writes one
     string for every dialogue, and the equality checks below could not tell dialogues apart."""
     out = tmp_path_factory.mktemp("export") / "run"
-    assert main(["train", *SMOKE, "--output-dir", str(out), "--max-steps", "2", "--lora-r", "4",
-                 "--lora-alpha", "8", "--lr", "6e-3", "--logging-steps", "1"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *SMOKE,
+                "--output-dir",
+                str(out),
+                "--max-steps",
+                "2",
+                "--lora-r",
+                "4",
+                "--lora-alpha",
+                "8",
+                "--lr",
+                "6e-3",
+                "--logging-steps",
+                "1",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -61,15 +85,18 @@ def dialogues(sample):
 @pytest.fixture(scope="module")
 def input_file(dialogues, tmp_path_factory):
     path = tmp_path_factory.mktemp("input") / "dialogues.jsonl"
-    path.write_text("".join(json.dumps({"id": str(i), "dialogue": d}) + "\n"
-                            for i, d in enumerate(dialogues)), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"id": str(i), "dialogue": d}) + "\n" for i, d in enumerate(dialogues)),
+        encoding="utf-8",
+    )
     return path
 
 
 def adapter_summaries(run, dialogues, **settings):
     base, tok = load_base_model(TrainConfig.smoke(output_dir=str(run)))
-    return summarize(load_adapter(base, run / "adapter"), tok, dialogues, progress=False,
-                     **gen(**settings))
+    return summarize(
+        load_adapter(base, run / "adapter"), tok, dialogues, progress=False, **gen(**settings)
+    )
 
 
 def cli_error(capsys, *argv) -> str:
@@ -87,37 +114,104 @@ def test_merged_export_writes_the_summaries_of_adapter_and_base(run, dialogues, 
     assert {"model.safetensors", "config.json", "tokenizer.json", "export.json"} <= names
     assert "adapter_config.json" not in names  # a plain model: no peft needed to load it
     info = json.loads((to / "export.json").read_text())
-    assert info["method"] == "lora" and info["format"] == "merged" and info["quantization"] == "float32"
+    assert (
+        info["method"] == "lora"
+        and info["format"] == "merged"
+        and info["quantization"] == "float32"
+    )
     model, tok = load_model_and_tokenizer(str(to), device="cpu")
     expected = adapter_summaries(run, dialogues, max_new_tokens=12)
     assert summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=12)) == expected
     assert not list(tmp_path.glob(".merged.tmp-*"))  # the temporary folder is gone
     # --overwrite replaces an export (and only then)
-    assert "already holds files" in cli_error(capsys, "export", *SMOKE, "--adapter",
-                                              str(run / "adapter"), "--to", str(to))
-    assert main(["export", *SMOKE, "--adapter", str(run / "adapter"), "--to", str(to),
-                 "--quantization", "bfloat16", "--overwrite"]) == 0
+    assert "already holds files" in cli_error(
+        capsys, "export", *SMOKE, "--adapter", str(run / "adapter"), "--to", str(to)
+    )
+    assert (
+        main(
+            [
+                "export",
+                *SMOKE,
+                "--adapter",
+                str(run / "adapter"),
+                "--to",
+                str(to),
+                "--quantization",
+                "bfloat16",
+                "--overwrite",
+            ]
+        )
+        == 0
+    )
     assert json.loads((to / "export.json").read_text())["quantization"] == "bfloat16"
     weights = load_file(to / "model.safetensors")
     assert {t.dtype for t in weights.values()} == {torch.bfloat16}
 
 
 @needs_ct2
-def test_ctranslate2_float32_writes_the_summaries_of_transformers(run, dialogues, input_file,
-                                                                  tmp_path):
+def test_ctranslate2_float32_writes_the_summaries_of_transformers(
+    run, dialogues, input_file, tmp_path
+):
     ct2 = tmp_path / "ct2"
-    assert main(["export", *SMOKE, "--adapter", str(run / "adapter"), "--to", str(ct2),
-                 "--format", "ctranslate2"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                *SMOKE,
+                "--adapter",
+                str(run / "adapter"),
+                "--to",
+                str(ct2),
+                "--format",
+                "ctranslate2",
+            ]
+        )
+        == 0
+    )
     assert (ct2 / "model.bin").is_file() and (ct2 / "tokenizer.json").is_file()
-    greedy, beam = ["--max-new-tokens", "12"], ["--max-new-tokens", "10", "--num-beams", "3",
-                                               "--max-source-length", "64", "--batch-size", "3"]
-    for flags, adapter in ((greedy, ct2), (beam, run / "adapter")):  # exported; converted on the fly
+    greedy, beam = (
+        ["--max-new-tokens", "12"],
+        [
+            "--max-new-tokens",
+            "10",
+            "--num-beams",
+            "3",
+            "--max-source-length",
+            "64",
+            "--batch-size",
+            "3",
+        ],
+    )
+    for flags, adapter in (
+        (greedy, ct2),
+        (beam, run / "adapter"),
+    ):  # exported; converted on the fly
         out = tmp_path / "out.jsonl"
-        assert main(["summarize", *SMOKE, "--backend", "ctranslate2", "--adapter", str(adapter),
-                     "--input", str(input_file), "--output", str(out), *flags]) == 0
-        expected = adapter_summaries(run, dialogues, max_new_tokens=int(flags[1]),
-                                     num_beams=3 if flags is beam else 1,
-                                     max_source_length=64 if flags is beam else 512)
+        assert (
+            main(
+                [
+                    "summarize",
+                    *SMOKE,
+                    "--backend",
+                    "ctranslate2",
+                    "--adapter",
+                    str(adapter),
+                    "--input",
+                    str(input_file),
+                    "--output",
+                    str(out),
+                    *flags,
+                ]
+            )
+            == 0
+        )
+        expected = adapter_summaries(
+            run,
+            dialogues,
+            max_new_tokens=int(flags[1]),
+            num_beams=3 if flags is beam else 1,
+            max_source_length=64 if flags is beam else 512,
+        )
         assert [r["prediction"] for r in read_jsonl(out)] == expected, flags
         assert [r["id"] for r in read_jsonl(out)] == ["0", "1", "2", "3"]
         if gen is greedy:  # not one string for every dialogue: the check tells them apart
@@ -125,14 +219,36 @@ def test_ctranslate2_float32_writes_the_summaries_of_transformers(run, dialogues
 
     # evaluate: the zero-shot row is the plain base, converted; the lora row the adapter's
     results = tmp_path / "evaluation"
-    assert main(["evaluate", *SMOKE, "--backend", "ctranslate2", "--adapter", str(run / "adapter"),
-                 "--output-dir", str(run), "--results-dir", str(results), "--predictions-format",
-                 "jsonl", "--limit", "4", *greedy]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                *SMOKE,
+                "--backend",
+                "ctranslate2",
+                "--adapter",
+                str(run / "adapter"),
+                "--output-dir",
+                str(run),
+                "--results-dir",
+                str(results),
+                "--predictions-format",
+                "jsonl",
+                "--limit",
+                "4",
+                *greedy,
+            ]
+        )
+        == 0
+    )
     base, tok = load_base_model(TrainConfig.smoke(output_dir=str(run)))
     expected_base = summarize(base, tok, dialogues, progress=False, **gen(max_new_tokens=12))
-    assert [r["prediction"] for r in read_jsonl(results / "predictions-base.jsonl")] == expected_base
-    assert [r["prediction"] for r in read_jsonl(results / "predictions-lora.jsonl")] == \
-        adapter_summaries(run, dialogues, max_new_tokens=12)
+    assert [
+        r["prediction"] for r in read_jsonl(results / "predictions-base.jsonl")
+    ] == expected_base
+    assert [
+        r["prediction"] for r in read_jsonl(results / "predictions-lora.jsonl")
+    ] == adapter_summaries(run, dialogues, max_new_tokens=12)
     assert expected_base != adapter_summaries(run, dialogues, max_new_tokens=12)
     scores = json.loads((results / "scores.json").read_text())
     assert scores["backend"] == "ctranslate2" and list(scores["scores"]) == ["base", "lora"]
@@ -143,23 +259,38 @@ def test_a_full_runs_model_converts_directly(tiny, dialogues, tmp_path):
     model, tok = tiny
     full = save_model(model, tmp_path / "run" / "model", tokenizer=tok)  # as 'train --method full'
     ct2 = tmp_path / "ct2"
-    assert main(["export", *SMOKE, "--adapter", str(full), "--to", str(ct2),
-                 "--format", "ctranslate2"]) == 0
+    assert (
+        main(
+            ["export", *SMOKE, "--adapter", str(full), "--to", str(ct2), "--format", "ctranslate2"]
+        )
+        == 0
+    )
     assert json.loads((ct2 / "export.json").read_text())["method"] == "full"
     from dialogsum_peft.command_line.export import load_ctranslate2
 
     engine, engine_tok = load_ctranslate2(None, (ct2, "full"))
-    assert summarize(engine, engine_tok, dialogues, progress=False, **gen(max_new_tokens=10, num_beams=2)) \
-        == summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=10, num_beams=2))
+    assert summarize(
+        engine, engine_tok, dialogues, progress=False, **gen(max_new_tokens=10, num_beams=2)
+    ) == summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=10, num_beams=2))
 
 
 # Issue 32 (5): decoding settings are what the records say, on every backend, whatever the model
 # folder carries. Before the fix the ctranslate2 backend read repetition_penalty,
 # no_repeat_ngram_size and length_penalty from the folder's generation_config.json (copied beside
 # every conversion): 0 of 4 summaries equal transformers' here.
-OPINIONS = dict(repetition_penalty=3.0, no_repeat_ngram_size=1, length_penalty=2.0, min_length=12,
-                encoder_no_repeat_ngram_size=2, bad_words_ids=[[5]], suppress_tokens=[6, 7],
-                forced_eos_token_id=1, max_length=9, num_beams=3, early_stopping=True)
+OPINIONS = dict(
+    repetition_penalty=3.0,
+    no_repeat_ngram_size=1,
+    length_penalty=2.0,
+    min_length=12,
+    encoder_no_repeat_ngram_size=2,
+    bad_words_ids=[[5]],
+    suppress_tokens=[6, 7],
+    forced_eos_token_id=1,
+    max_length=9,
+    num_beams=3,
+    early_stopping=True,
+)
 
 
 @needs_ct2
@@ -168,33 +299,74 @@ def test_a_model_folders_decoding_settings_change_no_backend(tiny, dialogues, in
 
     model, tok = tiny
     folder = save_model(model, tmp_path / "run" / "model", tokenizer=tok)  # a full model folder
-    (folder / "generation_config.json").write_text(json.dumps(  # as a fine-tuned summarizer's
-        {"decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0, **OPINIONS}))
+    (folder / "generation_config.json").write_text(
+        json.dumps(  # as a fine-tuned summarizer's
+            {"decoder_start_token_id": 0, "eos_token_id": 1, "pad_token_id": 0, **OPINIONS}
+        )
+    )
     plain = summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=12))
-    own = [tok.decode(model.generate(**tok(build_prompt(d), return_tensors="pt"),
-                                     generation_config=GenerationConfig.from_pretrained(folder),
-                                     max_new_tokens=12)[0], skip_special_tokens=True).strip()
-           for d in dialogues]
+    own = [
+        tok.decode(
+            model.generate(
+                **tok(build_prompt(d), return_tensors="pt"),
+                generation_config=GenerationConfig.from_pretrained(folder),
+                max_new_tokens=12,
+            )[0],
+            skip_special_tokens=True,
+        ).strip()
+        for d in dialogues
+    ]
     assert own != plain  # the folder's settings would change the summaries
 
     def cli_summaries(*args):
         out = tmp_path / "out.jsonl"
-        assert main(["summarize", *SMOKE, "--input", str(input_file), "--output", str(out),
-                     "--max-new-tokens", "12", *args]) == 0
+        assert (
+            main(
+                [
+                    "summarize",
+                    *SMOKE,
+                    "--input",
+                    str(input_file),
+                    "--output",
+                    str(out),
+                    "--max-new-tokens",
+                    "12",
+                    *args,
+                ]
+            )
+            == 0
+        )
         return [r["prediction"] for r in read_jsonl(out)]
 
     assert cli_summaries("--adapter", str(folder)) == plain  # transformers
-    assert cli_summaries("--backend", "ctranslate2", "--adapter", str(folder)) == plain  # on the fly
+    assert (
+        cli_summaries("--backend", "ctranslate2", "--adapter", str(folder)) == plain
+    )  # on the fly
     ct2 = tmp_path / "ct2"
-    assert main(["export", *SMOKE, "--adapter", str(folder), "--to", str(ct2),
-                 "--format", "ctranslate2"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                *SMOKE,
+                "--adapter",
+                str(folder),
+                "--to",
+                str(ct2),
+                "--format",
+                "ctranslate2",
+            ]
+        )
+        == 0
+    )
     assert not (ct2 / "generation_config.json").exists()  # nothing to read it from
     (ct2 / "generation_config.json").write_bytes((folder / "generation_config.json").read_bytes())
     assert cli_summaries("--backend", "ctranslate2", "--adapter", str(ct2)) == plain  # an export
     from dialogsum_peft.command_line.export import load_ctranslate2
 
     engine, engine_tok = load_ctranslate2(None, (ct2, "full"))  # the library's way
-    assert summarize(engine, engine_tok, dialogues, progress=False, **gen(max_new_tokens=12)) == plain
+    assert (
+        summarize(engine, engine_tok, dialogues, progress=False, **gen(max_new_tokens=12)) == plain
+    )
 
 
 def test_prompt_tuning_cannot_be_merged(tiny_dir, tmp_path, capsys):
@@ -207,8 +379,17 @@ def test_prompt_tuning_cannot_be_merged(tiny_dir, tmp_path, capsys):
     err = cli_error(capsys, "export", *SMOKE, "--adapter", str(adapter), "--to", str(to))
     assert "prompt-tuning" in err and "cannot be merged" in err and not to.exists()
     if importlib.util.find_spec("ctranslate2") is not None:
-        err = cli_error(capsys, "summarize", *SMOKE, "--backend", "ctranslate2", "--adapter",
-                        str(adapter), "--input", str(sample_data_dir() / "test.jsonl"))
+        err = cli_error(
+            capsys,
+            "summarize",
+            *SMOKE,
+            "--backend",
+            "ctranslate2",
+            "--adapter",
+            str(adapter),
+            "--input",
+            str(sample_data_dir() / "test.jsonl"),
+        )
         assert "--backend transformers" in err
 
 
@@ -220,9 +401,12 @@ def test_a_bad_to_is_one_line_and_writes_nothing(run, tmp_path, capsys):
     full = tmp_path / "full"
     full.mkdir()
     (full / "keep.txt").write_text("keep me too")
-    cases = {str(a_file): "is a file", str(full): "already holds files",
-             str(adapter / "export"): "overlaps the folder being exported",
-             str(adapter): "overlaps the folder being exported"}
+    cases = {
+        str(a_file): "is a file",
+        str(full): "already holds files",
+        str(adapter / "export"): "overlaps the folder being exported",
+        str(adapter): "overlaps the folder being exported",
+    }
     if Path("/proc").is_dir():  # not writable, even by root
         cases["/proc/dialogsum-export"] = "cannot write"
     for to, message in cases.items():
@@ -230,27 +414,46 @@ def test_a_bad_to_is_one_line_and_writes_nothing(run, tmp_path, capsys):
     assert a_file.read_text() == "keep me" and [p.name for p in full.iterdir()] == ["keep.txt"]
     assert sorted(p.name for p in adapter.iterdir()) == before
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
-    err = cli_error(capsys, "export", *SMOKE, "--adapter", str(adapter), "--to",
-                    str(tmp_path / "x"), "--quantization", "int8")
+    err = cli_error(
+        capsys,
+        "export",
+        *SMOKE,
+        "--adapter",
+        str(adapter),
+        "--to",
+        str(tmp_path / "x"),
+        "--quantization",
+        "int8",
+    )
     assert "--format ctranslate2" in err
 
 
 def test_without_ctranslate2_one_line_says_how_to_get_it(run, tmp_path):
     """One process where ``import ctranslate2`` fails, as on a machine without the extra."""
     to = tmp_path / "ct2"
-    commands = [["export", *SMOKE, "--adapter", run / "adapter", "--to", to, "--format",
-                 "ctranslate2"],
-                ["summarize", *SMOKE, "--backend", "ctranslate2", "--input",
-                 sample_data_dir() / "test.jsonl"],
-                ["evaluate", *SMOKE, "--backend", "ctranslate2", "--output-dir", tmp_path / "ev"]]
-    code = ("import sys; sys.modules['ctranslate2'] = None\n"
-            "from dialogsum_peft.command_line.cli import main\n"
-            "import importlib.util\n"
-            "assert importlib.util.find_spec('ctranslate2') is None\n"
-            f"print([main(argv) for argv in {[[str(a) for a in c] for c in commands]!r}])")
+    commands = [
+        ["export", *SMOKE, "--adapter", run / "adapter", "--to", to, "--format", "ctranslate2"],
+        [
+            "summarize",
+            *SMOKE,
+            "--backend",
+            "ctranslate2",
+            "--input",
+            sample_data_dir() / "test.jsonl",
+        ],
+        ["evaluate", *SMOKE, "--backend", "ctranslate2", "--output-dir", tmp_path / "ev"],
+    ]
+    code = (
+        "import sys; sys.modules['ctranslate2'] = None\n"
+        "from dialogsum_peft.command_line.cli import main\n"
+        "import importlib.util\n"
+        "assert importlib.util.find_spec('ctranslate2') is None\n"
+        f"print([main(argv) for argv in {[[str(a) for a in c] for c in commands]!r}])"
+    )
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.stdout.strip() == "[2, 2, 2]", proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 3, proc.stderr[-2000:]  # one line per command, no traceback

@@ -15,16 +15,32 @@ import torch
 from conftest import gen, lora, needs_shared
 from dialogsum_peft.display import SMOKE_NOTE
 from dialogsum_peft.errors import DataError
-from dialogsum_peft.forgetting import (INSTRUCTIONS_FILE, MAX_NEW_TOKENS, Instruction,
-                                       InstructionScores, answer_examples, change_interval,
-                                       forgetting_table, is_correct, load_instructions, normalize,
-                                       score_before_and_after, score_instructions)
+from dialogsum_peft.forgetting import (
+    INSTRUCTIONS_FILE,
+    MAX_NEW_TOKENS,
+    Instruction,
+    InstructionScores,
+    answer_examples,
+    change_interval,
+    forgetting_table,
+    is_correct,
+    load_instructions,
+    normalize,
+    score_before_and_after,
+    score_instructions,
+)
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.intervals import wilson_interval
 
 FLAN_TOKENIZER = Path(__file__).resolve().parents[2] / "shared" / "flan-t5-tokenizer"
-CATEGORIES = {"sentiment", "yes/no", "question", "translation en-de", "translation en-fr",
-              "arithmetic"}
+CATEGORIES = {
+    "sentiment",
+    "yes/no",
+    "question",
+    "translation en-de",
+    "translation en-fr",
+    "arithmetic",
+}
 
 
 def test_the_shipped_set_is_a_few_dozen_documented_instructions():
@@ -49,7 +65,10 @@ def test_flan_t5_reads_every_instruction_and_can_write_every_accepted_answer():
         assert tokenizer.unk_token_id not in ids and len(ids) <= 512, item.id
         for answer in item.answers:
             ids = tokenizer(answer).input_ids
-            assert tokenizer.unk_token_id not in ids and len(ids) < MAX_NEW_TOKENS, (item.id, answer)
+            assert tokenizer.unk_token_id not in ids and len(ids) < MAX_NEW_TOKENS, (
+                item.id,
+                answer,
+            )
             assert is_correct(tokenizer.decode(ids, skip_special_tokens=True), [answer]), answer
 
 
@@ -64,21 +83,31 @@ def test_normalized_exact_match():
 
 
 def _write(path: Path, records) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records),
-                    encoding="utf-8")
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records),
+        encoding="utf-8",
+    )
     return path
 
 
 def test_load_instructions_names_the_bad_line(tmp_path):
     good = {"id": "a", "category": "c", "instruction": "Say yes.", "answers": ["yes"]}
     assert load_instructions(_write(tmp_path / "ok.jsonl", [good, "", {**good, "id": "b"}])) == [
-        Instruction("a", "c", "Say yes.", ("yes",)), Instruction("b", "c", "Say yes.", ("yes",))]
-    bad = {"not JSON": ["{oops"], "instruction": [{**good, "instruction": " "}],
-           "answers": [{**good, "answers": []}], "answers ": [{**good, "answers": ["?!"]}],
-           "repeats the id": [good, good]}
+        Instruction("a", "c", "Say yes.", ("yes",)),
+        Instruction("b", "c", "Say yes.", ("yes",)),
+    ]
+    bad = {
+        "not JSON": ["{oops"],
+        "instruction": [{**good, "instruction": " "}],
+        "answers": [{**good, "answers": []}],
+        "answers ": [{**good, "answers": ["?!"]}],
+        "repeats the id": [good, good],
+    }
     for message, records in bad.items():
         path = _write(tmp_path / "bad.jsonl", records)
-        with pytest.raises(DataError, match=rf"bad\.jsonl: line {len(records)} .*{message.strip()}"):
+        with pytest.raises(
+            DataError, match=rf"bad\.jsonl: line {len(records)} .*{message.strip()}"
+        ):
             load_instructions(path)
     with pytest.raises(DataError, match="no instructions"):
         load_instructions(_write(tmp_path / "empty.jsonl", [""]))
@@ -100,7 +129,8 @@ def test_wilson_interval_is_scipys_wilson_score_interval():
         assert (low, high) == pytest.approx(wilson(k, n), abs=1e-9), (k, n)
         assert 0 <= low <= k / n <= high <= 1
     assert InstructionScores(["x"] * 4, [True, False, True, True]).interval().low == pytest.approx(
-        wilson(3, 4)[0])
+        wilson(3, 4)[0]
+    )
     for k, n in ((1, 0), (5, 4), (-1, 4)):
         with pytest.raises(ValueError):
             wilson_interval(k, n)
@@ -116,7 +146,9 @@ def test_change_interval_is_paired_and_says_when_there_is_none():
     low, high = change_interval(before, after)
     assert low < -8 / 40 < high < 0  # the change, -0.2, inside; the loss resolved
     # the same accuracies with every item flipped: unpaired they look alike, paired they are not
-    flipped = change_interval(_scores([True] * 20 + [False] * 20), _scores([False] * 20 + [True] * 20))
+    flipped = change_interval(
+        _scores([True] * 20 + [False] * 20), _scores([False] * 20 + [True] * 20)
+    )
     assert flipped.low < -0.2 and flipped.high > 0.2
     assert change_interval(before, before).reason == "no spread: every instruction changed by +0"
     assert "at least 10" in change_interval(_scores([True] * 5), _scores([False] * 5)).reason
@@ -125,17 +157,24 @@ def test_change_interval_is_paired_and_says_when_there_is_none():
 
 
 def test_forgetting_table_counts_forgotten_and_learned():
-    before, after = _scores([True] * 20 + [False] * 20), _scores([True] * 10 + [False] * 28 + [True] * 2)
+    before, after = (
+        _scores([True] * 20 + [False] * 20),
+        _scores([True] * 10 + [False] * 28 + [True] * 2),
+    )
     table = forgetting_table({"full": (before, after), "LoRA": (before, before)})
     assert list(table.index) == ["full", "LoRA"]
     assert list(table.columns) == ["before", "after", "change", "forgotten", "learned"]
     row = table.loc["full"]
     wilson, change = wilson_interval(12, 40), change_interval(before, after)
     assert row["before"].startswith("0.500 (") and row["after"] == (
-        f"0.300 ({wilson.low:.3f} to {wilson.high:.3f})")
+        f"0.300 ({wilson.low:.3f} to {wilson.high:.3f})"
+    )
     assert row["change"] == f"-0.200 ({change.low:+.3f} to {change.high:+.3f})"
     assert (row["forgotten"], row["learned"]) == (10, 2)
-    assert table.loc["LoRA", "change"] == "+0.000 (not estimable: no spread: every instruction changed by +0)"
+    assert (
+        table.loc["LoRA", "change"]
+        == "+0.000 (not estimable: no spread: every instruction changed by +0)"
+    )
     assert "on 40 instructions" in table.caption and "normalized exact match" in table.caption
     assert SMOKE_NOTE not in table.caption
     smoke = forgetting_table({"LoRA": (_scores([False] * 40, smoke=True), _scores([False] * 40))})
@@ -150,7 +189,10 @@ def test_answer_examples_show_the_forgotten_first():
     after = _scores([False, True, True, False, False, False, False, False])
     table = answer_examples(items, before, after, k=4)
     assert list(table.index) == ["q3", "q5", "q0", "q1"]
-    assert table.loc["q3", "before"] == "right: answer 3" and table.loc["q3", "after"] == "wrong: answer 3"
+    assert (
+        table.loc["q3", "before"] == "right: answer 3"
+        and table.loc["q3", "after"] == "wrong: answer 3"
+    )
     assert table.caption == "2 of 8 instructions forgotten (right before, wrong after)"
     with pytest.raises(ValueError, match="7 instructions for 8 answers"):
         answer_examples(items[:7], before, after)
@@ -177,18 +219,22 @@ def test_scores_are_the_models_own_answers_before_and_after(tiny):
     scores = score_instructions(model, tokenizer, items, **answer)
     assert scores.answers == plain and scores.smoke and scores.n == 12
     # an item whose accepted answer is what the model wrote counts; the others as they are
-    rigged = [Instruction(i.id, i.category, i.instruction, (plain[k],) if k % 2 else i.answers)
-              for k, i in enumerate(items)]
+    rigged = [
+        Instruction(i.id, i.category, i.instruction, (plain[k],) if k % 2 else i.answers)
+        for k, i in enumerate(items)
+    ]
     rescored = score_instructions(model, tokenizer, rigged, **answer)
-    assert rescored.correct == [bool(k % 2) or is_correct(plain[k], items[k].answers)
-                                for k in range(12)]
+    assert rescored.correct == [
+        bool(k % 2) or is_correct(plain[k], items[k].answers) for k in range(12)
+    ]
     assert rescored.accuracy == rescored.right / 12 >= 0.5
 
     peft_model = _perturb(lora(model))
     before, after = score_before_and_after(peft_model, tokenizer, rigged, **answer)
     assert before.answers == plain and before.correct == rescored.correct  # the adapter was off
-    assert after.answers == summarize(peft_model, tokenizer, prompts, use_prompt=False,
-                                      progress=False, **answer)
+    assert after.answers == summarize(
+        peft_model, tokenizer, prompts, use_prompt=False, progress=False, **answer
+    )
     assert after.answers != before.answers and after.smoke
     with pytest.raises(TypeError, match="peft model"):
         score_before_and_after(model, tokenizer, rigged, **answer)
@@ -200,8 +246,10 @@ def test_scoring_says_what_of_an_instruction_the_model_does_not_see(tiny):
     from dialogsum_peft.tokenization import InputLossWarning
 
     model, tokenizer = tiny
-    items = [Instruction("code", "c", "Repeat the code {SAVE10} 😀", ("SAVE10",)),
-             Instruction("long", "c", " ".join(["Answer yes or no."] * 60), ("yes",))]
+    items = [
+        Instruction("code", "c", "Repeat the code {SAVE10} 😀", ("SAVE10",)),
+        Instruction("long", "c", " ".join(["Answer yes or no."] * 60), ("yes",)),
+    ]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         score_instructions(model, tokenizer, items, **gen(max_source_length=64))

@@ -35,22 +35,34 @@ def test_unreachable_hub_uses_the_documented_offline_switches(monkeypatch):
     from dialogsum_peft.hub import load_hub_dataset
 
     seen = []
-    assert hub_call(lambda offline: seen.append(offline) or "loaded", "x",
-                    reachable=lambda: False) == "loaded"
-    assert hub_call(lambda offline: seen.append(offline) or "loaded", "x",
-                    reachable=lambda: True) == "loaded"
+    assert (
+        hub_call(lambda offline: seen.append(offline) or "loaded", "x", reachable=lambda: False)
+        == "loaded"
+    )
+    assert (
+        hub_call(lambda offline: seen.append(offline) or "loaded", "x", reachable=lambda: True)
+        == "loaded"
+    )
     assert seen == [True, False]
     start = time.monotonic()
-    with pytest.raises(HubUnavailableError, match="tokenizer 'google/flan-t5-base'.*DIALOGSUM_MODE"):
-        hub_call(lambda offline: AutoTokenizer.from_pretrained("google/flan-t5-base",
-                                                               local_files_only=offline),
-                 "tokenizer 'google/flan-t5-base'", reachable=lambda: False)
+    with pytest.raises(
+        HubUnavailableError, match="tokenizer 'google/flan-t5-base'.*DIALOGSUM_MODE"
+    ):
+        hub_call(
+            lambda offline: AutoTokenizer.from_pretrained(
+                "google/flan-t5-base", local_files_only=offline
+            ),
+            "tokenizer 'google/flan-t5-base'",
+            reachable=lambda: False,
+        )
     assert time.monotonic() - start < 10
     # datasets has no per-call switch: without its import-time offline mode we stop at once
     import datasets
 
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
-    with pytest.raises(HubUnavailableError, match="dataset 'knkarthick/dialogsum'.*HF_HUB_OFFLINE=1"):
+    with pytest.raises(
+        HubUnavailableError, match="dataset 'knkarthick/dialogsum'.*HF_HUB_OFFLINE=1"
+    ):
         load_hub_dataset("knkarthick/dialogsum", reachable=lambda: False)
     # the command line sets the variable before the libraries are imported
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
@@ -58,12 +70,15 @@ def test_unreachable_hub_uses_the_documented_offline_switches(monkeypatch):
     assert go_offline_if_unreachable() and os.environ["HF_HUB_OFFLINE"] == "1"
 
 
-@pytest.mark.parametrize("call, name", [
-    ("model", "google/flan-t5-base"),
-    ("model", "nobody/no-such-model-xyz"),
-    ("data", "knkarthick/dialogsum"),
-    ("data", "nobody/no-such-dataset-xyz"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        ("model", "google/flan-t5-base"),
+        ("model", "nobody/no-such-model-xyz"),
+        ("data", "knkarthick/dialogsum"),
+        ("data", "nobody/no-such-dataset-xyz"),
+    ],
+)
 def test_offline_hub_gives_one_clear_message_fast(call, name):
     from huggingface_hub import constants
 

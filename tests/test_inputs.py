@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from dialogsum_peft.data import DataError, load_dialogsum
 from dialogsum_peft.command_line.summarize_input import read_dialogue_file
+from dialogsum_peft.data import DataError, load_dialogsum
 
 GOOD = {"id": "t0", "dialogue": "#Person1#: Hi.\n#Person2#: Hello.", "summary": "They greet."}
 BOM = b"\xef\xbb\xbf"
@@ -45,14 +45,16 @@ def test_bom_jsonl_is_read_as_json_lines(tmp_path):
     assert records[0]["dialogue"] == GOOD["dialogue"]
 
 
-@pytest.mark.parametrize("value, kind", [([1, 2], "array"), (42, "number"), ("hi", "string"),
-                                         (None, "null")])
+@pytest.mark.parametrize(
+    "value, kind", [([1, 2], "array"), (42, "number"), ("hi", "string"), (None, "null")]
+)
 def test_json_line_that_is_not_an_object_names_file_and_line(tmp_path, value, kind):
     path = tmp_path / "train.jsonl"
     path.write_bytes(jsonl_bytes(GOOD) + b"\n" + jsonl_bytes(value))  # line 2 blank: line 3 is bad
     msg = error_of(load_dialogsum, tmp_path)
-    assert msg == (f'{path}: line 3 is a JSON {kind}, not an object with "dialogue" and '
-                   f'"summary" fields')
+    assert msg == (
+        f'{path}: line 3 is a JSON {kind}, not an object with "dialogue" and "summary" fields'
+    )
     msg = error_of(read_dialogue_file, path)
     assert msg == f'{path}: line 3 is a JSON {kind}, not an object with a "dialogue" field'
 
@@ -63,7 +65,8 @@ def test_invalid_json_and_missing_dialogue_name_the_real_line(tmp_path):
     assert error_of(read_dialogue_file, path).startswith(f"{path}: line 3 is not valid JSON (")
     path.write_text('{"dialogue": "a: hi"}\n{"text": "b: yo"}\n')
     assert error_of(read_dialogue_file, path) == (
-        f'{path}: line 2 has no non-empty "dialogue" string field')
+        f'{path}: line 2 has no non-empty "dialogue" string field'
+    )
 
 
 @pytest.mark.parametrize("content", [b"", b"\n  \n", BOM])
@@ -73,14 +76,20 @@ def test_empty_files(tmp_path, content):
     assert msg.startswith(f"{tmp_path / 'train.jsonl'}: no JSON lines")
     (tmp_path / "in.txt").write_bytes(content)
     assert error_of(read_dialogue_file, tmp_path / "in.txt").startswith(
-        f"{tmp_path / 'in.txt'}: no dialogues")
+        f"{tmp_path / 'in.txt'}: no dialogues"
+    )
 
 
 def test_folder_missing_and_unreadable_files(tmp_path, monkeypatch):
     (tmp_path / "train.jsonl").mkdir()
-    assert error_of(load_dialogsum, tmp_path) == f"{tmp_path / 'train.jsonl'}: is a folder, not a file"
+    assert (
+        error_of(load_dialogsum, tmp_path) == f"{tmp_path / 'train.jsonl'}: is a folder, not a file"
+    )
     assert error_of(read_dialogue_file, tmp_path) == f"{tmp_path}: is a folder, not a file"
-    assert error_of(read_dialogue_file, tmp_path / "nope.txt") == f"{tmp_path / 'nope.txt'}: file not found"
+    assert (
+        error_of(read_dialogue_file, tmp_path / "nope.txt")
+        == f"{tmp_path / 'nope.txt'}: file not found"
+    )
 
     def denied(self):  # chmod cannot lock root (CI) out of a file, so simulate the OS answer
         raise PermissionError(13, "Permission denied", str(self))
@@ -88,4 +97,6 @@ def test_folder_missing_and_unreadable_files(tmp_path, monkeypatch):
     path = tmp_path / "in.txt"
     path.write_text("a: hi\n")
     monkeypatch.setattr(Path, "read_bytes", denied)
-    assert error_of(read_dialogue_file, path) == f"{path}: permission denied (the file cannot be read)"
+    assert (
+        error_of(read_dialogue_file, path) == f"{path}: permission denied (the file cannot be read)"
+    )

@@ -26,7 +26,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "install.sh"
-TOOLING = {"jupyter", "jupytext", "nbclient", "nbformat", "ipykernel", "pytest"}
+TOOLING = {"jupyter", "jupytext", "nbclient", "nbformat", "ipykernel", "pytest", "ruff"}
 
 
 def requirement_names(path: Path) -> set[str]:
@@ -44,22 +44,33 @@ def test_colab_installs_the_notebooks_libraries_and_no_tooling():
     runtime |= requirement_names(ROOT / "requirements-serve.txt") - runtime
     dev_text = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")
     assert not runtime & TOOLING, f"tooling in requirements.txt: {runtime & TOOLING}"
-    assert {"torch", "transformers", "peft", "datasets", "evaluate", "rouge-score",
-            "accelerate"} <= runtime
+    assert {
+        "torch",
+        "transformers",
+        "peft",
+        "datasets",
+        "evaluate",
+        "rouge-score",
+        "accelerate",
+    } <= runtime
     assert re.search(r"^-r requirements\.txt$", dev_text, re.M)
     assert TOOLING <= requirement_names(ROOT / "requirements-dev.txt")
     for name in ("dialogsum_lora.py", "peft_methods.py"):  # the Colab cell installs the small file
         source = (ROOT / "notebooks" / name).read_text(encoding="utf-8")
         assert "%pip" not in source
         assert re.findall(r"subprocess\.run\(\[sys\.executable, \"scripts[^\n]*", source) == [
-            COLAB_INSTALL_CALL], name
+            COLAB_INSTALL_CALL
+        ], name
     script = (ROOT / "scripts" / "colab_install.py").read_text(encoding="utf-8")
-    assert '"-r", str(requirements)' in script and 'ROOT / "requirements.txt"' in script
+    assert (
+        re.search(r'"-r",\s*str\(requirements\)', script) and 'ROOT / "requirements.txt"' in script
+    )
 
 
 # The notebooks' first cell in Colab; .ci/run's "colab" set runs the same command.
-COLAB_INSTALL_CALL = ('subprocess.run([sys.executable, "scripts/colab_install.py"], '
-                      "check=False).returncode:")
+COLAB_INSTALL_CALL = (
+    'subprocess.run([sys.executable, "scripts/colab_install.py"], check=False).returncode:'
+)
 
 
 def _top_level_imports(path: Path) -> set[str]:
@@ -90,9 +101,35 @@ def test_every_library_the_notebooks_and_package_import_is_in_requirements_txt()
     runtime = requirement_names(ROOT / "requirements.txt")
     runtime |= requirement_names(ROOT / "requirements-serve.txt") - runtime
     # a module that is not installed here (the optional ctranslate2) is its own distribution
-    missing = {m: owners.get(m) for m in modules
-               if not {d.lower().replace("_", "-") for d in owners.get(m, [m])} & runtime}
+    missing = {
+        m: owners.get(m)
+        for m in modules
+        if not {d.lower().replace("_", "-") for d in owners.get(m, [m])} & runtime
+    }
     assert not missing, f"imported but not in requirements.txt: {missing}"
+
+
+def test_the_test_command_lints_and_checks_the_format_before_the_tests():
+    """README's test command (and .ci/run through it): ruff check and ruff format --check, with
+    the ruff requirements-dev.txt pins exactly (a newer ruff formats differently), then pytest."""
+    script = (ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
+    steps = [
+        line.split("#")[0].strip()
+        for line in script.splitlines()
+        if line.startswith(("python3 -m", "exec python3 -m"))
+    ]
+    assert steps[:2] == [
+        "python3 -m ruff check --quiet .",
+        "python3 -m ruff format --check --quiet .",
+    ]
+    assert steps[-1] == 'exec python3 -m pytest "$@"'
+    pins = [
+        line.split("#")[0].strip()
+        for line in (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
+        if line.startswith("ruff")
+    ]
+    assert len(pins) == 1 and re.fullmatch(r"ruff==\d+\.\d+\.\d+", pins[0]), pins
+    assert "bash scripts/test.sh" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
 def test_scripts_install_through_install_sh():
@@ -143,11 +180,23 @@ def dry_run(tmp_path, python, index_url, gpu: bool, requirements: str | None = N
         smi.write_text("#!/bin/sh\necho 'GPU 0: stand-in'\n")
         smi.chmod(0o755)
     # The PATH without any real nvidia-smi (in case the tests run on a GPU machine).
-    path = [d for d in os.environ["PATH"].split(os.pathsep) if not (Path(d) / "nvidia-smi").exists()]
-    env = {**os.environ, "PATH": os.pathsep.join([str(bin_dir), *path]), "DRY_RUN": "1",
-           "PYTHON": str(python), "TORCH_CPU_INDEX_URL": index_url}
-    result = subprocess.run(["bash", str(SCRIPT), *([requirements] if requirements else [])],
-                            env=env, capture_output=True, text=True, timeout=60)
+    path = [
+        d for d in os.environ["PATH"].split(os.pathsep) if not (Path(d) / "nvidia-smi").exists()
+    ]
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(bin_dir), *path]),
+        "DRY_RUN": "1",
+        "PYTHON": str(python),
+        "TORCH_CPU_INDEX_URL": index_url,
+    }
+    result = subprocess.run(
+        ["bash", str(SCRIPT), *([requirements] if requirements else [])],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     commands = [line[2:] for line in lines if line.startswith("+ ")]
@@ -164,41 +213,54 @@ def test_an_installed_torch_is_kept_as_it_is(tmp_path, cpu_index):
         assert " -c " in commands[0]  # held to the installed version while the rest installs
 
 
-def test_a_machine_with_an_nvidia_gpu_gets_the_default_build(tmp_path, python_without_torch,
-                                                             cpu_index):
+def test_a_machine_with_an_nvidia_gpu_gets_the_default_build(
+    tmp_path, python_without_torch, cpu_index
+):
     messages, commands = dry_run(tmp_path, python_without_torch, cpu_index, gpu=True)
-    assert messages == ["torch: NVIDIA GPU found (nvidia-smi), installing PyPI's default (CUDA) build"]
+    assert messages == [
+        "torch: NVIDIA GPU found (nvidia-smi), installing PyPI's default (CUDA) build"
+    ]
     assert len(commands) == 1 and "--index-url" not in commands[0]
     assert commands[0].endswith("-r requirements-dev.txt")
 
 
-def test_a_machine_without_gpu_gets_the_cpu_build_first(tmp_path, python_without_torch,
-                                                        cpu_index):
-    messages, commands = dry_run(tmp_path, python_without_torch, cpu_index, gpu=False,
-                                 requirements="requirements.txt")
-    assert messages == [f"torch: no NVIDIA GPU (no nvidia-smi), installing the CPU build from {cpu_index}"]
+def test_a_machine_without_gpu_gets_the_cpu_build_first(tmp_path, python_without_torch, cpu_index):
+    messages, commands = dry_run(
+        tmp_path, python_without_torch, cpu_index, gpu=False, requirements="requirements.txt"
+    )
+    assert messages == [
+        f"torch: no NVIDIA GPU (no nvidia-smi), installing the CPU build from {cpu_index}"
+    ]
     torch_range = re.search(r"^torch[^#\s]*", (ROOT / "requirements.txt").read_text(), re.M)[0]
     assert len(commands) == 2
-    assert commands[0].endswith(f"install -q --disable-pip-version-check {torch_range} "
-                                f"--index-url {cpu_index}")
+    assert commands[0].endswith(
+        f"install -q --disable-pip-version-check {torch_range} --index-url {cpu_index}"
+    )
     assert commands[1].endswith("-r requirements.txt") and "--index-url" not in commands[1]
 
 
-def test_an_unreachable_cpu_index_falls_back_and_says_what_it_costs(tmp_path,
-                                                                     python_without_torch):
+def test_an_unreachable_cpu_index_falls_back_and_says_what_it_costs(tmp_path, python_without_torch):
     url = closed_port_url()
     messages, commands = dry_run(tmp_path, python_without_torch, url, gpu=False)
     assert len(messages) == 1
-    assert messages[0].startswith(f"warning: PyTorch's CPU wheel index ({url}) cannot be reached: "
-                                  "installing PyPI's default torch instead")
+    assert messages[0].startswith(
+        f"warning: PyTorch's CPU wheel index ({url}) cannot be reached: "
+        "installing PyPI's default torch instead"
+    )
     assert "CUDA build: about 5 GB" in messages[0] and "TORCH_CPU_INDEX_URL" in messages[0]
     assert len(commands) == 1 and "--index-url" not in commands[0]
 
 
 def test_a_missing_requirements_file_is_one_error_line(tmp_path):
-    result = subprocess.run(["bash", str(SCRIPT), "no-such.txt"], capture_output=True, text=True,
-                            env={**os.environ, "DRY_RUN": "1"})
-    assert result.returncode == 2 and result.stderr == "error: no requirements file at no-such.txt\n"
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "no-such.txt"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DRY_RUN": "1"},
+    )
+    assert (
+        result.returncode == 2 and result.stderr == "error: no requirements file at no-such.txt\n"
+    )
 
 
 # ------------------------------------------------------------- the notebooks' install in Colab
@@ -212,10 +274,9 @@ def _wheel(folder: Path, name: str, version: str, requires: tuple[str, ...] = ()
     files = {
         f"{name}.py": f"VERSION = {version!r}\n",
         f"{dist}/METADATA": "Metadata-Version: 2.1\n"
-                            f"Name: {name}\nVersion: {version}\n"
-                            + "".join(f"Requires-Dist: {r}\n" for r in requires),
+        f"Name: {name}\nVersion: {version}\n" + "".join(f"Requires-Dist: {r}\n" for r in requires),
         f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                         "Tag: py3-none-any\n",
+        "Tag: py3-none-any\n",
     }
     record = []
     for path, text in files.items():
@@ -249,8 +310,13 @@ def test_colab_install_names_what_it_added_and_what_it_upgraded(tmp_path):
     def cell(*lines: str) -> subprocess.CompletedProcess:
         requirements = tmp_path / "requirements.txt"
         requirements.write_text("\n".join(lines) + "\n")
-        return subprocess.run([python, ROOT / "scripts" / "colab_install.py", requirements],
-                              capture_output=True, text=True, env=env, timeout=300)
+        return subprocess.run(
+            [python, ROOT / "scripts" / "colab_install.py", requirements],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
 
     first = cell(str(added), "colabpkg>=1.0")
     assert first.returncode == 0, first.stderr

@@ -4,9 +4,13 @@ folder) and never fp16."""
 import pytest
 import torch
 
-from dialogsum_peft.command_line.loading import load_base_model, load_model_and_tokenizer, pick_dtype
-from dialogsum_peft.config import TrainConfig
 from conftest import gen
+from dialogsum_peft.command_line.loading import (
+    load_base_model,
+    load_model_and_tokenizer,
+    pick_dtype,
+)
+from dialogsum_peft.config import TrainConfig
 
 
 def test_pick_dtype_never_fp16():
@@ -33,5 +37,6 @@ def test_full_mode_loading_path_on_a_local_checkpoint(tiny_dir, sample):
     assert config.is_smoke  # the tiny T5's folder is still the smoke model: its banner shows
     model2, tok2 = load_base_model(config, device="cpu")
     dialogues = list(sample["validation"]["dialogue"][:2])
-    assert summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=6)) == \
-        summarize(model2, tok2, dialogues, progress=False, **gen(max_new_tokens=6))
+    assert summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=6)) == summarize(
+        model2, tok2, dialogues, progress=False, **gen(max_new_tokens=6)
+    )

@@ -10,8 +10,8 @@ import torch
 
 from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.config import TrainConfig
-from dialogsum_peft.methods import METHODS, T5_LINEAR_LAYERS, apply_method, saved_method
 from dialogsum_peft.measuring import flan_t5_base_shaped_model
+from dialogsum_peft.methods import METHODS, T5_LINEAR_LAYERS, apply_method, saved_method
 from dialogsum_peft.modeling import count_parameters
 from dialogsum_peft.offline import tiny_base_dir
 
@@ -20,8 +20,11 @@ BASE_TOTAL = 247_577_856  # flan-t5-base
 
 def linear_layers(model, names):
     """(in, out) features of every nn.Linear whose name ends in one of ``names``."""
-    return [(m.in_features, m.out_features) for n, m in model.named_modules()
-            if isinstance(m, torch.nn.Linear) and n.split(".")[-1] in names]
+    return [
+        (m.in_features, m.out_features)
+        for n, m in model.named_modules()
+        if isinstance(m, torch.nn.Linear) and n.split(".")[-1] in names
+    ]
 
 
 def expected_trainable(method: str, model, config) -> int:
@@ -30,8 +33,9 @@ def expected_trainable(method: str, model, config) -> int:
         layers = linear_layers(model, config.lora_target_modules)
         return sum(config.lora_r * (i + o) for i, o in layers)
     if method == "ia3":  # a vector on the output of k and v, on the input of the feed-forward wo
-        return (sum(o for _, o in linear_layers(model, ("k", "v")))
-                + sum(i for i, _ in linear_layers(model, ("wo",))))
+        return sum(o for _, o in linear_layers(model, ("k", "v"))) + sum(
+            i for i, _ in linear_layers(model, ("wo",))
+        )
     if method == "prompt-tuning":  # virtual tokens before the encoder's and the decoder's input
         return 2 * config.num_virtual_tokens * model.config.d_model
     return BASE_TOTAL
@@ -57,10 +61,15 @@ def test_method_presets_set_their_learning_rate_and_nothing_else_of_the_recipe()
     for method in METHODS:
         config = TrainConfig.auto(method=method)
         assert config.method == method
-        assert (config.max_steps, config.effective_batch, config.warmup_steps) == \
-               (lora.max_steps, lora.effective_batch, lora.warmup_steps)
-    assert TrainConfig.auto(method="prompt-tuning").learning_rate > \
-           10 * TrainConfig.auto(method="lora").learning_rate
+        assert (config.max_steps, config.effective_batch, config.warmup_steps) == (
+            lora.max_steps,
+            lora.effective_batch,
+            lora.warmup_steps,
+        )
+    assert (
+        TrainConfig.auto(method="prompt-tuning").learning_rate
+        > 10 * TrainConfig.auto(method="lora").learning_rate
+    )
     assert TrainConfig.auto(method="lora-all").lora_target_modules == T5_LINEAR_LAYERS
     assert TrainConfig.auto(method="full").optim == "adafactor"
 
@@ -69,14 +78,49 @@ def test_method_presets_set_their_learning_rate_and_nothing_else_of_the_recipe()
 @pytest.mark.parametrize("method", METHODS)
 def test_train_then_evaluate_each_method(method, tmp_path):
     out = tmp_path / "run"
-    assert main(["train", "--preset", "smoke", "--method", method, "--output-dir", str(out),
-                 "--max-steps", "2", "--logging-steps", "1", "--save-steps", "2",
-                 "--train-limit", "8"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--preset",
+                "smoke",
+                "--method",
+                method,
+                "--output-dir",
+                str(out),
+                "--max-steps",
+                "2",
+                "--logging-steps",
+                "1",
+                "--save-steps",
+                "2",
+                "--train-limit",
+                "8",
+            ]
+        )
+        == 0
+    )
     folder = out / ("model" if method == "full" else "adapter")
     assert saved_method(folder) == ("lora" if method == "lora-all" else method)
     assert json.loads((out / "config.json").read_text())["method"] == method
-    assert main(["evaluate", "--preset", "smoke", "--output-dir", str(out), "--adapter",
-                 str(folder), "--limit", "2", "--max-new-tokens", "4"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--preset",
+                "smoke",
+                "--output-dir",
+                str(out),
+                "--adapter",
+                str(folder),
+                "--limit",
+                "2",
+                "--max-new-tokens",
+                "4",
+            ]
+        )
+        == 0
+    )
     scores = json.loads((out / "evaluation" / "scores.json").read_text())
     name = saved_method(folder)
     assert list(scores["scores"]) == ["base", name] and scores["method"] == name

@@ -11,25 +11,48 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebook_checks import (assert_caption_above, assert_clean, assert_in_sync,
-                             assert_readable_outputs, assert_shows, code_cells,
-                             execute_in_smoke_mode, find_cell, outputs_text,
-                             unexpected_warnings)
+from notebook_checks import (
+    assert_caption_above,
+    assert_clean,
+    assert_in_sync,
+    assert_readable_outputs,
+    assert_shows,
+    code_cells,
+    execute_in_smoke_mode,
+    find_cell,
+    outputs_text,
+    unexpected_warnings,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "peft_methods.ipynb"
 SOURCE = ROOT / "notebooks" / "peft_methods.py"
 TUTORIAL_SOURCE = ROOT / "notebooks" / "dialogsum_lora.py"
-COLAB_URL = ("https://colab.research.google.com/github/dialogsum-peft/dialogsum_peft/blob/main/"
-             "notebooks/peft_methods.ipynb")
+COLAB_URL = (
+    "https://colab.research.google.com/github/dialogsum-peft/dialogsum_peft/blob/main/"
+    "notebooks/peft_methods.ipynb"
+)
 # The lesson: each method's config object and the call that applies it, written in code cells.
-LESSON_CALLS = ("LoraConfig(", "IA3Config(", "PromptTuningConfig(", "get_peft_model(",
-                "DialogSumTrainer(", "training_arguments(config")
+LESSON_CALLS = (
+    "LoraConfig(",
+    "IA3Config(",
+    "PromptTuningConfig(",
+    "get_peft_model(",
+    "DialogSumTrainer(",
+    "training_arguments(config",
+)
 # The cell that defines each method's config object (the config the CLI builds for it).
-CONFIG_CELLS = {"lora": "lora_config = LoraConfig(", "lora-all": "lora_all_config = LoraConfig(",
-                "ia3": "ia3_config = IA3Config(", "prompt-tuning": "prompt_tuning_config = PromptTuningConfig("}
+CONFIG_CELLS = {
+    "lora": "lora_config = LoraConfig(",
+    "lora-all": "lora_all_config = LoraConfig(",
+    "ia3": "ia3_config = IA3Config(",
+    "prompt-tuning": "prompt_tuning_config = PromptTuningConfig(",
+}
 ROWS = ("zero-shot", "lora", "lora-all", "ia3", "prompt-tuning", "full")
-TABLE_CELL, PLOT_CELLS = "comparison_table(runs", ("plot_rouge_vs_parameters(runs", "plot_peak_memory(runs")
+TABLE_CELL, PLOT_CELLS = (
+    "comparison_table(runs",
+    ("plot_rouge_vs_parameters(runs", "plot_peak_memory(runs"),
+)
 
 
 # ------------------------------------------------------------------------------ static checks
@@ -57,7 +80,7 @@ def test_notebook_shows_each_method_config_in_its_cells():
     assert COLAB_URL in (ROOT / "README.md").read_text(encoding="utf-8")
     # The runtime is one line, an estimate that says so, with the page that gives its basis.
     title = nb.cells[0].source
-    runtime = " ".join(title[title.index("**Runtime**"):].split("\n\n")[0].split())
+    runtime = " ".join(title[title.index("**Runtime**") :].split("\n\n")[0].split())
     assert "**estimate**" in runtime and "not a measurement" in runtime
     assert "](../docs/notebook.md)" in runtime and "| T4" not in title
 
@@ -85,18 +108,25 @@ def what_next_edit(nb):
     names, then "run the notebook again from that cell". Returns the "What next" texts, the
     instruction found there, the marked lines and the lines of that cell, and the cells to run
     (the edited cell, the LoRA config cell and a check), empty if any of it is not found."""
-    what_next = [c.source for c in nb.cells if c.cell_type == "markdown" and "What next" in c.source]
-    found = re.search(r"e\.g\. `(configs\[[^`]+)`", what_next[0].replace("\n# ", " ")) if what_next else None
+    what_next = [
+        c.source for c in nb.cells if c.cell_type == "markdown" and "What next" in c.source
+    ]
+    found = (
+        re.search(r"e\.g\. `(configs\[[^`]+)`", what_next[0].replace("\n# ", " "))
+        if what_next
+        else None
+    )
     instruction = found.group(1) if found else None
     lines = find_cell(nb, "configs = {method: method_config").source.splitlines()
     marked = [i for i, line in enumerate(lines) if WHAT_NEXT_MARKER in line]
     cells = []
     if instruction and len(marked) == 1:
-        edited = "\n".join([*lines[:marked[0] + 1], instruction, *lines[marked[0] + 1:]])
-        cells = [nbformat.v4.new_code_cell(edited),
-                 nbformat.v4.new_code_cell(find_cell(nb, CONFIG_CELLS["lora"]).source),
-                 nbformat.v4.new_code_cell(
-                     "print('lora r:', lora_config.r, configs['lora'].lora_r)")]
+        edited = "\n".join([*lines[: marked[0] + 1], instruction, *lines[marked[0] + 1 :]])
+        cells = [
+            nbformat.v4.new_code_cell(edited),
+            nbformat.v4.new_code_cell(find_cell(nb, CONFIG_CELLS["lora"]).source),
+            nbformat.v4.new_code_cell("print('lora r:', lora_config.r, configs['lora'].lora_r)"),
+        ]
     return what_next, instruction, marked, lines, cells
 
 
@@ -115,7 +145,7 @@ def test_what_next_instruction_works_where_it_says(executed):
 
 
 # ------------------------------------------------------------------------------ one execution
-RECORDER = '''
+RECORDER = """
 import json as _json
 
 
@@ -128,14 +158,14 @@ _recorded = {}
 
 def _record(method, method_config):  # before get_peft_model fills in model-specific fields
     _recorded[method] = _json.loads(_json.dumps(method_config.to_dict(), default=_plain))
-'''
-STATE_CELL = '''
+"""
+STATE_CELL = """
 import os as _os
 
 with open(_os.environ["NOTEBOOK_TEST_STATE"], "w") as _fh:
     _json.dump({"recorded": _recorded, "model_path": model_path, "smoke": configs["lora"].is_smoke,
                 "configs": {m: c.to_dict() for m, c in configs.items()}}, _fh, default=_plain)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -158,15 +188,15 @@ def executed(tmp_path_factory):
     what_next = what_next_edit(nb)[-1]
     nb.cells = cells + [nbformat.v4.new_code_cell(STATE_CELL.strip()), *what_next]
     execute_in_smoke_mode(nb, NOTEBOOK, tmp, {"NOTEBOOK_TEST_STATE": str(state_file)})
-    del nb.cells[len(nb.cells) - len(what_next):]
+    del nb.cells[len(nb.cells) - len(what_next) :]
     return nb, run_dir, json.loads(state_file.read_text()), what_next
 
 
 @pytest.mark.slow
 def test_methods_notebook_runs_and_compares_all_methods(executed):
     from dialogsum_peft.config import TrainConfig
-    from dialogsum_peft.methods import METHODS, peft_config
     from dialogsum_peft.display import SMOKE_NOTE
+    from dialogsum_peft.methods import METHODS, peft_config
 
     nb, run_dir, state, _ = executed
     for cell in code_cells(nb):
@@ -204,12 +234,18 @@ def test_methods_notebook_runs_and_compares_all_methods(executed):
     settings = find_cell(nb, "settings_table(configs)").outputs[-1].data["text/html"]
 
     def row(name):  # the cells of one row of the HTML table, one per method
-        return re.findall(r"<td>(.*?)</td>", re.search(rf"<th>{name}</th>(.*?)</tr>", settings,
-                                                     re.S).group(1))
+        return re.findall(
+            r"<td>(.*?)</td>", re.search(rf"<th>{name}</th>(.*?)</tr>", settings, re.S).group(1)
+        )
 
     assert row("LoRA rank r") == ["32 (alpha 32)", "16 (alpha 16)", "—", "—", "—"]
-    assert row("target modules") == ["q, v", "q, k, v, o, wi_0, wi_1, wo", "k, v, wo", "—",
-                                     "every weight"]
+    assert row("target modules") == [
+        "q, v",
+        "q, k, v, o, wi_0, wi_1, wo",
+        "k, v, wo",
+        "—",
+        "every weight",
+    ]
 
     # The config objects written in the cells are the ones the command line trains with.
     for method in METHODS:
@@ -218,13 +254,19 @@ def test_methods_notebook_runs_and_compares_all_methods(executed):
         if expected is None:
             assert method == "full" and method not in state["recorded"]
             continue
-        plain = json.loads(json.dumps(expected.to_dict(), default=lambda v: sorted(v) if isinstance(
-            v, (set, frozenset)) else str(v)))
+        plain = json.loads(
+            json.dumps(
+                expected.to_dict(),
+                default=lambda v: sorted(v) if isinstance(v, (set, frozenset)) else str(v),
+            )
+        )
         assert state["recorded"][method] == plain, method
 
     # What each method saved is on disk, in the run folder.
     for method in METHODS:
-        weights = "model/model.safetensors" if method == "full" else "adapter/adapter_model.safetensors"
+        weights = (
+            "model/model.safetensors" if method == "full" else "adapter/adapter_model.safetensors"
+        )
         assert (run_dir / method / weights).is_file(), method
 
 

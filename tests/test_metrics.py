@@ -6,13 +6,22 @@ from pathlib import Path
 import pytest
 from rouge_score import rouge_scorer
 
+from conftest import needs_shared
 from dialogsum_peft.data import load_dialogsum
 from dialogsum_peft.evaluation import compute_rouge
 from dialogsum_peft.metrics import (
-    MULTI_REF_PROTOCOLS, ROUGE_TYPES, UnscorableTextWarning, aggregate, aggregate_by_protocol, dropped_characters, per_example, score_pairs, split_sentences,
+    MULTI_REF_PROTOCOLS,
+    ROUGE_TYPES,
+    UnscorableTextWarning,
+    aggregate,
+    aggregate_by_protocol,
+    dropped_characters,
+    per_example,
+    score_pairs,
+    split_sentences,
 )
 from dialogsum_peft.offline import sample_data_dir
-from conftest import needs_shared
+
 
 def _per_example(predictions, references, multi_ref="mean", tokenizer=None):
     """Each example's scores under one protocol, from one scoring pass (metrics' own functions)."""
@@ -35,8 +44,11 @@ REFS = [
     "#Person1# and #Person2# are planning Sam's birthday party on Friday evening.",
     "#Person1# wants to return a pair of shoes because they are too small.",
 ]
-MULTI = [[REFS[0], "Someone asks where the station is; the answer is bus 12."], [REFS[1]],
-         ["A shop assistant helps with a refund.", REFS[2], "#Person1# returns shoes."]]
+MULTI = [
+    [REFS[0], "Someone asks where the station is; the answer is bus 12."],
+    [REFS[1]],
+    ["A shop assistant helps with a refund.", REFS[2], "#Person1# returns shoes."],
+]
 
 SCORER = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
 
@@ -76,9 +88,13 @@ def test_each_multi_reference_protocol_matches_rouge_score():
     assert list(by_protocol) == list(MULTI_REF_PROTOCOLS)
     assert_close(by_protocol["mean"], average(s for group in pairs for s in group))
     assert_close(by_protocol["first"], average(group[0] for group in pairs))
-    multi = [SCORER.score_multi([split_sentences(r) for r in group], split_sentences(p))
-             for p, group in zip(PREDS, MULTI)]
-    assert_close(by_protocol["best"], average({k: m[k].fmeasure for k in ROUGE_TYPES} for m in multi))
+    multi = [
+        SCORER.score_multi([split_sentences(r) for r in group], split_sentences(p))
+        for p, group in zip(PREDS, MULTI)
+    ]
+    assert_close(
+        by_protocol["best"], average({k: m[k].fmeasure for k in ROUGE_TYPES} for m in multi)
+    )
     for protocol, scores in by_protocol.items():
         assert_close(compute_rouge(PREDS, MULTI, multi_ref=protocol), scores)
     assert by_protocol["best"]["rouge1"] > by_protocol["mean"]["rouge1"]
@@ -117,8 +133,11 @@ def check_row_by_row_equals_mean(hub_rows, grouped):
 
 
 def test_mean_protocol_equals_scoring_the_hub_test_split_row_by_row(sample):
-    raw = [json.loads(line) for line in (sample_data_dir() / "test.jsonl").read_text().splitlines()
-           if line.strip()]
+    raw = [
+        json.loads(line)
+        for line in (sample_data_dir() / "test.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     assert len(raw) == 27 and raw[0]["id"] == "test_0_1"  # Hub format: one row per reference
     assert len(sample["test"]) == 10
     preds, _, row_by_row = check_row_by_row_equals_mean(raw, sample["test"])
@@ -127,13 +146,21 @@ def test_mean_protocol_equals_scoring_the_hub_test_split_row_by_row(sample):
     assert_close(compute_rouge(preds, sample["test"]["references"], multi_ref="mean"), row_by_row)
 
 
-@pytest.mark.skipif(not (SHARED / "dialogsum.test.jsonl").is_file(),
-                    reason=needs_shared("dialogsum/dialogsum.test.jsonl"))
+@pytest.mark.skipif(
+    not (SHARED / "dialogsum.test.jsonl").is_file(),
+    reason=needs_shared("dialogsum/dialogsum.test.jsonl"),
+)
 def test_mean_protocol_equals_row_by_row_on_the_full_test_split():
-    original = [json.loads(line) for line in
-                (SHARED / "dialogsum.test.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    hub_rows = [{"id": f"{row['fname']}_{j}", "dialogue": row["dialogue"], "summary": row[f"summary{j}"]}
-                for row in original for j in (1, 2, 3)]
+    original = [
+        json.loads(line)
+        for line in (SHARED / "dialogsum.test.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    hub_rows = [
+        {"id": f"{row['fname']}_{j}", "dialogue": row["dialogue"], "summary": row[f"summary{j}"]}
+        for row in original
+        for j in (1, 2, 3)
+    ]
     test = load_dialogsum(SHARED)["test"]
     assert (len(hub_rows), len(test)) == (1500, 500)
     _, pairs, _ = check_row_by_row_equals_mean(hub_rows, test)
@@ -144,8 +171,10 @@ def test_mean_protocol_equals_row_by_row_on_the_full_test_split():
 def test_prediction_equal_to_reference_scores_one_under_every_protocol():
     for protocol in MULTI_REF_PROTOCOLS:
         assert all(v == pytest.approx(1.0) for v in compute_rouge(REFS, REFS, protocol).values())
-        assert all(v == pytest.approx(1.0)
-                   for v in compute_rouge(REFS, [[r, r] for r in REFS], protocol).values())
+        assert all(
+            v == pytest.approx(1.0)
+            for v in compute_rouge(REFS, [[r, r] for r in REFS], protocol).values()
+        )
     assert all(v == 0.0 for v in compute_rouge(["alpha beta"], ["gamma delta"]).values())
     # Equal to one of two references: "best" is perfect, "first" and "mean" are not.
     scores = _by_protocol(["the cat sat on the mat"], [["a dog barked", "the cat sat on the mat"]])
@@ -166,40 +195,53 @@ def test_rougelsum_uses_sentence_split():
     assert scores["rougeL"] < 1.0  # summary-level LCS differs from plain LCS here
 
 
-@pytest.mark.parametrize("call", [
-    lambda: compute_rouge(PREDS, REFS, multi_ref="max"),
-    lambda: _per_example(PREDS, REFS, multi_ref="avg"),
-    lambda: aggregate(score_pairs(PREDS, REFS), "all"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: compute_rouge(PREDS, REFS, multi_ref="max"),
+        lambda: _per_example(PREDS, REFS, multi_ref="avg"),
+        lambda: aggregate(score_pairs(PREDS, REFS), "all"),
+    ],
+)
 def test_unknown_protocol_lists_the_choices(call):
     with pytest.raises(ValueError, match="mean, best, first"):
         call()
 
 
-@pytest.mark.parametrize("preds, refs, message", [
-    ("a string", ["ref"], "single string"),
-    (["a"], "ref", "single string"),
-    (["a", "b"], ["ref"], "2 predictions but 1 references"),
-    ([], [], "empty"),
-    ([None], ["ref"], "not a string"),
-    (["a"], [[]], "empty list"),
-    (["a"], [[1]], "not a string"),
-])
+@pytest.mark.parametrize(
+    "preds, refs, message",
+    [
+        ("a string", ["ref"], "single string"),
+        (["a"], "ref", "single string"),
+        (["a", "b"], ["ref"], "2 predictions but 1 references"),
+        ([], [], "empty"),
+        ([None], ["ref"], "not a string"),
+        (["a"], [[]], "empty list"),
+        (["a"], [[1]], "not a string"),
+    ],
+)
 def test_clear_errors(preds, refs, message):
     with pytest.raises(ValueError, match=message):
         compute_rouge(preds, refs)
 
 
 # ------------------------------------------------------------------ issue 16: sentences, alphabets
-@pytest.mark.parametrize("sentence", [
-    "#Person1# tells Mr. Smith that Ms. Dawson will arrive at 3 p.m. tomorrow.",
-    "Dr. Brown sees #Person2# at 10 a.m. and buys apples, pears, etc. for the party.",
-    "#Person2# asks Mrs. Lee whether the U.S. office pays $3.50 per hour.",
-])
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "#Person1# tells Mr. Smith that Ms. Dawson will arrive at 3 p.m. tomorrow.",
+        "Dr. Brown sees #Person2# at 10 a.m. and buys apples, pears, etc. for the party.",
+        "#Person2# asks Mrs. Lee whether the U.S. office pays $3.50 per hour.",
+    ],
+)
 def test_abbreviations_stay_inside_their_sentence(sentence):
     assert split_sentences(sentence) == sentence
     assert split_sentences(f"{sentence} They agree! Is it late? No.").split("\n") == [
-        sentence, "They agree!", "Is it late?", "No."]
+        sentence,
+        "They agree!",
+        "Is it late?",
+        "No.",
+    ]
 
 
 def test_rougelsum_is_not_moved_by_abbreviations():
@@ -229,7 +271,8 @@ def test_text_the_scorer_drops_warns_and_a_tokenizer_scores_it():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert compute_rouge(text, [text], tokenizer=WhitespaceTokenizer()) == dict.fromkeys(
-            ROUGE_TYPES, 1.0)
+            ROUGE_TYPES, 1.0
+        )
         assert _by_protocol(text, [text], tokenizer=WhitespaceTokenizer())["best"]["rouge1"] == 1.0
         compute_rouge(PREDS, MULTI)  # English text, punctuation and #Person1# tags: no warning
 

@@ -7,19 +7,18 @@ from __future__ import annotations
 import pytest
 from huggingface_hub import ModelCard
 
+from conftest import lora
 from dialogsum_peft.adapters import write_model_card
+from dialogsum_peft.card_sections import EVAL_END, EVAL_START, hub_id
 from dialogsum_peft.command_line.run_outputs import save_adapter
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import AdapterError
 from dialogsum_peft.intervals import difference_intervals, format_interval, rouge_intervals
-from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, score_pairs
-from dialogsum_peft.card_sections import EVAL_END, EVAL_START, hub_id
-from dialogsum_peft.model_card import SMOKE_TAG, TAG, read_card
 from dialogsum_peft.methods import apply_method
+from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, score_pairs
+from dialogsum_peft.model_card import SMOKE_TAG, TAG, read_card
 from dialogsum_peft.versions import library_versions
 from dialogsum_peft.wins import win_shares
-
-from conftest import lora
 
 
 def summaries_of(test, shift: int, smoke: bool = False) -> EvalResult:
@@ -62,16 +61,23 @@ def test_card_metadata_and_results_load_back(adapter, sample):
     for (protocol, k), r in results.items():
         assert r.metric_type == "rouge" and f"protocol: {protocol}" in r.metric_name
         assert r.metric_value == round(tuned.by_protocol[protocol][k], 4)
-        assert (r.task_type, r.dataset_type, r.dataset_split) == ("summarization",
-                                                                  "knkarthick/dialogsum", "test")
+        assert (r.task_type, r.dataset_type, r.dataset_split) == (
+            "summarization",
+            "knkarthick/dialogsum",
+            "test",
+        )
     # the text: both rows and the difference with their intervals, the per-dialogue shares
     for protocol in MULTI_REF_PROTOCOLS:
         ci = rouge_intervals(zero_shot.pair_scores, protocol)["rouge1"]
-        assert (f"| {protocol} | zero-shot (base model) | "
-                f"{zero_shot.by_protocol[protocol]['rouge1']:.4f} ({format_interval(ci)}) |") in card.text
+        assert (
+            f"| {protocol} | zero-shot (base model) | "
+            f"{zero_shot.by_protocol[protocol]['rouge1']:.4f} ({format_interval(ci)}) |"
+        ) in card.text
         d = difference_intervals(zero_shot.pair_scores, tuned.pair_scores, protocol)["rouge1"]
-        assert (f"| {protocol} | difference | {d['difference']:+.4f} "
-                f"({format_interval(d['ci95'], signed=True)}) |") in card.text
+        assert (
+            f"| {protocol} | difference | {d['difference']:+.4f} "
+            f"({format_interval(d['ci95'], signed=True)}) |"
+        ) in card.text
     assert str(win_shares(zero_shot, tuned)["higher"]) in card.text
     assert "10 dialogues of the test split of DialogSum" in card.text
     assert "Intended use and limits" in card.text and "CC BY-NC-SA 4.0" in card.text
@@ -86,8 +92,9 @@ def test_the_method_settings_are_read_from_the_saved_adapter(adapter, tiny_dir, 
     assert "r=32" not in text
     model = T5ForConditionalGeneration.from_pretrained(tiny_dir)  # a fresh base for IA3
     tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
-    ia3 = save_adapter(apply_method(model, TrainConfig.smoke(method="ia3")), tmp_path / "ia3",
-                       tokenizer)
+    ia3 = save_adapter(
+        apply_method(model, TrainConfig.smoke(method="ia3")), tmp_path / "ia3", tokenizer
+    )
     card = ModelCard.load(write_model_card(ia3, TrainConfig.smoke(method="ia3")))
     assert "IA3 (peft `IA3Config`): target_modules: k, v, wo" in card.text
     assert "ia3" in card.data.tags and card.data.model_name.endswith("-ia3")
@@ -95,14 +102,22 @@ def test_the_method_settings_are_read_from_the_saved_adapter(adapter, tiny_dir, 
 
 def test_a_smoke_card_says_it_is_an_untrained_toy_first(adapter, sample, smoke_config):
     test = sample["test"]
-    card = ModelCard.load(write_model_card(adapter, smoke_config, summaries_of(test, 0, smoke=True),
-                                           summaries_of(test, 1, smoke=True)))
+    card = ModelCard.load(
+        write_model_card(
+            adapter,
+            smoke_config,
+            summaries_of(test, 0, smoke=True),
+            summaries_of(test, 1, smoke=True),
+        )
+    )
     first = card.text.strip().splitlines()[0]
     assert "untrained toy" in first and "SMOKE TEST" in first
     assert SMOKE_TAG in card.data.tags and "smoke-test" in card.data.model_name
     # a local base and the shipped sample are no Hub ids: the metadata names none
     assert card.data.base_model is None and card.data.datasets is None
-    assert "SMOKE MODE: tiny random model, numbers are meaningless" in card.text.split(EVAL_START)[1]
+    assert (
+        "SMOKE MODE: tiny random model, numbers are meaningless" in card.text.split(EVAL_START)[1]
+    )
     # a smoke config alone (results not given yet) is enough for the mark
     plain = ModelCard.load(write_model_card(adapter, smoke_config))
     assert "untrained toy" in plain.text.strip().splitlines()[0]
@@ -115,21 +130,32 @@ def test_training_is_recorded_once_and_each_evaluation_replaces_the_results(adap
     trained = read_card(adapter)
     assert "Not evaluated yet" in trained.text and trained.data.eval_results is None
     versions = library_versions()
-    assert f"peft {versions['peft']}" in trained.text and "| trained on | CPU, 250 optimizer steps |" in trained.text
+    assert (
+        f"peft {versions['peft']}" in trained.text
+        and "| trained on | CPU, 250 optimizer steps |" in trained.text
+    )
     assert "| recipe | quick: 250 optimizer steps x effective batch 8 |" in trained.text
 
     first = summaries_of(test, 0)
     write_model_card(adapter, config, first, summaries_of(test, 1), trained_here=False)
     second = summaries_of(test, 2)  # a later evaluation, without the zero-shot row
-    write_model_card(adapter, config, second, trained_here=False, split="validation",
-                     backend="ctranslate2 (int8)")
+    write_model_card(
+        adapter,
+        config,
+        second,
+        trained_here=False,
+        split="validation",
+        backend="ctranslate2 (int8)",
+    )
     card = read_card(adapter)
     assert text_before_results(card) == text_before_results(trained)  # the training as recorded
     assert card.text.count(EVAL_START) == card.text.count(EVAL_END) == 1
     assert "zero-shot" not in card.text.split(EVAL_START)[1].split(EVAL_END)[0]
     assert "validation split" in card.text and "ctranslate2 (int8) backend" in card.text
-    values = {(r.metric_args["multi_ref"], r.metric_config): r.metric_value
-              for r in card.data.eval_results}
+    values = {
+        (r.metric_args["multi_ref"], r.metric_config): r.metric_value
+        for r in card.data.eval_results
+    }
     assert values[("mean", "rouge1")] == round(second.by_protocol["mean"]["rouge1"], 4)
     assert {r.dataset_split for r in card.data.eval_results} == {"validation"}
 

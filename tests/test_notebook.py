@@ -13,24 +13,44 @@ import nbformat
 import pytest
 
 from conftest import gen
-from notebook_checks import (assert_caption_above, assert_clean, assert_in_sync,
-                             assert_readable_outputs, assert_shows, code_cells,
-                             execute_in_smoke_mode, find_cell, ipc_kernel, outputs_text,
-                             unexpected_warnings)
+from notebook_checks import (
+    assert_caption_above,
+    assert_clean,
+    assert_in_sync,
+    assert_readable_outputs,
+    assert_shows,
+    code_cells,
+    execute_in_smoke_mode,
+    find_cell,
+    ipc_kernel,
+    outputs_text,
+    unexpected_warnings,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "dialogsum_lora.ipynb"
 SOURCE = ROOT / "notebooks" / "dialogsum_lora.py"
 REPO_URL = "https://github.com/dialogsum-peft/dialogsum_peft"
-COLAB_URL = ("https://colab.research.google.com/github/dialogsum-peft/dialogsum_peft/blob/main/"
-             "notebooks/dialogsum_lora.ipynb")
+COLAB_URL = (
+    "https://colab.research.google.com/github/dialogsum-peft/dialogsum_peft/blob/main/"
+    "notebooks/dialogsum_lora.ipynb"
+)
 CONFIG_MARKER = 'MODE = "auto"'
 # The lesson: every one of these calls is written in a code cell, not hidden in a helper.
-LESSON_CALLS = ("LoraConfig(", "get_peft_model(", "print_trainable_parameters()",
-                "Seq2SeqTrainingArguments(", "DataCollatorForSeq2Seq(", ".generate(",
-                "PeftModel.from_pretrained(", "merge_and_unload()", "peft_model.save_pretrained(",
-                "tokenizer.save_pretrained(", "**housekeeping_arguments(config)",
-                "resume_or_start(")
+LESSON_CALLS = (
+    "LoraConfig(",
+    "get_peft_model(",
+    "print_trainable_parameters()",
+    "Seq2SeqTrainingArguments(",
+    "DataCollatorForSeq2Seq(",
+    ".generate(",
+    "PeftModel.from_pretrained(",
+    "merge_and_unload()",
+    "peft_model.save_pretrained(",
+    "tokenizer.save_pretrained(",
+    "**housekeeping_arguments(config)",
+    "resume_or_start(",
+)
 STATE_FILE_ENV = "NOTEBOOK_TEST_STATE"  # where the appended cell writes what the notebook built
 
 
@@ -54,12 +74,28 @@ def test_notebook_shows_the_lesson_in_its_cells():
     assert "fp16=True" not in code and "DialogSumTrainer(" in code
     # The training cell writes out the lesson's arguments; the plumbing comes in one named call.
     training = find_cell(nb, "Seq2SeqTrainingArguments(")
-    for lesson in ("per_device_train_batch_size=", "gradient_accumulation_steps=", "learning_rate=",
-                   "lr_scheduler_type=", "warmup_steps=", "max_steps=", "bf16=", "logging_steps=",
-                   "save_steps="):
+    for lesson in (
+        "per_device_train_batch_size=",
+        "gradient_accumulation_steps=",
+        "learning_rate=",
+        "lr_scheduler_type=",
+        "warmup_steps=",
+        "max_steps=",
+        "bf16=",
+        "logging_steps=",
+        "save_steps=",
+    ):
         assert lesson in training.source, lesson
-    for plumbing in ("logging_nan_inf_filter", "seed=", "report_to", "use_cpu", "num_workers",
-                     "torch_compile", "activation_checkpointing", "sampling_strategy"):
+    for plumbing in (
+        "logging_nan_inf_filter",
+        "seed=",
+        "report_to",
+        "use_cpu",
+        "num_workers",
+        "torch_compile",
+        "activation_checkpointing",
+        "sampling_strategy",
+    ):
         assert plumbing not in training.source, plumbing
     assert "rmtree" not in code and "save_adapter(" not in code  # resume and save: one call each
     # The knob cell is short, and is the only place that deals with smoke mode: results carry
@@ -88,8 +124,10 @@ def test_example_cells_pick_their_dialogue_with_a_checked_index():
     the Trainer had seeded it, and a learner's index = 200 raised a bare IndexError."""
     nb = _committed()
     cells = [c for c in code_cells(nb) if re.search(r"^index = ", c.source, re.M)]
-    assert len(cells) == 2 and all(re.search(r"^index = pick_index\(test, None\)  # .*e\.g\. \d+",
-                                             c.source, re.M) for c in cells)
+    assert len(cells) == 2 and all(
+        re.search(r"^index = pick_index\(test, None\)  # .*e\.g\. \d+", c.source, re.M)
+        for c in cells
+    )
     assert "randrange" not in "\n".join(c.source for c in code_cells(nb))
 
 
@@ -109,16 +147,28 @@ def test_the_lessons_generate_call_writes_what_an_evaluation_model_writes(tiny, 
     from dialogsum_peft.generation import summarize
 
     source = find_cell(_committed(), "def summarize_one(").source
-    (function,) = [node for node in ast.parse(source).body
-                   if isinstance(node, ast.FunctionDef) and node.name == "summarize_one"]
+    (function,) = [
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef) and node.name == "summarize_one"
+    ]
     model, tokenizer = tiny
     config = TrainConfig.smoke()
     ids = model.generation_config  # its token ids only, as the notebook's cell takes them
-    namespace = {"tokenizer": tokenizer, "build_prompt": build_prompt, "config": config,
-                 "device": "cpu", "generation_config": GenerationConfig(
-                     max_new_tokens=8, num_beams=1, do_sample=False,
-                     decoder_start_token_id=ids.decoder_start_token_id,
-                     eos_token_id=ids.eos_token_id, pad_token_id=ids.pad_token_id)}
+    namespace = {
+        "tokenizer": tokenizer,
+        "build_prompt": build_prompt,
+        "config": config,
+        "device": "cpu",
+        "generation_config": GenerationConfig(
+            max_new_tokens=8,
+            num_beams=1,
+            do_sample=False,
+            decoder_start_token_id=ids.decoder_start_token_id,
+            eos_token_id=ids.eos_token_id,
+            pad_token_id=ids.pad_token_id,
+        ),
+    }
     exec(compile(ast.Module([function], type_ignores=[]), "summarize_one", "exec"), namespace)
     dialogues = list(sample["test"]["dialogue"])[:4]
     expected = summarize(model, tokenizer, dialogues, progress=False, **gen(max_new_tokens=8))
@@ -134,7 +184,7 @@ def test_runtime_is_one_estimate_line_with_its_source():
     links the page that gives its basis (issue 18: a table of "not measured yet" rows)."""
     title = _committed().cells[0].source
     assert not [line for line in title.splitlines() if line.startswith("|")]  # no table
-    runtime = " ".join(title[title.index("**Runtime**"):].split("\n\n")[0].split())
+    runtime = " ".join(title[title.index("**Runtime**") :].split("\n\n")[0].split())
     assert "T4" in runtime and "10–25 minutes" in runtime and "**estimate**" in runtime
     assert "not a measurement" in runtime and "](../docs/notebook.md)" in runtime
     basis = (ROOT / "docs" / "notebook.md").read_text(encoding="utf-8")
@@ -157,12 +207,18 @@ def test_colab_clone_failure_is_one_message(tmp_path, monkeypatch):
     git.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
     fake_colab = nbformat.v4.new_code_cell(
-        'import sys, types\nsys.modules["google.colab"] = types.ModuleType("google.colab")')
+        'import sys, types\nsys.modules["google.colab"] = types.ModuleType("google.colab")'
+    )
     setup = find_cell(_committed(), "REPO_URL = ")
     nb = nbformat.v4.new_notebook(cells=[fake_colab, setup])
     with pytest.raises(CellExecutionError), ipc_kernel() as config:  # "Run all" stops here
-        NotebookClient(nb, timeout=120, kernel_name="python3", config=config,
-                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=120,
+            kernel_name="python3",
+            config=config,
+            resources={"metadata": {"path": str(tmp_path)}},
+        ).execute()
     text = outputs_text(nb.cells[1])
     assert text.strip().splitlines() == [text.strip()], f"more than one line: {text!r}"
     assert text.startswith("UsageError: Could not clone " + REPO_URL)
@@ -184,24 +240,44 @@ def test_warning_check_catches_what_a_user_cannot_act_on():
     """unexpected_warnings (used on both executed notebooks) lets the actionable warnings through
     and catches Python warnings, library log lines on stderr and jupyter's own warnings."""
     stream = nbformat.v4.new_output
-    cell = nbformat.v4.new_code_cell("train()", outputs=[
-        stream("stream", name="stdout", text="WARNING: no GPU found. Training flan-t5-base on "
-               "8,000 examples on this CPU would take roughly 2 hours. In Colab choose Runtime -> "
-               "Change runtime type -> GPU (T4)\nstep 3: ok\n"),
-        stream("stream", name="stderr", text="warning: 2 of 40 train dialogues are longer than "
-               "max_source_length=512 tokens (longest 600): 100 tokens at their ends are cut "
-               "and never read by the model (raise max_source_length to keep them whole)\n"),
-        stream("stream", name="stderr", text="/x/modeling_utils.py:3314: UserWarning: odd\n"
-               "  warnings.warn(\nSome weights were not initialized\n"),
-        stream("stream", name="stdout", text="[IPKernelApp] WARNING | Kernel is running over TCP\n"),
-    ])
+    cell = nbformat.v4.new_code_cell(
+        "train()",
+        outputs=[
+            stream(
+                "stream",
+                name="stdout",
+                text="WARNING: no GPU found. Training flan-t5-base on "
+                "8,000 examples on this CPU would take roughly 2 hours. In Colab choose Runtime -> "
+                "Change runtime type -> GPU (T4)\nstep 3: ok\n",
+            ),
+            stream(
+                "stream",
+                name="stderr",
+                text="warning: 2 of 40 train dialogues are longer than "
+                "max_source_length=512 tokens (longest 600): 100 tokens at their ends are cut "
+                "and never read by the model (raise max_source_length to keep them whole)\n",
+            ),
+            stream(
+                "stream",
+                name="stderr",
+                text="/x/modeling_utils.py:3314: UserWarning: odd\n"
+                "  warnings.warn(\nSome weights were not initialized\n",
+            ),
+            stream(
+                "stream", name="stdout", text="[IPKernelApp] WARNING | Kernel is running over TCP\n"
+            ),
+        ],
+    )
     assert unexpected_warnings(nbformat.v4.new_notebook(cells=[cell])) == [
-        "/x/modeling_utils.py:3314: UserWarning: odd", "  warnings.warn(",
-        "Some weights were not initialized", "[IPKernelApp] WARNING | Kernel is running over TCP"]
+        "/x/modeling_utils.py:3314: UserWarning: odd",
+        "  warnings.warn(",
+        "Some weights were not initialized",
+        "[IPKernelApp] WARNING | Kernel is running over TCP",
+    ]
 
 
 # ------------------------------------------------------------------------------ one execution
-STATE_CELL = '''
+STATE_CELL = """
 import json as _json
 import os as _os
 
@@ -222,7 +298,7 @@ with open(_os.environ["NOTEBOOK_TEST_STATE"], "w") as _fh:
         "model_path": model_path,
         "explore_reruns": _reruns,
     }, _fh, default=_plain)
-'''
+"""
 EXPLORE_MARKER = "example_report(test, index, {name"  # section 9: run it again and again
 SECOND_RUN_CELLS = ("trainer = DialogSumTrainer(", "trainer.train(", "plot_loss_curve(")
 
@@ -238,14 +314,21 @@ def executed(tmp_path_factory):
     # then the training cells again, as a second "Run all" into the same folder meets them: the
     # finished run is resumed from its last checkpoint
     training = [find_cell(nb, marker).source for marker in SECOND_RUN_CELLS]
-    added = [nbformat.v4.new_code_cell(source) for source in (
-        "_reruns = [index]", f"{explore}\n_reruns.append(index)", f"{explore}\n_reruns.append(index)",
-        STATE_CELL.strip(), *training)]
+    added = [
+        nbformat.v4.new_code_cell(source)
+        for source in (
+            "_reruns = [index]",
+            f"{explore}\n_reruns.append(index)",
+            f"{explore}\n_reruns.append(index)",
+            STATE_CELL.strip(),
+            *training,
+        )
+    ]
     nb.cells += added
     execute_in_smoke_mode(nb, NOTEBOOK, tmp, {STATE_FILE_ENV: str(state_file)})
-    del nb.cells[-len(added):]  # the test's cells
+    del nb.cells[-len(added) :]  # the test's cells
     state = json.loads(state_file.read_text())
-    state["second_run"] = [outputs_text(c) for c in added[-len(training):]]
+    state["second_run"] = [outputs_text(c) for c in added[-len(training) :]]
     return nb, run_dir, state
 
 
@@ -282,18 +365,25 @@ def test_notebook_trains_like_the_command_line(executed):
     _, _, state = executed
     config = TrainConfig.from_dict(state["config"])
     assert config.is_smoke and config.max_steps == 30
-    cli_args = json.loads(json.dumps(trainer_module.training_arguments(config).to_dict(), default=str))
+    cli_args = json.loads(
+        json.dumps(trainer_module.training_arguments(config).to_dict(), default=str)
+    )
     assert state["training_args"] == cli_args
     assert state["trainer_class"] == "dialogsum_peft.trainer.DialogSumTrainer"
 
     base = AutoModelForSeq2SeqLM.from_pretrained(state["model_path"])
     tokenizer = AutoTokenizer.from_pretrained(state["model_path"])
     collator = trainer_module.data_collator(tokenizer, base, config)
-    assert state["collator"] == {"label_pad_token_id": collator.label_pad_token_id,
-                                 "pad_to_multiple_of": collator.pad_to_multiple_of}
+    assert state["collator"] == {
+        "label_pad_token_id": collator.label_pad_token_id,
+        "pad_to_multiple_of": collator.pad_to_multiple_of,
+    }
     cli_lora = apply_method(base, config).peft_config["default"].to_dict()
-    plain = json.loads(json.dumps(cli_lora, default=lambda v: sorted(v) if isinstance(
-        v, (set, frozenset)) else str(v)))
+    plain = json.loads(
+        json.dumps(
+            cli_lora, default=lambda v: sorted(v) if isinstance(v, (set, frozenset)) else str(v)
+        )
+    )
     assert state["lora_config"] == plain
 
 
@@ -306,21 +396,30 @@ def test_notebook_shows_tables_charts_and_smoke_marks(executed):
     assert "!! SMOKE MODE" in outputs_text(find_cell(nb, CONFIG_MARKER))
     assert "trainable params:" in outputs_text(find_cell(nb, "print_trainable_parameters()"))
     assert "peft.tuners.lora" in outputs_text(find_cell(nb, "print_trainable_parameters()"))
-    assert "trained steps 1 to 30 of 30 in this session (" in outputs_text(find_cell(nb, "trainer.train("))
-    assert re.search(r"^5 validation passes in this session took [\d.]+ s of the [\d.]+ s this "
-                     r"session's training took$", outputs_text(find_cell(nb, "plot_loss_curve(")), re.M)
+    assert "trained steps 1 to 30 of 30 in this session (" in outputs_text(
+        find_cell(nb, "trainer.train(")
+    )
+    assert re.search(
+        r"^5 validation passes in this session took [\d.]+ s of the [\d.]+ s this "
+        r"session's training took$",
+        outputs_text(find_cell(nb, "plot_loss_curve(")),
+        re.M,
+    )
 
     headline = outputs_text(find_cell(nb, "rouge_table(results"))
     assert "protocol: mean" in headline and "rougeLsum" in headline and SMOKE_NOTE in headline
-    assert re.search(r"^zero-shot\s+\d", headline, re.M) and re.search(r"^LoRA\s+\d", headline, re.M)
+    assert re.search(r"^zero-shot\s+\d", headline, re.M) and re.search(
+        r"^LoRA\s+\d", headline, re.M
+    )
     assert re.search(r"^LoRA - zero-shot\s+-?\d", headline, re.M)
     protocols = outputs_text(find_cell(nb, "protocol_table(results"))
     assert "protocol" in protocols and "published: " in protocols and SMOKE_NOTE in protocols
     wins = outputs_text(find_cell(nb, "win_table(results"))  # beside the mean: how many dialogues
     assert "Test dialogues where LoRA scores higher than, equal to, lower than zero-shot" in wins
     assert re.search(r"^rouge1\s+\d+ of \d+ \(\d+%\)", wins, re.M) and SMOKE_NOTE in wins
-    assert_caption_above(find_cell(nb, "win_table(results").outputs[-1].data["text/plain"],
-                         SMOKE_NOTE)
+    assert_caption_above(
+        find_cell(nb, "win_table(results").outputs[-1].data["text/plain"], SMOKE_NOTE
+    )
     for marker in ("rouge_table(results", "protocol_table(results"):  # a caption, not a header
         assert_caption_above(find_cell(nb, marker).outputs[-1].data["text/plain"], SMOKE_NOTE)
     picks = find_cell(nb, "side_by_side(eval_set, results, picks)").outputs[-1].data["text/plain"]
@@ -347,7 +446,9 @@ def test_notebook_outputs_read_as_text(executed):
     peek = find_cell(nb, "show_random_elements(").outputs[-1].data["text/plain"]
     assert peek.count("DIALOGUE:") == 3 and "\n#Person2#: " in peek
     settings = find_cell(nb, "settings_table(config)").outputs[-1].data["text/plain"]
-    assert "effective batch = batch x accumulation" in settings and "prompt_init_text" not in settings
+    assert (
+        "effective batch = batch x accumulation" in settings and "prompt_init_text" not in settings
+    )
     trainable = outputs_text(find_cell(nb, "print_trainable_parameters()"))
     share = float(re.search(r"trainable%: ([\d.]+)", trainable).group(1))
     markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
@@ -377,8 +478,9 @@ def test_a_second_run_says_what_it_did_in_this_session(executed):
     that training took"."""
     _, _, state = executed
     _, trained, validated = state["second_run"]
-    assert ("nothing to train in this session: the run was already complete at step 30 of 30"
-            in trained) and " 0 s" not in trained
+    assert (
+        "nothing to train in this session: the run was already complete at step 30 of 30" in trained
+    ) and " 0 s" not in trained
     assert "no validation pass ran in this session; 5 ran in an earlier session" in validated
 
 
@@ -394,8 +496,12 @@ def test_rerunning_the_explore_cell_shows_another_dialogue(executed):
 @pytest.mark.slow
 def test_notebook_comparison_is_fair_and_adapter_round_trips(executed):
     nb, run_dir, state = executed
-    assert "zero-shot baseline identical: True" in outputs_text(find_cell(nb, "zero-shot before LoRA"))
-    assert "reloaded adapter identical: True" in outputs_text(find_cell(nb, "PeftModel.from_pretrained("))
+    assert "zero-shot baseline identical: True" in outputs_text(
+        find_cell(nb, "zero-shot before LoRA")
+    )
+    assert "reloaded adapter identical: True" in outputs_text(
+        find_cell(nb, "PeftModel.from_pretrained(")
+    )
     merged = outputs_text(find_cell(nb, "merge_and_unload()"))
     assert "merged model identical: True" in merged and "T5ForConditionalGeneration" in merged
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
@@ -409,11 +515,16 @@ def test_notebook_comparison_is_fair_and_adapter_round_trips(executed):
     saved = outputs_text(find_cell(nb, "write_model_card(adapter_dir"))
     assert "model card " in saved and "untrained toy" in saved
     push = outputs_text(find_cell(nb, "PUSH_TO_HUB = False"))
-    assert push.startswith("SMOKE MODE: tiny random model, numbers are meaningless: this toy "
-                           "adapter is never pushed\nwould push 5 files (README.md, ")
+    assert push.startswith(
+        "SMOKE MODE: tiny random model, numbers are meaningless: this toy "
+        "adapter is never pushed\nwould push 5 files (README.md, "
+    )
     assert "PUSH_TO_HUB is False: nothing was sent" in push
     adapter = json.loads((run_dir / "adapter" / "adapter_config.json").read_text())
-    assert adapter["r"] == state["config"]["lora_r"] and sorted(adapter["target_modules"]) == ["q", "v"]
+    assert adapter["r"] == state["config"]["lora_r"] and sorted(adapter["target_modules"]) == [
+        "q",
+        "v",
+    ]
     # The run folder records the run's identity, as the command line's does, so a rerun can
     # resume only with the same settings.
     assert json.loads((run_dir / "checkpoints" / "run.json").read_text()) == state["identity"]

@@ -10,10 +10,15 @@ import pytest
 
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import ConfigError, RunFolderError
-from dialogsum_peft.hardware import in_colab
-from dialogsum_peft.hardware import DeviceInfo
-from dialogsum_peft.notebook_setup import (drive_output_dir, environment_report, notebook_config,
-                                           repo_root, resolve_output_dir, settings_table)
+from dialogsum_peft.hardware import DeviceInfo, in_colab
+from dialogsum_peft.notebook_setup import (
+    drive_output_dir,
+    environment_report,
+    notebook_config,
+    repo_root,
+    resolve_output_dir,
+    settings_table,
+)
 
 
 def test_resolve_output_dir(tmp_path, monkeypatch):
@@ -70,22 +75,29 @@ def test_notebook_config_reads_local_model_and_data_folders(tmp_path, monkeypatc
     monkeypatch.setenv("DIALOGSUM_MODEL", str(tmp_path / "other"))
     monkeypatch.setenv("DIALOGSUM_DATA", str(tmp_path / "other-data"))
     config = notebook_config(model=str(model), data=str(data), announce=False)
-    assert (config.model_name, config.dataset_source) == (str(tmp_path / "other"),
-                                                          str(tmp_path / "other-data"))
+    assert (config.model_name, config.dataset_source) == (
+        str(tmp_path / "other"),
+        str(tmp_path / "other-data"),
+    )
     monkeypatch.delenv("DIALOGSUM_MODEL")
     monkeypatch.delenv("DIALOGSUM_DATA")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # issue 32, fault 3: no Hub, local folders: full
     monkeypatch.delenv("DIALOGSUM_MODE", raising=False)
     model.mkdir()
     data.mkdir()
-    assert notebook_config("auto", model=str(model), data=str(data), announce=False).preset == "auto"
+    assert (
+        notebook_config("auto", model=str(model), data=str(data), announce=False).preset == "auto"
+    )
     monkeypatch.setenv("DIALOGSUM_MODE", "smoke")  # smoke mode: the tiny T5 and the sample
     smoke = notebook_config(announce=False)
     assert smoke.model_name == TrainConfig.smoke().model_name
     assert Path(smoke.model_path, "config.json").is_file()  # the tiny T5's folder, built
     # Before the fix: MODEL and DATA were dropped without a word in smoke mode
-    with pytest.raises(ConfigError, match="MODEL and DATA apply to full mode, and this run is "
-                                          "in smoke mode \\(DIALOGSUM_MODE=smoke\\)"):
+    with pytest.raises(
+        ConfigError,
+        match="MODEL and DATA apply to full mode, and this run is "
+        "in smoke mode \\(DIALOGSUM_MODE=smoke\\)",
+    ):
         notebook_config(model=str(model), data=str(data), announce=False)
     monkeypatch.delenv("DIALOGSUM_MODE")  # auto without the Hub, the data from the Hub: smoke
     with pytest.raises(ConfigError, match="MODEL apply .*MODE='auto' and the Hugging Face Hub"):
@@ -98,17 +110,27 @@ def test_notebook_config_gives_each_method_its_own_folder(tmp_path, monkeypatch,
     monkeypatch.setenv("DIALOGSUM_MODE", "smoke")
     monkeypatch.delenv("DIALOGSUM_OUTPUT_DIR", raising=False)
     schedule = dict(max_steps=4, per_device_train_batch_size=4)
-    configs = {m: notebook_config(method=m, run_name="peft-methods-{recipe}", subfolder=m,
-                                  smoke_schedule=schedule, announce=m == "lora")
-               for m in ("lora", "ia3")}
+    configs = {
+        m: notebook_config(
+            method=m,
+            run_name="peft-methods-{recipe}",
+            subfolder=m,
+            smoke_schedule=schedule,
+            announce=m == "lora",
+        )
+        for m in ("lora", "ia3")
+    }
     root = repo_root() / "outputs" / "peft-methods-smoke"
-    assert {m: Path(c.output_dir) for m, c in configs.items()} == {"lora": root / "lora",
-                                                                  "ia3": root / "ia3"}
+    assert {m: Path(c.output_dir) for m, c in configs.items()} == {
+        "lora": root / "lora",
+        "ia3": root / "ia3",
+    }
     assert configs["ia3"].method == "ia3" and configs["ia3"].max_steps == 4
     assert capsys.readouterr().out.count("running in SMOKE mode") == 1
     monkeypatch.setenv("DIALOGSUM_OUTPUT_DIR", str(tmp_path / "env"))
-    moved = notebook_config(method="ia3", run_name="peft-methods-{recipe}", subfolder="ia3",
-                            announce=False)
+    moved = notebook_config(
+        method="ia3", run_name="peft-methods-{recipe}", subfolder="ia3", announce=False
+    )
     assert Path(moved.output_dir) == tmp_path / "env" / "ia3"
 
 
@@ -152,8 +174,10 @@ def test_environment_report_warns_of_a_broken_combination_in_one_line():
     assert len(warnings) == 1
     assert "peft 0.20.0" in warnings[0] and "transformers 5.25.0" in warnings[0]
     assert "pip install -U 'peft>=0.21.2'" in warnings[0]
-    for tested in ({"peft": "0.20.0", "transformers": "5.15.0"},    # Colab's, the floors
-                   {"peft": "0.21.2", "transformers": "5.25.0"}):   # the newest
+    for tested in (
+        {"peft": "0.20.0", "transformers": "5.15.0"},  # Colab's, the floors
+        {"peft": "0.21.2", "transformers": "5.25.0"},
+    ):  # the newest
         assert "WARNING" not in environment_report(gpu, versions=tested)
 
 
@@ -164,15 +188,24 @@ def test_settings_table_shows_what_applies_to_each_method():
     from dialogsum_peft.methods import METHODS, NOT_APPLICABLE, peft_config
 
     one = settings_table(TrainConfig.smoke())
-    assert len(one) <= 12 and list(one.columns) == ["setting"] and NOT_APPLICABLE not in set(one["setting"])
-    assert one.loc["LoRA rank r", "setting"] == "32 (alpha 32)" and one.loc["target modules", "setting"] == "q, v"
+    assert (
+        len(one) <= 12
+        and list(one.columns) == ["setting"]
+        and NOT_APPLICABLE not in set(one["setting"])
+    )
+    assert (
+        one.loc["LoRA rank r", "setting"] == "32 (alpha 32)"
+        and one.loc["target modules", "setting"] == "q, v"
+    )
     assert one.loc["effective batch = batch x accumulation", "setting"] == "8 = 8 x 1"
     full = settings_table(TrainConfig.auto(recipe="quick"))
     assert full.loc["training length", "setting"] == "250 steps"
     assert full.loc["effective batch = batch x accumulation", "setting"].startswith("32 = ")
 
     table = settings_table({m: TrainConfig.smoke(method=m) for m in METHODS})
-    assert len(table) <= 12 and list(table.columns) == list(METHODS) and not table.isna().any().any()
+    assert (
+        len(table) <= 12 and list(table.columns) == list(METHODS) and not table.isna().any().any()
+    )
     ia3 = set(peft_config(TrainConfig.smoke(method="ia3")).target_modules)  # what it rescales
     assert table.loc["target modules", "ia3"] == "k, v, wo" and ia3 == {"k", "v", "wo"}
     assert table.loc["target modules", "lora-all"] == "q, k, v, o, wi_0, wi_1, wo"
@@ -180,4 +213,6 @@ def test_settings_table_shows_what_applies_to_each_method():
         assert table.loc["LoRA rank r", method] == NOT_APPLICABLE, method
     assert table.loc["target modules", "prompt-tuning"] == NOT_APPLICABLE
     assert table.loc["virtual tokens", "prompt-tuning"] == "20"
-    assert (table.loc["virtual tokens", ["lora", "lora-all", "ia3", "full"]] == NOT_APPLICABLE).all()
+    assert (
+        table.loc["virtual tokens", ["lora", "lora-all", "ia3", "full"]] == NOT_APPLICABLE
+    ).all()

@@ -44,10 +44,19 @@ def test_two_builds_in_one_process_are_byte_identical(sample, tmp_path):
 def test_a_build_in_another_process_is_byte_identical(tiny_dir, tmp_path):
     """A fresh interpreter with another hash seed and the tokenizers' threads on builds the
     same files as this session (its own hash seed, TOKENIZERS_PARALLELISM=false)."""
-    env = {**os.environ, "PYTHONHASHSEED": "12345",
-           "TOKENIZERS_PARALLELISM": "true", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "child")], env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "12345",
+        "TOKENIZERS_PARALLELISM": "true",
+        "HF_HUB_OFFLINE": "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path / "child")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == file_hashes(tiny_dir)
 
@@ -75,8 +84,9 @@ def test_the_smoke_base_writes_distinct_non_empty_gibberish(tiny, sample):
     from dialogsum_peft.generation import summarize
 
     model, tok = tiny
-    summaries = summarize(model, tok, list(sample["test"]["dialogue"]),
-                          progress=False, **gen(max_new_tokens=8))
+    summaries = summarize(
+        model, tok, list(sample["test"]["dialogue"]), progress=False, **gen(max_new_tokens=8)
+    )
     assert "" not in summaries
     assert len(set(summaries)) >= 4
 
@@ -111,9 +121,13 @@ def test_the_smoke_banner_names_what_the_run_reads(tmp_path):
     def text(banner):
         return " ".join(line.strip("! ") for line in banner.splitlines())
 
-    assert f"a tiny randomly initialised T5 on {SAMPLE_NAME}. " in text(smoke_banner(sample_data_dir()))
+    assert f"a tiny randomly initialised T5 on {SAMPLE_NAME}. " in text(
+        smoke_banner(sample_data_dir())
+    )
     own = tmp_path / "my_data"
     own.mkdir()
-    assert f"T5 on {own}. " in text(smoke_banner(own)) and SAMPLE_NAME not in text(smoke_banner(own))
+    assert f"T5 on {own}. " in text(smoke_banner(own)) and SAMPLE_NAME not in text(
+        smoke_banner(own)
+    )
     assert "T5 on standard input. " in text(smoke_banner("-"))
     assert "a tiny randomly initialised T5. Summaries are gibberish" in text(smoke_banner())

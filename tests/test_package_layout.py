@@ -53,7 +53,9 @@ def _imports(path: Path, name: str) -> list[tuple[str, list[str]]]:
             base = package
             for _ in range(max(node.level - 1, 0)):
                 base = base.rpartition(".")[0]
-            module = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+            module = (
+                (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+            )
             if module and module.split(".")[0] == "dialogsum_peft":
                 found.append((module, [a.name for a in node.names]))
         elif isinstance(node, ast.Import):
@@ -104,8 +106,9 @@ def test_no_import_cycles():
     edges = {m: _targets(p, m, modules) for m, p in modules.items()}
 
     def reaches(start, goal, seen=()):
-        return any(n == goal or (n not in seen and reaches(n, goal, (*seen, n)))
-                   for n in edges[start])
+        return any(
+            n == goal or (n not in seen and reaches(n, goal, (*seen, n))) for n in edges[start]
+        )
 
     cycles = sorted(m for m in edges if reaches(m, m))
     assert not cycles, f"modules on an import cycle: {cycles}"
@@ -117,8 +120,9 @@ def test_nothing_outside_the_command_line_imports_it():
     modules = _modules()
     outside = {m: p for m, p in modules.items() if not m.startswith(CLI) and m != ENTRY}
     outside |= {f"{p.parent.name}/{p.name}": p for p in (*NOTEBOOKS, *BENCHMARKS)}
-    offenders = {m: sorted(t for t, _ in _imports(p, m) if t.startswith(CLI))
-                 for m, p in outside.items()}
+    offenders = {
+        m: sorted(t for t, _ in _imports(p, m) if t.startswith(CLI)) for m, p in outside.items()
+    }
     assert {m: t for m, t in offenders.items() if t} == {}
 
 
@@ -153,6 +157,7 @@ def test_processes_the_tests_start_import_this_checkout(tmp_path):
     """conftest puts this checkout's ``src`` first on PYTHONPATH: a CLI process, torchrun worker or
     notebook kernel tests the code beside the tests, not an installed copy of another clone."""
     code = "import dialogsum_peft; print(dialogsum_peft.__file__)"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          cwd=tmp_path)  # inherits os.environ, as every test's processes do
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )  # inherits os.environ, as every test's processes do
     assert Path(proc.stdout.strip()).resolve() == PACKAGE / "__init__.py"

@@ -18,7 +18,9 @@ def test_every_requirement_has_a_floor_and_the_floors_are_the_stated_ones():
     floors = package_set.floors(ROOT / "requirements.txt", ROOT / "requirements-serve.txt")
     assert floors["transformers"] == "5.15" and floors["peft"] == "0.20"
     assert floors["ctranslate2"] == "4.6.3"
-    lines = package_set.requirement_lines(ROOT / "requirements.txt", ROOT / "requirements-serve.txt")
+    lines = package_set.requirement_lines(
+        ROOT / "requirements.txt", ROOT / "requirements-serve.txt"
+    )
     assert len(floors) == len(lines)  # one floor per requirement, none skipped
 
 

@@ -8,8 +8,11 @@ from dialogsum_peft.published import PUBLISHED, PublishedFigure, figures_from
 def test_figures_from_selects_by_source():
     lab = figures_from("course lab")
     assert lab and all(f.source.startswith("course lab") for f in lab)
-    assert {f.setup for f in lab} == {"flan-t5-base zero-shot", "flan-t5-base full fine-tuning",
-                                      "flan-t5-base LoRA"}
+    assert {f.setup for f in lab} == {
+        "flan-t5-base zero-shot",
+        "flan-t5-base full fine-tuning",
+        "flan-t5-base LoRA",
+    }
     assert all(f in PUBLISHED for f in lab) and len(lab) < len(PUBLISHED)
     assert figures_from("nobody") == ()
     with pytest.raises(ValueError):  # a figure names a protocol we know

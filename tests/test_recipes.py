@@ -17,7 +17,9 @@ def test_dialogsum_recipes_do_not_warn_on_dialogsum():
     for recipe in RECIPES.values():
         assert epochs_warning(recipe.max_steps, recipe.effective_batch, DIALOGSUM_TRAIN) is None
     quick = RECIPES["quick"]
-    assert quick.max_steps * quick.effective_batch / DIALOGSUM_TRAIN == pytest.approx(0.642, abs=1e-3)
+    assert quick.max_steps * quick.effective_batch / DIALOGSUM_TRAIN == pytest.approx(
+        0.642, abs=1e-3
+    )
 
 
 def test_quick_on_500_dialogues_of_ones_own_warns_with_the_epochs():
@@ -35,5 +37,7 @@ def test_the_warning_starts_just_past_the_limit():
 
 def test_own_data_recipe_trains_epochs_whatever_the_size():
     config = TrainConfig.for_device(T4, recipe="own-data")
-    assert config.max_steps == -1 and config.num_train_epochs == RECIPES["own-data"].num_train_epochs
+    assert (
+        config.max_steps == -1 and config.num_train_epochs == RECIPES["own-data"].num_train_epochs
+    )
     assert config.effective_batch == RECIPES["own-data"].effective_batch == 32

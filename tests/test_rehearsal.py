@@ -30,26 +30,37 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebook_checks import code_cells, execute_in_smoke_mode, find_cell, outputs_text
 from conftest import needs_shared
+from notebook_checks import code_cells, execute_in_smoke_mode, find_cell, outputs_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 TOKENIZER, DIALOGSUM = SHARED / "flan-t5-tokenizer", SHARED / "dialogsum"
-pytestmark = [pytest.mark.rehearsal,
-              pytest.mark.skipif(not (TOKENIZER / "tokenizer.json").is_file()
-                                 or not (DIALOGSUM / "dialogsum.test.jsonl").is_file(),
-                                 reason=needs_shared("flan-t5-tokenizer", "dialogsum"))]
+pytestmark = [
+    pytest.mark.rehearsal,
+    pytest.mark.skipif(
+        not (TOKENIZER / "tokenizer.json").is_file()
+        or not (DIALOGSUM / "dialogsum.test.jsonl").is_file(),
+        reason=needs_shared("flan-t5-tokenizer", "dialogsum"),
+    ),
+]
 LONG_TEST_IDS = ("test_87", "test_111")  # real test dialogues of 1,027 and 564 prompt tokens
 
 
 def _run(*args, timeout=600):
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg")
-    code = ("import resource, sys\nfrom dialogsum_peft.command_line.cli import main\nrc = main(sys.argv[1:])\n"
-            "print('peak_rss_mib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,"
-            " file=sys.stderr)\nsys.exit(rc)")
-    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=timeout)
+    code = (
+        "import resource, sys\nfrom dialogsum_peft.command_line.cli import main\nrc = main(sys.argv[1:])\n"
+        "print('peak_rss_mib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,"
+        " file=sys.stderr)\nsys.exit(rc)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     peak = int(proc.stderr.rsplit("peak_rss_mib", 1)[1].split()[0])
     return proc, peak
@@ -71,11 +82,14 @@ def local_folders(tmp_path_factory):
     dev = (DIALOGSUM / "dialogsum.dev.jsonl").read_text(encoding="utf-8").splitlines()
     (data / "dialogsum.train.jsonl").write_text("\n".join(dev[:64]) + "\n", encoding="utf-8")
     (data / "dialogsum.dev.jsonl").write_text("\n".join(dev[64:80]) + "\n", encoding="utf-8")
-    rows = [json.loads(line) for line in
-            (DIALOGSUM / "dialogsum.test.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (DIALOGSUM / "dialogsum.test.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     picked = [r for r in rows if r["fname"] in LONG_TEST_IDS] + rows[:2]
     (data / "dialogsum.test.jsonl").write_text(
-        "".join(json.dumps(r) + "\n" for r in picked), encoding="utf-8")
+        "".join(json.dumps(r) + "\n" for r in picked), encoding="utf-8"
+    )
     return model_dir, data, root
 
 
@@ -107,9 +121,18 @@ def notebook_run(local_folders, tmp_path_factory):
     nb.cells.insert(knobs + 1, nbformat.v4.new_code_cell(SHORT_SCHEDULE.strip()))
     nb.cells.append(nbformat.v4.new_code_cell(RECORD.strip()))
     state_file = tmp_path / "state.json"
-    execute_in_smoke_mode(nb, notebook, tmp_path, mode="full", env={
-        "HF_HUB_OFFLINE": "1", "DIALOGSUM_MODEL": str(model_dir), "DIALOGSUM_DATA": str(data),
-        "REHEARSAL_STATE": str(state_file)})
+    execute_in_smoke_mode(
+        nb,
+        notebook,
+        tmp_path,
+        mode="full",
+        env={
+            "HF_HUB_OFFLINE": "1",
+            "DIALOGSUM_MODEL": str(model_dir),
+            "DIALOGSUM_DATA": str(data),
+            "REHEARSAL_STATE": str(state_file),
+        },
+    )
     return nb, tmp_path / "run", json.loads(state_file.read_text())
 
 
@@ -122,8 +145,10 @@ def _slowest_cells(nb, n: int = 6) -> list[str]:
         run = cell.metadata.get("execution", {})
         start, end = run.get("iopub.execute_input"), run.get("shell.execute_reply")
         if start and end:
-            seconds = (datetime.fromisoformat(end.replace("Z", "+00:00"))
-                       - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+            seconds = (
+                datetime.fromisoformat(end.replace("Z", "+00:00"))
+                - datetime.fromisoformat(start.replace("Z", "+00:00"))
+            ).total_seconds()
             timed.append((seconds, cell.source.splitlines()[0][:60]))
     return [f"{s:6.1f} s  {first}" for s, first in sorted(timed, reverse=True)[:n]]
 
@@ -136,12 +161,18 @@ def test_the_notebook_in_full_mode_with_local_folders(local_folders, notebook_ru
         assert not [o for o in cell.outputs if o.output_type == "error"], cell.source[:200]
     assert "running in FULL mode" in outputs_text(find_cell(nb, 'MODE = "auto"'))
     # the real tokenizer's counts: 2 of the 4 test dialogues are cut, said where they are scored
-    assert all(i["dialogues"] == 4 and i["truncated"] == len(LONG_TEST_IDS)
-               for i in state["inputs"].values())
-    assert "longer than max_source_length=512" in outputs_text(find_cell(nb, "evaluate_zero_shot_and_lora("))
+    assert all(
+        i["dialogues"] == 4 and i["truncated"] == len(LONG_TEST_IDS)
+        for i in state["inputs"].values()
+    )
+    assert "longer than max_source_length=512" in outputs_text(
+        find_cell(nb, "evaluate_zero_shot_and_lora(")
+    )
     adapter = run / "adapter" / "adapter_model.safetensors"
     assert adapter.stat().st_size / 1e6 == pytest.approx(14.18, abs=0.01)  # LoRA r=32 on q,v
-    assert "reloaded adapter identical: True" in outputs_text(find_cell(nb, "PeftModel.from_pretrained("))
+    assert "reloaded adapter identical: True" in outputs_text(
+        find_cell(nb, "PeftModel.from_pretrained(")
+    )
     assert "merged model identical: True" in outputs_text(find_cell(nb, "merge_and_unload()"))
     protocols = outputs_text(find_cell(nb, "protocol_table(results"))
     for name in ("mean", "best", "first"):
@@ -170,13 +201,25 @@ def test_the_command_line_evaluates_the_notebooks_adapter(notebook_run):
     real tokenizer's truncation counts in scores.json, intervals and differences, one model's
     memory."""
     _, run, _ = notebook_run
-    proc, eval_peak = _run("evaluate", "--config", run / "config.json", "--adapter",
-                           run / "adapter", "--max-new-tokens", "4", "--batch-size", "4")
+    proc, eval_peak = _run(
+        "evaluate",
+        "--config",
+        run / "config.json",
+        "--adapter",
+        run / "adapter",
+        "--max-new-tokens",
+        "4",
+        "--batch-size",
+        "4",
+    )
     scores = json.loads((run / "evaluation" / "scores.json").read_text())
     inputs = scores["inputs"]["lora"]
     assert inputs["dialogues"] == 4 and inputs["truncated"] == len(LONG_TEST_IDS)  # real tokenizer
     assert "longer than max_source_length=512" in proc.stderr
-    assert set(scores["differences"]) == {"lora - base"} and (run / "evaluation" / "rouge.png").is_file()
+    assert (
+        set(scores["differences"]) == {"lora - base"}
+        and (run / "evaluation" / "rouge.png").is_file()
+    )
     assert "ci95" in scores["scores"]["lora"]["mean"]
     # Evaluation holds one fp32 flan-t5-base (945 MiB) plus the libraries: 1.8 GiB measured on
     # 2026-12-03; an accidental second copy of the model would pass 2.5 GiB.

@@ -5,13 +5,17 @@ import math
 import matplotlib
 import pytest
 
+from dialogsum_peft.dialogues import (
+    example_report,
+    format_example,
+    show_random_elements,
+    side_by_side,
+)
 from dialogsum_peft.display import SMOKE_NOTE
-from dialogsum_peft.dialogues import format_example
 from dialogsum_peft.evaluation import LORA, ZERO_SHOT, compute_rouge
 from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, score_pairs
 from dialogsum_peft.offline import SMOKE_BANNER
 from dialogsum_peft.published import NOT_REPORTED, PUBLISHED, PublishedFigure
-from dialogsum_peft.dialogues import example_report, show_random_elements, side_by_side
 from dialogsum_peft.reporting import plot_rouge_comparison, protocol_table, rouge_table
 
 matplotlib.use("Agg")
@@ -31,8 +35,10 @@ def results_from(sample, smoke: bool = False):
     refs = list(test["references"])
     firsts = [d.split("\n")[0] for d in test["dialogue"]]
     shifted = [test["summary"][(i + 1) % len(test)] for i in range(len(test))]
-    return {name: EvalResult(preds, score_pairs(preds, refs), smoke=smoke)
-            for name, preds in (("zero-shot", shifted), ("LoRA", firsts))}
+    return {
+        name: EvalResult(preds, score_pairs(preds, refs), smoke=smoke)
+        for name, preds in (("zero-shot", shifted), ("LoRA", firsts))
+    }
 
 
 def test_rouge_table_names_its_protocol_and_shows_the_improvement(sample):
@@ -41,7 +47,8 @@ def test_rouge_table_names_its_protocol_and_shows_the_improvement(sample):
     assert list(table.index) == ["zero-shot", "LoRA", "LoRA - zero-shot"]
     mean = {n: r.by_protocol["mean"]["rouge1"] for n, r in results.items()}
     assert table.loc["LoRA - zero-shot", "rouge1"] == pytest.approx(
-        mean["LoRA"] - mean["zero-shot"], abs=1e-4)
+        mean["LoRA"] - mean["zero-shot"], abs=1e-4
+    )
     for text in all_reprs(table):
         assert "protocol: mean" in text and "SMOKE" not in text
     with pytest.raises(ValueError, match="mean, best, first"):
@@ -60,8 +67,11 @@ def test_rouge_table_computes_the_protocol_it_names(sample):
     assert results["LoRA"].by_protocol["best"] != results["LoRA"].by_protocol["mean"]
     with pytest.raises(TypeError, match="not an EvalResult"):  # a score dict names no protocol
         rouge_table({"zero-shot": ZERO}, protocol="best")
-    for make in (protocol_table, lambda r: plot_rouge_comparison(r),
-                 lambda r: side_by_side(sample["test"], r, [0])):
+    for make in (
+        protocol_table,
+        lambda r: plot_rouge_comparison(r),
+        lambda r: side_by_side(sample["test"], r, [0]),
+    ):
         with pytest.raises(TypeError, match="not an EvalResult"):
             make({"zero-shot": ZERO})
 
@@ -89,7 +99,9 @@ def test_protocol_table_puts_published_figures_beside_our_rows(sample):
     results = results_from(sample)
     table = protocol_table(results)
     assert table.index.names == ["protocol", "model"]
-    assert list(dict.fromkeys(table.index.get_level_values("protocol"))) == list(MULTI_REF_PROTOCOLS)
+    assert list(dict.fromkeys(table.index.get_level_values("protocol"))) == list(
+        MULTI_REF_PROTOCOLS
+    )
     ours = table[table["source"] == "ours"]
     assert len(ours) == 2 * len(MULTI_REF_PROTOCOLS)
     for (protocol, name), row in ours.iterrows():
@@ -102,7 +114,9 @@ def test_protocol_table_puts_published_figures_beside_our_rows(sample):
         rows = published.loc[figure.protocol]
         match = rows[(rows["source"] == f"published: {figure.source}")].loc[[figure.setup]]
         assert figure.scores["rouge1"] in list(match["rouge1"])
-        assert (match[["rouge2", "rougeL", "rougeLsum"]] == NOT_REPORTED).all().all()  # never invented
+        assert (
+            (match[["rouge2", "rougeL", "rougeLsum"]] == NOT_REPORTED).all().all()
+        )  # never invented
     assert not table.isna().any().any() and "NaN" not in table.to_string()
     assert not table.index.duplicated().any()  # one label per source: "flan-t5-base LoRA" once
     assert "published: course lab 2" in table.to_string()
@@ -111,11 +125,16 @@ def test_protocol_table_puts_published_figures_beside_our_rows(sample):
 
 def test_published_registry_is_rouge1_only_with_a_known_protocol():
     lab = {f.setup: f.scores["rouge1"] for f in PUBLISHED if f.source.startswith("course lab 2")}
-    assert lab == {"flan-t5-base zero-shot": 0.2334, "flan-t5-base full fine-tuning": 0.4216,
-                   "flan-t5-base LoRA": 0.4081}
+    assert lab == {
+        "flan-t5-base zero-shot": 0.2334,
+        "flan-t5-base full fine-tuning": 0.4216,
+        "flan-t5-base LoRA": 0.4081,
+    }
     rescored = {f.protocol: f.scores["rouge1"] for f in PUBLISHED if "re-scored" in f.source}
     assert rescored == {"mean": 0.408, "first": 0.415, "best": 0.479}
-    assert all(set(f.scores) == {"rouge1"} and not math.isnan(f.scores["rouge1"]) for f in PUBLISHED)
+    assert all(
+        set(f.scores) == {"rouge1"} and not math.isnan(f.scores["rouge1"]) for f in PUBLISHED
+    )
     labels = [(f.protocol, f.setup) for f in PUBLISHED]  # distinct sources, distinct labels
     assert len(set(labels)) == len(labels)
     with pytest.raises(ValueError, match="mean, best, first"):
@@ -130,8 +149,9 @@ def test_plots_carry_protocol_and_smoke_note(sample):
     assert f"{mean['LoRA'] - mean['zero-shot']:+.3f}" in [t.get_text() for t in ax.texts]
     assert "protocol: mean" in ax.get_ylabel() and "SMOKE" not in ax.get_title()
     smoke = results_from(sample, smoke=True)
-    first = plot_rouge_comparison({"LoRA": smoke["LoRA"]}, title="ROUGE", note="10 dialogues",
-                                  protocol="first").axes[0]
+    first = plot_rouge_comparison(
+        {"LoRA": smoke["LoRA"]}, title="ROUGE", note="10 dialogues", protocol="first"
+    ).axes[0]
     assert first.get_title() == f"ROUGE\n10 dialogues\n{SMOKE_NOTE}"
     assert "protocol: first" in first.get_ylabel()
     bars = [p.get_height() for p in first.patches]
@@ -156,14 +176,19 @@ def test_peeks_and_side_by_side(sample):
     for i in (0, 2):
         row = sample["test"][i]
         assert f"id: {row['id']}" in sbs
-        for summary in (row["summary"], results["LoRA"].predictions[i], results["zero-shot"].predictions[i]):
+        for summary in (
+            row["summary"],
+            results["LoRA"].predictions[i],
+            results["zero-shot"].predictions[i],
+        ):
             assert " ".join(summary.split()) in " ".join(sbs.split())
     marked = side_by_side(sample["test"], results_from(sample, smoke=True), [0])
     assert marked.splitlines()[0] == SMOKE_NOTE  # the mark comes from the results
     text = format_example("d", "h", {"lora": "the cat sat"}, ["the cat sat down", "a dog"])
     assert "HUMAN SUMMARY" in text and "ROUGE-1 0.429" in text and "(protocol: mean)" in text
-    assert "ROUGE-1 0.857" in format_example("d", "h", {"lora": "the cat sat"},
-                                             ["the cat sat down", "a dog"], protocol="best")
+    assert "ROUGE-1 0.857" in format_example(
+        "d", "h", {"lora": "the cat sat"}, ["the cat sat down", "a dog"], protocol="best"
+    )
 
 
 def test_smoke_mark_comes_from_the_model_that_wrote_the_results(tiny, sample):
@@ -187,23 +212,25 @@ def test_smoke_mark_comes_from_the_model_that_wrote_the_results(tiny, sample):
 
 
 def test_rouge_table_intervals_surround_each_score_and_the_improvement(sample):
-    from dialogsum_peft.metrics import EvalResult
     from dialogsum_peft.intervals import difference_intervals
-    from dialogsum_peft.metrics import score_pairs
+    from dialogsum_peft.metrics import EvalResult, score_pairs
     from dialogsum_peft.reporting import rouge_table
 
     refs = list(sample["test"]["references"])
     first_turns = [d.split("\n")[0] for d in sample["test"]["dialogue"]]
     copies = [r[0] for r in refs]
-    results = {"zero-shot": EvalResult(first_turns, score_pairs(first_turns, refs)),
-               "LoRA": EvalResult(copies, score_pairs(copies, refs))}
+    results = {
+        "zero-shot": EvalResult(first_turns, score_pairs(first_turns, refs)),
+        "LoRA": EvalResult(copies, score_pairs(copies, refs)),
+    }
     table = rouge_table(results, "zero-shot", "LoRA", intervals=True)
     for row in table.index:
         low, high = (float(x) for x in table.loc[row, "rouge1 95% CI"].split(" to "))
         assert low <= table.loc[row, "rouge1"] + 5e-4 and table.loc[row, "rouge1"] - 5e-4 <= high
     paired = difference_intervals(results["zero-shot"].pair_scores, results["LoRA"].pair_scores)
     assert table.loc["LoRA - zero-shot", "rouge2 95% CI"] == "{:.3f} to {:.3f}".format(
-        *paired["rouge2"]["ci95"])
+        *paired["rouge2"]["ci95"]
+    )
 
 
 def test_tables_and_plots_show_no_95_percent_interval_where_none_can_be_estimated(sample):
@@ -211,22 +238,26 @@ def test_tables_and_plots_show_no_95_percent_interval_where_none_can_be_estimate
     from dialogsum_peft.evaluation import limit_split
     from dialogsum_peft.metrics import EvalResult
 
-    one = {name: EvalResult(r.predictions[:1], r.pair_scores[:1])
-           for name, r in results_from(sample).items()}
+    one = {
+        name: EvalResult(r.predictions[:1], r.pair_scores[:1])
+        for name, r in results_from(sample).items()
+    }
     table = rouge_table(one, "zero-shot", "LoRA", intervals=True)
     reason = "not estimable: 1 dialogue; at least 10 are needed"
     assert all(table.loc[row, f"{k} 95% CI"] == reason for row in table.index for k in ROUGE_TYPES)
     fig = plot_rouge_comparison(one)
     ax = fig.axes[0]
     assert "no CI: not estimable (1 dialogue; at least 10 are needed)" in (
-        ax.get_legend().get_title().get_text())
+        ax.get_legend().get_title().get_text()
+    )
     assert [t.get_text() for t in ax.texts].count("no CI") == 2 * len(ROUGE_TYPES)
     test = sample["test"]
     flat = [test["references"][i][0] for i in range(len(test))]  # each its own first reference
     perfect = {"LoRA": EvalResult(flat, score_pairs(flat, [r[:1] for r in test["references"]]))}
     table = rouge_table(perfect, protocol="first", intervals=True)  # 1.0 everywhere: no spread
     assert set(table.iloc[0][[f"{k} 95% CI" for k in ROUGE_TYPES]]) == {
-        "not estimable: no spread: every resample gives 1.000"}
+        "not estimable: no spread: every resample gives 1.000"
+    }
     assert len(limit_split(test, 10)) == 10  # the sample's own 10 dialogues: estimable
     full = rouge_table(results_from(sample), intervals=True)
     assert " to " in full.loc["LoRA", "rouge1 95% CI"]
@@ -236,16 +267,22 @@ def test_counts_name_their_noun_in_the_right_number(sample):
     """Issue 32 (11): "(1 dialogues)" under a length bin, "1 summaries written"."""
     from dialogsum_peft.display import counted
     from dialogsum_peft.evaluation import rouge_by_length
-    from dialogsum_peft.tokenization import InputReport
     from dialogsum_peft.reporting import plot_rouge_by_length
+    from dialogsum_peft.tokenization import InputReport
 
     assert [counted(n, "dialogue") for n in (0, 1, 2, 1500)] == [
-        "0 dialogues", "1 dialogue", "2 dialogues", "1,500 dialogues"]
+        "0 dialogues",
+        "1 dialogue",
+        "2 dialogues",
+        "1,500 dialogues",
+    ]
     assert counted(1, "summary", "summaries") == "1 summary"
     lengths = [600] + [10] * (len(sample["test"]) - 1)  # one dialogue in the last bin
     inputs = InputReport(dialogues=len(lengths), max_length=512, lengths=lengths)
-    results = {n: EvalResult(r.predictions, r.pair_scores, inputs=inputs)
-               for n, r in results_from(sample).items()}
+    results = {
+        n: EvalResult(r.predictions, r.pair_scores, inputs=inputs)
+        for n, r in results_from(sample).items()
+    }
     assert rouge_by_length(results)["dialogues"].sum() == len(lengths)
     labels = [t.get_text() for t in plot_rouge_by_length(results).axes[0].get_xticklabels()]
     assert labels == ["0-127\n(9 dialogues)", "> 512 (cut)\n(1 dialogue)"]
@@ -284,15 +321,17 @@ def test_helpers_that_take_an_index_name_the_splits_size(sample, index):
 
     test, results = sample["test"], results_from(sample)
     message = f"index {index} is outside the test split: it has 10 dialogues (rows 0 to 9)"
-    for call in (lambda: example_report(test, index, {LORA: "x"}),
-                 lambda: side_by_side(test, results, [0, index])):
+    for call in (
+        lambda: example_report(test, index, {LORA: "x"}),
+        lambda: side_by_side(test, results, [0, index]),
+    ):
         with pytest.raises(SplitIndexError) as err:
             call()
         assert str(err.value) == message and isinstance(err.value, IndexError)
-        assert err.value._render_traceback_() == [f"SplitIndexError: {message}"]  # a notebook's view
+        assert err.value._render_traceback_() == [
+            f"SplitIndexError: {message}"
+        ]  # a notebook's view
     with pytest.raises(SplitIndexError, match=r"it has 1 dialogue \(row 0\)$"):
         example_report(limit_split(test, 1), max(index, 1), {LORA: "x"})
     with pytest.raises(ValueError, match="10 predictions for a split of 3 dialogues"):
         side_by_side(limit_split(test, 3), results, [0])  # another split's results
-
-

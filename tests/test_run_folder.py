@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from dialogsum_peft.command_line.commands import make_trainer
+from dialogsum_peft.command_line.loading import load_base_model
 from dialogsum_peft.command_line.run_outputs import save_adapter
-from dialogsum_peft.run_folder import CHECKPOINT_STATE_FILES, RunFolder
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import RunFolderError
 from dialogsum_peft.methods import apply_method
-from dialogsum_peft.command_line.loading import load_base_model
+from dialogsum_peft.run_folder import CHECKPOINT_STATE_FILES, RunFolder
 from dialogsum_peft.safety import redact, scan_for_secrets
-from dialogsum_peft.command_line.commands import make_trainer
 from dialogsum_peft.training_log import loss_history
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "dialogsum_peft"
@@ -37,8 +37,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "dialogsum_peft"
 
 def run_config(output_dir, **overrides) -> TrainConfig:
     """12 steps over 40 examples in batches of 8: 2.4 epochs, so a resume crosses an epoch end."""
-    base = dict(output_dir=str(output_dir), max_steps=12, logging_steps=1, save_steps=3,
-                save_total_limit=2)
+    base = dict(
+        output_dir=str(output_dir), max_steps=12, logging_steps=1, save_steps=3, save_total_limit=2
+    )
     return TrainConfig.smoke(**{**base, **overrides})
 
 
@@ -64,8 +65,13 @@ def straight_run(sample, tmp_path_factory):
         trainer = make_trainer(peft_model, tok, sample, config)
         trainer.train()
         save_adapter(peft_model, out / "adapter", tokenizer=tok)
-    return dict(out=out, config=config, token=token, losses=loss_history(trainer),
-                weights=lora_state(peft_model))
+    return dict(
+        out=out,
+        config=config,
+        token=token,
+        losses=loss_history(trainer),
+        weights=lora_state(peft_model),
+    )
 
 
 # ------------------------------------------------------------------ 1. interruption and resume
@@ -101,7 +107,9 @@ def test_killed_run_resumes_to_identical_weights_and_losses(straight_run, sample
     marker = tmp_path / "at-step"
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(out), str(marker), str(torch.get_num_threads()), "7"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 180
@@ -148,8 +156,12 @@ def test_checkpoints_hold_full_resume_state_as_safetensors(straight_run):
     assert {"adapter_model.safetensors", "adapter_config.json", *CHECKPOINT_STATE_FILES} <= files
     # adapter only (no 250M-parameter base copy), and no pickled weights
     assert not {"model.safetensors", "pytorch_model.bin", "adapter_model.bin"} & files
-    assert [f for f in files if f.endswith((".bin", ".pt", ".pth"))
-            and f not in ("optimizer.pt", "scheduler.pt", "rng_state.pth", "training_args.bin")] == []
+    assert [
+        f
+        for f in files
+        if f.endswith((".bin", ".pt", ".pth"))
+        and f not in ("optimizer.pt", "scheduler.pt", "rng_state.pth", "training_args.bin")
+    ] == []
     state = json.loads((last / "trainer_state.json").read_text())
     assert state["global_step"] == 12
     assert (straight_run["out"] / "adapter" / "adapter_model.safetensors").is_file()
@@ -169,17 +181,21 @@ def test_half_written_checkpoint_is_skipped(straight_run, tmp_path, caplog):
     assert RunFolder(tmp_path / "never-trained").last_checkpoint() is None
 
 
-@pytest.mark.parametrize("world_size, files, complete", [
-    (2, ["rng_state_0.pth"], False),  # the issue's case: resumed before the fix, not exactly
-    (2, ["rng_state_1.pth"], False),
-    (2, ["rng_state_0.pth", "rng_state_1.pth"], True),
-    (3, ["rng_state_0.pth", "rng_state_1.pth"], False),
-    (1, ["rng_state_0.pth"], False),  # a one-process run writes rng_state.pth
-    (1, ["rng_state.pth"], True),
-    (2, ["rng_state.pth"], False),
-])
-def test_complete_means_one_rng_state_per_process_of_the_run(straight_run, tmp_path, world_size,
-                                                             files, complete):
+@pytest.mark.parametrize(
+    "world_size, files, complete",
+    [
+        (2, ["rng_state_0.pth"], False),  # the issue's case: resumed before the fix, not exactly
+        (2, ["rng_state_1.pth"], False),
+        (2, ["rng_state_0.pth", "rng_state_1.pth"], True),
+        (3, ["rng_state_0.pth", "rng_state_1.pth"], False),
+        (1, ["rng_state_0.pth"], False),  # a one-process run writes rng_state.pth
+        (1, ["rng_state.pth"], True),
+        (2, ["rng_state.pth"], False),
+    ],
+)
+def test_complete_means_one_rng_state_per_process_of_the_run(
+    straight_run, tmp_path, world_size, files, complete
+):
     """Issue 32 (6): a checkpoint is complete when it holds every file its world size needs. The
     world size is the run identity's (checkpoints/run.json), read by every way to resume: the
     command line's --resume, the notebook's resume_or_start, find_last_checkpoint. Before the fix
@@ -228,8 +244,14 @@ def test_hub_token_never_lands_in_run_artefacts(straight_run, tmp_path):
     out, token = straight_run["out"], straight_run["token"]
     scanned = [p for p in out.rglob("*") if p.is_file()]
     names = {p.name for p in scanned}
-    assert {"config.json", "trainer_state.json", "adapter_config.json", "training_args.bin",
-            "adapter_model.safetensors", "tokenizer_config.json"} <= names
+    assert {
+        "config.json",
+        "trainer_state.json",
+        "adapter_config.json",
+        "training_args.bin",
+        "adapter_model.safetensors",
+        "tokenizer_config.json",
+    } <= names
     assert scan_for_secrets(out, extra_secrets=[token]) == []
     assert not any(token.encode() in p.read_bytes() for p in scanned)
 
@@ -243,5 +265,3 @@ def test_hub_token_never_lands_in_run_artefacts(straight_run, tmp_path):
     assert sorted(Path(f.path).name for f in findings) == ["cell_output.txt", "notes.json"]
     assert all(token not in str(f) and other not in str(f) for f in findings)
     assert redact(token) in str(findings[0])
-
-

@@ -13,7 +13,9 @@ from dialogsum_peft.errors import RunFolderError
 def test_help_lists_every_file_the_run_folder_holds():
     text = " ".join(TRAIN_EPILOG.split())
     for name in RUN_OUTPUTS:
-        assert f"{name}{'/' if '.' not in name else ''} ({' '.join(RUN_FILES[name].split())})" in text
+        assert (
+            f"{name}{'/' if '.' not in name else ''} ({' '.join(RUN_FILES[name].split())})" in text
+        )
 
 
 def test_present_and_clear_touch_only_the_run_files(tmp_path):

@@ -12,8 +12,11 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "dialogsum_peft"
 
 def _calls(tree, attr):
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == attr):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == attr
+        ):
             yield node
 
 
@@ -25,7 +28,10 @@ def test_never_trust_remote_code_and_torch_load_weights_only():
         for call in _calls(ast.parse(text), "load"):
             if isinstance(call.func.value, ast.Name) and call.func.value.id == "torch":
                 kw = {k.arg: k.value for k in call.keywords}
-                assert isinstance(kw.get("weights_only"), ast.Constant) and kw["weights_only"].value is True, path
+                assert (
+                    isinstance(kw.get("weights_only"), ast.Constant)
+                    and kw["weights_only"].value is True
+                ), path
 
 
 def test_installed_trainer_resumes_with_weights_only():
@@ -34,11 +40,21 @@ def test_installed_trainer_resumes_with_weights_only():
     import transformers.trainer as trainer_module
 
     tree = ast.parse(Path(trainer_module.__file__).read_text())
-    loads = [c for c in _calls(tree, "load")
-             if isinstance(c.func.value, ast.Name) and c.func.value.id == "torch"]
+    loads = [
+        c
+        for c in _calls(tree, "load")
+        if isinstance(c.func.value, ast.Name) and c.func.value.id == "torch"
+    ]
     assert loads
     for call in loads:
         kw = {k.arg: k.value for k in call.keywords}
-        assert isinstance(kw.get("weights_only"), ast.Constant) and kw["weights_only"].value is True, call.lineno
-    assert "training_args.bin" not in Path(trainer_module.__file__).read_text().split(
-        "def _load_from_checkpoint")[1].split("\n    def ")[0]
+        assert (
+            isinstance(kw.get("weights_only"), ast.Constant) and kw["weights_only"].value is True
+        ), call.lineno
+    assert (
+        "training_args.bin"
+        not in Path(trainer_module.__file__)
+        .read_text()
+        .split("def _load_from_checkpoint")[1]
+        .split("\n    def ")[0]
+    )

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import torch
 
+from dialogsum_peft.command_line.loading import pick_dtype
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.hardware import DeviceInfo, recommend
-from dialogsum_peft.command_line.loading import pick_dtype
 from dialogsum_peft.recipes import LEARNING_RATES, RECIPES, SMOKE_RECIPE
 from dialogsum_peft.settings import METHOD_SETTINGS, METHODS, precision_for, weights_dtype
 
@@ -23,8 +23,11 @@ RUN_VALUES = {"max_source_length", "max_target_length", "max_new_tokens", "num_b
 
 
 def _number(node) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, (int, float))
         and not isinstance(node.value, bool)
+    )
 
 
 def _homes(found) -> dict[str, set[str]]:
@@ -46,10 +49,17 @@ def _default_values(tree):
             for key, value in zip(node.keys, node.values):
                 if isinstance(key, ast.Constant) and key.value in DEFAULT_NAMES and _number(value):
                     yield key.value
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
-                and node.target.id in DEFAULT_NAMES and node.value is not None:
-            value = node.value.args[0] if isinstance(node.value, ast.Call) and node.value.args \
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id in DEFAULT_NAMES
+            and node.value is not None
+        ):
+            value = (
+                node.value.args[0]
+                if isinstance(node.value, ast.Call) and node.value.args
                 else node.value
+            )
             if _number(value):
                 yield node.target.id
 
@@ -57,27 +67,40 @@ def _default_values(tree):
 def _precision_choices(tree):
     """A choice between bf16 and fp32: ``"bf16" if ... else "fp32"``, ``torch.bfloat16 if ... else
     torch.float32``, or an ``if`` that returns bf16 (a label such as ``'no bf16'`` is no choice)."""
+
     def is_bf16(n):
-        return (isinstance(n, ast.Constant) and n.value == "bf16") or \
-               (isinstance(n, ast.Attribute) and n.attr == "bfloat16")
+        return (isinstance(n, ast.Constant) and n.value == "bf16") or (
+            isinstance(n, ast.Attribute) and n.attr == "bfloat16"
+        )
 
     def is_fp32(n):
-        return (isinstance(n, ast.Constant) and n.value == "fp32") or \
-               (isinstance(n, ast.Attribute) and n.attr == "float32")
+        return (isinstance(n, ast.Constant) and n.value == "fp32") or (
+            isinstance(n, ast.Attribute) and n.attr == "float32"
+        )
+
     for node in ast.walk(tree):
-        if isinstance(node, ast.IfExp) and {is_bf16(node.body), is_fp32(node.orelse)} == {True} \
-                or isinstance(node, ast.IfExp) and {is_fp32(node.body), is_bf16(node.orelse)} == {True}:
+        if (
+            isinstance(node, ast.IfExp)
+            and {is_bf16(node.body), is_fp32(node.orelse)} == {True}
+            or isinstance(node, ast.IfExp)
+            and {is_fp32(node.body), is_bf16(node.orelse)} == {True}
+        ):
             yield "precision"
-        elif isinstance(node, ast.If) and any(isinstance(s, ast.Return) and s.value is not None
-                                              and is_bf16(s.value) for s in node.body):
+        elif isinstance(node, ast.If) and any(
+            isinstance(s, ast.Return) and s.value is not None and is_bf16(s.value)
+            for s in node.body
+        ):
             yield "precision"
 
 
 def _learning_rate_tables(tree):
     """A dict from every method's name to a number: a table of learning rates."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.Dict) and {getattr(k, "value", None) for k in node.keys} \
-                == set(METHODS) and all(_number(v) for v in node.values):
+        if (
+            isinstance(node, ast.Dict)
+            and {getattr(k, "value", None) for k in node.keys} == set(METHODS)
+            and all(_number(v) for v in node.values)
+        ):
             yield "learning_rate"
 
 
@@ -88,15 +111,22 @@ def _run_value_defaults(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             args = node.args
             positional = [*args.posonlyargs, *args.args]
-            pairs = [*zip(positional[len(positional) - len(args.defaults):], args.defaults),
-                     *zip(args.kwonlyargs, args.kw_defaults)]
-            yield from (a.arg for a, d in pairs if a.arg in RUN_VALUES and d is not None
-                        and _number(d))
+            pairs = [
+                *zip(positional[len(positional) - len(args.defaults) :], args.defaults),
+                *zip(args.kwonlyargs, args.kw_defaults),
+            ]
+            yield from (
+                a.arg for a, d in pairs if a.arg in RUN_VALUES and d is not None and _number(d)
+            )
         elif isinstance(node, ast.keyword) and node.arg in RUN_VALUES and _number(node.value):
             yield node.arg
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "get" \
-                and len(node.args) == 2 and getattr(node.args[0], "value", None) in RUN_VALUES \
-                and _number(node.args[1]):
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", None) == "get"
+            and len(node.args) == 2
+            and getattr(node.args[0], "value", None) in RUN_VALUES
+            and _number(node.args[1])
+        ):
             yield node.args[0].value
         elif isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) in RUN_VALUES:
             yield f"{node.target.id} (field)"
@@ -113,8 +143,10 @@ def test_the_run_values_are_written_as_trainconfig_defaults_only():
     512 stood in 7 places (config.py and six signatures in data, evaluation, generation and
     distributed) and generation's defaults in five."""
     homes = _homes(_run_value_defaults)
-    assert homes == {**{f"{name} (field)": {"config"} for name in RUN_VALUES},
-                     "max_new_tokens": {"presets"}}  # TrainConfig.smoke's 24: the preset's value
+    assert homes == {
+        **{f"{name} (field)": {"config"} for name in RUN_VALUES},
+        "max_new_tokens": {"presets"},
+    }  # TrainConfig.smoke's 24: the preset's value
 
 
 def test_precision_is_chosen_in_settings_only():
@@ -124,16 +156,26 @@ def test_precision_is_chosen_in_settings_only():
 def test_every_reader_of_the_defaults_agrees_with_settings_and_the_recipes():
     lora = METHOD_SETTINGS["lora"]
     plain = TrainConfig()
-    assert (plain.learning_rate, plain.lora_r, plain.lora_alpha, plain.lora_target_modules) == \
-           (LEARNING_RATES["lora"], lora["lora_r"], lora["lora_alpha"], lora["lora_target_modules"])
+    assert (plain.learning_rate, plain.lora_r, plain.lora_alpha, plain.lora_target_modules) == (
+        LEARNING_RATES["lora"],
+        lora["lora_r"],
+        lora["lora_alpha"],
+        lora["lora_target_modules"],
+    )
     for method, values in METHOD_SETTINGS.items():
         for recipe in RECIPES:
             config = TrainConfig.auto(method=method, recipe=recipe)
             assert {k: getattr(config, k) for k in values} == values, method
-            assert config.learning_rate == RECIPES[recipe].learning_rates[method] \
+            assert (
+                config.learning_rate
+                == RECIPES[recipe].learning_rates[method]
                 == LEARNING_RATES[method]
-        assert TrainConfig.smoke(method=method).learning_rate \
-            == SMOKE_RECIPE.learning_rates[method] == 3 * LEARNING_RATES[method]
+            )
+        assert (
+            TrainConfig.smoke(method=method).learning_rate
+            == SMOKE_RECIPE.learning_rates[method]
+            == 3 * LEARNING_RATES[method]
+        )
     a100 = DeviceInfo("cuda", "NVIDIA A100 80GB", 80.0, bf16=True)
     t4 = DeviceInfo("cuda", "Tesla T4", 15.0, bf16=False)
     for info in (a100, t4, DeviceInfo()):

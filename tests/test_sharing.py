@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import lora
 from dialogsum_peft.adapters import push_adapter, write_model_card
 from dialogsum_peft.command_line.run_outputs import save_adapter
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import AdapterError, HubUnavailableError
-from dialogsum_peft.sharing import HubLoginError, UPLOAD_PATTERNS, require_login, upload_plan
-
-from conftest import lora
+from dialogsum_peft.sharing import UPLOAD_PATTERNS, HubLoginError, require_login, upload_plan
 
 FAKE_TOKEN = "hf_" + "Zq7" * 12  # token-shaped, never valid: no real token is used in tests
 
@@ -47,8 +46,13 @@ def test_the_plan_names_the_adapter_tokenizer_and_card_and_builds_the_repo_id(ad
     assert plan.repo_id == "someone/flan-t5-base-dialogsum-lora" and plan.private
     on_disk = sorted(p.name for p in adapter.iterdir() if p.name in UPLOAD_PATTERNS)
     assert list(plan.files) == on_disk
-    assert {"adapter_config.json", "adapter_model.safetensors", "README.md",
-            "tokenizer.json", "tokenizer_config.json"} <= set(plan.files)
+    assert {
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "README.md",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    } <= set(plan.files)
     assert "notes.txt" not in plan.files
     assert upload_plan(adapter, "team/my-adapter", user="someone").repo_id == "team/my-adapter"
     with pytest.raises(ValueError, match="not a Hub repository id"):
@@ -87,8 +91,9 @@ def test_a_folder_without_our_card_is_not_pushed(bare_adapter, no_login):
 def test_the_smoke_toy_is_never_pushed(bare_adapter, smoke_config, no_login):
     write_model_card(bare_adapter, smoke_config)
     plan = push_adapter(bare_adapter, dry_run=True)
-    assert plan.smoke and str(plan).startswith("SMOKE MODE: tiny random model, numbers are "
-                                               "meaningless: this toy adapter is never pushed")
+    assert plan.smoke and str(plan).startswith(
+        "SMOKE MODE: tiny random model, numbers are meaningless: this toy adapter is never pushed"
+    )
     with pytest.raises(AdapterError, match="smoke mode's toy adapter"):
         push_adapter(bare_adapter)  # refused before the login is even looked at
 

@@ -10,24 +10,31 @@ from pathlib import Path
 
 import pytest
 
-from dialogsum_peft.command_line.run_outputs import save_adapter
+from conftest import gen, lora, needs_shared
 from dialogsum_peft.command_line.cli import main
-from dialogsum_peft.config import TrainConfig
-from dialogsum_peft.data import build_prompt
 from dialogsum_peft.command_line.distributed import distributed_evaluate, distributed_summarize
-from dialogsum_peft.evaluation import evaluate_model, limit_split
+from dialogsum_peft.command_line.run_outputs import save_adapter
+from dialogsum_peft.config import TrainConfig
+from dialogsum_peft.data import build_prompt, prepare_datasets
+from dialogsum_peft.evaluation import (
+    evaluate_model,
+    evaluate_zero_shot_and_lora,
+    limit_split,
+    zero_shot_and_lora_summaries,
+)
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.tokenization import InputLossWarning, measure_inputs
-from dialogsum_peft.evaluation import evaluate_zero_shot_and_lora, zero_shot_and_lora_summaries
-from dialogsum_peft.data import prepare_datasets
-
-from conftest import gen, lora, needs_shared
 
 FLAN_TOKENIZER = Path(__file__).resolve().parents[2] / "shared" / "flan-t5-tokenizer"
 # ~2,000 words in 121 turns; the conclusion is the last turn (the example)
-LONG = "\n".join(f"#Person{1 + i % 2}#: we still need to talk about the budget for item {i} "
-                 "and what the team thinks of it" for i in range(120)) + \
-    "\n#Person1#: So we agree: we cancel the project."
+LONG = (
+    "\n".join(
+        f"#Person{1 + i % 2}#: we still need to talk about the budget for item {i} "
+        "and what the team thinks of it"
+        for i in range(120)
+    )
+    + "\n#Person1#: So we agree: we cancel the project."
+)
 CODE = "#Person1#: Use the code {SAVE10} at checkout 😀\n#Person2#: Thanks!"
 SHORT = "#Person1#: Hi, how are you?\n#Person2#: Fine, thanks."
 
@@ -46,7 +53,11 @@ def test_measure_inputs_with_the_real_flan_t5_tokenizer():
     report = measure_inputs(prompts, tok, 512)
     assert lengths[0] > 512 >= max(lengths[1:])
     assert (report.dialogues, report.truncated, report.tokens_cut, report.longest) == (
-        3, 1, lengths[0] - 512, lengths[0])
+        3,
+        1,
+        lengths[0] - 512,
+        lengths[0],
+    )
     # Flan-T5 has no "{", "}" nor this emoji: 3 characters become <unk>
     assert (report.with_unknown, report.chars_lost) == (1, 3)
     assert report.lost_examples == ["{", "}", "😀"]
@@ -69,9 +80,12 @@ def test_library_generation_and_evaluation_warn_and_record(tiny, sample):
     split = limit_split(sample["test"], 3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = evaluate_model(model, tok, split,
-                                progress=False, **gen(max_new_tokens=3, max_source_length=16))
-        distributed = distributed_evaluate(model, tok, split, progress=False, **gen(max_new_tokens=3, max_source_length=16))
+        result = evaluate_model(
+            model, tok, split, progress=False, **gen(max_new_tokens=3, max_source_length=16)
+        )
+        distributed = distributed_evaluate(
+            model, tok, split, progress=False, **gen(max_new_tokens=3, max_source_length=16)
+        )
         distributed_summarize(model, tok, [LONG], progress=False, **gen(max_new_tokens=3))
     assert result.inputs.truncated == 3 and result.inputs.max_length == 16
     assert distributed.inputs == result.inputs
@@ -81,15 +95,19 @@ def test_library_generation_and_evaluation_warn_and_record(tiny, sample):
 def test_notebook_helpers_warn_and_record(tiny, sample, smoke_config):
     model, tok = tiny
     peft_model = lora(model)
-    config = TrainConfig.smoke(output_dir=smoke_config.output_dir, max_source_length=16,
-                               max_new_tokens=3)
+    config = TrainConfig.smoke(
+        output_dir=smoke_config.output_dir, max_source_length=16, max_new_tokens=3
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        results = evaluate_zero_shot_and_lora(peft_model, tok, limit_split(sample["test"], 2),
-                                              config, progress=False)
+        results = evaluate_zero_shot_and_lora(
+            peft_model, tok, limit_split(sample["test"], 2), config, progress=False
+        )
         zero_shot_and_lora_summaries(peft_model, tok, [CODE], **gen(max_new_tokens=3))
     assert all(r.inputs.truncated == 2 for r in results.values())
-    assert len(_lossy(caught)) == 2  # once per helper, not once per model (both read the same prompts)
+    assert (
+        len(_lossy(caught)) == 2
+    )  # once per helper, not once per model (both read the same prompts)
 
 
 def _said(fn, *args) -> list[str]:
@@ -104,11 +122,14 @@ def test_training_says_which_characters_are_lost(tiny, sample):
     from datasets import DatasetDict
 
     train = sample["train"].select(range(4))
-    train = train.map(lambda row, i: {"dialogue": CODE if i == 0 else row["dialogue"]},
-                      with_indices=True)
+    train = train.map(
+        lambda row, i: {"dialogue": CODE if i == 0 else row["dialogue"]}, with_indices=True
+    )
     messages = _said(prepare_datasets, DatasetDict(train=train), tok, TrainConfig.smoke())
-    assert any("1 of 4 train dialogues holds 3 characters the tokenizer cannot encode" in m
-               for m in messages)
+    assert any(
+        "1 of 4 train dialogues holds 3 characters the tokenizer cannot encode" in m
+        for m in messages
+    )
 
 
 def test_training_says_what_the_summaries_lose(tiny, sample):
@@ -123,15 +144,17 @@ def test_training_says_what_the_summaries_lose(tiny, sample):
 
     emoji = "They agree on a code 😀, with { and ~."
     assert tok.unk_token_id in tok(emoji)["input_ids"]  # the smoke tokenizer lacks them too
-    data = DatasetDict(train=with_text("train", "summary", emoji, 4),
-                       validation=with_text("validation", "summary", "Fine {ok}.", 3))
-    lines = [m for m in _said(prepare_datasets, data, tok, TrainConfig.smoke())
-             if "summaries" in m]
+    data = DatasetDict(
+        train=with_text("train", "summary", emoji, 4),
+        validation=with_text("validation", "summary", "Fine {ok}.", 3),
+    )
+    lines = [m for m in _said(prepare_datasets, data, tok, TrainConfig.smoke()) if "summaries" in m]
     assert lines == [
         "1 of 4 train summaries holds 3 characters the tokenizer cannot encode (e.g. '😀' "
         "'{' '~'); the model learns to write <unk> in their place",
         "1 of 3 validation summaries holds 2 characters the tokenizer cannot encode (e.g. "
-        "'{' '}'); the model learns to write <unk> in their place"]
+        "'{' '}'); the model learns to write <unk> in their place",
+    ]
 
 
 @pytest.mark.skipif(not FLAN_TOKENIZER.is_dir(), reason=needs_shared("flan-t5-tokenizer"))
@@ -148,8 +171,9 @@ def test_summarize_command_says_what_the_model_does_not_see(tmp_path, capsys):
     path = tmp_path / "in.txt"
     path.write_text(f"{LONG}\n\n{CODE}\n", encoding="utf-8")
     # Before the fix: `assert len(warnings_) == 1` failed: exit 0, two summaries, no word.
-    assert main(["summarize", "--preset", "smoke", "--input", str(path),
-                 "--max-new-tokens", "3"]) == 0
+    assert (
+        main(["summarize", "--preset", "smoke", "--input", str(path), "--max-new-tokens", "3"]) == 0
+    )
     captured = capsys.readouterr()
     assert len(captured.out.strip().splitlines()) == 2
     warnings_ = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
@@ -163,8 +187,10 @@ def _tiny_from_smoke():
 
     from dialogsum_peft.offline import tiny_base_dir
 
-    return (T5ForConditionalGeneration.from_pretrained(tiny_base_dir()),
-            AutoTokenizer.from_pretrained(tiny_base_dir()))
+    return (
+        T5ForConditionalGeneration.from_pretrained(tiny_base_dir()),
+        AutoTokenizer.from_pretrained(tiny_base_dir()),
+    )
 
 
 def test_evaluate_records_truncation_and_lost_characters_in_scores_json(tmp_path, capsys):
@@ -172,16 +198,39 @@ def test_evaluate_records_truncation_and_lost_characters_in_scores_json(tmp_path
     tiny, tok = _tiny_from_smoke()
     adapter = save_adapter(lora(tiny), tmp_path / "adapter", tok)
     out = tmp_path / "eval"
-    assert main(["evaluate", "--preset", "smoke", "--output-dir", str(tmp_path / "run"),
-                 "--adapter", str(adapter), "--results-dir", str(out), "--limit", "3",
-                 "--max-source-length", "16", "--max-new-tokens", "3"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--preset",
+                "smoke",
+                "--output-dir",
+                str(tmp_path / "run"),
+                "--adapter",
+                str(adapter),
+                "--results-dir",
+                str(out),
+                "--limit",
+                "3",
+                "--max-source-length",
+                "16",
+                "--max-new-tokens",
+                "3",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     scores = json.loads((out / "scores.json").read_text())
     for model in ("base", "lora"):  # each model's input is recorded
         assert scores["inputs"][model]["truncated"] == 3
         assert scores["inputs"][model]["max_length"] == 16
         assert {"tokens_cut", "with_unknown", "chars_lost"} <= set(scores["inputs"][model])
-    warned = [line for line in err.splitlines()  # (3 dialogues: no 95% intervals, said apart)
-              if line.startswith("warning: ") and "95% interval" not in line]
+    warned = [
+        line
+        for line in err.splitlines()  # (3 dialogues: no 95% intervals, said apart)
+        if line.startswith("warning: ") and "95% interval" not in line
+    ]
     assert len(warned) == 1 and warned == [
-        line for line in err.splitlines() if "3 of 3 dialogues of the split are longer" in line]
+        line for line in err.splitlines() if "3 of 3 dialogues of the split are longer" in line
+    ]

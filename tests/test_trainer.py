@@ -15,17 +15,16 @@ import torch
 
 from conftest import gen, usable_cores
 from dialogsum_peft.adapters import adapter_size_mb
-from dialogsum_peft.command_line.loading import load_adapter
-from dialogsum_peft.command_line.run_outputs import save_adapter
 from dialogsum_peft.command_line.cli_config import config_from_preset
+from dialogsum_peft.command_line.commands import make_trainer
+from dialogsum_peft.command_line.loading import load_adapter, load_base_model
+from dialogsum_peft.command_line.run_outputs import save_adapter
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.data import DataError
 from dialogsum_peft.errors import AdapterError, ConfigError, TrainingError
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.run_folder import RunFolder
-from dialogsum_peft.command_line.loading import load_base_model
-from dialogsum_peft.command_line.commands import make_trainer
 from dialogsum_peft.training_log import loss_history
 
 
@@ -42,8 +41,15 @@ def test_missing_train_split_is_clear_in_make_trainer(sample, tiny, tmp_path):
 def losses(sample, tmp_path, **settings) -> list[float]:
     """The training losses of a 3-step run. No validation loss (eval_steps 0): these tests
     compare training losses only, and with workers every evaluation would start its own."""
-    config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=3, logging_steps=1,
-                               save_steps=100, train_limit=24, eval_steps=0, **settings)
+    config = TrainConfig.smoke(
+        output_dir=str(tmp_path),
+        max_steps=3,
+        logging_steps=1,
+        save_steps=100,
+        train_limit=24,
+        eval_steps=0,
+        **settings,
+    )
     model, tok = load_base_model(config)
     trainer = make_trainer(apply_method(model, config), tok, sample, config)
     trainer.train()
@@ -58,8 +64,9 @@ def test_fused_adamw_trains_like_adamw(sample, tmp_path):
 
 def test_dataloader_workers_change_nothing_but_speed(sample, tmp_path):
     workers = min(2, usable_cores())  # no more workers than cores
-    assert losses(sample, tmp_path / "w", dataloader_num_workers=workers) == \
-        losses(sample, tmp_path / "n", dataloader_num_workers=0)  # same batches, same order
+    assert losses(sample, tmp_path / "w", dataloader_num_workers=workers) == losses(
+        sample, tmp_path / "n", dataloader_num_workers=0
+    )  # same batches, same order
 
 
 def test_torch_compile_and_workers_reach_the_trainer(tmp_path):
@@ -69,8 +76,9 @@ def test_torch_compile_and_workers_reach_the_trainer(tmp_path):
 
     plain = training_arguments(TrainConfig.smoke(output_dir=str(tmp_path)))
     assert plain.torch_compile is False and plain.dataloader_num_workers == 0
-    tuned = training_arguments(TrainConfig.smoke(output_dir=str(tmp_path), torch_compile=True,
-                                                 dataloader_num_workers=2))
+    tuned = training_arguments(
+        TrainConfig.smoke(output_dir=str(tmp_path), torch_compile=True, dataloader_num_workers=2)
+    )
     assert tuned.torch_compile is True and tuned.dataloader_num_workers == 2
 
 
@@ -78,8 +86,9 @@ def test_torch_compile_and_workers_reach_the_trainer(tmp_path):
 def trained(sample, tmp_path_factory):
     """A tiny T5 with a LoRA adapter trained for real on the sample (shared by several tests)."""
     out = tmp_path_factory.mktemp("trained")
-    config = TrainConfig.smoke(output_dir=str(out), max_steps=24, logging_steps=4, save_steps=100,
-                               lora_r=8, lora_alpha=16)
+    config = TrainConfig.smoke(
+        output_dir=str(out), max_steps=24, logging_steps=4, save_steps=100, lora_r=8, lora_alpha=16
+    )
     model, tok = load_base_model(config)
     peft_model = apply_method(model, config)
     trainer = make_trainer(peft_model, tok, sample, config)
@@ -130,10 +139,18 @@ def test_only_adapter_weights_changed(trained):
     fresh, _ = load_base_model(config)  # the shared tiny base, untouched by training
     base = peft_model.get_base_model()
     for name, p in fresh.named_parameters():
-        assert torch.equal(p, base.get_parameter(name.replace("q.weight", "q.base_layer.weight")
-                                                 .replace("v.weight", "v.base_layer.weight")))
-    assert any(n.endswith("lora_B.default.weight") and p.abs().sum() > 0
-               for n, p in peft_model.named_parameters())
+        assert torch.equal(
+            p,
+            base.get_parameter(
+                name.replace("q.weight", "q.base_layer.weight").replace(
+                    "v.weight", "v.base_layer.weight"
+                )
+            ),
+        )
+    assert any(
+        n.endswith("lora_B.default.weight") and p.abs().sum() > 0
+        for n, p in peft_model.named_parameters()
+    )
 
 
 def test_adapter_save_reload_identical_outputs(trained, sample, tmp_path):
@@ -194,8 +211,9 @@ def test_load_adapter_rejects_non_adapter_dir(tiny, tmp_path):
 
 
 def test_nan_loss_stops_training_with_advice(sample, tmp_path):
-    config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=6, logging_steps=1,
-                               save_steps=100)
+    config = TrainConfig.smoke(
+        output_dir=str(tmp_path), max_steps=6, logging_steps=1, save_steps=100
+    )
     model, tok = load_base_model(config)
     with torch.no_grad():
         model.encoder.final_layer_norm.weight.fill_(float("nan"))  # what an fp16 overflow does
@@ -221,11 +239,14 @@ def test_presets_and_roundtrip(tmp_path):
         TrainConfig.from_dict({"lr": 1})
 
 
-@pytest.mark.skipif(not (torch.cuda.is_available() and torch.cuda.is_bf16_supported()),
-                    reason="needs a bf16-capable CUDA GPU")
+@pytest.mark.skipif(
+    not (torch.cuda.is_available() and torch.cuda.is_bf16_supported()),
+    reason="needs a bf16-capable CUDA GPU",
+)
 def test_bf16_training_on_gpu(sample, tmp_path):  # pragma: no cover - GPU machines only
-    config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=12, logging_steps=4,
-                               precision="bf16", save_steps=100)
+    config = TrainConfig.smoke(
+        output_dir=str(tmp_path), max_steps=12, logging_steps=4, precision="bf16", save_steps=100
+    )
     model, tok = load_base_model(config, device="cuda")
     assert model.dtype == torch.bfloat16
     trainer = make_trainer(apply_method(model, config), tok, sample, config)
@@ -240,9 +261,14 @@ def test_gradient_accumulation_keeps_loss_scale(sample, tmp_path):
     """T5 returns a per-batch mean: with accumulation the logged loss must not double."""
     first = {}
     for accum, batch in ((1, 8), (2, 4)):
-        config = TrainConfig.smoke(output_dir=str(tmp_path / f"ga{accum}"), max_steps=1,
-                                   logging_steps=1, save_steps=100,
-                                   per_device_train_batch_size=batch, gradient_accumulation_steps=accum)
+        config = TrainConfig.smoke(
+            output_dir=str(tmp_path / f"ga{accum}"),
+            max_steps=1,
+            logging_steps=1,
+            save_steps=100,
+            per_device_train_batch_size=batch,
+            gradient_accumulation_steps=accum,
+        )
         model, tok = load_base_model(config)
         trainer = make_trainer(apply_method(model, config), tok, sample, config)
         trainer.train()
@@ -269,8 +295,10 @@ def test_validation_loss_is_the_trainers_eval_loss_on_the_validation_split(train
     batches = list(trainer.get_eval_dataloader())  # the Trainer's batching (length-grouped)
     assert sum(len(b["input_ids"]) for b in batches) == len(validation)  # each example once
     with torch.no_grad():
-        losses = [peft_model(**{k: v.to(peft_model.device) for k, v in b.items()}).loss.item()
-                  for b in batches]
+        losses = [
+            peft_model(**{k: v.to(peft_model.device) for k, v in b.items()}).loss.item()
+            for b in batches
+        ]
     sizes = [len(b["input_ids"]) for b in batches]
     # transformers 5.15 weights each batch's mean loss by its examples (loss.repeat(batch_size)),
     # 5.25 averages the batches' means; the batches differ in size, so the two numbers differ
@@ -279,9 +307,15 @@ def test_validation_loss_is_the_trainers_eval_loss_on_the_validation_split(train
     assert by_example != pytest.approx(by_batch, rel=1e-5)
     assert final in (pytest.approx(by_example, rel=1e-5), pytest.approx(by_batch, rel=1e-5))
     assert final == history[-1][1]
-    train_loss = sum(peft_model(**b).loss.item() * len(b["input_ids"]) for b in DataLoader(
-        trainer.train_dataset, batch_size=8, collate_fn=data_collator(tok, peft_model, config)))
-    assert final != pytest.approx(train_loss / len(trainer.train_dataset), rel=1e-3)  # another split
+    train_loss = sum(
+        peft_model(**b).loss.item() * len(b["input_ids"])
+        for b in DataLoader(
+            trainer.train_dataset, batch_size=8, collate_fn=data_collator(tok, peft_model, config)
+        )
+    )
+    assert final != pytest.approx(
+        train_loss / len(trainer.train_dataset), rel=1e-3
+    )  # another split
     rows = loss_log(trainer)
     assert [r["step"] for r in rows] == sorted({r["step"] for r in rows})
     assert {r["step"] for r in rows if "validation_loss" in r} == {5, 10, 15, 20, 24}
@@ -313,7 +347,9 @@ def test_training_arguments_take_the_housekeeping_from_one_call(tmp_path):
 
     config = TrainConfig.smoke(output_dir=str(tmp_path), seed=7, dataloader_num_workers=1)
     housekeeping = housekeeping_arguments(config)
-    assert {"logging_nan_inf_filter", "seed", "data_seed", "report_to", "use_cpu"} <= set(housekeeping)
+    assert {"logging_nan_inf_filter", "seed", "data_seed", "report_to", "use_cpu"} <= set(
+        housekeeping
+    )
     assert housekeeping["seed"] == housekeeping["data_seed"] == 7
     assert housekeeping["logging_nan_inf_filter"] is False  # a NaN loss reaches the guard
     args = training_arguments(config)
@@ -338,13 +374,15 @@ def test_nan_between_logs_never_reaches_a_checkpoint(sample, tmp_path):
                     model.get_base_model().encoder.final_layer_norm.weight.fill_(float("nan"))
 
     # a checkpoint every step but a log only every 5: the loss check alone would come too late
-    config = TrainConfig.smoke(output_dir=str(tmp_path), max_steps=8, logging_steps=5,
-                               save_steps=1, save_total_limit=5)
+    config = TrainConfig.smoke(
+        output_dir=str(tmp_path), max_steps=8, logging_steps=5, save_steps=1, save_total_limit=5
+    )
     model, tok = load_base_model(config)
     peft_model = apply_method(model, config)
     trainer = make_trainer(peft_model, tok, sample, config, callbacks=[Overflow()])
-    with pytest.raises(TrainingError,
-                       match=r"weights became NaN/inf at step 3 .*fp16.*before checkpoint-3"):
+    with pytest.raises(
+        TrainingError, match=r"weights became NaN/inf at step 3 .*fp16.*before checkpoint-3"
+    ):
         trainer.train()
     ckpts = tmp_path / "checkpoints"
     assert sorted(p.name for p in ckpts.iterdir()) == ["checkpoint-1", "checkpoint-2"]
@@ -382,29 +420,40 @@ def test_session_and_validation_reports_describe_this_session(sample, tmp_path, 
     """A second "Run all" resumes a finished run: before the fix the notebook printed "0 s in this
     session" and "1 validation passes took 0.2 s of the 0.0 s that training took" (earlier
     sessions' passes set against this session's time)."""
+
     def trainer_for(max_steps=5):  # 40 examples in batches of 8: 5 steps are one whole epoch
-        config = TrainConfig.smoke(output_dir=str(tmp_path / "run"), max_steps=max_steps,
-                                   save_steps=5, logging_steps=1, eval_steps=5)
+        config = TrainConfig.smoke(
+            output_dir=str(tmp_path / "run"),
+            max_steps=max_steps,
+            save_steps=5,
+            logging_steps=1,
+            eval_steps=5,
+        )
         model, tok = load_base_model(config)
         return make_trainer(apply_method(model, config), tok, sample, config)
 
     first = trainer_for()
     result = first.train()
     assert first.session_report(result) == (
-        f"trained steps 1 to 5 of 5 in this session ({result.metrics['train_runtime']:.1f} s)")
+        f"trained steps 1 to 5 of 5 in this session ({result.metrics['train_runtime']:.1f} s)"
+    )
     (seconds,) = [e["eval_runtime"] for e in first.state.log_history if "eval_runtime" in e]
     assert first.validation_report(result) == (
         f"1 validation pass in this session took {seconds:.1f} s of the "
-        f"{result.metrics['train_runtime']:.1f} s this session's training took")
+        f"{result.metrics['train_runtime']:.1f} s this session's training took"
+    )
 
     checkpoint = str(tmp_path / "run" / "checkpoints" / "checkpoint-5")
     again = trainer_for()
     result = again.train(resume_from_checkpoint=checkpoint)
-    assert again.session_report(result) == ("nothing to train in this session: the run was "
-                                            "already complete at step 5 of 5 (resumed from its "
-                                            "last checkpoint, whose model this is)")
+    assert again.session_report(result) == (
+        "nothing to train in this session: the run was "
+        "already complete at step 5 of 5 (resumed from its "
+        "last checkpoint, whose model this is)"
+    )
     assert again.validation_report(result) == (
-        "no validation pass ran in this session; 1 ran in an earlier session")
+        "no validation pass ran in this session; 1 ran in an earlier session"
+    )
 
     longer = trainer_for(max_steps=10)  # resumed half way: this session's steps and passes only
     result = longer.train(resume_from_checkpoint=checkpoint)

@@ -3,12 +3,10 @@ real Trainer runs), and the Trainer's logs as readable lines."""
 
 from __future__ import annotations
 
-
-
+from dialogsum_peft.command_line.commands import make_trainer
+from dialogsum_peft.command_line.loading import load_base_model
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.methods import apply_method
-from dialogsum_peft.command_line.loading import load_base_model
-from dialogsum_peft.command_line.commands import make_trainer
 
 
 def test_resume_shows_transformers_note_only_for_a_real_change(sample, tmp_path):
@@ -25,12 +23,14 @@ def test_resume_shows_transformers_note_only_for_a_real_change(sample, tmp_path)
                 notes.append(record.getMessage())
 
     def train(logging_steps, resume=None):
-        config = TrainConfig.smoke(output_dir=str(tmp_path / "run"), max_steps=4, save_steps=2,
-                                   logging_steps=logging_steps)
+        config = TrainConfig.smoke(
+            output_dir=str(tmp_path / "run"), max_steps=4, save_steps=2, logging_steps=logging_steps
+        )
         assert 0 < config.eval_steps < 1  # a fraction of the run, as in every recipe
         model, tok = load_base_model(config)
         make_trainer(apply_method(model, config), tok, sample, config).train(
-            resume_from_checkpoint=resume)
+            resume_from_checkpoint=resume
+        )
 
     logger = logging.getLogger("transformers.trainer_utils")
     handler = Keep()
@@ -54,13 +54,30 @@ def test_log_lines_read_as_text():
     from dialogsum_peft.training_log import log_line
 
     state = SimpleNamespace(global_step=20, max_steps=30)
-    assert log_line({"loss": 6.91234, "grad_norm": 3.3012, "learning_rate": 0.0005, "epoch": 4.0},
-                    state) == "step 20/30 (epoch 4.00): loss 6.912, gradient norm 3.301, learning rate 0.0005"
-    assert log_line({"eval_loss": 7.0, "eval_runtime": 0.25, "eval_samples_per_second": 40.0,
-                     "epoch": 4.0}, state) == "step 20/30 (epoch 4.00): validation loss 7 (0.2 s)"
-    end = {"train_runtime": 12.5, "train_samples_per_second": 19.2, "train_loss": 7.25,
-           "total_flos": 1e9, "epoch": 6.0}
-    assert log_line(end, state) == ("training ended at step 20/30: 12 s in this session, "
-                                    "19.2 examples/s, mean training loss 7.25")
+    assert (
+        log_line(
+            {"loss": 6.91234, "grad_norm": 3.3012, "learning_rate": 0.0005, "epoch": 4.0}, state
+        )
+        == "step 20/30 (epoch 4.00): loss 6.912, gradient norm 3.301, learning rate 0.0005"
+    )
+    assert (
+        log_line(
+            {"eval_loss": 7.0, "eval_runtime": 0.25, "eval_samples_per_second": 40.0, "epoch": 4.0},
+            state,
+        )
+        == "step 20/30 (epoch 4.00): validation loss 7 (0.2 s)"
+    )
+    end = {
+        "train_runtime": 12.5,
+        "train_samples_per_second": 19.2,
+        "train_loss": 7.25,
+        "total_flos": 1e9,
+        "epoch": 6.0,
+    }
+    assert log_line(end, state) == (
+        "training ended at step 20/30: 12 s in this session, "
+        "19.2 examples/s, mean training loss 7.25"
+    )
     assert log_line(end, state, trained=False) == (
-        "nothing to train: the run was already complete at step 20/30")
+        "nothing to train: the run was already complete at step 20/30"
+    )

@@ -1,6 +1,7 @@
-"""Try it (dialogsum_peft.evaluation.try_dialogue, dialogsum_peft.dialogues.try_it_app): a dialogue of one's own, the zero-shot and the fine-tuned summary side by
-side with the input warnings, as a plain function and as a gradio page served on 127.0.0.1 and
-called over HTTP (gradio_client), on the tiny T5 with an adapter that changes its summaries."""
+"""Try it (dialogsum_peft.evaluation.try_dialogue, dialogsum_peft.dialogues.try_it_app): a dialogue
+of one's own, the zero-shot and the fine-tuned summary side by side with the input warnings, as a
+plain function and as a gradio page served on 127.0.0.1 and called over HTTP (gradio_client), on
+the tiny T5 with an adapter that changes its summaries."""
 
 from __future__ import annotations
 
@@ -14,8 +15,13 @@ import torch
 from conftest import gen, lora
 from dialogsum_peft.dialogues import SMOKE_LABEL, gradio_installed, try_it_app
 from dialogsum_peft.errors import DataError
-from dialogsum_peft.evaluation import (LORA, NOTHING_LOST, ZERO_SHOT, try_dialogue,
-                                       zero_shot_and_lora_summaries)
+from dialogsum_peft.evaluation import (
+    LORA,
+    NOTHING_LOST,
+    ZERO_SHOT,
+    try_dialogue,
+    zero_shot_and_lora_summaries,
+)
 from dialogsum_peft.tokenization import InputLossWarning
 
 GEN = gen(max_new_tokens=8, min_new_tokens=8, batch_size=4)  # the run's, as the notebook passes
@@ -24,6 +30,7 @@ GEN = gen(max_new_tokens=8, min_new_tokens=8, batch_size=4)  # the run's, as the
 def cut_at(max_source_length: int) -> dict:
     """:data:`GEN` with another ``max_source_length``."""
     return {**GEN, "max_source_length": max_source_length}
+
 
 CODE = "#Person1#: Use the code {SAVE10} at checkout 😀\n#Person2#: Thanks!"
 
@@ -106,8 +113,9 @@ def _serves(port: int) -> bool:
 
 # gradio 6.24 (Colab's) calls an async function without awaiting it in its /config route, which
 # gradio_client reads; later releases do not. Its warning, nothing else, is left out.
-@pytest.mark.filterwarnings("ignore:coroutine 'App.create_app.<locals>.get_current_user' was "
-                            "never awaited:RuntimeWarning")
+@pytest.mark.filterwarnings(
+    "ignore:coroutine 'App.create_app.<locals>.get_current_user' was never awaited:RuntimeWarning"
+)
 def test_the_page_over_http_gives_the_packages_summaries_and_warnings(peft_model, sample):
     pytest.importorskip("gradio")
     import httpx
@@ -120,8 +128,14 @@ def test_the_page_over_http_gives_the_packages_summaries_and_warnings(peft_model
     app = try_it_app(model, tokenizer, examples=examples, **cut_at(256))
     port = _free_port()
     try:
-        app.launch(server_name="127.0.0.1", server_port=port, share=False, inline=False,
-                   quiet=True, prevent_thread_lock=True)
+        app.launch(
+            server_name="127.0.0.1",
+            server_port=port,
+            share=False,
+            inline=False,
+            quiet=True,
+            prevent_thread_lock=True,
+        )
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         zero_shot, tuned, notes = client.predict(dialogue, api_name="/summarize")
         expected = zero_shot_and_lora_summaries(model, tokenizer, [dialogue], **cut_at(256))

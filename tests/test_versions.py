@@ -7,8 +7,13 @@ import importlib.metadata
 import pytest
 
 from dialogsum_peft.errors import DialogSumError
-from dialogsum_peft.versions import (BREAKAGES, BrokenVersionsError, known_breakages,
-                                     library_versions, require_working)
+from dialogsum_peft.versions import (
+    BREAKAGES,
+    BrokenVersionsError,
+    known_breakages,
+    library_versions,
+    require_working,
+)
 
 
 def test_library_versions_are_the_installed_distributions():
@@ -25,14 +30,17 @@ def test_library_versions_are_the_installed_distributions():
     assert library_versions(("no-such-distribution",)) == {"no-such-distribution": "not installed"}
 
 
-@pytest.mark.parametrize("peft, transformers, broken", [
-    ("0.20.0", "5.15.0", False),  # Colab's set and the floors
-    ("0.20.0", "5.17.9", False),
-    ("0.20.0", "5.18.0", True),   # transformers renamed the method peft 0.20 calls
-    ("0.21.1", "5.25.0", True),
-    ("0.21.2", "5.25.0", False),  # the newest
-    ("0.21.2", "5.15.0", False),
-])
+@pytest.mark.parametrize(
+    "peft, transformers, broken",
+    [
+        ("0.20.0", "5.15.0", False),  # Colab's set and the floors
+        ("0.20.0", "5.17.9", False),
+        ("0.20.0", "5.18.0", True),  # transformers renamed the method peft 0.20 calls
+        ("0.21.1", "5.25.0", True),
+        ("0.21.2", "5.25.0", False),  # the newest
+        ("0.21.2", "5.15.0", False),
+    ],
+)
 def test_peft_before_0_21_2_breaks_with_transformers_5_18(peft, transformers, broken):
     versions = {"peft": peft, "transformers": transformers}
     names = [b.name for b in known_breakages(versions)]

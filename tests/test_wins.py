@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 
 from dialogsum_peft.intervals import rouge_intervals
-from dialogsum_peft.metrics import (MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, per_example,
-                                    score_pairs)
+from dialogsum_peft.metrics import (
+    MULTI_REF_PROTOCOLS,
+    ROUGE_TYPES,
+    EvalResult,
+    per_example,
+    score_pairs,
+)
 from dialogsum_peft.wins import OUTCOMES, proportion_interval, win_shares, wins_json
 
 
@@ -52,11 +57,18 @@ def test_counts_follow_the_per_dialogue_scores_of_the_protocol(sample, protocol)
 def test_the_same_summaries_are_equal_on_every_dialogue(sample):
     result = summaries_of(sample["test"], 2)
     shares = win_shares(result, summaries_of(sample["test"], 2))
-    assert (shares["equal"].dialogues, shares["higher"].dialogues, shares["lower"].dialogues) == (10, 0, 0)
+    assert (shares["equal"].dialogues, shares["higher"].dialogues, shares["lower"].dialogues) == (
+        10,
+        0,
+        0,
+    )
     # a share of 10 of 10 still has an interval: Wilson's stays inside [0, 1]
     low, high = shares["equal"].ci95
     assert (low, high) == pytest.approx(wilson(10, 10)) and high == pytest.approx(1.0)
-    assert shares["higher"].ci95.low == pytest.approx(0.0, abs=1e-12) and shares["higher"].ci95.high > 0.2
+    assert (
+        shares["higher"].ci95.low == pytest.approx(0.0, abs=1e-12)
+        and shares["higher"].ci95.high > 0.2
+    )
 
 
 @pytest.mark.parametrize("k, n", [(0, 10), (3, 10), (7, 12), (310, 500), (500, 500)])
@@ -112,7 +124,8 @@ def test_wins_json_holds_every_protocol_and_type_for_each_model_against_the_base
     assert wins_json({"lora": results["lora"]}) == {}  # no base, nothing to count against
     few = {name: EvalResult(r.predictions[:3], r.pair_scores[:3]) for name, r in results.items()}
     assert wins_json(few)["lora vs base"]["mean"]["rouge1"]["ci95_not_estimable"] == (
-        "3 dialogues; at least 10 are needed")
+        "3 dialogues; at least 10 are needed"
+    )
 
 
 def test_win_table_counts_shares_and_marks_smoke_results(sample):
@@ -128,11 +141,16 @@ def test_win_table_counts_shares_and_marks_smoke_results(sample):
     assert table.loc["rouge1", "higher"] == f"{h.dialogues} of 10 ({h.share:.0%})"
     assert table.loc["rouge1", "higher 95% CI"] == f"{h.ci95.low:.0%} to {h.ci95.high:.0%}"
     assert "Wilson" in table.caption and SMOKE_NOTE not in table.to_string()
-    assert list(win_table(results, "zero-shot", "LoRA", rouge_types="all").index) == list(ROUGE_TYPES)
+    assert list(win_table(results, "zero-shot", "LoRA", rouge_types="all").index) == list(
+        ROUGE_TYPES
+    )
     best = win_table(results, "zero-shot", "LoRA", protocol="best")
     assert best.loc["rouge1", "higher"].startswith(
-        f"{win_shares(results['zero-shot'], results['LoRA'], 'best')['higher'].dialogues} of 10")
-    smoke = {name: EvalResult(r.predictions, r.pair_scores, smoke=True) for name, r in results.items()}
+        f"{win_shares(results['zero-shot'], results['LoRA'], 'best')['higher'].dialogues} of 10"
+    )
+    smoke = {
+        name: EvalResult(r.predictions, r.pair_scores, smoke=True) for name, r in results.items()
+    }
     assert SMOKE_NOTE in win_table(smoke, "zero-shot", "LoRA").to_string()
     with pytest.raises(TypeError, match="not an EvalResult"):
         win_table({"zero-shot": {"rouge1": 0.3}, "LoRA": results["LoRA"]}, "zero-shot", "LoRA")

@@ -16,11 +16,16 @@ from transformers import AutoTokenizer, T5ForConditionalGeneration
 from conftest import gen
 from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.config import TrainConfig
-from dialogsum_peft.evaluation import evaluate_model, limit_split
+from dialogsum_peft.evaluation import (
+    LORA,
+    ZERO_SHOT,
+    evaluate_model,
+    evaluate_zero_shot_and_lora,
+    limit_split,
+    zero_shot_and_lora_summaries,
+)
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.methods import METHODS, apply_method, is_peft
-from dialogsum_peft.evaluation import (LORA, ZERO_SHOT, evaluate_zero_shot_and_lora,
-                                       zero_shot_and_lora_summaries)
 from dialogsum_peft.zero_shot import zero_shot_model
 
 PEFT_METHODS = [m for m in METHODS if is_peft(m)]
@@ -68,8 +73,9 @@ def test_zero_shot_model_refuses_a_plain_model(tiny):
             pass
 
 
-def test_notebook_helpers_zero_shot_is_the_base_under_prompt_tuning(tiny_dir, sample, dialogues,
-                                                                     base_summaries):
+def test_notebook_helpers_zero_shot_is_the_base_under_prompt_tuning(
+    tiny_dir, sample, dialogues, base_summaries
+):
     tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
     model = trained_like(tiny_dir, "prompt-tuning")
     summaries = zero_shot_and_lora_summaries(model, tokenizer, dialogues, **GEN)
@@ -89,8 +95,17 @@ def test_cli_evaluate_base_row_is_the_base_for_a_prompt_tuning_adapter(tiny_dir,
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
     adapter = save_adapter(trained_like(tiny_dir, "prompt-tuning"), tmp_path / "adapter", tokenizer)
-    common = ["evaluate", "--preset", "smoke", "--limit", "2", "--max-new-tokens", "8",
-              "--predictions-format", "jsonl"]
+    common = [
+        "evaluate",
+        "--preset",
+        "smoke",
+        "--limit",
+        "2",
+        "--max-new-tokens",
+        "8",
+        "--predictions-format",
+        "jsonl",
+    ]
     assert main([*common, "--adapter", str(adapter), "--results-dir", str(tmp_path / "pt")]) == 0
     assert main([*common, "--results-dir", str(tmp_path / "alone")]) == 0
 

@@ -32,11 +32,15 @@ def check_weights(weights: Path) -> None:
         with safe_open(str(weights), framework="pt") as fh:
             bad = [k for k in fh.keys() if not fh.get_tensor(k).isfinite().all()]
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
-        raise AdapterError(f"{weights} is damaged and cannot be read ({one_line(err)[:160]}); "
-                           "train again or restore the file") from None
+        raise AdapterError(
+            f"{weights} is damaged and cannot be read ({one_line(err)[:160]}); "
+            "train again or restore the file"
+        ) from None
     if bad:
-        raise AdapterError(f"{weights} holds NaN/inf weights ({len(bad)} tensors, e.g. {bad[0]}): "
-                           "the training that wrote it diverged; train again (lower learning rate)")
+        raise AdapterError(
+            f"{weights} holds NaN/inf weights ({len(bad)} tensors, e.g. {bad[0]}): "
+            "the training that wrote it diverged; train again (lower learning rate)"
+        )
 
 
 def check_adapter_dir(path: str | os.PathLike) -> Path:
@@ -52,8 +56,10 @@ def check_adapter_dir(path: str | os.PathLike) -> Path:
 
         if pickle_weights_message(path):
             raise AdapterError(pickle_weights_message(path))
-        raise AdapterError(f"{path} is not a peft adapter folder (it needs adapter_config.json and "
-                           f"{ADAPTER_WEIGHTS}, as training writes into <output-dir>/adapter)")
+        raise AdapterError(
+            f"{path} is not a peft adapter folder (it needs adapter_config.json and "
+            f"{ADAPTER_WEIGHTS}, as training writes into <output-dir>/adapter)"
+        )
     check_weights(path / ADAPTER_WEIGHTS)
     return path
 
@@ -71,9 +77,11 @@ def check_same_tokenizer(path: str | os.PathLike, tokenizer) -> None:
         return
     saved = AutoTokenizer.from_pretrained(path)
     if saved.get_vocab() != tokenizer.get_vocab():
-        raise AdapterError(f"the adapter {path} was trained with another tokenizer "
-                           f"({len(saved)} tokens) than this base model's ({len(tokenizer)}): "
-                           "load it onto the base model it was trained on")
+        raise AdapterError(
+            f"the adapter {path} was trained with another tokenizer "
+            f"({len(saved)} tokens) than this base model's ({len(tokenizer)}): "
+            "load it onto the base model it was trained on"
+        )
 
 
 def adapter_base(path: str | os.PathLike) -> str | None:
@@ -107,8 +115,10 @@ def same_base(trained: str, loaded: str) -> bool:
 
 def other_base_message(path, trained: str, loaded: str, how: str = "") -> str:
     """The one line that refuses an adapter (or model) trained on ``trained`` for ``loaded``."""
-    return (f"the adapter {path} was trained on {trained}, not on {loaded}{how}: its summaries "
-            f"only mean something on its own base; load it onto {trained}")
+    return (
+        f"the adapter {path} was trained on {trained}, not on {loaded}{how}: its summaries "
+        f"only mean something on its own base; load it onto {trained}"
+    )
 
 
 def _shape_mismatch(path: Path, base_model) -> str | None:
@@ -146,8 +156,10 @@ def check_adapter_fits(path: str | os.PathLike, base_model, tokenizer=None) -> P
     trained, loaded = adapter_base(path), model_base(base_model)
     mismatch = _shape_mismatch(path, base_model)
     if mismatch:
-        raise AdapterError(f"the adapter {path} was trained on {trained}, not on {loaded}: "
-                           f"{mismatch}; load it onto the base model it was trained on")
+        raise AdapterError(
+            f"the adapter {path} was trained on {trained}, not on {loaded}: "
+            f"{mismatch}; load it onto the base model it was trained on"
+        )
     if trained and loaded and not same_base(trained, loaded):
         raise AdapterError(other_base_message(path, trained, loaded))
     return path
@@ -156,14 +168,25 @@ def check_adapter_fits(path: str | os.PathLike, base_model, tokenizer=None) -> P
 def adapter_size_mb(path: str | os.PathLike) -> float:
     """Size in MB of the weights a folder written by ``train`` holds (adapter or whole model)."""
     path = Path(path)
-    return sum(f.stat().st_size for f in (path / ADAPTER_WEIGHTS, path / MODEL_WEIGHTS)
-               if f.is_file()) / 1e6
+    return (
+        sum(f.stat().st_size for f in (path / ADAPTER_WEIGHTS, path / MODEL_WEIGHTS) if f.is_file())
+        / 1e6
+    )
 
 
 # ------------------------------------------------ share it: the model card and the Hub
-def write_model_card(adapter_dir, config, tuned=None, zero_shot=None, *, split: str = "test",
-                     trained_here: bool = True, world_size: int = 1, steps: int | None = None,
-                     backend: str = "transformers") -> Path:
+def write_model_card(
+    adapter_dir,
+    config,
+    tuned=None,
+    zero_shot=None,
+    *,
+    split: str = "test",
+    trained_here: bool = True,
+    world_size: int = 1,
+    steps: int | None = None,
+    backend: str = "transformers",
+) -> Path:
     """Write the adapter folder's ``README.md``, a model card made with ``huggingface_hub``'s
     ``ModelCard`` (:mod:`dialogsum_peft.model_card`: what it says); returns its path.
 
@@ -177,8 +200,15 @@ def write_model_card(adapter_dir, config, tuned=None, zero_shot=None, *, split: 
     for a README.md someone wrote (only ours or peft's empty template is replaced).
     """
     from .atomic import write_text_atomic
-    from .model_card import (CARD, CardEvaluation, TrainingFacts, build_card, check_replaceable,
-                             read_card, with_evaluation)
+    from .model_card import (
+        CARD,
+        CardEvaluation,
+        TrainingFacts,
+        build_card,
+        check_replaceable,
+        read_card,
+        with_evaluation,
+    )
 
     path = check_adapter_dir(adapter_dir)
     check_replaceable(path)  # a card someone wrote by hand is never overwritten
@@ -193,8 +223,9 @@ def write_model_card(adapter_dir, config, tuned=None, zero_shot=None, *, split: 
     return path / CARD
 
 
-def push_adapter(adapter_dir, repo_id: str | None = None, private: bool = True,
-                 dry_run: bool = False):
+def push_adapter(
+    adapter_dir, repo_id: str | None = None, private: bool = True, dry_run: bool = False
+):
     """Push the adapter, its tokenizer and its card to the Hugging Face Hub, into a private
     repository unless ``private=False``; ``repo_id`` defaults to ``<your user name>/<the card's
     model name>``. Returns the :class:`~dialogsum_peft.sharing.UploadPlan` (the repository, the

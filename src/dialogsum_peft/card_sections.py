@@ -19,8 +19,12 @@ from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult
 from .settings import HUB_DATASET, TINY_MODEL_NAME
 
 EVAL_START, EVAL_END = "<!-- dialogsum_peft:evaluation -->", "<!-- /dialogsum_peft:evaluation -->"
-ROUGE_NAMES = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L",
-               "rougeLsum": "ROUGE-Lsum"}
+ROUGE_NAMES = {
+    "rouge1": "ROUGE-1",
+    "rouge2": "ROUGE-2",
+    "rougeL": "ROUGE-L",
+    "rougeLsum": "ROUGE-Lsum",
+}
 
 
 @dataclass(frozen=True)
@@ -91,8 +95,11 @@ def evaluation_section(evaluation: CardEvaluation | None, config) -> str:
 
     lines = [EVAL_START, "## Evaluation", ""]
     if evaluation is None:
-        lines += ["Not evaluated yet: `python -m dialogsum_peft evaluate --adapter <this folder>` "
-                  "(or the tutorial notebook) writes the results here.", EVAL_END]
+        lines += [
+            "Not evaluated yet: `python -m dialogsum_peft evaluate --adapter <this folder>` "
+            "(or the tutorial notebook) writes the results here.",
+            EVAL_END,
+        ]
         return "\n".join(lines)
     tuned, base = evaluation.tuned, evaluation.zero_shot
     n, refs = len(tuned.pair_scores), sum(len(p) for p in tuned.pair_scores)
@@ -109,10 +116,17 @@ def evaluation_section(evaluation: CardEvaluation | None, config) -> str:
         "pair (the Hub's test split scored row by row), `best` keeps the best-matching reference, "
         "`first` the first one (the DialogSum paper); compare published figures only under the "
         f"same protocol. In brackets: 95% bootstrap intervals over the dialogues ({N_RESAMPLES:,} "
-        "resamples" + ("; paired for the difference, and the zero-shot row is the base model with "
-                       "the adapter switched off)." if base else ")."), "",
+        "resamples"
+        + (
+            "; paired for the difference, and the zero-shot row is the base model with "
+            "the adapter switched off)."
+            if base
+            else ")."
+        ),
+        "",
         _row(["protocol", "model", *(ROUGE_NAMES[k] for k in ROUGE_TYPES)]),
-        _row(["---"] * (2 + len(ROUGE_TYPES)))]
+        _row(["---"] * (2 + len(ROUGE_TYPES))),
+    ]
     reasons: dict[str, None] = {}  # why an interval is missing, said once under the table
 
     def cell(value: float, ci, signed: bool = False) -> str:
@@ -124,19 +138,35 @@ def evaluation_section(evaluation: CardEvaluation | None, config) -> str:
     for protocol in MULTI_REF_PROTOCOLS:
         rows = [("zero-shot (base model)", base)] if base else []
         for name, result in rows + [("this adapter", tuned)]:
-            scores, cis = result.by_protocol[protocol], rouge_intervals(result.pair_scores, protocol)
+            scores, cis = (
+                result.by_protocol[protocol],
+                rouge_intervals(result.pair_scores, protocol),
+            )
             lines.append(_row([protocol, name, *(cell(scores[k], cis[k]) for k in ROUGE_TYPES)]))
         if base:
             diff = difference_intervals(base.pair_scores, tuned.pair_scores, protocol)
-            lines.append(_row([protocol, "difference", *(
-                cell(diff[k]["difference"], diff[k]["ci95"], signed=True) for k in ROUGE_TYPES)]))
+            lines.append(
+                _row(
+                    [
+                        protocol,
+                        "difference",
+                        *(
+                            cell(diff[k]["difference"], diff[k]["ci95"], signed=True)
+                            for k in ROUGE_TYPES
+                        ),
+                    ]
+                )
+            )
     if reasons:
         lines += ["", "Intervals not estimable: " + "; ".join(reasons) + "."]
     if base:
         shares = win_shares(base, tuned, "mean", "rouge1")
-        lines += ["", "Per dialogue, with 95% Wilson intervals (how many test dialogues the "
-                  "adapter improves, beside the average gain above): "
-                  + describe_wins(shares, "this adapter", "zero-shot")]
+        lines += [
+            "",
+            "Per dialogue, with 95% Wilson intervals (how many test dialogues the "
+            "adapter improves, beside the average gain above): "
+            + describe_wins(shares, "this adapter", "zero-shot"),
+        ]
     lines.append(EVAL_END)
     return "\n".join(lines)
 
@@ -144,48 +174,77 @@ def evaluation_section(evaluation: CardEvaluation | None, config) -> str:
 def training_section(config, training: TrainingFacts | None, method_words: str) -> str:
     from .display import counted
 
-    rows = [("base model", config.model_name),
-            ("data", f"{dataset_names(config)[1]}, train split"),
-            ("PEFT method", method_words)]
+    rows = [
+        ("base model", config.model_name),
+        ("data", f"{dataset_names(config)[1]}, train split"),
+        ("PEFT method", method_words),
+    ]
     if training is None:
-        rows.append(("training", "not recorded: this folder had no card written by the "
-                                 "training (the method's settings above are read from "
-                                 "adapter_config.json)"))
+        rows.append(
+            (
+                "training",
+                "not recorded: this folder had no card written by the "
+                "training (the method's settings above are read from "
+                "adapter_config.json)",
+            )
+        )
     else:
-        length = (f"{config.max_steps} optimizer steps" if config.max_steps > 0
-                  else f"{config.num_train_epochs:g} epochs")
+        length = (
+            f"{config.max_steps} optimizer steps"
+            if config.max_steps > 0
+            else f"{config.num_train_epochs:g} epochs"
+        )
         processes = f"{training.world_size} x " if training.world_size > 1 else ""
         rows += [
             ("recipe", f"{config.recipe}: {length} x effective batch {config.effective_batch}"),
-            ("learning rate", f"{config.learning_rate:g}, {config.lr_scheduler_type} schedule, "
-                              f"warm-up {config.warmup_steps:g}"),
+            (
+                "learning rate",
+                f"{config.learning_rate:g}, {config.lr_scheduler_type} schedule, "
+                f"warm-up {config.warmup_steps:g}",
+            ),
             ("optimizer", f"{config.optim}, weight decay {config.weight_decay:g}"),
             ("precision", config.precision),
-            ("tokens", f"prompt at most {config.max_source_length}, summary at most "
-                       f"{config.max_target_length}"),
+            (
+                "tokens",
+                f"prompt at most {config.max_source_length}, summary at most "
+                f"{config.max_target_length}",
+            ),
             ("seed", config.seed),
-            ("trained on", f"{processes}{training.device}" + (
-                f", {counted(training.steps, 'optimizer step')}" if training.steps else "")),
-            ("library versions", ", ".join(f"{k} {v}" for k, v in training.versions.items()))]
-    return "\n".join(["## Training", "", _row(["", ""]), _row(["---", "---"]),
-                      *(_row([k, v]) for k, v in rows)])
+            (
+                "trained on",
+                f"{processes}{training.device}"
+                + (f", {counted(training.steps, 'optimizer step')}" if training.steps else ""),
+            ),
+            ("library versions", ", ".join(f"{k} {v}" for k, v in training.versions.items())),
+        ]
+    return "\n".join(
+        ["## Training", "", _row(["", ""]), _row(["---", "---"]), *(_row([k, v]) for k, v in rows)]
+    )
 
 
 def use_section(base: str) -> str:
     from .data import PROMPT_TEMPLATE
 
-    return "\n".join([
-        "## How to use", "",
-        "The adapter was trained and evaluated with one prompt: give it the same one.", "",
-        "```python", "from peft import PeftModel",
-        "from transformers import AutoModelForSeq2SeqLM, AutoTokenizer", "",
-        'adapter = "path/or/hub-id/of/this/adapter"',
-        f"model = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained({base!r}), adapter)",
-        "tokenizer = AutoTokenizer.from_pretrained(adapter)",
-        f"prompt = {json.dumps(PROMPT_TEMPLATE)}.format(dialogue=dialogue)",
-        'inputs = tokenizer(prompt, return_tensors="pt", truncation=True, max_length=512)',
-        "summary = tokenizer.decode(model.generate(**inputs, max_new_tokens=128)[0],",
-        "                           skip_special_tokens=True)", "```"])
+    return "\n".join(
+        [
+            "## How to use",
+            "",
+            "The adapter was trained and evaluated with one prompt: give it the same one.",
+            "",
+            "```python",
+            "from peft import PeftModel",
+            "from transformers import AutoModelForSeq2SeqLM, AutoTokenizer",
+            "",
+            'adapter = "path/or/hub-id/of/this/adapter"',
+            f"model = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained({base!r}), adapter)",
+            "tokenizer = AutoTokenizer.from_pretrained(adapter)",
+            f"prompt = {json.dumps(PROMPT_TEMPLATE)}.format(dialogue=dialogue)",
+            'inputs = tokenizer(prompt, return_tensors="pt", truncation=True, max_length=512)',
+            "summary = tokenizer.decode(model.generate(**inputs, max_new_tokens=128)[0],",
+            "                           skip_special_tokens=True)",
+            "```",
+        ]
+    )
 
 
 LIMITS = """## Intended use and limits

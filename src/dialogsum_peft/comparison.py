@@ -25,8 +25,18 @@ from .published import PublishedFigure, figures_from
 
 NOT_TRAINED = "n/a"  # the zero-shot row: nothing was trained, saved or timed
 NOT_MEASURED = "not measured"  # e.g. peak GPU memory of a run on the CPU
-COLUMNS = ("trains", "trainable params", "trainable %", "saved MB", "peak GPU GiB",
-           "train samples/s", "train time s", "rouge1", "rouge2", "rougeL")
+COLUMNS = (
+    "trains",
+    "trainable params",
+    "trainable %",
+    "saved MB",
+    "peak GPU GiB",
+    "train samples/s",
+    "train time s",
+    "rouge1",
+    "rouge2",
+    "rougeL",
+)
 T4_MEMORY_GIB = 15.0  # a free Colab T4's memory as Colab reports it (16 GB = 15 GiB)
 WEIGHT_BYTES = {"fp32": 4, "bf16": 2}
 # Optimizer moments kept per trainable weight, each the size of its gradient: AdamW keeps two;
@@ -57,8 +67,16 @@ class MethodRun:
         return self.parameters.trainable > 0
 
     @classmethod
-    def measure(cls, method: str, method_config, model, evaluation: EvalResult, saved_dir,
-                train_metrics: Mapping[str, float], peak_memory_gib: float | None = None):
+    def measure(
+        cls,
+        method: str,
+        method_config,
+        model,
+        evaluation: EvalResult,
+        saved_dir,
+        train_metrics: Mapping[str, float],
+        peak_memory_gib: float | None = None,
+    ):
         """The row of a trained ``model``: its parameters counted, ``method_config`` (a peft
         config, ``None`` for full fine-tuning) described, the weights saved in ``saved_dir``
         weighed (MB), and the Trainer's ``train_samples_per_second``/``train_runtime`` from
@@ -66,17 +84,24 @@ class MethodRun:
         from .adapters import adapter_size_mb
         from .methods import describe
 
-        return cls(method, describe(method_config), count_parameters(model), evaluation,
-                   saved_mb=adapter_size_mb(saved_dir), peak_memory_gib=peak_memory_gib,
-                   samples_per_s=train_metrics["train_samples_per_second"],
-                   train_seconds=train_metrics["train_runtime"])
+        return cls(
+            method,
+            describe(method_config),
+            count_parameters(model),
+            evaluation,
+            saved_mb=adapter_size_mb(saved_dir),
+            peak_memory_gib=peak_memory_gib,
+            samples_per_s=train_metrics["train_samples_per_second"],
+            train_seconds=train_metrics["train_runtime"],
+        )
 
 
 def zero_shot_run(model, evaluation: EvalResult) -> MethodRun:
     """The baseline row: the pre-trained ``model`` as it is, nothing trained (0 trainable)."""
     total = count_parameters(model).total
-    return MethodRun(ZERO_SHOT, "nothing (the pre-trained model)", ParameterCount(0, total, 0.0),
-                     evaluation)
+    return MethodRun(
+        ZERO_SHOT, "nothing (the pre-trained model)", ParameterCount(0, total, 0.0), evaluation
+    )
 
 
 Runs = Mapping[str, MethodRun] | Sequence[MethodRun]
@@ -113,11 +138,21 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
     rows = {}
     for run in runs:
         scores = run.evaluation.by_protocol[protocol]
-        rows[run.method] = dict(zip(COLUMNS, (
-            run.trains, run.parameters.trainable, round(run.parameters.percent, 4),
-            _measured(run, run.saved_mb, 2), _measured(run, run.peak_memory_gib, 2),
-            _measured(run, run.samples_per_s, 2), _measured(run, run.train_seconds, 1),
-            *(round(scores[k], 4) for k in ("rouge1", "rouge2", "rougeL")))))
+        rows[run.method] = dict(
+            zip(
+                COLUMNS,
+                (
+                    run.trains,
+                    run.parameters.trainable,
+                    round(run.parameters.percent, 4),
+                    _measured(run, run.saved_mb, 2),
+                    _measured(run, run.peak_memory_gib, 2),
+                    _measured(run, run.samples_per_s, 2),
+                    _measured(run, run.train_seconds, 1),
+                    *(round(scores[k], 4) for k in ("rouge1", "rouge2", "rougeL")),
+                ),
+            )
+        )
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
     by_name = {run.method: run for run in runs}
     if reference in by_name:
@@ -129,8 +164,9 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
         for name, run in by_name.items():
             if name != reference:
                 d = difference_intervals(base, run.evaluation.pair_scores, protocol)["rouge1"]
-                table.loc[name, column] = (f"{d['difference']:+.4f} "
-                                           f"({format_interval(d['ci95'], signed=True)})")
+                table.loc[name, column] = (
+                    f"{d['difference']:+.4f} ({format_interval(d['ci95'], signed=True)})"
+                )
     zero_shot = next((run for run in runs if not run.trained), None)
     if zero_shot is not None:  # on how many dialogues, beside the average (dialogsum_peft.wins)
         from .wins import format_share_ci, win_shares
@@ -141,14 +177,19 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
             s = win_shares(zero_shot.evaluation, run.evaluation, protocol, "rouge1")
             table.loc[run.method, column] = (
                 f"{s['higher'].share:.0%} / {s['equal'].share:.0%} / {s['lower'].share:.0%} "
-                f"(higher: {format_share_ci(s['higher'].ci95)})")
+                f"(higher: {format_share_ci(s['higher'].ci95)})"
+            )
     table.index.name = f"method (ROUGE F-measure, protocol: {protocol})"
     return captioned(table, smoke_caption(r.evaluation for r in runs))
 
 
-def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] | str = (),
-                             metric: str = "rouge1", protocol: str = "mean",
-                             note: str | None = None):
+def plot_rouge_vs_parameters(
+    runs: Runs,
+    published: Sequence[PublishedFigure] | str = (),
+    metric: str = "rouge1",
+    protocol: str = "mean",
+    note: str | None = None,
+):
     """ROUGE against trainable parameters (log x axis): one point per trained method.
 
     The zero-shot model (0 trainable parameters, off a log axis) is a solid horizontal line; each
@@ -167,8 +208,9 @@ def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] | 
     for run in trained:
         x, y = run.parameters.trainable, run.evaluation.by_protocol[protocol][metric]
         ax.scatter([x], [y], s=60, zorder=3)
-        ax.annotate(f"{run.method}\n{y:.3f}", (x, y), xytext=(6, 6), textcoords="offset points",
-                    fontsize=9)
+        ax.annotate(
+            f"{run.method}\n{y:.3f}", (x, y), xytext=(6, 6), textcoords="offset points", fontsize=9
+        )
     for run in runs:
         if not run.trained:
             y = run.evaluation.by_protocol[protocol][metric]
@@ -176,10 +218,22 @@ def plot_rouge_vs_parameters(runs: Runs, published: Sequence[PublishedFigure] | 
     for figure in published:
         if figure.protocol == protocol and metric in figure.scores:
             y = figure.scores[metric]
-            ax.axhline(y, color="grey", linestyle="--", linewidth=1,
-                       label=f"published, {figure.source}: {figure.setup} {y:.3f}")
-            ax.annotate(f"published: {figure.setup}", (0.01, y), xycoords=("axes fraction", "data"),
-                        xytext=(0, 2), textcoords="offset points", fontsize=7, color="grey")
+            ax.axhline(
+                y,
+                color="grey",
+                linestyle="--",
+                linewidth=1,
+                label=f"published, {figure.source}: {figure.setup} {y:.3f}",
+            )
+            ax.annotate(
+                f"published: {figure.setup}",
+                (0.01, y),
+                xycoords=("axes fraction", "data"),
+                xytext=(0, 2),
+                textcoords="offset points",
+                fontsize=7,
+                color="grey",
+            )
     ax.set_xscale("log")
     ax.margins(y=0.15)  # room for the labels of the highest point
     if trained:
@@ -210,7 +264,9 @@ def plot_peak_memory(runs: Runs, note: str | None = None):
     names = [r.method for r in runs]
     values = [r.peak_memory_gib or 0.0 for r in runs]
     bars = ax.bar(names, values, color="tab:blue")
-    labels = [NOT_MEASURED if r.peak_memory_gib is None else f"{r.peak_memory_gib:.1f}" for r in runs]
+    labels = [
+        NOT_MEASURED if r.peak_memory_gib is None else f"{r.peak_memory_gib:.1f}" for r in runs
+    ]
     ax.bar_label(bars, labels=labels, fontsize=9)
     measured = [r.peak_memory_gib for r in runs if r.peak_memory_gib is not None]
     ax.set_ylim(0, max(measured) * 1.2 if measured else 1)
@@ -227,14 +283,17 @@ def plot_peak_memory(runs: Runs, note: str | None = None):
 def flan_t5_base_parameters(config) -> ParameterCount:
     """The parameters of flan-t5-base with ``config``'s method applied (``total`` includes the
     method's new weights), counted on the meta device: nothing is allocated or downloaded."""
-    from .methods import apply_method
     from .measuring import flan_t5_base_shaped_model
+    from .methods import apply_method
 
     return count_parameters(apply_method(flan_t5_base_shaped_model(device="meta"), config))
 
 
-def memory_estimate(setups: Mapping[str, tuple[int, int, str, str]],
-                    activations_gib: float | None = None, card_gib: float = T4_MEMORY_GIB):
+def memory_estimate(
+    setups: Mapping[str, tuple[int, int, str, str]],
+    activations_gib: float | None = None,
+    card_gib: float = T4_MEMORY_GIB,
+):
     """ESTIMATED training memory from bytes per parameter, one row per setup.
 
     ``setups``: label -> (total parameters, trainable parameters, "fp32" or "bf16", "adamw" or
@@ -251,11 +310,13 @@ def memory_estimate(setups: Mapping[str, tuple[int, int, str, str]],
         weight = WEIGHT_BYTES[precision]
         per_trainable = (weight if trainable >= total else 4) * (1 + OPTIMIZER_MOMENTS[optimizer])
         weights_gib, state_gib = total * weight / 2**30, trainable * per_trainable / 2**30
-        row = {"bytes per weight": weight,
-               "bytes per trainable weight (gradient + optimizer)": per_trainable,
-               "weights GiB": round(weights_gib, 2),
-               "gradients + optimizer GiB": round(state_gib, 2),
-               "before activations GiB": round(weights_gib + state_gib, 2)}
+        row = {
+            "bytes per weight": weight,
+            "bytes per trainable weight (gradient + optimizer)": per_trainable,
+            "weights GiB": round(weights_gib, 2),
+            "gradients + optimizer GiB": round(state_gib, 2),
+            "before activations GiB": round(weights_gib + state_gib, 2),
+        }
         if activations_gib is not None:
             with_activations = weights_gib + state_gib + activations_gib
             row["with activations GiB"] = round(with_activations, 1)

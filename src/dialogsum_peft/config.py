@@ -22,15 +22,20 @@ from .config_checks import MAX_NEW_TOKENS_LIMIT, check_config
 from .errors import ConfigError
 from .presets import Presets
 from .recipes import DEFAULT_RECIPE, LEARNING_RATES, RECIPES, split_batch
-from .settings import (BASE_MODEL, DEFAULT_METHOD, HUB_DATASET, METHOD_SETTINGS, METHODS,
-                       TINY_MODEL_NAME, weights_dtype)
+from .settings import (
+    BASE_MODEL,
+    DEFAULT_METHOD,
+    HUB_DATASET,
+    METHOD_SETTINGS,
+    METHODS,
+    TINY_MODEL_NAME,
+    weights_dtype,
+)
 
 # a config built field by field trains the default method
 _DEFAULT = METHOD_SETTINGS[DEFAULT_METHOD]
 
 PATH_FIELDS = ("output_dir", "model_name", "dataset_source")  # "~" expanded once, at creation
-
-
 
 
 def _f(default, help: str, *, choices: tuple | None = None, resume_safe: bool = False):
@@ -39,8 +44,9 @@ def _f(default, help: str, *, choices: tuple | None = None, resume_safe: bool = 
     Which commands take it as a flag is the command line's: :mod:`dialogsum_peft.command_line.flags`."""
     if isinstance(default, (list, dict, set)):
         raise TypeError("use tuples for defaults")  # pragma: no cover - a programming slip
-    return field(default=default, metadata={"help": help, "choices": choices,
-                                            "resume_safe": resume_safe})
+    return field(
+        default=default, metadata={"help": help, "choices": choices, "resume_safe": resume_safe}
+    )
 
 
 @dataclass
@@ -49,81 +55,126 @@ class TrainConfig(Presets):
     ``TrainConfig.smoke()``, ``.colab()``, ``.auto()``."""
 
     preset: str = _f("custom", "where the values came from (smoke, colab, auto)", resume_safe=True)
-    recipe: str = _f(DEFAULT_RECIPE, "full-mode training recipe (the same on every card): "
-                     + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()),
-                     resume_safe=True)
-    model_name: str = _f(BASE_MODEL, "base model: a Hub id (google/flan-t5-base: needs the "
-                         "Hugging Face Hub the first time, about 1 GB, then its cache) or a local "
-                         "folder (a save_pretrained copy: no Hub); evaluate, summarize and export "
-                         "default to the base the --adapter was trained on")
-    dataset_source: str = _f(HUB_DATASET, "knkarthick/dialogsum (needs the Hub, or its cache) "
-                             "or a folder of .jsonl files (train.jsonl, validation.jsonl, "
-                             "test.jsonl: no Hub)")
-    output_dir: str = _f("outputs/dialogsum-lora", "the run folder",
-                         resume_safe=True)
+    recipe: str = _f(
+        DEFAULT_RECIPE,
+        "full-mode training recipe (the same on every card): "
+        + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()),
+        resume_safe=True,
+    )
+    model_name: str = _f(
+        BASE_MODEL,
+        "base model: a Hub id (google/flan-t5-base: needs the "
+        "Hugging Face Hub the first time, about 1 GB, then its cache) or a local "
+        "folder (a save_pretrained copy: no Hub); evaluate, summarize and export "
+        "default to the base the --adapter was trained on",
+    )
+    dataset_source: str = _f(
+        HUB_DATASET,
+        "knkarthick/dialogsum (needs the Hub, or its cache) "
+        "or a folder of .jsonl files (train.jsonl, validation.jsonl, "
+        "test.jsonl: no Hub)",
+    )
+    output_dir: str = _f("outputs/dialogsum-lora", "the run folder", resume_safe=True)
     seed: int = _f(42, "seed of the adapter's initialisation and of the batch order")
-    precision: str = _f("fp32", "bf16 (Ampere or newer GPUs) or fp32; fp16 is refused: T5 "
-                        "overflows in it", choices=("bf16", "fp32"))
-    attn_implementation: str = _f("eager", "attention kernel; eager is the measured default for "
-                                  "T5's learned position bias (benchmarks/README.md). "
-                                  "flex_attention is there to be measured: with transformers "
-                                  "5.24 it fails for T5 at batch > 1 and with dropout", choices=("eager", "sdpa", "flex_attention"))
+    precision: str = _f(
+        "fp32",
+        "bf16 (Ampere or newer GPUs) or fp32; fp16 is refused: T5 overflows in it",
+        choices=("bf16", "fp32"),
+    )
+    attn_implementation: str = _f(
+        "eager",
+        "attention kernel; eager is the measured default for "
+        "T5's learned position bias (benchmarks/README.md). "
+        "flex_attention is there to be measured: with transformers "
+        "5.24 it fails for T5 at batch > 1 and with dropout",
+        choices=("eager", "sdpa", "flex_attention"),
+    )
     # 512 (Flan-T5's training length): 768/1024 keep 11 more of the 500 test prompts whole but
     # cost ~3x/~7x the time of the longest batches on CPU; their ROUGE effect is not measured yet
     # (benchmarks/results/source_length_limits-*.json); what 512 cuts is reported, not hidden.
     max_source_length: int = _f(512, "dialogue prompts are truncated to this many tokens")
     # what is trained (dialogsum_peft.methods)
-    method: str = _f(DEFAULT_METHOD, "lora (r=32 on q,v), lora-all (r=16 on every linear layer), ia3, "
-                     "prompt-tuning, or full fine-tuning; a preset applies the method's learning "
-                     "rate and settings", choices=METHODS)
+    method: str = _f(
+        DEFAULT_METHOD,
+        "lora (r=32 on q,v), lora-all (r=16 on every linear layer), ia3, "
+        "prompt-tuning, or full fine-tuning; a preset applies the method's learning "
+        "rate and settings",
+        choices=METHODS,
+    )
     num_virtual_tokens: int = _f(20, "prompt tuning: trained input embeddings")
-    prompt_init_text: str = _f("Summarize the following conversation.", "prompt tuning: the "
-                               "text whose embeddings initialise the virtual tokens")
+    prompt_init_text: str = _f(
+        "Summarize the following conversation.",
+        "prompt tuning: the text whose embeddings initialise the virtual tokens",
+    )
     # LoRA
     lora_r: int = _f(_DEFAULT["lora_r"], "LoRA rank")
     lora_alpha: int = _f(_DEFAULT["lora_alpha"], "LoRA scale (the update is multiplied by alpha/r)")
-    lora_target_modules: tuple[str, ...] = _f(_DEFAULT["lora_target_modules"], "comma-separated module names (T5: "
-                                              "q,k,v,o,wi_0,wi_1,wo)")
+    lora_target_modules: tuple[str, ...] = _f(
+        _DEFAULT["lora_target_modules"], "comma-separated module names (T5: q,k,v,o,wi_0,wi_1,wo)"
+    )
     lora_dropout: float = _f(0.05, "dropout on the adapter's input")
     # optimisation
     learning_rate: float = _f(LEARNING_RATES[DEFAULT_METHOD], "peak learning rate")
     max_steps: int = _f(250, "optimizer steps; -1: train --epochs instead")
     num_train_epochs: float = _f(1.0, "epochs (used when max_steps is -1)")
-    per_device_train_batch_size: int = _f(8, "examples per forward pass of a one-process run; "
-                                          "effective batch = this x --grad-accum on any number "
-                                          "of processes (split across them)")
+    per_device_train_batch_size: int = _f(
+        8,
+        "examples per forward pass of a one-process run; "
+        "effective batch = this x --grad-accum on any number "
+        "of processes (split across them)",
+    )
     gradient_accumulation_steps: int = _f(1, "batches summed per optimizer step")
     warmup_steps: float = _f(0.0, "linear warm-up: steps, or a fraction of them when below 1")
-    lr_scheduler_type: str = _f("linear", "learning-rate schedule after warm-up", choices=("linear", "cosine", "constant"))
+    lr_scheduler_type: str = _f(
+        "linear", "learning-rate schedule after warm-up", choices=("linear", "cosine", "constant")
+    )
     weight_decay: float = _f(0.0, "AdamW weight decay")
-    optim: str = _f("adamw_torch", "Trainer optimizer name (adamw_torch, adamw_torch_fused, "
-                    "adafactor)")
+    optim: str = _f(
+        "adamw_torch", "Trainer optimizer name (adamw_torch, adamw_torch_fused, adafactor)"
+    )
     gradient_checkpointing: bool = _f(False, "trade compute for memory")
-    torch_compile: bool = _f(False, "compile the model (torch.compile); with pad_to_multiple_of "
-                             "64 or more only a few shapes compile. Not yet measured to help: off")
-    dataloader_num_workers: int = _f(0, "processes preparing batches beside training", resume_safe=True)
-    train_sampling_strategy: str = _f("group_by_length", "batch order: length-grouped (less "
-                                      "padding) or random",
-                                      choices=("group_by_length", "random"))
+    torch_compile: bool = _f(
+        False,
+        "compile the model (torch.compile); with pad_to_multiple_of "
+        "64 or more only a few shapes compile. Not yet measured to help: off",
+    )
+    dataloader_num_workers: int = _f(
+        0, "processes preparing batches beside training", resume_safe=True
+    )
+    train_sampling_strategy: str = _f(
+        "group_by_length",
+        "batch order: length-grouped (less padding) or random",
+        choices=("group_by_length", "random"),
+    )
     pad_to_multiple_of: int | None = _f(8, "pad batches to a multiple of this on GPUs")
     max_target_length: int = _f(128, "summaries are truncated to this many tokens")
     train_limit: int | None = _f(None, "use only the first N training dialogues")
     # evaluation / generation
     eval_batch_size: int = _f(32, "dialogues per generation batch", resume_safe=True)
-    eval_limit: int | None = _f(None, "score only the first N dialogues of the split", resume_safe=True)
-    max_new_tokens: int = _f(128, f"longest summary, 1 to {MAX_NEW_TOKENS_LIMIT} tokens", resume_safe=True)
+    eval_limit: int | None = _f(
+        None, "score only the first N dialogues of the split", resume_safe=True
+    )
+    max_new_tokens: int = _f(
+        128, f"longest summary, 1 to {MAX_NEW_TOKENS_LIMIT} tokens", resume_safe=True
+    )
     num_beams: int = _f(1, "1: greedy; more: beam search", resume_safe=True)
-    merge_for_generation: bool = _f(False, "generate with the adapter's weights (LoRA, IA3) merged "
-                                    "into a copy of the model (same summaries, no adapter "
-                                    "overhead; the copy costs the model's memory once more; "
-                                    "prompt tuning has nothing to merge)",
-                                    resume_safe=True)
+    merge_for_generation: bool = _f(
+        False,
+        "generate with the adapter's weights (LoRA, IA3) merged "
+        "into a copy of the model (same summaries, no adapter "
+        "overhead; the copy costs the model's memory once more; "
+        "prompt tuning has nothing to merge)",
+        resume_safe=True,
+    )
     # logging / checkpoints
     logging_steps: int = _f(10, "log the loss every N steps", resume_safe=True)
-    eval_steps: float = _f(0.2, "validation loss every N steps, or every such fraction of the run "
-                           "when below 1 (0.2: five times); 0: never. Forward passes only, on the "
-                           "validation split when the data has one",
-                           resume_safe=True)
+    eval_steps: float = _f(
+        0.2,
+        "validation loss every N steps, or every such fraction of the run "
+        "when below 1 (0.2: five times); 0: never. Forward passes only, on the "
+        "validation split when the data has one",
+        resume_safe=True,
+    )
     save_steps: int = _f(50, "write a checkpoint every N steps", resume_safe=True)
     save_total_limit: int = _f(2, "checkpoints kept", resume_safe=True)
 
@@ -140,8 +191,11 @@ class TrainConfig(Presets):
         # A local model folder is kept as an absolute path: the adapter records it as its base
         # (``base_model_name_or_path``), and evaluate/summarize/export load that base from any
         # working directory.
-        if (isinstance(self.model_name, str) and self.model_name != TINY_MODEL_NAME
-                and Path(self.model_name).is_dir()):
+        if (
+            isinstance(self.model_name, str)
+            and self.model_name != TINY_MODEL_NAME
+            and Path(self.model_name).is_dir()
+        ):
             self.model_name = os.path.abspath(self.model_name)
         self.validate()
 
@@ -176,8 +230,12 @@ class TrainConfig(Presets):
 
     def generation_kwargs(self) -> dict[str, Any]:
         """The :func:`dialogsum_peft.generation.summarize` settings of this config."""
-        return dict(batch_size=self.eval_batch_size, max_new_tokens=self.max_new_tokens,
-                    num_beams=self.num_beams, max_source_length=self.max_source_length)
+        return dict(
+            batch_size=self.eval_batch_size,
+            max_new_tokens=self.max_new_tokens,
+            num_beams=self.num_beams,
+            max_source_length=self.max_source_length,
+        )
 
     def identity(self, world_size: int = 1) -> dict[str, Any]:
         """The settings that define what a training run computes (everything not resume-safe),
@@ -188,8 +246,9 @@ class TrainConfig(Presets):
         checkpoint interval, evaluation and generation settings (``resume_safe`` fields) may change.
         """
         d = self.to_dict()
-        identity = {f.name: d[f.name] for f in dataclasses.fields(self)
-                    if not f.metadata.get("resume_safe")}
+        identity = {
+            f.name: d[f.name] for f in dataclasses.fields(self) if not f.metadata.get("resume_safe")
+        }
         return {**identity, "world_size": world_size, "effective_batch": self.effective_batch}
 
     @property
@@ -216,10 +275,12 @@ class TrainConfig(Presets):
                 f"{self.per_device_train_batch_size} x accumulation "
                 f"{self.gradient_accumulation_steps}) cannot be split over {world_size} processes: "
                 f"give --batch-size x --grad-accum a multiple of {world_size}, or launch "
-                f"a number of processes that divides {self.effective_batch}")
+                f"a number of processes that divides {self.effective_batch}"
+            )
         per_device, accumulation = split_batch(share, self.per_device_train_batch_size)
-        return dataclasses.replace(self, per_device_train_batch_size=per_device,
-                                   gradient_accumulation_steps=accumulation)
+        return dataclasses.replace(
+            self, per_device_train_batch_size=per_device, gradient_accumulation_steps=accumulation
+        )
 
     @property
     def torch_dtype(self):

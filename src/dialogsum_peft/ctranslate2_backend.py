@@ -31,9 +31,17 @@ INSTALL_HINT = "pip install 'dialogsum_peft[serve]' (or pip install -r requireme
 # matches transformers' GenerationConfig defaults, so a model folder cannot bring its own: the
 # summaries are decoded with what the run's settings record, whatever the backend
 # (:func:`dialogsum_peft.generation.decoding_config` does the same for transformers).
-DECODING_DEFAULTS = dict(length_penalty=1.0, repetition_penalty=1.0, no_repeat_ngram_size=0,
-                         coverage_penalty=0.0, sampling_topk=1, sampling_temperature=1.0,
-                         disable_unk=False, num_hypotheses=1, return_alternatives=False)
+DECODING_DEFAULTS = dict(
+    length_penalty=1.0,
+    repetition_penalty=1.0,
+    no_repeat_ngram_size=0,
+    coverage_penalty=0.0,
+    sampling_topk=1,
+    sampling_temperature=1.0,
+    disable_unk=False,
+    num_hypotheses=1,
+    return_alternatives=False,
+)
 
 
 class MissingExtraError(DialogSumError, ImportError):
@@ -45,9 +53,11 @@ def require_ctranslate2():
     try:
         import ctranslate2
     except ImportError:
-        raise MissingExtraError("the ctranslate2 backend needs the optional package ctranslate2, "
-                                f"which is not installed: {INSTALL_HINT}; or use --backend "
-                                "transformers") from None
+        raise MissingExtraError(
+            "the ctranslate2 backend needs the optional package ctranslate2, "
+            f"which is not installed: {INSTALL_HINT}; or use --backend "
+            "transformers"
+        ) from None
     return ctranslate2
 
 
@@ -57,8 +67,9 @@ def is_ctranslate2_dir(path: str | os.PathLike) -> bool:
     return (path / "model.bin").is_file() and (path / "config.json").is_file()
 
 
-def convert(model_dir: str | os.PathLike, out_dir: str | os.PathLike,
-            quantization: str = "float32") -> Path:
+def convert(
+    model_dir: str | os.PathLike, out_dir: str | os.PathLike, quantization: str = "float32"
+) -> Path:
     """Convert a transformers T5 folder (safetensors + tokenizer) into CTranslate2's format.
 
     ``out_dir`` must not exist yet or be empty; it receives ``model.bin``, CTranslate2's
@@ -72,7 +83,9 @@ def convert(model_dir: str | os.PathLike, out_dir: str | os.PathLike,
     ctranslate2 = require_ctranslate2()
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     if quantization not in QUANTIZATIONS:
-        raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, got {quantization!r}")
+        raise ValueError(
+            f"quantization must be one of {', '.join(QUANTIZATIONS)}, got {quantization!r}"
+        )
 
     class Converter(ctranslate2.converters.TransformersConverter):
         def load_model(self, model_class, model_name_or_path, **kwargs):
@@ -103,19 +116,26 @@ class CTranslate2Model:
     torch's thread count, so ``OMP_NUM_THREADS`` limits both backends alike.
     """
 
-    def __init__(self, path: str | os.PathLike, compute_type: str = "default",
-                 threads: int | None = None):
+    def __init__(
+        self, path: str | os.PathLike, compute_type: str = "default", threads: int | None = None
+    ):
         import torch
 
         ctranslate2 = require_ctranslate2()
         self.path = Path(path)
         if not is_ctranslate2_dir(self.path):
-            raise DialogSumError(f"{self.path} is not a CTranslate2 model folder (model.bin + "
-                                 "config.json, as 'export --format ctranslate2' writes)")
+            raise DialogSumError(
+                f"{self.path} is not a CTranslate2 model folder (model.bin + "
+                "config.json, as 'export --format ctranslate2' writes)"
+            )
         self.compute_type = compute_type
         self.translator = ctranslate2.Translator(
-            str(self.path), device="cpu", compute_type=compute_type,
-            intra_threads=threads or torch.get_num_threads(), inter_threads=1)
+            str(self.path),
+            device="cpu",
+            compute_type=compute_type,
+            intra_threads=threads or torch.get_num_threads(),
+            inter_threads=1,
+        )
 
     def load_tokenizer(self):
         """The tokenizer saved beside the converted weights."""
@@ -123,8 +143,15 @@ class CTranslate2Model:
 
         return AutoTokenizer.from_pretrained(self.path)
 
-    def generate_ids(self, tokenizer, batch: list[list[int]], *, max_new_tokens: int,
-                     num_beams: int, min_new_tokens: int | None = None) -> list[list[int]]:
+    def generate_ids(
+        self,
+        tokenizer,
+        batch: list[list[int]],
+        *,
+        max_new_tokens: int,
+        num_beams: int,
+        min_new_tokens: int | None = None,
+    ) -> list[list[int]]:
         """Token ids generated for each (already truncated) input of ``batch``, in order.
 
         The same settings as transformers' ``generate`` with
@@ -136,9 +163,14 @@ class CTranslate2Model:
         """
         tokens = [tokenizer.convert_ids_to_tokens(ids) for ids in batch]
         results = self.translator.translate_batch(
-            tokens, beam_size=num_beams, max_decoding_length=max_new_tokens,
-            min_decoding_length=min_new_tokens or 0, max_input_length=0,
-            return_end_token=True, **DECODING_DEFAULTS)
+            tokens,
+            beam_size=num_beams,
+            max_decoding_length=max_new_tokens,
+            min_decoding_length=min_new_tokens or 0,
+            max_input_length=0,
+            return_end_token=True,
+            **DECODING_DEFAULTS,
+        )
         return [tokenizer.convert_tokens_to_ids(r.hypotheses[0]) for r in results]
 
     def __repr__(self) -> str:

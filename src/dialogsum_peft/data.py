@@ -68,34 +68,43 @@ def _check_text(value: Any, where: str, field_name: str) -> str:
     if value is None:
         raise DataError(f"{where}: field '{field_name}' is missing")
     if not isinstance(value, str):
-        raise DataError(f"{where}: field '{field_name}' must be a string, got {type(value).__name__}")
+        raise DataError(
+            f"{where}: field '{field_name}' must be a string, got {type(value).__name__}"
+        )
     if not value.strip():
         raise DataError(f"{where}: field '{field_name}' is empty")
     return value
 
 
-REFERENCE_RULE = ('one reference summary as "summary", or several as "summary1", "summary2", ... '
-                  '(numbered from 1, without gaps); the first is what training learns')
+REFERENCE_RULE = (
+    'one reference summary as "summary", or several as "summary1", "summary2", ... '
+    "(numbered from 1, without gaps); the first is what training learns"
+)
 
 
 def _references_of(row: Mapping[str, Any], where: str) -> list[tuple[str, Any]]:
     """``(field, value)`` of every reference summary of a raw row, by :data:`REFERENCE_RULE`:
     ``summary`` alone (the Hub's files), or ``summary1..N`` (the original test file). A row with
     both, numbered fields with a gap, or neither is a :class:`DataError` naming ``where``."""
-    numbered = sorted((k for k in row if re.fullmatch(r"summary\d+", k)),
-                      key=lambda k: (int(k[len("summary"):]), k))
+    numbered = sorted(
+        (k for k in row if re.fullmatch(r"summary\d+", k)),
+        key=lambda k: (int(k[len("summary") :]), k),
+    )
     if "summary" in row and numbered:
-        raise DataError(f"{where}: holds both \"summary\" and \"{numbered[0]}\"; give "
-                        f"{REFERENCE_RULE}")
+        raise DataError(f'{where}: holds both "summary" and "{numbered[0]}"; give {REFERENCE_RULE}')
     if numbered:
         expected = [f"summary{i}" for i in range(1, len(numbered) + 1)]
         if numbered != expected:
-            raise DataError(f"{where}: numbered summaries {', '.join(numbered)} do not run "
-                            f"summary1, summary2, ... without gaps; give {REFERENCE_RULE}")
+            raise DataError(
+                f"{where}: numbered summaries {', '.join(numbered)} do not run "
+                f"summary1, summary2, ... without gaps; give {REFERENCE_RULE}"
+            )
         return [(k, row[k]) for k in numbered]
     if "summary" not in row:
-        raise DataError(f"{where}: field 'summary' is missing (the row has "
-                        f"{', '.join(map(repr, row)) or 'no fields'}); give {REFERENCE_RULE}")
+        raise DataError(
+            f"{where}: field 'summary' is missing (the row has "
+            f"{', '.join(map(repr, row)) or 'no fields'}); give {REFERENCE_RULE}"
+        )
     return [("summary", row["summary"])]
 
 
@@ -105,7 +114,10 @@ def _topic_of(row: Mapping[str, Any]) -> str:
 
 
 def normalize_rows(
-    rows: Iterable[Mapping[str, Any]], split: str, *, group: bool,
+    rows: Iterable[Mapping[str, Any]],
+    split: str,
+    *,
+    group: bool,
     locations: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Validate raw rows and map them to ``id, dialogue, summary, references, topic``.
@@ -129,7 +141,11 @@ def normalize_rows(
             by_dialogue[key]["references"].extend(r.strip() for r in refs)
             continue
         # Hub test ids look like "test_0_1"; a grouped row keeps the shared stem "test_0".
-        clean_id = re.sub(r"_\d+$", "", row_id) if group and re.fullmatch(r"test_\d+_\d+", row_id) else row_id
+        clean_id = (
+            re.sub(r"_\d+$", "", row_id)
+            if group and re.fullmatch(r"test_\d+_\d+", row_id)
+            else row_id
+        )
         new = {
             "id": clean_id,
             "dialogue": dialogue.strip(),
@@ -161,8 +177,10 @@ def _split_files(folder: Path) -> dict[str, Path]:
             # exists(), not is_file(): a folder named train.jsonl is an error, not a missing split
             if (folder / name).exists():
                 if split in found:
-                    raise DataError(f"{folder} holds two files for the '{split}' split "
-                                    f"({found[split].name} and {name}): keep one")
+                    raise DataError(
+                        f"{folder} holds two files for the '{split}' split "
+                        f"({found[split].name} and {name}): keep one"
+                    )
                 found[split] = folder / name
     if not found:
         expected = ", ".join(list(HUB_EXPORT_FILES.values()) + list(ORIGINAL_FILES.values()))
@@ -207,8 +225,10 @@ def load_dialogsum(source: str | os.PathLike = HUB_DATASET):
         for split, file in _split_files(path).items():
             splits[split], locations[split] = _read_jsonl(file)
     elif path.exists():
-        raise DataError(f"{source} is a file, not a folder: put the dialogues in a folder as "
-                        "train.jsonl (optional: validation.jsonl, test.jsonl) and give the folder")
+        raise DataError(
+            f"{source} is a file, not a folder: put the dialogues in a folder as "
+            "train.jsonl (optional: validation.jsonl, test.jsonl) and give the folder"
+        )
     elif not _looks_like_hub_id(str(source)):
         raise DataError(f"dataset folder not found: {source} (nor is it a Hub id 'owner/name')")
     else:
@@ -219,8 +239,9 @@ def load_dialogsum(source: str | os.PathLike = HUB_DATASET):
 
     out = {}
     for split, rows in splits.items():
-        normalized = normalize_rows(rows, split, group=(split != "train"),
-                                    locations=locations.get(split))
+        normalized = normalize_rows(
+            rows, split, group=(split != "train"), locations=locations.get(split)
+        )
         if not normalized:
             raise DataError(f"split '{split}' has no usable rows")
         out[split] = _to_dataset(normalized, split)
@@ -260,9 +281,13 @@ def tokenize_split(dataset, tokenizer, *, max_source_length: int, max_target_len
     targets = [normalize_line_breaks(s) for s in dataset["summary"]]  # a separator is a space
     input_ids, sources = encode(prompts, tokenizer, max_source_length)
     labels, summaries = encode(targets, tokenizer, max_target_length, target=True)
-    tokenized = datasets.Dataset.from_dict({
-        "input_ids": input_ids, "attention_mask": [[1] * len(ids) for ids in input_ids],
-        "labels": labels})
+    tokenized = datasets.Dataset.from_dict(
+        {
+            "input_ids": input_ids,
+            "attention_mask": [[1] * len(ids) for ids in input_ids],
+            "labels": labels,
+        }
+    )
     return tokenized, {"dialogues": sources, "summaries": summaries}
 
 
@@ -287,14 +312,19 @@ def prepare_datasets(dataset_dict, tokenizer, config) -> dict:
         ds = dataset_dict[split]
         if split == "train" and config.train_limit:
             ds = ds.select(range(min(config.train_limit, len(ds))))
-        out[split], reports = tokenize_split(ds, tokenizer,
-                                             max_source_length=config.max_source_length,
-                                             max_target_length=config.max_target_length)
+        out[split], reports = tokenize_split(
+            ds,
+            tokenizer,
+            max_source_length=config.max_source_length,
+            max_target_length=config.max_target_length,
+        )
         for what, report in reports.items():
             warn_input_loss(report, f"{split} {what}")
     # the smoke preset's 30 steps on the shipped sample's 40 dialogues are meant to pass over it
     # several times: a pipeline check, not a model
-    sized_for = config.is_smoke and Path(config.dataset_source).resolve() == sample_data_dir().resolve()
+    sized_for = (
+        config.is_smoke and Path(config.dataset_source).resolve() == sample_data_dir().resolve()
+    )
     if not sized_for:
         warn_epochs(config.max_steps, config.effective_batch, len(out["train"]))
     return out

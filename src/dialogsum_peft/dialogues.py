@@ -41,8 +41,10 @@ def check_index(dataset, index) -> int:
     n = len(dataset)
     if not 0 <= index < n:
         rows = {0: "no rows", 1: "row 0"}.get(n, f"rows 0 to {n - 1}")
-        raise SplitIndexError(f"index {index} is outside {split_name(dataset)}: it has "
-                              f"{counted(n, 'dialogue')} ({rows})")
+        raise SplitIndexError(
+            f"index {index} is outside {split_name(dataset)}: it has "
+            f"{counted(n, 'dialogue')} ({rows})"
+        )
     return int(index)
 
 
@@ -79,9 +81,13 @@ def pick_index(dataset, index=None) -> int:
     return _LAST[key]
 
 
-def show_random_elements(dataset, num_examples: int = 3, seed: int | None = None,
-                         columns: Sequence[str] = ("id", "topic", "dialogue", "summary"),
-                         width: int = 100) -> TextBlock:
+def show_random_elements(
+    dataset,
+    num_examples: int = 3,
+    seed: int | None = None,
+    columns: Sequence[str] = ("id", "topic", "dialogue", "summary"),
+    width: int = 100,
+) -> TextBlock:
     """``num_examples`` random rows as wrapped text, one block per row (id and topic on its first
     line, then each of the other ``columns`` under its name), so a dialogue shows its turns on
     lines of at most ``width`` characters instead of escaped ``\\n`` in a wide table.
@@ -105,9 +111,14 @@ def show_random_elements(dataset, num_examples: int = 3, seed: int | None = None
     return TextBlock("\n".join([*blocks, line]))
 
 
-def format_example(dialogue: str, human: str, summaries: Mapping[str, str],
-                   references: Sequence[str] | None = None, width: int = 100,
-                   protocol: str = "mean") -> str:
+def format_example(
+    dialogue: str,
+    human: str,
+    summaries: Mapping[str, str],
+    references: Sequence[str] | None = None,
+    width: int = 100,
+    protocol: str = "mean",
+) -> str:
     """A printable block: dialogue (one line per turn, wrapped), human summary, each model's
     summary and, with
     ``references`` (the dialogue's human summaries), its ROUGE-1/2/L against them, computed here
@@ -116,23 +127,47 @@ def format_example(dialogue: str, human: str, summaries: Mapping[str, str],
 
     check_protocol(protocol)
     names = list(summaries)
-    rouge = dict(zip(names, per_example(score_pairs([summaries[n] for n in names],
-                                                    [list(references)] * len(names)), protocol))
-                 ) if references else {}
+    rouge = (
+        dict(
+            zip(
+                names,
+                per_example(
+                    score_pairs([summaries[n] for n in names], [list(references)] * len(names)),
+                    protocol,
+                ),
+            )
+        )
+        if references
+        else {}
+    )
     line = "-" * width
-    out = [line, "DIALOGUE:", wrap_lines(dialogue, width), line, "HUMAN SUMMARY:", textwrap.fill(human, width)]
+    out = [
+        line,
+        "DIALOGUE:",
+        wrap_lines(dialogue, width),
+        line,
+        "HUMAN SUMMARY:",
+        textwrap.fill(human, width),
+    ]
     for name, text in summaries.items():
         out += [line, f"{name.upper()}:", textwrap.fill(text or "(empty)", width)]
         if rouge and name in rouge:
             r = rouge[name]
-            out.append(f"  ROUGE-1 {r['rouge1']:.3f} | ROUGE-2 {r['rouge2']:.3f} | "
-                       f"ROUGE-L {r['rougeL']:.3f} (protocol: {protocol})")
+            out.append(
+                f"  ROUGE-1 {r['rouge1']:.3f} | ROUGE-2 {r['rouge2']:.3f} | "
+                f"ROUGE-L {r['rougeL']:.3f} (protocol: {protocol})"
+            )
     out.append(line)
     return "\n".join(out)
 
 
-def example_report(dataset, index: int, summaries: Mapping[str, str], smoke: bool = False,
-                   show_prompt: bool = False) -> str:
+def example_report(
+    dataset,
+    index: int,
+    summaries: Mapping[str, str],
+    smoke: bool = False,
+    show_prompt: bool = False,
+) -> str:
     """One test dialogue: its text (or the full prompt), the human summary, each model's summary
     with its own ROUGE against all the dialogue's references; the smoke banner on top in smoke mode.
     Raises :class:`~dialogsum_peft.errors.SplitIndexError` naming the split's size for an
@@ -143,8 +178,10 @@ def example_report(dataset, index: int, summaries: Mapping[str, str], smoke: boo
 
     row = dataset[check_index(dataset, index)]
     text = build_prompt(row["dialogue"]) if show_prompt else row["dialogue"]
-    header = (f"test dialogue #{index} (id {row['id']}, "
-              f"{counted(len(row['references']), 'human reference')})")
+    header = (
+        f"test dialogue #{index} (id {row['id']}, "
+        f"{counted(len(row['references']), 'human reference')})"
+    )
     body = format_example(text, row["summary"], summaries, row["references"])
     if show_prompt:
         body = body.replace("DIALOGUE:", "PROMPT (what the model reads):", 1)
@@ -152,8 +189,9 @@ def example_report(dataset, index: int, summaries: Mapping[str, str], smoke: boo
     return "\n".join(parts + [header, body])
 
 
-def side_by_side(dataset, results: Mapping[str, EvalResult], indices: Sequence[int],
-                 width: int = 100) -> TextBlock:
+def side_by_side(
+    dataset, results: Mapping[str, EvalResult], indices: Sequence[int], width: int = 100
+) -> TextBlock:
     """Dialogue, human summary and each model's summary (from its EvalResult on ``dataset``) for
     the rows ``indices``, as wrapped text blocks (:func:`format_example`, one per row).
 
@@ -167,15 +205,22 @@ def side_by_side(dataset, results: Mapping[str, EvalResult], indices: Sequence[i
             raise TypeError(f"results[{name!r}] is a {type(result).__name__}, not an EvalResult")
     for name, result in results.items():
         if len(result.predictions) != len(dataset):
-            raise ValueError(f"results[{name!r}] holds {len(result.predictions)} predictions for "
-                             f"a split of {len(dataset)} dialogues: not this split's results")
+            raise ValueError(
+                f"results[{name!r}] holds {len(result.predictions)} predictions for "
+                f"a split of {len(dataset)} dialogues: not this split's results"
+            )
     indices = [check_index(dataset, i) for i in indices]
     blocks = [SMOKE_NOTE] if any_smoke(results.values()) else []
     for i in indices:
         blocks.append(f"id: {dataset[i]['id']}")
-        blocks.append(format_example(dataset[i]["dialogue"], dataset[i]["summary"],
-                                     {name: r.predictions[i] for name, r in results.items()},
-                                     width=width))
+        blocks.append(
+            format_example(
+                dataset[i]["dialogue"],
+                dataset[i]["summary"],
+                {name: r.predictions[i] for name, r in results.items()},
+                width=width,
+            )
+        )
     return TextBlock("\n".join(blocks))
 
 
@@ -196,8 +241,9 @@ def gradio_installed() -> bool:
         return False
 
 
-def try_it_app(peft_model, tokenizer, examples: Sequence[str] = (), *, max_source_length: int,
-               **gen_kwargs):
+def try_it_app(
+    peft_model, tokenizer, examples: Sequence[str] = (), *, max_source_length: int, **gen_kwargs
+):
     """A ``gradio.Blocks`` page: a box for a dialogue, a few ``examples`` to pick from (e.g. test
     dialogues), and the :func:`~dialogsum_peft.evaluation.try_dialogue` result: the zero-shot and
     the fine-tuned summary side by side and what of the dialogue the model does not see
@@ -222,8 +268,9 @@ def try_it_app(peft_model, tokenizer, examples: Sequence[str] = (), *, max_sourc
 
     def summarize(dialogue: str):
         try:
-            result = try_dialogue(peft_model, tokenizer, dialogue,
-                                  max_source_length=max_source_length, **gen_kwargs)
+            result = try_dialogue(
+                peft_model, tokenizer, dialogue, max_source_length=max_source_length, **gen_kwargs
+            )
         except (DialogSumError, TypeError) as err:
             raise gr.Error(str(err), print_exception=False) from None  # the message, no traceback
         return result.summaries[ZERO_SHOT], result.summaries[LORA], result.notes()
@@ -234,8 +281,11 @@ def try_it_app(peft_model, tokenizer, examples: Sequence[str] = (), *, max_sourc
         gr.Markdown(f"## {TITLE}")
         if smoke:
             gr.Markdown(f"**{SMOKE_BANNER.format(on='')}**", elem_id="smoke-banner")
-        dialogue = gr.Textbox(label="Dialogue (one turn per line)", lines=8,
-                              placeholder="#Person1#: Hello!\n#Person2#: Hi, how are you?")
+        dialogue = gr.Textbox(
+            label="Dialogue (one turn per line)",
+            lines=8,
+            placeholder="#Person1#: Hello!\n#Person2#: Hi, how are you?",
+        )
         button = gr.Button("Summarize", variant="primary")
         with gr.Row():
             zero_shot = gr.Textbox(label=f"{ZERO_SHOT} summary{mark}", interactive=False)
@@ -243,7 +293,8 @@ def try_it_app(peft_model, tokenizer, examples: Sequence[str] = (), *, max_sourc
         notes = gr.Textbox(label="What the model does not see", interactive=False)
         if examples:
             gr.Examples([[d] for d in examples], inputs=dialogue, label="Or pick a test dialogue")
-        button.click(summarize, inputs=dialogue, outputs=[zero_shot, tuned, notes],
-                     api_name=API_NAME)
+        button.click(
+            summarize, inputs=dialogue, outputs=[zero_shot, tuned, notes], api_name=API_NAME
+        )
     _APPS.append(app)
     return app

@@ -74,8 +74,9 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
 def wrap_lines(text: str, width: int = 100) -> str:
     """``text`` wrapped to ``width`` characters line by line: a dialogue keeps one line per
     turn, a long turn continues on indented lines."""
-    return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") or line
-                     for line in text.splitlines())
+    return "\n".join(
+        textwrap.fill(line, width, subsequent_indent="    ") or line for line in text.splitlines()
+    )
 
 
 def smoke_caption(results) -> str | None:

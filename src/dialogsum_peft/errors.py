@@ -79,8 +79,9 @@ def warn(message: str, category: type[DialogSumWarning], stacklevel: int = 2) ->
     ``warnings.warn``.
     """
     default = warnings.formatwarning
-    warnings.formatwarning = lambda *args, **kwargs: format_warning(*args, **kwargs,
-                                                                    _default=default)
+    warnings.formatwarning = lambda *args, **kwargs: format_warning(
+        *args, **kwargs, _default=default
+    )
     try:
         warnings.warn(message, category, stacklevel=stacklevel + 1)
     finally:
@@ -92,8 +93,10 @@ def warn(message: str, category: type[DialogSumWarning], stacklevel: int = 2) ->
 # model.is_gradient_checkpointing, which transformers 5.2x deprecated, when it wraps or loads a
 # model; and without a GPU the DataLoader says on every epoch that it cannot pin memory (pinning
 # only matters for copies to a GPU).
-LIBRARY_NOTES = ((r"`is_gradient_checkpointing` is deprecated", FutureWarning),
-                 (r".*'pin_memory' argument is set as true but no accelerator", UserWarning))
+LIBRARY_NOTES = (
+    (r"`is_gradient_checkpointing` is deprecated", FutureWarning),
+    (r".*'pin_memory' argument is set as true but no accelerator", UserWarning),
+)
 
 
 @contextmanager
@@ -105,4 +108,3 @@ def quiet_library_notes():
         for message, category in LIBRARY_NOTES:
             warnings.filterwarnings("ignore", message=message, category=category)
         yield
-

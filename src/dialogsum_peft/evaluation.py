@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from .data import build_prompt
 from .display import captioned, smoke_caption
 from .generation import summarize, summarize_ids
-from .metrics import (EvalResult, aggregate,
-                      check_protocol, per_example, score_pairs)
+from .metrics import EvalResult, aggregate, check_protocol, per_example, score_pairs
 from .tokenization import encode, warn_input_loss
 from .zero_shot import zero_shot_model
 
@@ -32,8 +31,9 @@ ZERO_SHOT = "zero-shot"  # the names of the two models the tutorial compares
 LORA = "LoRA"
 
 
-def compute_rouge(predictions, references, multi_ref: str = "mean",
-                  use_stemmer: bool = True, tokenizer=None) -> dict[str, float]:
+def compute_rouge(
+    predictions, references, multi_ref: str = "mean", use_stemmer: bool = True, tokenizer=None
+) -> dict[str, float]:
     """Corpus ROUGE-1/2/L/Lsum F-measure under one protocol, fractions in [0, 1].
 
     ``predictions`` is a list of strings; ``references`` a list of strings (one per prediction)
@@ -55,9 +55,19 @@ def limit_split(dataset, limit: int | None):
     return dataset.select(range(limit))
 
 
-def evaluate_model(model, tokenizer, dataset, *, batch_size: int, max_new_tokens: int,
-                   num_beams: int, max_source_length: int, progress: bool = True,
-                   desc: str = "evaluating", check_inputs: bool = True) -> EvalResult:
+def evaluate_model(
+    model,
+    tokenizer,
+    dataset,
+    *,
+    batch_size: int,
+    max_new_tokens: int,
+    num_beams: int,
+    max_source_length: int,
+    progress: bool = True,
+    desc: str = "evaluating",
+    check_inputs: bool = True,
+) -> EvalResult:
     """Summaries of every dialogue in ``dataset`` and their ROUGE against all references, with
     the run's generation settings (``**config.generation_kwargs()``, :func:`summarize`'s).
 
@@ -67,28 +77,49 @@ def evaluate_model(model, tokenizer, dataset, *, batch_size: int, max_new_tokens
     """
     from .offline import is_smoke_model
 
-    encoded, inputs = encode([build_prompt(d) for d in dataset["dialogue"]], tokenizer,
-                             max_source_length)
+    encoded, inputs = encode(
+        [build_prompt(d) for d in dataset["dialogue"]], tokenizer, max_source_length
+    )
     if check_inputs:
         warn_input_loss(inputs, "dialogues of the split")
-    predictions = summarize_ids(model, tokenizer, encoded, batch_size=batch_size,
-                                max_new_tokens=max_new_tokens, num_beams=num_beams,
-                                progress=progress, desc=desc)
-    return EvalResult(predictions, score_pairs(predictions, list(dataset["references"])),
-                      smoke=is_smoke_model(model), inputs=inputs)
+    predictions = summarize_ids(
+        model,
+        tokenizer,
+        encoded,
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        num_beams=num_beams,
+        progress=progress,
+        desc=desc,
+    )
+    return EvalResult(
+        predictions,
+        score_pairs(predictions, list(dataset["references"])),
+        smoke=is_smoke_model(model),
+        inputs=inputs,
+    )
 
 
 # ------------------------------------------------------------------ zero-shot against LoRA
-def zero_shot_and_lora_summaries(peft_model, tokenizer, dialogues: Sequence[str],
-                                 progress: bool = False, **gen_kwargs) -> dict[str, list[str]]:
+def zero_shot_and_lora_summaries(
+    peft_model, tokenizer, dialogues: Sequence[str], progress: bool = False, **gen_kwargs
+) -> dict[str, list[str]]:
     """Summaries of ``dialogues`` by the base model (:func:`~dialogsum_peft.zero_shot.zero_shot_model`)
     and by the peft model: ``{"zero-shot": [str], "LoRA": [str]}``, in input order."""
     with zero_shot_model(peft_model) as base:
-        zero_shot = summarize(base, tokenizer, dialogues, progress=progress,
-                              desc=ZERO_SHOT, **gen_kwargs)
+        zero_shot = summarize(
+            base, tokenizer, dialogues, progress=progress, desc=ZERO_SHOT, **gen_kwargs
+        )
     # the same prompts, the same tokenizer: what they lose was said once, for the zero-shot pass
-    lora = summarize(peft_model, tokenizer, dialogues, progress=progress, desc=LORA,
-                     check_inputs=False, **gen_kwargs)
+    lora = summarize(
+        peft_model,
+        tokenizer,
+        dialogues,
+        progress=progress,
+        desc=LORA,
+        check_inputs=False,
+        **gen_kwargs,
+    )
     return {ZERO_SHOT: zero_shot, LORA: lora}
 
 
@@ -127,8 +158,9 @@ class TryItResult:
         printer.text(str(self))
 
 
-def try_dialogue(peft_model, tokenizer, dialogue: str, *, max_source_length: int,
-                 **gen_kwargs) -> TryItResult:
+def try_dialogue(
+    peft_model, tokenizer, dialogue: str, *, max_source_length: int, **gen_kwargs
+) -> TryItResult:
     """The zero-shot and the fine-tuned summary of ``dialogue`` (one string, turns on their own
     lines): :func:`zero_shot_and_lora_summaries`' summaries, from one encoding of its prompt
     (:func:`~dialogsum_peft.tokenization.encode`), whose report of what truncation at
@@ -144,16 +176,22 @@ def try_dialogue(peft_model, tokenizer, dialogue: str, *, max_source_length: int
     if not isinstance(dialogue, str):
         raise TypeError(f"a dialogue is a string, got {type(dialogue).__name__}")
     if not has_visible_text(dialogue):
-        raise DataError("the dialogue is empty: type or paste one (one turn per line, e.g. "
-                        "\"#Person1#: Hello!\")")
+        raise DataError(
+            'the dialogue is empty: type or paste one (one turn per line, e.g. "#Person1#: Hello!")'
+        )
     encoded, report = encode([build_prompt(dialogue)], tokenizer, max_source_length)
     message = report.message("dialogue")
     with zero_shot_model(peft_model) as base:
-        zero_shot = summarize_ids(base, tokenizer, encoded, progress=False, desc=ZERO_SHOT,
-                                  **gen_kwargs)
+        zero_shot = summarize_ids(
+            base, tokenizer, encoded, progress=False, desc=ZERO_SHOT, **gen_kwargs
+        )
     lora = summarize_ids(peft_model, tokenizer, encoded, progress=False, desc=LORA, **gen_kwargs)
-    return TryItResult(dialogue, {ZERO_SHOT: zero_shot[0], LORA: lora[0]},
-                       [message] if message else [], smoke=is_smoke_model(peft_model))
+    return TryItResult(
+        dialogue,
+        {ZERO_SHOT: zero_shot[0], LORA: lora[0]},
+        [message] if message else [],
+        smoke=is_smoke_model(peft_model),
+    )
 
 
 def evaluate_zero_shot_and_lora(peft_model, tokenizer, dataset, config, progress: bool = True):
@@ -163,10 +201,18 @@ def evaluate_zero_shot_and_lora(peft_model, tokenizer, dataset, config, progress
     """
     kwargs = config.generation_kwargs()
     with zero_shot_model(peft_model) as base:
-        zero_shot = evaluate_model(base, tokenizer, dataset, progress=progress,
-                                   desc=f"{ZERO_SHOT} summaries", **kwargs)
-    lora = evaluate_model(peft_model, tokenizer, dataset, progress=progress,  # said once above
-                          desc=f"{LORA} summaries", check_inputs=False, **kwargs)
+        zero_shot = evaluate_model(
+            base, tokenizer, dataset, progress=progress, desc=f"{ZERO_SHOT} summaries", **kwargs
+        )
+    lora = evaluate_model(
+        peft_model,
+        tokenizer,
+        dataset,
+        progress=progress,  # said once above
+        desc=f"{LORA} summaries",
+        check_inputs=False,
+        **kwargs,
+    )
     return {ZERO_SHOT: zero_shot, LORA: lora}
 
 
@@ -174,8 +220,9 @@ def evaluate_zero_shot_and_lora(peft_model, tokenizer, dataset, config, progress
 # One corpus score says how much better LoRA is on average, not where. Every number below is a
 # corpus score of a subset under the chosen protocol (metrics.aggregate on the subset's pair
 # scores), so a bin's score means what the headline table's score means.
-def _subset_table(results: Mapping, groups: dict[str, list[int]], protocol: str, metric: str,
-                  index_name: str):
+def _subset_table(
+    results: Mapping, groups: dict[str, list[int]], protocol: str, metric: str, index_name: str
+):
     import pandas as pd
 
     rows = {}
@@ -184,7 +231,9 @@ def _subset_table(results: Mapping, groups: dict[str, list[int]], protocol: str,
             continue
         row = {"dialogues": len(indices)}
         for name, result in results.items():
-            row[name] = round(aggregate([result.pair_scores[i] for i in indices], protocol)[metric], 4)
+            row[name] = round(
+                aggregate([result.pair_scores[i] for i in indices], protocol)[metric], 4
+            )
         rows[label] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = f"{index_name} ({metric} F-measure, protocol: {protocol})"
@@ -215,8 +264,9 @@ def length_bins(max_source_length: int, parts: int = 4) -> list[tuple[str, int, 
     return bins + [(f"> {max_source_length} (cut)", max_source_length + 1, None)]
 
 
-def rouge_by_length(results: Mapping, protocol: str = "mean", metric: str = "rouge1",
-                    parts: int = 4):
+def rouge_by_length(
+    results: Mapping, protocol: str = "mean", metric: str = "rouge1", parts: int = 4
+):
     """A DataFrame: one row per bin of prompt lengths in tokens before truncation
     (:func:`length_bins` of the ``max_source_length`` the prompts were cut to, both from
     :func:`prompt_lengths`), its number of dialogues and each model's corpus ``metric`` on them.
@@ -227,13 +277,20 @@ def rouge_by_length(results: Mapping, protocol: str = "mean", metric: str = "rou
     bins = length_bins(limit, parts)
     groups: dict[str, list[int]] = {label: [] for label, _, _ in bins}
     for j, length in enumerate(lengths):
-        label = next(lb for lb, low, high in bins if low <= length and (high is None or length <= high))
+        label = next(
+            lb for lb, low, high in bins if low <= length and (high is None or length <= high)
+        )
         groups[label].append(j)
     return _subset_table(results, groups, protocol, metric, "prompt tokens")
 
 
-def rouge_by_topic(results: Mapping, topics: Sequence[str], protocol: str = "mean",
-                   metric: str = "rouge1", top: int = 8):
+def rouge_by_topic(
+    results: Mapping,
+    topics: Sequence[str],
+    protocol: str = "mean",
+    metric: str = "rouge1",
+    top: int = 8,
+):
     """A DataFrame: the ``top`` most frequent topics (DialogSum's ``topic`` column), their number
     of dialogues and each model's corpus ``metric`` on them, most frequent first. Dialogues
     without a topic are left out."""
@@ -246,12 +303,16 @@ def rouge_by_topic(results: Mapping, topics: Sequence[str], protocol: str = "mea
     return _subset_table(results, dict(frequent), protocol, metric, "topic")
 
 
-def largest_losses(baseline, tuned, k: int = 3, protocol: str = "mean",
-                   metric: str = "rouge1") -> list[tuple[int, float]]:
+def largest_losses(
+    baseline, tuned, k: int = 3, protocol: str = "mean", metric: str = "rouge1"
+) -> list[tuple[int, float]]:
     """The ``k`` dialogues where ``tuned`` scored furthest below ``baseline`` (two EvalResults
     of the same dialogues): ``[(index, tuned - baseline), ...]``, largest loss first; only
     dialogues where it did lose (an empty list when it never did)."""
     check_protocol(protocol)
-    before, after = per_example(baseline.pair_scores, protocol), per_example(tuned.pair_scores, protocol)
+    before, after = (
+        per_example(baseline.pair_scores, protocol),
+        per_example(tuned.pair_scores, protocol),
+    )
     deltas = [(i, a[metric] - b[metric]) for i, (b, a) in enumerate(zip(before, after))]
     return sorted((d for d in deltas if d[1] < 0), key=lambda d: d[1])[:k]

@@ -30,7 +30,9 @@ from .display import SMOKE_NOTE, captioned
 from .errors import DataError
 from .intervals import CONFIDENCE, N_RESAMPLES, SEED, Interval, format_interval, wilson_interval
 
-INSTRUCTIONS_FILE = Path(__file__).resolve().parents[2] / "data" / "forgetting" / "instructions.jsonl"
+INSTRUCTIONS_FILE = (
+    Path(__file__).resolve().parents[2] / "data" / "forgetting" / "instructions.jsonl"
+)
 MIN_INSTRUCTIONS = 10  # fewer: no interval for the change (as intervals.MIN_DIALOGUES)
 # The answers' budget of new tokens (the run's max_new_tokens, when smaller, cuts them sooner): the
 # longest accepted answer is 8 words; a longer output is wrong anyway.
@@ -73,8 +75,10 @@ def load_instructions(path: str | Path | None = None) -> list[Instruction]:
     """
     path = Path(path) if path is not None else INSTRUCTIONS_FILE
     if not path.is_file():
-        raise DataError(f"{path}: no such file (the instruction set ships in the repository's "
-                        "data/forgetting/; run from a clone)")
+        raise DataError(
+            f"{path}: no such file (the instruction set ships in the repository's "
+            "data/forgetting/; run from a clone)"
+        )
     items, seen = [], set()
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -83,15 +87,21 @@ def load_instructions(path: str | Path | None = None) -> list[Instruction]:
             record = json.loads(line)
         except ValueError as err:
             raise DataError(f"{path}: line {lineno} is not JSON ({err})") from None
-        fields = [record.get(k) if isinstance(record, dict) else None
-                  for k in ("id", "category", "instruction")]
+        fields = [
+            record.get(k) if isinstance(record, dict) else None
+            for k in ("id", "category", "instruction")
+        ]
         answers = record.get("answers") if isinstance(record, dict) else None
         if not all(isinstance(f, str) and f.strip() for f in fields):
-            raise DataError(f"{path}: line {lineno} needs non-empty \"id\", \"category\" and "
-                            "\"instruction\" strings")
-        if (not isinstance(answers, list) or not answers
-                or not all(isinstance(a, str) and normalize(a) for a in answers)):
-            raise DataError(f"{path}: line {lineno} needs \"answers\": a list of non-empty strings")
+            raise DataError(
+                f'{path}: line {lineno} needs non-empty "id", "category" and "instruction" strings'
+            )
+        if (
+            not isinstance(answers, list)
+            or not answers
+            or not all(isinstance(a, str) and normalize(a) for a in answers)
+        ):
+            raise DataError(f'{path}: line {lineno} needs "answers": a list of non-empty strings')
         if fields[0] in seen:
             raise DataError(f"{path}: line {lineno} repeats the id {fields[0]!r}")
         seen.add(fields[0])
@@ -144,15 +154,30 @@ def _scored(model, tokenizer, instructions, encoded, *, max_new_tokens: int, **g
     from .generation import summarize_ids
     from .offline import is_smoke_model
 
-    answers = summarize_ids(model, tokenizer, encoded, desc="instructions",
-                            max_new_tokens=min(max_new_tokens, MAX_NEW_TOKENS), **gen_kwargs)
-    return InstructionScores(answers, [is_correct(a, i.answers) for a, i in zip(answers, instructions)],
-                             smoke=is_smoke_model(model))
+    answers = summarize_ids(
+        model,
+        tokenizer,
+        encoded,
+        desc="instructions",
+        max_new_tokens=min(max_new_tokens, MAX_NEW_TOKENS),
+        **gen_kwargs,
+    )
+    return InstructionScores(
+        answers,
+        [is_correct(a, i.answers) for a, i in zip(answers, instructions)],
+        smoke=is_smoke_model(model),
+    )
 
 
-def score_instructions(model, tokenizer, instructions: Sequence[Instruction], *,
-                       max_source_length: int, progress: bool = False,
-                       **gen_kwargs) -> InstructionScores:
+def score_instructions(
+    model,
+    tokenizer,
+    instructions: Sequence[Instruction],
+    *,
+    max_source_length: int,
+    progress: bool = False,
+    **gen_kwargs,
+) -> InstructionScores:
     """``model``'s answers to ``instructions`` (each instruction as the whole input, no
     summarization prompt), scored by :func:`is_correct`. Any seq2seq model: a base model, a peft
     model, a fully fine-tuned one. ``max_source_length`` and ``gen_kwargs``: the run's generation
@@ -164,9 +189,15 @@ def score_instructions(model, tokenizer, instructions: Sequence[Instruction], *,
     return _scored(model, tokenizer, instructions, encoded, progress=progress, **gen_kwargs)
 
 
-def score_before_and_after(peft_model, tokenizer, instructions: Sequence[Instruction], *,
-                           max_source_length: int, progress: bool = False,
-                           **gen_kwargs) -> tuple[InstructionScores, InstructionScores]:
+def score_before_and_after(
+    peft_model,
+    tokenizer,
+    instructions: Sequence[Instruction],
+    *,
+    max_source_length: int,
+    progress: bool = False,
+    **gen_kwargs,
+) -> tuple[InstructionScores, InstructionScores]:
     """``(before, after)``: the zero-shot model inside ``peft_model`` (every adapter off:
     :func:`~dialogsum_peft.zero_shot.zero_shot_model`) and ``peft_model`` itself, each scored as
     :func:`score_instructions` scores (the same settings; the instructions encoded once). Raises
@@ -177,19 +208,26 @@ def score_before_and_after(peft_model, tokenizer, instructions: Sequence[Instruc
     with zero_shot_model(peft_model) as base:  # before anything is encoded: a TypeError first
         encoded = _encoded(instructions, tokenizer, max_source_length)
         before = _scored(base, tokenizer, instructions, encoded, progress=progress, **gen_kwargs)
-    return before, _scored(peft_model, tokenizer, instructions, encoded, progress=progress,
-                           **gen_kwargs)
+    return before, _scored(
+        peft_model, tokenizer, instructions, encoded, progress=progress, **gen_kwargs
+    )
 
 
 def _check_pair(before: InstructionScores, after: InstructionScores) -> None:
     if before.n != after.n or before.n == 0:
-        raise ValueError(f"before and after must score the same instructions, got {before.n} "
-                         f"and {after.n} answers")
+        raise ValueError(
+            f"before and after must score the same instructions, got {before.n} "
+            f"and {after.n} answers"
+        )
 
 
-def change_interval(before: InstructionScores, after: InstructionScores,
-                    confidence: float = CONFIDENCE, n_resamples: int = N_RESAMPLES,
-                    seed: int = SEED) -> Interval:
+def change_interval(
+    before: InstructionScores,
+    after: InstructionScores,
+    confidence: float = CONFIDENCE,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = SEED,
+) -> Interval:
     """The paired bootstrap interval of ``after.accuracy - before.accuracy`` (the same
     instructions drawn for both, percentile method), or an :class:`Interval` without bounds
     saying why there is none: fewer than :data:`MIN_INSTRUCTIONS` instructions, or no spread
@@ -204,9 +242,15 @@ def change_interval(before: InstructionScores, after: InstructionScores,
         return Interval(reason=f"{len(diffs)} instructions; at least {MIN_INSTRUCTIONS} are needed")
     if np.ptp(diffs) == 0:
         return Interval(reason=f"no spread: every instruction changed by {diffs[0]:+.0f}")
-    result = bootstrap((diffs,), np.mean, vectorized=True, n_resamples=n_resamples,
-                       confidence_level=confidence, method="percentile",
-                       rng=np.random.default_rng(seed))
+    result = bootstrap(
+        (diffs,),
+        np.mean,
+        vectorized=True,
+        n_resamples=n_resamples,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     return Interval(float(result.confidence_interval.low), float(result.confidence_interval.high))
 
 
@@ -230,21 +274,28 @@ def forgetting_table(scores: Mapping[str, tuple[InstructionScores, InstructionSc
         rows[name] = {
             "before": with_ci(before.accuracy, before.interval()),
             "after": with_ci(after.accuracy, after.interval()),
-            "change": with_ci(after.accuracy - before.accuracy, change_interval(before, after),
-                              signed=True),
+            "change": with_ci(
+                after.accuracy - before.accuracy, change_interval(before, after), signed=True
+            ),
             "forgotten": sum(b and not a for b, a in zip(before.correct, after.correct)),
             "learned": sum(a and not b for b, a in zip(before.correct, after.correct)),
         }
     smoke = any(s.smoke for pair in scores.values() for s in pair)
     n = " or ".join(str(k) for k in sorted(sizes))
-    caption = (f"accuracy (95% CI) on {n} instructions outside dialogue summarization, {METRIC}; "
-               "CI: Wilson for an accuracy, paired bootstrap for the change"
-               + (f"\n{SMOKE_NOTE}" if smoke else ""))
+    caption = (
+        f"accuracy (95% CI) on {n} instructions outside dialogue summarization, {METRIC}; "
+        "CI: Wilson for an accuracy, paired bootstrap for the change"
+        + (f"\n{SMOKE_NOTE}" if smoke else "")
+    )
     return captioned(pd.DataFrame.from_dict(rows, orient="index"), caption)
 
 
-def answer_examples(instructions: Sequence[Instruction], before: InstructionScores,
-                    after: InstructionScores, k: int = 6):
+def answer_examples(
+    instructions: Sequence[Instruction],
+    before: InstructionScores,
+    after: InstructionScores,
+    k: int = 6,
+):
     """Up to ``k`` instructions with the expected answer and both models' answers, the forgotten
     ones (right before, wrong after) first, then the others in file order: what a reader should
     look at. Smoke results carry :data:`SMOKE_NOTE` as the caption."""
@@ -259,11 +310,17 @@ def answer_examples(instructions: Sequence[Instruction], before: InstructionScor
     def shown(text: str, right: bool) -> str:
         return ("right: " if right else "wrong: ") + (" ".join(text.split()) or "(empty)")
 
-    table = pd.DataFrame([{
-        "instruction": " ".join(instructions[i].instruction.split()),
-        "accepted": " | ".join(instructions[i].answers),
-        "before": shown(before.answers[i], before.correct[i]),
-        "after": shown(after.answers[i], after.correct[i]),
-    } for i in order[:k]], index=[instructions[i].id for i in order[:k]])
+    table = pd.DataFrame(
+        [
+            {
+                "instruction": " ".join(instructions[i].instruction.split()),
+                "accepted": " | ".join(instructions[i].answers),
+                "before": shown(before.answers[i], before.correct[i]),
+                "after": shown(after.answers[i], after.correct[i]),
+            }
+            for i in order[:k]
+        ],
+        index=[instructions[i].id for i in order[:k]],
+    )
     caption = f"{len(forgotten)} of {before.n} instructions forgotten (right before, wrong after)"
     return captioned(table, caption + (f"\n{SMOKE_NOTE}" if before.smoke or after.smoke else ""))

@@ -20,15 +20,19 @@ from contextlib import contextmanager
 import torch
 
 from .data import build_prompt
-from .tokenization import encode, warn_input_loss
 from .inputs import has_visible_text
+from .tokenization import encode, warn_input_loss
 
 
 def _check_dialogues(dialogues) -> list[str]:
     if isinstance(dialogues, str):
-        raise ValueError("summarize expects a list of dialogues, got a single string; wrap it: [dialogue]")
+        raise ValueError(
+            "summarize expects a list of dialogues, got a single string; wrap it: [dialogue]"
+        )
     if not isinstance(dialogues, Sequence) and not hasattr(dialogues, "__iter__"):
-        raise ValueError(f"summarize expects a list of dialogue strings, got {type(dialogues).__name__}")
+        raise ValueError(
+            f"summarize expects a list of dialogue strings, got {type(dialogues).__name__}"
+        )
     dialogues = list(dialogues)
     if not dialogues:
         raise ValueError("summarize got no dialogues (empty list)")
@@ -47,8 +51,9 @@ def model_device(model) -> torch.device:
 TOKEN_IDS = ("decoder_start_token_id", "bos_token_id", "eos_token_id", "pad_token_id")
 
 
-def decoding_config(model, *, max_new_tokens: int, num_beams: int,
-                    min_new_tokens: int | None = None):
+def decoding_config(
+    model, *, max_new_tokens: int, num_beams: int, min_new_tokens: int | None = None
+):
     """The ``transformers.GenerationConfig`` summaries are decoded with.
 
     Greedy (``num_beams=1``) or beam search, no sampling, at most ``max_new_tokens`` tokens (and
@@ -79,10 +84,21 @@ def decoding_with(model, generation_config) -> Iterator[None]:
 
 
 @torch.inference_mode()
-def summarize(model, tokenizer, dialogues: Sequence[str], *, batch_size: int, max_new_tokens: int,
-              num_beams: int, max_source_length: int, progress: bool = True,
-              min_new_tokens: int | None = None, use_prompt: bool = True,
-              desc: str = "summarizing", check_inputs: bool = True) -> list[str]:
+def summarize(
+    model,
+    tokenizer,
+    dialogues: Sequence[str],
+    *,
+    batch_size: int,
+    max_new_tokens: int,
+    num_beams: int,
+    max_source_length: int,
+    progress: bool = True,
+    min_new_tokens: int | None = None,
+    use_prompt: bool = True,
+    desc: str = "summarizing",
+    check_inputs: bool = True,
+) -> list[str]:
     """Summaries of ``dialogues`` (greedy with ``num_beams`` 1, or beam search), in input order.
 
     The generation settings are the run's, ``**config.generation_kwargs()``
@@ -99,15 +115,32 @@ def summarize(model, tokenizer, dialogues: Sequence[str], *, batch_size: int, ma
     encoded, inputs = encode(texts, tokenizer, max_source_length)
     if check_inputs:  # stacklevel 4: past inference_mode's wrapper, to the caller of summarize
         warn_input_loss(inputs, stacklevel=4)
-    return summarize_ids(model, tokenizer, encoded, batch_size=batch_size, progress=progress,
-                         max_new_tokens=max_new_tokens, num_beams=num_beams,
-                         min_new_tokens=min_new_tokens, desc=desc)
+    return summarize_ids(
+        model,
+        tokenizer,
+        encoded,
+        batch_size=batch_size,
+        progress=progress,
+        max_new_tokens=max_new_tokens,
+        num_beams=num_beams,
+        min_new_tokens=min_new_tokens,
+        desc=desc,
+    )
 
 
 @torch.inference_mode()
-def summarize_ids(model, tokenizer, encoded: Sequence[list[int]], *, batch_size: int,
-                  max_new_tokens: int, num_beams: int, min_new_tokens: int | None = None,
-                  progress: bool = True, desc: str = "summarizing") -> list[str]:
+def summarize_ids(
+    model,
+    tokenizer,
+    encoded: Sequence[list[int]],
+    *,
+    batch_size: int,
+    max_new_tokens: int,
+    num_beams: int,
+    min_new_tokens: int | None = None,
+    progress: bool = True,
+    desc: str = "summarizing",
+) -> list[str]:
     """The summaries of prompts already encoded (:func:`~dialogsum_peft.tokenization.encode`), in
     input order: sorted longest first and batched (little padding), decoded with
     :func:`decoding_config` alone (settings in the model's ``generation_config.json`` are
@@ -124,16 +157,21 @@ def summarize_ids(model, tokenizer, encoded: Sequence[list[int]], *, batch_size:
     if not engine:
         was_training = model.training
         model.eval()
-        generation_config = decoding_config(model, max_new_tokens=max_new_tokens,
-                                            num_beams=num_beams, min_new_tokens=min_new_tokens)
+        generation_config = decoding_config(
+            model, max_new_tokens=max_new_tokens, num_beams=num_beams, min_new_tokens=min_new_tokens
+        )
     try:
         with tqdm(total=len(encoded), desc=desc, disable=not progress, unit="dialogue") as bar:
             for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
+                idx = order[start : start + batch_size]
                 if engine:
-                    out = model.generate_ids(tokenizer, [encoded[i] for i in idx],
-                                             max_new_tokens=max_new_tokens, num_beams=num_beams,
-                                             min_new_tokens=min_new_tokens)
+                    out = model.generate_ids(
+                        tokenizer,
+                        [encoded[i] for i in idx],
+                        max_new_tokens=max_new_tokens,
+                        num_beams=num_beams,
+                        min_new_tokens=min_new_tokens,
+                    )
                 else:
                     out = _generate(model, tokenizer, [encoded[i] for i in idx], generation_config)
                 for i, text in zip(idx, tokenizer.batch_decode(out, skip_special_tokens=True)):
@@ -150,5 +188,8 @@ def _generate(model, tokenizer, batch_ids: list[list[int]], generation_config):
     batch = tokenizer.pad({"input_ids": batch_ids}, return_tensors="pt")
     batch = {k: v.to(model_device(model)) for k, v in batch.items()}
     with decoding_with(model, generation_config):
-        return model.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                              generation_config=generation_config)
+        return model.generate(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            generation_config=generation_config,
+        )

@@ -25,7 +25,9 @@ class DeviceInfo:
     def label(self) -> str:
         if self.kind == "cpu":
             return "CPU"
-        return f"{self.name} ({self.total_memory_gib:.0f} GiB, {'bf16' if self.bf16 else 'no bf16'})"
+        return (
+            f"{self.name} ({self.total_memory_gib:.0f} GiB, {'bf16' if self.bf16 else 'no bf16'})"
+        )
 
 
 def in_colab() -> bool:
@@ -49,7 +51,9 @@ def describe_device(index: int = 0) -> DeviceInfo:
         return DeviceInfo()
     props = torch.cuda.get_device_properties(index)
     return DeviceInfo(
-        kind="cuda", name=props.name, total_memory_gib=props.total_memory / 2**30,
+        kind="cuda",
+        name=props.name,
+        total_memory_gib=props.total_memory / 2**30,
         bf16=torch.cuda.is_bf16_supported(),
     )
 
@@ -77,14 +81,22 @@ _FP32_TIERS = ((24, 16, 64), (0, 8, 32))
 def recommend(info: DeviceInfo) -> Recommendation:
     """Precision, batch sizes and optimizer for a device (never fp16: T5 overflows in it)."""
     if info.kind != "cuda":
-        return Recommendation(precision_for(info.kind, info.bf16), 8, 8, "adamw_torch",
-                              "CPU: fp32, small batches (training is slow: use a GPU runtime)")
+        return Recommendation(
+            precision_for(info.kind, info.bf16),
+            8,
+            8,
+            "adamw_torch",
+            "CPU: fp32, small batches (training is slow: use a GPU runtime)",
+        )
     tiers = _BF16_TIERS if info.bf16 else _FP32_TIERS
     for min_gib, train_bs, eval_bs in tiers:
         if info.total_memory_gib >= min_gib:
             precision = precision_for(info.kind, info.bf16)
             return Recommendation(
-                precision, train_bs, eval_bs, "adamw_torch_fused",
+                precision,
+                train_bs,
+                eval_bs,
+                "adamw_torch_fused",
                 f"{info.label}: {precision}, batch {train_bs} for >= {min_gib} GiB",
             )
     raise AssertionError("unreachable: the last tier starts at 0 GiB")  # pragma: no cover
@@ -105,6 +117,8 @@ def cpu_warning(info: DeviceInfo, n_examples: int, smoke: bool) -> str | None:
     if info.kind == "cuda" or smoke:
         return None
     minutes = estimated_minutes(n_examples, CPU_TRAIN_SAMPLES_PER_S)
-    return (f"WARNING: no GPU found. Training flan-t5-base on {n_examples:,} examples on this CPU "
-            f"would take roughly {minutes / 60:.0f} hours. In Colab choose Runtime -> Change "
-            "runtime type -> GPU (T4), or set DIALOGSUM_MODE=smoke to check the pipeline only.")
+    return (
+        f"WARNING: no GPU found. Training flan-t5-base on {n_examples:,} examples on this CPU "
+        f"would take roughly {minutes / 60:.0f} hours. In Colab choose Runtime -> Change "
+        "runtime type -> GPU (T4), or set DIALOGSUM_MODE=smoke to check the pipeline only."
+    )

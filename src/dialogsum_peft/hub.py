@@ -19,10 +19,12 @@ from .errors import HubUnavailableError
 T = TypeVar("T")
 
 HUB_HOST = "huggingface.co"
-SMOKE_HINT = ("Without the Hub, use local folders: a save_pretrained copy of the model "
-              "(--model DIR; notebook: MODEL) and your data as a folder (--dataset DIR; "
-              "notebook: DATA), or run the offline smoke path: --preset smoke (command line) or "
-              "DIALOGSUM_MODE=smoke (notebook).")
+SMOKE_HINT = (
+    "Without the Hub, use local folders: a save_pretrained copy of the model "
+    "(--model DIR; notebook: MODEL) and your data as a folder (--dataset DIR; "
+    "notebook: DATA), or run the offline smoke path: --preset smoke (command line) or "
+    "DIALOGSUM_MODE=smoke (notebook)."
+)
 
 
 def offline_forced() -> bool:
@@ -45,8 +47,11 @@ def _hub_error_types() -> tuple[type[BaseException], ...]:
     try:  # every huggingface_hub error derives from one of these
         from huggingface_hub import errors
 
-        types += [getattr(errors, n) for n in ("HfHubHTTPError", "RepositoryNotFoundError",
-                                               "LocalEntryNotFoundError") if hasattr(errors, n)]
+        types += [
+            getattr(errors, n)
+            for n in ("HfHubHTTPError", "RepositoryNotFoundError", "LocalEntryNotFoundError")
+            if hasattr(errors, n)
+        ]
     except ImportError:  # pragma: no cover - huggingface_hub always comes with transformers
         pass
     try:
@@ -59,12 +64,15 @@ def _hub_error_types() -> tuple[type[BaseException], ...]:
 
 
 def _unavailable(what: str, reason: str) -> HubUnavailableError:
-    return HubUnavailableError(f"Could not load {what} from the Hugging Face Hub ({reason}). "
-                               f"Check the name and your internet connection. {SMOKE_HINT}")
+    return HubUnavailableError(
+        f"Could not load {what} from the Hugging Face Hub ({reason}). "
+        f"Check the name and your internet connection. {SMOKE_HINT}"
+    )
 
 
-def hub_call(fn: Callable[[bool], T], what: str,
-             reachable: Callable[[], bool] = hub_reachable) -> T:
+def hub_call(
+    fn: Callable[[bool], T], what: str, reachable: Callable[[], bool] = hub_reachable
+) -> T:
     """Run ``fn(local_files_only)``, a Hub load; any Hub failure becomes one HubUnavailableError.
 
     ``local_files_only`` is True when the Hub does not answer: the load then uses the local cache
@@ -87,7 +95,13 @@ def load_hub_dataset(name: str, reachable: Callable[[], bool] = hub_reachable):
     import datasets
 
     if not datasets.config.HF_HUB_OFFLINE and not reachable():
-        raise _unavailable(f"dataset '{name}'", "the Hub did not answer; to use a cached copy, "
-                           "set HF_HUB_OFFLINE=1 before starting Python")
-    return hub_call(lambda _offline: datasets.load_dataset(name), what=f"dataset '{name}'",
-                    reachable=lambda: True)
+        raise _unavailable(
+            f"dataset '{name}'",
+            "the Hub did not answer; to use a cached copy, "
+            "set HF_HUB_OFFLINE=1 before starting Python",
+        )
+    return hub_call(
+        lambda _offline: datasets.load_dataset(name),
+        what=f"dataset '{name}'",
+        reachable=lambda: True,
+    )

@@ -20,8 +20,15 @@ import regex
 from .errors import DataError
 
 # How JSON calls the Python types json.loads returns, for "line 3 is a JSON array".
-_JSON_KINDS = {dict: "object", list: "array", str: "string", int: "number", float: "number",
-               bool: "boolean", type(None): "null"}
+_JSON_KINDS = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 
 
 def decode_utf8(data: bytes, source: str | os.PathLike) -> str:
@@ -31,8 +38,10 @@ def decode_utf8(data: bytes, source: str | os.PathLike) -> str:
     except UnicodeDecodeError as err:
         # utf-8-sig reports positions after the BOM it stripped; count from the file's start.
         offset = err.start + len(data) - len(err.object)
-        raise DataError(f"{source}: not UTF-8 text (byte 0x{data[offset]:02x} at offset {offset}); "
-                        f"save the file as UTF-8") from None
+        raise DataError(
+            f"{source}: not UTF-8 text (byte 0x{data[offset]:02x} at offset {offset}); "
+            f"save the file as UTF-8"
+        ) from None
 
 
 def read_text(path: str | os.PathLike) -> str:
@@ -68,7 +77,9 @@ def json_lines(text: str, source: str | os.PathLike, expected: str) -> list[tupl
             raise DataError(f"{source}: line {lineno} is not valid JSON ({err.msg})") from None
         if not isinstance(value, dict):
             kind = _JSON_KINDS.get(type(value), type(value).__name__)
-            raise DataError(f"{source}: line {lineno} is a JSON {kind}, not an object with {expected}")
+            raise DataError(
+                f"{source}: line {lineno} is a JSON {kind}, not an object with {expected}"
+            )
         out.append((lineno, value))
     return out
 
@@ -81,7 +92,8 @@ def json_lines(text: str, source: str | os.PathLike, expected: str) -> list[tupl
 # word processors holds. Matched with the ``regex`` package's Unicode properties (a dependency
 # of transformers' tokenizers), not a hand-kept list.
 NOTHING_VISIBLE = regex.compile(
-    r"[\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\u2800]*")
+    r"[\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\u2800]*"
+)
 
 
 def is_blank_line(line: str) -> bool:

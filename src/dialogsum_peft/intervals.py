@@ -90,30 +90,41 @@ def _difference(sums_a, sums_b, counts, axis=-1):
     return (np.sum(sums_b, axis=axis) - np.sum(sums_a, axis=axis)) / np.sum(counts, axis=axis)
 
 
-def _bootstrap(data: tuple, statistic, n_resamples: int, confidence: float,
-               seed: int) -> Interval:
+def _bootstrap(data: tuple, statistic, n_resamples: int, confidence: float, seed: int) -> Interval:
     from scipy.stats import bootstrap
 
     n = len(data[0])
     if n < MIN_DIALOGUES:
-        return Interval(reason=f"{n} dialogue{'s' if n != 1 else ''}; at least {MIN_DIALOGUES} "
-                               "are needed")
+        return Interval(
+            reason=f"{n} dialogue{'s' if n != 1 else ''}; at least {MIN_DIALOGUES} are needed"
+        )
     no_spread = Interval(reason=f"no spread: every resample gives {float(statistic(*data)):.3f}")
-    each = np.array([statistic(*(d[i:i + 1] for d in data)) for i in range(n)])
+    each = np.array([statistic(*(d[i : i + 1] for d in data)) for i in range(n)])
     if np.ptp(each) <= 1e-12:  # every dialogue alike: so is every resample (scipy would warn)
         return no_spread
-    result = bootstrap(data, statistic, paired=True, vectorized=True, n_resamples=n_resamples,
-                       confidence_level=confidence, method="percentile",
-                       rng=np.random.default_rng(seed))
+    result = bootstrap(
+        data,
+        statistic,
+        paired=True,
+        vectorized=True,
+        n_resamples=n_resamples,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
     if not (np.isfinite(low) and np.isfinite(high)) or high - low <= 1e-12:
         return no_spread
     return Interval(low, high)
 
 
-def rouge_intervals(pair_scores: Sequence[Sequence[dict[str, float]]], protocol: str = "mean",
-                    n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE,
-                    seed: int = SEED) -> dict[str, Interval]:
+def rouge_intervals(
+    pair_scores: Sequence[Sequence[dict[str, float]]],
+    protocol: str = "mean",
+    n_resamples: int = N_RESAMPLES,
+    confidence: float = CONFIDENCE,
+    seed: int = SEED,
+) -> dict[str, Interval]:
     """``{rouge_type: Interval}``: the bootstrap interval of each corpus ROUGE F-measure, or one
     that says why it cannot be estimated (:class:`Interval`).
 
@@ -124,13 +135,22 @@ def rouge_intervals(pair_scores: Sequence[Sequence[dict[str, float]]], protocol:
     check_protocol(protocol)
     if not pair_scores:
         raise ValueError("no dialogues to resample")
-    return {k: _bootstrap(_sums_and_counts(pair_scores, protocol, k), _ratio, n_resamples,
-                          confidence, seed) for k in ROUGE_TYPES}
+    return {
+        k: _bootstrap(
+            _sums_and_counts(pair_scores, protocol, k), _ratio, n_resamples, confidence, seed
+        )
+        for k in ROUGE_TYPES
+    }
 
 
-def difference_intervals(baseline_pairs, other_pairs, protocol: str = "mean",
-                         n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE,
-                         seed: int = SEED) -> dict[str, dict[str, float | Interval]]:
+def difference_intervals(
+    baseline_pairs,
+    other_pairs,
+    protocol: str = "mean",
+    n_resamples: int = N_RESAMPLES,
+    confidence: float = CONFIDENCE,
+    seed: int = SEED,
+) -> dict[str, dict[str, float | Interval]]:
     """``{rouge_type: {"difference": other - baseline, "ci95": Interval}}``, paired.
 
     Both arguments are pair scores of the same dialogues in the same order (two models'
@@ -140,15 +160,20 @@ def difference_intervals(baseline_pairs, other_pairs, protocol: str = "mean",
     """
     check_protocol(protocol)
     if [len(p) for p in baseline_pairs] != [len(p) for p in other_pairs] or not baseline_pairs:
-        raise ValueError("the two evaluations must score the same dialogues with the same "
-                         "references, in the same order")
+        raise ValueError(
+            "the two evaluations must score the same dialogues with the same "
+            "references, in the same order"
+        )
     out = {}
     for k in ROUGE_TYPES:
         sums_a, counts = _sums_and_counts(baseline_pairs, protocol, k)
         sums_b, _ = _sums_and_counts(other_pairs, protocol, k)
-        out[k] = {"difference": float(_difference(sums_a, sums_b, counts)),
-                  "ci95": _bootstrap((sums_a, sums_b, counts), _difference, n_resamples,
-                                     confidence, seed)}
+        out[k] = {
+            "difference": float(_difference(sums_a, sums_b, counts)),
+            "ci95": _bootstrap(
+                (sums_a, sums_b, counts), _difference, n_resamples, confidence, seed
+            ),
+        }
     return out
 
 

@@ -17,10 +17,21 @@ def flan_t5_base_config(vocab_size: int = 32128):
     from transformers import T5Config
 
     return T5Config(
-        vocab_size=vocab_size, d_model=768, d_kv=64, d_ff=2048, num_layers=12,
-        num_decoder_layers=12, num_heads=12, relative_attention_num_buckets=32,
-        relative_attention_max_distance=128, dropout_rate=0.1, feed_forward_proj="gated-gelu",
-        tie_word_embeddings=False, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
+        vocab_size=vocab_size,
+        d_model=768,
+        d_kv=64,
+        d_ff=2048,
+        num_layers=12,
+        num_decoder_layers=12,
+        num_heads=12,
+        relative_attention_num_buckets=32,
+        relative_attention_max_distance=128,
+        dropout_rate=0.1,
+        feed_forward_proj="gated-gelu",
+        tie_word_embeddings=False,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
     )
 
 
@@ -40,9 +51,11 @@ def untie_lm_head(model):
     return model
 
 
-def flan_t5_base_shaped_model(device: str | torch.device | None = None,
-                              dtype: torch.dtype = torch.float32,
-                              attn_implementation: str | None = None):
+def flan_t5_base_shaped_model(
+    device: str | torch.device | None = None,
+    dtype: torch.dtype = torch.float32,
+    attn_implementation: str | None = None,
+):
     """A randomly initialised model with flan-t5-base's exact shape (same FLOPs, no download).
 
     ``device="meta"`` allocates nothing, for counting parameters. ``attn_implementation``
@@ -59,15 +72,21 @@ def flan_t5_base_shaped_model(device: str | torch.device | None = None,
     return untie_lm_head(model).to(dtype)
 
 
-def t5_forward_flops(config, source_len: int, target_len: int, lora_r: int = 0,
-                     lora_targets=("q", "v")) -> int:
+def t5_forward_flops(
+    config, source_len: int, target_len: int, lora_r: int = 0, lora_targets=("q", "v")
+) -> int:
     """Matrix-multiply FLOPs (2 per multiply-add) of one T5 forward pass on one example.
 
     Counts every projection, the attention score and mixing products, the gated FFN, the LM head
     and (with ``lora_r``) the LoRA products on q/v. Norms, softmax and activations are left out
     (well under 1%). Training is conventionally counted as 3x this (forward + backward).
     """
-    d, inner, ff, vocab = config.d_model, config.num_heads * config.d_kv, config.d_ff, config.vocab_size
+    d, inner, ff, vocab = (
+        config.d_model,
+        config.num_heads * config.d_kv,
+        config.d_ff,
+        config.vocab_size,
+    )
     n_ff = 3 if getattr(config, "is_gated_act", False) else 2
     S, T = source_len, target_len
 
@@ -77,11 +96,15 @@ def t5_forward_flops(config, source_len: int, target_len: int, lora_r: int = 0,
         per_token = 2 * lora_r * (d + inner)
         return per_token * (tokens_q * ("q" in lora_targets) + tokens_v * ("v" in lora_targets))
 
-    enc_layer = (4 * 2 * S * d * inner + 2 * 2 * S * S * inner + n_ff * 2 * S * d * ff + lora(S, S))
+    enc_layer = 4 * 2 * S * d * inner + 2 * 2 * S * S * inner + n_ff * 2 * S * d * ff + lora(S, S)
     dec_layer = (
-        4 * 2 * T * d * inner + 2 * 2 * T * T * inner + lora(T, T)  # self-attention
-        + 2 * 2 * T * d * inner + 2 * 2 * S * d * inner + 2 * 2 * T * S * inner + lora(T, S)  # cross
+        4 * 2 * T * d * inner
+        + 2 * 2 * T * T * inner
+        + lora(T, T)  # self-attention
+        + 2 * 2 * T * d * inner
+        + 2 * 2 * S * d * inner
+        + 2 * 2 * T * S * inner
+        + lora(T, S)  # cross
         + n_ff * 2 * T * d * ff
     )
-    return (config.num_layers * enc_layer + config.num_decoder_layers * dec_layer
-            + 2 * T * d * vocab)
+    return config.num_layers * enc_layer + config.num_decoder_layers * dec_layer + 2 * T * d * vocab

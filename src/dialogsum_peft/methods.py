@@ -34,13 +34,19 @@ def peft_config(config, model_path: str | None = None):
         return lora_config(config)
     if config.method == "ia3":
         # peft's T5 defaults: rescale the attention keys and values and the feed-forward output
-        return IA3Config(task_type=TaskType.SEQ_2_SEQ_LM, target_modules=["k", "v", "wo"],
-                         feedforward_modules=["wo"])
+        return IA3Config(
+            task_type=TaskType.SEQ_2_SEQ_LM,
+            target_modules=["k", "v", "wo"],
+            feedforward_modules=["wo"],
+        )
     if config.method == "prompt-tuning":
         return PromptTuningConfig(
-            task_type=TaskType.SEQ_2_SEQ_LM, num_virtual_tokens=config.num_virtual_tokens,
-            prompt_tuning_init=PromptTuningInit.TEXT, prompt_tuning_init_text=config.prompt_init_text,
-            tokenizer_name_or_path=model_path or config.model_name)
+            task_type=TaskType.SEQ_2_SEQ_LM,
+            num_virtual_tokens=config.num_virtual_tokens,
+            prompt_tuning_init=PromptTuningInit.TEXT,
+            prompt_tuning_init_text=config.prompt_init_text,
+            tokenizer_name_or_path=model_path or config.model_name,
+        )
     return None
 
 
@@ -67,8 +73,9 @@ def apply_method(model, config, model_path: str | None = None):
         with quiet_library_notes():
             return get_peft_model(model, peft_config(config, model_path))
     except (ValueError, OSError) as err:
-        raise ConfigError(f"cannot add {config.method} to {type(model).__name__}: "
-                          f"{one_line(err)[:300]}") from None
+        raise ConfigError(
+            f"cannot add {config.method} to {type(model).__name__}: {one_line(err)[:300]}"
+        ) from None
 
 
 def saved_method(path) -> str | None:
@@ -78,7 +85,9 @@ def saved_method(path) -> str | None:
 
     path = Path(path)
     if (path / "adapter_config.json").is_file():
-        peft_type = json.loads((path / "adapter_config.json").read_text(encoding="utf-8")).get("peft_type")
+        peft_type = json.loads((path / "adapter_config.json").read_text(encoding="utf-8")).get(
+            "peft_type"
+        )
         return PEFT_TYPE_TO_METHOD.get(str(peft_type), str(peft_type).lower())
     if (path / "config.json").is_file() and any(path.glob("*.safetensors")):
         return "full"
@@ -95,8 +104,10 @@ def describe(method_config) -> str:
     if method_config is None:
         return "every weight (full fine-tuning)"
     if isinstance(method_config, LoraConfig):
-        return (f"LoRA r={method_config.r}, alpha={method_config.lora_alpha} on "
-                f"{names(method_config.target_modules)}")
+        return (
+            f"LoRA r={method_config.r}, alpha={method_config.lora_alpha} on "
+            f"{names(method_config.target_modules)}"
+        )
     if isinstance(method_config, IA3Config):
         return f"IA3 scaling vectors on {names(method_config.target_modules)}"
     if isinstance(method_config, PromptTuningConfig):

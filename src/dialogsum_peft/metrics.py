@@ -38,7 +38,6 @@ ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 MULTI_REF_PROTOCOLS = ("mean", "best", "first")
 
 
-
 class UnscorableTextWarning(DialogSumWarning):
     """Text holds letters that ``rouge_score``'s default tokenizer drops (see :func:`dropped_characters`)."""
 
@@ -75,8 +74,7 @@ def dropped_characters(text: str) -> int:
     "é", "ß", Cyrillic, Greek or CJK letters vanish and their words score as missing or empty.
     Punctuation and spaces are not counted: dropping them is intended.
     """
-    return sum(1 for c in text.lower()
-               if c.isalnum() and not ("a" <= c <= "z" or "0" <= c <= "9"))
+    return sum(1 for c in text.lower() if c.isalnum() and not ("a" <= c <= "z" or "0" <= c <= "9"))
 
 
 def unscorable_note(texts: dict[str, Sequence[str]]) -> str | None:
@@ -86,13 +84,16 @@ def unscorable_note(texts: dict[str, Sequence[str]]) -> str | None:
     for name, group in texts.items():
         counts = [dropped_characters(t) for t in group]
         if any(counts):
-            parts.append(f"{sum(1 for c in counts if c)} of {len(counts)} {name} "
-                         f"({sum(counts)} letters)")
+            parts.append(
+                f"{sum(1 for c in counts if c)} of {len(counts)} {name} ({sum(counts)} letters)"
+            )
     if not parts:
         return None
-    return (f"ROUGE: {', '.join(parts)} hold letters outside a-z that rouge_score's default "
-            "tokenizer drops, so their words count as missing: scores are for English text "
-            "(docs/rouge.md)")
+    return (
+        f"ROUGE: {', '.join(parts)} hold letters outside a-z that rouge_score's default "
+        "tokenizer drops, so their words count as missing: scores are for English text "
+        "(docs/rouge.md)"
+    )
 
 
 def _as_list(value, name: str) -> list:
@@ -123,12 +124,14 @@ def _normalize_references(references) -> list[list[str]]:
 def check_protocol(multi_ref: str) -> None:
     """Raise ValueError, listing the choices, for a name not in ``MULTI_REF_PROTOCOLS``."""
     if multi_ref not in MULTI_REF_PROTOCOLS:
-        raise ValueError(f"unknown multi_ref {multi_ref!r}; choose one of: "
-                         f"{', '.join(MULTI_REF_PROTOCOLS)}")
+        raise ValueError(
+            f"unknown multi_ref {multi_ref!r}; choose one of: {', '.join(MULTI_REF_PROTOCOLS)}"
+        )
 
 
-def score_pairs(predictions, references, use_stemmer: bool = True,
-                tokenizer=None) -> list[list[dict[str, float]]]:
+def score_pairs(
+    predictions, references, use_stemmer: bool = True, tokenizer=None
+) -> list[list[dict[str, float]]]:
     """ROUGE F-measures of every (prediction, reference) pair: one list per example, one dict per
     reference, in the references' order. Fractions in [0, 1].
 
@@ -145,17 +148,21 @@ def score_pairs(predictions, references, use_stemmer: bool = True,
     if not preds:
         raise ValueError("compute_rouge got no predictions (empty list)")
     if len(preds) != len(refs):
-        raise ValueError(f"got {len(preds)} predictions but {len(refs)} references; they must pair up")
+        raise ValueError(
+            f"got {len(preds)} predictions but {len(refs)} references; they must pair up"
+        )
     for i, p in enumerate(preds):
         if not isinstance(p, str):
             raise ValueError(f"predictions[{i}] is a {type(p).__name__}, not a string")
     if tokenizer is None:
-        note = unscorable_note({"predictions": preds,
-                                "references": [r for group in refs for r in group]})
+        note = unscorable_note(
+            {"predictions": preds, "references": [r for group in refs for r in group]}
+        )
         if note:
             warn(f"{note}; pass tokenizer= to score other languages", UnscorableTextWarning)
-    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer,
-                                      tokenizer=tokenizer)
+    scorer = rouge_scorer.RougeScorer(
+        list(ROUGE_TYPES), use_stemmer=use_stemmer, tokenizer=tokenizer
+    )
     pairs = []
     for pred, group in zip(preds, refs):
         pred = split_sentences(pred)
@@ -164,8 +171,9 @@ def score_pairs(predictions, references, use_stemmer: bool = True,
     return pairs
 
 
-def per_example(pair_scores: Sequence[Sequence[dict[str, float]]],
-                multi_ref: str = "mean") -> list[dict[str, float]]:
+def per_example(
+    pair_scores: Sequence[Sequence[dict[str, float]]], multi_ref: str = "mean"
+) -> list[dict[str, float]]:
     """One score per example from its pair scores: the mean, best or first reference's."""
     check_protocol(multi_ref)
     if multi_ref == "first":
@@ -174,8 +182,9 @@ def per_example(pair_scores: Sequence[Sequence[dict[str, float]]],
     return [{k: combine([p[k] for p in pairs]) for k in ROUGE_TYPES} for pairs in pair_scores]
 
 
-def aggregate(pair_scores: Sequence[Sequence[dict[str, float]]],
-              multi_ref: str = "mean") -> dict[str, float]:
+def aggregate(
+    pair_scores: Sequence[Sequence[dict[str, float]]], multi_ref: str = "mean"
+) -> dict[str, float]:
     """Corpus ROUGE under one protocol (see ``MULTI_REF_PROTOCOLS``).
 
     "mean" averages all pairs (not per-example means), so it equals the row-by-row average over

@@ -20,18 +20,30 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .card_sections import (EVAL_END, EVAL_START, LIMITS, ROUGE_NAMES, CardEvaluation,
-                            TrainingFacts, dataset_names, evaluation_section, hub_id,
-                            training_section, use_section)
+from .card_sections import (
+    EVAL_END,
+    EVAL_START,
+    LIMITS,
+    ROUGE_NAMES,
+    CardEvaluation,
+    TrainingFacts,
+    dataset_names,
+    evaluation_section,
+    hub_id,
+    training_section,
+    use_section,
+)
 from .metrics import ROUGE_TYPES
 from .settings import HUB_DATASET, TINY_MODEL_NAME
 
 CARD = "README.md"
 TAG = "dialogsum-peft"  # every card this module writes carries it (peft's template does not)
 SMOKE_TAG = "smoke-test"
-SMOKE_LINE = ("**SMOKE TEST: an untrained toy model.** A tiny randomly initialised T5 trained for "
-              "a few steps on a small sample, to check that the pipeline runs: its summaries are "
-              "gibberish and every number on this card is meaningless. Do not use it.")
+SMOKE_LINE = (
+    "**SMOKE TEST: an untrained toy model.** A tiny randomly initialised T5 trained for "
+    "a few steps on a small sample, to check that the pipeline runs: its summaries are "
+    "gibberish and every number on this card is meaningless. Do not use it."
+)
 METHOD_TAGS = {"LORA": "lora", "IA3": "ia3", "PROMPT_TUNING": "prompt-tuning"}
 
 
@@ -54,8 +66,10 @@ def _load(adapter_dir):
     try:
         return ModelCard.load(path)
     except (ValueError, OSError, yaml.YAMLError) as err:
-        raise AdapterError(f"{path} cannot be read as a model card ({one_line(err)[:120]}): "
-                           "fix or move it; it is not replaced") from None
+        raise AdapterError(
+            f"{path} cannot be read as a model card ({one_line(err)[:120]}): "
+            "fix or move it; it is not replaced"
+        ) from None
 
 
 def read_card(adapter_dir) -> object | None:
@@ -73,9 +87,11 @@ def check_replaceable(adapter_dir) -> None:
     card = _load(adapter_dir)
     if card is None or TAG in (card.data.tags or []) or "# Model Card for Model ID" in card.text:
         return
-    raise AdapterError(f"{Path(adapter_dir) / CARD} is a model card someone wrote, not the "
-                       "template save_pretrained leaves: it is not replaced; move it away to "
-                       "have the card written")
+    raise AdapterError(
+        f"{Path(adapter_dir) / CARD} is a model card someone wrote, not the "
+        "template save_pretrained leaves: it is not replaced; move it away to "
+        "have the card written"
+    )
 
 
 def _peft_settings(adapter_dir) -> tuple[str, str, str]:
@@ -89,14 +105,20 @@ def _peft_settings(adapter_dir) -> tuple[str, str, str]:
         return modules if isinstance(modules, str) else ", ".join(sorted(modules or ()))
 
     if peft_type == "LORA":
-        words = (f"LoRA (peft `LoraConfig`): r={cfg.r}, lora_alpha={cfg.lora_alpha}, "
-                 f"lora_dropout={cfg.lora_dropout}, target_modules: {names(cfg.target_modules)}")
+        words = (
+            f"LoRA (peft `LoraConfig`): r={cfg.r}, lora_alpha={cfg.lora_alpha}, "
+            f"lora_dropout={cfg.lora_dropout}, target_modules: {names(cfg.target_modules)}"
+        )
     elif peft_type == "IA3":
-        words = (f"IA3 (peft `IA3Config`): target_modules: {names(cfg.target_modules)}; "
-                 f"feedforward_modules: {names(cfg.feedforward_modules)}")
+        words = (
+            f"IA3 (peft `IA3Config`): target_modules: {names(cfg.target_modules)}; "
+            f"feedforward_modules: {names(cfg.feedforward_modules)}"
+        )
     elif peft_type == "PROMPT_TUNING":
-        words = (f"prompt tuning (peft `PromptTuningConfig`): {cfg.num_virtual_tokens} virtual "
-                 f"tokens, initialised from the text {cfg.prompt_tuning_init_text!r}")
+        words = (
+            f"prompt tuning (peft `PromptTuningConfig`): {cfg.num_virtual_tokens} virtual "
+            f"tokens, initialised from the text {cfg.prompt_tuning_init_text!r}"
+        )
     else:
         words = f"{peft_type} (peft `{type(cfg).__name__}`)"
     return peft_type, METHOD_TAGS.get(peft_type, peft_type.lower()), words
@@ -108,8 +130,11 @@ def model_name(config, method_tag: str, smoke: bool) -> str:
     base = Path(config.model_name.rstrip("/")).name
     if smoke:
         return f"{TINY_MODEL_NAME}-{SMOKE_TAG}-{method_tag}"
-    data = "dialogsum" if config.dataset_source == HUB_DATASET else Path(
-        config.dataset_source.rstrip("/")).name
+    data = (
+        "dialogsum"
+        if config.dataset_source == HUB_DATASET
+        else Path(config.dataset_source.rstrip("/")).name
+    )
     return f"{base}-{data}-{method_tag}"
 
 
@@ -120,17 +145,30 @@ def eval_results(evaluation: CardEvaluation, config) -> list:
     from huggingface_hub import EvalResult as HubEvalResult
 
     dataset_type, dataset_name = dataset_names(config)
-    return [HubEvalResult(task_type="summarization", task_name="Summarization",
-                          dataset_type=dataset_type, dataset_name=dataset_name,
-                          dataset_split=evaluation.split, metric_type="rouge",
-                          metric_name=f"{ROUGE_NAMES[k]} (protocol: {protocol})",
-                          metric_config=k, metric_value=round(scores[k], 4),
-                          metric_args={"multi_ref": protocol, "use_stemmer": True})
-            for protocol, scores in evaluation.tuned.by_protocol.items() for k in ROUGE_TYPES]
+    return [
+        HubEvalResult(
+            task_type="summarization",
+            task_name="Summarization",
+            dataset_type=dataset_type,
+            dataset_name=dataset_name,
+            dataset_split=evaluation.split,
+            metric_type="rouge",
+            metric_name=f"{ROUGE_NAMES[k]} (protocol: {protocol})",
+            metric_config=k,
+            metric_value=round(scores[k], 4),
+            metric_args={"multi_ref": protocol, "use_stemmer": True},
+        )
+        for protocol, scores in evaluation.tuned.by_protocol.items()
+        for k in ROUGE_TYPES
+    ]
 
 
-def build_card(adapter_dir, config, training: TrainingFacts | None = None,
-               evaluation: CardEvaluation | None = None):
+def build_card(
+    adapter_dir,
+    config,
+    training: TrainingFacts | None = None,
+    evaluation: CardEvaluation | None = None,
+):
     """A ``huggingface_hub.ModelCard`` for the adapter in ``adapter_dir`` (its
     ``adapter_config.json`` is read), trained with ``config`` (a
     :class:`~dialogsum_peft.config.TrainConfig`) where ``training`` says, with ``evaluation``'s
@@ -145,18 +183,37 @@ def build_card(adapter_dir, config, training: TrainingFacts | None = None,
     name = model_name(config, method_tag, smoke)
     base, dataset = hub_id(config.model_name), dataset_names(config)[0]
     data = ModelCardData(
-        language="en", library_name="peft", pipeline_tag="summarization", model_name=name,
-        base_model=base, datasets=[dataset] if hub_id(dataset) else None,
-        tags=["peft", method_tag, "summarization", "dialogsum", TAG] + ([SMOKE_TAG] if smoke else []),
+        language="en",
+        library_name="peft",
+        pipeline_tag="summarization",
+        model_name=name,
+        base_model=base,
+        datasets=[dataset] if hub_id(dataset) else None,
+        tags=["peft", method_tag, "summarization", "dialogsum", TAG]
+        + ([SMOKE_TAG] if smoke else []),
         metrics=["rouge"] if evaluation else None,
-        eval_results=eval_results(evaluation, config) if evaluation else None)
-    what = (f"A {method_words.split(' (')[0]} adapter for `{config.model_name}` that summarizes "
-            f"dialogues, trained on {dataset_names(config)[1]} with the `dialogsum_peft` tutorial "
-            "package (Hugging Face `transformers` and `peft`).")
+        eval_results=eval_results(evaluation, config) if evaluation else None,
+    )
+    what = (
+        f"A {method_words.split(' (')[0]} adapter for `{config.model_name}` that summarizes "
+        f"dialogues, trained on {dataset_names(config)[1]} with the `dialogsum_peft` tutorial "
+        "package (Hugging Face `transformers` and `peft`)."
+    )
     body = [SMOKE_LINE, ""] if smoke else []
-    body += [f"# {name}", "", what, "", use_section(base or config.model_name), "",
-             training_section(config, training, method_words), "",
-             evaluation_section(evaluation, config), "", LIMITS, ""]
+    body += [
+        f"# {name}",
+        "",
+        what,
+        "",
+        use_section(base or config.model_name),
+        "",
+        training_section(config, training, method_words),
+        "",
+        evaluation_section(evaluation, config),
+        "",
+        LIMITS,
+        "",
+    ]
     return ModelCard(f"---\n{data.to_yaml()}\n---\n" + "\n".join(body))
 
 

@@ -26,12 +26,17 @@ def pickle_weights_message(path) -> str | None:
     path = Path(path)
     if (path / "adapter_config.json").is_file() and (path / "adapter_model.bin").is_file():
         try:
-            base = json.loads((path / "adapter_config.json").read_text("utf-8"))[
-                "base_model_name_or_path"] or "BASE_MODEL"
+            base = (
+                json.loads((path / "adapter_config.json").read_text("utf-8"))[
+                    "base_model_name_or_path"
+                ]
+                or "BASE_MODEL"
+            )
         except (OSError, ValueError, KeyError, TypeError):
             base = "BASE_MODEL"
-        load = (f"PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained('{base}'), "
-                f"'{path}')")
+        load = (
+            f"PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained('{base}'), '{path}')"
+        )
         imports = "from peft import PeftModel; from transformers import AutoModelForSeq2SeqLM"
         what = "adapter_model.bin"
     elif (path / "config.json").is_file() and (path / "pytorch_model.bin").is_file():
@@ -40,10 +45,12 @@ def pickle_weights_message(path) -> str | None:
         what = "pytorch_model.bin"
     else:
         return None
-    return (f"{path} holds {what}, a pickle, which this project never loads (loading a pickle can "
-            "run code); if you trust the file, convert it once to safetensors (load it and "
-            f"save_pretrained with safe_serialization=True): python -c \"{imports}; "
-            f"{load}.save_pretrained('{path}', safe_serialization=True)\"")
+    return (
+        f"{path} holds {what}, a pickle, which this project never loads (loading a pickle can "
+        "run code); if you trust the file, convert it once to safetensors (load it and "
+        f'save_pretrained with safe_serialization=True): python -c "{imports}; '
+        f"{load}.save_pretrained('{path}', safe_serialization=True)\""
+    )
 
 
 class ParameterCount(NamedTuple):
@@ -52,8 +59,10 @@ class ParameterCount(NamedTuple):
     percent: float
 
     def __str__(self) -> str:
-        return (f"trainable params: {self.trainable:,} || all params: {self.total:,} || "
-                f"trainable%: {self.percent:.4f}")
+        return (
+            f"trainable params: {self.trainable:,} || all params: {self.total:,} || "
+            f"trainable%: {self.percent:.4f}"
+        )
 
 
 def count_parameters(model: torch.nn.Module) -> ParameterCount:
@@ -73,15 +82,22 @@ def count_parameters(model: torch.nn.Module) -> ParameterCount:
 
 def non_finite_parameters(model: torch.nn.Module, trainable_only: bool = True) -> list[str]:
     """Names of (trainable) parameters holding a NaN or inf: empty when the weights are sound."""
-    return [name for name, p in model.named_parameters()
-            if (p.requires_grad or not trainable_only) and not torch.isfinite(p).all()]
+    return [
+        name
+        for name, p in model.named_parameters()
+        if (p.requires_grad or not trainable_only) and not torch.isfinite(p).all()
+    ]
 
 
 def lora_config(config):
     """The ``peft.LoraConfig`` a :class:`~dialogsum_peft.config.TrainConfig` describes."""
     from peft import LoraConfig, TaskType
 
-    return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
-                      target_modules=list(config.lora_target_modules),
-                      lora_dropout=config.lora_dropout, bias="none",
-                      task_type=TaskType.SEQ_2_SEQ_LM)
+    return LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        target_modules=list(config.lora_target_modules),
+        lora_dropout=config.lora_dropout,
+        bias="none",
+        task_type=TaskType.SEQ_2_SEQ_LM,
+    )

@@ -50,13 +50,20 @@ def resolve_output_dir(output_dir: str | os.PathLike, env: str = OUTPUT_DIR_ENV)
     return (repo_root() or Path.cwd()) / path
 
 
-def notebook_config(mode: str = "auto", recipe: str = DEFAULT_RECIPE, eval_size: int | None = None,
-                    seed: int | None = None, save_to_drive: bool = False,
-                    method: str = DEFAULT_METHOD,
-                    run_name: str | None = None, subfolder: str | None = None,
-                    model: str | None = None, data: str | None = None,
-                    smoke_schedule: dict[str, Any] | None = None,
-                    announce: bool = True) -> TrainConfig:
+def notebook_config(
+    mode: str = "auto",
+    recipe: str = DEFAULT_RECIPE,
+    eval_size: int | None = None,
+    seed: int | None = None,
+    save_to_drive: bool = False,
+    method: str = DEFAULT_METHOD,
+    run_name: str | None = None,
+    subfolder: str | None = None,
+    model: str | None = None,
+    data: str | None = None,
+    smoke_schedule: dict[str, Any] | None = None,
+    announce: bool = True,
+) -> TrainConfig:
     """The run's :class:`TrainConfig` from a notebook's knob cell (the notebooks' counterpart of
     :func:`dialogsum_peft.command_line.cli_config.resolve_config`), announced in a few lines.
 
@@ -81,39 +88,56 @@ def notebook_config(mode: str = "auto", recipe: str = DEFAULT_RECIPE, eval_size:
     from .hub import hub_reachable
     from .offline import resolve_mode, smoke_banner
 
-    sources = {"model_name": os.environ.get(MODEL_ENV) or model,
-               "dataset_source": os.environ.get(DATA_ENV) or data}
+    sources = {
+        "model_name": os.environ.get(MODEL_ENV) or model,
+        "dataset_source": os.environ.get(DATA_ENV) or data,
+    }
     local = all(v and Path(v).expanduser().is_dir() for v in sources.values())
     resolved = resolve_mode(mode, reachable=lambda: local or hub_reachable())
-    common = dict(method=method, eval_limit=eval_size,
-                  **({} if seed is None else {"seed": seed}))  # None: TrainConfig's
+    common = dict(
+        method=method, eval_limit=eval_size, **({} if seed is None else {"seed": seed})
+    )  # None: TrainConfig's
     if resolved == "smoke":
         given = [knob for knob, v in zip(("MODEL", "DATA"), sources.values()) if v]
         if given:
-            why = (f"DIALOGSUM_MODE={os.environ['DIALOGSUM_MODE']}"
-                   if os.environ.get("DIALOGSUM_MODE") else f"MODE={mode!r}"
-                   + (" and the Hugging Face Hub did not answer" if mode == "auto" else ""))
-            raise ConfigError(f"{' and '.join(given)} apply to full mode, and this run is in "
-                              f"smoke mode ({why}), which trains the tiny T5 on the shipped "
-                              "sample: set MODE = \"full\" (offline when MODEL and DATA are both "
-                              f"local folders) or leave {' and '.join(given)} None")
+            why = (
+                f"DIALOGSUM_MODE={os.environ['DIALOGSUM_MODE']}"
+                if os.environ.get("DIALOGSUM_MODE")
+                else f"MODE={mode!r}"
+                + (" and the Hugging Face Hub did not answer" if mode == "auto" else "")
+            )
+            raise ConfigError(
+                f"{' and '.join(given)} apply to full mode, and this run is in "
+                f"smoke mode ({why}), which trains the tiny T5 on the shipped "
+                'sample: set MODE = "full" (offline when MODEL and DATA are both '
+                f"local folders) or leave {' and '.join(given)} None"
+            )
         config = TrainConfig.smoke(**{**common, **(smoke_schedule or {})})
     else:
-        config = TrainConfig.auto(recipe=recipe, **common,
-                                  **{k: v for k, v in sources.items() if v})
+        config = TrainConfig.auto(
+            recipe=recipe, **common, **{k: v for k, v in sources.items() if v}
+        )
     if run_name is None:
         run_name = "smoke" if config.is_smoke else "dialogsum-lora-{recipe}"
     run_name = run_name.format(recipe=config.recipe)
-    folder = (Path(drive_output_dir(run_name)) if save_to_drive
-              else resolve_output_dir(Path("outputs") / run_name))
+    folder = (
+        Path(drive_output_dir(run_name))
+        if save_to_drive
+        else resolve_output_dir(Path("outputs") / run_name)
+    )
     config.output_dir = str(folder / subfolder if subfolder else folder)
     if announce:
-        print(f"MODE={mode!r} -> running in {resolved.upper()} mode (preset {config.preset!r}, "
-              f"recipe {config.recipe!r}), writing to {folder}")
+        print(
+            f"MODE={mode!r} -> running in {resolved.upper()} mode (preset {config.preset!r}, "
+            f"recipe {config.recipe!r}), writing to {folder}"
+        )
         if config.is_smoke:
             print(smoke_banner(config.dataset_source))
-        examples = (config.max_steps * config.effective_batch if config.max_steps > 0
-                    else round(config.num_train_epochs * DIALOGSUM_TRAIN_DIALOGUES))
+        examples = (
+            config.max_steps * config.effective_batch
+            if config.max_steps > 0
+            else round(config.num_train_epochs * DIALOGSUM_TRAIN_DIALOGUES)
+        )
         warning = cpu_warning(describe_device(), examples, smoke=config.is_smoke)
         if warning:
             print(warning)
@@ -141,15 +165,22 @@ def environment_report(info=None, versions: dict[str, str] | None = None) -> str
     versions = {**installed, **(versions or {})}
     lines = [f"{name:<16}{versions[name]}" for name in installed]
     lines.append(f"{'python':<16}{sys.version.split()[0]}")
-    lines += [f"WARNING: {b.message(versions)}" for b in BREAKAGES
-              if b.in_notebooks and b.applies(versions)]
+    lines += [
+        f"WARNING: {b.message(versions)}"
+        for b in BREAKAGES
+        if b.in_notebooks and b.applies(versions)
+    ]
     if info.kind == "cuda":
-        lines.append(f"{'device':<16}GPU: {info.name}, {info.total_memory_gib:.1f} GiB, "
-                     f"{'bf16 supported' if info.bf16 else 'no bf16 (fp32 will be used)'}")
+        lines.append(
+            f"{'device':<16}GPU: {info.name}, {info.total_memory_gib:.1f} GiB, "
+            f"{'bf16 supported' if info.bf16 else 'no bf16 (fp32 will be used)'}"
+        )
     else:
-        lines.append(f"{'device':<16}CPU only: enough for the smoke mode (a tiny model, minutes); "
-                     "training flan-t5-base (full mode) needs a GPU, in Colab: "
-                     f"{RUNTIME_HINT} (a T4 is free)")
+        lines.append(
+            f"{'device':<16}CPU only: enough for the smoke mode (a tiny model, minutes); "
+            "training flan-t5-base (full mode) needs a GPU, in Colab: "
+            f"{RUNTIME_HINT} (a T4 is free)"
+        )
     return "\n".join(lines)
 
 
@@ -170,9 +201,11 @@ def settings_table(configs):
     columns = {"setting": configs} if single else dict(configs)
     table = {}
     for name, c in columns.items():
-        length = (f"{c.max_steps} steps" if c.max_steps > 0 else f"{c.num_train_epochs:g} epochs")
+        length = f"{c.max_steps} steps" if c.max_steps > 0 else f"{c.num_train_epochs:g} epochs"
         table[name] = {
-            "model": c.model_name, "data": c.dataset_source, "method": c.method,
+            "model": c.model_name,
+            "data": c.dataset_source,
+            "method": c.method,
             **method_settings(c),
             "learning rate": f"{c.learning_rate:g}",
             "training length": length,
@@ -192,8 +225,12 @@ def settings_table(configs):
 DRIVE_MOUNT_POINT = "/content/drive"
 
 
-def drive_output_dir(run_name: str, mount: bool = True, mount_point: str = DRIVE_MOUNT_POINT,
-                     project: str = "dialogsum_peft") -> str:
+def drive_output_dir(
+    run_name: str,
+    mount: bool = True,
+    mount_point: str = DRIVE_MOUNT_POINT,
+    project: str = "dialogsum_peft",
+) -> str:
     """``<mount_point>/MyDrive/<project>/<run_name>``: a Google Drive folder for a run's outputs.
 
     Checkpoints written there survive a Colab runtime reset, so a later session resumes with
@@ -203,19 +240,28 @@ def drive_output_dir(run_name: str, mount: bool = True, mount_point: str = DRIVE
     """
     from .hardware import in_colab
 
-    if not isinstance(run_name, str) or not re.fullmatch(r"[\w.-]+", run_name) or run_name in (".", ".."):
-        raise RunFolderError(f"run_name must be a plain folder name (letters, digits, '_', '-', "
-                             f"'.'), got {run_name!r}")
+    if (
+        not isinstance(run_name, str)
+        or not re.fullmatch(r"[\w.-]+", run_name)
+        or run_name in (".", "..")
+    ):
+        raise RunFolderError(
+            f"run_name must be a plain folder name (letters, digits, '_', '-', "
+            f"'.'), got {run_name!r}"
+        )
     my_drive = Path(mount_point) / "MyDrive"
     if not my_drive.is_dir():
         if not mount:
-            raise RunFolderError(f"Google Drive is not mounted at {mount_point}: mount it first "
-                                 "(drive_output_dir(..., mount=True) in Colab) or save locally.")
+            raise RunFolderError(
+                f"Google Drive is not mounted at {mount_point}: mount it first "
+                "(drive_output_dir(..., mount=True) in Colab) or save locally."
+            )
         if not in_colab():
             raise RunFolderError(
                 "Saving checkpoints to Google Drive works only inside Google Colab (this is not a "
                 "Colab runtime). Set SAVE_TO_DRIVE = False to keep checkpoints in the local "
-                "output_dir instead.")
+                "output_dir instead."
+            )
         from google.colab import drive  # pragma: no cover - Colab only
 
         drive.mount(mount_point)  # pragma: no cover - Colab only

@@ -31,7 +31,15 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000):
     different tokenizer. BPE training counts integers and breaks ties by token id: the same
     texts always give byte-identical tokenizer files.
     """
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -39,14 +47,19 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000):
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], show_progress=False,
+        vocab_size=vocab_size,
+        special_tokens=["<pad>", "</s>", "<unk>"],
+        show_progress=False,
     )
     tok.train_from_iterator(list(texts), trainer)
     tok.post_processor = processors.TemplateProcessing(
         single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
     )
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        eos_token="</s>",
+        unk_token="<unk>",
         model_max_length=512,  # as flan-t5-base's tokenizer_config.json; every call passes max_length
     )
 
@@ -92,17 +105,33 @@ def tiny_t5_config(vocab_size: int, d_model: int = 32, num_layers: int = 2, num_
     from transformers import T5Config
 
     return T5Config(
-        vocab_size=vocab_size, d_model=d_model, d_kv=d_model // num_heads, d_ff=2 * d_model,
-        num_layers=num_layers, num_decoder_layers=num_layers, num_heads=num_heads,
-        relative_attention_num_buckets=8, relative_attention_max_distance=32,
-        feed_forward_proj="gated-gelu", tie_word_embeddings=False, dropout_rate=0.1,
-        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, **{SMOKE_MARK: True},
+        vocab_size=vocab_size,
+        d_model=d_model,
+        d_kv=d_model // num_heads,
+        d_ff=2 * d_model,
+        num_layers=num_layers,
+        num_decoder_layers=num_layers,
+        num_heads=num_heads,
+        relative_attention_num_buckets=8,
+        relative_attention_max_distance=32,
+        feed_forward_proj="gated-gelu",
+        tie_word_embeddings=False,
+        dropout_rate=0.1,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
+        **{SMOKE_MARK: True},
     )
 
 
-def tiny_model_and_tokenizer(texts: Iterable[str], save_dir: str | os.PathLike | None = None,
-                             vocab_size: int = 2000, d_model: int = 32, num_layers: int = 2,
-                             seed: int = TINY_MODEL_SEED):
+def tiny_model_and_tokenizer(
+    texts: Iterable[str],
+    save_dir: str | os.PathLike | None = None,
+    vocab_size: int = 2000,
+    d_model: int = 32,
+    num_layers: int = 2,
+    seed: int = TINY_MODEL_SEED,
+):
     """Build a tiny random T5 and a tokenizer trained on ``texts``; save, reload, return both.
 
     The pair goes through ``save_pretrained``/``from_pretrained`` like a real checkpoint, so
@@ -139,8 +168,7 @@ def sample_texts(dataset_dict) -> list[str]:
 MODES = ("auto", "full", "smoke")
 
 
-def resolve_mode(requested: str | None = None, env: str = "DIALOGSUM_MODE",
-                 reachable=None) -> str:
+def resolve_mode(requested: str | None = None, env: str = "DIALOGSUM_MODE", reachable=None) -> str:
     """``"full"`` or ``"smoke"``: the environment variable wins, then ``requested``, then auto.
 
     ``auto`` means full when the Hugging Face Hub answers, smoke otherwise.
@@ -177,8 +205,12 @@ def smoke_banner(data: str | os.PathLike | None = None, width: int = 96) -> str:
     described = describe_data(data)
     text = SMOKE_BANNER.format(on=f" on {described}" if described else "")
     bar = "!" * width
-    body = "\n".join(f"!! {line}" for line in textwrap.wrap(  # a path stays whole
-        text, width - 3, break_on_hyphens=False, break_long_words=False))
+    body = "\n".join(
+        f"!! {line}"
+        for line in textwrap.wrap(  # a path stays whole
+            text, width - 3, break_on_hyphens=False, break_long_words=False
+        )
+    )
     return f"{bar}\n{body}\n{bar}"
 
 
@@ -202,8 +234,9 @@ def tiny_base_path() -> Path:
 def is_smoke_base(name: str | None) -> bool:
     """Whether ``name`` (a config's ``model_name``, an adapter's recorded base) is the smoke
     path's tiny T5 of this version: :data:`TINY_MODEL_NAME` or :func:`tiny_base_path`."""
-    return bool(name) and (name == TINY_MODEL_NAME
-                           or Path(name).expanduser().absolute() == tiny_base_path())
+    return bool(name) and (
+        name == TINY_MODEL_NAME or Path(name).expanduser().absolute() == tiny_base_path()
+    )
 
 
 def tiny_base_dir() -> Path:
@@ -223,8 +256,9 @@ def tiny_base_dir() -> Path:
     from .data import load_dialogsum
 
     with atomic_dir(target, replace=False) as build:  # another process's finished build wins
-        tiny_model_and_tokenizer(sample_texts(load_dialogsum(data_dir)), save_dir=build,
-                                 seed=TINY_MODEL_SEED)
+        tiny_model_and_tokenizer(
+            sample_texts(load_dialogsum(data_dir)), save_dir=build, seed=TINY_MODEL_SEED
+        )
     return target
 
 

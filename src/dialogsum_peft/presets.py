@@ -22,8 +22,7 @@ class Presets:
     takes every recipe and method, then field overrides."""
 
     @classmethod
-    def smoke(cls, method: str = DEFAULT_METHOD, recipe: str | None = None,
-              **overrides):
+    def smoke(cls, method: str = DEFAULT_METHOD, recipe: str | None = None, **overrides):
         """Offline: the shipped sample and a tiny random T5. Seconds on a CPU; outputs are gibberish.
 
         Its own schedule (:data:`~dialogsum_peft.recipes.SMOKE_RECIPE`): 30 steps instead of
@@ -34,16 +33,28 @@ class Presets:
         settings = _method_settings(method)
         schedule = SMOKE_RECIPE if recipe in (None, "smoke") else RECIPES[_known_recipe(recipe)]
         base = dict(
-            preset="smoke", model_name=TINY_MODEL_NAME, dataset_source=str(sample_data_dir()),
-            output_dir="outputs/smoke", eval_batch_size=16, max_new_tokens=24, logging_steps=5,
-            save_steps=10, **recipe_schedule(schedule, max_per_device=8, method=method),
+            preset="smoke",
+            model_name=TINY_MODEL_NAME,
+            dataset_source=str(sample_data_dir()),
+            output_dir="outputs/smoke",
+            eval_batch_size=16,
+            max_new_tokens=24,
+            logging_steps=5,
+            save_steps=10,
+            **recipe_schedule(schedule, max_per_device=8, method=method),
         )
         base["learning_rate"] = SMOKE_RECIPE.learning_rates[method]  # on any schedule
         return cls(**{**base, **settings, **overrides})
 
     @classmethod
-    def for_device(cls, info, preset: str = "auto", recipe: str = DEFAULT_RECIPE,
-                   method: str = DEFAULT_METHOD, **overrides):
+    def for_device(
+        cls,
+        info,
+        preset: str = "auto",
+        recipe: str = DEFAULT_RECIPE,
+        method: str = DEFAULT_METHOD,
+        **overrides,
+    ):
         """Flan-T5-base on DialogSum: ``recipe`` and ``method`` as they are, precision and batch
         split for ``info``."""
         from .hardware import recommend
@@ -51,7 +62,9 @@ class Presets:
         card = recommend(info)
         settings = _method_settings(method)  # an unknown method: ConfigError, before the recipe
         base = dict(
-            preset=preset, precision=card.precision, optim=card.optim,
+            preset=preset,
+            precision=card.precision,
+            optim=card.optim,
             eval_batch_size=card.eval_batch_size,
             **recipe_schedule(RECIPES[_known_recipe(recipe)], card.train_batch_size, method),
         )

@@ -41,11 +41,18 @@ PUBLISHED = (
     PublishedFigure(_LAB, "flan-t5-base full fine-tuning", "mean", {"rouge1": 0.4216}),
     PublishedFigure(_LAB, "flan-t5-base LoRA", "mean", {"rouge1": 0.4081}),
     # The same lab's published LoRA summaries, re-scored by this project under each protocol.
-    *(PublishedFigure("lab 2 LoRA outputs, re-scored here",
-                      "flan-t5-base LoRA (lab outputs, re-scored)", protocol, {"rouge1": value})
-      for protocol, value in (("mean", 0.408), ("first", 0.415), ("best", 0.479))),
-    PublishedFigure("a Colab notebook", "LoRA r=8 on q,v, lr 1e-3, 2 epochs, T4", "best",
-                    {"rouge1": 0.484}),
+    *(
+        PublishedFigure(
+            "lab 2 LoRA outputs, re-scored here",
+            "flan-t5-base LoRA (lab outputs, re-scored)",
+            protocol,
+            {"rouge1": value},
+        )
+        for protocol, value in (("mean", 0.408), ("first", 0.415), ("best", 0.479))
+    ),
+    PublishedFigure(
+        "a Colab notebook", "LoRA r=8 on q,v, lr 1e-3, 2 epochs, T4", "best", {"rouge1": 0.484}
+    ),
 )
 
 

@@ -27,9 +27,15 @@ from .errors import DialogSumWarning, warn
 # * full fine-tuning: 3e-4 with Adafactor (settings.METHOD_SETTINGS), whose memory use (no second
 #   moment matrices per weight) lets flan-t5-base fit a free T4 in fp32.
 # Not yet measured on a GPU here: ``pytest -m full`` checks what the quick recipe scores.
-LEARNING_RATES: Mapping[str, float] = MappingProxyType({
-    "lora": 1e-3, "lora-all": 1e-3, "ia3": 3e-3, "prompt-tuning": 3e-2, "full": 3e-4,
-})
+LEARNING_RATES: Mapping[str, float] = MappingProxyType(
+    {
+        "lora": 1e-3,
+        "lora-all": 1e-3,
+        "ia3": 3e-3,
+        "prompt-tuning": 3e-2,
+        "full": 3e-4,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -49,25 +55,59 @@ class Recipe:
 
 
 RECIPES = {
-    "quick": Recipe("quick", 32, 0.06, "linear", max_steps=250, num_train_epochs=1.0,
-                    description="250 steps x 32 = 8,000 examples (about 2/3 of an epoch)"),
-    "thorough": Recipe("thorough", 32, 0.06, "linear", max_steps=-1, num_train_epochs=2.0,
-                       description="2 epochs of DialogSum's 12,460 training dialogues"),
+    "quick": Recipe(
+        "quick",
+        32,
+        0.06,
+        "linear",
+        max_steps=250,
+        num_train_epochs=1.0,
+        description="250 steps x 32 = 8,000 examples (about 2/3 of an epoch)",
+    ),
+    "thorough": Recipe(
+        "thorough",
+        32,
+        0.06,
+        "linear",
+        max_steps=-1,
+        num_train_epochs=2.0,
+        description="2 epochs of DialogSum's 12,460 training dialogues",
+    ),
     # Your own data: a step count sized for DialogSum would be 16 epochs of 500 dialogues.
-    "own-data": Recipe("own-data", 32, 0.06, "linear", max_steps=-1, num_train_epochs=3.0,
-                       description="3 epochs over your own training dialogues, whatever their "
-                                   "number"),
+    "own-data": Recipe(
+        "own-data",
+        32,
+        0.06,
+        "linear",
+        max_steps=-1,
+        num_train_epochs=3.0,
+        description="3 epochs over your own training dialogues, whatever their number",
+    ),
 }
 DEFAULT_RECIPE = "quick"
 # The smoke preset's own schedule (TrainConfig.smoke): the tiny T5 on the shipped sample, a
 # pipeline check of 30 steps instead of hundreds, so each method's learning rate is tripled.
-SMOKE_RECIPE = Recipe("smoke", 8, 0.0, "linear", max_steps=30, num_train_epochs=1.0,
-                      description="30 steps x 8 examples of the shipped sample (the tiny T5)",
-                      learning_rates=MappingProxyType({m: 3 * lr for m, lr in LEARNING_RATES.items()}))
+SMOKE_RECIPE = Recipe(
+    "smoke",
+    8,
+    0.0,
+    "linear",
+    max_steps=30,
+    num_train_epochs=1.0,
+    description="30 steps x 8 examples of the shipped sample (the tiny T5)",
+    learning_rates=MappingProxyType({m: 3 * lr for m, lr in LEARNING_RATES.items()}),
+)
 # The TrainConfig fields a recipe's schedule sets (recipe_schedule): --recipe replaces exactly
 # these. (Its learning rate is the method's in it: --method sets that one too.)
-RECIPE_FIELDS = ("recipe", "per_device_train_batch_size", "gradient_accumulation_steps",
-                 "warmup_steps", "lr_scheduler_type", "max_steps", "num_train_epochs")
+RECIPE_FIELDS = (
+    "recipe",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "warmup_steps",
+    "lr_scheduler_type",
+    "max_steps",
+    "num_train_epochs",
+)
 
 
 def split_batch(examples: int, max_per_device: int) -> tuple[int, int]:
@@ -83,11 +123,16 @@ def recipe_schedule(recipe: Recipe, max_per_device: int, method: str) -> dict:
     ``max_per_device`` that divides it, times the gradient accumulation that completes it.
     Raises ``KeyError`` for a method the recipe has no learning rate for."""
     per_device, accumulation = split_batch(recipe.effective_batch, max_per_device)
-    return dict(recipe=recipe.name, per_device_train_batch_size=per_device,
-                gradient_accumulation_steps=accumulation,
-                warmup_steps=recipe.warmup_steps, lr_scheduler_type=recipe.lr_scheduler_type,
-                max_steps=recipe.max_steps, num_train_epochs=recipe.num_train_epochs,
-                learning_rate=recipe.learning_rates[method])
+    return dict(
+        recipe=recipe.name,
+        per_device_train_batch_size=per_device,
+        gradient_accumulation_steps=accumulation,
+        warmup_steps=recipe.warmup_steps,
+        lr_scheduler_type=recipe.lr_scheduler_type,
+        max_steps=recipe.max_steps,
+        num_train_epochs=recipe.num_train_epochs,
+        learning_rate=recipe.learning_rates[method],
+    )
 
 
 # More passes than this over the training data by a step-based recipe earns a warning: the
@@ -109,10 +154,12 @@ def epochs_warning(max_steps: int, effective_batch: int, num_train_examples: int
     epochs = max_steps * effective_batch / num_train_examples
     if epochs <= MAX_EPOCHS_WITHOUT_WARNING:
         return None
-    return (f"{max_steps} steps x {effective_batch} examples is {epochs:.1f} epochs over "
-            f"{num_train_examples:,} training dialogues (more than {MAX_EPOCHS_WITHOUT_WARNING}): "
-            "the model may over-fit; for your own data use --recipe own-data (3 epochs) or "
-            "--epochs N")
+    return (
+        f"{max_steps} steps x {effective_batch} examples is {epochs:.1f} epochs over "
+        f"{num_train_examples:,} training dialogues (more than {MAX_EPOCHS_WITHOUT_WARNING}): "
+        "the model may over-fit; for your own data use --recipe own-data (3 epochs) or "
+        "--epochs N"
+    )
 
 
 def warn_epochs(max_steps: int, effective_batch: int, num_train_examples: int) -> None:

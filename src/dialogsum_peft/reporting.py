@@ -20,9 +20,10 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .display import (any_smoke, captioned, counted, smoke_caption, title_with_notes)
+from .display import any_smoke, captioned, counted, smoke_caption, title_with_notes
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
 from .published import NOT_REPORTED, PUBLISHED, PublishedFigure
+
 
 def scores_under(results: Mapping[str, EvalResult], protocol: str) -> dict[str, dict[str, float]]:
     """``{name: corpus ROUGE under protocol}`` from results objects.
@@ -33,13 +34,20 @@ def scores_under(results: Mapping[str, EvalResult], protocol: str) -> dict[str, 
     check_protocol(protocol)
     for name, result in results.items():
         if not isinstance(result, EvalResult):
-            raise TypeError(f"results[{name!r}] is a {type(result).__name__}, not an EvalResult: "
-                            "tables and plots compute their scores under the protocol they name")
+            raise TypeError(
+                f"results[{name!r}] is a {type(result).__name__}, not an EvalResult: "
+                "tables and plots compute their scores under the protocol they name"
+            )
     return {name: result.by_protocol[protocol] for name, result in results.items()}
 
 
-def rouge_table(results: Mapping[str, EvalResult], baseline: str | None = None,
-                improved: str | None = None, protocol: str = "mean", intervals: bool = False):
+def rouge_table(
+    results: Mapping[str, EvalResult],
+    baseline: str | None = None,
+    improved: str | None = None,
+    protocol: str = "mean",
+    intervals: bool = False,
+):
     """ROUGE F-measures per model under ``protocol`` as a DataFrame (rows: models, columns:
     rouge1/2/L/Lsum, fractions rounded to 4 digits), plus the absolute improvement row.
 
@@ -67,20 +75,24 @@ def _with_intervals(table, results, baseline, improved, protocol):
 
     cis = {name: rouge_intervals(r.pair_scores, protocol) for name, r in results.items()}
     if baseline and improved:
-        diff = difference_intervals(results[baseline].pair_scores, results[improved].pair_scores,
-                                    protocol)
+        diff = difference_intervals(
+            results[baseline].pair_scores, results[improved].pair_scores, protocol
+        )
         cis[f"{improved} - {baseline}"] = {k: d["ci95"] for k, d in diff.items()}
     columns = {}
     for k in ROUGE_TYPES:
         columns[k] = table[k]
-        columns[f"{k} 95% CI"] = pd.Series({row: format_interval(cis[row][k]) for row in table.index})
+        columns[f"{k} 95% CI"] = pd.Series(
+            {row: format_interval(cis[row][k]) for row in table.index}
+        )
     out = pd.DataFrame(columns, index=table.index)
     out.index.name, out.columns.name = table.index.name, table.columns.name  # protocol, smoke
     return out
 
 
-def protocol_table(results: Mapping[str, EvalResult],
-                   published: Sequence[PublishedFigure] = PUBLISHED):
+def protocol_table(
+    results: Mapping[str, EvalResult], published: Sequence[PublishedFigure] = PUBLISHED
+):
     """Our models under every protocol, each published figure beside the rows of its protocol.
 
     ``results`` maps a model name to an :class:`~dialogsum_peft.metrics.EvalResult`. Rows are
@@ -97,15 +109,23 @@ def protocol_table(results: Mapping[str, EvalResult],
             if figure.protocol == protocol:
                 index.append((protocol, figure.setup))
                 rows.append({"source": f"published: {figure.source}", **figure.scores})
-    table = pd.DataFrame(rows, columns=[*ROUGE_TYPES, "source"],
-                         index=pd.MultiIndex.from_tuples(index, names=["protocol", "model"]))
+    table = pd.DataFrame(
+        rows,
+        columns=[*ROUGE_TYPES, "source"],
+        index=pd.MultiIndex.from_tuples(index, names=["protocol", "model"]),
+    )
     table = table.round(4).astype(object).where(table.notna(), NOT_REPORTED)
-    return captioned(table, "\n".join(filter(None, ["ROUGE F-measure",
-                                                     smoke_caption(results.values())])))
+    return captioned(
+        table, "\n".join(filter(None, ["ROUGE F-measure", smoke_caption(results.values())]))
+    )
 
 
-def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE on DialogSum",
-                          note: str | None = None, protocol: str = "mean"):
+def plot_rouge_comparison(
+    results: Mapping[str, EvalResult],
+    title: str = "ROUGE on DialogSum",
+    note: str | None = None,
+    protocol: str = "mean",
+):
     """Grouped bars of rouge1/2/L/Lsum per model with 95% bootstrap intervals as error bars
     (:func:`dialogsum_peft.intervals.rouge_intervals`), the improvement of the last over the
     first on top. A bar whose interval cannot be estimated (too few dialogues, no spread) has no
@@ -132,22 +152,43 @@ def plot_rouge_comparison(results: Mapping[str, EvalResult], title: str = "ROUGE
         his = [ci[k].high if ci[k].estimable else v for v, k in zip(values, ROUGE_TYPES)]
         los = [ci[k].low if ci[k].estimable else v for v, k in zip(values, ROUGE_TYPES)]
         xs = x + (i - (len(names) - 1) / 2) * width
-        bars = ax.bar(xs, values, width, label=name, yerr=[np.subtract(values, los),
-                      np.subtract(his, values)], capsize=3, error_kw={"elinewidth": 1})
+        bars = ax.bar(
+            xs,
+            values,
+            width,
+            label=name,
+            yerr=[np.subtract(values, los), np.subtract(his, values)],
+            capsize=3,
+            error_kw={"elinewidth": 1},
+        )
         ax.bar_label(bars, fmt="%.3f", fontsize=8, label_type="center", color="white")
         for j, k in enumerate(ROUGE_TYPES):
             if not ci[k].estimable:  # no error bar: say so on the bar, not a zero-width bar
                 missing[ci[k].reason] = None
-                ax.annotate("no CI", (xs[j], values[j]), xytext=(0, 2), ha="center",
-                            textcoords="offset points", fontsize=7, color="dimgray")
+                ax.annotate(
+                    "no CI",
+                    (xs[j], values[j]),
+                    xytext=(0, 2),
+                    ha="center",
+                    textcoords="offset points",
+                    fontsize=7,
+                    color="dimgray",
+                )
         tops = [max(t, hi) for t, hi in zip(tops, his)]
     if len(names) >= 2:
         first, last = scores[names[0]], scores[names[-1]]
         for j, k in enumerate(ROUGE_TYPES):
             delta = last[k] - first[k]
-            ax.annotate(f"{delta:+.3f}", (x[j], tops[j]), xytext=(0, 6), textcoords="offset points",
-                        ha="center", fontsize=9, fontweight="bold",
-                        color="tab:green" if delta >= 0 else "tab:red")
+            ax.annotate(
+                f"{delta:+.3f}",
+                (x[j], tops[j]),
+                xytext=(0, 6),
+                textcoords="offset points",
+                ha="center",
+                fontsize=9,
+                fontweight="bold",
+                color="tab:green" if delta >= 0 else "tab:red",
+            )
     ax.set_xticks(x, ROUGE_TYPES)
     ax.set_ylabel(f"ROUGE F-measure (protocol: {protocol})")
     ax.set_ylim(0, max(0.1, max(tops) * 1.25))
@@ -190,8 +231,9 @@ def plot_loss_curve(trainer, title: str = "LoRA training loss", note: str | None
     return fig
 
 
-def plot_rouge_by_length(results: Mapping[str, EvalResult], protocol: str = "mean",
-                         metric: str = "rouge1"):
+def plot_rouge_by_length(
+    results: Mapping[str, EvalResult], protocol: str = "mean", metric: str = "rouge1"
+):
     """Grouped bars of each model's corpus ``metric`` under ``protocol`` by prompt length
     (:func:`~dialogsum_peft.evaluation.rouge_by_length`, computed here from ``results``), one group
     per bin labelled with its number of dialogues; the y axis names the protocol and the title
@@ -208,8 +250,12 @@ def plot_rouge_by_length(results: Mapping[str, EvalResult], protocol: str = "mea
         xs = [x + i * width for x in range(len(table))]
         ax.bar(xs, table[name], width, label=name)
     ax.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(table))])
-    ax.set_xticklabels([f"{label}\n({counted(n, 'dialogue')})"
-                        for label, n in zip(table.index, table["dialogues"])])
+    ax.set_xticklabels(
+        [
+            f"{label}\n({counted(n, 'dialogue')})"
+            for label, n in zip(table.index, table["dialogues"])
+        ]
+    )
     ax.set_xlabel("prompt length in tokens")
     ax.set_ylabel(f"{metric} F-measure (protocol: {protocol})")
     ax.set_title(title_with_notes("ROUGE by dialogue length", None, any_smoke(results.values())))
@@ -218,8 +264,13 @@ def plot_rouge_by_length(results: Mapping[str, EvalResult], protocol: str = "mea
 
 
 # ------------------------------------------------------------- on how many dialogues
-def win_table(results: Mapping[str, EvalResult], baseline: str, improved: str,
-              protocol: str = "mean", rouge_types: Sequence[str] | str = ("rouge1",)):
+def win_table(
+    results: Mapping[str, EvalResult],
+    baseline: str,
+    improved: str,
+    protocol: str = "mean",
+    rouge_types: Sequence[str] | str = ("rouge1",),
+):
     """On how many test dialogues ``improved`` scores higher than, equal to and lower than
     ``baseline`` (:func:`dialogsum_peft.wins.win_shares`): one row per ROUGE type
     (``rouge_types``: names, or ``"all"``), each outcome as "k of n (share)" and its 95% Wilson
@@ -242,6 +293,8 @@ def win_table(results: Mapping[str, EvalResult], baseline: str, improved: str,
         rows[k] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = f"ROUGE F-measure per dialogue, protocol: {protocol}"
-    title = (f"Test dialogues where {improved} scores higher than, equal to, lower than "
-             f"{baseline} (95% Wilson intervals)")
+    title = (
+        f"Test dialogues where {improved} scores higher than, equal to, lower than "
+        f"{baseline} (95% Wilson intervals)"
+    )
     return captioned(table, "\n".join(filter(None, [title, smoke_caption(results.values())])))

@@ -83,8 +83,11 @@ class RunFolder:
         if not self.checkpoints.is_dir() or get_last_checkpoint(str(self.checkpoints)) is None:
             return None
         pattern = re.compile(rf"{PREFIX_CHECKPOINT_DIR}-(\d+)")
-        found = sorted((int(m.group(1)), p) for p in self.checkpoints.iterdir()
-                       if p.is_dir() and (m := pattern.fullmatch(p.name)))
+        found = sorted(
+            (int(m.group(1)), p)
+            for p in self.checkpoints.iterdir()
+            if p.is_dir() and (m := pattern.fullmatch(p.name))
+        )
         for _, path in reversed(found):
             if is_complete_checkpoint(path):
                 return str(path)
@@ -101,15 +104,18 @@ class RunFolder:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
-            raise RunFolderError(f"{path} is unreadable ({err}); the checkpoints beside it cannot "
-                                 "be attributed to a run: train afresh with --overwrite") from None
+            raise RunFolderError(
+                f"{path} is unreadable ({err}); the checkpoints beside it cannot "
+                "be attributed to a run: train afresh with --overwrite"
+            ) from None
         if not isinstance(data, dict):
             raise RunFolderError(f"{path} does not describe a run; train afresh with --overwrite")
         return data
 
     def write_identity(self, identity: dict[str, Any]) -> None:
-        write_text_atomic(self.checkpoints / RUN_FILE,
-                          json.dumps(identity, indent=2, sort_keys=True) + "\n")
+        write_text_atomic(
+            self.checkpoints / RUN_FILE, json.dumps(identity, indent=2, sort_keys=True) + "\n"
+        )
 
     def check_identity(self, identity: dict[str, Any]) -> None:
         """Refuse to resume checkpoints that another configuration (another run) wrote: a
@@ -118,19 +124,28 @@ class RunFolder:
         if stored is None:
             raise RunFolderError(
                 f"{self.checkpoints} has no {RUN_FILE}, so nothing says which run wrote its "
-                "checkpoints; train afresh (command line: --overwrite; notebook: RESUME = False)")
+                "checkpoints; train afresh (command line: --overwrite; notebook: RESUME = False)"
+            )
         if "world_size" not in stored:  # written before it was recorded
-            stored = {**stored, "world_size": 1, "effective_batch": stored.get(
-                "per_device_train_batch_size", 0) * stored.get("gradient_accumulation_steps", 0)}
+            stored = {
+                **stored,
+                "world_size": 1,
+                "effective_batch": stored.get("per_device_train_batch_size", 0)
+                * stored.get("gradient_accumulation_steps", 0),
+            }
         keys = sorted(set(stored) | set(identity))
-        diff = [f"{k}: {stored.get(k)!r} -> {identity.get(k)!r}" for k in keys
-                if stored.get(k) != identity.get(k)]
+        diff = [
+            f"{k}: {stored.get(k)!r} -> {identity.get(k)!r}"
+            for k in keys
+            if stored.get(k) != identity.get(k)
+        ]
         if diff:
             raise RunFolderError(
                 f"cannot resume: the checkpoints in {self.path} belong to a run with other "
                 f"settings ({'; '.join(diff)}). Resume with the run's own settings (command line: "
                 f"--config {self.path / 'config.json'}; notebook: the knobs it ran with) or start "
-                "afresh (command line: --overwrite; notebook: RESUME = False)")
+                "afresh (command line: --overwrite; notebook: RESUME = False)"
+            )
 
 
 # ------------------------------------------------------------------ one checkpoint
@@ -169,14 +184,20 @@ def rng_state_files(path: str | os.PathLike, world_size: int | None = None) -> l
     """
     path = Path(path)
     if world_size is not None:
-        names = (["rng_state.pth"] if world_size <= 1
-                 else [f"rng_state_{r}.pth" for r in range(world_size)])
+        names = (
+            ["rng_state.pth"]
+            if world_size <= 1
+            else [f"rng_state_{r}.pth" for r in range(world_size)]
+        )
         files = [path / n for n in names]
         return files if all(f.is_file() for f in files) else []
     if (path / "rng_state.pth").is_file():
         return [path / "rng_state.pth"]
-    ranks = sorted(int(m.group(1)[1:]) for p in path.iterdir()
-                   if (m := RNG_STATE_PATTERN.fullmatch(p.name)) and m.group(1))
+    ranks = sorted(
+        int(m.group(1)[1:])
+        for p in path.iterdir()
+        if (m := RNG_STATE_PATTERN.fullmatch(p.name)) and m.group(1)
+    )
     if not ranks or ranks != list(range(len(ranks))):
         return []
     return [path / f"rng_state_{r}.pth" for r in ranks]
@@ -195,7 +216,9 @@ def is_complete_checkpoint(path: str | os.PathLike, world_size: int | None = Non
     """
     import torch
     from safetensors import safe_open
-    from transformers.trainer_pt_utils import safe_globals  # numpy RNG state, as the Trainer loads it
+    from transformers.trainer_pt_utils import (
+        safe_globals,
+    )  # numpy RNG state, as the Trainer loads it
 
     path = Path(path)
     weights = _weights_file(path)

@@ -64,8 +64,9 @@ def _files(paths: Iterable[str | os.PathLike]) -> Iterable[Path]:
             raise FileNotFoundError(f"nothing to scan at {path}")
 
 
-def scan_for_secrets(paths: Iterable[str | os.PathLike] | str | os.PathLike,
-                     extra_secrets: Iterable[str] = ()) -> list[Finding]:
+def scan_for_secrets(
+    paths: Iterable[str | os.PathLike] | str | os.PathLike, extra_secrets: Iterable[str] = ()
+) -> list[Finding]:
     """Every token-shaped string in the files under ``paths`` (files or folders, recursively).
 
     Files are read as bytes, so pickles (``training_args.bin``) and notebooks are covered too.
@@ -90,7 +91,8 @@ def scan_for_secrets(paths: Iterable[str | os.PathLike] | str | os.PathLike,
             start = data.find(secret)
             while start != -1:
                 if start not in seen:
-                    findings.append(Finding(str(file), start, "token from the environment",
-                                            redact(secret)))
+                    findings.append(
+                        Finding(str(file), start, "token from the environment", redact(secret))
+                    )
                 start = data.find(secret, start + 1)
     return findings

@@ -19,13 +19,22 @@ from pathlib import Path
 from .errors import AdapterError, DialogSumError, HubUnavailableError, one_line
 
 # What a push uploads from the folder: the adapter, its card, the tokenizer's files.
-UPLOAD_PATTERNS = ("adapter_config.json", "adapter_model.safetensors", "README.md",
-                   "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                   "added_tokens.json", "spiece.model")
-LOGIN_HINT = ("log in first: in a notebook run `from huggingface_hub import notebook_login; "
-              "notebook_login()` (in Colab a secret named HF_TOKEN also works), in a terminal "
-              "`hf auth login`, or set the HF_TOKEN environment variable; never paste a token "
-              "into a cell or a file")
+UPLOAD_PATTERNS = (
+    "adapter_config.json",
+    "adapter_model.safetensors",
+    "README.md",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "spiece.model",
+)
+LOGIN_HINT = (
+    "log in first: in a notebook run `from huggingface_hub import notebook_login; "
+    "notebook_login()` (in Colab a secret named HF_TOKEN also works), in a terminal "
+    "`hf auth login`, or set the HF_TOKEN environment variable; never paste a token "
+    "into a cell or a file"
+)
 
 
 class HubLoginError(DialogSumError, RuntimeError):
@@ -59,8 +68,9 @@ class UploadPlan:
         return "\n".join(lines)
 
 
-def upload_plan(folder, repo_id: str | None = None, user: str | None = None,
-                private: bool = True) -> UploadPlan:
+def upload_plan(
+    folder, repo_id: str | None = None, user: str | None = None, private: bool = True
+) -> UploadPlan:
     """What :func:`push_folder` would send, without the network: the files of ``folder`` named
     in :data:`UPLOAD_PATTERNS` that exist, to ``repo_id`` or, without one, to
     ``<user>/<the card's model name>`` (``<your-user-name>/...`` when ``user`` is unknown).
@@ -76,16 +86,19 @@ def upload_plan(folder, repo_id: str | None = None, user: str | None = None,
     folder = Path(folder)
     card = read_card(folder)
     if card is None:
-        raise AdapterError(f"{folder} has no model card written by dialogsum_peft (README.md): "
-                           "write it first (write_model_card, or train/evaluate on the command "
-                           "line), so the Hub page says what the adapter is")
+        raise AdapterError(
+            f"{folder} has no model card written by dialogsum_peft (README.md): "
+            "write it first (write_model_card, or train/evaluate on the command "
+            "line), so the Hub page says what the adapter is"
+        )
     repo_id = repo_id or f"{user or '<your-user-name>'}/{card.data.model_name}"
     try:
         validate_repo_id(repo_id)
     except HFValidationError as err:
         if user or "<" not in repo_id:
-            raise ValueError(f"repo_id {repo_id!r} is not a Hub repository id "
-                             f"(namespace/name): {one_line(err)}") from None
+            raise ValueError(
+                f"repo_id {repo_id!r} is not a Hub repository id (namespace/name): {one_line(err)}"
+            ) from None
     if "/" not in repo_id:
         raise ValueError(f"repo_id {repo_id!r} needs a namespace: 'your-user-name/{repo_id}'")
     files = tuple(sorted(p for p in UPLOAD_PATTERNS if (folder / p).is_file()))
@@ -114,20 +127,27 @@ def hub_errors(what: str):
     except DialogSumError:
         raise
     except OfflineModeIsEnabled:
-        raise HubUnavailableError(f"{what}: the Hugging Face Hub is switched off in this process "
-                                  "(HF_HUB_OFFLINE=1); nothing was pushed") from None
+        raise HubUnavailableError(
+            f"{what}: the Hugging Face Hub is switched off in this process "
+            "(HF_HUB_OFFLINE=1); nothing was pushed"
+        ) from None
     except HfHubHTTPError as err:
         status = getattr(getattr(err, "response", None), "status_code", None)
         if status in (401, 403):
-            raise HubLoginError(f"{what}: the Hub refused the token (HTTP {status}): "
-                                f"{LOGIN_HINT}") from None
-        raise HubUnavailableError(f"{what}: the Hub answered HTTP {status} "
-                                  f"({one_line(err).split(' for url')[0][:160]}); nothing was "
-                                  "pushed") from None
+            raise HubLoginError(
+                f"{what}: the Hub refused the token (HTTP {status}): {LOGIN_HINT}"
+            ) from None
+        raise HubUnavailableError(
+            f"{what}: the Hub answered HTTP {status} "
+            f"({one_line(err).split(' for url')[0][:160]}); nothing was "
+            "pushed"
+        ) from None
     except Exception as err:  # no network: httpx's and the socket's errors alike
-        raise HubUnavailableError(f"{what}: the Hugging Face Hub cannot be reached "
-                                  f"({type(err).__name__}: {one_line(err)[:120]}); nothing was "
-                                  "pushed") from None
+        raise HubUnavailableError(
+            f"{what}: the Hugging Face Hub cannot be reached "
+            f"({type(err).__name__}: {one_line(err)[:120]}); nothing was "
+            "pushed"
+        ) from None
 
 
 def hub_user() -> str:
@@ -147,16 +167,20 @@ def _refuse_unsafe(plan: UploadPlan) -> None:
 
     folder = plan.folder
     if plan.smoke:
-        raise AdapterError(f"{folder} holds the smoke mode's toy adapter (a tiny random T5, "
-                           "see its card): nothing worth sharing; train in full mode first")
+        raise AdapterError(
+            f"{folder} holds the smoke mode's toy adapter (a tiny random T5, "
+            "see its card): nothing worth sharing; train in full mode first"
+        )
     findings = scan_for_secrets([folder / f for f in plan.files])
     if findings:
-        raise AdapterError(f"refusing to push: a Hub token is written in {findings[0].path}; "
-                           "remove it first")
+        raise AdapterError(
+            f"refusing to push: a Hub token is written in {findings[0].path}; remove it first"
+        )
 
 
-def push_folder(folder, repo_id: str | None = None, private: bool = True,
-                dry_run: bool = False) -> UploadPlan:
+def push_folder(
+    folder, repo_id: str | None = None, private: bool = True, dry_run: bool = False
+) -> UploadPlan:
     """Push the adapter, tokenizer and card of ``folder`` (already checked as an adapter folder)
     to ``repo_id`` (default ``<your user name>/<the card's model name>``), creating the
     repository (private unless ``private=False``) if needed; returns the :class:`UploadPlan`,
@@ -183,7 +207,10 @@ def push_folder(folder, repo_id: str | None = None, private: bool = True,
     api = HfApi()
     with hub_errors(f"pushing to {plan.repo_id}"):
         url = api.create_repo(plan.repo_id, private=private, exist_ok=True)
-        api.upload_folder(folder_path=str(folder), repo_id=plan.repo_id,
-                          allow_patterns=list(plan.files),
-                          commit_message="Upload adapter, tokenizer and model card (dialogsum_peft)")
+        api.upload_folder(
+            folder_path=str(folder),
+            repo_id=plan.repo_id,
+            allow_patterns=list(plan.files),
+            commit_message="Upload adapter, tokenizer and model card (dialogsum_peft)",
+        )
     return UploadPlan(folder, plan.repo_id, plan.files, private, pushed=True, url=str(url))

@@ -57,6 +57,7 @@ class InputReport:
     def message(self, what: str = "dialogues") -> str | None:
         """One sentence on what was lost (``None`` when nothing was), without a ``warning:``
         prefix; ``what`` names the texts (``"train summaries"``)."""
+
         def counted(n: int, noun: str) -> str:  # display.counted's rule, without its import
             return f"{n} {noun}{'s' if n != 1 else ''}"
 
@@ -64,20 +65,25 @@ class InputReport:
         parts = []
         if self.truncated:
             one = self.truncated == 1
-            parts.append(f"{self.truncated} of {self.dialogues} {what} {'is' if one else 'are'} "
-                         f"longer than {setting}={self.max_length} tokens (longest "
-                         f"{self.longest}): {counted(self.tokens_cut, 'token')} at "
-                         f"{'its end' if one else 'their ends'} "
-                         f"{'is' if self.tokens_cut == 1 else 'are'} cut and never "
-                         f"{'learned' if self.target else 'read'} by the model (raise {setting} "
-                         "to keep them whole)")
+            parts.append(
+                f"{self.truncated} of {self.dialogues} {what} {'is' if one else 'are'} "
+                f"longer than {setting}={self.max_length} tokens (longest "
+                f"{self.longest}): {counted(self.tokens_cut, 'token')} at "
+                f"{'its end' if one else 'their ends'} "
+                f"{'is' if self.tokens_cut == 1 else 'are'} cut and never "
+                f"{'learned' if self.target else 'read'} by the model (raise {setting} "
+                "to keep them whole)"
+            )
         if self.with_unknown:
             shown = " ".join(repr(c) for c in self.lost_examples)
-            parts.append(f"{self.with_unknown} of {self.dialogues} {what} "
-                         f"{'holds' if self.with_unknown == 1 else 'hold'} "
-                         f"{counted(self.chars_lost, 'character')} the tokenizer cannot encode "
-                         f"(e.g. {shown}); the model "
-                         + ("learns to write" if self.target else "reads") + " <unk> in their place")
+            parts.append(
+                f"{self.with_unknown} of {self.dialogues} {what} "
+                f"{'holds' if self.with_unknown == 1 else 'hold'} "
+                f"{counted(self.chars_lost, 'character')} the tokenizer cannot encode "
+                f"(e.g. {shown}); the model "
+                + ("learns to write" if self.target else "reads")
+                + " <unk> in their place"
+            )
         return "; ".join(parts) or None
 
 
@@ -91,8 +97,9 @@ def _cut(ids: list[int], max_length: int, eos_id: int | None) -> list[int]:
     return ids[:max_length]
 
 
-def encode(texts: Sequence[str], tokenizer, max_length: int | None,
-           target: bool = False) -> tuple[list[list[int]], InputReport]:
+def encode(
+    texts: Sequence[str], tokenizer, max_length: int | None, target: bool = False
+) -> tuple[list[list[int]], InputReport]:
     """The token ids of ``texts``, each cut to ``max_length`` tokens (``None``: not cut), and the
     :class:`InputReport` of what the cut and ``<unk>`` took from them: one tokenizer pass.
 
@@ -131,8 +138,11 @@ def encode(texts: Sequence[str], tokenizer, max_length: int | None,
         if offsets is not None:
             chars = "".join(texts[i][a:b] for (a, b), t in zip(offsets[i], ids) if t == unk)
         else:
-            chars = "".join(c for c in texts[i] if not c.isspace()
-                            and unk in tokenizer(c, add_special_tokens=False)["input_ids"])
+            chars = "".join(
+                c
+                for c in texts[i]
+                if not c.isspace() and unk in tokenizer(c, add_special_tokens=False)["input_ids"]
+            )
         report.chars_lost += len(chars)
         lost.update(dict.fromkeys(chars))
     report.lost_examples = list(lost)[:MAX_EXAMPLE_CHARS]

@@ -37,8 +37,10 @@ DIVERGENCE_FACTOR = 3.0  # a logged loss this many times the first logged loss m
 
 def _advice(args) -> str:
     precision = "bf16" if args.bf16 else ("fp16" if args.fp16 else "fp32")
-    return (f"(precision {precision}, learning rate {args.learning_rate}). Lower the learning "
-            "rate; T5 overflows in fp16: use 'bf16' on an Ampere-or-newer GPU or 'fp32'.")
+    return (
+        f"(precision {precision}, learning rate {args.learning_rate}). Lower the learning "
+        "rate; T5 overflows in fp16: use 'bf16' on an Ampere-or-newer GPU or 'fp32'."
+    )
 
 
 class DivergenceGuard(TrainerCallback):
@@ -59,7 +61,8 @@ class DivergenceGuard(TrainerCallback):
                 raise TrainingError(
                     f"trainable weights became NaN/inf at step {state.global_step} "
                     f"({len(bad)} tensors, e.g. {bad[0]}) {_advice(args)} Training stopped "
-                    f"before checkpoint-{state.global_step}: no NaN weights are on disk.")
+                    f"before checkpoint-{state.global_step}: no NaN weights are on disk."
+                )
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
@@ -73,11 +76,15 @@ class DivergenceGuard(TrainerCallback):
             if self.first_loss is None:
                 self.first_loss = float(loss)
             elif float(loss) > DIVERGENCE_FACTOR * self.first_loss:
-                problem = (f"training loss diverged: {float(loss):.4g}, more than "
-                           f"{DIVERGENCE_FACTOR:g}x the first logged loss {self.first_loss:.4g}")
+                problem = (
+                    f"training loss diverged: {float(loss):.4g}, more than "
+                    f"{DIVERGENCE_FACTOR:g}x the first logged loss {self.first_loss:.4g}"
+                )
         if problem:
-            raise TrainingError(f"{problem} at step {state.global_step} {_advice(args)} "
-                                "Training stopped before any adapter was written.")
+            raise TrainingError(
+                f"{problem} at step {state.global_step} {_advice(args)} "
+                "Training stopped before any adapter was written."
+            )
 
 
 class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
@@ -120,11 +127,15 @@ class DialogSumTrainer(Seq2SeqTrainer):
 
     def __init__(self, *args, callbacks=None, **kwargs):
         training_args = kwargs.get("args")
-        if (kwargs.get("eval_dataset") is None and training_args is not None
-                and training_args.eval_strategy != "no"):  # no validation split: nothing to score
+        if (
+            kwargs.get("eval_dataset") is None
+            and training_args is not None
+            and training_args.eval_strategy != "no"
+        ):  # no validation split: nothing to score
             kwargs["args"] = dataclasses.replace(training_args, eval_strategy="no", eval_steps=None)
-        super().__init__(*args, callbacks=[DivergenceGuard(), SessionSteps(), *(callbacks or [])],
-                         **kwargs)
+        super().__init__(
+            *args, callbacks=[DivergenceGuard(), SessionSteps(), *(callbacks or [])], **kwargs
+        )
         self.model_accepts_loss_kwargs = False  # T5's loss is already a per-batch mean
         for printer, lines in ((PrinterCallback, LogLines), (ProgressCallback, ProgressLines)):
             if any(type(c) is printer for c in self.callback_handler.callbacks):
@@ -164,13 +175,16 @@ class DialogSumTrainer(Seq2SeqTrainer):
         session, state = self._session(), self.state
         end = f"step {state.global_step} of {state.max_steps}"
         if not session.trained:
-            return (f"nothing to train in this session: the run was already complete at {end} "
-                    "(resumed from its last checkpoint, whose model this is)")
+            return (
+                f"nothing to train in this session: the run was already complete at {end} "
+                "(resumed from its last checkpoint, whose model this is)"
+            )
         start = session.start_step
         resumed = f", resumed from step {start}" if start else ""
-        return (f"trained steps {start + 1} to {state.global_step} of {state.max_steps} in this "
-                f"session ({seconds(result.metrics['train_runtime'])}{resumed})")
-
+        return (
+            f"trained steps {start + 1} to {state.global_step} of {state.max_steps} in this "
+            f"session ({seconds(result.metrics['train_runtime'])}{resumed})"
+        )
 
     def validation_report(self, result) -> str:
         """One line on the validation passes of the last ``trainer.train()``: how many ran in this
@@ -182,12 +196,15 @@ class DialogSumTrainer(Seq2SeqTrainer):
         earlier = len(passes) - len(now)
         if not now:
             return "no validation pass ran in this session" + (
-                f"; {earlier} ran in an earlier session" if earlier else "")
+                f"; {earlier} ran in an earlier session" if earlier else ""
+            )
         before = f"; {earlier} more ran in an earlier session" if earlier else ""
         took = sum(e["eval_runtime"] for e in now)
-        return (f"{len(now)} validation pass{'es' if len(now) != 1 else ''} in this session took "
-                f"{seconds(took)} of the {seconds(result.metrics['train_runtime'])} this "
-                f"session's training took{before}")
+        return (
+            f"{len(now)} validation pass{'es' if len(now) != 1 else ''} in this session took "
+            f"{seconds(took)} of the {seconds(result.metrics['train_runtime'])} this "
+            f"session's training took{before}"
+        )
 
     def _get_eval_sampler(self, eval_dataset):
         """transformers before 5.2x groups validation batches by length with the global RNG, so
@@ -196,8 +213,11 @@ class DialogSumTrainer(Seq2SeqTrainer):
         sampler = super()._get_eval_sampler(eval_dataset)
         if type(sampler) is LengthGroupedSampler and sampler.generator is None:
             seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-            return LengthGroupedSampler(sampler.batch_size, lengths=sampler.lengths,
-                                        generator=torch.Generator().manual_seed(seed))
+            return LengthGroupedSampler(
+                sampler.batch_size,
+                lengths=sampler.lengths,
+                generator=torch.Generator().manual_seed(seed),
+            )
         return sampler
 
     def _get_train_sampler(self, *args, **kwargs):  # signature differs across versions
@@ -210,10 +230,11 @@ class DialogSumTrainer(Seq2SeqTrainer):
 
 # transformers 5.24 renamed ``gradient_checkpointing`` to ``activation_checkpointing`` and warns on
 # the old name; 5.15 to 5.23 (Colab's 5.15 among them) know only the old one.
-_CHECKPOINTING_ARGUMENT = ("activation_checkpointing"
-                           if "activation_checkpointing" in {
-                               f.name for f in dataclasses.fields(Seq2SeqTrainingArguments)}
-                           else "gradient_checkpointing")
+_CHECKPOINTING_ARGUMENT = (
+    "activation_checkpointing"
+    if "activation_checkpointing" in {f.name for f in dataclasses.fields(Seq2SeqTrainingArguments)}
+    else "gradient_checkpointing"
+)
 
 
 def housekeeping_arguments(config: TrainConfig) -> dict[str, Any]:
@@ -256,8 +277,10 @@ def training_arguments(config: TrainConfig, **overrides):
 
     for key in ("fp16", "fp16_full_eval"):
         if overrides.get(key):
-            raise ConfigError(f"{key}=True refused: T5 overflows in fp16 (the loss becomes NaN). "
-                              "Use precision 'bf16' on an Ampere-or-newer GPU, or 'fp32'.")
+            raise ConfigError(
+                f"{key}=True refused: T5 overflows in fp16 (the loss becomes NaN). "
+                "Use precision 'bf16' on an Ampere-or-newer GPU, or 'fp32'."
+            )
     kwargs: dict[str, Any] = dict(
         output_dir=str(Path(config.output_dir) / "checkpoints"),
         per_device_train_batch_size=config.per_device_train_batch_size,
@@ -284,8 +307,10 @@ def training_arguments(config: TrainConfig, **overrides):
     params = inspect.signature(Seq2SeqTrainingArguments.__init__).parameters
     unknown = sorted(k for k in kwargs if k not in params)
     if unknown:
-        raise ConfigError(f"Seq2SeqTrainingArguments of transformers {transformers.__version__} "
-                          f"has no argument(s) {', '.join(unknown)}")
+        raise ConfigError(
+            f"Seq2SeqTrainingArguments of transformers {transformers.__version__} "
+            f"has no argument(s) {', '.join(unknown)}"
+        )
     try:
         return Seq2SeqTrainingArguments(**kwargs)
     except ValueError as err:  # e.g. an optimizer name this version does not know
@@ -297,5 +322,6 @@ def data_collator(tokenizer, model, config: TrainConfig):
     from transformers import DataCollatorForSeq2Seq
 
     multiple = config.pad_to_multiple_of if torch.cuda.is_available() else None
-    return DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100,
-                                  pad_to_multiple_of=multiple)
+    return DataCollatorForSeq2Seq(
+        tokenizer, model=model, label_pad_token_id=-100, pad_to_multiple_of=multiple
+    )

@@ -72,8 +72,11 @@ class FractionStepsNoteFilter(logging.Filter):
         lines = record.getMessage().split("\n")
         if "do not match the ones in the `trainer_state.json`" not in lines[0]:
             return True
-        kept = [line for line in lines[1:]
-                if not ((m := _MISMATCH.match(line)) and self._resolved(m[2], m[3]))]
+        kept = [
+            line
+            for line in lines[1:]
+            if not ((m := _MISMATCH.match(line)) and self._resolved(m[2], m[3]))
+        ]
         if len(kept) == len(lines) - 1:
             return True
         record.msg, record.args = "\n".join([lines[0], *kept]), ()

@@ -57,8 +57,10 @@ class Share:
     def __str__(self) -> str:
         """``"6 of 10 dialogues (60%; 95% CI 31% to 83%)"``, or ``"... (60%; 95% CI not
         estimable: <reason>)"``."""
-        return (f"{self.dialogues} of {counted(self.total, 'dialogue')} ({self.share:.0%}; "
-                f"95% CI {format_share_ci(self.ci95)})")
+        return (
+            f"{self.dialogues} of {counted(self.total, 'dialogue')} ({self.share:.0%}; "
+            f"95% CI {format_share_ci(self.ci95)})"
+        )
 
 
 def format_share_ci(ci: Interval) -> str:
@@ -70,18 +72,21 @@ def format_share_ci(ci: Interval) -> str:
 
 def proportion_interval(k: int, n: int, confidence: float = CONFIDENCE) -> Interval:
     """The Wilson score interval of ``k`` successes in ``n`` trials (fractions,
-    :func:`~dialogsum_peft.intervals.wilson_interval`); not estimable below :data:`~dialogsum_peft.intervals.MIN_DIALOGUES`
-    trials (the module's docstring says why). Raises ValueError for ``k`` outside 0..n."""
+    :func:`~dialogsum_peft.intervals.wilson_interval`); not estimable below
+    :data:`~dialogsum_peft.intervals.MIN_DIALOGUES` trials (the module's docstring says why).
+    Raises ValueError for ``k`` outside 0..n."""
     if not 0 <= k <= n:
         raise ValueError(f"{k} of {n}: a count must be between 0 and the total")
     if n < MIN_DIALOGUES:  # the words of intervals._bootstrap: one reason for both kinds
-        return Interval(reason=f"{n} dialogue{'s' if n != 1 else ''}; at least {MIN_DIALOGUES} "
-                               "are needed")
+        return Interval(
+            reason=f"{n} dialogue{'s' if n != 1 else ''}; at least {MIN_DIALOGUES} are needed"
+        )
     return wilson_interval(k, n, confidence)
 
 
-def win_shares(baseline: EvalResult, other: EvalResult, protocol: str = "mean",
-               rouge_type: str = "rouge1") -> dict[str, Share]:
+def win_shares(
+    baseline: EvalResult, other: EvalResult, protocol: str = "mean", rouge_type: str = "rouge1"
+) -> dict[str, Share]:
     """``{"higher": Share, "equal": Share, "lower": Share}``: the test dialogues on which
     ``other``'s ``rouge_type`` F-measure under ``protocol`` is higher than, equal to (within
     :data:`TIE_TOLERANCE`) and lower than ``baseline``'s. The three counts add up to the number
@@ -93,11 +98,16 @@ def win_shares(baseline: EvalResult, other: EvalResult, protocol: str = "mean",
     """
     check_protocol(protocol)
     if rouge_type not in ROUGE_TYPES:
-        raise ValueError(f"unknown ROUGE type {rouge_type!r}; choose one of {', '.join(ROUGE_TYPES)}")
-    if [len(p) for p in baseline.pair_scores] != [len(p) for p in other.pair_scores] \
-            or not baseline.pair_scores:
-        raise ValueError("the two evaluations must score the same dialogues with the same "
-                         "references, in the same order")
+        raise ValueError(
+            f"unknown ROUGE type {rouge_type!r}; choose one of {', '.join(ROUGE_TYPES)}"
+        )
+    if [len(p) for p in baseline.pair_scores] != [
+        len(p) for p in other.pair_scores
+    ] or not baseline.pair_scores:
+        raise ValueError(
+            "the two evaluations must score the same dialogues with the same "
+            "references, in the same order"
+        )
     counts = dict.fromkeys(OUTCOMES, 0)
     for a, b in zip(baseline.per_example(protocol), other.per_example(protocol)):
         if math.isclose(a[rouge_type], b[rouge_type], rel_tol=0.0, abs_tol=TIE_TOLERANCE):
@@ -133,9 +143,16 @@ def wins_json(results: Mapping[str, EvalResult], baseline: str = "base") -> dict
     return out
 
 
-def describe_wins(shares: Mapping[str, Share], improved: str, baseline: str,
-                  rouge_type: str = "rouge1", protocol: str = "mean") -> str:
+def describe_wins(
+    shares: Mapping[str, Share],
+    improved: str,
+    baseline: str,
+    rouge_type: str = "rouge1",
+    protocol: str = "mean",
+) -> str:
     """One sentence for a reader: ``"LoRA's rouge1 (protocol mean) is higher than zero-shot's
     on 6 of 10 dialogues (60%; 95% CI 31% to 83%), equal on ... and lower on ...."``."""
-    return (f"{improved}'s {rouge_type} (protocol {protocol}) is higher than {baseline}'s on "
-            f"{shares['higher']}, equal on {shares['equal']} and lower on {shares['lower']}.")
+    return (
+        f"{improved}'s {rouge_type} (protocol {protocol}) is higher than {baseline}'s on "
+        f"{shares['higher']}, equal on {shares['equal']} and lower on {shares['lower']}."
+    )

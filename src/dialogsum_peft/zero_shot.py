@@ -31,7 +31,9 @@ def zero_shot_model(peft_model) -> Iterator:
     from peft import PeftModel
 
     if not isinstance(peft_model, PeftModel):
-        raise TypeError(f"zero_shot_model needs a peft model, got {type(peft_model).__name__}; "
-                        "a fully fine-tuned model holds no zero-shot model: load the base instead")
+        raise TypeError(
+            f"zero_shot_model needs a peft model, got {type(peft_model).__name__}; "
+            "a fully fine-tuned model holds no zero-shot model: load the base instead"
+        )
     with peft_model.disable_adapter():
         yield peft_model.get_base_model()

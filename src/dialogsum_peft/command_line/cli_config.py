@@ -17,25 +17,26 @@ from pathlib import Path
 from typing import Any
 
 from ..config import TrainConfig
-from ..recipes import RECIPES
-from ..recipes import RECIPE_FIELDS
-from ..settings import METHOD_SETTINGS
 from ..errors import DialogSumError
+from ..recipes import RECIPE_FIELDS, RECIPES
+from ..settings import METHOD_SETTINGS
 from .field_flags import flags_of
 
 PRESETS = ("smoke", "colab", "auto", "full")  # full: an alias of auto
 DEFAULT_PRESET = "auto"
 
 
-def config_from_preset(name: str, recipe: str | None = None, method: str | None = None,
-                       **overrides) -> TrainConfig:
+def config_from_preset(
+    name: str, recipe: str | None = None, method: str | None = None, **overrides
+) -> TrainConfig:
     """Preset ``name`` (``TrainConfig.smoke``, ``.colab`` or ``.auto``) built with ``recipe`` and
     ``method`` (``None``: the preset's own), then ``overrides`` field by field. Every preset takes
     every recipe and method; an unknown preset is a :class:`~dialogsum_peft.errors.ConfigError`."""
     from ..errors import ConfigError
 
-    presets = dict(zip(PRESETS, (TrainConfig.smoke, TrainConfig.colab, TrainConfig.auto,
-                                 TrainConfig.auto)))
+    presets = dict(
+        zip(PRESETS, (TrainConfig.smoke, TrainConfig.colab, TrainConfig.auto, TrainConfig.auto))
+    )
     if name not in presets:
         raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     chosen = {k: v for k, v in (("recipe", recipe), ("method", method)) if v is not None}
@@ -44,7 +45,6 @@ def config_from_preset(name: str, recipe: str | None = None, method: str | None 
 
 class CliError(DialogSumError):
     """A problem with the command line itself: reported in one line, exit status 2."""
-
 
 
 # ------------------------------------------------------------------------------------ config
@@ -72,13 +72,20 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
 # What --method sets besides the method (its learning rate in the recipe, recipes.LEARNING_RATES,
 # and its own settings.METHOD_SETTINGS): --method replaces exactly these, like --recipe the fields
 # of recipes.RECIPE_FIELDS.
-METHOD_FIELDS = ("method", "learning_rate", *sorted({k for v in METHOD_SETTINGS.values() for k in v}))
+METHOD_FIELDS = (
+    "method",
+    "learning_rate",
+    *sorted({k for v in METHOD_SETTINGS.values() for k in v}),
+)
 # Flags of one method's own settings: refused with another method, where nothing reads them.
-METHOD_ONLY_FIELDS = {"lora_r": ("lora", "lora-all"), "lora_alpha": ("lora", "lora-all"),
-                      "lora_target_modules": ("lora", "lora-all"),
-                      "lora_dropout": ("lora", "lora-all"),
-                      "num_virtual_tokens": ("prompt-tuning",),
-                      "prompt_init_text": ("prompt-tuning",)}
+METHOD_ONLY_FIELDS = {
+    "lora_r": ("lora", "lora-all"),
+    "lora_alpha": ("lora", "lora-all"),
+    "lora_target_modules": ("lora", "lora-all"),
+    "lora_dropout": ("lora", "lora-all"),
+    "num_virtual_tokens": ("prompt-tuning",),
+    "prompt_init_text": ("prompt-tuning",),
+}
 
 
 def flag_of(name: str) -> str:
@@ -89,8 +96,11 @@ def flag_of(name: str) -> str:
 
 def given_flags(args: argparse.Namespace) -> dict[str, Any]:
     """The ``TrainConfig`` fields the command line gave (a flag not given is absent: SUPPRESS)."""
-    return {name: getattr(args, name) for name in TrainConfig.field_names() - {"preset"}
-            if hasattr(args, name)}
+    return {
+        name: getattr(args, name)
+        for name in TrainConfig.field_names() - {"preset"}
+        if hasattr(args, name)
+    }
 
 
 def resolve_config(args: argparse.Namespace, trained_base: str | None = None) -> TrainConfig:
@@ -137,12 +147,15 @@ def _adapter_base_config(base: str, args, flags: dict[str, Any]) -> TrainConfig:
         return config_from_preset("smoke", **flags)
     if base.startswith(("/", "~", ".")) or os.path.isabs(base):
         if not Path(base).expanduser().is_dir():
-            how = ("the smoke path's tiny T5 of another version of this package: train the "
-                   "adapter again with --preset smoke"
-                   if Path(base).name.startswith("dialogsum_peft-tiny-t5-")
-                   else "give --model with that base model (a folder or Hub id)")
-            raise AdapterError(f"the adapter {args.adapter} was trained on {base}, which is not "
-                               f"here: {how}")
+            how = (
+                "the smoke path's tiny T5 of another version of this package: train the "
+                "adapter again with --preset smoke"
+                if Path(base).name.startswith("dialogsum_peft-tiny-t5-")
+                else "give --model with that base model (a folder or Hub id)"
+            )
+            raise AdapterError(
+                f"the adapter {args.adapter} was trained on {base}, which is not here: {how}"
+            )
     return _resolve(args, {}, {**flags, "model_name": base})
 
 
@@ -152,12 +165,18 @@ def _check_named_base(config: TrainConfig, base: str, args, file_values, flags) 
 
     if same_base(base, config.model_name):
         return
-    what = ("--model" if "model_name" in flags
-            else f"the --config file {args.config}" if "model_name" in file_values
-            else f"--preset {getattr(args, 'preset', None) or DEFAULT_PRESET}")
-    raise AdapterError(other_base_message(args.adapter, base, config.model_name, f" ({what})")
-                       + " (without --model, --preset and --config the adapter's own base is "
-                         "loaded)")
+    what = (
+        "--model"
+        if "model_name" in flags
+        else f"the --config file {args.config}"
+        if "model_name" in file_values
+        else f"--preset {getattr(args, 'preset', None) or DEFAULT_PRESET}"
+    )
+    raise AdapterError(
+        other_base_message(args.adapter, base, config.model_name, f" ({what})")
+        + " (without --model, --preset and --config the adapter's own base is "
+        "loaded)"
+    )
 
 
 def _resolve(args, file_values: dict[str, Any], flags: dict[str, Any]) -> TrainConfig:
@@ -175,33 +194,42 @@ def _resolve(args, file_values: dict[str, Any], flags: dict[str, Any]) -> TrainC
     if preset is None and file_values:
         preset = file_values.get("preset")
         if preset not in PRESETS:
-            raise CliError(f"{' and '.join('--' + k for k in chosen)} rebuild(s) the settings of "
-                           f"a preset, and the config file {args.config} names none (preset "
-                           f"{preset!r}): add --preset {{{','.join(PRESETS)}}}")
-    owned = {*(RECIPE_FIELDS if "recipe" in chosen else ()),
-             *(METHOD_FIELDS if "method" in chosen else ())}
+            raise CliError(
+                f"{' and '.join('--' + k for k in chosen)} rebuild(s) the settings of "
+                f"a preset, and the config file {args.config} names none (preset "
+                f"{preset!r}): add --preset {{{','.join(PRESETS)}}}"
+            )
+    owned = {
+        *(RECIPE_FIELDS if "recipe" in chosen else ()),
+        *(METHOD_FIELDS if "method" in chosen else ()),
+    }
     layer = {k: v for k, v in file_values.items() if k != "preset" and k not in owned}
     recipe = chosen.get("recipe", layer.pop("recipe", None))
     method = chosen.get("method", layer.pop("method", None))
-    config = config_from_preset(preset or DEFAULT_PRESET, recipe=recipe, method=method,
-                                     **{**layer, **flags})
+    config = config_from_preset(
+        preset or DEFAULT_PRESET, recipe=recipe, method=method, **{**layer, **flags}
+    )
     return _check_method_flags(config, flags)
 
 
 def _check_method_flags(config: TrainConfig, flags: dict[str, Any]) -> TrainConfig:
     for name, methods in METHOD_ONLY_FIELDS.items():
         if name in flags and config.method not in methods:
-            raise CliError(f"{flag_of(name)} is a setting of --method {' or '.join(methods)}; "
-                           f"this run trains {config.method}: drop {flag_of(name)} or choose "
-                           f"that method")
+            raise CliError(
+                f"{flag_of(name)} is a setting of --method {' or '.join(methods)}; "
+                f"this run trains {config.method}: drop {flag_of(name)} or choose "
+                f"that method"
+            )
     return config
 
 
 # Where a flag's default comes from: the preset, and for the full presets the device (precision
 # and batch split), the method (learning rate and its settings) and the recipe (length).
-_REFERENCE_DEVICES = {"T4": ("cuda", "Tesla T4", 15.0, False),
-                      "A100 80 GB": ("cuda", "NVIDIA A100 80GB", 80.0, True),
-                      "CPU": ("cpu", "cpu", 0.0, False)}
+_REFERENCE_DEVICES = {
+    "T4": ("cuda", "Tesla T4", 15.0, False),
+    "A100 80 GB": ("cuda", "NVIDIA A100 80GB", 80.0, True),
+    "CPU": ("cpu", "cpu", 0.0, False),
+}
 
 
 def _show(value: Any, sample: str) -> str:
@@ -244,8 +272,10 @@ def _default_helps(sample: str) -> dict[str, str]:
     smoke_by_method = {m: TrainConfig.smoke(method=m) for m in METHODS}
     full_by_method = {m: TrainConfig.for_device(t4, method=m) for m in METHODS}
     full_by_recipe = {r: TrainConfig.for_device(t4, recipe=r) for r in RECIPES}
-    full_by_device = {label: TrainConfig.for_device(DeviceInfo(*info))
-                      for label, info in _REFERENCE_DEVICES.items()}
+    full_by_device = {
+        label: TrainConfig.for_device(DeviceInfo(*info))
+        for label, info in _REFERENCE_DEVICES.items()
+    }
 
     def one(name: str) -> str:
         def values(configs: dict[str, TrainConfig], keys) -> dict[str, Any]:
@@ -256,8 +286,11 @@ def _default_helps(sample: str) -> dict[str, str]:
 
         smoke = _show(getattr(smoke_default, name), sample)
         # LoRA's settings only mean something for the LoRA methods; the method flag is the method
-        methods = [m for m in METHODS if name in METHOD_SETTINGS[m]] if name.startswith("lora_") \
+        methods = (
+            [m for m in METHODS if name in METHOD_SETTINGS[m]]
+            if name.startswith("lora_")
             else ([] if name == "method" else METHODS)
+        )
         by_method = values(full_by_method, methods)
         by_recipe = values(full_by_recipe, full_by_recipe)
         by_device = values(full_by_device, full_by_device)

@@ -14,11 +14,12 @@ import os
 import sys
 from pathlib import Path
 
-from ..run_folder import is_complete_checkpoint
-from .cli_config import CliError, resolve_config
 from ..errors import RunFolderError
+from ..run_folder import is_complete_checkpoint
 from . import run_outputs as ro
+from .cli_config import CliError, resolve_config
 from .loading import prepare_hub
+
 
 # ------------------------------------------------------------------------------------ helpers
 def say(state, *lines: str, file=None) -> None:
@@ -73,18 +74,20 @@ def warn_secrets(state, *paths: Path) -> None:
     if state.is_main_process:
         findings = scan_for_secrets([p for p in paths if p.exists()])
         for f in findings:
-            print(f"warning: a Hub token was written to {f}: remove it before sharing the folder",
-                  file=sys.stderr)
+            print(
+                f"warning: a Hub token was written to {f}: remove it before sharing the folder",
+                file=sys.stderr,
+            )
 
 
-def make_trainer(model, tokenizer, datasets, config, callbacks=None, args=None,
-                 **arg_overrides):
+def make_trainer(model, tokenizer, datasets, config, callbacks=None, args=None, **arg_overrides):
     """A :class:`~dialogsum_peft.trainer.DialogSumTrainer` for ``model`` on ``datasets['train']``:
     ``train``'s trainer, built as the notebooks build theirs.
 
     ``datasets`` is the DatasetDict of :func:`dialogsum_peft.data.load_dialogsum` (tokenized
     here with the training prompt) or a dict of already tokenized splits. ``args``: training
-    arguments already built by :func:`~dialogsum_peft.trainer.training_arguments` (else built here with ``arg_overrides``).
+    arguments already built by :func:`~dialogsum_peft.trainer.training_arguments` (else built here
+    with ``arg_overrides``).
     """
     from ..data import prepare_datasets, require_split
     from ..trainer import DialogSumTrainer, data_collator, training_arguments
@@ -94,9 +97,13 @@ def make_trainer(model, tokenizer, datasets, config, callbacks=None, args=None,
         datasets = prepare_datasets(datasets, tokenizer, config)
     args = args or training_arguments(config, **arg_overrides)
     return DialogSumTrainer(
-        model=model, args=args,
-        data_collator=data_collator(tokenizer, model, config), train_dataset=datasets["train"],
-        eval_dataset=datasets.get("validation"), processing_class=tokenizer, callbacks=callbacks,
+        model=model,
+        args=args,
+        data_collator=data_collator(tokenizer, model, config),
+        train_dataset=datasets["train"],
+        eval_dataset=datasets.get("validation"),
+        processing_class=tokenizer,
+        callbacks=callbacks,
     )
 
 
@@ -105,15 +112,19 @@ def _checkpoint_to_resume(args, out: ro.TrainRunFolder, identity: dict) -> str |
     present = out.present()
     if args.resume is None:
         if present and not args.overwrite:
-            raise RunFolderError(f"{out} already holds a run ({', '.join(present)}): add --resume "
-                                 "to continue it with the same settings, or --overwrite to replace it")
+            raise RunFolderError(
+                f"{out} already holds a run ({', '.join(present)}): add --resume "
+                "to continue it with the same settings, or --overwrite to replace it"
+            )
         return None
     if args.overwrite:
         raise CliError("give --resume or --overwrite, not both")
     if args.resume == "last":
         checkpoint = out.last_checkpoint()
         if checkpoint is None:
-            raise RunFolderError(f"--resume: no complete checkpoint-N folder in {out / ro.CHECKPOINTS}")
+            raise RunFolderError(
+                f"--resume: no complete checkpoint-N folder in {out / ro.CHECKPOINTS}"
+            )
     else:
         checkpoint = args.resume
         if Path(checkpoint).resolve().parent != (out / ro.CHECKPOINTS).resolve():
@@ -134,12 +145,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     checkpoint = _checkpoint_to_resume(args, out, identity)
     prepare_hub(config)
     bars = progress_bars()  # on a terminal only
-    from ..data import require_split
-    from .distributed import finish, process_state
+    from ..data import prepare_datasets, require_split
     from ..methods import apply_method
     from ..modeling import count_parameters
-    from ..data import prepare_datasets
     from ..trainer import training_arguments
+    from .distributed import finish, process_state
 
     state = process_state()
     # Everything that can fail on the user's input happens before the first write.
@@ -147,16 +157,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     banner(state, config)
     require_split(dataset, "train")
     if getattr(args, "eval_steps", 0) and "validation" not in dataset:  # the flag, not a preset's
-        raise CliError(f"--eval-steps: {config.dataset_source} has no validation split "
-                       "(validation.jsonl) to compute a validation loss on: add one, or drop "
-                       "--eval-steps (without it, no validation loss is computed)")
+        raise CliError(
+            f"--eval-steps: {config.dataset_source} has no validation split "
+            "(validation.jsonl) to compute a validation loss on: add one, or drop "
+            "--eval-steps (without it, no validation loss is computed)"
+        )
     model, tokenizer = load_base(config, state)
     peft_model = apply_method(model, config, config.model_path)
     tokenized = prepare_datasets(dataset, tokenizer, config)
     # Every trained weight is used in every forward pass: no need for DDP's unused-weight search.
     # Built here, so a bad setting is refused before the folder is touched.
-    train_args = training_arguments(config, ddp_find_unused_parameters=False,  # split as run_config
-                                    disable_tqdm=not bars)
+    train_args = training_arguments(
+        config,
+        ddp_find_unused_parameters=False,  # split as run_config
+        disable_tqdm=not bars,
+    )
     lock = out.lock().acquire() if state.is_main_process else None
     try:
         if lock is not None:
@@ -169,18 +184,21 @@ def cmd_train(args: argparse.Namespace) -> int:
             if checkpoint is None:
                 out.write_identity(identity)
             config.save(out / ro.CONFIG)
-            print(f"run folder: {out}  (method {config.method}, world size "
-                  f"{state.num_processes}, device {state.device}; effective batch "
-                  f"{config.effective_batch} = {run_config.per_device_train_batch_size} per device "
-                  f"x {run_config.gradient_accumulation_steps} accumulation x {world_size} "
-                  f"process{'es' if world_size > 1 else ''})")
+            print(
+                f"run folder: {out}  (method {config.method}, world size "
+                f"{state.num_processes}, device {state.device}; effective batch "
+                f"{config.effective_batch} = {run_config.per_device_train_batch_size} per device "
+                f"x {run_config.gradient_accumulation_steps} accumulation x {world_size} "
+                f"process{'es' if world_size > 1 else ''})"
+            )
             print(count_parameters(peft_model))
             if checkpoint:
                 print(f"resuming from {checkpoint}")
         result = trainer.train(resume_from_checkpoint=checkpoint)
         if trainer.is_world_process_zero():
-            ro.write_training_outputs(trainer, peft_model, tokenizer, config, result,
-                                      state.num_processes, out)
+            ro.write_training_outputs(
+                trainer, peft_model, tokenizer, config, result, state.num_processes, out
+            )
             banner(state, config)
         warn_secrets(state, out.path)
     finally:
@@ -192,13 +210,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------ export
 def cmd_export(args: argparse.Namespace) -> int:
-    from .loading import check_trained_dir
     from .export import export, trained_base
+    from .loading import check_trained_dir
 
     config = resolve_config(args, trained_base(check_trained_dir(args.adapter)))
     prepare_hub(config)
     progress_bars()  # none in a log file
-    to = export(config, args.adapter, args.to, fmt=args.format, quantization=args.quantization,
-                overwrite=args.overwrite)
+    to = export(
+        config,
+        args.adapter,
+        args.to,
+        fmt=args.format,
+        quantization=args.quantization,
+        overwrite=args.overwrite,
+    )
     print(f"exported {args.adapter} ({args.format}, {args.quantization or 'float32'}) to {to}")
     return 0

@@ -64,15 +64,25 @@ def map_in_order(fn: Callable[[Sequence], Iterable], items: Sequence, state=None
         local = list(fn(mine)) if len(mine) else []
     gathered = gather_object(local) if state.num_processes > 1 else local
     if len(gathered) != len(items):
-        raise RuntimeError(f"gathered {len(gathered)} results for {len(items)} inputs across "
-                           f"{state.num_processes} processes; examples were lost or duplicated")
+        raise RuntimeError(
+            f"gathered {len(gathered)} results for {len(items)} inputs across "
+            f"{state.num_processes} processes; examples were lost or duplicated"
+        )
     return gathered
 
 
-def distributed_summarize(model, tokenizer, dialogues: Sequence[str], state=None, *,
-                          max_source_length: int, use_prompt: bool = True,
-                          check_inputs: bool = True, progress: bool = True,
-                          **kwargs) -> list[str]:
+def distributed_summarize(
+    model,
+    tokenizer,
+    dialogues: Sequence[str],
+    state=None,
+    *,
+    max_source_length: int,
+    use_prompt: bool = True,
+    check_inputs: bool = True,
+    progress: bool = True,
+    **kwargs,
+) -> list[str]:
     """:func:`dialogsum_peft.generation.summarize` with the dialogues split across processes.
 
     Returns every summary, in input order, on every process; identical to a single-process
@@ -86,12 +96,24 @@ def distributed_summarize(model, tokenizer, dialogues: Sequence[str], state=None
     if check_inputs and state.is_main_process:
         warn_input_loss(inputs)
     progress = progress and state.is_main_process
-    return map_in_order(lambda part: summarize_ids(model, tokenizer, part, progress=progress,
-                                                   **kwargs), encoded, state)
+    return map_in_order(
+        lambda part: summarize_ids(model, tokenizer, part, progress=progress, **kwargs),
+        encoded,
+        state,
+    )
 
 
-def distributed_evaluate(model, tokenizer, dataset, state=None, *, max_source_length: int,
-                         check_inputs: bool = True, progress: bool = True, **kwargs):
+def distributed_evaluate(
+    model,
+    tokenizer,
+    dataset,
+    state=None,
+    *,
+    max_source_length: int,
+    check_inputs: bool = True,
+    progress: bool = True,
+    **kwargs,
+):
     """:func:`dialogsum_peft.evaluation.evaluate_model` with generation split across processes.
 
     The split is encoded once, in every process alike (``inputs`` measures all of it; only the
@@ -100,18 +122,24 @@ def distributed_evaluate(model, tokenizer, dataset, state=None, *, max_source_le
     single-process evaluation. Returned on every process.
     """
     state = state or process_state()
-    encoded, inputs = encode([build_prompt(d) for d in dataset["dialogue"]], tokenizer,
-                             max_source_length)
+    encoded, inputs = encode(
+        [build_prompt(d) for d in dataset["dialogue"]], tokenizer, max_source_length
+    )
     if check_inputs and state.is_main_process:
         warn_input_loss(inputs, "dialogues of the split")
     progress = progress and state.is_main_process
     references = list(dataset["references"])
 
     def evaluate_share(rows):
-        predictions = summarize_ids(model, tokenizer, [encoded[i] for i in rows],
-                                    progress=progress, **kwargs)
+        predictions = summarize_ids(
+            model, tokenizer, [encoded[i] for i in rows], progress=progress, **kwargs
+        )
         return zip(predictions, score_pairs(predictions, [references[i] for i in rows]))
 
     gathered = map_in_order(evaluate_share, list(range(len(encoded))), state)
-    return EvalResult([p for p, _ in gathered], [s for _, s in gathered],
-                      smoke=is_smoke_model(model), inputs=inputs)
+    return EvalResult(
+        [p for p, _ in gathered],
+        [s for _, s in gathered],
+        smoke=is_smoke_model(model),
+        inputs=inputs,
+    )

@@ -34,9 +34,13 @@ def scores_with_intervals(results: dict[str, EvalResult]) -> dict:
     ``"ci95_not_estimable"`` beside it says why (``{rouge2: "no spread: ..."}``)."""
     from ..intervals import rouge_intervals
 
-    return {name: {protocol: _with_ci(dict(scores), rouge_intervals(r.pair_scores, protocol))
-                   for protocol, scores in r.by_protocol.items()}
-            for name, r in results.items()}
+    return {
+        name: {
+            protocol: _with_ci(dict(scores), rouge_intervals(r.pair_scores, protocol))
+            for protocol, scores in r.by_protocol.items()
+        }
+        for name, r in results.items()
+    }
 
 
 def differences(results: dict[str, EvalResult], baseline: str = "base") -> dict:
@@ -52,11 +56,19 @@ def differences(results: dict[str, EvalResult], baseline: str = "base") -> dict:
 
     if baseline not in results:
         return {}
-    return {f"{name} - {baseline}": {
-                protocol: {k: entry(d) for k, d in difference_intervals(
-                    results[baseline].pair_scores, r.pair_scores, protocol).items()}
-                for protocol in MULTI_REF_PROTOCOLS}
-            for name, r in results.items() if name != baseline}
+    return {
+        f"{name} - {baseline}": {
+            protocol: {
+                k: entry(d)
+                for k, d in difference_intervals(
+                    results[baseline].pair_scores, r.pair_scores, protocol
+                ).items()
+            }
+            for protocol in MULTI_REF_PROTOCOLS
+        }
+        for name, r in results.items()
+        if name != baseline
+    }
 
 
 def interval_warnings(summary: dict, shown: int = 6) -> list[str]:
@@ -67,21 +79,31 @@ def interval_warnings(summary: dict, shown: int = 6) -> list[str]:
     for name, protocols in {**summary.get("scores", {}), **summary.get("differences", {})}.items():
         for protocol, entry in protocols.items():
             missing = entry.get("ci95_not_estimable") or {
-                k: v["ci95_not_estimable"] for k, v in entry.items()
-                if isinstance(v, dict) and "ci95_not_estimable" in v}
+                k: v["ci95_not_estimable"]
+                for k, v in entry.items()
+                if isinstance(v, dict) and "ci95_not_estimable" in v
+            }
             for k, reason in missing.items():
                 by_reason.setdefault(reason, []).append(f"{name} {k} ({protocol})")
     lines = []
     for reason, names in by_reason.items():
         more = f" and {len(names) - shown} more" if len(names) > shown else ""
-        lines.append(f"warning: no 95% interval can be estimated for {', '.join(names[:shown])}"
-                     f"{more} ({reason}): scores.json records null for them and the plot draws "
-                     "no error bar")
+        lines.append(
+            f"warning: no 95% interval can be estimated for {', '.join(names[:shown])}"
+            f"{more} ({reason}): scores.json records null for them and the plot draws "
+            "no error bar"
+        )
     return lines
 
 
-def write_evaluation(results_dir: str | os.PathLike, results: dict, split, info: dict,
-                     config, formats=("csv", "jsonl")) -> Path:
+def write_evaluation(
+    results_dir: str | os.PathLike,
+    results: dict,
+    split,
+    info: dict,
+    config,
+    formats=("csv", "jsonl"),
+) -> Path:
     """Write an evaluation's files (``evaluate``'s results folder) into a fresh folder, then swap it
     in (:func:`~dialogsum_peft.atomic.atomic_dir`): no stale file survives.
 
@@ -91,8 +113,9 @@ def write_evaluation(results_dir: str | os.PathLike, results: dict, split, info:
     bootstrap interval (``"ci95"`` beside the values), under ``"differences"`` each model minus
     the base with its paired interval, under ``"wins"`` the share of dialogues on which each
     model scores higher, equal and lower than the base (:func:`~dialogsum_peft.wins.wins_json`),
-    and under ``"inputs"`` what truncation and ``<unk>`` took from each model's input; ``predictions-<model>.csv/.jsonl`` the id, dialogue, references,
-    prediction and the row's ROUGE ("mean" protocol: its average over the references) of each row;
+    and under ``"inputs"`` what truncation and ``<unk>`` took from each model's input;
+    ``predictions-<model>.csv/.jsonl`` the id, dialogue, references, prediction and the row's
+    ROUGE ("mean" protocol: its average over the references) of each row;
     ``rouge.png`` the chart; ``config.json`` the settings.
     """
     import csv
@@ -104,17 +127,24 @@ def write_evaluation(results_dir: str | os.PathLike, results: dict, split, info:
     results_dir = Path(results_dir)
     with atomic_dir(results_dir) as tmp:
         config.save(tmp / "config.json")
-        summary = {**info, "scores": scores_with_intervals(results),
-                   "differences": differences(results),
-                   "wins": wins_json(results),  # per dialogue: higher, equal, lower than base
-                   "inputs": {name: r.inputs.to_dict() if r.inputs else None
-                              for name, r in results.items()}}
+        summary = {
+            **info,
+            "scores": scores_with_intervals(results),
+            "differences": differences(results),
+            "wins": wins_json(results),  # per dialogue: higher, equal, lower than base
+            "inputs": {
+                name: r.inputs.to_dict() if r.inputs else None for name, r in results.items()
+            },
+        }
         (tmp / "scores.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         ids, dialogues, refs = list(split["id"]), list(split["dialogue"]), list(split["references"])
         for name, result in results.items():
-            rows = [{"id": i, "dialogue": d, "references": r, "prediction": p, "rouge": score}
-                    for i, d, r, p, score in zip(ids, dialogues, refs, result.predictions,
-                                                 result.per_example())]
+            rows = [
+                {"id": i, "dialogue": d, "references": r, "prediction": p, "rouge": score}
+                for i, d, r, p, score in zip(
+                    ids, dialogues, refs, result.predictions, result.per_example()
+                )
+            ]
             if "jsonl" in formats:
                 with open(tmp / f"predictions-{name}.jsonl", "w", encoding="utf-8") as fh:
                     fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
@@ -122,10 +152,17 @@ def write_evaluation(results_dir: str | os.PathLike, results: dict, split, info:
                 with open(tmp / f"predictions-{name}.csv", "w", newline="", encoding="utf-8") as fh:
                     writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
                     writer.writeheader()
-                    writer.writerows({**row, "references": json.dumps(row["references"],
-                                                                      ensure_ascii=False),
-                                      "rouge": json.dumps(row["rouge"])} for row in rows)
-        fig = plot_rouge_comparison(results, title=f"ROUGE on DialogSum {info.get('split', '')} "
-                                                   f"({counted(len(split), 'dialogue')})")
+                    writer.writerows(
+                        {
+                            **row,
+                            "references": json.dumps(row["references"], ensure_ascii=False),
+                            "rouge": json.dumps(row["rouge"]),
+                        }
+                        for row in rows
+                    )
+        fig = plot_rouge_comparison(
+            results,
+            title=f"ROUGE on DialogSum {info.get('split', '')} ({counted(len(split), 'dialogue')})",
+        )
         save_figure(fig, tmp / "rouge.png")
     return results_dir

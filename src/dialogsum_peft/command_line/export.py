@@ -31,8 +31,9 @@ MERGEABLE = ("lora", "lora-all", "ia3")
 EXPORT_INFO = "export.json"
 
 
-def check_export_target(to: str | os.PathLike, overwrite: bool = False,
-                        source: str | os.PathLike | None = None) -> Path:
+def check_export_target(
+    to: str | os.PathLike, overwrite: bool = False, source: str | os.PathLike | None = None
+) -> Path:
     """``to`` as a Path if an export may be written there; raises :class:`RunFolderError`.
 
     Refused: a file, a non-empty folder without ``overwrite``, a place this process cannot write,
@@ -47,11 +48,15 @@ def check_export_target(to: str | os.PathLike, overwrite: bool = False,
     if source is not None:
         src, dst = Path(source).resolve(), to.resolve()
         if dst == src or dst in src.parents or src in dst.parents:
-            raise RunFolderError(f"--to {to} overlaps the folder being exported ({source}): "
-                                 "choose a folder outside it")
+            raise RunFolderError(
+                f"--to {to} overlaps the folder being exported ({source}): "
+                "choose a folder outside it"
+            )
     if to.is_dir() and any(to.iterdir()) and not overwrite:
-        raise RunFolderError(f"--to {to} already holds files: add --overwrite to replace them, or "
-                             "choose an empty or new folder")
+        raise RunFolderError(
+            f"--to {to} already holds files: add --overwrite to replace them, or "
+            "choose an empty or new folder"
+        )
     check_writable(to.parent)  # the export is built beside the target, then renamed in
     return to
 
@@ -65,12 +70,16 @@ def check_exportable(trained: tuple[Path, str], fmt: str, quantization: str | No
     if quantization is not None and quantization not in QUANTIZATIONS:
         raise ConfigError(f"--quantization must be one of {', '.join(QUANTIZATIONS)}")
     if method not in (*MERGEABLE, "full"):
-        raise AdapterError(f"{path} holds a {method} adapter, which cannot be merged into the "
-                           "model (prompt tuning's virtual tokens are an input, not a weight): "
-                           "use it with --adapter and the transformers backend")
+        raise AdapterError(
+            f"{path} holds a {method} adapter, which cannot be merged into the "
+            "model (prompt tuning's virtual tokens are an input, not a weight): "
+            "use it with --adapter and the transformers backend"
+        )
     if fmt == "merged" and quantization == "int8":
-        raise ConfigError("--quantization int8 needs --format ctranslate2 (a merged transformers "
-                         "folder holds float32 or bfloat16 weights)")
+        raise ConfigError(
+            "--quantization int8 needs --format ctranslate2 (a merged transformers "
+            "folder holds float32 or bfloat16 weights)"
+        )
     if fmt == "ctranslate2":
         require_ctranslate2()
 
@@ -89,9 +98,11 @@ def check_ctranslate2_source(path: str | os.PathLike | None) -> tuple[Path, str]
         return Path(path), read_export_info(path).get("method") or "exported"
     trained = check_trained_dir(path)
     if trained[1] not in (*MERGEABLE, "full"):
-        raise AdapterError(f"{path} holds a {trained[1]} adapter, which the ctranslate2 backend "
-                           "cannot run (its virtual tokens are an input, not a weight to merge): "
-                           "use --backend transformers")
+        raise AdapterError(
+            f"{path} holds a {trained[1]} adapter, which the ctranslate2 backend "
+            "cannot run (its virtual tokens are an input, not a weight to merge): "
+            "use --backend transformers"
+        )
     return trained
 
 
@@ -113,8 +124,9 @@ def load_ctranslate2(config, trained: tuple[Path, str] | None, compute_type: str
     if trained is None:
         import torch
 
-        hf_model, tokenizer = load_model_and_tokenizer(config.model_path,
-                                                       dtype=torch.float32, device="cpu")
+        hf_model, tokenizer = load_model_and_tokenizer(
+            config.model_path, dtype=torch.float32, device="cpu"
+        )
     else:
         hf_model, tokenizer = merge_into_base(config, trained)
     with tempfile.TemporaryDirectory(prefix="dialogsum_peft-ct2-") as work:
@@ -170,8 +182,9 @@ def merge_into_base(config, trained: tuple[Path, str]):
     path, method = trained
     check_same_base(config, trained)
     name = str(path) if method == "full" else config.model_path
-    model, tokenizer = load_model_and_tokenizer(name, dtype=torch.float32, device="cpu",
-                                                attn_implementation=config.attn_implementation)
+    model, tokenizer = load_model_and_tokenizer(
+        name, dtype=torch.float32, device="cpu", attn_implementation=config.attn_implementation
+    )
     if method == "full":
         return model.eval(), tokenizer
     with warnings.catch_warnings():
@@ -181,8 +194,14 @@ def merge_into_base(config, trained: tuple[Path, str]):
         return load_adapter(model, path, tokenizer).merge_and_unload().eval(), tokenizer
 
 
-def export(config, adapter: str | os.PathLike, to: str | os.PathLike, fmt: str = "merged",
-           quantization: str | None = None, overwrite: bool = False) -> Path:
+def export(
+    config,
+    adapter: str | os.PathLike,
+    to: str | os.PathLike,
+    fmt: str = "merged",
+    quantization: str | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Write ``adapter`` (or a full run's ``model/``) as a standalone model folder at ``to``.
 
     ``fmt="merged"``: model.safetensors, config.json, generation_config.json and the tokenizer
@@ -205,7 +224,9 @@ def export(config, adapter: str | os.PathLike, to: str | os.PathLike, fmt: str =
     try:  # before anything is loaded: a place that cannot be written fails fast
         tmp = Path(tempfile.mkdtemp(prefix=f".{to.name}.tmp-", dir=to.parent))
     except OSError as err:
-        raise RunFolderError(f"cannot write the export beside {to}: {err.strerror or err}") from None
+        raise RunFolderError(
+            f"cannot write the export beside {to}: {err.strerror or err}"
+        ) from None
     try:
         model, tokenizer = merge_into_base(config, trained)
         merged = tmp / "merged" if fmt == "ctranslate2" else tmp / "out"
@@ -219,9 +240,14 @@ def export(config, adapter: str | os.PathLike, to: str | os.PathLike, fmt: str =
         if fmt == "ctranslate2":
             convert(merged, tmp / "out", quantization=quantization)
             shutil.rmtree(merged)
-        info = {"format": fmt, "quantization": quantization, "source": str(trained[0]),
-                "method": trained[1], "base_model": None if trained[1] == "full" else config.model_name,
-                "smoke": config.is_smoke}
+        info = {
+            "format": fmt,
+            "quantization": quantization,
+            "source": str(trained[0]),
+            "method": trained[1],
+            "base_model": None if trained[1] == "full" else config.model_name,
+            "smoke": config.is_smoke,
+        }
         (tmp / "out" / EXPORT_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         replace_dir(tmp / "out", to)
     finally:

@@ -19,7 +19,8 @@ from .cli_config import DEFAULT_PRESET, PRESETS, default_help
 from .field_flags import FIELD_FLAGS, flags_of
 from .run_outputs import describe_run_files
 
-TRAIN_EPILOG = """\
+TRAIN_EPILOG = (
+    """\
 examples:
   # offline smoke run (tiny random T5 on the shipped sample; seconds on a CPU, gibberish output)
   python -m dialogsum_peft train --preset smoke --output-dir runs/smoke
@@ -38,8 +39,14 @@ examples:
   accelerate launch --multi_gpu --num_processes 4 -m dialogsum_peft train --output-dir runs/ddp
   torchrun --nproc_per_node 4 -m dialogsum_peft train --output-dir runs/ddp
 
-""" + textwrap.fill(f"writes into --output-dir: {describe_run_files()}. A folder that already "
-                   "holds a run needs --resume (same settings) or --overwrite.", 96) + "\n"
+"""
+    + textwrap.fill(
+        f"writes into --output-dir: {describe_run_files()}. A folder that already "
+        "holds a run needs --resume (same settings) or --overwrite.",
+        96,
+    )
+    + "\n"
+)
 
 EVALUATE_EPILOG = """\
 with --adapter, the base model is the one the adapter was trained on (no --model, --preset or
@@ -76,7 +83,9 @@ examples:
 """
 
 
-ADAPTER_HELP = "what 'train' wrote: <output-dir>/adapter (PEFT methods) or <output-dir>/model (--method full)"
+ADAPTER_HELP = (
+    "what 'train' wrote: <output-dir>/adapter (PEFT methods) or <output-dir>/model (--method full)"
+)
 
 EXPORT_EPILOG = """\
 examples:
@@ -119,29 +128,43 @@ def add_config_flags(parser: argparse.ArgumentParser, command: str) -> None:
     (``SUPPRESS``)."""
     g = parser.add_argument_group(
         "configuration (a preset built with --recipe and --method, then the --config file's "
-        "fields, then the other flags; a flag that cannot apply is refused)")
-    g.add_argument("--preset", choices=PRESETS, metavar="{" + ",".join(PRESETS) + "}",
-                   help="starting point: smoke (offline tiny T5 on the shipped sample), colab "
-                        "(T4, fp32), auto/full (flan-t5-base split for this device); colab and "
-                        "auto load the model and DialogSum from the Hugging Face Hub (or its "
-                        "cache) unless --model and --dataset name local folders. "
-                        f"Default: {DEFAULT_PRESET}, or the --config file alone, or with "
-                        "--adapter the base it was trained on")
+        "fields, then the other flags; a flag that cannot apply is refused)"
+    )
+    g.add_argument(
+        "--preset",
+        choices=PRESETS,
+        metavar="{" + ",".join(PRESETS) + "}",
+        help="starting point: smoke (offline tiny T5 on the shipped sample), colab "
+        "(T4, fp32), auto/full (flan-t5-base split for this device); colab and "
+        "auto load the model and DialogSum from the Hugging Face Hub (or its "
+        "cache) unless --model and --dataset name local folders. "
+        f"Default: {DEFAULT_PRESET}, or the --config file alone, or with "
+        "--adapter the base it was trained on",
+    )
     if command == "train":
-        g.add_argument("--recipe", default=argparse.SUPPRESS, choices=tuple(RECIPES),
-                       help="training schedule, the same on every card and on any preset; it "
-                            "replaces the schedule of the preset and of a --config file: "
-                       + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values())
-                       + f" (default: {DEFAULT_RECIPE}; smoke: its own 30 steps)")
-    g.add_argument("--config", metavar="FILE", type=user_path,
-                   help="TrainConfig fields as JSON or YAML (e.g. a previous run's config.json) "
-                        "(default: none)")
+        g.add_argument(
+            "--recipe",
+            default=argparse.SUPPRESS,
+            choices=tuple(RECIPES),
+            help="training schedule, the same on every card and on any preset; it "
+            "replaces the schedule of the preset and of a --config file: "
+            + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values())
+            + f" (default: {DEFAULT_RECIPE}; smoke: its own 30 steps)",
+        )
+    g.add_argument(
+        "--config",
+        metavar="FILE",
+        type=user_path,
+        help="TrainConfig fields as JSON or YAML (e.g. a previous run's config.json) "
+        "(default: none)",
+    )
     for f in dataclasses.fields(TrainConfig):
         if command not in FIELD_FLAGS.get(f.name, ((),))[0]:
             continue
         meta = f.metadata
-        kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS,
-                                      help=f"{meta['help']} ({default_help(f.name)})")
+        kwargs: dict[str, Any] = dict(
+            dest=f.name, default=argparse.SUPPRESS, help=f"{meta['help']} ({default_help(f.name)})"
+        )
         if str(f.type) == "bool":
             kwargs["action"] = "store_true"
         else:
@@ -156,12 +179,19 @@ def add_backend_flags(parser: argparse.ArgumentParser) -> None:
     from ..ctranslate2_backend import BACKENDS, QUANTIZATIONS
 
     g = parser.add_argument_group("inference backend")
-    g.add_argument("--backend", choices=BACKENDS, default="transformers",
-                   help="transformers: PyTorch generate (default); ctranslate2: the CTranslate2 "
-                        "engine, about 2x faster on a CPU (optional: pip install '.[serve]'); "
-                        "--adapter may then also be a folder from 'export --format ctranslate2' "
-                        "(default: transformers)")
-    g.add_argument("--quantization", choices=QUANTIZATIONS,
-                   help="ctranslate2 backend: run the weights as int8, float32 or bfloat16 "
-                        "(default: as exported; float32, the same summaries as transformers, "
-                        "for a model converted on the fly)")
+    g.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="transformers",
+        help="transformers: PyTorch generate (default); ctranslate2: the CTranslate2 "
+        "engine, about 2x faster on a CPU (optional: pip install '.[serve]'); "
+        "--adapter may then also be a folder from 'export --format ctranslate2' "
+        "(default: transformers)",
+    )
+    g.add_argument(
+        "--quantization",
+        choices=QUANTIZATIONS,
+        help="ctranslate2 backend: run the weights as int8, float32 or bfloat16 "
+        "(default: as exported; float32, the same summaries as transformers, "
+        "for a model converted on the fly)",
+    )

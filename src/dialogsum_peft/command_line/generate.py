@@ -14,7 +14,7 @@ from pathlib import Path
 from ..atomic import write_text_atomic
 from ..run_folder import check_writable
 from .cli_config import CliError, resolve_config
-from .commands import banner, load_base, load_data, warn_secrets, progress_bars
+from .commands import banner, load_base, load_data, progress_bars, warn_secrets
 from .loading import prepare_hub
 
 
@@ -33,8 +33,15 @@ def _load_trained(config, state, trained: tuple[Path, str]):
     return load_base(replace(config, model_name=str(path)), state)
 
 
-def _evaluate_models(config, state, trained, split, no_base: bool, backend: str = "transformers",
-                     quantization: str | None = None) -> dict:
+def _evaluate_models(
+    config,
+    state,
+    trained,
+    split,
+    no_base: bool,
+    backend: str = "transformers",
+    quantization: str | None = None,
+) -> dict:
     """``{"base": EvalResult, <method>: EvalResult}``: the base model (loaded on its own, or the
     base inside the peft model; with CTranslate2 the plain base, converted) and the trained one,
     on ``split``."""
@@ -48,38 +55,45 @@ def _evaluate_models(config, state, trained, split, no_base: bool, backend: str 
         rows = ([] if no_base else [("base", None)]) + ([(trained[1], trained)] if trained else [])
         for name, source in rows:
             model, tokenizer = load_ctranslate2(config, source, quantization)
-            results[name] = distributed_evaluate(model, tokenizer, split, state,
-                                                 desc=f"{name} (ctranslate2)", **gen)
+            results[name] = distributed_evaluate(
+                model, tokenizer, split, state, desc=f"{name} (ctranslate2)", **gen
+            )
     elif trained is None or trained[1] == "full":
         if not no_base:
             model, tokenizer = load_base(config, state)
-            results["base"] = distributed_evaluate(model, tokenizer, split, state, desc="base", **gen)
+            results["base"] = distributed_evaluate(
+                model, tokenizer, split, state, desc="base", **gen
+            )
             del model
         if trained is not None:
             model, tokenizer = _load_trained(config, state, trained)
-            results["full"] = distributed_evaluate(model, tokenizer, split, state, desc="full", **gen)
+            results["full"] = distributed_evaluate(
+                model, tokenizer, split, state, desc="full", **gen
+            )
     else:
         model, tokenizer = _load_trained(config, state, trained)
         if not no_base:  # the base inside it, adapter off (prompt tuning's tokens too)
             from ..zero_shot import zero_shot_model
 
             with zero_shot_model(model) as base:
-                results["base"] = distributed_evaluate(base, tokenizer, split, state,
-                                                       desc="base (adapter off)", **gen)
+                results["base"] = distributed_evaluate(
+                    base, tokenizer, split, state, desc="base (adapter off)", **gen
+                )
         if config.merge_for_generation:
             from .loading import merged_copy
 
             model = merged_copy(model)
-        results[trained[1]] = distributed_evaluate(model, tokenizer, split, state,
-                                                   desc=trained[1], **gen)
+        results[trained[1]] = distributed_evaluate(
+            model, tokenizer, split, state, desc=trained[1], **gen
+        )
     return results
 
 
 def _backend_source(args):
     """``--adapter`` checked for the chosen backend: (folder, method) or None (the base)."""
-    from .loading import check_trained_dir
     from ..ctranslate2_backend import is_ctranslate2_dir
     from .export import check_ctranslate2_source
+    from .loading import check_trained_dir
 
     if args.backend == "ctranslate2":
         return check_ctranslate2_source(args.adapter)
@@ -112,20 +126,24 @@ def _check_generation_flags(args, config, trained) -> None:
         for name in ("precision", "attn_implementation"):  # torch settings: nothing reads them
             if hasattr(args, name):
                 flag = "--" + name.replace("_", "-")
-                raise CliError(f"{flag} sets how PyTorch runs the model (--backend "
-                               "transformers); the ctranslate2 backend runs its own kernels "
-                               "in the weight type of --quantization: drop " + flag)
+                raise CliError(
+                    f"{flag} sets how PyTorch runs the model (--backend "
+                    "transformers); the ctranslate2 backend runs its own kernels "
+                    "in the weight type of --quantization: drop " + flag
+                )
     if not config.merge_for_generation or args.backend == "ctranslate2":
         return
     method = trained[1] if trained else None
     if method not in (*MERGEABLE, "full", None):
-        raise CliError(f"--merge-for-generation: {trained[0]} is a {method} adapter, which has "
-                       "no weights to merge (only LoRA and IA3 adapters do): leave it off")
+        raise CliError(
+            f"--merge-for-generation: {trained[0]} is a {method} adapter, which has "
+            "no weights to merge (only LoRA and IA3 adapters do): leave it off"
+        )
     if hasattr(args, "merge_for_generation") and method in ("full", None):
-        what = (f"{trained[0]} is a whole fine-tuned model" if trained
-                else "no --adapter is given")
-        raise CliError(f"--merge-for-generation merges a LoRA or IA3 --adapter, and {what}: "
-                       "leave it off")
+        what = f"{trained[0]} is a whole fine-tuned model" if trained else "no --adapter is given"
+        raise CliError(
+            f"--merge-for-generation merges a LoRA or IA3 --adapter, and {what}: leave it off"
+        )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -136,9 +154,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     prepare_hub(config)
     progress_bars()  # on a terminal only
     from ..data import require_split
-    from .distributed import finish, process_state
     from ..evaluation import limit_split
     from ..metrics import UnscorableTextWarning
+    from .distributed import finish, process_state
 
     state = process_state()
     dataset = load_data(config, state)
@@ -146,8 +164,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     split = limit_split(require_split(dataset, args.split), config.eval_limit)
     with warnings.catch_warnings():  # said once, as a `warning:` line, with the results
         warnings.simplefilter("ignore", UnscorableTextWarning)
-        results = _evaluate_models(config, state, trained, split, args.no_base, args.backend,
-                                   args.quantization)
+        results = _evaluate_models(
+            config, state, trained, split, args.no_base, args.backend, args.quantization
+        )
     if state.is_main_process:
         _write_evaluation_outputs(results, split, config, args, trained, results_dir)
         warn_secrets(state, results_dir)
@@ -157,21 +176,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _write_evaluation_outputs(results, split, config, args, trained, results_dir: Path) -> None:
-    from .evaluation_outputs import interval_warnings, write_evaluation
     from ..metrics import unscorable_note
     from ..reporting import rouge_table
+    from .evaluation_outputs import interval_warnings, write_evaluation
 
-    info = {"split": args.split, "num_dialogues": len(split), "model": config.model_name,
-            "adapter": str(trained[0]) if trained else None,
-            "method": trained[1] if trained else None,
-            "smoke": any(r.smoke for r in results.values()),
-            "backend": args.backend, "quantization": args.quantization}
+    info = {
+        "split": args.split,
+        "num_dialogues": len(split),
+        "model": config.model_name,
+        "adapter": str(trained[0]) if trained else None,
+        "method": trained[1] if trained else None,
+        "smoke": any(r.smoke for r in results.values()),
+        "backend": args.backend,
+        "quantization": args.quantization,
+    }
     formats = ("csv", "jsonl") if args.predictions_format == "both" else (args.predictions_format,)
     write_evaluation(results_dir, results, split, info, config, formats)
     tuned = [name for name in results if name != "base"]
     both = "base" in results and tuned
-    print(rouge_table(results, baseline="base" if both else None,
-                      improved=tuned[0] if both else None).to_string())
+    print(
+        rouge_table(
+            results, baseline="base" if both else None, improved=tuned[0] if both else None
+        ).to_string()
+    )
     if both:  # on how many dialogues, beside the average (dialogsum_peft.wins)
         from ..reporting import win_table
 
@@ -181,8 +208,10 @@ def _write_evaluation_outputs(results, split, config, args, trained, results_dir
     scores = json.loads((results_dir / "scores.json").read_text(encoding="utf-8"))
     for line in interval_warnings(scores):  # what the files say: no zero-width "95%" interval
         print(line, file=sys.stderr)
-    texts = {"references": [r for refs in split["references"] for r in refs],
-             **{f"{name} predictions": r.predictions for name, r in results.items()}}
+    texts = {
+        "references": [r for refs in split["references"] for r in refs],
+        **{f"{name} predictions": r.predictions for name, r in results.items()},
+    }
     note = unscorable_note(texts)
     if note:
         print(f"warning: {note}", file=sys.stderr)
@@ -198,11 +227,20 @@ def _update_model_card(results, config, args, trained) -> None:
 
     backend = args.backend + (f" ({args.quantization})" if args.quantization else "")
     try:
-        card = write_model_card(trained[0], config, results[trained[1]], results.get("base"),
-                                split=args.split, trained_here=False, backend=backend)
+        card = write_model_card(
+            trained[0],
+            config,
+            results[trained[1]],
+            results.get("base"),
+            split=args.split,
+            trained_here=False,
+            backend=backend,
+        )
     except OSError as err:
-        print(f"warning: the model card in {trained[0]} was not updated ({err.strerror})",
-              file=sys.stderr)
+        print(
+            f"warning: the model card in {trained[0]} was not updated ({err.strerror})",
+            file=sys.stderr,
+        )
         return
     except AdapterError as err:  # a README.md someone wrote, or one that does not parse
         print(f"warning: the model card was not updated: {err}", file=sys.stderr)
@@ -239,13 +277,20 @@ def cmd_summarize(args: argparse.Namespace) -> int:
             from .loading import merged_copy
 
             model = merged_copy(model)
-    summaries = distributed_summarize(model, tokenizer, [r["dialogue"] for r in records], state,
-                                      progress=args.output is not None and progress_bars(),
-                                      **config.generation_kwargs())
+    summaries = distributed_summarize(
+        model,
+        tokenizer,
+        [r["dialogue"] for r in records],
+        state,
+        progress=args.output is not None and progress_bars(),
+        **config.generation_kwargs(),
+    )
     if state.is_main_process:
         if fmt == "jsonl":
-            lines = [json.dumps({**r, "prediction": s}, ensure_ascii=False)
-                     for r, s in zip(records, summaries)]
+            lines = [
+                json.dumps({**r, "prediction": s}, ensure_ascii=False)
+                for r, s in zip(records, summaries)
+            ]
         else:
             lines = [" ".join(s.split()) for s in summaries]
         body = "\n".join(lines) + "\n"
@@ -253,8 +298,10 @@ def cmd_summarize(args: argparse.Namespace) -> int:
             write_text_atomic(Path(args.output), body)
             from ..display import counted
 
-            print(f"{counted(len(lines), 'summary', 'summaries')} written to {args.output}",
-                  file=sys.stderr)
+            print(
+                f"{counted(len(lines), 'summary', 'summaries')} written to {args.output}",
+                file=sys.stderr,
+            )
         else:
             sys.stdout.write(body)
             sys.stdout.flush()

@@ -13,8 +13,15 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..adapters import (adapter_base, check_adapter_dir, check_adapter_fits, check_weights,
-                        is_adapter_dir, is_model_dir, model_base)
+from ..adapters import (
+    adapter_base,
+    check_adapter_dir,
+    check_adapter_fits,
+    check_weights,
+    is_adapter_dir,
+    is_model_dir,
+    model_base,
+)
 from ..errors import AdapterError, ConfigError, one_line, quiet_library_notes
 from ..hub import hub_call, hub_reachable, offline_forced
 from ..methods import saved_method
@@ -66,9 +73,12 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def load_model_and_tokenizer(name: str = BASE_MODEL, dtype: torch.dtype | None = None,
-                             device: str | torch.device | None = None,
-                             attn_implementation: str | None = "eager"):
+def load_model_and_tokenizer(
+    name: str = BASE_MODEL,
+    dtype: torch.dtype | None = None,
+    device: str | torch.device | None = None,
+    attn_implementation: str | None = "eager",
+):
     """Load a seq2seq model and its tokenizer (Hub id or local folder), on ``device``.
 
     ``dtype=None`` picks with :func:`pick_dtype`. Weights are read only from safetensors and
@@ -86,21 +96,35 @@ def load_model_and_tokenizer(name: str = BASE_MODEL, dtype: torch.dtype | None =
     def load(local_files_only: bool):
         tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
         model = AutoModelForSeq2SeqLM.from_pretrained(
-            name, dtype=dtype, use_safetensors=True, attn_implementation=attn_implementation,
-            local_files_only=local_files_only)
+            name,
+            dtype=dtype,
+            use_safetensors=True,
+            attn_implementation=attn_implementation,
+            local_files_only=local_files_only,
+        )
         return model.to(device), tokenizer
 
     folder = Path(name)
     if folder.is_dir():
-        if not any(folder.glob("*.safetensors")) and not (folder / "model.safetensors.index.json").is_file():
+        if (
+            not any(folder.glob("*.safetensors"))
+            and not (folder / "model.safetensors.index.json").is_file()
+        ):
             from ..modeling import pickle_weights_message
 
-            raise ConfigError(f"{folder} holds no model.safetensors: this project loads weights "
-                              "only from safetensors. " + (pickle_weights_message(folder) or "Convert the "
-                              "checkpoint with save_pretrained(..., safe_serialization=True)"))
+            raise ConfigError(
+                f"{folder} holds no model.safetensors: this project loads weights "
+                "only from safetensors. "
+                + (
+                    pickle_weights_message(folder)
+                    or "Convert the checkpoint with save_pretrained(..., safe_serialization=True)"
+                )
+            )
         if not (folder / "config.json").is_file():
-            raise ConfigError(f"{folder} is not a model folder (it has no config.json): give a "
-                              "save_pretrained copy of the model")
+            raise ConfigError(
+                f"{folder} is not a model folder (it has no config.json): give a "
+                "save_pretrained copy of the model"
+            )
         return load(local_files_only=True)
     return hub_call(load, what=f"model '{name}'")
 
@@ -111,8 +135,12 @@ def load_base_model(config, device: str | torch.device | None = None):
     In smoke mode that is the tiny T5 of :func:`dialogsum_peft.offline.tiny_base_dir`, loaded
     through the same ``from_pretrained`` path as Flan-T5.
     """
-    return load_model_and_tokenizer(config.model_path, dtype=config.torch_dtype,
-                                    device=device, attn_implementation=config.attn_implementation)
+    return load_model_and_tokenizer(
+        config.model_path,
+        dtype=config.torch_dtype,
+        device=device,
+        attn_implementation=config.attn_implementation,
+    )
 
 
 # ------------------------------------------------------------------------------------ what train wrote
@@ -130,9 +158,11 @@ def check_trained_dir(path: str | os.PathLike) -> tuple[Path, str]:
 
         if pickle_weights_message(path):  # a .bin: say how to convert it
             raise AdapterError(pickle_weights_message(path))
-        raise AdapterError(f"{path} is neither a peft adapter folder (adapter_config.json + "
-                           f"{ADAPTER_WEIGHTS}) nor a fine-tuned model folder (config.json + "
-                           f"{MODEL_WEIGHTS}), as training writes into <output-dir>/adapter or /model")
+        raise AdapterError(
+            f"{path} is neither a peft adapter folder (adapter_config.json + "
+            f"{ADAPTER_WEIGHTS}) nor a fine-tuned model folder (config.json + "
+            f"{MODEL_WEIGHTS}), as training writes into <output-dir>/adapter or /model"
+        )
     return check_adapter_dir(path), saved_method(path)
 
 
@@ -155,9 +185,11 @@ def load_adapter(base_model, path: str | os.PathLike, tokenizer=None, is_trainab
         with quiet_library_notes():
             return PeftModel.from_pretrained(base_model, path, is_trainable=is_trainable)
     except (ValueError, RuntimeError, KeyError) as err:
-        raise AdapterError(f"cannot load the adapter {path} (trained on {adapter_base(path)}) "
-                           f"onto the base model {model_base(base_model)} "
-                           f"({type(base_model).__name__}): {one_line(err)[:300]}") from None
+        raise AdapterError(
+            f"cannot load the adapter {path} (trained on {adapter_base(path)}) "
+            f"onto the base model {model_base(base_model)} "
+            f"({type(base_model).__name__}): {one_line(err)[:300]}"
+        ) from None
 
 
 def merged_copy(peft_model):
@@ -170,6 +202,8 @@ def merged_copy(peft_model):
     import copy
 
     if peft_model.peft_config[peft_model.active_adapter].is_prompt_learning:
-        raise AdapterError("merge_for_generation: a prompt-tuning adapter has no weights to merge "
-                           "(only LoRA and IA3 adapters do); leave it off")
+        raise AdapterError(
+            "merge_for_generation: a prompt-tuning adapter has no weights to merge "
+            "(only LoRA and IA3 adapters do); leave it off"
+        )
     return copy.deepcopy(peft_model).merge_and_unload()

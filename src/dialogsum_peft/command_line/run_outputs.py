@@ -50,8 +50,9 @@ RUN_OUTPUTS = tuple(RUN_FILES)
 
 def describe_run_files() -> str:
     """The ``train --help`` text listing :data:`RUN_FILES` (a folder name ends with ``/``)."""
-    return "; ".join(f"{name}{'/' if '.' not in name else ''} ({what})"
-                     for name, what in RUN_FILES.items())
+    return "; ".join(
+        f"{name}{'/' if '.' not in name else ''} ({what})" for name, what in RUN_FILES.items()
+    )
 
 
 class TrainRunFolder(RunFolder):
@@ -113,13 +114,15 @@ class RunLock:
                 pid = int(owner[0]) if owner and owner[0].isdigit() else -1
                 host = owner[1] if len(owner) > 1 else socket.gethostname()
                 if host == socket.gethostname() and pid > 0 and not _pid_alive(pid):
-                    logger.warning("taking over the stale lock %s of process %d, which is gone",
-                                   self.path, pid)
+                    logger.warning(
+                        "taking over the stale lock %s of process %d, which is gone", self.path, pid
+                    )
                     self.path.unlink(missing_ok=True)
                     continue
                 raise RunFolderError(
                     f"another training (process {pid} on {host}) is writing to "
-                    f"{self.path.parent}; wait for it, or use another --output-dir") from None
+                    f"{self.path.parent}; wait for it, or use another --output-dir"
+                ) from None
             with os.fdopen(fd, "w") as fh:
                 fh.write(me)
             self.held = True
@@ -151,8 +154,10 @@ def _save_atomic(model, path: str | os.PathLike, tokenizer, complete) -> Path:
     path = Path(path)
     bad = non_finite_parameters(model)
     if bad:
-        raise TrainingError(f"refusing to save weights with NaN/inf ({len(bad)} tensors, e.g. "
-                            f"{bad[0]}); nothing was written to {path}")
+        raise TrainingError(
+            f"refusing to save weights with NaN/inf ({len(bad)} tensors, e.g. "
+            f"{bad[0]}); nothing was written to {path}"
+        )
     with atomic_dir(path) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         if tokenizer is not None:
@@ -183,8 +188,9 @@ def save_figure(fig, path) -> None:
     plt.close(fig)
 
 
-def write_training_outputs(trainer, peft_model, tokenizer, config, result, world_size: int,
-                           out: TrainRunFolder) -> None:
+def write_training_outputs(
+    trainer, peft_model, tokenizer, config, result, world_size: int, out: TrainRunFolder
+) -> None:
     """Write what ``train`` leaves in ``out`` after training (the adapter or model, the loss
     history as CSV and JSON, its plot, the metrics) and say where, on stdout."""
     import csv
@@ -211,23 +217,37 @@ def write_training_outputs(trainer, peft_model, tokenizer, config, result, world
     validation = validation_loss_history(trainer)
     size_mb = adapter_size_mb(adapter)  # read once: for the metrics and the line below
     metrics = dict(result.metrics)
-    metrics.update(global_step=trainer.state.global_step, world_size=world_size,
-                   effective_batch=(trainer.args.per_device_train_batch_size
-                                    * trainer.args.gradient_accumulation_steps
-                                    * world_size),
-                   adapter_mb=round(size_mb, 3), smoke=is_smoke_model(peft_model),
-                   validation_loss=validation[-1][1] if validation else None)
+    metrics.update(
+        global_step=trainer.state.global_step,
+        world_size=world_size,
+        effective_batch=(
+            trainer.args.per_device_train_batch_size
+            * trainer.args.gradient_accumulation_steps
+            * world_size
+        ),
+        adapter_mb=round(size_mb, 3),
+        smoke=is_smoke_model(peft_model),
+        validation_loss=validation[-1][1] if validation else None,
+    )
     out.write_json(METRICS, metrics)
     if history:
         save_figure(plot_loss_curve(trainer), out / LOSS_PLOT)
-        print(f"loss: {history[0][1]:.4f} at step {history[0][0]} -> "
-              f"{history[-1][1]:.4f} at step {history[-1][0]}")
+        print(
+            f"loss: {history[0][1]:.4f} at step {history[0][0]} -> "
+            f"{history[-1][1]:.4f} at step {history[-1][0]}"
+        )
         if validation:
-            print(f"validation loss: {validation[0][1]:.4f} at step {validation[0][0]} -> "
-                  f"{validation[-1][1]:.4f} at step {validation[-1][0]}")
+            print(
+                f"validation loss: {validation[0][1]:.4f} at step {validation[0][0]} -> "
+                f"{validation[-1][1]:.4f} at step {validation[-1][0]}"
+            )
     else:
-        print(f"no loss was logged (fewer than logging_steps={config.logging_steps} steps): "
-              "no loss curve")
+        print(
+            f"no loss was logged (fewer than logging_steps={config.logging_steps} steps): "
+            "no loss curve"
+        )
     print(f"{'adapter' if is_peft(config.method) else 'model'}: {adapter} ({size_mb:.2f} MB)")
-    print(f"training log: {out / LOSS_CSV}, {out / LOSS_JSON}"
-          + (f", plot {out / LOSS_PLOT}" if history else ""))
+    print(
+        f"training log: {out / LOSS_CSV}, {out / LOSS_JSON}"
+        + (f", plot {out / LOSS_PLOT}" if history else "")
+    )

@@ -13,8 +13,14 @@ import sys
 from typing import Any
 
 from ..errors import DataError
-from ..inputs import (NOTHING_VISIBLE, decode_utf8, has_visible_text, is_blank_line, json_lines,
-                      read_text)
+from ..inputs import (
+    NOTHING_VISIBLE,
+    decode_utf8,
+    has_visible_text,
+    is_blank_line,
+    json_lines,
+    read_text,
+)
 
 STDIN = "-"
 
@@ -56,13 +62,15 @@ def read_dialogues(text: str, source: str = "input") -> tuple[list[dict[str, Any
         for lineno, record in json_lines(text, source, 'a "dialogue" field'):
             dialogue = record.get("dialogue")
             if not isinstance(dialogue, str) or not has_visible_text(dialogue):
-                raise DataError(f"{source}: line {lineno} has no non-empty \"dialogue\" string field")
+                raise DataError(f'{source}: line {lineno} has no non-empty "dialogue" string field')
             records.append(record)
         return records, True
     blocks = plain_text_blocks(text)
     if not blocks:
-        raise DataError(f"{source}: no dialogues (give JSON Lines with a \"dialogue\" field, or "
-                        f"plain-text dialogues separated by blank lines)")
+        raise DataError(
+            f'{source}: no dialogues (give JSON Lines with a "dialogue" field, or '
+            f"plain-text dialogues separated by blank lines)"
+        )
     return [{"dialogue": b} for b in blocks], False
 
 
