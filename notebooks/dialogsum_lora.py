@@ -714,7 +714,8 @@ answer_examples(instructions, before, after)  # the forgotten ones first
 # %%
 from huggingface_hub import ModelCard
 
-from dialogsum_peft.adapters import adapter_size_mb, check_adapter_dir, write_model_card
+from dialogsum_peft.adapters import adapter_size_mb, check_adapter_dir
+from dialogsum_peft.sharing import write_model_card
 
 adapter_dir = Path(config.output_dir) / "adapter"
 peft_model.save_pretrained(adapter_dir)
@@ -782,7 +783,7 @@ HUB_REPO_ID = None   # None: "<your user name>/<the card's model name>"
 
 from huggingface_hub import get_token, notebook_login
 
-from dialogsum_peft.adapters import push_adapter
+from dialogsum_peft.sharing import push_adapter
 
 if not PUSH_TO_HUB:
     print(push_adapter(adapter_dir, HUB_REPO_ID, dry_run=True))

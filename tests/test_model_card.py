@@ -8,7 +8,6 @@ import pytest
 from huggingface_hub import ModelCard
 
 from conftest import lora
-from dialogsum_peft.adapters import write_model_card
 from dialogsum_peft.card_sections import EVAL_END, EVAL_START, hub_id
 from dialogsum_peft.command_line.run_outputs import save_adapter
 from dialogsum_peft.config import TrainConfig
@@ -17,6 +16,7 @@ from dialogsum_peft.intervals import difference_intervals, format_interval, roug
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, score_pairs
 from dialogsum_peft.model_card import SMOKE_TAG, TAG, read_card
+from dialogsum_peft.sharing import write_model_card
 from dialogsum_peft.versions import library_versions
 from dialogsum_peft.wins import win_shares
 

@@ -7,11 +7,17 @@ from __future__ import annotations
 import pytest
 
 from conftest import lora
-from dialogsum_peft.adapters import push_adapter, write_model_card
 from dialogsum_peft.command_line.run_outputs import save_adapter
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.errors import AdapterError, HubUnavailableError
-from dialogsum_peft.sharing import UPLOAD_PATTERNS, HubLoginError, require_login, upload_plan
+from dialogsum_peft.sharing import (
+    UPLOAD_PATTERNS,
+    HubLoginError,
+    push_adapter,
+    require_login,
+    upload_plan,
+    write_model_card,
+)
 
 FAKE_TOKEN = "hf_" + "Zq7" * 12  # token-shaped, never valid: no real token is used in tests
 

@@ -214,3 +214,71 @@ def push_folder(
             commit_message="Upload adapter, tokenizer and model card (dialogsum_peft)",
         )
     return UploadPlan(folder, plan.repo_id, plan.files, private, pushed=True, url=str(url))
+
+
+# ------------------------------------------------ the notebook's share step: card, then push
+def write_model_card(
+    adapter_dir,
+    config,
+    tuned=None,
+    zero_shot=None,
+    *,
+    split: str = "test",
+    trained_here: bool = True,
+    world_size: int = 1,
+    steps: int | None = None,
+    backend: str = "transformers",
+) -> Path:
+    """Write the adapter folder's ``README.md``, a model card made with ``huggingface_hub``'s
+    ``ModelCard`` (:mod:`dialogsum_peft.model_card`: what it says); returns its path.
+
+    ``config``: the run's :class:`~dialogsum_peft.config.TrainConfig`. ``tuned`` and
+    ``zero_shot``: the adapter's and the base's :class:`~dialogsum_peft.metrics.EvalResult` on
+    the same dialogues of ``split`` (``None``: not evaluated yet). ``trained_here``: the adapter
+    was trained in this session, on this machine (its device and library versions go into the
+    card, with ``world_size`` processes and ``steps``); ``False`` (an evaluation) keeps what the
+    folder's card recorded of the training and replaces its results. Raises
+    :class:`~dialogsum_peft.errors.AdapterError` for a folder that is not a sound adapter, and
+    for a README.md someone wrote (only ours or peft's empty template is replaced).
+    """
+    from .adapters import check_adapter_dir
+    from .atomic import write_text_atomic
+    from .model_card import (
+        CARD,
+        CardEvaluation,
+        TrainingFacts,
+        build_card,
+        check_replaceable,
+        read_card,
+        with_evaluation,
+    )
+
+    path = check_adapter_dir(adapter_dir)
+    check_replaceable(path)  # a card someone wrote by hand is never overwritten
+    evaluation = None if tuned is None else CardEvaluation(tuned, zero_shot, split, backend)
+    card = None if trained_here else read_card(path)
+    if card is not None and evaluation:
+        card = with_evaluation(card, config, evaluation)
+    elif card is None:
+        training = TrainingFacts.here(world_size, steps) if trained_here else None
+        card = build_card(path, config, training, evaluation)
+    write_text_atomic(path / CARD, str(card))
+    return path / CARD
+
+
+def push_adapter(
+    adapter_dir, repo_id: str | None = None, private: bool = True, dry_run: bool = False
+):
+    """Push the adapter, its tokenizer and its card to the Hugging Face Hub, into a private
+    repository unless ``private=False``; ``repo_id`` defaults to ``<your user name>/<the card's
+    model name>``. Returns the :class:`UploadPlan` (the repository, the
+    files, its ``url`` once pushed); ``dry_run``: what would be pushed, nothing sent.
+
+    Checked first, each refusal one line: a sound adapter folder (:func:`~dialogsum_peft.adapters.check_adapter_dir`)
+    with its card (:func:`write_model_card`), not the smoke mode's toy, no token in any file,
+    a login (:class:`HubLoginError` says how to log in), in that order
+    (:func:`push_folder`).
+    """
+    from .adapters import check_adapter_dir
+
+    return push_folder(check_adapter_dir(adapter_dir), repo_id, private, dry_run)

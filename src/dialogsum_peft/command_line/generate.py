@@ -222,8 +222,8 @@ def _update_model_card(results, config, args, trained) -> None:
     folder cannot be written)."""
     if not trained or not (Path(trained[0]) / "adapter_config.json").is_file():
         return
-    from ..adapters import write_model_card
     from ..errors import AdapterError
+    from ..sharing import write_model_card
 
     backend = args.backend + (f" ({args.quantization})" if args.quantization else "")
     try:

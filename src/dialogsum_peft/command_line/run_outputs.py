@@ -203,7 +203,7 @@ def write_training_outputs(
 
     if is_peft(config.method):
         adapter = save_adapter(peft_model, out / ADAPTER, tokenizer=tokenizer)
-        from ..adapters import write_model_card  # the card: what it is, how it was trained
+        from ..sharing import write_model_card  # the card: what it is, how it was trained
 
         write_model_card(adapter, config, world_size=world_size, steps=trainer.state.global_step)
     else:
