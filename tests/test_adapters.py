@@ -4,6 +4,7 @@ shapes cannot fit, is refused naming both, in every command and API that loads a
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 
@@ -29,7 +30,11 @@ SMOKE_GEN = ["--preset", "smoke", "--max-new-tokens", "3"]
 
 
 def _adapter(model, tok, folder, method="lora", base=None):
-    tuned = apply_method(model, TrainConfig.smoke(method=method), str(tiny_base_dir()))
+    """An adapter saved to ``folder`` from a copy of ``model`` (get_peft_model changes the model
+    it wraps: a second adapter on the same model would stack on the first)."""
+    tuned = apply_method(
+        copy.deepcopy(model), TrainConfig.smoke(method=method), str(tiny_base_dir())
+    )
     path = save_adapter(tuned, folder, tok)
     if base is not None:
         config_file = path / "adapter_config.json"
