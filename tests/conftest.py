@@ -137,6 +137,20 @@ def lora(model, **settings):
     return apply_method(model, TrainConfig.smoke(**settings))
 
 
+def randomize_lora_b(peft_model, seed: int = 0, scale: float = 2.0):
+    """Give a fresh LoRA adapter (B = 0, a no-op) random B weights (``scale`` x standard normal,
+    drawn from a generator seeded with ``seed``), as training would: its summaries differ from
+    the zero-shot ones. Changes ``peft_model`` in place and returns it."""
+    import torch
+
+    rng = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=rng) * scale)
+    return peft_model
+
+
 def gen(**overrides):
     """The generation settings ``summarize`` and ``evaluate_model`` take, as a run passes them
     (``**config.generation_kwargs()``): the smoke config's, with ``overrides``."""

@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, T5ForConditionalGeneration
 
-from conftest import gen, lora
+from conftest import gen, lora, randomize_lora_b
 from dialogsum_peft.adapters import check_adapter_fits
 from dialogsum_peft.command_line.cli import build_parser, main
 from dialogsum_peft.command_line.cli_config import resolve_config
@@ -214,12 +214,7 @@ def test_an_adapter_whose_shapes_cannot_fit_is_refused_naming_both_bases(
 
 def test_merged_adapter_generates_the_same_summaries(tiny, sample):
     model, tok = tiny
-    peft_model = lora(model)
-    rng = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, p in peft_model.named_parameters():
-            if "lora_B" in name:
-                p.copy_(torch.randn(p.shape, generator=rng))
+    peft_model = randomize_lora_b(lora(model), scale=1.0)
     dialogues = list(sample["test"]["dialogue"])
     unmerged = summarize(peft_model, tok, dialogues, progress=False, **gen(max_new_tokens=8))
     merged = merged_copy(peft_model)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import matplotlib
 import pytest
-import torch
 
-from conftest import gen, lora
+from conftest import gen, lora, randomize_lora_b
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.display import SMOKE_NOTE
 from dialogsum_peft.evaluation import (
@@ -28,15 +27,6 @@ from dialogsum_peft.reporting import plot_rouge_by_length
 from dialogsum_peft.tokenization import InputReport
 
 GEN = gen(max_new_tokens=8, min_new_tokens=8, batch_size=4)
-
-
-def _perturb_lora(peft_model, seed=0):
-    """Give the fresh adapter (B = 0, a no-op) random weights, as training would."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in peft_model.named_parameters():
-            if "lora_B" in name:
-                p.copy_(torch.randn(p.shape, generator=gen) * 2.0)
 
 
 # Issue 32 (4): the notebooks' example cells pick their dialogue with pick_index. Before the fix
@@ -80,7 +70,7 @@ def test_zero_shot_is_the_untouched_base_model(tiny, sample):
     dialogues = list(sample["test"]["dialogue"][:4])
     before = summarize(model, tok, dialogues, progress=False, **GEN)
     peft_model = lora(model)
-    _perturb_lora(peft_model)
+    randomize_lora_b(peft_model)
     out = zero_shot_and_lora_summaries(peft_model, tok, dialogues, **GEN)
     assert list(out) == [ZERO_SHOT, LORA]
     assert out[ZERO_SHOT] == before
@@ -98,7 +88,7 @@ def test_evaluate_zero_shot_and_lora(tiny, sample, tmp_path):
     kwargs = config.generation_kwargs()
     base = evaluate_model(model, tok, test, progress=False, **kwargs)
     peft_model = lora(model)
-    _perturb_lora(peft_model, seed=1)
+    randomize_lora_b(peft_model, seed=1)
     results = evaluate_zero_shot_and_lora(peft_model, tok, test, config, progress=False)
     assert list(results) == [ZERO_SHOT, LORA]
     assert results[ZERO_SHOT].predictions == base.predictions

@@ -10,9 +10,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import torch
 
-from conftest import gen, lora, needs_shared
+from conftest import gen, lora, needs_shared, randomize_lora_b
 from dialogsum_peft.display import SMOKE_NOTE
 from dialogsum_peft.errors import DataError
 from dialogsum_peft.forgetting import (
@@ -198,15 +197,6 @@ def test_answer_examples_show_the_forgotten_first():
         answer_examples(items[:7], before, after)
 
 
-def _perturb(peft_model):
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, p in peft_model.named_parameters():
-            if "lora_B" in name:
-                p.copy_(torch.randn(p.shape, generator=gen) * 2.0)
-    return peft_model
-
-
 def test_scores_are_the_models_own_answers_before_and_after(tiny):
     model, tokenizer = tiny
     items = load_instructions()[:12]
@@ -229,7 +219,7 @@ def test_scores_are_the_models_own_answers_before_and_after(tiny):
     ]
     assert rescored.accuracy == rescored.right / 12 >= 0.5
 
-    peft_model = _perturb(lora(model))
+    peft_model = randomize_lora_b(lora(model))
     before, after = score_before_and_after(peft_model, tokenizer, rigged, **answer)
     assert before.answers == plain and before.correct == rescored.correct  # the adapter was off
     assert after.answers == summarize(

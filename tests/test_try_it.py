@@ -10,9 +10,8 @@ import sys
 import warnings
 
 import pytest
-import torch
 
-from conftest import gen, lora
+from conftest import gen, lora, randomize_lora_b
 from dialogsum_peft.dialogues import SMOKE_LABEL, gradio_installed, try_it_app
 from dialogsum_peft.errors import DataError
 from dialogsum_peft.evaluation import (
@@ -40,13 +39,7 @@ def peft_model(tiny):
     """The tiny T5 with a LoRA adapter whose B weights are random (a trained adapter, not the
     no-op it starts as), so its summaries differ from the zero-shot ones."""
     model, tokenizer = tiny
-    peft_model = lora(model)
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, p in peft_model.named_parameters():
-            if "lora_B" in name:
-                p.copy_(torch.randn(p.shape, generator=gen) * 2.0)
-    return peft_model, tokenizer
+    return randomize_lora_b(lora(model)), tokenizer
 
 
 def _differing_dialogue(peft_model, tokenizer, sample) -> str:
