@@ -151,6 +151,15 @@ def randomize_lora_b(peft_model, seed: int = 0, scale: float = 2.0):
     return peft_model
 
 
+def summarize_sample_argv(adapter, *flags) -> list[str]:
+    """The ``main([...])`` argv that summarizes the shipped sample's test split with ``adapter``
+    (``flags`` after the command name)."""
+    from dialogsum_peft.offline import sample_data_dir
+
+    test = sample_data_dir() / "test.jsonl"
+    return ["summarize", *flags, "--adapter", str(adapter), "--input", str(test)]
+
+
 def gen(**overrides):
     """The generation settings ``summarize`` and ``evaluate_model`` take, as a run passes them
     (``**config.generation_kwargs()``): the smoke config's, with ``overrides``."""

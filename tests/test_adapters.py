@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, T5ForConditionalGeneration
 
-from conftest import gen, lora, randomize_lora_b
+from conftest import gen, lora, randomize_lora_b, summarize_sample_argv
 from dialogsum_peft.adapters import check_adapter_fits
 from dialogsum_peft.command_line.cli import build_parser, main
 from dialogsum_peft.command_line.cli_config import resolve_config
@@ -195,19 +195,7 @@ def test_an_adapter_whose_shapes_cannot_fit_is_refused_naming_both_bases(
     with pytest.raises(AdapterError, match="trained on acme/t5-wide"):
         load_adapter(model, adapter, tok)
     # the command line: one error line, exit 2
-    assert (
-        main(
-            [
-                "summarize",
-                *SMOKE_GEN,
-                "--adapter",
-                str(adapter),
-                "--input",
-                str(sample_data_dir() / "test.jsonl"),
-            ]
-        )
-        == 2
-    )
+    assert main(summarize_sample_argv(adapter, *SMOKE_GEN)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len([e for e in err if e.startswith("error: ")]) == 1 and "acme/t5-wide" in err[-1]
 
@@ -252,19 +240,7 @@ def test_a_pickle_only_adapter_is_refused_with_the_command_that_converts_it(tiny
     weights = adapter / "adapter_model.safetensors"
     torch.save(load_file(weights), adapter / "adapter_model.bin")
     weights.unlink()
-    assert (
-        main(
-            [
-                "summarize",
-                *SMOKE_GEN,
-                "--adapter",
-                str(adapter),
-                "--input",
-                str(sample_data_dir() / "test.jsonl"),
-            ]
-        )
-        == 2
-    )
+    assert main(summarize_sample_argv(adapter, *SMOKE_GEN)) == 2
     error = _one_error(capsys)
     assert "holds adapter_model.bin, a pickle" in error and "safe_serialization=True" in error
     command = error.split("python -c ")[1].strip('"')
@@ -279,17 +255,6 @@ def test_an_adapters_base_folder_that_is_gone_is_one_error_line(tiny, tmp_path, 
         (tmp_path / "dialogsum_peft-tiny-t5-0123", "train the adapter again"),
     ):
         adapter = _adapter(model, tok, tmp_path / f"adapter-{base.name}", base=str(base))
-        assert (
-            main(
-                [
-                    "summarize",
-                    "--adapter",
-                    str(adapter),
-                    "--input",
-                    str(sample_data_dir() / "test.jsonl"),
-                ]
-            )
-            == 2
-        )
+        assert main(summarize_sample_argv(adapter)) == 2
         error = _one_error(capsys)
         assert f"was trained on {base}, which is not here: " in error and words in error

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import summarize_sample_argv
 from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.command_line.run_outputs import RunLock
 from dialogsum_peft.errors import RunFolderError, TrainingError
@@ -564,19 +565,7 @@ def test_an_adapter_saved_with_another_vocabulary_is_refused(run, tmp_path, samp
     shutil.copytree(run / "adapter", adapter)
     other = train_tokenizer(sample_texts(sample)[:30], vocab_size=500)  # another base's tokenizer
     other.save_pretrained(adapter)
-    line = one_error(
-        capsys,
-        main(
-            [
-                "summarize",
-                *SMOKE,
-                "--adapter",
-                str(adapter),
-                "--input",
-                str(sample_data_dir() / "test.jsonl"),
-            ]
-        ),
-    )
+    line = one_error(capsys, main(summarize_sample_argv(adapter, *SMOKE)))
     assert "was trained with another tokenizer" in line
 
 

@@ -20,7 +20,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import gen
+from conftest import gen, summarize_sample_argv
 from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.command_line.loading import (
     load_adapter,
@@ -41,6 +41,11 @@ needs_ct2 = pytest.mark.skipif(
     reason="ctranslate2 is not installed (pip install -r "
     "requirements-serve.txt); CI installs it and never skips",
 )
+
+
+def export_argv(adapter, to, *flags) -> list[str]:
+    """The ``main([...])`` argv of ``export`` on the smoke preset, ``adapter`` to ``to``."""
+    return ["export", *SMOKE, "--adapter", str(adapter), "--to", str(to), *flags]
 
 
 def read_jsonl(path):
@@ -109,7 +114,7 @@ def cli_error(capsys, *argv) -> str:
 
 def test_merged_export_writes_the_summaries_of_adapter_and_base(run, dialogues, tmp_path, capsys):
     to = tmp_path / "merged"
-    assert main(["export", *SMOKE, "--adapter", str(run / "adapter"), "--to", str(to)]) == 0
+    assert main(export_argv(run / "adapter", to)) == 0
     names = {p.name for p in to.iterdir()}
     assert {"model.safetensors", "config.json", "tokenizer.json", "export.json"} <= names
     assert "adapter_config.json" not in names  # a plain model: no peft needed to load it
@@ -124,25 +129,8 @@ def test_merged_export_writes_the_summaries_of_adapter_and_base(run, dialogues, 
     assert summarize(model, tok, dialogues, progress=False, **gen(max_new_tokens=12)) == expected
     assert not list(tmp_path.glob(".merged.tmp-*"))  # the temporary folder is gone
     # --overwrite replaces an export (and only then)
-    assert "already holds files" in cli_error(
-        capsys, "export", *SMOKE, "--adapter", str(run / "adapter"), "--to", str(to)
-    )
-    assert (
-        main(
-            [
-                "export",
-                *SMOKE,
-                "--adapter",
-                str(run / "adapter"),
-                "--to",
-                str(to),
-                "--quantization",
-                "bfloat16",
-                "--overwrite",
-            ]
-        )
-        == 0
-    )
+    assert "already holds files" in cli_error(capsys, *export_argv(run / "adapter", to))
+    assert main(export_argv(run / "adapter", to, "--quantization", "bfloat16", "--overwrite")) == 0
     assert json.loads((to / "export.json").read_text())["quantization"] == "bfloat16"
     weights = load_file(to / "model.safetensors")
     assert {t.dtype for t in weights.values()} == {torch.bfloat16}
@@ -153,21 +141,7 @@ def test_ctranslate2_float32_writes_the_summaries_of_transformers(
     run, dialogues, input_file, tmp_path
 ):
     ct2 = tmp_path / "ct2"
-    assert (
-        main(
-            [
-                "export",
-                *SMOKE,
-                "--adapter",
-                str(run / "adapter"),
-                "--to",
-                str(ct2),
-                "--format",
-                "ctranslate2",
-            ]
-        )
-        == 0
-    )
+    assert main(export_argv(run / "adapter", ct2, "--format", "ctranslate2")) == 0
     assert (ct2 / "model.bin").is_file() and (ct2 / "tokenizer.json").is_file()
     greedy, beam = (
         ["--max-new-tokens", "12"],
@@ -259,12 +233,7 @@ def test_a_full_runs_model_converts_directly(tiny, dialogues, tmp_path):
     model, tok = tiny
     full = save_model(model, tmp_path / "run" / "model", tokenizer=tok)  # as 'train --method full'
     ct2 = tmp_path / "ct2"
-    assert (
-        main(
-            ["export", *SMOKE, "--adapter", str(full), "--to", str(ct2), "--format", "ctranslate2"]
-        )
-        == 0
-    )
+    assert main(export_argv(full, ct2, "--format", "ctranslate2")) == 0
     assert json.loads((ct2 / "export.json").read_text())["method"] == "full"
     from dialogsum_peft.command_line.export import load_ctranslate2
 
@@ -343,21 +312,7 @@ def test_a_model_folders_decoding_settings_change_no_backend(tiny, dialogues, in
         cli_summaries("--backend", "ctranslate2", "--adapter", str(folder)) == plain
     )  # on the fly
     ct2 = tmp_path / "ct2"
-    assert (
-        main(
-            [
-                "export",
-                *SMOKE,
-                "--adapter",
-                str(folder),
-                "--to",
-                str(ct2),
-                "--format",
-                "ctranslate2",
-            ]
-        )
-        == 0
-    )
+    assert main(export_argv(folder, ct2, "--format", "ctranslate2")) == 0
     assert not (ct2 / "generation_config.json").exists()  # nothing to read it from
     (ct2 / "generation_config.json").write_bytes((folder / "generation_config.json").read_bytes())
     assert cli_summaries("--backend", "ctranslate2", "--adapter", str(ct2)) == plain  # an export
@@ -376,20 +331,10 @@ def test_prompt_tuning_cannot_be_merged(tiny_dir, tmp_path, capsys):
     model, tok = load_model_and_tokenizer(str(tiny_dir), device="cpu")
     adapter = save_adapter(apply_method(model, config, str(tiny_dir)), tmp_path / "adapter", tok)
     to = tmp_path / "export"
-    err = cli_error(capsys, "export", *SMOKE, "--adapter", str(adapter), "--to", str(to))
+    err = cli_error(capsys, *export_argv(adapter, to))
     assert "prompt-tuning" in err and "cannot be merged" in err and not to.exists()
     if importlib.util.find_spec("ctranslate2") is not None:
-        err = cli_error(
-            capsys,
-            "summarize",
-            *SMOKE,
-            "--backend",
-            "ctranslate2",
-            "--adapter",
-            str(adapter),
-            "--input",
-            str(sample_data_dir() / "test.jsonl"),
-        )
+        err = cli_error(capsys, *summarize_sample_argv(adapter, *SMOKE, "--backend", "ctranslate2"))
         assert "--backend transformers" in err
 
 
@@ -410,21 +355,11 @@ def test_a_bad_to_is_one_line_and_writes_nothing(run, tmp_path, capsys):
     if Path("/proc").is_dir():  # not writable, even by root
         cases["/proc/dialogsum-export"] = "cannot write"
     for to, message in cases.items():
-        assert message in cli_error(capsys, "export", *SMOKE, "--adapter", str(adapter), "--to", to)
+        assert message in cli_error(capsys, *export_argv(adapter, to))
     assert a_file.read_text() == "keep me" and [p.name for p in full.iterdir()] == ["keep.txt"]
     assert sorted(p.name for p in adapter.iterdir()) == before
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
-    err = cli_error(
-        capsys,
-        "export",
-        *SMOKE,
-        "--adapter",
-        str(adapter),
-        "--to",
-        str(tmp_path / "x"),
-        "--quantization",
-        "int8",
-    )
+    err = cli_error(capsys, *export_argv(adapter, tmp_path / "x", "--quantization", "int8"))
     assert "--format ctranslate2" in err
 
 
@@ -432,7 +367,7 @@ def test_without_ctranslate2_one_line_says_how_to_get_it(run, tmp_path):
     """One process where ``import ctranslate2`` fails, as on a machine without the extra."""
     to = tmp_path / "ct2"
     commands = [
-        ["export", *SMOKE, "--adapter", run / "adapter", "--to", to, "--format", "ctranslate2"],
+        export_argv(run / "adapter", to, "--format", "ctranslate2"),
         [
             "summarize",
             *SMOKE,
