@@ -239,85 +239,66 @@ TRAIN_FLAG_CASES = {  # settings, checked before anything loads
     "epochs -1": (["--epochs", "-1"], "num_train_epochs must be in (0, 100]"),
     "max steps 0": (["--max-steps", "0"], "max_steps must be -1 (use epochs) or >= 1"),
 }
+GENERATION_FLAG_CASES = {
+    "max new tokens 0": (["--max-new-tokens", "0"], "max_new_tokens must be between 1 and 512"),
+    "max new tokens 100000": (
+        ["--max-new-tokens", "100000"],
+        "max_new_tokens must be between 1 and 512",
+    ),
+    "beams 0": (["--num-beams", "0"], "num_beams must be between 1 and"),
+    "generation batch 0": (["--batch-size", "0"], "eval_batch_size must be at least 1"),
+}
+
+
+def _into_o(command: str, t: Path, *flags) -> list:
+    """``command`` on the smoke preset with its run folder at ``t / "o"``, which a refused
+    command must not create."""
+    return [command, *SMOKE, "--output-dir", t / "o", *flags]
+
+
 CASES = {
-    name: (lambda r, t, flags=flags: ["train", *SMOKE, "--output-dir", t / "o", *flags], message)
+    name: (lambda r, t, flags=flags: _into_o("train", t, *flags), message)
     for name, (flags, message) in TRAIN_FLAG_CASES.items()
 }
 CASES |= {
     "yaml string lr": (
-        lambda r, t: [
-            "train",
-            *SMOKE,
-            "--output-dir",
-            t / "o",
-            "--config",
-            _write(t / "c.yaml", b'learning_rate: "fast"\n'),
-        ],
+        lambda r, t: _into_o(
+            "train", t, "--config", _write(t / "c.yaml", b'learning_rate: "fast"\n')
+        ),
         "learning_rate must be a number, got 'fast'",
     ),
     "unknown optimizer": (
-        lambda r, t: ["train", *SMOKE, "--output-dir", t / "o", "--optim", "adamw_typo"],
+        lambda r, t: _into_o("train", t, "--optim", "adamw_typo"),
         "adamw_typo",
     ),
-    "max new tokens 0": (
-        lambda r, t: ["summarize", *SMOKE, "--max-new-tokens", "0"],
-        "max_new_tokens must be between 1 and 512",
-    ),
-    "max new tokens 100000": (
-        lambda r, t: ["summarize", *SMOKE, "--max-new-tokens", "100000"],
-        "max_new_tokens must be between 1 and 512",
-    ),
-    "beams 0": (
-        lambda r, t: ["summarize", *SMOKE, "--num-beams", "0"],
-        "num_beams must be between 1 and",
-    ),
-    "generation batch 0": (
-        lambda r, t: ["summarize", *SMOKE, "--batch-size", "0"],
-        "eval_batch_size must be at least 1",
-    ),
+}
+CASES |= {
+    name: (lambda r, t, flags=flags: ["summarize", *SMOKE, *flags], message)
+    for name, (flags, message) in GENERATION_FLAG_CASES.items()
+}
+CASES |= {
     # files
     "non-UTF-8 data": (
-        lambda r, t: [
+        lambda r, t: _into_o(
             "train",
-            *SMOKE,
-            "--output-dir",
-            t / "o",
+            t,
             "--dataset",
             _dataset_with(t, b'{"id": "a", "dialogue": "caf\xe9", "summary": "s"}\n'),
-        ],
+        ),
         "not UTF-8 text (byte 0xe9 at offset 28)",
     ),
     "JSON array line": (
-        lambda r, t: [
-            "train",
-            *SMOKE,
-            "--output-dir",
-            t / "o",
-            "--dataset",
-            _dataset_with(t, b'["a", "b"]\n'),
-        ],
+        lambda r, t: _into_o("train", t, "--dataset", _dataset_with(t, b'["a", "b"]\n')),
         "line 1 is a JSON array, not an object",
     ),
     "empty adapter": (
-        lambda r, t: [
-            "evaluate",
-            *SMOKE,
-            "--output-dir",
-            t / "o",
-            "--adapter",
-            _damaged_adapter(r, t, b""),
-        ],
+        lambda r, t: _into_o("evaluate", t, "--adapter", _damaged_adapter(r, t, b"")),
         "is damaged and cannot be read",
     ),
     "truncated adapter": (
-        lambda r, t: [
-            "evaluate",
-            *SMOKE,
-            "--output-dir",
-            t / "o",
-            "--adapter",
-            _damaged_adapter(r, t, lambda b: b[: len(b) // 2]),
-        ],
+        lambda r, t: _into_o(
+            "evaluate", t, "--adapter", _damaged_adapter(r, t, lambda b: b[: len(b) // 2])
+        ),
         "is damaged and cannot be read",
     ),
     "random adapter": (
