@@ -904,25 +904,21 @@ def test_evaluate_prints_the_wins_and_updates_only_the_evaluated_adapters_card(
 
     before = (run_dir / "adapter" / "README.md").read_text()
     copy = shutil.copytree(run_dir / "adapter", tmp_path / "adapter")
-    assert (
-        main(
-            [
-                "evaluate",
-                "--preset",
-                "smoke",
-                "--output-dir",
-                str(run_dir),
-                "--results-dir",
-                str(tmp_path / "results"),
-                "--adapter",
-                str(copy),
-                "--limit",
-                "4",
-                *GEN,
-            ]
-        )
-        == 0
-    )
+    evaluate_copy = [
+        "evaluate",
+        "--preset",
+        "smoke",
+        "--output-dir",
+        str(run_dir),
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--adapter",
+        str(copy),
+        "--limit",
+        "4",
+        *GEN,
+    ]
+    assert main(evaluate_copy) == 0
     out = capsys.readouterr().out
     assert "Test dialogues where lora scores higher than, equal to, lower than base" in out
     assert "not estimable: 4 dialogues; at least 10 are needed" in out
@@ -931,25 +927,7 @@ def test_evaluate_prints_the_wins_and_updates_only_the_evaluated_adapters_card(
     assert (run_dir / "adapter" / "README.md").read_text() == before
     # a card someone wrote is kept: a warning line, and the evaluation itself succeeds
     (copy / "README.md").write_text("---\nlicense: mit\n---\n# Mine\n", encoding="utf-8")
-    assert (
-        main(
-            [
-                "evaluate",
-                "--preset",
-                "smoke",
-                "--output-dir",
-                str(run_dir),
-                "--results-dir",
-                str(tmp_path / "results"),
-                "--adapter",
-                str(copy),
-                "--limit",
-                "4",
-                *GEN,
-            ]
-        )
-        == 0
-    )
+    assert main(evaluate_copy) == 0
     err = capsys.readouterr().err
     assert "warning: the model card was not updated: " in err and "someone wrote" in err
     assert (copy / "README.md").read_text(encoding="utf-8").endswith("# Mine\n")

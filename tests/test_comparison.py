@@ -3,6 +3,8 @@ number, published figures only as labelled lines, and the memory estimate's arit
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import matplotlib
 import pytest
 
@@ -60,19 +62,19 @@ def texts(table) -> list[str]:
     return [repr(table), table._repr_html_(), table.to_string()]
 
 
+def _with_evaluations(runs, change):
+    """The same runs, each evaluation ``e`` replaced by ``change(e)``."""
+    return {m: replace(r, evaluation=change(r.evaluation)) for m, r in runs.items()}
+
+
 def smoke_runs(runs):
     """The same runs, their evaluations marked as written by the smoke model."""
-    return {
-        m: MethodRun(
-            **{
-                **vars(r),
-                "evaluation": EvalResult(
-                    r.evaluation.predictions, r.evaluation.pair_scores, smoke=True
-                ),
-            }
-        )
-        for m, r in runs.items()
-    }
+    return _with_evaluations(runs, lambda e: EvalResult(e.predictions, e.pair_scores, smoke=True))
+
+
+def _on_first_dialogues(runs, n: int):
+    """The same runs, their evaluations cut to the first ``n`` test dialogues."""
+    return _with_evaluations(runs, lambda e: EvalResult(e.predictions[:n], e.pair_scores[:n]))
 
 
 def test_table_has_a_row_per_method_and_says_what_was_not_measured(runs):
@@ -240,17 +242,7 @@ def test_each_method_minus_lora_with_its_paired_interval(runs):
     assert (
         table.loc["ia3", column] == "+0.0000 (not estimable: no spread: every resample gives 0.000)"
     )
-    few = {
-        m: MethodRun(
-            **{
-                **vars(r),
-                "evaluation": EvalResult(
-                    r.evaluation.predictions[:4], r.evaluation.pair_scores[:4]
-                ),
-            }
-        )
-        for m, r in runs.items()
-    }
+    few = _on_first_dialogues(runs, 4)
     assert (
         comparison_table(few)
         .loc["zero-shot", column]
@@ -280,17 +272,7 @@ def test_each_trained_method_against_zero_shot_dialogue_by_dialogue(runs):
     )
     without = {m: r for m, r in runs.items() if m != "zero-shot"}
     assert column not in comparison_table(without).columns
-    few = {
-        m: MethodRun(
-            **{
-                **vars(r),
-                "evaluation": EvalResult(
-                    r.evaluation.predictions[:4], r.evaluation.pair_scores[:4]
-                ),
-            }
-        )
-        for m, r in runs.items()
-    }
+    few = _on_first_dialogues(runs, 4)
     assert (
         comparison_table(few)
         .loc["lora", column]
