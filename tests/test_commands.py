@@ -433,9 +433,9 @@ def test_truncation_is_reported_on_the_command_line(tmp_path, capsys):
     assert "warning: " in err and "train dialogues are longer than max_source_length=64" in err
 
 
-def test_evaluation_folder_holds_only_the_latest_results(run, tmp_path):
-    results = tmp_path / "eval"
-    common = [
+def _evaluate_argv(run: Path, results: Path, limit: int) -> list[str]:
+    """``evaluate`` of the smoke run's adapter on ``limit`` test dialogues, into ``results``."""
+    return [
         "evaluate",
         *SMOKE,
         "--output-dir",
@@ -443,12 +443,17 @@ def test_evaluation_folder_holds_only_the_latest_results(run, tmp_path):
         "--results-dir",
         str(results),
         "--limit",
-        "3",
+        str(limit),
         "--max-new-tokens",
         "4",
         "--adapter",
         str(run / "adapter"),
     ]
+
+
+def test_evaluation_folder_holds_only_the_latest_results(run, tmp_path):
+    results = tmp_path / "eval"
+    common = _evaluate_argv(run, results, 3)
     assert main(common) == 0
     assert (results / "predictions-base.jsonl").is_file()
     assert main([*common, "--no-base"]) == 0
@@ -464,25 +469,7 @@ def test_evaluate_on_too_few_dialogues_gives_no_95_percent_interval(run, tmp_pat
     stderr says so, once per reason."""
     results = tmp_path / "eval"
     capsys.readouterr()
-    assert (
-        main(
-            [
-                "evaluate",
-                *SMOKE,
-                "--output-dir",
-                str(run),
-                "--results-dir",
-                str(results),
-                "--limit",
-                str(limit),
-                "--max-new-tokens",
-                "4",
-                "--adapter",
-                str(run / "adapter"),
-            ]
-        )
-        == 0
-    )
+    assert main(_evaluate_argv(run, results, limit)) == 0
     reason = f"{limit} dialogue{'s' * (limit > 1)}; at least 10 are needed"
     summary = json.loads((results / "scores.json").read_text())
     for name in ("base", "lora"):
