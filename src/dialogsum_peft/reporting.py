@@ -120,6 +120,11 @@ def protocol_table(
     )
 
 
+def _label_above(ax, text: str, xy: tuple[float, float], points: float, **style) -> None:
+    """``text`` centred ``points`` typographic points above ``xy`` (data coordinates)."""
+    ax.annotate(text, xy, xytext=(0, points), textcoords="offset points", ha="center", **style)
+
+
 def plot_rouge_comparison(
     results: Mapping[str, EvalResult],
     title: str = "ROUGE on DialogSum",
@@ -165,29 +170,15 @@ def plot_rouge_comparison(
         for j, k in enumerate(ROUGE_TYPES):
             if not ci[k].estimable:  # no error bar: say so on the bar, not a zero-width bar
                 missing[ci[k].reason] = None
-                ax.annotate(
-                    "no CI",
-                    (xs[j], values[j]),
-                    xytext=(0, 2),
-                    ha="center",
-                    textcoords="offset points",
-                    fontsize=7,
-                    color="dimgray",
-                )
+                _label_above(ax, "no CI", (xs[j], values[j]), 2, fontsize=7, color="dimgray")
         tops = [max(t, hi) for t, hi in zip(tops, his)]
     if len(names) >= 2:
         first, last = scores[names[0]], scores[names[-1]]
         for j, k in enumerate(ROUGE_TYPES):
             delta = last[k] - first[k]
-            ax.annotate(
-                f"{delta:+.3f}",
-                (x[j], tops[j]),
-                xytext=(0, 6),
-                textcoords="offset points",
-                ha="center",
-                fontsize=9,
-                fontweight="bold",
-                color="tab:green" if delta >= 0 else "tab:red",
+            color = "tab:green" if delta >= 0 else "tab:red"
+            _label_above(
+                ax, f"{delta:+.3f}", (x[j], tops[j]), 6, fontsize=9, fontweight="bold", color=color
             )
     ax.set_xticks(x, ROUGE_TYPES)
     ax.set_ylabel(f"ROUGE F-measure (protocol: {protocol})")
