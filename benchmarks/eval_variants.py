@@ -4,7 +4,7 @@ generate options) on a named base (:mod:`variants`), and what the run aims at (`
 
 from __future__ import annotations
 
-from variants import BASELINE, Variant
+from variants import BASELINE, CURRENT_DEFAULT, SDPA, Variant
 
 FLEX_ON_CPU = (
     "flex_attention is offered for GPUs only (TrainConfig help: 'flex_attention needs "
@@ -21,11 +21,8 @@ VARIANTS: dict[str, Variant] = {
         "batched, length-sorted summarize as before the speed variants (2026-11): LoRA adapter "
         "attached (not merged), eager attention, the card's eval batch, greedy"
     ),
-    "default": Variant(
-        "TrainConfig.auto() as it is now (runs only when it differs from previous-default)",
-        base="default",
-    ),
-    "sdpa": Variant("attn_implementation=sdpa", dict(attn_implementation="sdpa")),
+    "default": CURRENT_DEFAULT,
+    "sdpa": SDPA,
     "flex": Variant(
         "attn_implementation=flex_attention",
         dict(attn_implementation="flex_attention"),

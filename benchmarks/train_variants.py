@@ -4,7 +4,7 @@ base (:mod:`variants`), and what the run aims at (``TARGETS``).
 
 from __future__ import annotations
 
-from variants import BASELINE, Variant
+from variants import BASELINE, CURRENT_DEFAULT, SDPA, Variant
 
 FLEX_ON_CPU = (
     "flex_attention runs on GPUs only: PyTorch's FlexAttention has no CPU backward "
@@ -28,11 +28,8 @@ VARIANTS: dict[str, Variant] = {
         "batch 32, eager attention, fused AdamW, padding to multiples of 8, no "
         "dataloader workers"
     ),
-    "default": Variant(
-        "TrainConfig.auto() as it is now (runs only when it differs from previous-default)",
-        base="default",
-    ),
-    "sdpa": Variant("attn_implementation=sdpa", dict(attn_implementation="sdpa")),
+    "default": CURRENT_DEFAULT,
+    "sdpa": SDPA,
     "flex": Variant(
         "attn_implementation=flex_attention, pad_to_multiple_of=128 (FlexAttention "
         "compiles a kernel per shape)",

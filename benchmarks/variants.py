@@ -39,6 +39,15 @@ class Variant:
     )  # generation: another engine (ctranslate2), not torch
 
 
+# In every benchmark's table, meaning the same in each: today's default, which variant_names always
+# runs beside the baseline, and sdpa attention.
+CURRENT_DEFAULT = Variant(
+    "TrainConfig.auto() as it is now (runs only when it differs from previous-default)",
+    base="default",
+)
+SDPA = Variant("attn_implementation=sdpa", dict(attn_implementation="sdpa"))
+
+
 def previous_default_settings(device_type: str) -> dict:
     """The speed settings of the default recipe before the speed variants (2026-11), pinned.
 
