@@ -271,7 +271,6 @@ def main(argv=None):
     tokenizer, tokenizer_info = common.load_tokenizer(args.tokenizer, pairs)
     dialogues = common.select(rows, args.max_dialogues)
     return variant_runs.run_benchmark(
-        "eval_throughput",
         sys.modules[__name__],
         argv,
         args,

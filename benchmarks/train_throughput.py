@@ -280,7 +280,6 @@ def main(argv=None):
     pairs = common.select(pairs_all, args.max_pairs)
     tokenizer, tokenizer_info = common.load_tokenizer(args.tokenizer, pairs)
     return variant_runs.run_benchmark(
-        "train_throughput",
         sys.modules[__name__],
         argv,
         args,

@@ -239,7 +239,6 @@ def child_or_list(args, table: dict[str, Variant], run_child, outside_config: st
 
 
 def run_benchmark(
-    benchmark: str,
     script,
     argv,
     args,
@@ -254,11 +253,13 @@ def run_benchmark(
     passes: str,
     summary: str,
 ) -> dict:
-    """The result file of ``benchmark`` (``script``, its module: ``VARIANTS``, ``BASELINE``,
-    ``TARGETS``, ``child_argv``, ``run_child``, ``compare`` and ``markdown``): the run's facts
-    (device, versions, data, tokenizer, ``tokens``, the script's own ``fields``, its timed
-    ``passes``), then every variant of ``names`` run by :func:`run_variants` with the tokenizer
-    saved for the children; prints ``summary`` and the Markdown table. Returns the result."""
+    """The result file of the benchmark ``script`` (its module, named by its file: ``VARIANTS``,
+    ``BASELINE``, ``TARGETS``, ``child_argv``, ``run_child``, ``compare`` and ``markdown``): the
+    run's facts (device, versions, data, tokenizer, ``tokens``, the script's own ``fields``, its
+    timed ``passes``), then every variant of ``names`` run by :func:`run_variants` with the
+    tokenizer saved for the children; prints ``summary`` and the Markdown table. Returns the
+    result."""
+    benchmark = Path(script.__file__).stem
     dev = common.device_name(device)
     result = {
         "benchmark": benchmark,
