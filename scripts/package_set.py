@@ -36,8 +36,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import tomllib
-
 ROOT = Path(__file__).resolve().parents[1]
 COLAB_FREEZE = ROOT / "package-sets" / "colab-gpu.txt"
 COLAB_PYTHON = "3.13"
@@ -230,6 +228,8 @@ def build_colab(folder: Path) -> str:
 
 
 def build_floors(folder: Path) -> str:
+    import tomllib  # Python 3.11+: this script runs on CI's Python; tests import it on any
+
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     python_floor = re.search(r">=\s*(\d+\.\d+)", requires).group(1)
     python = make_venv(find_python(python_floor), folder)
