@@ -200,6 +200,24 @@ def test_a_card_someone_wrote_is_never_replaced(adapter, sample):
     assert readme.read_text(encoding="utf-8").endswith("broken\n")
 
 
+def test_a_card_of_ours_that_peft_rewrote_is_ours_and_written_anew(adapter, tiny_dir, sample):
+    """The tutorial's second run: save_pretrained over the first run's card keeps its body but
+    puts peft's tags, base_model and "Framework versions" in; the card was refused as one
+    someone wrote, and the notebook stopped."""
+    from peft import PeftModel
+    from transformers import T5ForConditionalGeneration
+
+    model = T5ForConditionalGeneration.from_pretrained(tiny_dir)  # a fresh base
+    config = full_config()
+    write_model_card(adapter, config, summaries_of(sample["test"], 1))
+    PeftModel.from_pretrained(model, adapter).save_pretrained(adapter)  # peft rewrites the card
+    rewritten = ModelCard.load(adapter / "README.md")
+    assert TAG not in (rewritten.data.tags or []) and "Framework versions" in rewritten.text
+    card = ModelCard.load(write_model_card(adapter, config, summaries_of(sample["test"], 1)))
+    assert TAG in card.data.tags and "Framework versions" not in card.text
+    assert card.text.count(EVAL_START) == 1
+
+
 def test_results_find_their_place_when_the_section_was_edited_away(adapter, sample):
     write_model_card(adapter, full_config())
     readme = adapter / "README.md"

@@ -81,11 +81,20 @@ def read_card(adapter_dir) -> object | None:
 
 def check_replaceable(adapter_dir) -> None:
     """Refuse (AdapterError) to replace a README.md that someone wrote: only a card of ours or
-    the empty template ``save_pretrained`` leaves (``# Model Card for Model ID``) is replaced."""
+    the empty template ``save_pretrained`` leaves (``# Model Card for Model ID``) is replaced.
+    A card of ours that peft's ``save_pretrained`` has since rewritten (its own tags and
+    ``base_model``, a "Framework versions" section: the notebook's second run saves the adapter
+    over its first card) is still ours: its body holds our evaluation section."""
+    from .card_sections import EVAL_START
     from .errors import AdapterError
 
     card = _load(adapter_dir)
-    if card is None or TAG in (card.data.tags or []) or "# Model Card for Model ID" in card.text:
+    if (
+        card is None
+        or TAG in (card.data.tags or [])
+        or EVAL_START in card.text
+        or "# Model Card for Model ID" in card.text
+    ):
         return
     raise AdapterError(
         f"{Path(adapter_dir) / CARD} is a model card someone wrote, not the "
