@@ -462,6 +462,39 @@ def test_evaluation_folder_holds_only_the_latest_results(run, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_an_adapters_evaluation_goes_to_its_own_run_folder(run, tmp_path, monkeypatch):
+    """`evaluate --preset smoke --adapter other/adapter` without --output-dir wrote into the
+    preset's outputs/smoke/evaluation and replaced the evaluation of the run kept there."""
+    monkeypatch.chdir(tmp_path)
+    other = tmp_path / "other"
+    shutil.copytree(run, other)
+    kept = tmp_path / "outputs" / "smoke" / "evaluation"  # another run's evaluation
+    kept.mkdir(parents=True)
+    (kept / "scores.json").write_text("{}")
+    gen = ["--limit", "2", "--max-new-tokens", "4"]
+    assert main(["evaluate", *SMOKE, "--adapter", str(other / "adapter"), *gen]) == 0
+    assert (kept / "scores.json").read_text() == "{}"
+    scores = json.loads((other / "evaluation" / "scores.json").read_text())
+    assert list(scores["scores"]) == ["base", "lora"]
+    # a run the flags name keeps its own folder, whatever the adapter
+    named = tmp_path / "named"
+    assert (
+        main(
+            [
+                "evaluate",
+                *SMOKE,
+                "--output-dir",
+                str(named),
+                "--adapter",
+                str(other / "adapter"),
+                *gen,
+            ]
+        )
+        == 0
+    )
+    assert (named / "evaluation" / "scores.json").is_file()
+
+
 @pytest.mark.parametrize("limit", [1, 3])
 def test_evaluate_on_too_few_dialogues_gives_no_95_percent_interval(run, tmp_path, capsys, limit):
     """Issue 32 (10): `evaluate --limit 1` wrote a zero-width "95%" interval (score to score) into

@@ -119,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--results-dir",
         metavar="DIR",
         type=user_path,
-        help="where the results go (default: <output-dir>/evaluation)",
+        help="where the results go (default: <output-dir>/evaluation when --output-dir or "
+        "--config names the run, else the --adapter's own run folder: runs/x/evaluation for "
+        "runs/x/adapter)",
     )
     g.add_argument(
         "--predictions-format",

@@ -62,7 +62,8 @@ examples:
   python -m dialogsum_peft evaluate --config runs/full/config.json --adapter runs/full/model
 
 writes (complete, replacing an earlier evaluation) into --results-dir (default
-<output-dir>/evaluation): scores.json (per model: ROUGE under the "mean", "best" and "first"
+<output-dir>/evaluation, or without --output-dir and --config the --adapter's own run folder's
+evaluation/): scores.json (per model: ROUGE under the "mean", "best" and "first"
 reference protocols), predictions-<base|method>.csv/.jsonl, rouge.png, config.json
 """
 

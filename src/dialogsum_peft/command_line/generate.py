@@ -146,11 +146,24 @@ def _check_generation_flags(args, config, trained) -> None:
         )
 
 
+def _results_dir(args, config, trained) -> Path:
+    """``--results-dir``; else ``<output-dir>/evaluation`` of the run the flags or ``--config``
+    name; else, for an ``--adapter``, the evaluation folder of the run it belongs to
+    (``runs/x/evaluation`` for ``runs/x/adapter``): the preset's default folder may hold
+    another run, whose evaluation this one would replace."""
+    if args.results_dir:
+        return Path(args.results_dir)
+    named = hasattr(args, "output_dir") or getattr(args, "config", None)
+    if trained and not named:
+        return Path(trained[0]).resolve().parent / "evaluation"
+    return Path(config.output_dir) / "evaluation"
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     config, trained = _config_and_source(args)
     if args.no_base and trained is None:
         raise CliError("--no-base needs --adapter (otherwise there is nothing to evaluate)")
-    results_dir = check_writable(args.results_dir or Path(config.output_dir) / "evaluation")
+    results_dir = check_writable(_results_dir(args, config, trained))
     prepare_hub(config)
     progress_bars()  # on a terminal only
     from ..data import require_split
