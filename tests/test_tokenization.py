@@ -64,6 +64,10 @@ def test_measure_inputs_with_the_real_flan_t5_tokenizer():
     assert report.lengths == lengths and "lengths" not in report.to_dict()  # per input, in order
     assert "1 of 3 dialogues is longer than max_source_length=512" in report.message()
     assert measure_inputs([build_prompt(SHORT)], tok, 512).message() is None
+    # one text: "the dialogue is", never "1 of 1 dialogues is" (the Try-it cell's one dialogue)
+    alone = measure_inputs([prompts[0]], tok, 512)
+    assert alone.message().startswith("the dialogue is longer than max_source_length=512")
+    assert alone.message("train summaries").startswith("the train summary is longer")
 
 
 def test_library_generation_and_evaluation_warn_and_record(tiny, sample):

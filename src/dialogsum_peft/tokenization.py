@@ -61,12 +61,21 @@ class InputReport:
         def counted(n: int, noun: str) -> str:  # display.counted's rule, without its import
             return f"{n} {noun}{'s' if n != 1 else ''}"
 
+        def share(n: int) -> str:  # "2 of 10 dialogues", or "the dialogue" when there is one
+            if self.dialogues == 1:
+                words = [
+                    w[:-3] + "y" if w.endswith("ies") else w[:-1] if w.endswith("s") else w
+                    for w in what.split()
+                ]
+                return "the " + " ".join(words)
+            return f"{n} of {self.dialogues} {what}"
+
         setting = "max_target_length" if self.target else "max_source_length"
         parts = []
         if self.truncated:
             one = self.truncated == 1
             parts.append(
-                f"{self.truncated} of {self.dialogues} {what} {'is' if one else 'are'} "
+                f"{share(self.truncated)} {'is' if one else 'are'} "
                 f"longer than {setting}={self.max_length} tokens (longest "
                 f"{self.longest}): {counted(self.tokens_cut, 'token')} at "
                 f"{'its end' if one else 'their ends'} "
@@ -77,7 +86,7 @@ class InputReport:
         if self.with_unknown:
             shown = " ".join(repr(c) for c in self.lost_examples)
             parts.append(
-                f"{self.with_unknown} of {self.dialogues} {what} "
+                f"{share(self.with_unknown)} "
                 f"{'holds' if self.with_unknown == 1 else 'hold'} "
                 f"{counted(self.chars_lost, 'character')} the tokenizer cannot encode "
                 f"(e.g. {shown}); the model "
