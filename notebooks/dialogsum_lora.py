@@ -139,8 +139,11 @@ print(environment_report())
 #   decay after a 6% warm-up) and the same **effective batch** of 32 examples per optimizer step
 #   on every card: a card that fits fewer examples at once (a T4: 8) adds up the gradients of
 #   several batches (4 × 8) before each step, so results do not depend on the GPU. The recipes,
-#   and each method's learning rate in them, are written in `dialogsum_peft/recipes.py`. In smoke
-#   mode the tiny model trains its own short schedule instead (30 steps).
+#   and each method's learning rate in them, are written in `dialogsum_peft/recipes.py`.
+#   `RECIPE` applies in full mode; smoke mode trains the tiny model's own short schedule (30
+#   steps of 8 examples: the whole notebook runs in minutes on a CPU) and says so in one line. A
+#   misspelt recipe is an error in both modes. (The command line differs here: `--recipe` on
+#   `--preset smoke` trains that recipe on the tiny model.)
 # * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500). 100 is quicker and noisier.
 # * `SAVE_TO_DRIVE` (Colab only): keep checkpoints and the adapter on your Google Drive, so they
 #   survive a disconnect. With `RESUME = True` a rerun continues from the last checkpoint.

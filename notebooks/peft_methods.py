@@ -136,7 +136,8 @@ print(environment_report())
 #   batch: the examples per optimizer step, batch × accumulated batches, and each method's
 #   learning rate). `"quick"` (250 steps of 32 examples) or `"thorough"` (2 epochs), **the same
 #   for every method**: only the method's own settings (which weights train, its learning rate,
-#   full fine-tuning's optimizer) differ.
+#   full fine-tuning's optimizer) differ. `RECIPE` applies in full mode; smoke mode trains its
+#   own short schedule (below) and says so; a misspelt recipe is an error in both modes.
 # * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500); every method is scored on
 #   the same ones.
 # * `MODEL`, `DATA`: `None` loads them from the Hub; local folders work offline, as in the first

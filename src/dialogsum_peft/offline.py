@@ -171,13 +171,16 @@ MODES = ("auto", "full", "smoke")
 def resolve_mode(requested: str | None = None, env: str = "DIALOGSUM_MODE", reachable=None) -> str:
     """``"full"`` or ``"smoke"``: the environment variable wins, then ``requested``, then auto.
 
-    ``auto`` means full when the Hugging Face Hub answers, smoke otherwise.
+    ``auto`` means full when the Hugging Face Hub answers, smoke otherwise. Anything else is a
+    :class:`~dialogsum_peft.errors.ConfigError` (a ValueError), shown in one line.
     """
+    from .errors import ConfigError
     from .hub import hub_reachable
 
-    mode = (os.environ.get(env) or requested or "auto").strip().lower()
+    given = os.environ.get(env) or requested or "auto"
+    mode = given.strip().lower() if isinstance(given, str) else given
     if mode not in MODES:
-        raise ValueError(f"{env}/mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise ConfigError(f"{env}/mode must be one of {', '.join(MODES)}, got {given!r}")
     if mode == "auto":
         return "full" if (reachable or hub_reachable)() else "smoke"
     return mode
