@@ -280,7 +280,7 @@ def try_it_app(
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(f"## {TITLE}")
         if smoke:
-            gr.Markdown(f"**{SMOKE_BANNER.format(on='')}**", elem_id="smoke-banner")
+            gr.Markdown(f"**{SMOKE_BANNER.format(reads='')}**", elem_id="smoke-banner")
         dialogue = gr.Textbox(
             label="Dialogue (one turn per line)",
             lines=8,

@@ -138,7 +138,7 @@ def notebook_config(
             f"recipe {config.recipe!r}), writing to {folder}"
         )
         if config.is_smoke:
-            print(smoke_banner(config.dataset_source))
+            print(smoke_banner(config.dataset_source, "trains on and scores"))
             print(
                 f"RECIPE={recipe!r} applies in full mode; smoke mode trains its own short "
                 f"schedule ({config.max_steps} steps x {config.effective_batch} examples)"

@@ -16,9 +16,9 @@ from pathlib import Path
 from .settings import TINY_MODEL_NAME, sample_data_dir  # noqa: F401 - the smoke path's names
 
 SMOKE_BANNER = (
-    "SMOKE MODE: a tiny randomly initialised T5{on}. "
-    "Summaries are gibberish and ROUGE numbers are meaningless; they only show the pipeline runs."
-)  # {on}: what the run reads (describe_data), or nothing where the caller does not know it
+    "SMOKE MODE: the model is a tiny randomly initialised T5, not flan-t5-base: its summaries "
+    "are gibberish and ROUGE numbers are meaningless; they only show the pipeline runs.{reads}"
+)  # {reads}: " This run <does> <data>." (smoke_banner), or nothing where the caller does not know
 SAMPLE_NAME = "the project's small offline sample"
 
 
@@ -199,14 +199,18 @@ def describe_data(source: str | os.PathLike | None) -> str | None:
     return str(source)
 
 
-def smoke_banner(data: str | os.PathLike | None = None, width: int = 96) -> str:
-    """The loud banner printed wherever smoke-mode results are shown. ``data`` is what the run
-    reads (a dataset folder, Hub id or input file, :func:`describe_data`); the banner names it,
-    and names none when it is not given."""
+def smoke_banner(
+    data: str | os.PathLike | None = None, doing: str = "reads", width: int = 96
+) -> str:
+    """The loud banner printed wherever smoke-mode results are shown: what the model is, then,
+    in a sentence of its own, what the run does with ``data`` (a dataset folder, Hub id or input
+    file, :func:`describe_data`; ``doing``: "reads", "trains on", "summarizes the dialogues
+    of"), so the data is never read as what the model was trained on; without ``data``, only
+    the first."""
     import textwrap
 
     described = describe_data(data)
-    text = SMOKE_BANNER.format(on=f" on {described}" if described else "")
+    text = SMOKE_BANNER.format(reads=f" This run {doing} {described}." if described else "")
     bar = "!" * width
     body = "\n".join(
         f"!! {line}"
