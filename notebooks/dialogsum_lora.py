@@ -503,10 +503,15 @@ except ValueError as err:
 
 # %%
 from dialogsum_peft.evaluation import LORA, evaluate_zero_shot_and_lora, limit_split
-from dialogsum_peft.reporting import plot_rouge_comparison, protocol_table, rouge_table
+from dialogsum_peft.reporting import (
+    dialogues_of,
+    plot_rouge_comparison,
+    protocol_table,
+    rouge_table,
+)
 
 eval_set = limit_split(test, config.eval_limit)
-print("test dialogues both models score:", len(eval_set))
+print("both models score", dialogues_of(config.dataset_source, len(eval_set)))
 results = evaluate_zero_shot_and_lora(peft_model, tokenizer, eval_set, config)
 rouge_table(results, baseline=ZERO_SHOT, improved=LORA, protocol="mean", intervals=True)
 
@@ -528,7 +533,7 @@ from dialogsum_peft.reporting import win_table
 win_table(results, baseline=ZERO_SHOT, improved=LORA, protocol="mean")
 
 # %%
-plot_rouge_comparison(results, title=f"ROUGE on DialogSum test dialogues (n = {len(eval_set)})",
+plot_rouge_comparison(results, title=f"ROUGE on {dialogues_of(config.dataset_source, len(eval_set))}",
                       protocol="mean")
 plt.show()
 

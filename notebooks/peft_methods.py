@@ -531,8 +531,9 @@ protocol_table({name: run.evaluation for name, run in runs.items()})
 
 # %%
 from dialogsum_peft.comparison import plot_peak_memory, plot_rouge_vs_parameters
+from dialogsum_peft.reporting import dialogues_of
 
-note = f"test dialogues: {len(eval_set)}, recipe {shared.recipe!r}"
+note = f"{dialogues_of(shared.dataset_source, len(eval_set))}, recipe {shared.recipe!r}"
 plot_rouge_vs_parameters(runs, published="course lab", protocol="mean", note=note)
 plt.show()
 

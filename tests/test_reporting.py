@@ -335,3 +335,27 @@ def test_helpers_that_take_an_index_name_the_splits_size(sample, index):
         example_report(limit_split(test, 1), max(index, 1), {LORA: "x"})
     with pytest.raises(ValueError, match="10 predictions for a split of 3 dialogues"):
         side_by_side(limit_split(test, 3), results, [0])  # another split's results
+
+
+def test_titles_name_the_data_the_run_read_never_dialogsum_for_other_data(sample, tmp_path):
+    """Review item 3: the plot of the smoke sample (and of one's own data on the command line)
+    was titled "ROUGE on DialogSum test dialogues". The data's name comes from the run's data
+    source, as the smoke banner and the model card name it."""
+    from dialogsum_peft.offline import SAMPLE_NAME, sample_data_dir
+    from dialogsum_peft.reporting import dialogues_of
+    from dialogsum_peft.settings import HUB_DATASET
+
+    assert dialogues_of(HUB_DATASET, 500) == "500 test dialogues of DialogSum"
+    assert dialogues_of(str(sample_data_dir()), 10) == f"10 test dialogues of {SAMPLE_NAME}"
+    own = tmp_path / "my_data"
+    own.mkdir()
+    assert dialogues_of(str(own), 1, "validation") == f"1 validation dialogue of {own}"
+    assert dialogues_of("someone/chats", 3, None) == "3 dialogues of someone/chats"
+    results = results_from(sample)
+    fig = plot_rouge_comparison(results)  # no data named unless the caller names it
+    assert "DialogSum" not in fig.axes[0].get_title()
+    long = tmp_path / ("a-long-folder-name-" * 5) / "my_data"
+    fig = plot_rouge_comparison(results, title=f"ROUGE on {dialogues_of(str(long), 10)}")
+    title = fig.axes[0].get_title()
+    assert str(long) in title  # a path is never broken, the rest wraps
+    matplotlib.pyplot.close("all")

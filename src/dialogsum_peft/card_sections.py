@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .intervals import N_RESAMPLES, difference_intervals, format_interval, rouge_intervals
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult
-from .settings import HUB_DATASET, TINY_MODEL_NAME
+from .settings import TINY_MODEL_NAME
 
 EVAL_START, EVAL_END = "<!-- dialogsum_peft:evaluation -->", "<!-- /dialogsum_peft:evaluation -->"
 ROUGE_NAMES = {
@@ -75,12 +75,11 @@ def hub_id(name: str | None) -> str | None:
 
 
 def dataset_names(config) -> tuple[str, str]:
-    """(dataset id for the metadata, its name for a reader)."""
+    """(dataset id for the metadata, its name for a reader:
+    :func:`~dialogsum_peft.offline.describe_data`, as in plot titles and the smoke banner)."""
     from .offline import describe_data
 
     source = config.dataset_source
-    if source == HUB_DATASET:
-        return HUB_DATASET, "DialogSum"
     return hub_id(source) or Path(source).name, describe_data(source)
 
 

@@ -89,7 +89,11 @@ def any_smoke(results) -> bool:
     return any(r.smoke for r in results)
 
 
-def title_with_notes(title: str, note: str | None, smoke: bool) -> str:
-    """The title with the caller's note and, in smoke mode, the smoke note under it."""
+def title_with_notes(title: str, note: str | None, smoke: bool, width: int = 80) -> str:
+    """The title with the caller's note and, in smoke mode, the smoke note under it, each
+    wrapped at ``width`` characters (a title naming a long data folder stays on the figure)."""
     lines = [title, note, SMOKE_NOTE if smoke else None]
-    return "\n".join(dict.fromkeys(line for line in lines if line))
+    return "\n".join(
+        textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
+        for line in dict.fromkeys(line for line in lines if line)
+    )

@@ -187,10 +187,16 @@ def resolve_mode(requested: str | None = None, env: str = "DIALOGSUM_MODE", reac
 
 
 def describe_data(source: str | os.PathLike | None) -> str | None:
-    """What a run reads, for the smoke banner: :data:`SAMPLE_NAME` for the shipped sample, else
+    """What a run reads, as the smoke banner, plot titles, captions and the model card name it:
+    "DialogSum" for the Hub's DialogSum (:data:`~dialogsum_peft.settings.HUB_DATASET`),
+    :data:`SAMPLE_NAME` for the shipped sample (written for this project: not DialogSum), else
     the folder, file or Hub id as given (``"-"``: standard input); ``None`` for ``None``."""
+    from .settings import HUB_DATASET
+
     if source is None:
         return None
+    if str(source) == HUB_DATASET:
+        return "DialogSum"
     if str(source) == "-":
         return "standard input"
     path = Path(source).expanduser()

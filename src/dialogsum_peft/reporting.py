@@ -120,6 +120,19 @@ def protocol_table(
     )
 
 
+def dialogues_of(source, n: int, split: str | None = "test") -> str:
+    """What a title or caption calls ``n`` dialogues of the ``split`` split of the data a run
+    read (``source``: a config's ``dataset_source``): "500 test dialogues of DialogSum", "10
+    test dialogues of the project's small offline sample", "12 test dialogues of my_data"
+    (:func:`~dialogsum_peft.offline.describe_data`, as the smoke banner and the model card name
+    it), so a label never calls the shipped sample or one's own data DialogSum. ``split``
+    ``None``: "10 dialogues of ..."."""
+    from .offline import describe_data
+
+    noun = f"{split} dialogue" if split else "dialogue"
+    return f"{counted(n, noun)} of {describe_data(source)}"
+
+
 def _label_above(ax, text: str, xy: tuple[float, float], points: float, **style) -> None:
     """``text`` centred ``points`` typographic points above ``xy`` (data coordinates)."""
     ax.annotate(text, xy, xytext=(0, points), textcoords="offset points", ha="center", **style)
@@ -127,7 +140,7 @@ def _label_above(ax, text: str, xy: tuple[float, float], points: float, **style)
 
 def plot_rouge_comparison(
     results: Mapping[str, EvalResult],
-    title: str = "ROUGE on DialogSum",
+    title: str = "ROUGE",
     note: str | None = None,
     protocol: str = "mean",
 ):
@@ -137,7 +150,9 @@ def plot_rouge_comparison(
     error bar but "no CI" on it, and the legend says why.
 
     The scores are computed here from ``results`` under ``protocol``, which the y axis names; the
-    title carries ``note`` and, when a result comes from the smoke model, the smoke note.
+    title carries ``note`` and, when a result comes from the smoke model, the smoke note. The
+    title names no data unless the caller's does (:func:`dialogues_of`: the results do not know
+    what they were scored on).
     """
     import matplotlib.pyplot as plt
     import numpy as np

@@ -178,13 +178,16 @@ def save_model(model, path: str | os.PathLike, tokenizer=None) -> Path:
 
 
 def save_figure(fig, path) -> None:
-    """Write ``fig`` as a PNG file and free it (headless: the Agg backend, no window)."""
+    """Write ``fig`` as a PNG file and free it (headless: the Agg backend, no window). The PNG's
+    ``Title`` text field holds the figure's title (its axes' titles), so a script, or a test, can
+    read what the picture says it shows."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=120)
+    title = " / ".join(t for t in (ax.get_title() for ax in fig.axes) if t)
+    fig.savefig(path, dpi=120, metadata={"Title": title} if title else None)
     plt.close(fig)
 
 
