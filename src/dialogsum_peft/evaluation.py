@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .data import build_prompt
-from .display import captioned, smoke_caption
+from .display import captioned, counted, smoke_caption
 from .generation import summarize, summarize_ids
 from .metrics import EvalResult, aggregate, check_protocol, per_example, score_pairs
 from .tokenization import encode, warn_input_loss
@@ -220,9 +220,7 @@ def evaluate_zero_shot_and_lora(peft_model, tokenizer, dataset, config, progress
 # One corpus score says how much better LoRA is on average, not where. Every number below is a
 # corpus score of a subset under the chosen protocol (metrics.aggregate on the subset's pair
 # scores), so a bin's score means what the headline table's score means.
-def _subset_table(
-    results: Mapping, groups: dict[str, list[int]], protocol: str, metric: str, index_name: str
-):
+def _subset_table(results: Mapping, groups: dict, protocol: str, metric: str, index: str, note=""):
     import pandas as pd
 
     rows = {}
@@ -236,8 +234,9 @@ def _subset_table(
             )
         rows[label] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = f"{index_name} ({metric} F-measure, protocol: {protocol})"
-    return captioned(table, smoke_caption(results.values()))  # the mark from the results
+    table.index.name = f"{index} ({metric} F-measure, protocol: {protocol})"
+    caption = [note, smoke_caption(results.values())]  # the mark from the results
+    return captioned(table, "\n".join(filter(None, caption)) or None)
 
 
 def prompt_lengths(results: Mapping) -> tuple[list[int], int]:
@@ -292,15 +291,26 @@ def rouge_by_topic(
     top: int = 8,
 ):
     """A DataFrame: the ``top`` most frequent topics (DialogSum's ``topic`` column), their number
-    of dialogues and each model's corpus ``metric`` on them, most frequent first. Dialogues
-    without a topic are left out."""
+    of dialogues and each model's corpus ``metric`` on them, most frequent first (ties by name).
+    What it leaves out, the other topics and the dialogues without a topic, its caption counts
+    ("the 8 largest of 10 topics (ties by name): 2 dialogues of the other 2 topics not shown")."""
     check_protocol(protocol)
     groups: dict[str, list[int]] = {}
     for j, topic in enumerate(topics):
         if topic:
             groups.setdefault(topic, []).append(j)
-    frequent = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
-    return _subset_table(results, dict(frequent), protocol, metric, "topic")
+    ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    rest, untopiced = ranked[top:], len(topics) - sum(len(v) for v in groups.values())
+    notes = []
+    if rest:
+        hidden = counted(sum(len(v) for _, v in rest), "dialogue")
+        notes.append(
+            f"the {top} largest of {counted(len(ranked), 'topic')} (ties by name): "
+            f"{hidden} of the other {counted(len(rest), 'topic')} not shown"
+        )
+    if untopiced:
+        notes.append(f"{counted(untopiced, 'dialogue')} without a topic not shown")
+    return _subset_table(results, dict(ranked[:top]), protocol, metric, "topic", "; ".join(notes))
 
 
 def largest_losses(
