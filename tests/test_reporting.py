@@ -359,3 +359,39 @@ def test_titles_name_the_data_the_run_read_never_dialogsum_for_other_data(sample
     title = fig.axes[0].get_title()
     assert str(long) in title  # a path is never broken, the rest wraps
     matplotlib.pyplot.close("all")
+
+
+def test_every_score_column_shows_four_decimals_an_all_zero_one_included(sample):
+    """Review item 8: rouge_table's (and rouge_by_length's) rouge2 column showed "0.0" beside
+    "0.0517": pandas shows a column of zeros with one decimal. Every score column is shown with
+    the same 4 decimals, in the text and the HTML views alike; the values stay numbers."""
+    import re
+
+    from dialogsum_peft.evaluation import rouge_by_length, rouge_by_topic
+    from dialogsum_peft.tokenization import InputReport
+
+    test = sample["test"]
+    refs = list(test["references"])
+    words = [r[0].split()[0] for r in refs]  # one word: no bigram, so every ROUGE-2 is 0
+    pairs = [f"{w} qqq" for w in words]  # two words, a bigram no reference holds
+    inputs = InputReport(dialogues=len(test), max_length=512, lengths=[100] * len(test))
+    results = {
+        name: EvalResult(preds, score_pairs(preds, refs), inputs=inputs)
+        for name, preds in (("zero-shot", words), ("LoRA", pairs))
+    }
+    assert all(r.by_protocol["mean"]["rouge2"] == 0.0 for r in results.values())
+    tables = {
+        "rouge_table": rouge_table(results, baseline="zero-shot", improved="LoRA"),
+        "with intervals": rouge_table(results, "zero-shot", "LoRA", intervals=True),
+        "protocol_table": protocol_table(results),
+        "rouge_by_length": rouge_by_length(results),
+        "rouge_by_topic": rouge_by_topic(results, test["topic"]),
+    }
+    for name, table in tables.items():
+        for text in all_reprs(table):
+            # the scores' cells, not their intervals ("0.047 to 0.060") or the reasons for none
+            body = re.sub(r"(-?\d\.\d+ to|gives) -?\d\.\d+", "", text.split("\n", 1)[-1])
+            cells = re.findall(r"(?<![\w.])-?\d+\.\d+(?![\w.])", body)
+            assert cells and all(re.fullmatch(r"-?\d\.\d{4}", c) for c in cells), (name, text)
+        assert any(all(isinstance(v, float) for v in table[c]) for c in table)  # numbers kept
+    assert " 0.0000" in repr(tables["rouge_table"]) and "0.0 " not in repr(tables["rouge_table"])

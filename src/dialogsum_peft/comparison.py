@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .display import any_smoke, captioned, smoke_caption, title_with_notes
+from .display import SCORE_DIGITS, any_smoke, captioned, smoke_caption, title_with_notes
 from .evaluation import ZERO_SHOT
 from .metrics import EvalResult, check_protocol
 from .modeling import ParameterCount, count_parameters
@@ -37,6 +37,9 @@ COLUMNS = (
     "rouge2",
     "rougeL",
 )
+# The decimals each column from "trainable %" on is rounded to and shown with (a column of zeros
+# shows "0.0000" like its neighbours, not "0.0").
+DIGITS = dict(zip(COLUMNS[2:], (4, 2, 2, 2, 1, *[SCORE_DIGITS] * 3)))
 T4_MEMORY_GIB = 15.0  # a free Colab T4's memory as Colab reports it (16 GB = 15 GiB)
 WEIGHT_BYTES = {"fp32": 4, "bf16": 2}
 # Optimizer moments kept per trainable weight, each the size of its gradient: AdamW keeps two;
@@ -144,12 +147,12 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
                 (
                     run.trains,
                     run.parameters.trainable,
-                    round(run.parameters.percent, 4),
-                    _measured(run, run.saved_mb, 2),
-                    _measured(run, run.peak_memory_gib, 2),
-                    _measured(run, run.samples_per_s, 2),
-                    _measured(run, run.train_seconds, 1),
-                    *(round(scores[k], 4) for k in ("rouge1", "rouge2", "rougeL")),
+                    round(run.parameters.percent, DIGITS["trainable %"]),
+                    _measured(run, run.saved_mb, DIGITS["saved MB"]),
+                    _measured(run, run.peak_memory_gib, DIGITS["peak GPU GiB"]),
+                    _measured(run, run.samples_per_s, DIGITS["train samples/s"]),
+                    _measured(run, run.train_seconds, DIGITS["train time s"]),
+                    *(round(scores[k], SCORE_DIGITS) for k in ("rouge1", "rouge2", "rougeL")),
                 ),
             )
         )
@@ -180,7 +183,7 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
                 f"(higher: {format_share_ci(s['higher'].ci95)})"
             )
     table.index.name = f"method (ROUGE F-measure, protocol: {protocol})"
-    return captioned(table, smoke_caption(r.evaluation for r in runs))
+    return captioned(table, smoke_caption(r.evaluation for r in runs), digits=DIGITS)
 
 
 def plot_rouge_vs_parameters(

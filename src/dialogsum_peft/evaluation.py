@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .data import build_prompt
-from .display import captioned, counted, smoke_caption
+from .display import SCORE_DIGITS, captioned, counted, smoke_caption
 from .generation import summarize, summarize_ids
 from .metrics import EvalResult, aggregate, check_protocol, per_example, score_pairs
 from .tokenization import encode, warn_input_loss
@@ -230,13 +230,13 @@ def _subset_table(results: Mapping, groups: dict, protocol: str, metric: str, in
         row = {"dialogues": len(indices)}
         for name, result in results.items():
             row[name] = round(
-                aggregate([result.pair_scores[i] for i in indices], protocol)[metric], 4
+                aggregate([result.pair_scores[i] for i in indices], protocol)[metric], SCORE_DIGITS
             )
         rows[label] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = f"{index} ({metric} F-measure, protocol: {protocol})"
     caption = [note, smoke_caption(results.values())]  # the mark from the results
-    return captioned(table, "\n".join(filter(None, caption)) or None)
+    return captioned(table, "\n".join(filter(None, caption)) or None, digits=SCORE_DIGITS)
 
 
 def prompt_lengths(results: Mapping) -> tuple[list[int], int]:

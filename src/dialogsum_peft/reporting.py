@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .display import any_smoke, captioned, counted, smoke_caption, title_with_notes
+from .display import SCORE_DIGITS, any_smoke, captioned, counted, smoke_caption, title_with_notes
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
 from .published import NOT_REPORTED, PUBLISHED, PublishedFigure
 
@@ -49,7 +49,8 @@ def rouge_table(
     intervals: bool = False,
 ):
     """ROUGE F-measures per model under ``protocol`` as a DataFrame (rows: models, columns:
-    rouge1/2/L/Lsum, fractions rounded to 4 digits), plus the absolute improvement row.
+    rouge1/2/L/Lsum, fractions rounded to and shown with 4 decimals), plus the absolute
+    improvement row.
 
     The scores are computed here from ``results`` (name -> EvalResult), so the row header's
     protocol is the one they were computed under; when any result comes from the smoke model the
@@ -64,7 +65,7 @@ def rouge_table(
     if intervals:
         table = _with_intervals(table, results, baseline, improved, protocol)
     table.index.name = f"ROUGE F-measure, protocol: {protocol}"
-    return captioned(table, smoke_caption(results.values()))
+    return captioned(table, smoke_caption(results.values()), digits=SCORE_DIGITS)
 
 
 def _with_intervals(table, results, baseline, improved, protocol):
@@ -115,9 +116,8 @@ def protocol_table(
         index=pd.MultiIndex.from_tuples(index, names=["protocol", "model"]),
     )
     table = table.round(4).astype(object).where(table.notna(), NOT_REPORTED)
-    return captioned(
-        table, "\n".join(filter(None, ["ROUGE F-measure", smoke_caption(results.values())]))
-    )
+    caption = "\n".join(filter(None, ["ROUGE F-measure", smoke_caption(results.values())]))
+    return captioned(table, caption, digits=SCORE_DIGITS)
 
 
 def dialogues_of(source, n: int, split: str | None = "test") -> str:
