@@ -3,6 +3,7 @@
 import math
 
 import matplotlib
+import numpy as np
 import pytest
 
 from dialogsum_peft.dialogues import (
@@ -248,7 +249,7 @@ def test_tables_and_plots_show_no_95_percent_interval_where_none_can_be_estimate
     fig = plot_rouge_comparison(one)
     ax = fig.axes[0]
     assert "no CI: not estimable (1 dialogue; at least 10 are needed)" in (
-        ax.get_legend().get_title().get_text()
+        fig.legends[0].get_title().get_text()
     )
     assert [t.get_text() for t in ax.texts].count("no CI") == 2 * len(ROUGE_TYPES)
     test = sample["test"]
@@ -395,3 +396,55 @@ def test_every_score_column_shows_four_decimals_an_all_zero_one_included(sample)
             assert cells and all(re.fullmatch(r"-?\d\.\d{4}", c) for c in cells), (name, text)
         assert any(all(isinstance(v, float) for v in table[c]) for c in table)  # numbers kept
     assert " 0.0000" in repr(tables["rouge_table"]) and "0.0 " not in repr(tables["rouge_table"])
+
+
+def _overlaps(boxes) -> list:
+    return [
+        (a, b)
+        for i, (a, box) in enumerate(boxes)
+        for b, other in boxes[i + 1 :]
+        if box.overlaps(other)
+    ]
+
+
+def test_the_rouge_chart_labels_never_overlap_and_its_legend_says_only_what_is_drawn(sample):
+    """Review item 7: on zero-height bars (the smoke model's zero-shot) "no CI" and the value
+    were drawn over each other, and the legend said "error bars: 95% bootstrap interval" where
+    no bar had one. Every label now has its own place inside the axes, the legend sits below
+    them, and it names error bars only when one is drawn."""
+    test = sample["test"]
+    refs = list(test["references"])
+    zeros = ["qqq"] * len(test)  # no word of any reference: 0 everywhere, no spread, no CI
+    firsts = [d.split("\n")[0] for d in test["dialogue"]]
+    cases = {  # the predictions, and whether any interval can be estimated
+        "smoke-like": ({"zero-shot": zeros, "LoRA": firsts}, True),
+        "no interval at all": ({"zero-shot": zeros[:1], "LoRA": firsts[:1]}, False),
+        "three models": ({"zero-shot": zeros, "mid": firsts, "LoRA": [r[0] for r in refs]}, True),
+    }
+    for case, (predictions, estimable) in cases.items():
+        results = {
+            name: EvalResult(preds, score_pairs(preds, refs[: len(preds)]))
+            for name, preds in predictions.items()
+        }
+        fig = plot_rouge_comparison(results)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        legend = fig.legends[0] if fig.legends else ax.get_legend()
+        texts = [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts]
+        assert not _overlaps(texts), (case, _overlaps(texts))
+        inside = ax.get_window_extent(renderer)
+        assert all(inside.contains(b.x0, b.y0) and inside.contains(b.x1, b.y1) for _, b in texts)
+        assert legend.get_window_extent(renderer).y1 <= inside.y0  # below the axes
+        title = legend.get_title().get_text()
+        segments = [
+            seg
+            for c in ax.get_children()
+            if type(c).__name__ == "LineCollection"
+            for seg in c.get_segments()
+            if seg.size and np.isfinite(seg).all()
+        ]
+        assert bool(segments) == estimable, case  # error bars drawn where estimable
+        assert ("error bars: 95% bootstrap interval" in title) == estimable, (case, title)
+        assert ("no CI: not estimable" in title) == ("no CI" in [t for t, _ in texts])
+    matplotlib.pyplot.close("all")
