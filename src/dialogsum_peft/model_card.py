@@ -214,7 +214,7 @@ def build_card(
         "",
         what,
         "",
-        use_section(base or config.model_name),
+        use_section(config, base or config.model_name, smoke),
         "",
         training_section(config, training, method_words),
         "",
