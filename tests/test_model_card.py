@@ -261,3 +261,19 @@ def test_the_how_to_use_snippet_runs_with_the_runs_own_settings(tiny, tmp_path, 
     full = _snippet(ModelCard.load(write_model_card(folder, full_config(max_new_tokens=60))))
     assert "from_pretrained('google/flan-t5-base')" in full and "max_new_tokens=60" in full
     assert "tiny_base_dir" not in full and "max_length=512" in full
+
+
+def test_the_card_names_the_data_it_was_trained_on(adapter, tmp_path):
+    """Review item 3: a card of an adapter trained on the shipped sample or on one's own data was
+    tagged "dialogsum"; its text and tags name the data the run read."""
+    from dialogsum_peft.offline import SAMPLE_NAME
+
+    own = tmp_path / "my_data"
+    own.mkdir()
+    for config, named, tagged in (
+        (full_config(), "trained on DialogSum", True),
+        (TrainConfig.smoke(), f"trained on {SAMPLE_NAME}", False),
+        (full_config(dataset_source=str(own)), f"trained on {own}", False),
+    ):
+        card = ModelCard.load(write_model_card(adapter, config))
+        assert named in card.text and ("dialogsum" in card.data.tags) == tagged, card.data.tags
