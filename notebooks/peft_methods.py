@@ -255,7 +255,8 @@ print("zero-shot ROUGE (protocol mean):", {k: round(v, 4) for k, v in scores.ite
 # * the size of the saved weights file, in MB;
 # * the peak GPU memory of training (`torch.cuda.max_memory_allocated`, from the loaded model
 #   onwards): `None` on a CPU, where it is not measured;
-# * the Trainer's training samples/s and wall time (the whole run, first steps included);
+# * the training examples processed per second (counted batch by batch, not the Trainer's
+#   nominal `train_samples_per_second`) and the wall time (the whole run, first steps included);
 # * ROUGE of the summaries (the `EvalResult` keeps every protocol).
 #
 # Checkpoints are switched off here (`save_strategy="no"`): writing a 1 GB full model (and its

@@ -31,7 +31,7 @@ COLUMNS = (
     "trainable %",
     "saved MB",
     "peak GPU GiB",
-    "train samples/s",
+    "train examples/s",
     "train time s",
     "rouge1",
     "rouge2",
@@ -52,7 +52,7 @@ OPTIMIZER_MOMENTS = {"adamw": 2, "adafactor": 0}
 class MethodRun:
     """One row of the comparison: what was trained, what that cost, and what it scored.
 
-    ``saved_mb``, ``peak_memory_gib``, ``samples_per_s`` and ``train_seconds`` are ``None`` when
+    ``saved_mb``, ``peak_memory_gib``, ``examples_per_s`` and ``train_seconds`` are ``None`` when
     there is nothing to measure (the zero-shot model) or it was not measured (GPU memory on a CPU).
     """
 
@@ -62,7 +62,7 @@ class MethodRun:
     evaluation: EvalResult
     saved_mb: float | None = None
     peak_memory_gib: float | None = None
-    samples_per_s: float | None = None
+    examples_per_s: float | None = None  # training examples counted, per second of training
     train_seconds: float | None = None
 
     @property
@@ -82,8 +82,8 @@ class MethodRun:
     ):
         """The row of a trained ``model``: its parameters counted, ``method_config`` (a peft
         config, ``None`` for full fine-tuning) described, the weights saved in ``saved_dir``
-        weighed (MB), and the Trainer's ``train_samples_per_second``/``train_runtime`` from
-        ``train_metrics`` (``trainer.train().metrics``)."""
+        weighed (MB), and ``train_metrics``' (``DialogSumTrainer.train().metrics``) examples counted
+        per second (``session_examples_per_second``, not the Trainer's nominal rate) and time."""
         from .adapters import adapter_size_mb
         from .methods import describe
 
@@ -94,7 +94,7 @@ class MethodRun:
             evaluation,
             saved_mb=adapter_size_mb(saved_dir),
             peak_memory_gib=peak_memory_gib,
-            samples_per_s=train_metrics["train_samples_per_second"],
+            examples_per_s=train_metrics["session_examples_per_second"],
             train_seconds=train_metrics["train_runtime"],
         )
 
@@ -150,7 +150,7 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
                     round(run.parameters.percent, DIGITS["trainable %"]),
                     _measured(run, run.saved_mb, DIGITS["saved MB"]),
                     _measured(run, run.peak_memory_gib, DIGITS["peak GPU GiB"]),
-                    _measured(run, run.samples_per_s, DIGITS["train samples/s"]),
+                    _measured(run, run.examples_per_s, DIGITS["train examples/s"]),
                     _measured(run, run.train_seconds, DIGITS["train time s"]),
                     *(round(scores[k], SCORE_DIGITS) for k in ("rouge1", "rouge2", "rougeL")),
                 ),
