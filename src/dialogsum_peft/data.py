@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
+from .errors import DataError, WrongTypeError
 from .inputs import json_lines, read_text
 from .settings import HUB_DATASET
 from .tokenization import encode, warn_input_loss
@@ -53,9 +53,9 @@ def normalize_line_breaks(text: str) -> str:
 def build_prompt(dialogue: str) -> str:
     """The instruction prompt used for BOTH training inputs and inference inputs: the dialogue,
     stripped, its turns one per line (:func:`normalize_line_breaks`), inside
-    :data:`PROMPT_TEMPLATE`. Raises TypeError for anything but a string."""
+    :data:`PROMPT_TEMPLATE`. Raises :class:`~.errors.WrongTypeError` for anything but a string."""
     if not isinstance(dialogue, str):
-        raise TypeError(f"build_prompt expects a dialogue string, got {type(dialogue).__name__}")
+        raise WrongTypeError(f"a dialogue is a string, got {type(dialogue).__name__}")
     return PROMPT_TEMPLATE.format(dialogue=normalize_line_breaks(dialogue.strip()))
 
 

@@ -38,6 +38,11 @@ class AdapterError(DialogSumError, ValueError):
     """An adapter folder is missing, incomplete, corrupt or holds non-finite weights."""
 
 
+class WrongTypeError(DialogSumError, TypeError):
+    """A value given to a helper (a notebook knob, a row index, a dialogue, results) is of the
+    wrong type; the message names what it takes."""
+
+
 class SplitIndexError(DialogSumError, IndexError):
     """A row index outside the split it indexes; the message names the split and its size."""
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from .data import build_prompt
 from .display import SCORE_DIGITS, captioned, counted, smoke_caption
+from .errors import ConfigError, DataError, WrongTypeError
 from .generation import summarize, summarize_ids
 from .metrics import EvalResult, aggregate, check_protocol, per_example, score_pairs
 from .tokenization import encode, warn_input_loss
@@ -47,12 +48,11 @@ def compute_rouge(
 
 
 def limit_split(dataset, limit: int | None):
-    """The first ``limit`` rows of a split (all of them for ``None``)."""
-    if limit is None or limit >= len(dataset):
-        return dataset
-    if limit < 1:
-        raise ValueError(f"the evaluation size must be at least 1, got {limit}")
-    return dataset.select(range(limit))
+    """The first ``limit`` rows of a split (all of them for ``None``); a ``limit`` that is not a
+    whole number of at least 1 is a :class:`~dialogsum_peft.errors.ConfigError`."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ConfigError(f"the evaluation size is a whole number of at least 1, got {limit!r}")
+    return dataset if limit is None or limit >= len(dataset) else dataset.select(range(limit))
 
 
 def evaluate_model(
@@ -169,12 +169,11 @@ def try_dialogue(
     ``**config.generation_kwargs()`` (:func:`~dialogsum_peft.generation.summarize_ids` takes the
     others). Raises :class:`~dialogsum_peft.errors.DataError` for a dialogue with nothing visible
     in it, TypeError for one that is not a string."""
-    from .errors import DataError
     from .inputs import has_visible_text
     from .offline import is_smoke_model
 
     if not isinstance(dialogue, str):
-        raise TypeError(f"a dialogue is a string, got {type(dialogue).__name__}")
+        raise WrongTypeError(f"a dialogue is a string, got {type(dialogue).__name__}")
     if not has_visible_text(dialogue):
         raise DataError(
             'the dialogue is empty: type or paste one (one turn per line, e.g. "#Person1#: Hello!")'
@@ -246,10 +245,10 @@ def prompt_lengths(results: Mapping) -> tuple[list[int], int]:
     of other dialogues or another ``max_source_length``."""
     reports = [r.inputs for r in results.values()]
     if not reports or any(r is None or r.max_length is None for r in reports):
-        raise ValueError("results without the measure of their prompts (evaluate_model records it)")
+        raise DataError("results without the measure of their prompts (evaluate_model records it)")
     first = reports[0]
     if any((r.lengths, r.max_length) != (first.lengths, first.max_length) for r in reports):
-        raise ValueError("the results are of other dialogues or another max_source_length")
+        raise DataError("the results are of other dialogues or another max_source_length")
     return list(first.lengths), first.max_length
 
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from .display import SCORE_DIGITS, any_smoke, captioned, counted, smoke_caption, title_with_notes
+from .errors import ConfigError, WrongTypeError
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
 from .published import NOT_REPORTED, PUBLISHED, PublishedFigure
 
@@ -34,7 +35,7 @@ def scores_under(results: Mapping[str, EvalResult], protocol: str) -> dict[str, 
     check_protocol(protocol)
     for name, result in results.items():
         if not isinstance(result, EvalResult):
-            raise TypeError(
+            raise WrongTypeError(
                 f"results[{name!r}] is a {type(result).__name__}, not an EvalResult: "
                 "tables and plots compute their scores under the protocol they name"
             )
@@ -242,7 +243,7 @@ def plot_loss_curve(trainer, title: str = "LoRA training loss", note: str | None
 
     history, smoke = loss_history(trainer), is_smoke_model(trainer.model)
     if not history:
-        raise ValueError("no logged losses to plot (train for at least logging_steps steps)")
+        raise ConfigError("no logged losses to plot (train for at least logging_steps steps)")
     steps, losses = zip(*history)
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ax.plot(steps, losses, marker="o", markersize=3, label="training (mean since the last log)")
