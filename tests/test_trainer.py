@@ -33,7 +33,7 @@ def test_missing_train_split_is_clear_in_make_trainer(sample, tiny, tmp_path):
     config = TrainConfig.smoke(output_dir=str(tmp_path))
     no_train = sample.copy()
     del no_train["train"]
-    with pytest.raises(DataError, match=r"no 'train' split \(available: validation, test\)"):
+    with pytest.raises(DataError, match=r"no 'train' split \(it has: validation, test\)"):
         make_trainer(apply_method(model, config), tok, no_train, config)
     assert not (tmp_path / "checkpoints").exists()
 
