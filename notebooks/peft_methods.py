@@ -138,8 +138,8 @@ print(environment_report())
 #   for every method**: only the method's own settings (which weights train, its learning rate,
 #   full fine-tuning's optimizer) differ. `RECIPE` applies in full mode; smoke mode trains its
 #   own short schedule (below) and says so; a misspelt recipe is an error in both modes.
-# * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500); every method is scored on
-#   the same ones.
+# * `EVAL_SIZE`: how many test dialogues to score (`None` = all of them: 500 in full mode); every
+#   method is scored on the same ones.
 # * `MODEL`, `DATA`: `None` loads them from the Hub; local folders work offline, as in the first
 #   notebook (smoke mode refuses them rather than drop them).
 
@@ -496,8 +496,8 @@ runs["full"] = train_and_evaluate("full", None)  # no peft config: every weight 
 # minus LoRA's with a 95% interval from a paired bootstrap (the test dialogues drawn again 1,000
 # times, the same draw for both methods): an interval that contains 0 means this test set cannot
 # tell that method from LoRA; "not estimable" says why there is none (fewer than 10 dialogues, as
-# in smoke mode, or no spread). On 500 dialogues a difference needs to be above roughly 1–1.5
-# ROUGE-1 points to be resolved (`benchmarks/interval_width.py`); the course lab's full
+# in smoke mode, or no spread). On DialogSum's 500 test dialogues a difference needs to be above
+# roughly 1–1.5 ROUGE-1 points to be resolved (`benchmarks/interval_width.py`); the course lab's full
 # fine-tuning over LoRA gap is 1.35. In smoke mode the trainable shares are far larger than the
 # figures at the top: the tiny T5's layers are only 32 wide, so an adapter of rank 32 (or 16) is
 # as large as the weight it adapts, while flan-t5-base's layers are 768 wide.
