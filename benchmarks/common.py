@@ -34,11 +34,11 @@ sys.path.insert(0, str(ROOT / "src"))
 import torch  # noqa: E402
 
 from dialogsum_peft.data import (  # noqa: E402
-    ORIGINAL_FILES,
     build_prompt,
     load_dialogsum,
     require_split,
 )
+from dialogsum_peft.inputs import ORIGINAL_FILES  # noqa: E402  (a DialogSum folder's file names)
 from dialogsum_peft.offline import sample_data_dir, train_tokenizer  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -109,7 +109,8 @@ def speed_data(args, tokenizer_dir: Path, config: TrainConfig):
     import datasets
     from transformers import AutoTokenizer
 
-    from dialogsum_peft.data import ORIGINAL_FILES, load_dialogsum, tokenize_split
+    from dialogsum_peft.data import load_dialogsum, tokenize_split
+    from dialogsum_peft.inputs import ORIGINAL_FILES
     from dialogsum_peft.offline import sample_data_dir
     from dialogsum_peft.tokenization import warn_input_loss
 

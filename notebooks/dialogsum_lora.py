@@ -134,14 +134,19 @@ print(environment_report())
 #   answers or `MODEL` and `DATA` are local folders, smoke otherwise. The environment variable
 #   `DIALOGSUM_MODE` overrides `MODE`.
 # * `RECIPE`: a **recipe** is a fixed training schedule: how long to train, the learning rate
-#   and the effective batch. `"quick"` trains 250 steps of 32 examples (8,000 dialogues, about
-#   2/3 of an epoch); `"thorough"` trains 2 epochs. Both use the same learning rate (1e-3, linear
-#   decay after a 6% warm-up) and the same **effective batch** of 32 examples per optimizer step
-#   on every card: a card that fits fewer examples at once (a T4: 8) adds up the gradients of
-#   several batches (4 × 8) before each step, so results do not depend on the GPU. The recipes,
-#   and each method's learning rate in them, are written in `dialogsum_peft/recipes.py`. In smoke
-#   mode the tiny model trains its own short schedule instead (30 steps).
-# * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500). 100 is quicker and noisier.
+#   and the effective batch. `"quick"` trains 250 steps of 32 examples (8,000 of DialogSum's
+#   12,460 training dialogues, about 2/3 of an epoch); `"thorough"` trains 2 epochs. Both use the
+#   same learning rate (1e-3, linear decay after a 6% warm-up) and the same **effective batch** of
+#   32 examples per optimizer step on every card: a card that fits fewer examples at once (a T4:
+#   8) adds up the gradients of several batches (4 × 8) before each step, so results do not
+#   depend on the GPU. The recipes, and each method's learning rate in them, are written in
+#   `dialogsum_peft/recipes.py`.
+#   `RECIPE` applies in full mode; smoke mode trains the tiny model's own short schedule (30
+#   steps of 8 examples: the whole notebook runs in minutes on a CPU) and says so in one line. A
+#   misspelt recipe is an error in both modes. (The command line differs here: `--recipe` on
+#   `--preset smoke` trains that recipe on the tiny model.)
+# * `EVAL_SIZE`: how many test dialogues to score (`None` = all of the test split: 500 in full
+#   mode). 100 is quicker and noisier.
 # * `SAVE_TO_DRIVE` (Colab only): keep checkpoints and the adapter on your Google Drive, so they
 #   survive a disconnect. With `RESUME = True` a rerun continues from the last checkpoint.
 # * `MODEL`, `DATA`: `None` loads google/flan-t5-base and DialogSum from the Hub; **local
@@ -178,7 +183,9 @@ settings_table(config)  # the settings to read; config.to_dict() lists all of th
 # written `#Person1#`, `#Person2#`. Each **test** dialogue has **three** human summaries: the
 # loader groups them into one row with all three `references`, so each dialogue is summarized once
 # and scored against every reference (the Hub lists it three times, once per summary).
-# DialogSum is licensed CC BY-NC-SA 4.0 (non-commercial).
+# DialogSum is licensed CC BY-NC-SA 4.0 (non-commercial). Smoke mode reads the project's small
+# offline sample instead, dialogues written for this project in DialogSum's format (its test
+# dialogues have two or three summaries each); the cell prints each split's size.
 
 # %%
 from dialogsum_peft.data import build_prompt, load_dialogsum
@@ -359,7 +366,7 @@ print("labels, decoded:", tokenizer.decode(example["labels"]))
 # training settings, each taken from `config`. The ones written out are the lesson: how many
 # examples per forward pass (`per_device_train_batch_size`) and how many passes are summed before
 # each optimizer step (`gradient_accumulation_steps`; their product is the **effective batch**,
-# 32 examples per step in every recipe), the learning rate and its schedule (a linear warm-up,
+# 32 examples per step in every recipe, 8 in smoke mode's short schedule), the learning rate and its schedule (a linear warm-up,
 # then a linear decay to zero), how long to train, the precision, and how often to log and to
 # save. Precision is **bf16** on GPUs that have it and **fp32** otherwise (T4); never
 # `fp16=True`: T5 overflows in fp16 and the loss becomes NaN. The rest (seeds, passing a NaN loss
@@ -436,8 +443,9 @@ print(trainer.session_report(train_result))  # the steps and time of this sessio
 
 # %% [markdown]
 # **Reading the two curves.** The training loss is measured on the batches the model is learning
-# from; the validation loss on 500 dialogues it never trains on (`eval_steps`: five times per run
-# and at the end, forward passes only). Both should fall quickly, then flatten.
+# from; the validation loss on the validation split, dialogues it never trains on (500 in full
+# mode, the sample's few in smoke mode), five times per run, the last at its end (`eval_steps`
+# 0.2: every fifth of the steps), forward passes only. Both should fall quickly, then flatten.
 #
 # * Validation loss rising while training loss keeps falling: **over-fitting**, the adapter
 #   memorises the training summaries. Train fewer steps (or keep an earlier checkpoint).
@@ -445,9 +453,9 @@ print(trainer.session_report(train_result))  # the steps and time of this sessio
 #   three times as long.
 # * Validation a little above training is normal: the model has seen the training batches.
 #
-# Cost: five validation passes are about 2,500 forward passes against training's 8,000 examples
-# of forward and backward (about three forward passes each), so roughly 10% more time: an
-# **estimate** from FLOPs, not a measurement. This session's own cost is printed below (a rerun
+# Cost, in full mode with the quick recipe: five validation passes are about 2,500 forward passes
+# against training's 8,000 examples of forward and backward (about three forward passes each), so
+# roughly 10% more time: an **estimate** from FLOPs, not a measurement. This session's own cost is printed below (a rerun
 # that resumes a finished run trains nothing and runs no validation pass, and says so).
 
 # %%
@@ -500,10 +508,15 @@ except ValueError as err:
 
 # %%
 from dialogsum_peft.evaluation import LORA, evaluate_zero_shot_and_lora, limit_split
-from dialogsum_peft.reporting import plot_rouge_comparison, protocol_table, rouge_table
+from dialogsum_peft.reporting import (
+    dialogues_of,
+    plot_rouge_comparison,
+    protocol_table,
+    rouge_table,
+)
 
 eval_set = limit_split(test, config.eval_limit)
-print("test dialogues both models score:", len(eval_set))
+print("both models score", dialogues_of(config.dataset_source, len(eval_set)))
 results = evaluate_zero_shot_and_lora(peft_model, tokenizer, eval_set, config)
 rouge_table(results, baseline=ZERO_SHOT, improved=LORA, protocol="mean", intervals=True)
 
@@ -513,8 +526,8 @@ rouge_table(results, baseline=ZERO_SHOT, improved=LORA, protocol="mean", interva
 # worse on the rest. `win_table` counts, dialogue by dialogue, where LoRA's ROUGE-1 (protocol
 # "mean", each dialogue scored against its own references) is higher than zero-shot's, equal,
 # and lower. Each share comes with a 95% interval for a proportion (Wilson's, from
-# `scipy.stats.binomtest`): for example, higher on 310 of 500 test dialogues (62%) would
-# mean higher on about 58% to 66% of dialogues like them. A share of "higher" well above 50%
+# `scipy.stats.binomtest`): for example, higher on 310 of DialogSum's 500 test dialogues (62%)
+# would mean higher on about 58% to 66% of dialogues like them. A share of "higher" well above 50%
 # says the gain is broad, not carried by a few dialogues; the "lower" dialogues are the ones
 # worth reading (the largest losses are shown further down). `rouge_types="all"` adds
 # ROUGE-2/L/Lsum.
@@ -525,7 +538,7 @@ from dialogsum_peft.reporting import win_table
 win_table(results, baseline=ZERO_SHOT, improved=LORA, protocol="mean")
 
 # %%
-plot_rouge_comparison(results, title=f"ROUGE on DialogSum test dialogues (n = {len(eval_set)})",
+plot_rouge_comparison(results, title=f"ROUGE on {dialogues_of(config.dataset_source, len(eval_set))}",
                       protocol="mean")
 plt.show()
 
@@ -675,7 +688,8 @@ else:  # the same comparison as a plain call, for one test dialogue
 # ([how it was made](../data/forgetting/README.md)). `score_before_and_after` asks them of the
 # zero-shot model (the adapter switched off) and of the LoRA model, each instruction as the whole
 # input, without the summarization prompt, with the run's generation settings (answers cut at 32
-# new tokens: the longest accepted one has 8 words). An answer counts when it **equals** an accepted one
+# new tokens, the longest accepted one having 8 words, or at the run's `max_new_tokens` when it
+# is smaller, as in smoke mode). An answer counts when it **equals** an accepted one
 # once case, punctuation and spaces are normalized (*normalized exact match*; "contains the
 # answer" would also credit an output that only repeats the question's options). 40 items know an
 # accuracy to about ±0.15, so each comes with its 95% Wilson interval and the change with a paired
@@ -797,7 +811,7 @@ else:
 # %% [markdown]
 # ## 11. What next?
 #
-# * **Recipe**: `RECIPE = "thorough"` trains 2 epochs instead of 2/3 of one.
+# * **Recipe**: `RECIPE = "thorough"` trains 2 epochs instead of 2/3 of one (in full mode).
 # * **Rank** `lora_r` (8, 16, 64): smaller adapters or more capacity. Keep `lora_alpha` near `r`.
 # * **Target modules**: add `"k"`, `"o"`, or the feed-forward layers `"wi_0"`, `"wi_1"`, `"wo"`:
 #   more trainable parameters, often a little better.

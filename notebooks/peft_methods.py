@@ -136,9 +136,10 @@ print(environment_report())
 #   batch: the examples per optimizer step, batch × accumulated batches, and each method's
 #   learning rate). `"quick"` (250 steps of 32 examples) or `"thorough"` (2 epochs), **the same
 #   for every method**: only the method's own settings (which weights train, its learning rate,
-#   full fine-tuning's optimizer) differ.
-# * `EVAL_SIZE`: how many test dialogues to score (`None` = all 500); every method is scored on
-#   the same ones.
+#   full fine-tuning's optimizer) differ. `RECIPE` applies in full mode; smoke mode trains its
+#   own short schedule (below) and says so; a misspelt recipe is an error in both modes.
+# * `EVAL_SIZE`: how many test dialogues to score (`None` = all of them: 500 in full mode); every
+#   method is scored on the same ones.
 # * `MODEL`, `DATA`: `None` loads them from the Hub; local folders work offline, as in the first
 #   notebook (smoke mode refuses them rather than drop them).
 
@@ -254,7 +255,8 @@ print("zero-shot ROUGE (protocol mean):", {k: round(v, 4) for k, v in scores.ite
 # * the size of the saved weights file, in MB;
 # * the peak GPU memory of training (`torch.cuda.max_memory_allocated`, from the loaded model
 #   onwards): `None` on a CPU, where it is not measured;
-# * the Trainer's training samples/s and wall time (the whole run, first steps included);
+# * the training examples processed per second (counted batch by batch, not the Trainer's
+#   nominal `train_samples_per_second`) and the wall time (the whole run, first steps included);
 # * ROUGE of the summaries (the `EvalResult` keeps every protocol).
 #
 # Checkpoints are switched off here (`save_strategy="no"`): writing a 1 GB full model (and its
@@ -494,8 +496,8 @@ runs["full"] = train_and_evaluate("full", None)  # no peft config: every weight 
 # minus LoRA's with a 95% interval from a paired bootstrap (the test dialogues drawn again 1,000
 # times, the same draw for both methods): an interval that contains 0 means this test set cannot
 # tell that method from LoRA; "not estimable" says why there is none (fewer than 10 dialogues, as
-# in smoke mode, or no spread). On 500 dialogues a difference needs to be above roughly 1–1.5
-# ROUGE-1 points to be resolved (`benchmarks/interval_width.py`); the course lab's full
+# in smoke mode, or no spread). On DialogSum's 500 test dialogues a difference needs to be above
+# roughly 1–1.5 ROUGE-1 points to be resolved (`benchmarks/interval_width.py`); the course lab's full
 # fine-tuning over LoRA gap is 1.35. In smoke mode the trainable shares are far larger than the
 # figures at the top: the tiny T5's layers are only 32 wide, so an adapter of rank 32 (or 16) is
 # as large as the weight it adapts, while flan-t5-base's layers are 768 wide.
@@ -530,8 +532,9 @@ protocol_table({name: run.evaluation for name, run in runs.items()})
 
 # %%
 from dialogsum_peft.comparison import plot_peak_memory, plot_rouge_vs_parameters
+from dialogsum_peft.reporting import dialogues_of
 
-note = f"test dialogues: {len(eval_set)}, recipe {shared.recipe!r}"
+note = f"{dialogues_of(shared.dataset_source, len(eval_set))}, recipe {shared.recipe!r}"
 plot_rouge_vs_parameters(runs, published="course lab", protocol="mean", note=note)
 plt.show()
 

@@ -201,3 +201,25 @@ def assert_caption_above(text: str, caption: str) -> None:
     columns' header, in the plain-text view."""
     lines = text.splitlines()
     assert caption in lines[:2], lines[:3]
+
+
+# A split's size or a schedule's length that only DialogSum (full mode) has: the tutorial's
+# smoke run reads the shipped sample (10 validation dialogues, 30 steps of 8).
+FULL_MODE_NUMBERS = re.compile(r"(?<![\d,.])(500|12,460|8,000|2,500)(?![\d,])")
+QUALIFIED = re.compile(r"full mode|DialogSum|flan-t5-base")
+
+
+def unqualified_full_mode_numbers(source: Path) -> list[str]:
+    """The sentences of a notebook's markdown cells that state a number only true in full mode
+    (:data:`FULL_MODE_NUMBERS`) without saying so (:data:`QUALIFIED`): in smoke mode the cells
+    below them show other numbers."""
+    import jupytext
+
+    found = []
+    for cell in jupytext.read(source).cells:
+        if cell.cell_type == "markdown":
+            text = " ".join(cell.source.split())
+            for sentence in re.split(r"(?<=[.;:!?])\s+(?=[A-Z*`(])", text):
+                if FULL_MODE_NUMBERS.search(sentence) and not QUALIFIED.search(sentence):
+                    found.append(sentence)
+    return found

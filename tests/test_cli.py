@@ -103,9 +103,9 @@ def test_logs_written_to_files_read_as_lines(train_process, run_dir, tmp_path):
     assert [line.split(":")[0] for line in logged if ": loss " in line] == [
         f"step {s}/8 (epoch {s * 8 / 40:.2f})" for s in (2, 4, 6, 8)
     ]
-    assert re.search(
-        r"^training ended at step 8/8: [\d.]+ s in this session, [\d.]+ examples/s, "
-        r"mean training loss [\d.]+$",
+    assert re.search(  # review item 10: measured, not the Trainer's nominal examples/s
+        r"^training ended at step 8/8: this session trained 8 optimizer steps on 64 examples "
+        r"in (< )?[\d.]+ s \([\d.]+ steps/s, [\d.]+ examples/s\), mean training loss [\d.]+$",
         proc.stdout,
         re.M,
     )
@@ -152,7 +152,14 @@ def test_train_writes_adapter_config_and_training_log(run_dir):
 
     metrics = json.loads((run_dir / "train_metrics.json").read_text())
     assert metrics["global_step"] == 8 and metrics["world_size"] == 1 and metrics["smoke"] is True
-    assert metrics["train_loss"] == pytest.approx(sum(losses) / len(losses), rel=1e-4)
+    assert metrics["trainer"]["train_loss"] == pytest.approx(sum(losses) / len(losses), rel=1e-4)
+    # measured: 8 steps of 8 of the 40 examples; the Trainer's own figures apart, labelled
+    assert (metrics["session_optimizer_steps"], metrics["session_examples"]) == (8, 64)
+    assert metrics["session_examples_per_second"] == pytest.approx(
+        64 / metrics["trainer"]["train_runtime"], rel=1e-3
+    )
+    assert "train_samples_per_second" in metrics["trainer"] and "nominal" not in metrics
+    assert "not the examples seen" in metrics["trainer_note"]
     assert metrics["validation_loss"] == pytest.approx(validation[-1])
 
     adapter = run_dir / "adapter"
@@ -419,11 +426,13 @@ def test_summarize_stdin_to_jsonl(run_dir, monkeypatch, capsys):
     ]
     assert all(isinstance(r["prediction"], str) for r in rows)
     assert SMOKE_BANNER.split()[0] in captured.err
-    # issue 32 (11): the banner names what summarize reads, not the project's sample
+    # issue 32 (11): the banner names what summarize reads, not the project's sample; review
+    # item 4: in a sentence of its own, not as what the model was trained on
     banner = " ".join(
         line.strip("! ") for line in captured.err.splitlines() if line.startswith("!!")
     )
-    assert "T5 on standard input." in banner and "sample" not in banner
+    assert "This run summarizes the dialogues of standard input." in banner
+    assert "T5 on" not in banner and "sample" not in banner
 
 
 def test_help_and_flag_errors_do_not_import_torch():

@@ -173,3 +173,31 @@ def test_a_flag_that_cannot_apply_is_one_error_line(tmp_path, capsys, argv, word
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
     assert not (tmp_path / "run").exists()
+
+
+def test_a_recipe_or_method_from_a_config_file_that_the_preset_cannot_build_names_the_file(
+    tmp_path, capsys
+):
+    """Review item 2: ``train --config <a smoke run's config.json> --preset colab`` said
+    "unknown recipe 'smoke'" although no recipe was typed: the error names the file it came
+    from and the flag that chooses another."""
+    smoke_run = tmp_path / "config.json"
+    TrainConfig.smoke().save(smoke_run)
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps({**json.loads(smoke_run.read_text()), "method": "lorra"}))
+    cases = [
+        (["--config", str(smoke_run), "--preset", "colab"], "recipe 'smoke'", "--recipe {"),
+        (["--config", str(smoke_run), "--preset", "auto"], "recipe 'smoke'", "--recipe {"),
+        (["--config", str(odd), "--preset", "smoke"], "got 'lorra'", "give the setting as a flag"),
+    ]
+    for argv, named, remedy in cases:
+        assert main(["train", *argv, "--output-dir", str(tmp_path / "run")]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: the config file {argv[1]}"), lines
+        assert named in lines[0] and remedy in lines[0], lines
+    assert not (tmp_path / "run").exists()
+    # what the message asks for works, and the smoke preset still takes its own file
+    assert _resolve(
+        "--config", str(smoke_run), "--preset", "colab", "--recipe", "quick"
+    ).recipe == ("quick")
+    assert _resolve("--config", str(smoke_run), "--preset", "smoke").recipe == "smoke"

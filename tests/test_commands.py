@@ -668,3 +668,22 @@ def test_torch_flags_with_the_ctranslate2_backend_and_eval_steps_without_validat
     )
     assert f"--eval-steps: {own} has no validation split" in one_error(capsys, rc)
     assert not (tmp_path / "o").exists()
+
+
+def test_data_without_the_split_a_command_reads_names_the_folder_and_the_file(tmp_path, capsys):
+    """Review item 13: the error named neither the folder nor the file it expected."""
+    own = tmp_path / "only_test"
+    own.mkdir()
+    shutil.copy(sample_data_dir() / "test.jsonl", own / "test.jsonl")
+    rc = main(["train", *SMOKE, "--dataset", str(own), "--output-dir", str(tmp_path / "o")])
+    line = one_error(capsys, rc)
+    assert f"error: {own} has no train split: it holds test.jsonl; add train.jsonl or " in line
+    assert not (tmp_path / "o").exists()
+    (own / "test.jsonl").rename(own / "validation.jsonl")
+    shutil.copy(sample_data_dir() / "train.jsonl", own / "train.jsonl")
+    rc = main(["evaluate", *SMOKE, "--dataset", str(own), "--results-dir", str(tmp_path / "e")])
+    line = one_error(capsys, rc)
+    assert (
+        f"{own} has no test split: it holds train.jsonl, validation.jsonl; add test.jsonl" in line
+    )
+    assert not (tmp_path / "e").exists()

@@ -50,7 +50,7 @@ def runs(sample):
             ),
             evaluation(sample, 0),
             saved_mb=t * 4 / 1e6,
-            samples_per_s=12.345,
+            examples_per_s=12.345,
             train_seconds=60.06,
         )
         for m, t in TRAINABLE.items()
@@ -84,11 +84,11 @@ def test_table_has_a_row_per_method_and_says_what_was_not_measured(runs):
     assert table.loc["lora", "trainable %"] == pytest.approx(1.4093, abs=1e-4)
     assert table.loc["lora", "saved MB"] == pytest.approx(14.16, abs=0.01)
     assert (
-        table.loc["lora", "train samples/s"] == 12.35 and table.loc["full", "train time s"] == 60.1
+        table.loc["lora", "train examples/s"] == 12.35 and table.loc["full", "train time s"] == 60.1
     )
     assert table.loc["lora", "peak GPU GiB"] == NOT_MEASURED  # None is never shown as a number
     assert (
-        table.loc["zero-shot", ["saved MB", "peak GPU GiB", "train samples/s"]] == NOT_TRAINED
+        table.loc["zero-shot", ["saved MB", "peak GPU GiB", "train examples/s"]] == NOT_TRAINED
     ).all()
     assert table.loc["zero-shot", "trainable params"] == 0
     lora = runs["lora"].evaluation.by_protocol
@@ -125,7 +125,7 @@ def test_measure_counts_weighs_and_times_a_trained_model(tiny, sample, tmp_path)
     model, tokenizer = tiny
     peft_model = lora(model)
     peft_model.save_pretrained(tmp_path / "adapter")
-    metrics = {"train_samples_per_second": 12.5, "train_runtime": 3.0, "train_loss": 1.0}
+    metrics = {"session_examples_per_second": 12.5, "train_runtime": 3.0, "train_loss": 1.0}
     run = MethodRun.measure(
         "lora",
         peft_model.peft_config["default"],
@@ -140,7 +140,7 @@ def test_measure_counts_weighs_and_times_a_trained_model(tiny, sample, tmp_path)
         "LoRA r="
     )
     assert run.saved_mb == adapter_size_mb(tmp_path / "adapter") > 0
-    assert (run.samples_per_s, run.train_seconds, run.peak_memory_gib) == (12.5, 3.0, None)
+    assert (run.examples_per_s, run.train_seconds, run.peak_memory_gib) == (12.5, 3.0, None)
 
 
 def test_flan_t5_base_parameters_on_the_meta_device():

@@ -365,3 +365,35 @@ def test_prepare_datasets_warns_of_many_epochs_except_for_the_smoke_sample(sampl
         TrainConfig.smoke(train_limit=20, dataset_source="elsewhere"),
     )
     assert "is 12.0 epochs over 20 training dialogues" in message
+
+
+def test_a_missing_split_names_the_folder_the_file_to_add_and_what_the_folder_holds(tmp_path):
+    """Review item 13: ``train --dataset folder_with_only_test.jsonl`` said "the dataset has no
+    'train' split (available: test)", naming neither the folder nor the file it expected; in a
+    notebook ``ds["train"]`` of such a folder was a bare KeyError traceback. Every way to ask for
+    the split (``ds[...]``, ``require_split``, the command line) says the same line."""
+    import pickle
+    import shutil
+
+    from dialogsum_peft.errors import SplitMissingError
+    from dialogsum_peft.offline import sample_data_dir
+
+    own = tmp_path / "my_data"
+    own.mkdir()
+    shutil.copy(sample_data_dir() / "test.jsonl", own / "test.jsonl")
+    ds = load_dialogsum(own)
+    expected = (
+        f"{own} has no train split: it holds test.jsonl; add train.jsonl or "
+        'dialogsum.train.jsonl (one JSON object per line, with "dialogue" and "summary")'
+    )
+    for ask in (lambda: ds["train"], lambda: require_split(ds, "train")):
+        with pytest.raises(SplitMissingError) as err:
+            ask()
+        assert str(err.value) == expected
+        assert isinstance(err.value, DataError) and isinstance(err.value, KeyError)
+        assert err.value._render_traceback_() == [f"SplitMissingError: {expected}"]
+    assert "train" not in ds and ds.get("train") is None and list(ds) == ["test"]
+    assert len(ds["test"]) == 10 and ds.source == str(own)
+    assert list(pickle.loads(pickle.dumps(ds))) == ["test"]  # pickles as a plain DatasetDict
+    with pytest.raises(SplitMissingError, match="has no validation split: it holds test.jsonl"):
+        ds["validation"]

@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from dialogsum_peft.errors import LIBRARY_NOTES, quiet_library_notes
+from dialogsum_peft.errors import LIBRARY_NOTES, DialogSumError, quiet_library_notes
 
 
 def _stderr(code: str) -> list[str]:
@@ -89,3 +89,61 @@ def test_peft_wrapping_by_the_package_shows_no_library_note(tiny, smoke_config):
         warnings.simplefilter("always")
         apply_method(model, smoke_config)
     assert [str(w.message) for w in caught if issubclass(w.category, FutureWarning)] == []
+
+
+# Review item 12: a value a learner types into a notebook cell that a helper refuses showed as a
+# full traceback (a plain TypeError or ValueError). Each is the package's one-line kind now, as
+# IPython shows it (a DialogSumError renders itself: ``_render_traceback_``).
+NOTEBOOK_MISTAKES = [
+    ("check_index(test, '3')", "WrongTypeError: a row index is a whole number (e.g. 3), got '3'"),
+    ("check_index(test, True)", "WrongTypeError: a row index is a whole number"),
+    ("pick_index(test, 2.0)", "WrongTypeError: a row index is a whole number"),
+    ("example_report(test, '3', {})", "WrongTypeError: a row index"),
+    ("show_random_elements(test, 50)", "ConfigError: num_examples=50: the test split has 10"),
+    ("show_random_elements(test, '3')", "ConfigError: num_examples is a whole number"),
+    ("limit_split(test, 0)", "ConfigError: the evaluation size is a whole number of at least 1"),
+    ("limit_split(test, '5')", "ConfigError: the evaluation size is a whole number"),
+    ("build_prompt(3)", "WrongTypeError: a dialogue is a string, got int"),
+    ("try_dialogue(None, None, 3, **gen)", "WrongTypeError: a dialogue is a string, got int"),
+    ("compute_rouge('a summary', 'a reference')", "DataError: predictions must be a list"),
+    ("rouge_table(results, protocol='max')", "ConfigError: unknown multi_ref 'max'"),
+    ("rouge_table({'LoRA': {'rouge1': 0.4}})", "WrongTypeError: results['LoRA'] is a dict"),
+    ("win_table(results, 'a', 'b', rouge_types=['rouge3'])", "ConfigError: unknown ROUGE type"),
+    ("notebook_config('smok')", "ConfigError: DIALOGSUM_MODE/mode must be one of"),
+    ("notebook_config('smoke', 'thorogh')", "ConfigError: unknown recipe 'thorogh'"),
+]
+
+
+@pytest.mark.parametrize("call, shown", NOTEBOOK_MISTAKES)
+def test_a_notebook_mistake_shows_as_one_line(sample, call, shown, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from dialogsum_peft.metrics import EvalResult, score_pairs
+
+    monkeypatch.delenv("DIALOGSUM_MODE", raising=False)
+    test = sample["test"]
+    refs = list(test["references"])
+    shell = InteractiveShell.instance()
+    shell.user_ns.update(
+        test=test,
+        gen={"batch_size": 1, "max_new_tokens": 4, "num_beams": 1, "max_source_length": 64},
+        results={
+            n: EvalResult([r[0] for r in refs], score_pairs([r[0] for r in refs], refs))
+            for n in ("a", "b")
+        },
+    )
+    setup = (
+        "from dialogsum_peft.dialogues import check_index, example_report, pick_index, "
+        "show_random_elements\n"
+        "from dialogsum_peft.data import build_prompt\n"
+        "from dialogsum_peft.evaluation import compute_rouge, limit_split, try_dialogue\n"
+        "from dialogsum_peft.notebook_setup import notebook_config\n"
+        "from dialogsum_peft.reporting import rouge_table, win_table\n"
+    )
+    assert shell.run_cell(setup).success
+    with capture_output() as shown_output:
+        result = shell.run_cell(call)
+    assert isinstance(result.error_in_exec, DialogSumError), result.error_in_exec
+    lines = shown_output.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(shown), lines

@@ -176,6 +176,29 @@ def test_topics_most_frequent_first(two_models):
     topics = ["shopping"] * 3 + ["travel"] * 2 + [""] * (len(test) - 5)
     table = rouge_by_topic(results, topics, protocol="best")
     assert list(table.index) == ["shopping", "travel"] and list(table["dialogues"]) == [3, 2]
+    assert table.caption == f"{len(test) - 5} dialogues without a topic not shown"
+
+
+def test_the_topic_table_says_which_topics_and_dialogues_it_leaves_out(two_models):
+    """Review item 5: with top=8 the smoke run showed 8 of its 10 topics and nothing said two
+    were missing. The caption counts what the table leaves out, from the data."""
+    test, results = two_models
+    topics = [f"topic {i}" for i in range(len(test))]  # 10 topics of one dialogue each
+    table = rouge_by_topic(results, topics)
+    assert len(table) == 8 and table["dialogues"].sum() == 8
+    assert (
+        table.caption
+        == "the 8 largest of 10 topics (ties by name): 2 dialogues of the other 2 topics not shown"
+    )
+    for text in (table.to_string(), table._repr_html_()):
+        assert "the 8 largest of 10 topics" in text
+    assert rouge_by_topic(results, topics, top=len(test)).caption is None  # all shown: no note
+    topics = ["a"] * 4 + ["b"] * 3 + ["c"] * 2 + [None]
+    table = rouge_by_topic(results, topics, top=2)
+    assert list(table.index) == ["a", "b"] and table.caption == (
+        "the 2 largest of 3 topics (ties by name): 2 dialogues of the other 1 topic not shown; "
+        "1 dialogue without a topic not shown"
+    )
 
 
 def test_largest_losses_are_the_dialogues_the_tuned_model_lost(two_models):

@@ -57,8 +57,8 @@ def test_quick_recipe_scores_like_a_correct_pipeline(tmp_path):  # pragma: no co
         "config": config,
         "versions": library_versions(),
         "rouge": {"zero-shot": scores["base"], "lora": scores["lora"]},
-        "train_runtime_s": train["train_runtime"],
-        "train_samples_per_second": train["train_samples_per_second"],
+        "train_runtime_s": train["trainer"]["train_runtime"],
+        "train_examples_per_second": train["session_examples_per_second"],  # counted
         "peak_memory_gib": round(peak_gib, 2),
     }
     RESULTS.mkdir(exist_ok=True)
@@ -78,7 +78,7 @@ import os as _os
 with open(_os.environ["FULL_CHECK_STATE"], "w") as _fh:
     _json.dump({m: {"rouge": r.evaluation.by_protocol, "trainable": r.parameters.trainable,
                     "saved_mb": r.saved_mb, "peak_memory_gib": r.peak_memory_gib,
-                    "samples_per_s": r.samples_per_s, "train_seconds": r.train_seconds}
+                    "examples_per_s": r.examples_per_s, "train_seconds": r.train_seconds}
                 for m, r in runs.items()}, _fh)
 """
 

@@ -22,6 +22,7 @@ from notebook_checks import (
     find_cell,
     outputs_text,
     unexpected_warnings,
+    unqualified_full_mode_numbers,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -285,3 +286,8 @@ def test_every_method_is_asked_the_instructions_before_and_after(executed):
     assert "normalized exact match" in table and "on 40 instructions" in table
     for method in METHODS:
         assert re.search(rf"^{re.escape(method)}\s+\d\.\d{{3}} \(", table, re.M), method
+
+
+def test_markdown_says_when_a_number_is_full_modes_only():
+    """Review item 6, as in the tutorial: a number only full mode has says so."""
+    assert unqualified_full_mode_numbers(SOURCE) == []

@@ -228,3 +228,52 @@ def test_results_find_their_place_when_the_section_was_edited_away(adapter, samp
     card = ModelCard.load(write_model_card(adapter, full_config(), tuned, trained_here=False))
     assert card.text.count(EVAL_START) == 1 and card.text.rstrip().endswith(EVAL_END)
     assert "Intended use and limits" in card.text and len(card.data.eval_results) == 12
+
+
+def _snippet(card) -> str:
+    text = card.text.split("## How to use", 1)[1]
+    return text.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_how_to_use_snippet_runs_with_the_runs_own_settings(tiny, tmp_path, sample):
+    """Review item 9: the snippet hard-coded max_new_tokens=128 (the smoke run generated at most
+    24) and max_length=512, and told a smoke card's reader to from_pretrained("tiny-random-t5"),
+    which no one can load. It now carries the run's generation settings, and a smoke card's
+    snippet builds the tiny base: run as written, it writes the run's own summary."""
+    from conftest import randomize_lora_b
+    from dialogsum_peft.generation import summarize
+
+    model, tokenizer = tiny
+    config = TrainConfig.smoke(max_new_tokens=7, num_beams=2, max_source_length=64)
+    peft_model = randomize_lora_b(lora(model, lora_r=4, lora_alpha=8))
+    folder = save_adapter(peft_model, tmp_path / "adapter", tokenizer)
+    card = ModelCard.load(write_model_card(folder, config))
+    code = _snippet(card)
+    assert "max_new_tokens=7, num_beams=2" in code and "max_length=64" in code
+    assert "128" not in code and "tiny-random-t5" not in code and "tiny_base_dir()" in code
+    dialogue = sample["test"][0]["dialogue"]
+    scope = {"dialogue": dialogue}
+    exec(code.replace("path/or/hub-id/of/this/adapter", str(folder)), scope)  # as a reader would
+    expected = summarize(
+        peft_model, tokenizer, [dialogue], progress=False, **config.generation_kwargs()
+    )
+    assert scope["summary"] == expected[0]
+    full = _snippet(ModelCard.load(write_model_card(folder, full_config(max_new_tokens=60))))
+    assert "from_pretrained('google/flan-t5-base')" in full and "max_new_tokens=60" in full
+    assert "tiny_base_dir" not in full and "max_length=512" in full
+
+
+def test_the_card_names_the_data_it_was_trained_on(adapter, tmp_path):
+    """Review item 3: a card of an adapter trained on the shipped sample or on one's own data was
+    tagged "dialogsum"; its text and tags name the data the run read."""
+    from dialogsum_peft.offline import SAMPLE_NAME
+
+    own = tmp_path / "my_data"
+    own.mkdir()
+    for config, named, tagged in (
+        (full_config(), "trained on DialogSum", True),
+        (TrainConfig.smoke(), f"trained on {SAMPLE_NAME}", False),
+        (full_config(dataset_source=str(own)), f"trained on {own}", False),
+    ):
+        card = ModelCard.load(write_model_card(adapter, config))
+        assert named in card.text and ("dialogsum" in card.data.tags) == tagged, card.data.tags

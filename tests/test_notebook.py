@@ -25,6 +25,7 @@ from notebook_checks import (
     ipc_kernel,
     outputs_text,
     unexpected_warnings,
+    unqualified_full_mode_numbers,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,6 +178,13 @@ def test_the_lessons_generate_call_writes_what_an_evaluation_model_writes(tiny, 
         assert [namespace["summarize_one"](model.train(), d) for d in dialogues] == expected
     finally:
         model.eval()
+
+
+def test_markdown_says_when_a_number_is_full_modes_only():
+    """Review item 6: section 7 said the validation loss is on "500 dialogues"; the smoke run,
+    which every reader can run, shows 10. A split's size or a schedule's length that only full
+    mode has is said to be full mode's (or DialogSum's, or flan-t5-base's)."""
+    assert unqualified_full_mode_numbers(SOURCE) == []
 
 
 def test_runtime_is_one_estimate_line_with_its_source():
@@ -396,17 +404,25 @@ def test_notebook_shows_tables_charts_and_smoke_marks(executed):
     assert "!! SMOKE MODE" in outputs_text(find_cell(nb, CONFIG_MARKER))
     assert "trainable params:" in outputs_text(find_cell(nb, "print_trainable_parameters()"))
     assert "peft.tuners.lora" in outputs_text(find_cell(nb, "print_trainable_parameters()"))
-    assert "trained steps 1 to 30 of 30 in this session (" in outputs_text(
-        find_cell(nb, "trainer.train(")
+    configured = outputs_text(find_cell(nb, CONFIG_MARKER))  # review item 1: said, not silent
+    assert "RECIPE='quick' applies in full mode; smoke mode trains its own short schedule " in (
+        configured
     )
-    assert re.search(
-        r"^5 validation passes in this session took [\d.]+ s of the [\d.]+ s this "
+    assert "trained steps 1 to 30 of 30 in this session on 240 examples in " in outputs_text(
+        find_cell(nb, "trainer.train(")
+    )  # counted: 30 steps of 8 (review item 10)
+    assert re.search(  # five passes, as section 7 says (review item 6)
+        r"^5 validation passes in this session took (< )?[\d.]+ s of the [\d.]+ s this "
         r"session's training took$",
         outputs_text(find_cell(nb, "plot_loss_curve(")),
         re.M,
     )
 
     headline = outputs_text(find_cell(nb, "rouge_table(results"))
+    # review item 3: the data named as it is, not "DialogSum"
+    assert "both models score 10 test dialogues of the project's small offline sample" in headline
+    topics = outputs_text(find_cell(nb, "rouge_by_topic("))  # review item 5: what is left out
+    assert "the 8 largest of 10 topics (ties by name): 2 dialogues of the other 2" in topics
     assert "protocol: mean" in headline and "rougeLsum" in headline and SMOKE_NOTE in headline
     assert re.search(r"^zero-shot\s+\d", headline, re.M) and re.search(
         r"^LoRA\s+\d", headline, re.M

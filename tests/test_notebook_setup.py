@@ -216,3 +216,32 @@ def test_settings_table_shows_what_applies_to_each_method():
     assert (
         table.loc["virtual tokens", ["lora", "lora-all", "ia3", "full"]] == NOT_APPLICABLE
     ).all()
+
+
+def test_notebook_knobs_are_checked_in_every_mode_and_smoke_says_what_recipe_does(
+    tmp_path, monkeypatch, capsys
+):
+    """Review item 1: smoke mode took any RECIPE, a misspelt one included, and trained its own
+    schedule without a word. The knobs are checked in every mode, and smoke mode says in one
+    line that RECIPE applies in full mode, with the schedule it trains instead."""
+    monkeypatch.setenv("DIALOGSUM_OUTPUT_DIR", str(tmp_path / "run"))
+    for mode in ("smoke", "full"):
+        monkeypatch.setenv("DIALOGSUM_MODE", mode)
+        with pytest.raises(ConfigError, match=r"^unknown recipe 'thorogh' \(the RECIPE knob\); "):
+            notebook_config(mode, recipe="thorogh", announce=False)
+        with pytest.raises(ConfigError, match=r"^method must be one of .*, got 'lorra'$"):
+            notebook_config(mode, method="lorra", announce=False)
+    monkeypatch.setenv("DIALOGSUM_MODE", "smoke")
+    config = notebook_config("smoke", recipe="thorough")
+    assert config == TrainConfig.smoke(output_dir=str(tmp_path / "run"))  # the short schedule
+    lines = capsys.readouterr().out.splitlines()
+    said = [line for line in lines if "RECIPE" in line]
+    assert said == [
+        "RECIPE='thorough' applies in full mode; smoke mode trains its own short schedule "
+        f"({config.max_steps} steps x {config.effective_batch} examples)"
+    ]
+    shorter = notebook_config("smoke", smoke_schedule=dict(max_steps=4))
+    assert shorter.max_steps == 4 and "(4 steps x" in capsys.readouterr().out
+    monkeypatch.delenv("DIALOGSUM_MODE")
+    with pytest.raises(ConfigError, match="mode must be one of auto, full, smoke, got 'smok'"):
+        notebook_config("smok", announce=False)

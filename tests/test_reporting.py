@@ -3,6 +3,7 @@
 import math
 
 import matplotlib
+import numpy as np
 import pytest
 
 from dialogsum_peft.dialogues import (
@@ -248,7 +249,7 @@ def test_tables_and_plots_show_no_95_percent_interval_where_none_can_be_estimate
     fig = plot_rouge_comparison(one)
     ax = fig.axes[0]
     assert "no CI: not estimable (1 dialogue; at least 10 are needed)" in (
-        ax.get_legend().get_title().get_text()
+        fig.legends[0].get_title().get_text()
     )
     assert [t.get_text() for t in ax.texts].count("no CI") == 2 * len(ROUGE_TYPES)
     test = sample["test"]
@@ -335,3 +336,115 @@ def test_helpers_that_take_an_index_name_the_splits_size(sample, index):
         example_report(limit_split(test, 1), max(index, 1), {LORA: "x"})
     with pytest.raises(ValueError, match="10 predictions for a split of 3 dialogues"):
         side_by_side(limit_split(test, 3), results, [0])  # another split's results
+
+
+def test_titles_name_the_data_the_run_read_never_dialogsum_for_other_data(sample, tmp_path):
+    """Review item 3: the plot of the smoke sample (and of one's own data on the command line)
+    was titled "ROUGE on DialogSum test dialogues". The data's name comes from the run's data
+    source, as the smoke banner and the model card name it."""
+    from dialogsum_peft.offline import SAMPLE_NAME, sample_data_dir
+    from dialogsum_peft.reporting import dialogues_of
+    from dialogsum_peft.settings import HUB_DATASET
+
+    assert dialogues_of(HUB_DATASET, 500) == "500 test dialogues of DialogSum"
+    assert dialogues_of(str(sample_data_dir()), 10) == f"10 test dialogues of {SAMPLE_NAME}"
+    own = tmp_path / "my_data"
+    own.mkdir()
+    assert dialogues_of(str(own), 1, "validation") == f"1 validation dialogue of {own}"
+    assert dialogues_of("someone/chats", 3, None) == "3 dialogues of someone/chats"
+    results = results_from(sample)
+    fig = plot_rouge_comparison(results)  # no data named unless the caller names it
+    assert "DialogSum" not in fig.axes[0].get_title()
+    long = tmp_path / ("a-long-folder-name-" * 5) / "my_data"
+    fig = plot_rouge_comparison(results, title=f"ROUGE on {dialogues_of(str(long), 10)}")
+    title = fig.axes[0].get_title()
+    assert str(long) in title  # a path is never broken, the rest wraps
+    matplotlib.pyplot.close("all")
+
+
+def test_every_score_column_shows_four_decimals_an_all_zero_one_included(sample):
+    """Review item 8: rouge_table's (and rouge_by_length's) rouge2 column showed "0.0" beside
+    "0.0517": pandas shows a column of zeros with one decimal. Every score column is shown with
+    the same 4 decimals, in the text and the HTML views alike; the values stay numbers."""
+    import re
+
+    from dialogsum_peft.evaluation import rouge_by_length, rouge_by_topic
+    from dialogsum_peft.tokenization import InputReport
+
+    test = sample["test"]
+    refs = list(test["references"])
+    words = [r[0].split()[0] for r in refs]  # one word: no bigram, so every ROUGE-2 is 0
+    pairs = [f"{w} qqq" for w in words]  # two words, a bigram no reference holds
+    inputs = InputReport(dialogues=len(test), max_length=512, lengths=[100] * len(test))
+    results = {
+        name: EvalResult(preds, score_pairs(preds, refs), inputs=inputs)
+        for name, preds in (("zero-shot", words), ("LoRA", pairs))
+    }
+    assert all(r.by_protocol["mean"]["rouge2"] == 0.0 for r in results.values())
+    tables = {
+        "rouge_table": rouge_table(results, baseline="zero-shot", improved="LoRA"),
+        "with intervals": rouge_table(results, "zero-shot", "LoRA", intervals=True),
+        "protocol_table": protocol_table(results),
+        "rouge_by_length": rouge_by_length(results),
+        "rouge_by_topic": rouge_by_topic(results, test["topic"]),
+    }
+    for name, table in tables.items():
+        for text in all_reprs(table):
+            # the scores' cells, not their intervals ("0.047 to 0.060") or the reasons for none
+            body = re.sub(r"(-?\d\.\d+ to|gives) -?\d\.\d+", "", text.split("\n", 1)[-1])
+            cells = re.findall(r"(?<![\w.])-?\d+\.\d+(?![\w.])", body)
+            assert cells and all(re.fullmatch(r"-?\d\.\d{4}", c) for c in cells), (name, text)
+        assert any(all(isinstance(v, float) for v in table[c]) for c in table)  # numbers kept
+    assert " 0.0000" in repr(tables["rouge_table"]) and "0.0 " not in repr(tables["rouge_table"])
+
+
+def _overlaps(boxes) -> list:
+    return [
+        (a, b)
+        for i, (a, box) in enumerate(boxes)
+        for b, other in boxes[i + 1 :]
+        if box.overlaps(other)
+    ]
+
+
+def test_the_rouge_chart_labels_never_overlap_and_its_legend_says_only_what_is_drawn(sample):
+    """Review item 7: on zero-height bars (the smoke model's zero-shot) "no CI" and the value
+    were drawn over each other, and the legend said "error bars: 95% bootstrap interval" where
+    no bar had one. Every label now has its own place inside the axes, the legend sits below
+    them, and it names error bars only when one is drawn."""
+    test = sample["test"]
+    refs = list(test["references"])
+    zeros = ["qqq"] * len(test)  # no word of any reference: 0 everywhere, no spread, no CI
+    firsts = [d.split("\n")[0] for d in test["dialogue"]]
+    cases = {  # the predictions, and whether any interval can be estimated
+        "smoke-like": ({"zero-shot": zeros, "LoRA": firsts}, True),
+        "no interval at all": ({"zero-shot": zeros[:1], "LoRA": firsts[:1]}, False),
+        "three models": ({"zero-shot": zeros, "mid": firsts, "LoRA": [r[0] for r in refs]}, True),
+    }
+    for case, (predictions, estimable) in cases.items():
+        results = {
+            name: EvalResult(preds, score_pairs(preds, refs[: len(preds)]))
+            for name, preds in predictions.items()
+        }
+        fig = plot_rouge_comparison(results)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        legend = fig.legends[0] if fig.legends else ax.get_legend()
+        texts = [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts]
+        assert not _overlaps(texts), (case, _overlaps(texts))
+        inside = ax.get_window_extent(renderer)
+        assert all(inside.contains(b.x0, b.y0) and inside.contains(b.x1, b.y1) for _, b in texts)
+        assert legend.get_window_extent(renderer).y1 <= inside.y0  # below the axes
+        title = legend.get_title().get_text()
+        segments = [
+            seg
+            for c in ax.get_children()
+            if type(c).__name__ == "LineCollection"
+            for seg in c.get_segments()
+            if seg.size and np.isfinite(seg).all()
+        ]
+        assert bool(segments) == estimable, case  # error bars drawn where estimable
+        assert ("error bars: 95% bootstrap interval" in title) == estimable, (case, title)
+        assert ("no CI: not estimable" in title) == ("no CI" in [t for t, _ in texts])
+    matplotlib.pyplot.close("all")

@@ -25,7 +25,7 @@ from dialogsum_peft.errors import AdapterError, ConfigError, TrainingError
 from dialogsum_peft.generation import summarize
 from dialogsum_peft.methods import apply_method
 from dialogsum_peft.run_folder import RunFolder
-from dialogsum_peft.training_log import loss_history
+from dialogsum_peft.training_log import loss_history, seconds
 
 
 def test_missing_train_split_is_clear_in_make_trainer(sample, tiny, tmp_path):
@@ -33,7 +33,7 @@ def test_missing_train_split_is_clear_in_make_trainer(sample, tiny, tmp_path):
     config = TrainConfig.smoke(output_dir=str(tmp_path))
     no_train = sample.copy()
     del no_train["train"]
-    with pytest.raises(DataError, match=r"no 'train' split \(available: validation, test\)"):
+    with pytest.raises(DataError, match=r"no 'train' split \(it has: validation, test\)"):
         make_trainer(apply_method(model, config), tok, no_train, config)
     assert not (tmp_path / "checkpoints").exists()
 
@@ -434,13 +434,14 @@ def test_session_and_validation_reports_describe_this_session(sample, tmp_path, 
 
     first = trainer_for()
     result = first.train()
-    assert first.session_report(result) == (
-        f"trained steps 1 to 5 of 5 in this session ({result.metrics['train_runtime']:.1f} s)"
+    took = seconds(result.metrics["train_runtime"])
+    assert first.session_report(result).startswith(
+        f"trained steps 1 to 5 of 5 in this session on 40 examples in {took} ("
     )
-    (seconds,) = [e["eval_runtime"] for e in first.state.log_history if "eval_runtime" in e]
+    (passes,) = [e["eval_runtime"] for e in first.state.log_history if "eval_runtime" in e]
     assert first.validation_report(result) == (
-        f"1 validation pass in this session took {seconds:.1f} s of the "
-        f"{result.metrics['train_runtime']:.1f} s this session's training took"
+        f"1 validation pass in this session took {seconds(passes)} of the "
+        f"{took} this session's training took"
     )
 
     checkpoint = str(tmp_path / "run" / "checkpoints" / "checkpoint-5")
@@ -457,7 +458,33 @@ def test_session_and_validation_reports_describe_this_session(sample, tmp_path, 
 
     longer = trainer_for(max_steps=10)  # resumed half way: this session's steps and passes only
     result = longer.train(resume_from_checkpoint=checkpoint)
-    assert longer.session_report(result).startswith("trained steps 6 to 10 of 10 in this session (")
-    assert longer.session_report(result).endswith(", resumed from step 5)")
+    report = longer.session_report(result)  # this session's 5 steps of 8 examples only
+    assert report.startswith("trained steps 6 to 10 of 10 in this session on 40 examples in ")
+    assert report.endswith(" examples/s), resumed from step 5")
     assert longer.validation_report(result).startswith("1 validation pass in this session took ")
     assert longer.validation_report(result).endswith("; 1 more ran in an earlier session")
+
+
+def test_the_training_rate_counts_the_examples_really_trained_on(sample, tmp_path, capsys):
+    """Review item 10: with one training example and 2 steps the summary said "71.9 examples/s"
+    (the Trainer's nominal max_steps x effective batch, 16, over 0.22 s) where 2 examples were
+    seen. The end of training now reports the optimizer steps and the examples counted batch by
+    batch, each per second of the session; the Trainer's own figures stay under its names."""
+    config = TrainConfig.smoke(output_dir=str(tmp_path / "run"), max_steps=2, logging_steps=1)
+    model, tok = load_base_model(config)
+    one = {"train": sample["train"].select([0]), "validation": sample["validation"]}
+    trainer = make_trainer(apply_method(model, config), tok, one, config, disable_tqdm=True)
+    result = trainer.train()
+    metrics, runtime = result.metrics, result.metrics["train_runtime"]
+    assert (metrics["session_optimizer_steps"], metrics["session_examples"]) == (2, 2)
+    assert metrics["session_examples_per_second"] == pytest.approx(2 / runtime, rel=1e-3)
+    assert metrics["session_optimizer_steps_per_second"] == pytest.approx(2 / runtime, rel=1e-3)
+    nominal = metrics["train_samples_per_second"]  # the Trainer's, kept as it reports it
+    assert nominal == pytest.approx(2 * config.effective_batch / runtime, rel=0.05)
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if "training ended" in x]
+    assert "this session trained 2 optimizer steps on 2 examples in " in line, line
+    assert f"{metrics['session_examples_per_second']:.3g} examples/s" in line
+    assert f"{nominal:.3g} examples/s" not in line
+    assert trainer.session_report(result).startswith(
+        "trained steps 1 to 2 of 2 in this session on 2 examples in "
+    )

@@ -7,6 +7,7 @@ from dialogsum_peft.command_line.commands import make_trainer
 from dialogsum_peft.command_line.loading import load_base_model
 from dialogsum_peft.config import TrainConfig
 from dialogsum_peft.methods import apply_method
+from dialogsum_peft.training_log import log_line, seconds
 
 
 def test_resume_shows_transformers_note_only_for_a_real_change(sample, tmp_path):
@@ -51,7 +52,7 @@ def test_resume_shows_transformers_note_only_for_a_real_change(sample, tmp_path)
 def test_log_lines_read_as_text():
     from types import SimpleNamespace
 
-    from dialogsum_peft.training_log import log_line
+    from dialogsum_peft.training_log import log_line, session_metrics
 
     state = SimpleNamespace(global_step=20, max_steps=30)
     assert (
@@ -69,15 +70,37 @@ def test_log_lines_read_as_text():
     )
     end = {
         "train_runtime": 12.5,
-        "train_samples_per_second": 19.2,
+        "train_samples_per_second": 19.2,  # the Trainer's nominal rate: never shown
         "train_loss": 7.25,
         "total_flos": 1e9,
         "epoch": 6.0,
     }
     assert log_line(end, state) == (
-        "training ended at step 20/30: 12 s in this session, "
-        "19.2 examples/s, mean training loss 7.25"
+        "training ended at step 20/30: this session trained in 12 s, mean training loss 7.25"
+    )
+    end.update(session_metrics(steps=20, examples=150, runtime=12.5))
+    assert log_line(end, state) == (
+        "training ended at step 20/30: this session trained 20 optimizer steps on 150 examples "
+        "in 12 s (1.6 steps/s, 12 examples/s), mean training loss 7.25"
     )
     assert log_line(end, state, trained=False) == (
         "nothing to train: the run was already complete at step 20/30"
     )
+
+
+def test_a_duration_too_short_for_its_decimal_says_so():
+    """Review item 11: "validation loss 21.22 (0.0 s)" for a pass of 0.02 s."""
+    from types import SimpleNamespace
+
+    assert [seconds(v) for v in (0.0, 0.02, 0.049, 0.05, 0.26, 12.5, 1234)] == [
+        "< 0.1 s",
+        "< 0.1 s",
+        "< 0.1 s",
+        "0.1 s",
+        "0.3 s",
+        "12 s",
+        "1,234 s",
+    ]
+    state = SimpleNamespace(global_step=6, max_steps=30)
+    line = log_line({"eval_loss": 21.2235, "eval_runtime": 0.02}, state)
+    assert line == "step 6/30: validation loss 21.22 (< 0.1 s)"

@@ -70,7 +70,7 @@ def test_try_dialogue_gives_both_summaries_and_what_the_model_does_not_see(peft_
     assert cut.notes().startswith("warning: 1 of 1 dialogue is longer")
     # the fallback's text: the smoke banner, the dialogue, both summaries, the warnings
     text = str(coded)
-    assert text.startswith("!" * 10) and "Summaries are gibberish" in text
+    assert text.startswith("!" * 10) and "gibberish" in text
     assert "ZERO-SHOT:" in text and "LORA:" in text and "{SAVE10}" in text
     assert text.index(coded.summaries[ZERO_SHOT]) < text.index("LORA:")
     assert text.rstrip().endswith(coded.notes())
@@ -141,7 +141,7 @@ def test_the_page_over_http_gives_the_packages_summaries_and_warnings(peft_model
             client.predict("   ", api_name="/summarize")
         # the page itself: the smoke mark on top and on both summaries, the examples offered
         config = httpx.get(f"http://127.0.0.1:{port}/config", timeout=30).text
-        assert "Summaries are gibberish" in config
+        assert "summaries are gibberish" in config
         assert config.count(SMOKE_LABEL) == 2 and examples[0].splitlines()[0][:30] in config
         # building a new app (a rerun of the notebook cell) closes this one's server
         assert _serves(port)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .intervals import N_RESAMPLES, difference_intervals, format_interval, rouge_intervals
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult
-from .settings import HUB_DATASET, TINY_MODEL_NAME
+from .settings import TINY_MODEL_NAME
 
 EVAL_START, EVAL_END = "<!-- dialogsum_peft:evaluation -->", "<!-- /dialogsum_peft:evaluation -->"
 ROUGE_NAMES = {
@@ -75,12 +75,11 @@ def hub_id(name: str | None) -> str | None:
 
 
 def dataset_names(config) -> tuple[str, str]:
-    """(dataset id for the metadata, its name for a reader)."""
+    """(dataset id for the metadata, its name for a reader:
+    :func:`~dialogsum_peft.offline.describe_data`, as in plot titles and the smoke banner)."""
     from .offline import describe_data
 
     source = config.dataset_source
-    if source == HUB_DATASET:
-        return HUB_DATASET, "DialogSum"
     return hub_id(source) or Path(source).name, describe_data(source)
 
 
@@ -222,26 +221,53 @@ def training_section(config, training: TrainingFacts | None, method_words: str) 
     )
 
 
-def use_section(base: str) -> str:
+def use_section(config, base: str, smoke: bool = False) -> str:
+    """The card's "How to use": loading the adapter on ``base`` and summarizing with the run's
+    own prompt and generation settings (``config``'s ``max_source_length``, ``max_new_tokens``,
+    ``num_beams``; greedy or beam search, no sampling, as :func:`~dialogsum_peft.generation.
+    decoding_config`). With ``smoke``, the base is the smoke path's tiny random T5, which no
+    ``from_pretrained`` finds by name: the snippet builds it with
+    :func:`~dialogsum_peft.offline.tiny_base_dir`, and says so."""
     from .data import PROMPT_TEMPLATE
 
+    if smoke:
+        intro = [
+            "This toy adapter sits on the smoke path's tiny random T5, which is not on the Hub: "
+            "`dialogsum_peft.offline.tiny_base_dir()` builds it (from the package's shipped "
+            "sample; the same files wherever the library versions are the same). The snippet "
+            "shows the mechanics only: the summaries are gibberish.",
+        ]
+        load = [
+            "from dialogsum_peft.offline import tiny_base_dir  # the smoke path's tiny T5",
+            "",
+            "base = AutoModelForSeq2SeqLM.from_pretrained(tiny_base_dir())",
+        ]
+    else:
+        intro = [
+            "The adapter was trained and evaluated with one prompt: give it the same one. The "
+            "generation settings are the run's own.",
+        ]
+        load = [f"base = AutoModelForSeq2SeqLM.from_pretrained({base!r})"]
     return "\n".join(
         [
             "## How to use",
             "",
-            "The adapter was trained and evaluated with one prompt: give it the same one.",
+            *intro,
             "",
             "```python",
             "from peft import PeftModel",
             "from transformers import AutoModelForSeq2SeqLM, AutoTokenizer",
+            *load,
             "",
             'adapter = "path/or/hub-id/of/this/adapter"',
-            f"model = PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained({base!r}), adapter)",
+            "model = PeftModel.from_pretrained(base, adapter)",
             "tokenizer = AutoTokenizer.from_pretrained(adapter)",
             f"prompt = {json.dumps(PROMPT_TEMPLATE)}.format(dialogue=dialogue)",
-            'inputs = tokenizer(prompt, return_tensors="pt", truncation=True, max_length=512)',
-            "summary = tokenizer.decode(model.generate(**inputs, max_new_tokens=128)[0],",
-            "                           skip_special_tokens=True)",
+            'inputs = tokenizer(prompt, return_tensors="pt", truncation=True, '
+            f"max_length={config.max_source_length})",
+            f"output = model.generate(**inputs, max_new_tokens={config.max_new_tokens}, "
+            f"num_beams={config.num_beams}, do_sample=False)",
+            "summary = tokenizer.decode(output[0], skip_special_tokens=True)",
             "```",
         ]
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .display import any_smoke, captioned, smoke_caption, title_with_notes
+from .display import SCORE_DIGITS, any_smoke, captioned, smoke_caption, title_with_notes
 from .evaluation import ZERO_SHOT
 from .metrics import EvalResult, check_protocol
 from .modeling import ParameterCount, count_parameters
@@ -31,12 +31,15 @@ COLUMNS = (
     "trainable %",
     "saved MB",
     "peak GPU GiB",
-    "train samples/s",
+    "train examples/s",
     "train time s",
     "rouge1",
     "rouge2",
     "rougeL",
 )
+# The decimals each column from "trainable %" on is rounded to and shown with (a column of zeros
+# shows "0.0000" like its neighbours, not "0.0").
+DIGITS = dict(zip(COLUMNS[2:], (4, 2, 2, 2, 1, *[SCORE_DIGITS] * 3)))
 T4_MEMORY_GIB = 15.0  # a free Colab T4's memory as Colab reports it (16 GB = 15 GiB)
 WEIGHT_BYTES = {"fp32": 4, "bf16": 2}
 # Optimizer moments kept per trainable weight, each the size of its gradient: AdamW keeps two;
@@ -49,7 +52,7 @@ OPTIMIZER_MOMENTS = {"adamw": 2, "adafactor": 0}
 class MethodRun:
     """One row of the comparison: what was trained, what that cost, and what it scored.
 
-    ``saved_mb``, ``peak_memory_gib``, ``samples_per_s`` and ``train_seconds`` are ``None`` when
+    ``saved_mb``, ``peak_memory_gib``, ``examples_per_s`` and ``train_seconds`` are ``None`` when
     there is nothing to measure (the zero-shot model) or it was not measured (GPU memory on a CPU).
     """
 
@@ -59,7 +62,7 @@ class MethodRun:
     evaluation: EvalResult
     saved_mb: float | None = None
     peak_memory_gib: float | None = None
-    samples_per_s: float | None = None
+    examples_per_s: float | None = None  # training examples counted, per second of training
     train_seconds: float | None = None
 
     @property
@@ -79,8 +82,8 @@ class MethodRun:
     ):
         """The row of a trained ``model``: its parameters counted, ``method_config`` (a peft
         config, ``None`` for full fine-tuning) described, the weights saved in ``saved_dir``
-        weighed (MB), and the Trainer's ``train_samples_per_second``/``train_runtime`` from
-        ``train_metrics`` (``trainer.train().metrics``)."""
+        weighed (MB), and ``train_metrics``' (``DialogSumTrainer.train().metrics``) examples counted
+        per second (``session_examples_per_second``, not the Trainer's nominal rate) and time."""
         from .adapters import adapter_size_mb
         from .methods import describe
 
@@ -91,7 +94,7 @@ class MethodRun:
             evaluation,
             saved_mb=adapter_size_mb(saved_dir),
             peak_memory_gib=peak_memory_gib,
-            samples_per_s=train_metrics["train_samples_per_second"],
+            examples_per_s=train_metrics["session_examples_per_second"],
             train_seconds=train_metrics["train_runtime"],
         )
 
@@ -144,12 +147,12 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
                 (
                     run.trains,
                     run.parameters.trainable,
-                    round(run.parameters.percent, 4),
-                    _measured(run, run.saved_mb, 2),
-                    _measured(run, run.peak_memory_gib, 2),
-                    _measured(run, run.samples_per_s, 2),
-                    _measured(run, run.train_seconds, 1),
-                    *(round(scores[k], 4) for k in ("rouge1", "rouge2", "rougeL")),
+                    round(run.parameters.percent, DIGITS["trainable %"]),
+                    _measured(run, run.saved_mb, DIGITS["saved MB"]),
+                    _measured(run, run.peak_memory_gib, DIGITS["peak GPU GiB"]),
+                    _measured(run, run.examples_per_s, DIGITS["train examples/s"]),
+                    _measured(run, run.train_seconds, DIGITS["train time s"]),
+                    *(round(scores[k], SCORE_DIGITS) for k in ("rouge1", "rouge2", "rougeL")),
                 ),
             )
         )
@@ -180,7 +183,7 @@ def comparison_table(runs: Runs, protocol: str = "mean", reference: str | None =
                 f"(higher: {format_share_ci(s['higher'].ci95)})"
             )
     table.index.name = f"method (ROUGE F-measure, protocol: {protocol})"
-    return captioned(table, smoke_caption(r.evaluation for r in runs))
+    return captioned(table, smoke_caption(r.evaluation for r in runs), digits=DIGITS)
 
 
 def plot_rouge_vs_parameters(

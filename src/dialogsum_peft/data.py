@@ -13,27 +13,20 @@ topic``. Reading the files (decoding, JSON Lines, the :class:`DataError` of a ba
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
-from .inputs import json_lines, read_text
+from .errors import DataError, SplitMissingError, WrongTypeError
+from .inputs import missing_split_message, read_split_file, split_files
 from .settings import HUB_DATASET
 from .tokenization import encode, warn_input_loss
 
 SPLITS = ("train", "validation", "test")
 COLUMNS = ("id", "dialogue", "summary", "references", "topic")
-
-# File names of the two local formats we read.
-HUB_EXPORT_FILES = {"train": "train.jsonl", "validation": "validation.jsonl", "test": "test.jsonl"}
-ORIGINAL_FILES = {
-    "train": "dialogsum.train.jsonl",
-    "validation": "dialogsum.dev.jsonl",
-    "test": "dialogsum.test.jsonl",
-}
 
 PROMPT_TEMPLATE = "Summarize the following conversation.\n\n{dialogue}\n\nSummary:"
 
@@ -53,9 +46,9 @@ def normalize_line_breaks(text: str) -> str:
 def build_prompt(dialogue: str) -> str:
     """The instruction prompt used for BOTH training inputs and inference inputs: the dialogue,
     stripped, its turns one per line (:func:`normalize_line_breaks`), inside
-    :data:`PROMPT_TEMPLATE`. Raises TypeError for anything but a string."""
+    :data:`PROMPT_TEMPLATE`. Raises :class:`~.errors.WrongTypeError` for anything but a string."""
     if not isinstance(dialogue, str):
-        raise TypeError(f"build_prompt expects a dialogue string, got {type(dialogue).__name__}")
+        raise WrongTypeError(f"a dialogue is a string, got {type(dialogue).__name__}")
     return PROMPT_TEMPLATE.format(dialogue=normalize_line_breaks(dialogue.strip()))
 
 
@@ -159,35 +152,6 @@ def normalize_rows(
     return out
 
 
-def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """The objects of one split file and where each is (``"FILE, line N"``); bad bytes, bad
-    lines or no lines at all are a DataError."""
-    lines = json_lines(read_text(path), path, '"dialogue" and "summary" fields')
-    if not lines:
-        raise DataError(f"{path}: no JSON lines (the file is empty; expected one object per line)")
-    return [row for _, row in lines], [f"{path}, line {n}" for n, _ in lines]
-
-
-def _split_files(folder: Path) -> dict[str, Path]:
-    """Each split's file in ``folder``, in either naming (:data:`HUB_EXPORT_FILES`,
-    :data:`ORIGINAL_FILES`, which may be mixed); two files for one split are a DataError."""
-    found: dict[str, Path] = {}
-    for names in (HUB_EXPORT_FILES, ORIGINAL_FILES):
-        for split, name in names.items():
-            # exists(), not is_file(): a folder named train.jsonl is an error, not a missing split
-            if (folder / name).exists():
-                if split in found:
-                    raise DataError(
-                        f"{folder} holds two files for the '{split}' split "
-                        f"({found[split].name} and {name}): keep one"
-                    )
-                found[split] = folder / name
-    if not found:
-        expected = ", ".join(list(HUB_EXPORT_FILES.values()) + list(ORIGINAL_FILES.values()))
-        raise DataError(f"no DialogSum files in {folder} (expected some of: {expected})")
-    return found
-
-
 def _to_dataset(rows: list[dict[str, Any]], split: str | None = None):
     """The rows as a ``datasets.Dataset`` that knows its split's name (``dataset.split``)."""
     import datasets
@@ -211,19 +175,19 @@ def load_dialogsum(source: str | os.PathLike = HUB_DATASET):
     cache) or a local folder with, per split, the Hub export file (``train.jsonl``,
     ``validation.jsonl``, ``test.jsonl``) or the original DialogSum file
     (``dialogsum.train.jsonl``, ``dialogsum.dev.jsonl``, ``dialogsum.test.jsonl``); both for
-    one split is refused. A split whose file is absent is missing from the result. Each row holds
+    one split is refused. A split whose file is absent is missing from the result (indexing it
+    is a :class:`~dialogsum_peft.errors.SplitMissingError` naming the folder and the file to
+    add). Each row holds
     ``dialogue`` and its references by :data:`REFERENCE_RULE`. Validation and test rows
     repeating one dialogue are grouped into one multi-reference row. Every unusable input (a
     file given for the folder, a bad row) is a :class:`DataError` naming the file and line.
     """
-    import datasets
-
     splits: dict[str, list[dict[str, Any]]] = {}
     locations: dict[str, list[str]] = {}
     path = Path(source)
     if path.is_dir():
-        for split, file in _split_files(path).items():
-            splits[split], locations[split] = _read_jsonl(file)
+        for split, file in split_files(path).items():
+            splits[split], locations[split] = read_split_file(file)
     elif path.exists():
         raise DataError(
             f"{source} is a file, not a folder: put the dialogues in a folder as "
@@ -245,7 +209,29 @@ def load_dialogsum(source: str | os.PathLike = HUB_DATASET):
         if not normalized:
             raise DataError(f"split '{split}' has no usable rows")
         out[split] = _to_dataset(normalized, split)
-    return datasets.DatasetDict(out)
+    loaded = _splits_type()(out)
+    loaded.source = str(source)
+    return loaded
+
+
+@functools.lru_cache(maxsize=1)
+def _splits_type():
+    """The ``datasets.DatasetDict`` that :func:`load_dialogsum` returns (made on first use, so
+    importing this module does not import ``datasets``): it knows its ``source``, and a split it
+    does not have (``ds["test"]``) is a :class:`~dialogsum_peft.errors.SplitMissingError` that
+    names the folder and its files (:func:`~dialogsum_peft.inputs.missing_split_message`)."""
+    import datasets
+
+    class DialogSumSplits(datasets.DatasetDict):
+        source: str | None = None
+
+        def __missing__(self, name):
+            raise SplitMissingError(missing_split_message(self.source, name, list(self)))
+
+        def __reduce__(self):  # pickled as the plain DatasetDict it is
+            return datasets.DatasetDict, (dict(self),)
+
+    return DialogSumSplits
 
 
 def _looks_like_hub_id(text: str) -> bool:
@@ -253,10 +239,12 @@ def _looks_like_hub_id(text: str) -> bool:
 
 
 def require_split(dataset_dict, name: str):
-    """Return ``dataset_dict[name]`` or raise a :class:`DataError` that lists what exists."""
+    """``dataset_dict[name]``, or a :class:`~dialogsum_peft.errors.SplitMissingError` (a
+    DataError) naming the data it was loaded from (its ``source``, when it knows it), the files
+    that would hold the split, and what it has."""
     if name not in dataset_dict:
-        have = ", ".join(dataset_dict.keys()) or "none"
-        raise DataError(f"the dataset has no '{name}' split (available: {have})")
+        source = getattr(dataset_dict, "source", None)
+        raise SplitMissingError(missing_split_message(source, name, list(dataset_dict)))
     return dataset_dict[name]
 
 

@@ -30,14 +30,17 @@ def check_index(dataset, index) -> int:
     """``index`` as an int when it is a row of ``dataset`` (0 to ``len(dataset) - 1``).
 
     Raises :class:`~dialogsum_peft.errors.SplitIndexError` (an IndexError) naming the split and
-    its size for any other number, TypeError for what is not a whole number.
+    its size for any other number, :class:`~dialogsum_peft.errors.WrongTypeError` (a TypeError)
+    for what is not a whole number ("3", True, 2.0): one line in a notebook, not a traceback.
     """
     import numbers
 
-    from .errors import SplitIndexError
+    from .errors import SplitIndexError, WrongTypeError
 
     if isinstance(index, bool) or not isinstance(index, numbers.Integral):
-        raise TypeError(f"a row index is a whole number, got {index!r}")
+        raise WrongTypeError(
+            f"a row index is a whole number (e.g. 3), got {index!r} ({type(index).__name__})"
+        )
     n = len(dataset)
     if not 0 <= index < n:
         rows = {0: "no rows", 1: "row 0"}.get(n, f"rows 0 to {n - 1}")
@@ -92,10 +95,20 @@ def show_random_elements(
     line, then each of the other ``columns`` under its name), so a dialogue shows its turns on
     lines of at most ``width`` characters instead of escaped ``\\n`` in a wide table.
 
-    Raises ValueError when the split has fewer rows than ``num_examples``.
+    Raises :class:`~dialogsum_peft.errors.ConfigError` (a ValueError) for a ``num_examples``
+    that is not a whole number of at least 1 or is more than the split has.
     """
-    if num_examples > len(dataset):
-        raise ValueError(f"can't pick {num_examples} rows from a split of {len(dataset)}")
+    import numbers
+
+    from .errors import ConfigError
+
+    if isinstance(num_examples, bool) or not isinstance(num_examples, numbers.Integral):
+        raise ConfigError(f"num_examples is a whole number, got {num_examples!r}")
+    if not 1 <= num_examples <= len(dataset):
+        raise ConfigError(
+            f"num_examples={num_examples}: {split_name(dataset)} has "
+            f"{counted(len(dataset), 'dialogue')} (pick 1 to {len(dataset)})"
+        )
     rng = random.Random(seed)
     picks = rng.sample(range(len(dataset)), num_examples)
     cols = [c for c in columns if c in dataset.column_names]
@@ -200,12 +213,16 @@ def side_by_side(
     :class:`~dialogsum_peft.errors.SplitIndexError` for an index outside ``dataset``
     (:func:`check_index`).
     """
+    from .errors import DataError, WrongTypeError
+
     for name, result in results.items():  # a bare list of summaries does not say whose they are
         if not isinstance(result, EvalResult):
-            raise TypeError(f"results[{name!r}] is a {type(result).__name__}, not an EvalResult")
+            raise WrongTypeError(
+                f"results[{name!r}] is a {type(result).__name__}, not an EvalResult"
+            )
     for name, result in results.items():
         if len(result.predictions) != len(dataset):
-            raise ValueError(
+            raise DataError(
                 f"results[{name!r}] holds {len(result.predictions)} predictions for "
                 f"a split of {len(dataset)} dialogues: not this split's results"
             )
@@ -280,7 +297,7 @@ def try_it_app(
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(f"## {TITLE}")
         if smoke:
-            gr.Markdown(f"**{SMOKE_BANNER.format(on='')}**", elem_id="smoke-banner")
+            gr.Markdown(f"**{SMOKE_BANNER.format(reads='')}**", elem_id="smoke-banner")
         dialogue = gr.Textbox(
             label="Dialogue (one turn per line)",
             lines=8,

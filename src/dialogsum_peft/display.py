@@ -18,29 +18,47 @@ SMOKE_NOTE = "SMOKE MODE: tiny random model, numbers are meaningless"
 
 
 class CaptionedTable(pd.DataFrame):
-    """A DataFrame shown with a caption line above it (plain text, HTML and ``to_string``).
+    """A DataFrame shown with a caption line above it (plain text, HTML and ``to_string``), its
+    float cells with a fixed number of decimals (``digits``: one number for every column, or a
+    ``{column: decimals}`` mapping).
 
     Why: a note set as the columns' name becomes part of the header, and in plain text pandas
     wraps such a wide header into blocks; a caption sits above the table and leaves its layout
-    alone. Everything else is an ordinary DataFrame (``.loc``, ``.equals``, arithmetic)."""
+    alone. pandas shows each float column with as few decimals as its values need, so a score
+    column that is all zeros reads "0.0" beside "0.0517": ``digits`` shows every score alike.
+    Everything else is an ordinary DataFrame (``.loc``, ``.equals``, arithmetic: the values are
+    not rounded by showing them)."""
 
-    _metadata = ["caption"]
+    _metadata = ["caption", "digits"]
     caption: str | None = None
+    digits: int | dict[str, int] | None = None
 
     @property
     def _constructor(self):
         return CaptionedTable
 
+    def _shown(self) -> pd.DataFrame:
+        """A plain copy as shown: the floats of each column ``digits`` names as text."""
+        shown = pd.DataFrame(self).copy()
+        for column in shown.columns if self.digits is not None else ():
+            places = self.digits.get(column) if isinstance(self.digits, dict) else self.digits
+            if places is not None:
+                shown[column] = [
+                    f"{v:.{places}f}" if isinstance(v, float) and v == v else v
+                    for v in shown[column]
+                ]
+        return shown
+
     def to_string(self, *args, **kwargs):
-        text = super().to_string(*args, **kwargs)
+        text = pd.DataFrame.to_string(self._shown(), *args, **kwargs)
         return f"{self.caption}\n{text}" if self.caption and text is not None else text
 
     def to_html(self, *args, **kwargs):
-        text = super().to_html(*args, **kwargs)
+        text = pd.DataFrame.to_html(self._shown(), *args, **kwargs)
         return _html_caption(self.caption) + text if self.caption and text is not None else text
 
     def _repr_html_(self):
-        text = super()._repr_html_()
+        text = pd.DataFrame._repr_html_(self._shown())
         return _html_caption(self.caption) + text if self.caption and text is not None else text
 
 
@@ -48,10 +66,14 @@ def _html_caption(caption: str) -> str:
     return f"<p><b>{'<br>'.join(html.escape(line) for line in caption.splitlines())}</b></p>\n"
 
 
-def captioned(table, caption: str | None) -> CaptionedTable:
-    """``table`` as a :class:`CaptionedTable` shown under ``caption`` (None: no caption)."""
+SCORE_DIGITS = 4  # decimals of a ROUGE F-measure (a fraction in [0, 1]) in every table
+
+
+def captioned(table, caption: str | None, digits: int | dict[str, int] | None = None):
+    """``table`` as a :class:`CaptionedTable` shown under ``caption`` (None: no caption), its
+    floats with ``digits`` decimals (see :class:`CaptionedTable`; None: as pandas shows them)."""
     table = CaptionedTable(table)
-    table.caption = caption
+    table.caption, table.digits = caption, digits
     return table
 
 
@@ -89,7 +111,11 @@ def any_smoke(results) -> bool:
     return any(r.smoke for r in results)
 
 
-def title_with_notes(title: str, note: str | None, smoke: bool) -> str:
-    """The title with the caller's note and, in smoke mode, the smoke note under it."""
+def title_with_notes(title: str, note: str | None, smoke: bool, width: int = 80) -> str:
+    """The title with the caller's note and, in smoke mode, the smoke note under it, each
+    wrapped at ``width`` characters (a title naming a long data folder stays on the figure)."""
     lines = [title, note, SMOKE_NOTE if smoke else None]
-    return "\n".join(dict.fromkeys(line for line in lines if line))
+    return "\n".join(
+        textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
+        for line in dict.fromkeys(line for line in lines if line)
+    )

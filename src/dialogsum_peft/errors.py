@@ -30,12 +30,26 @@ class DataError(DialogSumError, ValueError):
     """A dataset or input file is unusable; the message names the file, split, row or line."""
 
 
+class SplitMissingError(DataError, KeyError):
+    """A split the data does not have (``ds["test"]`` of a folder without test.jsonl, ``train``
+    on data without a train split); the message names the data, the files that would hold the
+    split and what the data holds. A KeyError as well, as any missing key of a dict."""
+
+    def __str__(self) -> str:  # KeyError's own str() quotes the message
+        return str(self.args[0]) if self.args else ""
+
+
 class RunFolderError(DialogSumError):
     """The output folder belongs to another run, is locked, or cannot be written."""
 
 
 class AdapterError(DialogSumError, ValueError):
     """An adapter folder is missing, incomplete, corrupt or holds non-finite weights."""
+
+
+class WrongTypeError(DialogSumError, TypeError):
+    """A value given to a helper (a notebook knob, a row index, a dialogue, results) is of the
+    wrong type; the message names what it takes."""
 
 
 class SplitIndexError(DialogSumError, IndexError):

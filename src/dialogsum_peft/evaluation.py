@@ -21,7 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .data import build_prompt
-from .display import captioned, smoke_caption
+from .display import SCORE_DIGITS, captioned, counted, smoke_caption
+from .errors import ConfigError, DataError, WrongTypeError
 from .generation import summarize, summarize_ids
 from .metrics import EvalResult, aggregate, check_protocol, per_example, score_pairs
 from .tokenization import encode, warn_input_loss
@@ -47,12 +48,11 @@ def compute_rouge(
 
 
 def limit_split(dataset, limit: int | None):
-    """The first ``limit`` rows of a split (all of them for ``None``)."""
-    if limit is None or limit >= len(dataset):
-        return dataset
-    if limit < 1:
-        raise ValueError(f"the evaluation size must be at least 1, got {limit}")
-    return dataset.select(range(limit))
+    """The first ``limit`` rows of a split (all of them for ``None``); a ``limit`` that is not a
+    whole number of at least 1 is a :class:`~dialogsum_peft.errors.ConfigError`."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ConfigError(f"the evaluation size is a whole number of at least 1, got {limit!r}")
+    return dataset if limit is None or limit >= len(dataset) else dataset.select(range(limit))
 
 
 def evaluate_model(
@@ -169,12 +169,11 @@ def try_dialogue(
     ``**config.generation_kwargs()`` (:func:`~dialogsum_peft.generation.summarize_ids` takes the
     others). Raises :class:`~dialogsum_peft.errors.DataError` for a dialogue with nothing visible
     in it, TypeError for one that is not a string."""
-    from .errors import DataError
     from .inputs import has_visible_text
     from .offline import is_smoke_model
 
     if not isinstance(dialogue, str):
-        raise TypeError(f"a dialogue is a string, got {type(dialogue).__name__}")
+        raise WrongTypeError(f"a dialogue is a string, got {type(dialogue).__name__}")
     if not has_visible_text(dialogue):
         raise DataError(
             'the dialogue is empty: type or paste one (one turn per line, e.g. "#Person1#: Hello!")'
@@ -220,9 +219,7 @@ def evaluate_zero_shot_and_lora(peft_model, tokenizer, dataset, config, progress
 # One corpus score says how much better LoRA is on average, not where. Every number below is a
 # corpus score of a subset under the chosen protocol (metrics.aggregate on the subset's pair
 # scores), so a bin's score means what the headline table's score means.
-def _subset_table(
-    results: Mapping, groups: dict[str, list[int]], protocol: str, metric: str, index_name: str
-):
+def _subset_table(results: Mapping, groups: dict, protocol: str, metric: str, index: str, note=""):
     import pandas as pd
 
     rows = {}
@@ -232,12 +229,13 @@ def _subset_table(
         row = {"dialogues": len(indices)}
         for name, result in results.items():
             row[name] = round(
-                aggregate([result.pair_scores[i] for i in indices], protocol)[metric], 4
+                aggregate([result.pair_scores[i] for i in indices], protocol)[metric], SCORE_DIGITS
             )
         rows[label] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = f"{index_name} ({metric} F-measure, protocol: {protocol})"
-    return captioned(table, smoke_caption(results.values()))  # the mark from the results
+    table.index.name = f"{index} ({metric} F-measure, protocol: {protocol})"
+    caption = [note, smoke_caption(results.values())]  # the mark from the results
+    return captioned(table, "\n".join(filter(None, caption)) or None, digits=SCORE_DIGITS)
 
 
 def prompt_lengths(results: Mapping) -> tuple[list[int], int]:
@@ -247,10 +245,10 @@ def prompt_lengths(results: Mapping) -> tuple[list[int], int]:
     of other dialogues or another ``max_source_length``."""
     reports = [r.inputs for r in results.values()]
     if not reports or any(r is None or r.max_length is None for r in reports):
-        raise ValueError("results without the measure of their prompts (evaluate_model records it)")
+        raise DataError("results without the measure of their prompts (evaluate_model records it)")
     first = reports[0]
     if any((r.lengths, r.max_length) != (first.lengths, first.max_length) for r in reports):
-        raise ValueError("the results are of other dialogues or another max_source_length")
+        raise DataError("the results are of other dialogues or another max_source_length")
     return list(first.lengths), first.max_length
 
 
@@ -292,15 +290,26 @@ def rouge_by_topic(
     top: int = 8,
 ):
     """A DataFrame: the ``top`` most frequent topics (DialogSum's ``topic`` column), their number
-    of dialogues and each model's corpus ``metric`` on them, most frequent first. Dialogues
-    without a topic are left out."""
+    of dialogues and each model's corpus ``metric`` on them, most frequent first (ties by name).
+    What it leaves out, the other topics and the dialogues without a topic, its caption counts
+    ("the 8 largest of 10 topics (ties by name): 2 dialogues of the other 2 topics not shown")."""
     check_protocol(protocol)
     groups: dict[str, list[int]] = {}
     for j, topic in enumerate(topics):
         if topic:
             groups.setdefault(topic, []).append(j)
-    frequent = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
-    return _subset_table(results, dict(frequent), protocol, metric, "topic")
+    ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    rest, untopiced = ranked[top:], len(topics) - sum(len(v) for v in groups.values())
+    notes = []
+    if rest:
+        hidden = counted(sum(len(v) for _, v in rest), "dialogue")
+        notes.append(
+            f"the {top} largest of {counted(len(ranked), 'topic')} (ties by name): "
+            f"{hidden} of the other {counted(len(rest), 'topic')} not shown"
+        )
+    if untopiced:
+        notes.append(f"{counted(untopiced, 'dialogue')} without a topic not shown")
+    return _subset_table(results, dict(ranked[:top]), protocol, metric, "topic", "; ".join(notes))
 
 
 def largest_losses(

@@ -215,7 +215,7 @@ def score_before_and_after(
 
 def _check_pair(before: InstructionScores, after: InstructionScores) -> None:
     if before.n != after.n or before.n == 0:
-        raise ValueError(
+        raise DataError(
             f"before and after must score the same instructions, got {before.n} "
             f"and {after.n} answers"
         )
@@ -303,7 +303,7 @@ def answer_examples(
 
     _check_pair(before, after)
     if len(instructions) != before.n:
-        raise ValueError(f"{len(instructions)} instructions for {before.n} answers")
+        raise DataError(f"{len(instructions)} instructions for {before.n} answers")
     forgotten = [i for i in range(before.n) if before.correct[i] and not after.correct[i]]
     order = forgotten + [i for i in range(before.n) if i not in forgotten]
 

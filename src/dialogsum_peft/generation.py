@@ -20,27 +20,28 @@ from contextlib import contextmanager
 import torch
 
 from .data import build_prompt
+from .errors import DataError
 from .inputs import has_visible_text
 from .tokenization import encode, warn_input_loss
 
 
 def _check_dialogues(dialogues) -> list[str]:
     if isinstance(dialogues, str):
-        raise ValueError(
+        raise DataError(
             "summarize expects a list of dialogues, got a single string; wrap it: [dialogue]"
         )
     if not isinstance(dialogues, Sequence) and not hasattr(dialogues, "__iter__"):
-        raise ValueError(
+        raise DataError(
             f"summarize expects a list of dialogue strings, got {type(dialogues).__name__}"
         )
     dialogues = list(dialogues)
     if not dialogues:
-        raise ValueError("summarize got no dialogues (empty list)")
+        raise DataError("summarize got no dialogues (empty list)")
     for i, d in enumerate(dialogues):
         if not isinstance(d, str):
-            raise ValueError(f"dialogue {i} is a {type(d).__name__}, not a string")
+            raise DataError(f"dialogue {i} is a {type(d).__name__}, not a string")
         if not has_visible_text(d):
-            raise ValueError(f"dialogue {i} is empty (nothing visible in it)")
+            raise DataError(f"dialogue {i} is empty (nothing visible in it)")
     return dialogues
 
 

@@ -106,3 +106,63 @@ def is_blank_line(line: str) -> bool:
 def has_visible_text(text: str) -> bool:
     """False for a text (a dialogue, a field) with nothing visible in it (:func:`is_blank_line`)."""
     return not is_blank_line(text)
+
+
+# ------------------------------------------------------------------ a DialogSum folder
+# File names of the two local formats we read.
+HUB_EXPORT_FILES = {"train": "train.jsonl", "validation": "validation.jsonl", "test": "test.jsonl"}
+ORIGINAL_FILES = {
+    "train": "dialogsum.train.jsonl",
+    "validation": "dialogsum.dev.jsonl",
+    "test": "dialogsum.test.jsonl",
+}
+
+
+def read_split_file(path: Path) -> tuple[list[dict], list[str]]:
+    """The objects of one split file and where each is (``"FILE, line N"``); bad bytes, bad
+    lines or no lines at all are a DataError."""
+    lines = json_lines(read_text(path), path, '"dialogue" and "summary" fields')
+    if not lines:
+        raise DataError(f"{path}: no JSON lines (the file is empty; expected one object per line)")
+    return [row for _, row in lines], [f"{path}, line {n}" for n, _ in lines]
+
+
+def split_files(folder: Path) -> dict[str, Path]:
+    """Each split's file in ``folder``, in either naming (:data:`HUB_EXPORT_FILES`,
+    :data:`ORIGINAL_FILES`, which may be mixed); two files for one split are a DataError."""
+    found: dict[str, Path] = {}
+    for names in (HUB_EXPORT_FILES, ORIGINAL_FILES):
+        for split, name in names.items():
+            # exists(), not is_file(): a folder named train.jsonl is an error, not a missing split
+            if (folder / name).exists():
+                if split in found:
+                    raise DataError(
+                        f"{folder} holds two files for the '{split}' split "
+                        f"({found[split].name} and {name}): keep one"
+                    )
+                found[split] = folder / name
+    if not found:
+        expected = ", ".join(list(HUB_EXPORT_FILES.values()) + list(ORIGINAL_FILES.values()))
+        raise DataError(f"no DialogSum files in {folder} (expected some of: {expected})")
+    return found
+
+
+def missing_split_message(source, name: str, have) -> str:
+    """What to say when the data read from ``source`` (a folder, a Hub id, ``None``: unknown)
+    has no ``name`` split (``have``: the splits it has): for a folder, which files would hold
+    the split, what the folder holds and what to add."""
+    folder = Path(source).expanduser() if source is not None else None
+    if folder is None or not folder.is_dir():
+        where = f"the dataset {source}" if source is not None else "the dataset"
+        return f"{where} has no {name!r} split (it has: {', '.join(have) or 'none'})"
+    try:
+        holds = ", ".join(sorted(p.name for p in split_files(folder).values()))
+    except DataError:
+        holds = "no split file"
+    files = [f for f in (HUB_EXPORT_FILES.get(name), ORIGINAL_FILES.get(name)) if f]
+    if not files:  # not a split name this loader knows
+        return f"{source} has no {name!r} split (it has: {', '.join(have) or 'none'}; {holds})"
+    return (
+        f"{source} has no {name} split: it holds {holds}; add {' or '.join(files)} (one JSON "
+        'object per line, with "dialogue" and "summary")'
+    )

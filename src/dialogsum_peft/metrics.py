@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .errors import DialogSumWarning, warn
+from .errors import ConfigError, DataError, DialogSumWarning, warn
 from .tokenization import InputReport
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -98,12 +98,12 @@ def unscorable_note(texts: dict[str, Sequence[str]]) -> str | None:
 
 def _as_list(value, name: str) -> list:
     if isinstance(value, str):
-        raise ValueError(
+        raise DataError(
             f"{name} must be a list of strings, got a single string; scoring a string directly "
             "would compare characters, not words. Wrap it: [text]"
         )
     if not isinstance(value, Sequence) and not hasattr(value, "__iter__"):
-        raise ValueError(f"{name} must be a list, got {type(value).__name__}")
+        raise DataError(f"{name} must be a list, got {type(value).__name__}")
     return list(value)
 
 
@@ -113,18 +113,19 @@ def _normalize_references(references) -> list[list[str]]:
     for i, r in enumerate(refs):
         group = [r] if isinstance(r, str) else _as_list(r, f"references[{i}]")
         if not group:
-            raise ValueError(f"references[{i}] is an empty list; each example needs a reference")
+            raise DataError(f"references[{i}] is an empty list; each example needs a reference")
         for j, text in enumerate(group):
             if not isinstance(text, str):
-                raise ValueError(f"references[{i}][{j}] is a {type(text).__name__}, not a string")
+                raise DataError(f"references[{i}][{j}] is a {type(text).__name__}, not a string")
         out.append(group)
     return out
 
 
 def check_protocol(multi_ref: str) -> None:
-    """Raise ValueError, listing the choices, for a name not in ``MULTI_REF_PROTOCOLS``."""
+    """Raise :class:`~dialogsum_peft.errors.ConfigError` (a ValueError), listing the choices, for
+    a name not in ``MULTI_REF_PROTOCOLS``."""
     if multi_ref not in MULTI_REF_PROTOCOLS:
-        raise ValueError(
+        raise ConfigError(
             f"unknown multi_ref {multi_ref!r}; choose one of: {', '.join(MULTI_REF_PROTOCOLS)}"
         )
 
@@ -139,21 +140,22 @@ def score_pairs(
     ``tokenizer`` is passed to ``rouge_score.rouge_scorer.RougeScorer`` (an object with a
     ``tokenize(text) -> list[str]`` method); without one, rouge_score's default tokenizer keeps
     only a-z and 0-9, and an :class:`UnscorableTextWarning` says when text loses letters to it.
-    Raises ValueError for a bare string, mismatched lengths or a non-string entry.
+    Raises :class:`~dialogsum_peft.errors.DataError` (a ValueError) for a bare string,
+    mismatched lengths or a non-string entry.
     """
     from rouge_score import rouge_scorer
 
     preds = _as_list(predictions, "predictions")
     refs = _normalize_references(references)
     if not preds:
-        raise ValueError("compute_rouge got no predictions (empty list)")
+        raise DataError("compute_rouge got no predictions (empty list)")
     if len(preds) != len(refs):
-        raise ValueError(
+        raise DataError(
             f"got {len(preds)} predictions but {len(refs)} references; they must pair up"
         )
     for i, p in enumerate(preds):
         if not isinstance(p, str):
-            raise ValueError(f"predictions[{i}] is a {type(p).__name__}, not a string")
+            raise DataError(f"predictions[{i}] is a {type(p).__name__}, not a string")
     if tokenizer is None:
         note = unscorable_note(
             {"predictions": preds, "references": [r for group in refs for r in group]}

@@ -198,7 +198,9 @@ def build_card(
         model_name=name,
         base_model=base,
         datasets=[dataset] if hub_id(dataset) else None,
-        tags=["peft", method_tag, "summarization", "dialogsum", TAG]
+        tags=["peft", method_tag, "summarization"]
+        + (["dialogsum"] if config.dataset_source == HUB_DATASET else [])  # the data it names
+        + [TAG]
         + ([SMOKE_TAG] if smoke else []),
         metrics=["rouge"] if evaluation else None,
         eval_results=eval_results(evaluation, config) if evaluation else None,
@@ -214,7 +216,7 @@ def build_card(
         "",
         what,
         "",
-        use_section(base or config.model_name),
+        use_section(config, base or config.model_name, smoke),
         "",
         training_section(config, training, method_words),
         "",

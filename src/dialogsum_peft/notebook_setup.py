@@ -69,9 +69,12 @@ def notebook_config(
 
     ``mode`` is resolved by :func:`dialogsum_peft.offline.resolve_mode` (``DIALOGSUM_MODE``
     wins; ``auto`` is full when the Hub answers or when ``model`` and ``data`` are both local
-    folders). Smoke mode is ``TrainConfig.smoke`` (the tiny model's own short schedule, changed
-    by ``smoke_schedule``; ``recipe`` does not apply, and a ``model`` or ``data`` given is a
-    :class:`~dialogsum_peft.errors.ConfigError`: they would be dropped); full mode is
+    folders). ``recipe`` and ``method`` are checked in every mode (a misspelt name is a
+    :class:`~dialogsum_peft.errors.ConfigError`, smoke mode included). Smoke mode is
+    ``TrainConfig.smoke`` (the tiny model's own short schedule, changed by ``smoke_schedule``:
+    ``recipe`` applies in full mode only, which the announcement says in one line, as the
+    default "quick" recipe would train the tiny T5 for 8,000 examples; a ``model`` or ``data``
+    given is a :class:`~dialogsum_peft.errors.ConfigError`: they would be dropped); full mode is
     ``TrainConfig.auto(recipe=...)``: the recipe as it is, precision and batch split for this
     GPU. ``model``/``data`` (``None``: google/flan-t5-base and DialogSum from the Hub; the
     environment variables ``DIALOGSUM_MODEL``/``DIALOGSUM_DATA`` win) may name local folders,
@@ -87,7 +90,10 @@ def notebook_config(
     from .hardware import cpu_warning, describe_device
     from .hub import hub_reachable
     from .offline import resolve_mode, smoke_banner
+    from .presets import check_method, check_recipe
 
+    check_recipe(recipe, knob="the RECIPE knob")  # in every mode, smoke included
+    check_method(method)
     sources = {
         "model_name": os.environ.get(MODEL_ENV) or model,
         "dataset_source": os.environ.get(DATA_ENV) or data,
@@ -132,7 +138,11 @@ def notebook_config(
             f"recipe {config.recipe!r}), writing to {folder}"
         )
         if config.is_smoke:
-            print(smoke_banner(config.dataset_source))
+            print(smoke_banner(config.dataset_source, "trains on and scores"))
+            print(
+                f"RECIPE={recipe!r} applies in full mode; smoke mode trains its own short "
+                f"schedule ({config.max_steps} steps x {config.effective_batch} examples)"
+            )
         examples = (
             config.max_steps * config.effective_batch
             if config.max_steps > 0

@@ -16,9 +16,9 @@ from pathlib import Path
 from .settings import TINY_MODEL_NAME, sample_data_dir  # noqa: F401 - the smoke path's names
 
 SMOKE_BANNER = (
-    "SMOKE MODE: a tiny randomly initialised T5{on}. "
-    "Summaries are gibberish and ROUGE numbers are meaningless; they only show the pipeline runs."
-)  # {on}: what the run reads (describe_data), or nothing where the caller does not know it
+    "SMOKE MODE: the model is a tiny randomly initialised T5, not flan-t5-base: its summaries "
+    "are gibberish and ROUGE numbers are meaningless; they only show the pipeline runs.{reads}"
+)  # {reads}: " This run <does> <data>." (smoke_banner), or nothing where the caller does not know
 SAMPLE_NAME = "the project's small offline sample"
 
 
@@ -171,23 +171,32 @@ MODES = ("auto", "full", "smoke")
 def resolve_mode(requested: str | None = None, env: str = "DIALOGSUM_MODE", reachable=None) -> str:
     """``"full"`` or ``"smoke"``: the environment variable wins, then ``requested``, then auto.
 
-    ``auto`` means full when the Hugging Face Hub answers, smoke otherwise.
+    ``auto`` means full when the Hugging Face Hub answers, smoke otherwise. Anything else is a
+    :class:`~dialogsum_peft.errors.ConfigError` (a ValueError), shown in one line.
     """
+    from .errors import ConfigError
     from .hub import hub_reachable
 
-    mode = (os.environ.get(env) or requested or "auto").strip().lower()
+    given = os.environ.get(env) or requested or "auto"
+    mode = given.strip().lower() if isinstance(given, str) else given
     if mode not in MODES:
-        raise ValueError(f"{env}/mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise ConfigError(f"{env}/mode must be one of {', '.join(MODES)}, got {given!r}")
     if mode == "auto":
         return "full" if (reachable or hub_reachable)() else "smoke"
     return mode
 
 
 def describe_data(source: str | os.PathLike | None) -> str | None:
-    """What a run reads, for the smoke banner: :data:`SAMPLE_NAME` for the shipped sample, else
+    """What a run reads, as the smoke banner, plot titles, captions and the model card name it:
+    "DialogSum" for the Hub's DialogSum (:data:`~dialogsum_peft.settings.HUB_DATASET`),
+    :data:`SAMPLE_NAME` for the shipped sample (written for this project: not DialogSum), else
     the folder, file or Hub id as given (``"-"``: standard input); ``None`` for ``None``."""
+    from .settings import HUB_DATASET
+
     if source is None:
         return None
+    if str(source) == HUB_DATASET:
+        return "DialogSum"
     if str(source) == "-":
         return "standard input"
     path = Path(source).expanduser()
@@ -196,14 +205,18 @@ def describe_data(source: str | os.PathLike | None) -> str | None:
     return str(source)
 
 
-def smoke_banner(data: str | os.PathLike | None = None, width: int = 96) -> str:
-    """The loud banner printed wherever smoke-mode results are shown. ``data`` is what the run
-    reads (a dataset folder, Hub id or input file, :func:`describe_data`); the banner names it,
-    and names none when it is not given."""
+def smoke_banner(
+    data: str | os.PathLike | None = None, doing: str = "reads", width: int = 96
+) -> str:
+    """The loud banner printed wherever smoke-mode results are shown: what the model is, then,
+    in a sentence of its own, what the run does with ``data`` (a dataset folder, Hub id or input
+    file, :func:`describe_data`; ``doing``: "reads", "trains on", "summarizes the dialogues
+    of"), so the data is never read as what the model was trained on; without ``data``, only
+    the first."""
     import textwrap
 
     described = describe_data(data)
-    text = SMOKE_BANNER.format(on=f" on {described}" if described else "")
+    text = SMOKE_BANNER.format(reads=f" This run {doing} {described}." if described else "")
     bar = "!" * width
     body = "\n".join(
         f"!! {line}"

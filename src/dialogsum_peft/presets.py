@@ -31,7 +31,7 @@ class Presets:
         at most 8 examples per forward pass), with the same model, data and learning rate.
         """
         settings = _method_settings(method)
-        schedule = SMOKE_RECIPE if recipe in (None, "smoke") else RECIPES[_known_recipe(recipe)]
+        schedule = SMOKE_RECIPE if recipe in (None, "smoke") else RECIPES[check_recipe(recipe)]
         base = dict(
             preset="smoke",
             model_name=TINY_MODEL_NAME,
@@ -66,7 +66,7 @@ class Presets:
             precision=card.precision,
             optim=card.optim,
             eval_batch_size=card.eval_batch_size,
-            **recipe_schedule(RECIPES[_known_recipe(recipe)], card.train_batch_size, method),
+            **recipe_schedule(RECIPES[check_recipe(recipe)], card.train_batch_size, method),
         )
         # the method's own settings (settings.METHOD_SETTINGS); its learning rate: the recipe's
         return cls(**{**base, **settings, **overrides})
@@ -87,13 +87,23 @@ class Presets:
         return cls.for_device(describe_device(), preset="auto", recipe=recipe, **overrides)
 
 
-def _known_recipe(recipe: str) -> str:
-    if recipe not in RECIPES:
-        raise ConfigError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+def check_recipe(recipe, knob: str | None = None) -> str:
+    """``recipe`` when it names one of :data:`~dialogsum_peft.recipes.RECIPES`; otherwise a
+    :class:`~dialogsum_peft.errors.ConfigError` naming the choices and, when given, the ``knob``
+    it came from (``"the RECIPE knob"``)."""
+    if not isinstance(recipe, str) or recipe not in RECIPES:
+        where = f" ({knob})" if knob else ""
+        raise ConfigError(f"unknown recipe {recipe!r}{where}; choose one of {', '.join(RECIPES)}")
     return recipe
 
 
-def _method_settings(method: str) -> dict[str, Any]:
-    if method not in METHOD_SETTINGS:
+def check_method(method) -> str:
+    """``method`` when it is one of :data:`~dialogsum_peft.settings.METHOD_SETTINGS`; otherwise a
+    :class:`~dialogsum_peft.errors.ConfigError` naming the choices."""
+    if not isinstance(method, str) or method not in METHOD_SETTINGS:
         raise ConfigError(f"method must be one of {', '.join(METHOD_SETTINGS)}, got {method!r}")
-    return {"method": method, **METHOD_SETTINGS[method]}
+    return method
+
+
+def _method_settings(method: str) -> dict[str, Any]:
+    return {"method": check_method(method), **METHOD_SETTINGS[method]}

@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .display import any_smoke, captioned, counted, smoke_caption, title_with_notes
+from .display import SCORE_DIGITS, any_smoke, captioned, counted, smoke_caption, title_with_notes
+from .errors import ConfigError, WrongTypeError
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
 from .published import NOT_REPORTED, PUBLISHED, PublishedFigure
 
@@ -34,7 +35,7 @@ def scores_under(results: Mapping[str, EvalResult], protocol: str) -> dict[str, 
     check_protocol(protocol)
     for name, result in results.items():
         if not isinstance(result, EvalResult):
-            raise TypeError(
+            raise WrongTypeError(
                 f"results[{name!r}] is a {type(result).__name__}, not an EvalResult: "
                 "tables and plots compute their scores under the protocol they name"
             )
@@ -49,7 +50,8 @@ def rouge_table(
     intervals: bool = False,
 ):
     """ROUGE F-measures per model under ``protocol`` as a DataFrame (rows: models, columns:
-    rouge1/2/L/Lsum, fractions rounded to 4 digits), plus the absolute improvement row.
+    rouge1/2/L/Lsum, fractions rounded to and shown with 4 decimals), plus the absolute
+    improvement row.
 
     The scores are computed here from ``results`` (name -> EvalResult), so the row header's
     protocol is the one they were computed under; when any result comes from the smoke model the
@@ -64,7 +66,7 @@ def rouge_table(
     if intervals:
         table = _with_intervals(table, results, baseline, improved, protocol)
     table.index.name = f"ROUGE F-measure, protocol: {protocol}"
-    return captioned(table, smoke_caption(results.values()))
+    return captioned(table, smoke_caption(results.values()), digits=SCORE_DIGITS)
 
 
 def _with_intervals(table, results, baseline, improved, protocol):
@@ -115,9 +117,21 @@ def protocol_table(
         index=pd.MultiIndex.from_tuples(index, names=["protocol", "model"]),
     )
     table = table.round(4).astype(object).where(table.notna(), NOT_REPORTED)
-    return captioned(
-        table, "\n".join(filter(None, ["ROUGE F-measure", smoke_caption(results.values())]))
-    )
+    caption = "\n".join(filter(None, ["ROUGE F-measure", smoke_caption(results.values())]))
+    return captioned(table, caption, digits=SCORE_DIGITS)
+
+
+def dialogues_of(source, n: int, split: str | None = "test") -> str:
+    """What a title or caption calls ``n`` dialogues of the ``split`` split of the data a run
+    read (``source``: a config's ``dataset_source``): "500 test dialogues of DialogSum", "10
+    test dialogues of the project's small offline sample", "12 test dialogues of my_data"
+    (:func:`~dialogsum_peft.offline.describe_data`, as the smoke banner and the model card name
+    it), so a label never calls the shipped sample or one's own data DialogSum. ``split``
+    ``None``: "10 dialogues of ..."."""
+    from .offline import describe_data
+
+    noun = f"{split} dialogue" if split else "dialogue"
+    return f"{counted(n, noun)} of {describe_data(source)}"
 
 
 def _label_above(ax, text: str, xy: tuple[float, float], points: float, **style) -> None:
@@ -127,17 +141,22 @@ def _label_above(ax, text: str, xy: tuple[float, float], points: float, **style)
 
 def plot_rouge_comparison(
     results: Mapping[str, EvalResult],
-    title: str = "ROUGE on DialogSum",
+    title: str = "ROUGE",
     note: str | None = None,
     protocol: str = "mean",
 ):
     """Grouped bars of rouge1/2/L/Lsum per model with 95% bootstrap intervals as error bars
     (:func:`dialogsum_peft.intervals.rouge_intervals`), the improvement of the last over the
     first on top. A bar whose interval cannot be estimated (too few dialogues, no spread) has no
-    error bar but "no CI" on it, and the legend says why.
+    error bar but "no CI" above it. Each value is written inside its bar, or above it when the
+    bar is too short to hold it (a zero-height bar's label and its "no CI" are stacked, never
+    drawn over each other). The legend, below the axes, names the models and only what is
+    drawn: "error bars: ..." when there is one, "no CI: not estimable (why)" when there is one.
 
     The scores are computed here from ``results`` under ``protocol``, which the y axis names; the
-    title carries ``note`` and, when a result comes from the smoke model, the smoke note.
+    title carries ``note`` and, when a result comes from the smoke model, the smoke note. The
+    title names no data unless the caller's does (:func:`dialogues_of`: the results do not know
+    what they were scored on).
     """
     import matplotlib.pyplot as plt
     import numpy as np
@@ -148,47 +167,66 @@ def plot_rouge_comparison(
     names = list(scores)
     x = np.arange(len(ROUGE_TYPES))
     width = 0.8 / max(1, len(names))
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    tops = [0.0] * len(ROUGE_TYPES)  # the highest bar or interval of each metric
+    cis = {name: rouge_intervals(results[name].pair_scores, protocol) for name in names}
+    highs = {  # the top of each bar or of its error bar
+        name: [
+            cis[name][k].high if cis[name][k].estimable else scores[name][k] for k in ROUGE_TYPES
+        ]
+        for name in names
+    }
+    tops = [max([0.0, *(highs[name][j] for name in names)]) for j in range(len(ROUGE_TYPES))]
+    y_top = max(0.1, max(tops) * 1.4)  # room above for the labels
+    fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+    above = [0.0] * len(ROUGE_TYPES)  # points of labels stacked above each group's bars
     missing: dict[str, None] = {}  # the reasons of intervals that cannot be estimated
     for i, name in enumerate(names):
         values = [scores[name][k] for k in ROUGE_TYPES]
-        ci = rouge_intervals(results[name].pair_scores, protocol)  # 95% bootstrap intervals
-        his = [ci[k].high if ci[k].estimable else v for v, k in zip(values, ROUGE_TYPES)]
-        los = [ci[k].low if ci[k].estimable else v for v, k in zip(values, ROUGE_TYPES)]
+        ci = cis[name]
+        lows = [ci[k].low if ci[k].estimable else np.nan for k in ROUGE_TYPES]
+        his = [ci[k].high if ci[k].estimable else np.nan for k in ROUGE_TYPES]
         xs = x + (i - (len(names) - 1) / 2) * width
-        bars = ax.bar(
+        ax.bar(
             xs,
             values,
             width,
             label=name,
-            yerr=[np.subtract(values, los), np.subtract(his, values)],
+            yerr=[np.subtract(values, lows), np.subtract(his, values)],  # NaN: no error bar
             capsize=3,
             error_kw={"elinewidth": 1},
         )
-        ax.bar_label(bars, fmt="%.3f", fontsize=8, label_type="center", color="white")
         for j, k in enumerate(ROUGE_TYPES):
-            if not ci[k].estimable:  # no error bar: say so on the bar, not a zero-width bar
+            lines = []  # written above the bar (or its error bar), bottom up
+            if values[j] >= 0.12 * y_top:  # tall enough to hold its value
+                style = dict(fontsize=8, color="white", ha="center", va="center")
+                ax.text(xs[j], values[j] / 2, f"{values[j]:.3f}", **style)
+            else:
+                lines.append((f"{values[j]:.3f}", "black"))
+            if not ci[k].estimable:  # no error bar: said above the bar, not a zero-width bar
                 missing[ci[k].reason] = None
-                _label_above(ax, "no CI", (xs[j], values[j]), 2, fontsize=7, color="dimgray")
-        tops = [max(t, hi) for t, hi in zip(tops, his)]
-    if len(names) >= 2:
-        first, last = scores[names[0]], scores[names[-1]]
-        for j, k in enumerate(ROUGE_TYPES):
-            delta = last[k] - first[k]
-            color = "tab:green" if delta >= 0 else "tab:red"
-            _label_above(
-                ax, f"{delta:+.3f}", (x[j], tops[j]), 6, fontsize=9, fontweight="bold", color=color
-            )
+                lines.append(("no CI", "dimgray"))
+            for n, (text, color) in enumerate(lines):
+                _label_above(ax, text, (xs[j], highs[name][j]), 2 + 9 * n, fontsize=7, color=color)
+            above[j] = max(above[j], 9.0 * len(lines))
+    for j, k in enumerate(ROUGE_TYPES if len(names) >= 2 else ()):  # last minus first, on top
+        delta = scores[names[-1]][k] - scores[names[0]][k]
+        style = dict(fontsize=9, fontweight="bold", color="tab:green" if delta >= 0 else "tab:red")
+        _label_above(ax, f"{delta:+.3f}", (x[j], tops[j]), 4 + above[j], **style)
     ax.set_xticks(x, ROUGE_TYPES)
     ax.set_ylabel(f"ROUGE F-measure (protocol: {protocol})")
-    ax.set_ylim(0, max(0.1, max(tops) * 1.25))
+    ax.set_ylim(0, y_top)
     ax.set_title(title_with_notes(title, note, any_smoke(results.values())))
-    legend = "error bars: 95% bootstrap interval"
-    if missing:
-        legend += "\nno CI: not estimable (" + "; ".join(missing) + ")"
-    ax.legend(loc="upper right", title=legend, title_fontsize=8)
-    fig.tight_layout()
+    drawn = any(ci.estimable for name in names for ci in cis[name].values())
+    legend = [
+        "error bars: 95% bootstrap interval" if drawn else None,
+        "no CI: not estimable (" + "; ".join(missing) + ")" if missing else None,
+    ]
+    fig.legend(
+        loc="outside lower center",
+        ncol=len(names),
+        title="\n".join(filter(None, legend)) or None,
+        title_fontsize=8,
+        frameon=False,
+    )
     return fig
 
 
@@ -205,7 +243,7 @@ def plot_loss_curve(trainer, title: str = "LoRA training loss", note: str | None
 
     history, smoke = loss_history(trainer), is_smoke_model(trainer.model)
     if not history:
-        raise ValueError("no logged losses to plot (train for at least logging_steps steps)")
+        raise ConfigError("no logged losses to plot (train for at least logging_steps steps)")
     steps, losses = zip(*history)
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ax.plot(steps, losses, marker="o", markersize=3, label="training (mean since the last log)")

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import AdapterError, DialogSumError, HubUnavailableError, one_line
+from .errors import AdapterError, ConfigError, DialogSumError, HubUnavailableError, one_line
 
 # What a push uploads from the folder: the adapter, its card, the tokenizer's files.
 UPLOAD_PATTERNS = (
@@ -96,11 +96,11 @@ def upload_plan(
         validate_repo_id(repo_id)
     except HFValidationError as err:
         if user or "<" not in repo_id:
-            raise ValueError(
+            raise ConfigError(
                 f"repo_id {repo_id!r} is not a Hub repository id (namespace/name): {one_line(err)}"
             ) from None
     if "/" not in repo_id:
-        raise ValueError(f"repo_id {repo_id!r} needs a namespace: 'your-user-name/{repo_id}'")
+        raise ConfigError(f"repo_id {repo_id!r} needs a namespace: 'your-user-name/{repo_id}'")
     files = tuple(sorted(p for p in UPLOAD_PATTERNS if (folder / p).is_file()))
     return UploadPlan(folder, repo_id, files, private, smoke=is_smoke_card(card))
 

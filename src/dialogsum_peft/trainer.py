@@ -30,7 +30,16 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from .config import TrainConfig
 from .errors import ConfigError, TrainingError, quiet_library_notes
 from .modeling import non_finite_parameters
-from .training_log import FractionStepsNoteFilter, LogLines, MtimeNoteFilter, ProgressLines, seconds
+from .training_log import (
+    FractionStepsNoteFilter,
+    LogLines,
+    MtimeNoteFilter,
+    ProgressLines,
+    SessionSteps,
+    session_metrics,
+    session_report,
+    validation_report,
+)
 
 DIVERGENCE_FACTOR = 3.0  # a logged loss this many times the first logged loss means divergence
 
@@ -102,25 +111,6 @@ class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
         return super().__iter__()
 
 
-class SessionSteps(TrainerCallback):
-    """The global step this training session started from: the checkpoint's when it resumed, 0
-    for a fresh run (``start_step``), and whether it trained any step (``trained``)."""
-
-    def __init__(self):
-        self.start_step, self.trained = 0, False
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self.start_step, self.trained = None, False  # known at the first step, or at the end
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        if not self.trained:
-            self.start_step, self.trained = state.global_step, True
-
-    def on_train_end(self, args, state, control, **kwargs):
-        if self.start_step is None:  # nothing to train: the run was complete
-            self.start_step = state.global_step
-
-
 class DialogSumTrainer(Seq2SeqTrainer):
     """``Seq2SeqTrainer`` + per-batch-mean loss scaling, exact resume, divergence guards; without
     an ``eval_dataset`` (data with no validation split) the validation loss is switched off."""
@@ -169,42 +159,34 @@ class DialogSumTrainer(Seq2SeqTrainer):
         return next(c for c in self.callback_handler.callbacks if isinstance(c, SessionSteps))
 
     def session_report(self, result) -> str:
-        """One line on what the last ``trainer.train()`` (its ``result``) did in this session: the
-        steps it trained and their time, or that a finished run had nothing left to train (resumed
-        from its last checkpoint: the model is that checkpoint's)."""
-        session, state = self._session(), self.state
-        end = f"step {state.global_step} of {state.max_steps}"
-        if not session.trained:
-            return (
-                f"nothing to train in this session: the run was already complete at {end} "
-                "(resumed from its last checkpoint, whose model this is)"
-            )
-        start = session.start_step
-        resumed = f", resumed from step {start}" if start else ""
-        return (
-            f"trained steps {start + 1} to {state.global_step} of {state.max_steps} in this "
-            f"session ({seconds(result.metrics['train_runtime'])}{resumed})"
-        )
+        """One line on what the last ``trainer.train()`` (its ``result``) did in this session
+        (:func:`~dialogsum_peft.training_log.session_report`)."""
+        return session_report(self._session(), self.state, result.metrics)
 
     def validation_report(self, result) -> str:
-        """One line on the validation passes of the last ``trainer.train()``: how many ran in this
-        session and how long they took of this session's training time; the passes of earlier
-        sessions (a resumed run's log holds them) are counted apart, never set against this one's."""
-        session = self._session()
-        passes = [e for e in self.state.log_history if "eval_runtime" in e]
-        now = [e for e in passes if e["step"] > session.start_step]
-        earlier = len(passes) - len(now)
-        if not now:
-            return "no validation pass ran in this session" + (
-                f"; {earlier} ran in an earlier session" if earlier else ""
-            )
-        before = f"; {earlier} more ran in an earlier session" if earlier else ""
-        took = sum(e["eval_runtime"] for e in now)
-        return (
-            f"{len(now)} validation pass{'es' if len(now) != 1 else ''} in this session took "
-            f"{seconds(took)} of the {seconds(result.metrics['train_runtime'])} this "
-            f"session's training took{before}"
-        )
+        """One line on the validation passes of the last ``trainer.train()``
+        (:func:`~dialogsum_peft.training_log.validation_report`)."""
+        return validation_report(self._session(), self.state, result.metrics)
+
+    def training_step(self, model, inputs, *args, **kwargs):
+        """``Trainer.training_step``, counting the examples of each batch this process trains
+        on (:class:`~dialogsum_peft.training_log.SessionSteps`)."""
+        self._session().examples += len(inputs["input_ids"])
+        return super().training_step(model, inputs, *args, **kwargs)
+
+    def log(self, logs: dict[str, float], *args, **kwargs) -> None:
+        """``Trainer.log``; at the end of training (the log with ``train_runtime``, which every
+        process writes) it adds this session's measured figures
+        (:func:`~dialogsum_peft.training_log.session_metrics`: optimizer steps, examples of all
+        processes, each per second), in place: ``trainer.train().metrics`` holds them too."""
+        if "train_runtime" in logs:
+            session = self._session()
+            examples = torch.tensor(session.examples, device=self.args.device)
+            if self.args.world_size > 1:  # every process is here: a collective call is safe
+                examples = self.accelerator.reduce(examples, reduction="sum")
+            steps = self.state.global_step - session.start_step if session.trained else 0
+            logs.update(session_metrics(steps, int(examples.item()), logs["train_runtime"]))
+        super().log(logs, *args, **kwargs)
 
     def _get_eval_sampler(self, eval_dataset):
         """transformers before 5.2x groups validation batches by length with the global RNG, so

@@ -15,7 +15,9 @@ import logging
 import math
 import re
 
-from transformers.trainer_callback import PrinterCallback, ProgressCallback
+from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
+
+from .display import counted
 
 
 # ------------------------------------------------------------------ the losses it logged
@@ -106,8 +108,103 @@ class MtimeNoteFilter(logging.Filter):
 
 
 def seconds(value: float) -> str:
-    """``8.1 s``, ``1,234 s``: a duration for a log line."""
+    """``8.1 s``, ``1,234 s``: a duration for a log line; ``< 0.1 s`` for one that would round
+    to 0.0 s."""
+    if value < 0.05:
+        return "< 0.1 s"
     return f"{value:.1f} s" if value < 10 else f"{value:,.0f} s"
+
+
+# ------------------------------------------------------------------ this session
+class SessionSteps(TrainerCallback):
+    """The global step this training session started from: the checkpoint's when it resumed, 0
+    for a fresh run (``start_step``), whether it trained any step (``trained``), and the examples
+    this process trained on (``examples``, counted by ``DialogSumTrainer.training_step``)."""
+
+    def __init__(self):
+        self.start_step, self.trained, self.examples = 0, False, 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start_step, self.trained, self.examples = None, False, 0  # known at the first step
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if not self.trained:
+            self.start_step, self.trained = state.global_step, True
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.start_step is None:  # nothing to train: the run was complete
+            self.start_step = state.global_step
+
+
+SESSION_KEYS = (
+    "session_optimizer_steps",
+    "session_examples",
+    "session_optimizer_steps_per_second",
+    "session_examples_per_second",
+)
+
+
+def session_metrics(steps: int, examples: int, runtime: float) -> dict[str, float]:
+    """This session's measured figures, added to the Trainer's end-of-training metrics: the
+    optimizer steps it took, the examples it trained on (every process's, counted batch by
+    batch: a small data set gives fewer than steps x effective batch) and each per second of
+    ``runtime`` (the Trainer's ``train_runtime``: the whole session, validation passes and
+    checkpoints included). Not the Trainer's ``train_samples_per_second``, which counts
+    ``max_steps`` x the effective batch whatever the data held."""
+    per_second = 1 / runtime if runtime > 0 else float("nan")
+    values = (steps, examples, round(steps * per_second, 4), round(examples * per_second, 4))
+    return dict(zip(SESSION_KEYS, values))
+
+
+def _rates(metrics) -> str:
+    """``"on 16 examples in 0.2 s (9.1 steps/s, 73 examples/s)"`` from end-of-training metrics
+    with :func:`session_metrics`' keys; ``"in 0.2 s"`` without them."""
+    took = seconds(float(metrics["train_runtime"]))
+    if "session_examples" not in metrics:
+        return f"in {took}"
+    return (
+        f"on {counted(metrics['session_examples'], 'example')} in {took} "
+        f"({metrics['session_optimizer_steps_per_second']:.3g} steps/s, "
+        f"{metrics['session_examples_per_second']:.3g} examples/s)"
+    )
+
+
+def session_report(session: SessionSteps, state, metrics) -> str:
+    """One line on what a ``trainer.train()`` (its ``result.metrics``) did in this session: the
+    steps it trained, on how many examples, in what time, or that a finished run had nothing left
+    to train (resumed from its last checkpoint: the model is that checkpoint's)."""
+    end = f"step {state.global_step} of {state.max_steps}"
+    if not session.trained:
+        return (
+            f"nothing to train in this session: the run was already complete at {end} "
+            "(resumed from its last checkpoint, whose model this is)"
+        )
+    start = session.start_step
+    resumed = f", resumed from step {start}" if start else ""
+    return (
+        f"trained steps {start + 1} to {state.global_step} of {state.max_steps} in this "
+        f"session {_rates(metrics)}{resumed}"
+    )
+
+
+def validation_report(session: SessionSteps, state, metrics) -> str:
+    """One line on the validation passes of a ``trainer.train()``: how many ran in this session
+    and how long they took of this session's training time; the passes of earlier sessions (a
+    resumed run's log holds them) are counted apart, never set against this one's."""
+    passes = [e for e in state.log_history if "eval_runtime" in e]
+    now = [e for e in passes if e["step"] > session.start_step]
+    earlier = len(passes) - len(now)
+    if not now:
+        return "no validation pass ran in this session" + (
+            f"; {earlier} ran in an earlier session" if earlier else ""
+        )
+    before = f"; {earlier} more ran in an earlier session" if earlier else ""
+    took = sum(e["eval_runtime"] for e in now)
+    return (
+        f"{len(now)} validation pass{'es' if len(now) != 1 else ''} in this session took "
+        f"{seconds(took)} of the {seconds(metrics['train_runtime'])} this "
+        f"session's training took{before}"
+    )
 
 
 # ------------------------------------------------------------------ log lines
@@ -117,16 +214,17 @@ _NAMES = {"loss": "loss", "grad_norm": "gradient norm", "learning_rate": "learni
 def log_line(logs: dict, state, trained: bool = True) -> str:
     """One readable line for a log of the Trainer (``logs`` as ``on_log`` gets it), e.g.
     ``step 20/30 (epoch 4.00): loss 6.912, gradient norm 3.3, learning rate 0.0005``; at the end
-    of training ``training ended at step 30/30: 8.1 s in this session, 29.6 examples/s, mean
-    training loss 7.2``, or with ``trained`` False (a finished run resumed: no step this session)
-    ``nothing to train: the run was already complete at step 30/30``."""
+    of training ``training ended at step 30/30: this session trained 30 optimizer steps on 240
+    examples in 8.1 s (3.7 steps/s, 29.6 examples/s), mean training loss 7.2`` (measured:
+    :func:`session_metrics`), or with ``trained`` False (a finished run resumed: no step this
+    session) ``nothing to train: the run was already complete at step 30/30``."""
     at = f"step {state.global_step}/{state.max_steps}"
     if "train_runtime" in logs:
         if not trained:
             return f"nothing to train: the run was already complete at {at}"
-        parts = [seconds(float(logs["train_runtime"])) + " in this session"]
-        if "train_samples_per_second" in logs:
-            parts.append(f"{float(logs['train_samples_per_second']):.3g} examples/s")
+        steps = logs.get("session_optimizer_steps")  # measured, not the Trainer's nominal rate
+        trained = f"{counted(steps, 'optimizer step')} {_rates(logs)}" if steps else _rates(logs)
+        parts = [f"this session trained {trained}"]
         if "train_loss" in logs:
             parts.append(f"mean training loss {float(logs['train_loss']):.4g}")
         return f"training ended at {at}: " + ", ".join(parts)

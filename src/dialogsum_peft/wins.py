@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .display import counted
+from .errors import ConfigError, DataError
 from .intervals import CONFIDENCE, MIN_DIALOGUES, Interval, wilson_interval
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
 
@@ -98,13 +99,13 @@ def win_shares(
     """
     check_protocol(protocol)
     if rouge_type not in ROUGE_TYPES:
-        raise ValueError(
+        raise ConfigError(
             f"unknown ROUGE type {rouge_type!r}; choose one of {', '.join(ROUGE_TYPES)}"
         )
     if [len(p) for p in baseline.pair_scores] != [
         len(p) for p in other.pair_scores
     ] or not baseline.pair_scores:
-        raise ValueError(
+        raise DataError(
             "the two evaluations must score the same dialogues with the same "
             "references, in the same order"
         )

@@ -1,16 +1,15 @@
 """What a command-line invocation asks for, turned into a validated ``TrainConfig``.
 
 Why: the parser (:mod:`dialogsum_peft.cli`) calls the commands (:mod:`dialogsum_peft.commands`),
-and the commands need the config the flags describe and the one-line command-line error; the
-parser also says, in each flag's help, where its default comes from (:func:`default_help`).
-They live here, below both, so the imports only point down: ``cli`` → ``commands`` →
+and the commands need the config the flags describe and the one-line command-line error (the
+help saying where each flag's default comes from is :mod:`.field_flags`'s). They live here,
+below both, so the imports only point down: ``cli`` → ``commands`` →
 ``cli_config``.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 from pathlib import Path
@@ -188,6 +187,7 @@ def _resolve(args, file_values: dict[str, Any], flags: dict[str, Any]) -> TrainC
     chosen = {k: flags.pop(k) for k in ("recipe", "method") if k in flags}
     preset = getattr(args, "preset", None)
     if file_values:
+        _check_file(args.config, file_values, {*chosen, *flags})
         TrainConfig.from_dict({**file_values, **chosen, **flags})  # names unknown fields
     if preset is None and file_values and not chosen:
         return _check_method_flags(TrainConfig.from_dict({**file_values, **flags}), flags)
@@ -206,10 +206,38 @@ def _resolve(args, file_values: dict[str, Any], flags: dict[str, Any]) -> TrainC
     layer = {k: v for k, v in file_values.items() if k != "preset" and k not in owned}
     recipe = chosen.get("recipe", layer.pop("recipe", None))
     method = chosen.get("method", layer.pop("method", None))
-    config = config_from_preset(
-        preset or DEFAULT_PRESET, recipe=recipe, method=method, **{**layer, **flags}
-    )
+    preset = preset or DEFAULT_PRESET
+    _check_file_recipe(args.config if file_values else None, preset, chosen, recipe)
+    config = config_from_preset(preset, recipe=recipe, method=method, **{**layer, **flags})
     return _check_method_flags(config, flags)
+
+
+def _check_file(path, file_values: dict[str, Any], given) -> None:
+    """The ``--config`` file's own values (those no flag replaces) checked on their own, so
+    that a value the user never typed is reported as the file's: one :class:`CliError`."""
+    from ..errors import ConfigError
+
+    try:
+        TrainConfig.from_dict({k: v for k, v in file_values.items() if k not in given})
+    except ConfigError as err:
+        raise CliError(
+            f"the config file {path}: {err} (correct it there, or give the setting as a flag)"
+        ) from None
+
+
+def _check_file_recipe(path, preset: str, chosen: dict, recipe) -> None:
+    """The recipe a ``--config`` file gives (no ``--recipe`` flag) must be one ``preset`` can
+    build; otherwise one :class:`CliError` naming the file as its source and the flag that
+    chooses another (a smoke run's file holds the recipe "smoke", the smoke preset's own
+    schedule, which the full presets do not train)."""
+    recipes = (*RECIPES, "smoke") if preset == "smoke" else tuple(RECIPES)
+    if path is None or "recipe" in chosen or recipe is None or recipe in recipes:
+        return
+    what = "the smoke preset's own schedule" if recipe == "smoke" else "not a recipe"
+    raise CliError(
+        f"the config file {path} names recipe {recipe!r} ({what}), which --preset {preset} "
+        f"does not train: add --recipe {{{','.join(RECIPES)}}}"
+    )
 
 
 def _check_method_flags(config: TrainConfig, flags: dict[str, Any]) -> TrainConfig:
@@ -221,90 +249,3 @@ def _check_method_flags(config: TrainConfig, flags: dict[str, Any]) -> TrainConf
                 f"that method"
             )
     return config
-
-
-# Where a flag's default comes from: the preset, and for the full presets the device (precision
-# and batch split), the method (learning rate and its settings) and the recipe (length).
-_REFERENCE_DEVICES = {
-    "T4": ("cuda", "Tesla T4", 15.0, False),
-    "A100 80 GB": ("cuda", "NVIDIA A100 80GB", 80.0, True),
-    "CPU": ("cpu", "cpu", 0.0, False),
-}
-
-
-def _show(value: Any, sample: str) -> str:
-    if isinstance(value, str) and value == sample:
-        return "the shipped sample (data/dialogsum_sample)"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, tuple):
-        return ",".join(value)
-    return "none" if value is None else str(value)
-
-
-def _spread(values: dict[str, Any], sample: str) -> str:
-    """``"a 1, b 2"`` when the values differ, else the one value."""
-    shown = {k: _show(v, sample) for k, v in values.items()}
-    if len(set(shown.values())) == 1:
-        return next(iter(shown.values()))
-    return ", ".join(f"{k} {v}" for k, v in shown.items())
-
-
-def default_help(name: str) -> str:
-    """``"default: ..."`` for a ``TrainConfig`` field: its value under each preset, and where a
-    full preset's value depends on the method, the recipe or the device, each of those."""
-    from ..settings import sample_data_dir
-
-    return _default_helps(str(sample_data_dir()))[name]
-
-
-@functools.lru_cache(maxsize=4)
-def _default_helps(sample: str) -> dict[str, str]:
-    """Every field's ``default_help``, from 14 configs built once per process (the parser shows
-    ~50 fields; building a dozen configs for each took 0.07 to 0.2 s per parser here)."""
-    from ..hardware import DeviceInfo
-    from ..settings import METHOD_SETTINGS, METHODS
-
-    t4 = DeviceInfo(*_REFERENCE_DEVICES["T4"])
-    smoke_default = TrainConfig.smoke()
-    smoke_by_method = {m: TrainConfig.smoke(method=m) for m in METHODS}
-    full_by_method = {m: TrainConfig.for_device(t4, method=m) for m in METHODS}
-    full_by_recipe = {r: TrainConfig.for_device(t4, recipe=r) for r in RECIPES}
-    full_by_device = {
-        label: TrainConfig.for_device(DeviceInfo(*info))
-        for label, info in _REFERENCE_DEVICES.items()
-    }
-
-    def one(name: str) -> str:
-        def values(configs: dict[str, TrainConfig], keys) -> dict[str, Any]:
-            return {k: getattr(configs[k], name) for k in keys}
-
-        def differ(shown: dict[str, Any]) -> bool:
-            return len({_show(v, sample) for v in shown.values()}) > 1
-
-        smoke = _show(getattr(smoke_default, name), sample)
-        # LoRA's settings only mean something for the LoRA methods; the method flag is the method
-        methods = (
-            [m for m in METHODS if name in METHOD_SETTINGS[m]]
-            if name.startswith("lora_")
-            else ([] if name == "method" else METHODS)
-        )
-        by_method = values(full_by_method, methods)
-        by_recipe = values(full_by_recipe, full_by_recipe)
-        by_device = values(full_by_device, full_by_device)
-        if differ(by_method):
-            full = f"by method: {_spread(by_method, sample)}"
-            smoke = f"by method: {_spread(values(smoke_by_method, methods), sample)}"
-        elif differ(by_recipe):
-            full = f"by recipe: {_spread(by_recipe, sample)}"
-        elif differ(by_device):
-            full = f"for the device: {_spread(by_device, sample)}"
-        else:
-            full = _show(by_device["T4"], sample)
-        if full == smoke:
-            return f"default: {full}"
-        return f"default: {full} (full presets); {smoke} (smoke)"
-
-    return {name: one(name) for name in TrainConfig.field_names()}

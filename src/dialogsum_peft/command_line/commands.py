@@ -45,12 +45,13 @@ def progress_bars() -> bool:
     return False
 
 
-def banner(state, config, file=None, data=None) -> None:
-    """The smoke banner, naming what the command reads (``data``; the config's dataset)."""
+def banner(state, config, file=None, data=None, doing: str = "reads") -> None:
+    """The smoke banner: what the model is, then what the command does (``doing``) with ``data``
+    (the config's dataset unless given)."""
     if config.is_smoke:
         from ..offline import smoke_banner
 
-        say(state, smoke_banner(data or config.dataset_source), file=file)
+        say(state, smoke_banner(data or config.dataset_source, doing), file=file)
 
 
 def load_data(config, state):
@@ -154,7 +155,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     state = process_state()
     # Everything that can fail on the user's input happens before the first write.
     dataset = load_data(config, state)
-    banner(state, config)
+    banner(state, config, doing="trains on")
     require_split(dataset, "train")
     if getattr(args, "eval_steps", 0) and "validation" not in dataset:  # the flag, not a preset's
         raise CliError(
@@ -199,7 +200,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             ro.write_training_outputs(
                 trainer, peft_model, tokenizer, config, result, state.num_processes, out
             )
-            banner(state, config)
+            banner(state, config, doing="trained it on")
         warn_secrets(state, out.path)
     finally:
         if lock is not None:

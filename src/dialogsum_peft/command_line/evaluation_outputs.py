@@ -120,8 +120,7 @@ def write_evaluation(
     """
     import csv
 
-    from ..display import counted
-    from ..reporting import plot_rouge_comparison
+    from ..reporting import dialogues_of, plot_rouge_comparison
     from ..wins import wins_json
 
     results_dir = Path(results_dir)
@@ -160,9 +159,9 @@ def write_evaluation(
                         }
                         for row in rows
                     )
-        fig = plot_rouge_comparison(
+        fig = plot_rouge_comparison(  # the data named as the run read it, never "DialogSum"
             results,
-            title=f"ROUGE on DialogSum {info.get('split', '')} ({counted(len(split), 'dialogue')})",
+            title=f"ROUGE on {dialogues_of(config.dataset_source, len(split), info.get('split'))}",
         )
         save_figure(fig, tmp / "rouge.png")
     return results_dir

@@ -3,10 +3,17 @@
 Why here: :class:`~dialogsum_peft.config.TrainConfig` holds each setting's default, help and
 range for the notebooks and the command line alike; which of its commands reads a setting, and
 the flag's spelling, is the command line's own (its parser, :mod:`.flags`, and the refusals of
-:mod:`.cli_config` name the flags from here).
+:mod:`.cli_config` name the flags from here), and so is each flag's help saying where its default
+comes from (:func:`default_help`).
 """
 
 from __future__ import annotations
+
+import functools
+from typing import Any
+
+from ..config import TrainConfig
+from ..recipes import RECIPES
 
 ALL = ("train", "evaluate", "summarize")
 TRAIN = ("train",)
@@ -63,3 +70,91 @@ def flags_of(name: str) -> tuple[str, ...]:
     ``learning_rate`` -> ``--lr``, ``--learning-rate``)."""
     flag = FIELD_FLAGS[name][1] or "--" + name.replace("_", "-")
     return (flag,) if isinstance(flag, str) else flag
+
+
+# ------------------------------------------------------------------ where a default comes from
+# Where a flag's default comes from: the preset, and for the full presets the device (precision
+# and batch split), the method (learning rate and its settings) and the recipe (length).
+_REFERENCE_DEVICES = {
+    "T4": ("cuda", "Tesla T4", 15.0, False),
+    "A100 80 GB": ("cuda", "NVIDIA A100 80GB", 80.0, True),
+    "CPU": ("cpu", "cpu", 0.0, False),
+}
+
+
+def _show(value: Any, sample: str) -> str:
+    if isinstance(value, str) and value == sample:
+        return "the shipped sample (data/dialogsum_sample)"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return "none" if value is None else str(value)
+
+
+def _spread(values: dict[str, Any], sample: str) -> str:
+    """``"a 1, b 2"`` when the values differ, else the one value."""
+    shown = {k: _show(v, sample) for k, v in values.items()}
+    if len(set(shown.values())) == 1:
+        return next(iter(shown.values()))
+    return ", ".join(f"{k} {v}" for k, v in shown.items())
+
+
+def default_help(name: str) -> str:
+    """``"default: ..."`` for a ``TrainConfig`` field: its value under each preset, and where a
+    full preset's value depends on the method, the recipe or the device, each of those."""
+    from ..settings import sample_data_dir
+
+    return _default_helps(str(sample_data_dir()))[name]
+
+
+@functools.lru_cache(maxsize=4)
+def _default_helps(sample: str) -> dict[str, str]:
+    """Every field's ``default_help``, from 14 configs built once per process (the parser shows
+    ~50 fields; building a dozen configs for each took 0.07 to 0.2 s per parser here)."""
+    from ..hardware import DeviceInfo
+    from ..settings import METHOD_SETTINGS, METHODS
+
+    t4 = DeviceInfo(*_REFERENCE_DEVICES["T4"])
+    smoke_default = TrainConfig.smoke()
+    smoke_by_method = {m: TrainConfig.smoke(method=m) for m in METHODS}
+    full_by_method = {m: TrainConfig.for_device(t4, method=m) for m in METHODS}
+    full_by_recipe = {r: TrainConfig.for_device(t4, recipe=r) for r in RECIPES}
+    full_by_device = {
+        label: TrainConfig.for_device(DeviceInfo(*info))
+        for label, info in _REFERENCE_DEVICES.items()
+    }
+
+    def one(name: str) -> str:
+        def values(configs: dict[str, TrainConfig], keys) -> dict[str, Any]:
+            return {k: getattr(configs[k], name) for k in keys}
+
+        def differ(shown: dict[str, Any]) -> bool:
+            return len({_show(v, sample) for v in shown.values()}) > 1
+
+        smoke = _show(getattr(smoke_default, name), sample)
+        # LoRA's settings only mean something for the LoRA methods; the method flag is the method
+        methods = (
+            [m for m in METHODS if name in METHOD_SETTINGS[m]]
+            if name.startswith("lora_")
+            else ([] if name == "method" else METHODS)
+        )
+        by_method = values(full_by_method, methods)
+        by_recipe = values(full_by_recipe, full_by_recipe)
+        by_device = values(full_by_device, full_by_device)
+        if differ(by_method):
+            full = f"by method: {_spread(by_method, sample)}"
+            smoke = f"by method: {_spread(values(smoke_by_method, methods), sample)}"
+        elif differ(by_recipe):
+            full = f"by recipe: {_spread(by_recipe, sample)}"
+        elif differ(by_device):
+            full = f"for the device: {_spread(by_device, sample)}"
+        else:
+            full = _show(by_device["T4"], sample)
+        if full == smoke:
+            return f"default: {full}"
+        return f"default: {full} (full presets); {smoke} (smoke)"
+
+    return {name: one(name) for name in TrainConfig.field_names()}

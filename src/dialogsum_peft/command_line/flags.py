@@ -15,8 +15,8 @@ from typing import Any
 
 from ..config import TrainConfig
 from ..recipes import DEFAULT_RECIPE, RECIPES
-from .cli_config import DEFAULT_PRESET, PRESETS, default_help
-from .field_flags import FIELD_FLAGS, flags_of
+from .cli_config import DEFAULT_PRESET, PRESETS
+from .field_flags import FIELD_FLAGS, default_help, flags_of
 from .run_outputs import describe_run_files
 
 TRAIN_EPILOG = (

@@ -173,7 +173,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     state = process_state()
     dataset = load_data(config, state)
-    banner(state, config)
+    banner(state, config, doing="scores it on")
     split = limit_split(require_split(dataset, args.split), config.eval_limit)
     with warnings.catch_warnings():  # said once, as a `warning:` line, with the results
         warnings.simplefilter("ignore", UnscorableTextWarning)
@@ -183,7 +183,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if state.is_main_process:
         _write_evaluation_outputs(results, split, config, args, trained, results_dir)
         warn_secrets(state, results_dir)
-        banner(state, config)
+        banner(state, config, doing="scored it on")
     finish(state)
     return 0
 
@@ -277,7 +277,8 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     from .distributed import distributed_summarize, finish, process_state
 
     state = process_state()
-    banner(state, config, file=sys.stderr, data=args.input)  # stdout: the summaries alone
+    # on stderr: stdout holds the summaries alone
+    banner(state, config, sys.stderr, args.input, "summarizes the dialogues of")
     if args.backend == "ctranslate2":
         from .export import load_ctranslate2
 
@@ -318,6 +319,6 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(body)
             sys.stdout.flush()
-    banner(state, config, file=sys.stderr, data=args.input)
+    banner(state, config, sys.stderr, args.input, "summarizes the dialogues of")
     finish(state)
     return 0

@@ -42,10 +42,17 @@ RUN_FILES: dict[str, str] = {
     LOSS_CSV: "the training and validation loss per logged step",
     LOSS_JSON: "the same as JSON",
     LOSS_PLOT: "its plot",
-    METRICS: "the Trainer's metrics, steps, world size, adapter size",
+    METRICS: "this session's optimizer steps and examples, each per second (measured), the "
+    "steps, world size, adapter size; the Trainer's own metrics under 'trainer'",
     CHECKPOINTS: "checkpoint-N folders and run.json, the run's identity",
 }
 RUN_OUTPUTS = tuple(RUN_FILES)
+# Beside the Trainer's own metrics in train_metrics.json: what its rates count.
+TRAINER_NOTE = (
+    "transformers' Trainer.train() metrics as it reports them: train_samples_per_second counts "
+    "max_steps x the effective batch, not the examples seen (a data set smaller than the batch "
+    "gives fewer); session_examples_per_second counts them"
+)
 
 
 def describe_run_files() -> str:
@@ -178,13 +185,16 @@ def save_model(model, path: str | os.PathLike, tokenizer=None) -> Path:
 
 
 def save_figure(fig, path) -> None:
-    """Write ``fig`` as a PNG file and free it (headless: the Agg backend, no window)."""
+    """Write ``fig`` as a PNG file and free it (headless: the Agg backend, no window). The PNG's
+    ``Title`` text field holds the figure's title (its axes' titles), so a script, or a test, can
+    read what the picture says it shows."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=120)
+    title = " / ".join(t for t in (ax.get_title() for ax in fig.axes) if t)
+    fig.savefig(path, dpi=120, metadata={"Title": title} if title else None)
     plt.close(fig)
 
 
@@ -216,8 +226,13 @@ def write_training_outputs(
     out.write_json(LOSS_JSON, log, indent=1)
     validation = validation_loss_history(trainer)
     size_mb = adapter_size_mb(adapter)  # read once: for the metrics and the line below
-    metrics = dict(result.metrics)
+    from ..training_log import SESSION_KEYS
+
+    raw = {k: v for k, v in result.metrics.items() if k not in SESSION_KEYS}
+    metrics = {k: result.metrics[k] for k in SESSION_KEYS if k in result.metrics}  # measured
     metrics.update(
+        trainer=raw,  # transformers' own figures, as it reports them (TRAINER_NOTE)
+        trainer_note=TRAINER_NOTE,
         global_step=trainer.state.global_step,
         world_size=world_size,
         effective_batch=(
