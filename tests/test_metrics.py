@@ -263,7 +263,9 @@ class WhitespaceTokenizer:
 
 def test_text_the_scorer_drops_warns_and_a_tokenizer_scores_it():
     text = ["Пётр купил новую машину."]
-    with pytest.warns(UnscorableTextWarning, match="1 of 1 predictions.*1 of 1 references"):
+    with pytest.warns(
+        UnscorableTextWarning, match="the prediction .*, the reference .* hold letters"
+    ):
         silent_zero = compute_rouge(text, [text])
     assert silent_zero == dict.fromkeys(ROUGE_TYPES, 0.0)  # why it must not be silent
     import warnings
@@ -283,3 +285,13 @@ def test_dropped_characters_counts_letters_not_punctuation():
     assert dropped_characters("Пётр") == 4
     with pytest.warns(UnscorableTextWarning, match="1 of 2 references"):
         _per_example(["a cafe", "b"], [["the café"], ["b"]])
+
+
+def test_unscorable_note_counts_texts_in_words():
+    from dialogsum_peft.metrics import unscorable_note
+
+    assert unscorable_note({"predictions": ["plain words"]}) is None
+    one = unscorable_note({"predictions": ["café"], "references": ["cafe"]})
+    assert one.startswith("ROUGE: the prediction (1 letter) holds letters outside a-z")
+    many = unscorable_note({"references": ["Пётр", "ok", "ß"]})
+    assert many.startswith("ROUGE: 2 of 3 references (5 letters) hold letters")

@@ -67,7 +67,9 @@ def test_try_dialogue_gives_both_summaries_and_what_the_model_does_not_see(peft_
     assert len(coded.warnings) == 1 and "cannot encode" in coded.warnings[0]
     assert "'{'" in coded.warnings[0] and "'😀'" in coded.warnings[0]
     assert len(cut.warnings) == 1 and "longer than max_source_length=16" in cut.warnings[0]
-    assert cut.notes().startswith("warning: 1 of 1 dialogue is longer")
+    assert cut.notes().startswith(
+        "warning: the dialogue is longer than max_source_length=16 tokens (it has "
+    )
     # the fallback's text: the smoke banner, the dialogue, both summaries, the warnings
     text = str(coded)
     assert text.startswith("!" * 10) and "gibberish" in text

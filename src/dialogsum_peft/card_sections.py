@@ -89,8 +89,9 @@ def _row(cells) -> str:
 
 def evaluation_section(evaluation: CardEvaluation | None, config) -> str:
     """The card's "Evaluation" section between :data:`EVAL_START` and :data:`EVAL_END`."""
-    from .display import SMOKE_NOTE, counted
+    from .display import SMOKE_NOTE
     from .wins import describe_wins, win_shares
+    from .wording import counted
 
     lines = [EVAL_START, "## Evaluation", ""]
     if evaluation is None:
@@ -171,7 +172,7 @@ def evaluation_section(evaluation: CardEvaluation | None, config) -> str:
 
 
 def training_section(config, training: TrainingFacts | None, method_words: str) -> str:
-    from .display import counted
+    from .wording import counted
 
     rows = [
         ("base model", config.model_name),

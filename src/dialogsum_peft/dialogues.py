@@ -15,8 +15,9 @@ import random
 import textwrap
 from collections.abc import Mapping, Sequence
 
-from .display import SMOKE_NOTE, TextBlock, any_smoke, counted, wrap_lines
+from .display import SMOKE_NOTE, TextBlock, any_smoke, wrap_lines
 from .metrics import EvalResult
+from .wording import counted
 
 
 def split_name(dataset) -> str:

@@ -87,12 +87,6 @@ class TextBlock(str):
         printer.text(str(self))
 
 
-def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """``"1 dialogue"``, ``"2 dialogues"``, ``"1,500 dialogues"``: a count with its noun in the
-    right number (``plural`` for nouns that do not take an s, e.g. ``"summaries"``)."""
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
-
-
 def wrap_lines(text: str, width: int = 100) -> str:
     """``text`` wrapped to ``width`` characters line by line: a dialogue keeps one line per
     turn, a long turn continues on indented lines."""

@@ -21,11 +21,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .data import build_prompt
-from .display import SCORE_DIGITS, captioned, counted, smoke_caption
+from .display import SCORE_DIGITS, captioned, smoke_caption
 from .errors import ConfigError, DataError, WrongTypeError
 from .generation import summarize, summarize_ids
 from .metrics import EvalResult, aggregate, check_protocol, per_example, score_pairs
 from .tokenization import encode, warn_input_loss
+from .wording import counted
 from .zero_shot import zero_shot_model
 
 ZERO_SHOT = "zero-shot"  # the names of the two models the tutorial compares

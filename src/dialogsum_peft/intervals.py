@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .metrics import ROUGE_TYPES, check_protocol, per_example
+from .wording import counted
 
 N_RESAMPLES = 1000
 CONFIDENCE = 0.95
@@ -95,9 +96,7 @@ def _bootstrap(data: tuple, statistic, n_resamples: int, confidence: float, seed
 
     n = len(data[0])
     if n < MIN_DIALOGUES:
-        return Interval(
-            reason=f"{n} dialogue{'s' if n != 1 else ''}; at least {MIN_DIALOGUES} are needed"
-        )
+        return Interval(reason=f"{counted(n, 'dialogue')}; at least {MIN_DIALOGUES} are needed")
     no_spread = Interval(reason=f"no spread: every resample gives {float(statistic(*data)):.3f}")
     each = np.array([statistic(*(d[i : i + 1] for d in data)) for i in range(n)])
     if np.ptp(each) <= 1e-12:  # every dialogue alike: so is every resample (scipy would warn)

@@ -23,6 +23,7 @@ from functools import lru_cache
 
 from .errors import ConfigError, DataError, DialogSumWarning, warn
 from .tokenization import InputReport
+from .wording import counted, share_of, verb
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
@@ -80,17 +81,20 @@ def dropped_characters(text: str) -> int:
 def unscorable_note(texts: dict[str, Sequence[str]]) -> str | None:
     """One sentence saying which of ``texts`` (``{"references": [...], ...}``) lose letters to
     ``rouge_score``'s default tokenizer, or ``None`` when none does."""
-    parts = []
+    parts, texts_with_loss = [], 0
     for name, group in texts.items():
         counts = [dropped_characters(t) for t in group]
         if any(counts):
+            with_loss = sum(1 for c in counts if c)
+            texts_with_loss += with_loss
             parts.append(
-                f"{sum(1 for c in counts if c)} of {len(counts)} {name} ({sum(counts)} letters)"
+                f"{share_of(with_loss, len(counts), name)} ({counted(sum(counts), 'letter')})"
             )
     if not parts:
         return None
     return (
-        f"ROUGE: {', '.join(parts)} hold letters outside a-z that rouge_score's default "
+        f"ROUGE: {', '.join(parts)} {verb(texts_with_loss, 'holds', 'hold')} letters outside "
+        "a-z that rouge_score's default "
         "tokenizer drops, so their words count as missing: scores are for English text "
         "(docs/rouge.md)"
     )

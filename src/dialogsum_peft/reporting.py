@@ -20,10 +20,11 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .display import SCORE_DIGITS, any_smoke, captioned, counted, smoke_caption, title_with_notes
+from .display import SCORE_DIGITS, any_smoke, captioned, smoke_caption, title_with_notes
 from .errors import ConfigError, WrongTypeError
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
 from .published import NOT_REPORTED, PUBLISHED, PublishedFigure
+from .wording import counted
 
 
 def scores_under(results: Mapping[str, EvalResult], protocol: str) -> dict[str, dict[str, float]]:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from .errors import DialogSumWarning, warn
+from .wording import counted, share_of, verb
 
 MAX_EXAMPLE_CHARS = 8  # distinct lost characters quoted in a message
 
@@ -58,28 +59,19 @@ class InputReport:
         """One sentence on what was lost (``None`` when nothing was), without a ``warning:``
         prefix; ``what`` names the texts (``"train summaries"``)."""
 
-        def counted(n: int, noun: str) -> str:  # display.counted's rule, without its import
-            return f"{n} {noun}{'s' if n != 1 else ''}"
-
         def share(n: int) -> str:  # "2 of 10 dialogues", or "the dialogue" when there is one
-            if self.dialogues == 1:
-                words = [
-                    w[:-3] + "y" if w.endswith("ies") else w[:-1] if w.endswith("s") else w
-                    for w in what.split()
-                ]
-                return "the " + " ".join(words)
-            return f"{n} of {self.dialogues} {what}"
+            return share_of(n, self.dialogues, what)
 
         setting = "max_target_length" if self.target else "max_source_length"
         parts = []
         if self.truncated:
             one = self.truncated == 1
+            longest = "it has" if self.dialogues == 1 else "longest"
             parts.append(
-                f"{share(self.truncated)} {'is' if one else 'are'} "
-                f"longer than {setting}={self.max_length} tokens (longest "
-                f"{self.longest}): {counted(self.tokens_cut, 'token')} at "
-                f"{'its end' if one else 'their ends'} "
-                f"{'is' if self.tokens_cut == 1 else 'are'} cut and never "
+                f"{share(self.truncated)} {verb(self.truncated, 'is', 'are')} longer than "
+                f"{setting}={self.max_length} tokens ({longest} {self.longest}): "
+                f"{counted(self.tokens_cut, 'token')} at {'its end' if one else 'their ends'} "
+                f"{verb(self.tokens_cut, 'is', 'are')} cut and never "
                 f"{'learned' if self.target else 'read'} by the model (raise {setting} "
                 "to keep them whole)"
             )
@@ -87,7 +79,7 @@ class InputReport:
             shown = " ".join(repr(c) for c in self.lost_examples)
             parts.append(
                 f"{share(self.with_unknown)} "
-                f"{'holds' if self.with_unknown == 1 else 'hold'} "
+                f"{verb(self.with_unknown, 'holds', 'hold')} "
                 f"{counted(self.chars_lost, 'character')} the tokenizer cannot encode "
                 f"(e.g. {shown}); the model "
                 + ("learns to write" if self.target else "reads")

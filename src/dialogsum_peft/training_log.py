@@ -17,7 +17,7 @@ import re
 
 from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
 
-from .display import counted
+from .wording import counted
 
 
 # ------------------------------------------------------------------ the losses it logged

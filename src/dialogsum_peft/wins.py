@@ -28,10 +28,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .display import counted
 from .errors import ConfigError, DataError
 from .intervals import CONFIDENCE, MIN_DIALOGUES, Interval, wilson_interval
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
+from .wording import counted
 
 OUTCOMES = ("higher", "equal", "lower")  # the other model's score against the baseline's
 TIE_TOLERANCE = 1e-9  # two F-measures closer than this are equal (float rounding, not ROUGE)
@@ -79,9 +79,7 @@ def proportion_interval(k: int, n: int, confidence: float = CONFIDENCE) -> Inter
     if not 0 <= k <= n:
         raise ValueError(f"{k} of {n}: a count must be between 0 and the total")
     if n < MIN_DIALOGUES:  # the words of intervals._bootstrap: one reason for both kinds
-        return Interval(
-            reason=f"{n} dialogue{'s' if n != 1 else ''}; at least {MIN_DIALOGUES} are needed"
-        )
+        return Interval(reason=f"{counted(n, 'dialogue')}; at least {MIN_DIALOGUES} are needed")
     return wilson_interval(k, n, confidence)
 
 

@@ -310,7 +310,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         body = "\n".join(lines) + "\n"
         if args.output:
             write_text_atomic(Path(args.output), body)
-            from ..display import counted
+            from ..wording import counted
 
             print(
                 f"{counted(len(lines), 'summary', 'summaries')} written to {args.output}",
