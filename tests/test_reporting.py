@@ -266,10 +266,10 @@ def test_tables_and_plots_show_no_95_percent_interval_where_none_can_be_estimate
 
 def test_counts_name_their_noun_in_the_right_number(sample):
     """Issue 32 (11): "(1 dialogues)" under a length bin, "1 summaries written"."""
-    from dialogsum_peft.wording import counted
     from dialogsum_peft.evaluation import rouge_by_length
     from dialogsum_peft.reporting import plot_rouge_by_length
     from dialogsum_peft.tokenization import InputReport
+    from dialogsum_peft.wording import counted
 
     assert [counted(n, "dialogue") for n in (0, 1, 2, 1500)] == [
         "0 dialogues",
