@@ -183,18 +183,23 @@ def plot_rouge_comparison(
     for i, name in enumerate(names):
         values = [scores[name][k] for k in ROUGE_TYPES]
         ci = cis[name]
-        lows = [ci[k].low if ci[k].estimable else np.nan for k in ROUGE_TYPES]
-        his = [ci[k].high if ci[k].estimable else np.nan for k in ROUGE_TYPES]
         xs = x + (i - (len(names) - 1) / 2) * width
-        ax.bar(
-            xs,
-            values,
-            width,
-            label=name,
-            yerr=[np.subtract(values, lows), np.subtract(his, values)],  # NaN: no error bar
-            capsize=3,
-            error_kw={"elinewidth": 1},
-        )
+        ax.bar(xs, values, width, label=name)
+        # error bars only where an interval exists (matplotlib 3.7 warns at an all-NaN yerr)
+        drawn_at = [j for j, k in enumerate(ROUGE_TYPES) if ci[k].estimable]
+        if drawn_at:
+            ax.errorbar(
+                xs[drawn_at],
+                [values[j] for j in drawn_at],
+                yerr=[
+                    [values[j] - ci[ROUGE_TYPES[j]].low for j in drawn_at],
+                    [ci[ROUGE_TYPES[j]].high - values[j] for j in drawn_at],
+                ],
+                fmt="none",
+                ecolor="black",
+                capsize=3,
+                elinewidth=1,
+            )
         for j, k in enumerate(ROUGE_TYPES):
             lines = []  # written above the bar (or its error bar), bottom up
             if values[j] >= 0.12 * y_top:  # tall enough to hold its value
