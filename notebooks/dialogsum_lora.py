@@ -459,9 +459,10 @@ print(trainer.session_report(train_result))  # the steps and time of this sessio
 # that resumes a finished run trains nothing and runs no validation pass, and says so).
 
 # %%
-from dialogsum_peft.reporting import plot_loss_curve
+from dialogsum_peft.reporting import dialogues_of, plot_loss_curve
 
-plot_loss_curve(trainer, title=f"LoRA training and validation loss ({config.model_name})")
+trained_on = dialogues_of(config.dataset_source, len(tokenized["train"]), "train")
+plot_loss_curve(trainer, title=f"LoRA training and validation loss, {config.model_name} on {trained_on}")
 plt.show()
 print(trainer.validation_report(train_result))  # this session's passes, against its time
 
@@ -610,7 +611,8 @@ from dialogsum_peft.reporting import plot_rouge_by_length
 
 # bins of each prompt's tokens before truncation, up to the max_source_length it was cut to
 display(rouge_by_length(results, protocol="mean"))
-plot_rouge_by_length(results, protocol="mean")
+plot_rouge_by_length(results, protocol="mean",
+                     title=f"ROUGE by dialogue length, {dialogues_of(config.dataset_source, len(eval_set))}")
 plt.show()
 display(rouge_by_topic(results, eval_set["topic"]))
 losses = largest_losses(results[ZERO_SHOT], results[LORA], k=3)
@@ -665,17 +667,19 @@ print(example_report(test, index, {name: s[0] for name, s in summaries.items()},
 # the run's generation settings (`gen`, as above);
 # `launch` serves it from this runtime and shows it under the cell. `share=False`: no public link,
 # what you type stays between your browser and the runtime. Colab has gradio; without it
-# (`pip install gradio`) the cell prints the same comparison for one test dialogue.
+# (`pip install gradio`) there is no page. Above the page the cell prints the same comparison for
+# one test dialogue (`index`, as in the example cell), which a saved copy of the notebook keeps.
 
 # %%
 from dialogsum_peft.dialogues import gradio_installed, try_it_app
 from dialogsum_peft.evaluation import try_dialogue
 
+# the comparison as a plain call, for one test dialogue: it stays readable in a saved notebook,
+# where the page below is an empty frame once this runtime is gone
+print(try_dialogue(peft_model, tokenizer, test[index]["dialogue"], **gen))
 if gradio_installed():  # Colab has it; elsewhere: pip install gradio
     app = try_it_app(peft_model, tokenizer, examples=test[:3]["dialogue"], **gen)
     app.launch(share=False, quiet=True, prevent_thread_lock=True)  # served beside the notebook
-else:  # the same comparison as a plain call, for one test dialogue
-    print(try_dialogue(peft_model, tokenizer, test[index]["dialogue"], **gen))
 
 # %% [markdown]
 # ### What did it forget?

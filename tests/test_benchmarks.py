@@ -3,9 +3,7 @@ variant is a set of TrainConfig overrides; every result says which tokenizer, to
 device and versions its figures were measured with; deadlines stop a variant without losing the
 rows measured before it; and the prepared GPU script fits its device-time budget."""
 
-import importlib.util
 import json
-import os
 import re
 import statistics
 import subprocess
@@ -14,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import needs_shared
+from conftest import needs_ct2, needs_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -171,10 +169,7 @@ def test_eval_throughput_runs_and_reports(no_shared, tmp_path):
     assert saved["rows"] == result["rows"] and saved["targets"]["speedup_vs_previous_default"] == 2
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("ctranslate2") is None and not os.environ.get("CI"),
-    reason="ctranslate2 is not installed (CI installs requirements-serve.txt)",
-)
+@needs_ct2
 def test_eval_throughput_ctranslate2_variants(no_shared, tmp_path):
     """The ctranslate2 rows: converted in the run (timed), float32 gives the baseline's summaries,
     the CPU goal of issue 22 is judged only against the same batch and dialogues."""

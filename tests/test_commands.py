@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import summarize_sample_argv
+from conftest import needs_ct2, summarize_sample_argv
 from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.command_line.run_outputs import RunLock
 from dialogsum_peft.errors import RunFolderError, TrainingError
@@ -630,11 +630,11 @@ def test_merge_for_generation_that_cannot_apply_is_refused_before_loading(
     assert not out.exists()
 
 
+@needs_ct2
 def test_torch_flags_with_the_ctranslate2_backend_and_eval_steps_without_validation_are_refused(
     run, tmp_path, capsys, no_model_loads
 ):
     """Before the fix both were silently unused."""
-    pytest.importorskip("ctranslate2")
     data = str(sample_data_dir() / "test.jsonl")
     rc = main(
         [

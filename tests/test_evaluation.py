@@ -151,6 +151,12 @@ def test_length_bins_hold_every_dialogue_and_score_like_the_corpus(two_models):
     plot = plot_rouge_by_length(_measured(smoke, lengths), protocol="best")
     assert SMOKE_NOTE in plot.axes[0].get_title()  # from the results
     assert plot.axes[0].get_ylabel() == "rouge1 F-measure (protocol: best)"  # given, not parsed
+    titled = plot_rouge_by_length(_measured(results, lengths), title="ROUGE by length, my data")
+    ax = titled.axes[0]
+    assert ax.get_title() == "ROUGE by length, my data"
+    heights = [p.get_height() for p in ax.patches]
+    # every bar's value is written (a zero-height bar is otherwise not seen at all)
+    assert sorted(t.get_text() for t in ax.texts) == sorted(f"{h:.3f}" for h in heights)
     matplotlib.pyplot.close("all")
 
 

@@ -20,7 +20,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import gen, summarize_sample_argv
+from conftest import gen, needs_ct2, summarize_sample_argv
 from dialogsum_peft.command_line.cli import main
 from dialogsum_peft.command_line.loading import (
     load_adapter,
@@ -36,11 +36,6 @@ from dialogsum_peft.offline import sample_data_dir
 ROOT = Path(__file__).resolve().parents[1]
 GEN = ["--max-new-tokens", "12", "--batch-size", "4"]
 SMOKE = ["--preset", "smoke"]
-needs_ct2 = pytest.mark.skipif(
-    importlib.util.find_spec("ctranslate2") is None and not os.environ.get("CI"),
-    reason="ctranslate2 is not installed (pip install -r "
-    "requirements-serve.txt); CI installs it and never skips",
-)
 
 
 def export_argv(adapter, to, *flags) -> list[str]:

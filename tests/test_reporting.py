@@ -1,7 +1,9 @@
 """Tables and plots carry their own labels: protocol, smoke note, and published-not-ours."""
 
 import math
+import re
 import warnings
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -451,3 +453,35 @@ def test_the_rouge_chart_labels_never_overlap_and_its_legend_says_only_what_is_d
         assert ("error bars: 95% bootstrap interval" in title) == estimable, (case, title)
         assert ("no CI: not estimable" in title) == ("no CI" in [t for t, _ in texts])
     matplotlib.pyplot.close("all")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+DRAWS = re.compile(r"\bplot_(rouge_comparison|rouge_by_length|loss_curve|rouge_vs_parameters)\(")
+
+
+def _places_that_draw():
+    """(where, source) of every notebook cell and command-line function that draws a ROUGE or
+    loss plot."""
+    import ast
+
+    for nb in sorted((ROOT / "notebooks").glob("*.py")):
+        for i, cell in enumerate(nb.read_text(encoding="utf-8").split("\n# %%")):
+            if DRAWS.search(cell) and not cell.lstrip().startswith("[markdown]"):
+                yield f"{nb.name} cell {i}", cell
+    for path in sorted((ROOT / "src" / "dialogsum_peft" / "command_line").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef):
+                body = ast.get_source_segment(source, node)
+                if DRAWS.search(body):
+                    yield f"{path.name}:{node.name}", body
+
+
+def test_every_plot_of_scores_or_losses_names_the_data_it_was_measured_on():
+    """A new user's report: the notebook's length plot said "ROUGE by dialogue length" on the
+    shipped sample, and the command line's loss.png said "LoRA training loss" for any method on
+    any data. Every place that draws one (both notebooks, the command line) builds its title or
+    note with reporting.dialogues_of, which names the data the run read."""
+    places = dict(_places_that_draw())
+    assert len(places) >= 6, sorted(places)  # the test still finds what it checks
+    assert [where for where, src in places.items() if "dialogues_of(" not in src] == []

@@ -131,7 +131,7 @@ def test_loss_curve_plots_the_trainer_log_with_its_model_smoke_mark(trained):
     *_, trainer = trained
     ax = plot_loss_curve(trainer, note="24 steps").axes[0]
     assert list(ax.lines[0].get_ydata()) == [loss for _, loss in loss_history(trainer)]
-    assert ax.get_title() == f"LoRA training loss\n24 steps\n{SMOKE_NOTE}"  # the tiny T5's mark
+    assert ax.get_title() == f"Training loss\n24 steps\n{SMOKE_NOTE}"  # the tiny T5's mark
 
 
 def test_only_adapter_weights_changed(trained):

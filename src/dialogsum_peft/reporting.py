@@ -236,7 +236,7 @@ def plot_rouge_comparison(
     return fig
 
 
-def plot_loss_curve(trainer, title: str = "LoRA training loss", note: str | None = None):
+def plot_loss_curve(trainer, title: str = "Training loss", note: str | None = None):
     """Training loss against step of a trained ``transformers.Trainer``
     (:func:`dialogsum_peft.training_log.loss_history`) and the validation loss where it was computed
     (:func:`~dialogsum_peft.training_log.validation_loss_history`); the title carries ``note`` and,
@@ -267,12 +267,17 @@ def plot_loss_curve(trainer, title: str = "LoRA training loss", note: str | None
 
 
 def plot_rouge_by_length(
-    results: Mapping[str, EvalResult], protocol: str = "mean", metric: str = "rouge1"
+    results: Mapping[str, EvalResult],
+    protocol: str = "mean",
+    metric: str = "rouge1",
+    title: str = "ROUGE by dialogue length",
 ):
     """Grouped bars of each model's corpus ``metric`` under ``protocol`` by prompt length
     (:func:`~dialogsum_peft.evaluation.rouge_by_length`, computed here from ``results``), one group
-    per bin labelled with its number of dialogues; the y axis names the protocol and the title
-    carries the smoke note when a result comes from the smoke model."""
+    per bin labelled with its number of dialogues, each bar's value written on or above it (a
+    zero-height bar is otherwise invisible); the y axis names the protocol, the ``title`` (name
+    the data: :func:`dialogues_of`) carries the smoke note when a result comes from the smoke
+    model."""
     import matplotlib.pyplot as plt
 
     from .evaluation import rouge_by_length
@@ -283,7 +288,8 @@ def plot_rouge_by_length(
     width = 0.8 / max(1, len(models))
     for i, name in enumerate(models):
         xs = [x + i * width for x in range(len(table))]
-        ax.bar(xs, table[name], width, label=name)
+        bars = ax.bar(xs, table[name], width, label=name)
+        ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
     ax.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(table))])
     ax.set_xticklabels(
         [
@@ -293,7 +299,8 @@ def plot_rouge_by_length(
     )
     ax.set_xlabel("prompt length in tokens")
     ax.set_ylabel(f"{metric} F-measure (protocol: {protocol})")
-    ax.set_title(title_with_notes("ROUGE by dialogue length", None, any_smoke(results.values())))
+    ax.margins(y=0.15)  # room above the tallest bar for its label
+    ax.set_title(title_with_notes(title, None, any_smoke(results.values())))
     ax.legend()
     return fig
 

@@ -208,8 +208,11 @@ def _write_evaluation_outputs(results, split, config, args, trained, results_dir
     tuned = [name for name in results if name != "base"]
     both = "base" in results and tuned
     print(
-        rouge_table(
-            results, baseline="base" if both else None, improved=tuned[0] if both else None
+        rouge_table(  # with each score's 95% interval, as the notebook's table
+            results,
+            baseline="base" if both else None,
+            improved=tuned[0] if both else None,
+            intervals=True,
         ).to_string()
     )
     if both:  # on how many dialogues, beside the average (dialogsum_peft.wins)

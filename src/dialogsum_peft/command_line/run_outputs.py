@@ -208,7 +208,7 @@ def write_training_outputs(
     from ..adapters import adapter_size_mb
     from ..methods import is_peft
     from ..offline import is_smoke_model
-    from ..reporting import plot_loss_curve
+    from ..reporting import dialogues_of, plot_loss_curve
     from ..training_log import loss_history, loss_log, validation_loss_history
 
     if is_peft(config.method):
@@ -246,7 +246,11 @@ def write_training_outputs(
     )
     out.write_json(METRICS, metrics)
     if history:
-        save_figure(plot_loss_curve(trainer), out / LOSS_PLOT)
+        title = (  # what trained, and on which data (the method's, not always LoRA's)
+            f"{config.method} training loss, {config.model_name} on "
+            f"{dialogues_of(config.dataset_source, len(trainer.train_dataset), 'train')}"
+        )
+        save_figure(plot_loss_curve(trainer, title=title), out / LOSS_PLOT)
         print(
             f"loss: {history[0][1]:.4f} at step {history[0][0]} -> "
             f"{history[-1][1]:.4f} at step {history[-1][0]}"
