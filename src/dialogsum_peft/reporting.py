@@ -185,21 +185,11 @@ def plot_rouge_comparison(
         ci = cis[name]
         xs = x + (i - (len(names) - 1) / 2) * width
         ax.bar(xs, values, width, label=name)
-        # error bars only where an interval exists (matplotlib 3.7 warns at an all-NaN yerr)
-        drawn_at = [j for j, k in enumerate(ROUGE_TYPES) if ci[k].estimable]
-        if drawn_at:
-            ax.errorbar(
-                xs[drawn_at],
-                [values[j] for j in drawn_at],
-                yerr=[
-                    [values[j] - ci[ROUGE_TYPES[j]].low for j in drawn_at],
-                    [ci[ROUGE_TYPES[j]].high - values[j] for j in drawn_at],
-                ],
-                fmt="none",
-                ecolor="black",
-                capsize=3,
-                elinewidth=1,
-            )
+        at = [j for j, k in enumerate(ROUGE_TYPES) if ci[k].estimable]  # NaN: matplotlib 3.7 warns
+        if at:  # error bars where an interval exists
+            ys, shown = [values[j] for j in at], [ci[ROUGE_TYPES[j]] for j in at]
+            yerr = [[y - c.low for y, c in zip(ys, shown)], [c.high - y for y, c in zip(ys, shown)]]
+            ax.errorbar(xs[at], ys, yerr, fmt="none", ecolor="black", capsize=3, elinewidth=1)
         for j, k in enumerate(ROUGE_TYPES):
             lines = []  # written above the bar (or its error bar), bottom up
             if values[j] >= 0.12 * y_top:  # tall enough to hold its value
@@ -273,11 +263,9 @@ def plot_rouge_by_length(
     title: str = "ROUGE by dialogue length",
 ):
     """Grouped bars of each model's corpus ``metric`` under ``protocol`` by prompt length
-    (:func:`~dialogsum_peft.evaluation.rouge_by_length`, computed here from ``results``), one group
-    per bin labelled with its number of dialogues, each bar's value written on or above it (a
-    zero-height bar is otherwise invisible); the y axis names the protocol, the ``title`` (name
-    the data: :func:`dialogues_of`) carries the smoke note when a result comes from the smoke
-    model."""
+    (:func:`~dialogsum_peft.evaluation.rouge_by_length`, computed here), one group per bin labelled
+    with its number of dialogues, each bar's value above it; the y axis names the protocol, the
+    ``title`` (name the data: :func:`dialogues_of`) gets the smoke note from the results."""
     import matplotlib.pyplot as plt
 
     from .evaluation import rouge_by_length
