@@ -91,12 +91,21 @@ def _difference(sums_a, sums_b, counts, axis=-1):
     return (np.sum(sums_b, axis=axis) - np.sum(sums_a, axis=axis)) / np.sum(counts, axis=axis)
 
 
+def too_few(n: int) -> Interval | None:
+    """The not-estimable :class:`Interval` of ``n`` dialogues below :data:`MIN_DIALOGUES` (the
+    module's docstring says why), or ``None`` when there are enough: one rule and one reason for
+    the bootstrap's intervals and the win shares' Wilson intervals."""
+    if n < MIN_DIALOGUES:
+        return Interval(reason=f"{counted(n, 'dialogue')}; at least {MIN_DIALOGUES} are needed")
+    return None
+
+
 def _bootstrap(data: tuple, statistic, n_resamples: int, confidence: float, seed: int) -> Interval:
     from scipy.stats import bootstrap
 
     n = len(data[0])
-    if n < MIN_DIALOGUES:
-        return Interval(reason=f"{counted(n, 'dialogue')}; at least {MIN_DIALOGUES} are needed")
+    if (few := too_few(n)) is not None:
+        return few
     no_spread = Interval(reason=f"no spread: every resample gives {float(statistic(*data)):.3f}")
     each = np.array([statistic(*(d[i : i + 1] for d in data)) for i in range(n)])
     if np.ptp(each) <= 1e-12:  # every dialogue alike: so is every resample (scipy would warn)

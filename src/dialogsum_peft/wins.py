@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import ConfigError, DataError
-from .intervals import CONFIDENCE, MIN_DIALOGUES, Interval, wilson_interval
+from .intervals import CONFIDENCE, Interval, too_few, wilson_interval
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
 from .wording import counted
 
@@ -78,9 +78,7 @@ def proportion_interval(k: int, n: int, confidence: float = CONFIDENCE) -> Inter
     Raises ValueError for ``k`` outside 0..n."""
     if not 0 <= k <= n:
         raise ValueError(f"{k} of {n}: a count must be between 0 and the total")
-    if n < MIN_DIALOGUES:  # the words of intervals._bootstrap: one reason for both kinds
-        return Interval(reason=f"{counted(n, 'dialogue')}; at least {MIN_DIALOGUES} are needed")
-    return wilson_interval(k, n, confidence)
+    return too_few(n) or wilson_interval(k, n, confidence)
 
 
 def win_shares(
