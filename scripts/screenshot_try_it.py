@@ -5,7 +5,8 @@
 Offline: the tiny random T5 with a LoRA adapter of random B weights (as training would leave it,
 so its summaries differ from the zero-shot ones), the shipped sample's first test dialogues as
 examples. Drives headless Chromium (``chromium`` on PATH, Debian's package) over the DevTools
-protocol with ``websocket-client`` (Jupyter's dependency), since the page must be typed into and
+protocol with ``websocket-client`` (Jupyter's dependency); the adapter's weights from the tests'
+``conftest.randomize_lora_b``, since the page must be typed into and
 submitted before the screenshot: Chromium's ``--screenshot`` flag only loads a page.
 """
 
@@ -30,7 +31,6 @@ PORT, DEBUG_PORT, SIZE = 7861, 9333, (1100, 900)
 
 
 def serve():
-    import torch
     from transformers import AutoTokenizer, T5ForConditionalGeneration
 
     from dialogsum_peft.config import TrainConfig
@@ -42,12 +42,10 @@ def serve():
     model = T5ForConditionalGeneration.from_pretrained(tiny_base_dir()).eval()
     tokenizer = AutoTokenizer.from_pretrained(tiny_base_dir())
     config = TrainConfig.smoke()
-    peft_model = apply_method(model, config).eval()
-    rng = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, p in peft_model.named_parameters():
-            if "lora_B" in name:
-                p.copy_(torch.randn(p.shape, generator=rng) * 2.0)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from conftest import randomize_lora_b  # the tests' "as training would leave it"
+
+    peft_model = randomize_lora_b(apply_method(model, config)).eval()
     examples = load_dialogsum(sample_data_dir())["test"]["dialogue"][:3]
     app = try_it_app(peft_model, tokenizer, examples, **config.generation_kwargs())
     app.launch(server_name="127.0.0.1", server_port=PORT, prevent_thread_lock=True)
