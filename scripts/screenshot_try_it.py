@@ -5,9 +5,9 @@
 Offline: the tiny random T5 with a LoRA adapter of random B weights (as training would leave it,
 so its summaries differ from the zero-shot ones), the shipped sample's first test dialogues as
 examples. Drives headless Chromium (``chromium`` on PATH, Debian's package) over the DevTools
-protocol with ``websocket-client`` (Jupyter's dependency); the adapter's weights from the tests'
-``conftest.randomize_lora_b``, since the page must be typed into and
-submitted before the screenshot: Chromium's ``--screenshot`` flag only loads a page.
+protocol with ``websocket-client`` (Jupyter's dependency), since the page must be typed into and
+submitted before the screenshot: Chromium's ``--screenshot`` flag only loads a page. The adapter's
+weights come from the tests' ``conftest.randomize_lora_b``.
 """
 
 from __future__ import annotations
