@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import gen
+from conftest import gen, summarize_sample_argv
 from dialogsum_peft.command_line.cli import build_parser, main
 from dialogsum_peft.command_line.cli_config import resolve_config
 from dialogsum_peft.command_line.loading import load_adapter, load_base_model
@@ -341,23 +341,8 @@ def test_evaluate_scores_the_adapter_and_the_untouched_base(evaluated, run_dir, 
 def test_summarize_jsonl_file_to_jsonl(run_dir, evaluated, tmp_path):
     source = sample_data_dir() / "test.jsonl"  # 27 rows: each test dialogue once per reference
     out = tmp_path / "out.jsonl"
-    assert (
-        main(
-            [
-                "summarize",
-                "--preset",
-                "smoke",
-                "--adapter",
-                str(run_dir / "adapter"),
-                "--input",
-                str(source),
-                "--output",
-                str(out),
-                *GEN,
-            ]
-        )
-        == 0
-    )
+    argv = summarize_sample_argv(run_dir / "adapter", "--preset", "smoke")
+    assert main([*argv, "--output", str(out), *GEN]) == 0
     inputs = read_jsonl(source)
     rows = read_jsonl(out)
     assert len(rows) == len(inputs) == 27
