@@ -369,8 +369,6 @@ def test_every_score_column_shows_four_decimals_an_all_zero_one_included(sample)
     """Review item 8: rouge_table's (and rouge_by_length's) rouge2 column showed "0.0" beside
     "0.0517": pandas shows a column of zeros with one decimal. Every score column is shown with
     the same 4 decimals, in the text and the HTML views alike; the values stay numbers."""
-    import re
-
     from dialogsum_peft.evaluation import rouge_by_length, rouge_by_topic
     from dialogsum_peft.tokenization import InputReport
 
