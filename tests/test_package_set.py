@@ -50,3 +50,16 @@ def test_same_version_ignores_trailing_zeros_and_local_labels():
     assert package_set.same_version("2.6", "2.6.0+cu124")
     assert package_set.same_version("0.20", "0.20.0")
     assert not package_set.same_version("4.66", "4.66.3")
+
+
+def test_the_suite_requires_ctranslate2_only_in_the_sets_that_install_it(monkeypatch, tmp_path):
+    """Colab's set has no ctranslate2: its tests skip there even though .ci/run's first set
+    exported the requirement; the floors set installs requirements-serve.txt, so they must run."""
+    monkeypatch.setenv(package_set.REQUIRE_CTRANSLATE2, "1")  # as .ci/run leaves it
+    python = str(tmp_path / "bin" / "python")
+    colab = package_set.suite_env("colab", python, tmp_path)
+    floors = package_set.suite_env("floors", python, tmp_path)
+    assert colab[package_set.REQUIRE_CTRANSLATE2] == "0"
+    assert floors[package_set.REQUIRE_CTRANSLATE2] == "1"
+    assert colab["PATH"].startswith(str(tmp_path / "bin")) and colab["DIALOGSUM_SKIP_INSTALL"]
+    assert "ctranslate2" not in package_set.read_pins(package_set.COLAB_FREEZE)
