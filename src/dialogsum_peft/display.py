@@ -10,9 +10,12 @@ examples with them.
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 
 import pandas as pd
+
+from .wording import NOT_ESTIMABLE, not_estimable
 
 SMOKE_NOTE = "SMOKE MODE: tiny random model, numbers are meaningless"
 
@@ -27,7 +30,12 @@ class CaptionedTable(pd.DataFrame):
     alone. pandas shows each float column with as few decimals as its values need, so a score
     column that is all zeros reads "0.0" beside "0.0517": ``digits`` shows every score alike.
     Everything else is an ordinary DataFrame (``.loc``, ``.equals``, arithmetic: the values are
-    not rounded by showing them)."""
+    not rounded by showing them).
+
+    A cell that says why an interval is missing (``"not estimable: <reason>"``, alone or inside
+    e.g. ``"+0.0000 (not estimable: <reason>)"``) shows ``"not estimable [1]"`` and the reason
+    once, as a numbered note under the table: the same reason in every cell of a row made the
+    command line's ROUGE table ~290 characters wide. The values keep their whole text."""
 
     _metadata = ["caption", "digits"]
     caption: str | None = None
@@ -37,8 +45,9 @@ class CaptionedTable(pd.DataFrame):
     def _constructor(self):
         return CaptionedTable
 
-    def _shown(self) -> pd.DataFrame:
-        """A plain copy as shown: the floats of each column ``digits`` names as text."""
+    def _shown(self) -> tuple[pd.DataFrame, list[str]]:
+        """A plain copy as shown (the floats of each column ``digits`` names as text, each
+        missing interval's reason as a note number) and the notes, ``"[1] not estimable: ..."``."""
         shown = pd.DataFrame(self).copy()
         for column in shown.columns if self.digits is not None else ():
             places = self.digits.get(column) if isinstance(self.digits, dict) else self.digits
@@ -47,19 +56,45 @@ class CaptionedTable(pd.DataFrame):
                     f"{v:.{places}f}" if isinstance(v, float) and v == v else v
                     for v in shown[column]
                 ]
-        return shown
+        notes: dict[str, int] = {}
+
+        def numbered(match) -> str:
+            return f"{NOT_ESTIMABLE} [{notes.setdefault(match[1], len(notes) + 1)}]"
+
+        for i, column in enumerate(shown.columns):
+            values = shown.iloc[:, i]
+            if values.map(lambda v: isinstance(v, str)).any():
+                shown.isetitem(
+                    i, [_REASON.sub(numbered, v) if isinstance(v, str) else v for v in values]
+                )
+        return shown, [f"[{n}] {not_estimable(reason)}" for reason, n in notes.items()]
 
     def to_string(self, *args, **kwargs):
-        text = pd.DataFrame.to_string(self._shown(), *args, **kwargs)
-        return f"{self.caption}\n{text}" if self.caption and text is not None else text
+        shown, notes = self._shown()
+        text = pd.DataFrame.to_string(shown, *args, **kwargs)
+        if text is None:  # written to a buffer
+            return None
+        return "\n".join(filter(None, [self.caption, text, *notes]))
 
     def to_html(self, *args, **kwargs):
-        text = pd.DataFrame.to_html(self._shown(), *args, **kwargs)
-        return _html_caption(self.caption) + text if self.caption and text is not None else text
+        shown, notes = self._shown()
+        return _with_html_notes(self, pd.DataFrame.to_html(shown, *args, **kwargs), notes)
 
     def _repr_html_(self):
-        text = pd.DataFrame._repr_html_(self._shown())
-        return _html_caption(self.caption) + text if self.caption and text is not None else text
+        shown, notes = self._shown()
+        return _with_html_notes(self, pd.DataFrame._repr_html_(shown), notes)
+
+
+# "not estimable: <reason>" up to the end of the cell or the parenthesis around it
+_REASON = re.compile(re.escape(NOT_ESTIMABLE) + r": ([^()]+)")
+
+
+def _with_html_notes(table: CaptionedTable, text: str | None, notes: list[str]) -> str | None:
+    if text is None:
+        return None
+    head = _html_caption(table.caption) if table.caption else ""
+    tail = f"<p>{'<br>'.join(html.escape(n) for n in notes)}</p>\n" if notes else ""
+    return head + text + tail
 
 
 def _html_caption(caption: str) -> str:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .metrics import ROUGE_TYPES, check_protocol, per_example
-from .wording import counted
+from .wording import counted, not_estimable
 
 N_RESAMPLES = 1000
 CONFIDENCE = 0.95
@@ -203,7 +203,7 @@ def format_interval(ci: Interval | Sequence[float], signed: bool = False) -> str
     ``"+0.012 to +0.031"``, three decimals (ROUGE F-measures are fractions); an interval that
     cannot be estimated as ``"not estimable: <reason>"``."""
     if isinstance(ci, Interval) and not ci.estimable:
-        return f"not estimable: {ci.reason}"
+        return not_estimable(ci.reason)
     low, high = ci
     sign = "+" if signed else ""
     return f"{low:{sign}.3f} to {high:{sign}.3f}"

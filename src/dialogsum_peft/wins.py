@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from .errors import ConfigError, DataError
 from .intervals import CONFIDENCE, Interval, too_few, wilson_interval
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
-from .wording import counted
+from .wording import counted, not_estimable
 
 OUTCOMES = ("higher", "equal", "lower")  # the other model's score against the baseline's
 TIE_TOLERANCE = 1e-9  # two F-measures closer than this are equal (float rounding, not ROUGE)
@@ -67,7 +67,7 @@ class Share:
 def format_share_ci(ci: Interval) -> str:
     """A share's interval in whole percents, ``"31% to 83%"``, or ``"not estimable: <reason>"``."""
     if not ci.estimable:
-        return f"not estimable: {ci.reason}"
+        return not_estimable(ci.reason)
     return f"{ci.low:.0%} to {ci.high:.0%}"
 
 

@@ -29,6 +29,15 @@ def share_of(n: int, total: int, what: str) -> str:
     return f"{n:,} of {total:,} {what}"
 
 
+NOT_ESTIMABLE = "not estimable"  # what every table, plot and message says of a missing interval
+
+
+def not_estimable(reason: str) -> str:
+    """``"not estimable: <reason>"``: an interval that cannot be estimated, with why (a table
+    shows the reason once, as a numbered note under it: :mod:`dialogsum_peft.display`)."""
+    return f"{NOT_ESTIMABLE}: {reason}"
+
+
 def verb(n: int, one: str, many: str) -> str:
     """``one`` when ``n`` is 1 (``"is"``, ``"holds"``), else ``many``."""
     return one if n == 1 else many
