@@ -192,7 +192,13 @@ def test_answer_examples_show_the_forgotten_first():
         table.loc["q3", "before"] == "right: answer 3"
         and table.loc["q3", "after"] == "wrong: answer 3"
     )
-    assert table.caption == "2 of 8 instructions forgotten (right before, wrong after)"
+    assert table.caption == (  # which rows these are: a reader saw 6 unforgotten ones unexplained
+        "2 of 8 instructions forgotten (right before, wrong after); "
+        "shown: 4, the forgotten first, then in file order"
+    )
+    kept = answer_examples(items, before, before, k=3)
+    assert kept.caption.startswith("0 of 8") and kept.caption.endswith("shown: 3, in file order")
+    assert list(kept.index) == ["q0", "q1", "q2"]
     with pytest.raises(ValueError, match="7 instructions for 8 answers"):
         answer_examples(items[:7], before, after)
 
