@@ -17,3 +17,11 @@ def test_figures_from_selects_by_source():
     assert figures_from("nobody") == ()
     with pytest.raises(ValueError):  # a figure names a protocol we know
         PublishedFigure("somewhere", "some model", "average", {"rouge1": 0.5})
+
+
+def test_every_figure_names_its_base_model_and_an_uncheckable_source_says_so():
+    """A reader saw "LoRA r=8 on q,v, ... | published: a Colab notebook" beside our rows: no base
+    model in its label, no way to find the source."""
+    assert all(f.setup.startswith("flan-t5-base ") for f in PUBLISHED)
+    unlinked = [f for f in PUBLISHED if f.source.startswith("a Colab notebook")]
+    assert unlinked and all("cannot be checked" in f.source for f in unlinked)

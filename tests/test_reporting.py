@@ -15,7 +15,7 @@ from dialogsum_peft.dialogues import (
     show_random_elements,
     side_by_side,
 )
-from dialogsum_peft.display import SMOKE_NOTE
+from dialogsum_peft.display import OURS_SMOKE, SMOKE_NOTE
 from dialogsum_peft.evaluation import LORA, ZERO_SHOT, compute_rouge
 from dialogsum_peft.metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, score_pairs
 from dialogsum_peft.offline import SMOKE_BANNER
@@ -96,6 +96,8 @@ def test_smoke_tables_say_so_in_text_and_html(sample):
     # the labels do not get in the way of the values
     assert table.loc["LoRA", "rouge1"] == round(smoke["LoRA"].by_protocol["mean"]["rouge1"], 4)
     assert all(SMOKE_NOTE in text for text in all_reprs(protocol_table(smoke)))
+    sources = protocol_table(smoke)["source"]  # the rows beside flan-t5-base's figures say whose
+    assert set(sources[~sources.str.startswith("published")]) == {OURS_SMOKE}
     assert not any(SMOKE_NOTE in text for text in all_reprs(protocol_table(results_from(sample))))
 
 

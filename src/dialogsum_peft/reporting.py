@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .display import SCORE_DIGITS, any_smoke, captioned, smoke_caption, title_with_notes
+from .display import OURS_SMOKE, SCORE_DIGITS, any_smoke, captioned, smoke_caption, title_with_notes
 from .errors import ConfigError, WrongTypeError
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
 from .published import NOT_REPORTED, PUBLISHED, PublishedFigure
@@ -99,15 +99,17 @@ def protocol_table(
     """Our models under every protocol, each published figure beside the rows of its protocol.
 
     ``results`` maps a model name to an :class:`~dialogsum_peft.metrics.EvalResult`. Rows are
-    indexed by (protocol, model); the ``source`` column says "ours" or "published: <source>".
-    Metrics a source does not report show :data:`NOT_REPORTED`, never a number. The caption
-    names the scores and, when a result comes from the smoke model, carries :data:`SMOKE_NOTE`.
+    indexed by (protocol, model); the ``source`` column says "ours" (:data:`OURS_SMOKE` for the
+    smoke model) or "published: <source>". Metrics a source does not report show
+    :data:`NOT_REPORTED`, never a number. The caption names the scores and, when a result comes
+    from the smoke model, carries :data:`SMOKE_NOTE`.
     """
     index, rows = [], []
     for protocol in MULTI_REF_PROTOCOLS:
         for name, scores in scores_under(results, protocol).items():
             index.append((protocol, name))
-            rows.append({"source": "ours", **{k: scores[k] for k in ROUGE_TYPES}})
+            source = OURS_SMOKE if results[name].smoke else "ours"  # beside flan-t5-base's
+            rows.append({"source": source, **{k: scores[k] for k in ROUGE_TYPES}})
         for figure in published:
             if figure.protocol == protocol:
                 index.append((protocol, figure.setup))
@@ -304,23 +306,19 @@ def win_table(
     """On how many test dialogues ``improved`` scores higher than, equal to and lower than
     ``baseline`` (:func:`dialogsum_peft.wins.win_shares`): one row per ROUGE type
     (``rouge_types``: names, or ``"all"``), each outcome as "k of n (share)" and its 95% Wilson
-    interval ("not estimable: <reason>" under 10 dialogues). The row header names the protocol of
+    interval ("not estimable" under 10 dialogues, the reason under the table). The row header names the protocol of
     the per-dialogue scores; results of the smoke model put the table under :data:`SMOKE_NOTE`.
     Raises TypeError/ValueError as :func:`scores_under` and for an unknown ROUGE type.
     """
-    from .wins import OUTCOMES, format_share_ci, win_shares
+    from .wins import format_share_ci, win_shares
 
     scores_under(results, protocol)  # EvalResults only, a known protocol
     types = ROUGE_TYPES if rouge_types == "all" else tuple(rouge_types)
-    rows = {}
+    rows = {k: {} for k in types}
     for k in types:
-        shares = win_shares(results[baseline], results[improved], protocol, k)
-        row = {}
-        for outcome in OUTCOMES:
-            s = shares[outcome]
-            row[outcome] = f"{s.dialogues} of {s.total} ({s.share:.0%})"
-            row[f"{outcome} 95% CI"] = format_share_ci(s.ci95)
-        rows[k] = row
+        for outcome, s in win_shares(results[baseline], results[improved], protocol, k).items():
+            rows[k][outcome] = f"{s.dialogues} of {s.total} ({s.share:.0%})"
+            rows[k][f"{outcome} 95% CI"] = format_share_ci(s.ci95)
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = f"ROUGE F-measure per dialogue, protocol: {protocol}"
     title = (
