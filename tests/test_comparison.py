@@ -20,7 +20,7 @@ from dialogsum_peft.comparison import (
     zero_shot_run,
 )
 from dialogsum_peft.config import TrainConfig
-from dialogsum_peft.display import SMOKE_NOTE
+from dialogsum_peft.display import OURS_SMOKE, SMOKE_NOTE
 from dialogsum_peft.methods import METHODS, describe, peft_config
 from dialogsum_peft.metrics import EvalResult, score_pairs
 from dialogsum_peft.modeling import ParameterCount
@@ -170,12 +170,16 @@ def test_rouge_against_parameters_plot(runs):
     points = [c.get_offsets()[0] for c in ax.collections]
     assert sorted(int(x) for x, _ in points) == sorted(TRAINABLE.values())  # no zero-shot point
     labels = ax.get_legend_handles_labels()[1]
-    assert any(label.startswith("zero-shot (ours)") for label in labels)
+    assert any(label.startswith(f"zero-shot ({OURS_SMOKE}): ") for label in labels)
     published = [label for label in labels if label.startswith("published")]
     mean_figures = [f for f in PUBLISHED if f.protocol == "mean" and "rouge1" in f.scores]
     assert len(published) == len(mean_figures) > 0  # other protocols are left out
     assert any("full fine-tuning 0.422" in label for label in published)
-    assert SMOKE_NOTE not in plot_rouge_vs_parameters(runs).axes[0].get_title()
+    real = plot_rouge_vs_parameters(runs).axes[0]
+    assert SMOKE_NOTE not in real.get_title()
+    assert any(
+        label.startswith("zero-shot (ours): ") for label in real.get_legend_handles_labels()[1]
+    )
     # a source's name draws that source's figures (the notebook's "course lab")
     by_name = plot_rouge_vs_parameters(runs, published="course lab").axes[0]
     lab = [f for f in PUBLISHED if f.source.startswith("course lab") and f.protocol == "mean"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .display import SCORE_DIGITS, any_smoke, captioned, smoke_caption, title_with_notes
+from .display import OURS_SMOKE, SCORE_DIGITS, any_smoke, captioned, smoke_caption, title_with_notes
 from .evaluation import ZERO_SHOT
 from .metrics import EvalResult, check_protocol
 from .modeling import ParameterCount, count_parameters
@@ -217,7 +217,8 @@ def plot_rouge_vs_parameters(
     for run in runs:
         if not run.trained:
             y = run.evaluation.by_protocol[protocol][metric]
-            ax.axhline(y, color="black", linewidth=1, label=f"{run.method} (ours): {y:.3f}")
+            whose = OURS_SMOKE if run.evaluation.smoke else "ours"  # beside published figures
+            ax.axhline(y, color="black", linewidth=1, label=f"{run.method} ({whose}): {y:.3f}")
     for figure in published:
         if figure.protocol == protocol and metric in figure.scores:
             y = figure.scores[metric]
@@ -264,8 +265,7 @@ def plot_peak_memory(runs: Runs, note: str | None = None):
     smoke = any_smoke(r.evaluation for r in _as_list(runs))
     runs = [r for r in _as_list(runs) if r.trained]
     fig, ax = plt.subplots(figsize=(8, 4))
-    names = [r.method for r in runs]
-    values = [r.peak_memory_gib or 0.0 for r in runs]
+    names, values = [r.method for r in runs], [r.peak_memory_gib or 0.0 for r in runs]
     bars = ax.bar(names, values, color="tab:blue")
     labels = [
         NOT_MEASURED if r.peak_memory_gib is None else f"{r.peak_memory_gib:.1f}" for r in runs

@@ -19,7 +19,7 @@ from .wording import NOT_ESTIMABLE, not_estimable
 
 SMOKE_NOTE = "SMOKE MODE: tiny random model, numbers are meaningless"
 # a table's source for the smoke model's rows, where they stand beside flan-t5-base's figures
-OURS_SMOKE = "ours: the smoke model (tiny random T5)"
+OURS_SMOKE = "ours, smoke model: tiny random T5"
 
 
 class CaptionedTable(pd.DataFrame):
