@@ -1,4 +1,5 @@
-"""Counts in words: ``"1 dialogue"``, ``"2 of 10 dialogues"``, ``"the dialogue"``.
+"""Counts in words: ``"1 dialogue"``, ``"2 of 10 dialogues"``, ``"the dialogue"``; and how a
+missing interval is said (``"not estimable: <reason>"``).
 
 Its own module, with no imports, so the low modules (tokenization, metrics) word their warnings
 by the same rule as the tables and captions without importing pandas through ``display``.
