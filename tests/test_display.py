@@ -61,3 +61,17 @@ def test_a_table_with_every_interval_shows_no_notes(sample):
     assert text.splitlines()[-1].startswith("LoRA - zero-shot")
     shares = win_shares(results["zero-shot"], results["LoRA"])
     assert "not estimable" not in str(shares["higher"])
+
+
+def test_every_view_shows_whole_cells(sample):
+    """pandas cuts a cell at 50 characters in a notebook's view and in repr: the protocol table
+    showed "published: a Colab notebook, its address not k..."."""
+    from dialogsum_peft.published import PUBLISHED
+    from dialogsum_peft.reporting import protocol_table
+
+    table = protocol_table(results_from(sample))
+    longest = max((f"published: {f.source}" for f in PUBLISHED), key=len)
+    assert len(longest) > 50
+    for text in (table._repr_html_(), table.to_html(), table.to_string()):
+        assert longest in text and "..." not in text
+    assert longest in repr(table)  # (a terminal's repr still leaves out columns to fit its width)

@@ -4,6 +4,7 @@ environment report and the settings table."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -216,6 +217,18 @@ def test_settings_table_shows_what_applies_to_each_method():
     assert (
         table.loc["virtual tokens", ["lora", "lora-all", "ia3", "full"]] == NOT_APPLICABLE
     ).all()
+
+
+def test_settings_table_shows_a_long_data_path_whole(tmp_path):
+    """pandas cuts a cell at 50 characters in a notebook's view: "/content/drive/MyDrive/..."."""
+    from dialogsum_peft.config import TrainConfig
+    from dialogsum_peft.offline import sample_data_dir
+
+    data = tmp_path / ("a-folder-name-long-enough-to-pass-fifty-characters" * 2)
+    shutil.copytree(sample_data_dir(), data)
+    table = settings_table(TrainConfig.smoke(dataset_source=str(data)))
+    for text in (table._repr_html_(), table.to_string(), repr(table)):
+        assert str(data) in text
 
 
 def test_notebook_knobs_are_checked_in_every_mode_and_smoke_says_what_recipe_does(

@@ -37,7 +37,8 @@ class CaptionedTable(pd.DataFrame):
     A cell that says why an interval is missing (``"not estimable: <reason>"``, alone or inside
     e.g. ``"+0.0000 (not estimable: <reason>)"``) shows ``"not estimable [1]"`` and the reason
     once, as a numbered note under the table: the same reason in every cell of a row made the
-    command line's ROUGE table ~290 characters wide. The values keep their whole text."""
+    command line's ROUGE table ~290 characters wide. The values keep their whole text. Every
+    view shows whole cells: pandas cuts a cell at 50 characters ("its address not k...")."""
 
     _metadata = ["caption", "digits"]
     caption: str | None = None
@@ -63,7 +64,7 @@ class CaptionedTable(pd.DataFrame):
         def numbered(match) -> str:
             return f"{NOT_ESTIMABLE} [{notes.setdefault(match[1], len(notes) + 1)}]"
 
-        for i, column in enumerate(shown.columns):
+        for i in range(shown.shape[1]):
             values = shown.iloc[:, i]
             if values.map(lambda v: isinstance(v, str)).any():
                 shown.isetitem(
@@ -73,6 +74,7 @@ class CaptionedTable(pd.DataFrame):
 
     def to_string(self, *args, **kwargs):
         shown, notes = self._shown()
+        kwargs["max_colwidth"] = None  # whole cells, also in repr (pandas cuts them at 50)
         text = pd.DataFrame.to_string(shown, *args, **kwargs)
         if text is None:  # written to a buffer
             return None
@@ -80,11 +82,13 @@ class CaptionedTable(pd.DataFrame):
 
     def to_html(self, *args, **kwargs):
         shown, notes = self._shown()
-        return _with_html_notes(self, pd.DataFrame.to_html(shown, *args, **kwargs), notes)
+        with pd.option_context("display.max_colwidth", None):
+            return _with_html_notes(self, pd.DataFrame.to_html(shown, *args, **kwargs), notes)
 
-    def _repr_html_(self):
+    def _repr_html_(self):  # a notebook's view: whole cells ("... (cannot be checked)")
         shown, notes = self._shown()
-        return _with_html_notes(self, pd.DataFrame._repr_html_(shown), notes)
+        with pd.option_context("display.max_colwidth", None):
+            return _with_html_notes(self, pd.DataFrame._repr_html_(shown), notes)
 
 
 # "not estimable: <reason>" up to the end of the cell or the parenthesis around it

@@ -195,16 +195,18 @@ def environment_report(info=None, versions: dict[str, str] | None = None) -> str
 
 
 def settings_table(configs):
-    """The settings a learner should read, at most 12 rows (pandas DataFrame of strings): model,
-    data, method and its own settings, learning rate, training length, effective batch (batch x
+    """The settings a learner should read, at most 12 rows (a DataFrame of strings, every cell
+    shown whole: a data folder's path is often past pandas' 50 characters): model, data, method
+    and its own settings, learning rate, training length, effective batch (batch x
     accumulation), precision, token lengths, test dialogues scored.
 
     One config: one column, without the rows its method does not have. A mapping (name ->
-    config): one column per method, :data:`~dialogsum_peft.methods.NOT_APPLICABLE` where a setting does not apply. The
-    full list is ``config.to_dict()``.
+    config): one column per method, :data:`~dialogsum_peft.methods.NOT_APPLICABLE` where a
+    setting does not apply. The full list is ``config.to_dict()``.
     """
     import pandas as pd
 
+    from .display import captioned
     from .methods import NOT_APPLICABLE, method_settings
 
     single = isinstance(configs, TrainConfig)
@@ -228,7 +230,7 @@ def settings_table(configs):
     frame = pd.DataFrame(table)
     if single:
         frame = frame[frame["setting"] != NOT_APPLICABLE]
-    return frame
+    return captioned(frame, None)
 
 
 # ------------------------------------------------------------------------------- Google Drive
