@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .display import OURS_SMOKE, SCORE_DIGITS, any_smoke, captioned, smoke_caption, title_with_notes
+from .display import SCORE_DIGITS, any_smoke, captioned, ours, smoke_caption, title_with_notes
 from .evaluation import ZERO_SHOT
 from .metrics import EvalResult, check_protocol
 from .modeling import ParameterCount, count_parameters
@@ -217,7 +217,7 @@ def plot_rouge_vs_parameters(
     for run in runs:
         if not run.trained:
             y = run.evaluation.by_protocol[protocol][metric]
-            whose = OURS_SMOKE if run.evaluation.smoke else "ours"  # beside published figures
+            whose = ours(run.evaluation.smoke)  # beside published figures
             ax.axhline(y, color="black", linewidth=1, label=f"{run.method} ({whose}): {y:.3f}")
     for figure in published:
         if figure.protocol == protocol and metric in figure.scores:

@@ -22,6 +22,11 @@ SMOKE_NOTE = "SMOKE MODE: tiny random model, numbers are meaningless"
 OURS_SMOKE = "ours, smoke model: tiny random T5"
 
 
+def ours(smoke: bool) -> str:
+    """Whose a row or line is beside published figures: "ours", or :data:`OURS_SMOKE`."""
+    return OURS_SMOKE if smoke else "ours"
+
+
 class CaptionedTable(pd.DataFrame):
     """A DataFrame shown with a caption line above it (plain text, HTML and ``to_string``), its
     float cells with a fixed number of decimals (``digits``: one number for every column, or a
@@ -83,22 +88,24 @@ class CaptionedTable(pd.DataFrame):
     def to_html(self, *args, **kwargs):
         shown, notes = self._shown()
         with pd.option_context("display.max_colwidth", None):
-            return _with_html_notes(self, pd.DataFrame.to_html(shown, *args, **kwargs), notes)
+            return _with_html_notes(
+                self.caption, pd.DataFrame.to_html(shown, *args, **kwargs), notes
+            )
 
     def _repr_html_(self):  # a notebook's view: whole cells ("... (cannot be checked)")
         shown, notes = self._shown()
         with pd.option_context("display.max_colwidth", None):
-            return _with_html_notes(self, pd.DataFrame._repr_html_(shown), notes)
+            return _with_html_notes(self.caption, pd.DataFrame._repr_html_(shown), notes)
 
 
 # "not estimable: <reason>" up to the end of the cell or the parenthesis around it
 _REASON = re.compile(re.escape(NOT_ESTIMABLE) + r": ([^()]+)")
 
 
-def _with_html_notes(table: CaptionedTable, text: str | None, notes: list[str]) -> str | None:
+def _with_html_notes(caption: str | None, text: str | None, notes: list[str]) -> str | None:
     if text is None:
         return None
-    head = _html_caption(table.caption) if table.caption else ""
+    head = _html_caption(caption) if caption else ""
     tail = f"<p>{'<br>'.join(html.escape(n) for n in notes)}</p>\n" if notes else ""
     return head + text + tail
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .display import OURS_SMOKE, SCORE_DIGITS, any_smoke, captioned, smoke_caption, title_with_notes
+from .display import SCORE_DIGITS, any_smoke, captioned, ours, smoke_caption, title_with_notes
 from .errors import ConfigError, WrongTypeError
 from .metrics import MULTI_REF_PROTOCOLS, ROUGE_TYPES, EvalResult, check_protocol
 from .published import NOT_REPORTED, PUBLISHED, PublishedFigure
@@ -108,8 +108,9 @@ def protocol_table(
     for protocol in MULTI_REF_PROTOCOLS:
         for name, scores in scores_under(results, protocol).items():
             index.append((protocol, name))
-            source = OURS_SMOKE if results[name].smoke else "ours"  # beside flan-t5-base's
-            rows.append({"source": source, **{k: scores[k] for k in ROUGE_TYPES}})
+            rows.append(
+                {"source": ours(results[name].smoke), **{k: scores[k] for k in ROUGE_TYPES}}
+            )
         for figure in published:
             if figure.protocol == protocol:
                 index.append((protocol, figure.setup))
@@ -306,8 +307,9 @@ def win_table(
     """On how many test dialogues ``improved`` scores higher than, equal to and lower than
     ``baseline`` (:func:`dialogsum_peft.wins.win_shares`): one row per ROUGE type
     (``rouge_types``: names, or ``"all"``), each outcome as "k of n (share)" and its 95% Wilson
-    interval ("not estimable" under 10 dialogues, the reason under the table). The row header names the protocol of
-    the per-dialogue scores; results of the smoke model put the table under :data:`SMOKE_NOTE`.
+    interval ("not estimable" under 10 dialogues, the reason under the table). The row header
+    names the protocol of the per-dialogue scores; results of the smoke model put the table
+    under :data:`SMOKE_NOTE`.
     Raises TypeError/ValueError as :func:`scores_under` and for an unknown ROUGE type.
     """
     from .wins import format_share_ci, win_shares
