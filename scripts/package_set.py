@@ -55,6 +55,11 @@ COLAB_PACKAGES = (
 # The CUDA stack of Colab's torch (2.11.0+cu128 from PyTorch's index) differs from the CUDA
 # build PyPI serves for the same version: left out of the constraints, torch's own is taken.
 CUDA_STACK = re.compile(r"^(nvidia-|cuda-|cupy-|triton$|jax-cuda)")
+# Whether a set holds the optional serve extra (requirements-serve.txt: ctranslate2). Colab's
+# runtime has no ctranslate2, so there its tests skip; where a set installs it they must run, and
+# a missing ctranslate2 fails them (tests/conftest.py reads REQUIRE_CTRANSLATE2).
+WITH_SERVE_EXTRA = {"colab": False, "floors": True}
+REQUIRE_CTRANSLATE2 = "DIALOGSUM_REQUIRE_CTRANSLATE2"
 
 
 def canonical(name: str) -> str:
@@ -286,11 +291,6 @@ def build_floors(folder: Path) -> str:
 
 
 BUILDERS = {"colab": build_colab, "floors": build_floors}
-# Whether a set holds the optional serve extra (requirements-serve.txt: ctranslate2). Colab's
-# runtime has no ctranslate2, so there its tests skip; where a set installs it they must run, and
-# a missing ctranslate2 fails them (tests/conftest.py reads REQUIRE_CTRANSLATE2).
-WITH_SERVE_EXTRA = {"colab": False, "floors": True}
-REQUIRE_CTRANSLATE2 = "DIALOGSUM_REQUIRE_CTRANSLATE2"
 
 
 def suite_env(name: str, python: str, folder: Path) -> dict[str, str]:

@@ -30,7 +30,7 @@ def test_a_reason_repeated_in_every_cell_is_shown_once_as_a_note(sample):
         assert html.count(reason) == 1 and html.index(reason) > html.index("</table>")
 
 
-def test_each_reason_gets_its_own_number_inside_a_cells_text(sample):
+def test_each_reason_gets_its_own_number_inside_a_cells_text():
     """A reason inside parentheses ("+0.0000 (not estimable: ...)", a win share's "95% CI not
     estimable: ...)") is numbered where it stands; two reasons, two numbers, in order met."""
     few = not_estimable("4 dialogues; at least 10 are needed")

@@ -322,9 +322,9 @@ def answer_examples(
         ],
         index=[instructions[i].id for i in order[:k]],
     )
-    order = "the forgotten first, then in file order" if forgotten else "in file order"
+    arranged = "the forgotten first, then in file order" if forgotten else "in file order"
     caption = (
         f"{len(forgotten)} of {before.n} instructions forgotten (right before, wrong after); "
-        f"shown: {min(k, before.n)}, {order}"
+        f"shown: {min(k, before.n)}, {arranged}"
     )
     return captioned(table, caption + (f"\n{SMOKE_NOTE}" if before.smoke or after.smoke else ""))
